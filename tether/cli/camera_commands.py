@@ -1,0 +1,55 @@
+"""Commands that talk to one camera: cameras, snapshot, capture."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from tether.camera import list_cameras, open_camera
+from tether.cli.context import AppContext, pass_app
+from tether.fileio import write_atomic
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@pass_app
+def cameras(app: AppContext, as_json: bool) -> None:
+    """List every camera tether can see (the simulated ones are always there)."""
+    infos = list_cameras(app.settings())
+    if as_json:
+        click.echo(json.dumps([info.to_dict() for info in infos], indent=2))
+        return
+    for info in infos:
+        caps = ",".join(info.capabilities.names()) or "-"
+        note = f"  ({info.capabilities.focus_drive_note})" if info.capabilities.focus_drive_note else ""
+        click.echo(f"{info.id}\t{info.model}\t{caps}{note}")
+
+
+@click.command()
+@click.option("--camera", "camera_id", default="sim:macro", show_default=True, help="camera id")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="JPEG file to write")
+@pass_app
+def snapshot(app: AppContext, camera_id: str, out: Path) -> None:
+    """Save one live-view frame as a JPEG."""
+    with open_camera(camera_id, app.settings()) as camera:
+        frame = camera.live_view_frame()
+    write_atomic(out, frame.data)
+    click.echo(f"{out}  {frame.width}x{frame.height}  {len(frame.data)} bytes")
+
+
+@click.command()
+@click.option("--camera", "camera_id", default="sim:macro", show_default=True, help="camera id")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="file to write, or a folder to keep the camera's name")
+@pass_app
+def capture(app: AppContext, camera_id: str, out: Path) -> None:
+    """Take one still picture and download it."""
+    with open_camera(camera_id, app.settings()) as camera:
+        still = camera.capture_still()
+    target = out / still.name if out.is_dir() else out
+    write_atomic(target, still.data)
+    size = f"  {still.width}x{still.height}" if still.width else ""
+    click.echo(f"{target}{size}  {len(still.data)} bytes")
+
+
+COMMANDS = [cameras, snapshot, capture]

@@ -1,0 +1,179 @@
+"""Typed settings loaded from TOML: defaults < config file < command-line flags.
+
+A misspelt key or a bad value stops start-up with one line naming the file, the
+key, the value and what is allowed.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from tether.errors import TetherError
+
+APP_NAME = "tether"
+
+
+class ConfigError(TetherError):
+    """The configuration file or a flag holds something tether cannot use."""
+
+    exit_code = 2
+
+
+def _opt(default: Any, help: str, **rules: Any) -> Any:
+    """A settings field with its documentation and validation rules (choices, min, max)."""
+    factory = (lambda: list(default)) if isinstance(default, list) else None
+    meta = {"help": help, **rules}
+    if factory:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = _opt("127.0.0.1", "interface to listen on; anything but loopback requires a token")
+    port: int = _opt(8420, "TCP port of the control panel", min=1, max=65535)
+    token: str = _opt("", "access token for non-loopback use; empty = generate one at start")
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    data_dir: str = _opt("", "where bursts, exports and logs go; empty = the platform's user data folder")
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    default: str = _opt("", "camera id to open by default; empty = the first real camera, else the simulator")
+    ptpip: list[str] = _opt([], "PTP/IP cameras to list, as ids like 'ptpip:192.168.1.20:15740'")
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    liveview_width: int = _opt(1920, "simulated live-view width in pixels", min=64, max=7680)
+    liveview_height: int = _opt(1080, "simulated live-view height in pixels", min=48, max=4320)
+    liveview_fps: float = _opt(30.0, "simulated live-view frame rate", min=1.0, max=120.0)
+    still_width: int = _opt(4000, "simulated still width in pixels", min=64, max=12000)
+    still_height: int = _opt(3000, "simulated still height in pixels", min=48, max=9000)
+    seed: int = _opt(0, "random seed of the simulated scenes, noise and motor", min=0)
+
+
+@dataclass(frozen=True)
+class GphotoSettings:
+    call_timeout: float = _opt(10.0, "seconds a libgphoto2 call may take before the driver is restarted", min=0.5)
+    library: str = _opt(
+        "auto", "which libgphoto2: 'wheel' (bundled), 'system' (built against the OS library), 'auto'",
+        choices=("auto", "wheel", "system"),
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    paths: PathSettings = field(default_factory=PathSettings)
+    camera: CameraSettings = field(default_factory=CameraSettings)
+    sim: SimSettings = field(default_factory=SimSettings)
+    gphoto: GphotoSettings = field(default_factory=GphotoSettings)
+    #: Where these settings came from, for messages ("" = defaults only).
+    source: str = ""
+
+    @property
+    def data_dir(self) -> Path:
+        if self.paths.data_dir:
+            return Path(self.paths.data_dir).expanduser()
+        return Path(platformdirs.user_data_dir(APP_NAME))
+
+    def with_overrides(self, overrides: dict[str, dict[str, Any]], *, origin: str = "command line") -> "Settings":
+        """A copy with ``{"section": {"key": value}}`` applied and validated."""
+        return _apply(self, overrides, origin)
+
+
+SECTIONS: dict[str, type] = {
+    f.name: typing.get_type_hints(Settings)[f.name] for f in fields(Settings) if f.name != "source"
+}
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Settings:
+    """Settings from ``path`` (else $TETHER_CONFIG, else the user config file if present), then overrides."""
+    explicit = path or os.environ.get("TETHER_CONFIG")
+    candidate = Path(explicit) if explicit else default_config_path()
+    settings = Settings()
+    if explicit and not candidate.is_file():
+        raise ConfigError(f"{candidate}: config file not found")
+    if candidate.is_file():
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{candidate}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{candidate}: cannot read: {exc.strerror}") from None
+        settings = _apply(replace(settings, source=str(candidate)), data, str(candidate))
+    return _apply(settings, overrides or {}, "command line")
+
+
+def _apply(settings: Settings, data: dict[str, Any], origin: str) -> Settings:
+    changes: dict[str, Any] = {}
+    for section, values in data.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{origin}: unknown section [{section}]; allowed: {', '.join(SECTIONS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{origin}: {section} must be a table [{section}], not {values!r}")
+        current = changes.get(section, getattr(settings, section))
+        changes[section] = _apply_section(current, section, values, origin)
+    return replace(settings, **changes)
+
+
+def _apply_section(current: Any, section: str, values: dict[str, Any], origin: str) -> Any:
+    hints = typing.get_type_hints(type(current))
+    specs = {f.name: f for f in fields(current)}
+    checked = {}
+    for key, value in values.items():
+        if key not in specs:
+            raise ConfigError(f"{origin}: [{section}] {key} = {value!r}: unknown key; allowed: {', '.join(specs)}")
+        checked[key] = _check(f"{origin}: [{section}] {key} = {value!r}", hints[key], specs[key].metadata, value)
+    return replace(current, **checked)
+
+
+def _check(where: str, kind: Any, rules: typing.Mapping[str, Any], value: Any) -> Any:
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: must be true or false")
+    elif kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: must be a whole number")
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: must be a number")
+        value = float(value)
+    elif kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: must be a string in quotes")
+    elif typing.get_origin(kind) is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: must be a list of strings")
+        value = list(value)
+    if "choices" in rules and value not in rules["choices"]:
+        raise ConfigError(f"{where}: allowed values are {', '.join(map(repr, rules['choices']))}")
+    if "min" in rules and value < rules["min"]:
+        raise ConfigError(f"{where}: must be at least {rules['min']}")
+    if "max" in rules and value > rules["max"]:
+        raise ConfigError(f"{where}: must be at most {rules['max']}")
+    return value
+
+
+def documented_keys() -> list[tuple[str, str, Any, str]]:
+    """(section, key, default, help) for every setting, so docs and tests can check config.example.toml."""
+    rows = []
+    for section, cls in SECTIONS.items():
+        instance = cls()
+        for f in fields(cls):
+            rows.append((section, f.name, getattr(instance, f.name), f.metadata.get("help", "")))
+    return rows
