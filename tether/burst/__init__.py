@@ -1,0 +1,21 @@
+"""The burst container: a ZIP file of camera frames written crash-safely during a focus sweep.
+
+Public API (see docs/burst-format.md for the layout)::
+
+    with BurstWriter.create(path, camera={...}, sweep={...}) as w:
+        w.append(jpeg_bytes, FrameMeta(focus_position=120, step_class="small", source="liveview"))
+    with open_burst(path) as r:
+        r.frame_image(0, reduce=4)
+    store_derived(path, "depth.png", png_bytes)
+"""
+from tether.burst.derived import store_derived
+from tether.burst.errors import BurstBusy, BurstError, CorruptBurst, UnsupportedVersion
+from tether.burst.format import FORMAT_VERSION_TEXT
+from tether.burst.meta import FrameMeta
+from tether.burst.reader import BurstReader, open_burst
+from tether.burst.writer import BurstWriter
+
+__all__ = [
+    "BurstBusy", "BurstError", "BurstReader", "BurstWriter", "CorruptBurst", "FORMAT_VERSION_TEXT", "FrameMeta",
+    "UnsupportedVersion", "open_burst", "store_derived",
+]

@@ -1,0 +1,55 @@
+"""Adding data computed after the sweep (sharpness, refocus index map, depth map) to a closed burst.
+
+Append-only: the new entry and a new manifest go after the old central directory, then a new
+directory is written. No byte of a frame is ever rewritten, so a crash part-way leaves every frame
+readable (the reader falls back to a scan, and ``tether burst repair`` rebuilds the directory).
+A replaced item's old bytes stay in the file as dead space that no directory points at.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+from tether.burst.appender import Appender
+from tether.burst.errors import BurstBusy, BurstError
+from tether.burst.format import MANIFEST_ENTRY, derived_entry
+from tether.burst.reader import open_burst
+from tether.fileio import StorageError, describe_os_error
+
+
+def store_derived(path: Path | str, name: str, data: bytes) -> None:
+    """Add (or replace) derived item ``name`` in the closed burst at ``path``, durably."""
+    path = Path(path)
+    entry_name = derived_entry(name)  # validates the name before touching the file
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise BurstError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise StorageError(describe_os_error(exc, path)) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BurstBusy(f"{path}: the burst is still being written (or changed by another process)",
+                            hint="add derived data after the sweep has closed it") from None
+        with open_burst(path) as reader:
+            if reader.recovered:
+                raise BurstError(f"{path}: the burst was never closed properly", hint="run 'tether burst repair' first")
+            manifest = dict(reader.manifest)
+            live = [e for e in reader.directory() if e.name not in (entry_name, MANIFEST_ENTRY)]
+        now = time.time()
+        derived = dict(manifest.get("derived") or {})
+        derived[name] = {"entry": entry_name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                         "added_at": now}
+        manifest["derived"] = derived
+        manifest_bytes = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        appender = Appender(fd, path, os.fstat(fd).st_size, live, hint="the burst's frames are unchanged")
+        appender.add([(entry_name, data, now), (MANIFEST_ENTRY, manifest_bytes, now)])
+        appender.finish()
+    finally:
+        os.close(fd)

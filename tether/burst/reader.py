@@ -1,0 +1,344 @@
+"""Reading a burst: metadata from the manifest, frames by stored offset, a scan when the directory is gone."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from tether.burst.errors import BurstError, CorruptBurst
+from tether.burst.format import (
+    DERIVED_DIR, HEADER_ENTRY, MANIFEST_ENTRY, check_derived_name, is_safe_entry_name, parse_frame_entry,
+    parse_meta_entry,
+)
+from tether.burst.manifest import check_header, check_manifest, parse_json
+from tether.burst.meta import FrameMeta
+from tether.burst.scan import scan_entries
+from tether.burst.zipcodec import (
+    EOCD, LOCAL, LOCAL_SIG, STORED, Entry, ZipFormatError, crc32, data_offset_from_local, find_end,
+    parse_central_directory,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_REDUCE_FLAGS = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4", 8: "IMREAD_REDUCED_COLOR_8"}
+
+
+class _Damaged(Exception):
+    """The central directory or manifest is unusable in a way a scan of the local entries may get around."""
+
+
+def open_burst(path: Path | str) -> BurstReader:
+    """Open a burst for reading (closed, or crashed and recovered by scanning)."""
+    return BurstReader(path)
+
+
+class BurstReader:
+    """Random access to a burst's frames and metadata; safe to share between threads (pread only)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise BurstError(f"{self.path}: no such file") from None
+        except IsADirectoryError:
+            raise BurstError(f"{self.path}: is a folder, not a burst file") from None
+        except OSError as exc:
+            raise BurstError(f"{self.path}: cannot open ({exc.strerror})") from None
+        self._size = os.fstat(self._fd).st_size
+        self.recovered = False
+        #: What a scan skipped or could not read (empty for a burst opened through its directory).
+        self.problems: list[str] = []
+        try:
+            self._load()
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    # ---- opening ----
+
+    def _load(self) -> None:
+        if self._size == 0:
+            raise CorruptBurst(f"{self.path}: the file is empty")
+        if os.pread(self._fd, 4, 0) != LOCAL_SIG:
+            raise CorruptBurst(f"{self.path}: not a ZIP archive, so not a burst")
+        try:
+            self._entries = self._directory_entries()
+            self._use_entries(scanned=False)
+            return
+        except _Damaged as exc:
+            reason = str(exc)
+        entries, self.problems = scan_entries(self._fd, self._size)
+        self.problems.insert(0, f"opened by scanning the local entries: {reason}")
+        self.recovered = True
+        self._entries = {}
+        for entry in entries:  # a later entry of the same name replaces the earlier one
+            self._check_name(entry.name)
+            self._entries[entry.name] = entry
+        try:
+            self._use_entries(scanned=True)
+        except _Damaged as exc:
+            raise CorruptBurst(f"{self.path}: {exc}") from None
+
+    def _directory_entries(self) -> dict[str, Entry]:
+        tail_len = min(self._size, EOCD.size + 0xFFFF)
+        tail_offset = self._size - tail_len
+        try:
+            end = find_end(os.pread(self._fd, tail_len, tail_offset), tail_offset, self._size)
+            if end is None:
+                raise _Damaged("no central directory at the end (the burst was never closed, or is truncated)")
+            count, cd_offset, cd_size = end
+            if cd_offset + cd_size > self._size or count > self._size // 46:
+                raise _Damaged("the central directory lies outside the file")
+            listed = parse_central_directory(os.pread(self._fd, cd_size, cd_offset), count)
+        except ZipFormatError as exc:
+            raise _Damaged(str(exc)) from None
+        entries: dict[str, Entry] = {}
+        for entry in listed:
+            self._check_name(entry.name)
+            if entry.name in entries:
+                raise CorruptBurst(f"{self.path}: the entry {entry.name!r} appears twice")
+            if entry.method != STORED:
+                raise CorruptBurst(f"{self.path}: {entry.name} is compressed; burst entries are stored",
+                                   hint="was the file re-zipped by another tool?")
+            if entry.offset + LOCAL.size + entry.size > self._size or entry.csize != entry.size:
+                raise _Damaged(f"the directory places {entry.name} beyond the end of the file")
+            entries[entry.name] = entry
+        return entries
+
+    def _check_name(self, name: str) -> None:
+        if not is_safe_entry_name(name):
+            raise CorruptBurst(f"{self.path}: entry name {name!r} tries to leave the archive's folder (path traversal)")
+
+    def _use_entries(self, *, scanned: bool) -> None:
+        """Build the frame list from the manifest, or from the header and metadata records."""
+        pairs = self._from_manifest(scanned) if MANIFEST_ENTRY in self._entries else None
+        if pairs is None:
+            if HEADER_ENTRY not in self._entries:
+                if scanned:
+                    raise _Damaged("no burst.json or manifest.json could be read; not a tether burst, or damaged")
+                raise CorruptBurst(f"{self.path}: a ZIP archive without burst.json or manifest.json, not a tether burst")
+            pairs = self._from_records(scanned)
+        self._frames = [meta for meta, _ in pairs]
+        self._frame_entries = [self._entries[name] for _, name in pairs]
+
+    def _from_manifest(self, scanned: bool) -> list[tuple[FrameMeta, str]] | None:
+        where = f"{self.path}: manifest.json"
+        try:
+            raw = self._read(self._entries[MANIFEST_ENTRY])
+        except CorruptBurst as exc:
+            if scanned:
+                self.problems.append(str(exc))
+                return None
+            raise _Damaged(f"manifest.json is unreadable ({exc})") from None
+        self.manifest, pairs = check_manifest(parse_json(raw, where), where)
+        missing = [name for _, name in pairs if name not in self._entries]
+        if missing:
+            if scanned:
+                self.problems.append(f"manifest.json lists {len(missing)} frames that are missing; using the per-frame records")
+                return None
+            raise _Damaged(f"manifest.json lists {missing[0]} but the directory lacks it")
+        for meta, name in pairs:
+            parsed = parse_frame_entry(name)
+            if parsed is None or parsed[0] != meta.index:
+                raise CorruptBurst(f"{where}: frame {meta.index} points at entry {name!r}")
+        return pairs
+
+    def _from_records(self, scanned: bool) -> list[tuple[FrameMeta, str]]:
+        where = f"{self.path}: burst.json"
+        try:
+            header = check_header(parse_json(self._read(self._entries[HEADER_ENTRY]), where), where)
+        except CorruptBurst:
+            if scanned:
+                raise
+            raise _Damaged("burst.json is unreadable") from None
+        frames_by_index = {parsed[0]: name for name in self._entries if (parsed := parse_frame_entry(name))}
+        pairs: list[tuple[FrameMeta, str]] = []
+        seen: set[int] = set()
+        for name in sorted(n for n in self._entries if parse_meta_entry(n) is not None):
+            index = parse_meta_entry(name)
+            record_where = f"{self.path}: {name}"
+            try:
+                record = parse_json(self._read(self._entries[name]), record_where)
+                meta = FrameMeta.from_dict(record, record_where)
+                entry = record.get("entry")
+            except CorruptBurst as exc:
+                self.problems.append(str(exc))
+                continue
+            if meta.index != index or entry != frames_by_index.get(index):
+                self.problems.append(f"frame {index}: metadata present but the frame data is missing (the frame in flight)"
+                                     if index not in frames_by_index else f"{record_where}: does not match its frame entry")
+                continue
+            pairs.append((meta, entry))
+            seen.add(index)
+        for index in sorted(set(frames_by_index) - seen):  # data survived, its record did not: keep the frame
+            name = frames_by_index[index]
+            data = self._read(self._entries[name])
+            from tether.burst.writer import complete_meta
+
+            meta = complete_meta(data, FrameMeta(focus_position=-1, extra={"recovered": "metadata record lost"}), index)
+            meta = FrameMeta.from_dict(dict(meta.to_dict(), captured_at=0.0), name)
+            self.problems.append(f"frame {index}: its metadata record was lost; kept with unknown focus position")
+            pairs.append((meta, name))
+        pairs.sort(key=lambda p: p[0].index)
+        derived = {n[len(DERIVED_DIR):]: {"entry": n, "size": e.size, "sha256": ""}
+                   for n, e in self._entries.items() if n.startswith(DERIVED_DIR)}
+        self.manifest = dict(header, status="unclosed", closed_at=None, summary={}, frame_count=len(pairs),
+                             frames=[dict(m.to_dict(), entry=n) for m, n in pairs], derived=derived)
+        return pairs
+
+    # ---- reading ----
+
+    def _read(self, entry: Entry, *, check: bool = True) -> bytes:
+        """The bytes of ``entry``, CRC-checked, located through its local header (cached)."""
+        if entry.data_offset < 0:
+            head = os.pread(self._fd, LOCAL.size + len(entry.name.encode("utf-8")), entry.offset)
+            try:
+                entry.data_offset = data_offset_from_local(head, entry)
+            except ZipFormatError as exc:
+                raise CorruptBurst(f"{self.path}: {exc}") from None
+        data = os.pread(self._fd, entry.size, entry.data_offset) if entry.size else b""
+        if len(data) != entry.size:
+            raise CorruptBurst(f"{self.path}: the file ends inside {entry.name} (truncated)")
+        if check and crc32(data) != entry.crc:
+            raise CorruptBurst(f"{self.path}: {entry.name} is damaged (checksum mismatch)")
+        return data
+
+    def directory(self) -> list[Entry]:
+        """The archive's entries in file order (for tools that rewrite the directory)."""
+        return sorted(self._entries.values(), key=lambda e: e.offset)
+
+    @property
+    def frame_count(self) -> int:
+        return len(self._frames)
+
+    def _position(self, i: int) -> int:
+        if not isinstance(i, int) or not 0 <= i < len(self._frames):
+            raise BurstError(f"{self.path}: no frame {i} (the burst has {len(self._frames)})")
+        return i
+
+    def meta(self, i: int) -> FrameMeta:
+        """Metadata of the frame at position ``i`` (0-based; equals its index unless frames were dropped)."""
+        return self._frames[self._position(i)]
+
+    def frames_meta(self) -> list[FrameMeta]:
+        """Metadata of every frame, in capture order."""
+        return list(self._frames)
+
+    def frame_name(self, i: int) -> str:
+        """The archive entry holding frame ``i`` (e.g. ``frames/000007.jpg``)."""
+        return self._frame_entries[self._position(i)].name
+
+    def frame_bytes(self, i: int) -> bytes:
+        """The frame's bytes exactly as the camera sent them (CRC-checked)."""
+        return self._read(self._frame_entries[self._position(i)])
+
+    def frame_image(self, i: int, *, reduce: int = 1) -> np.ndarray:
+        """The frame decoded to BGR uint8, scaled by 1/``reduce`` in the JPEG decoder (1, 2, 4 or 8)."""
+        import cv2
+        import numpy as np
+
+        if reduce not in _REDUCE_FLAGS:
+            raise BurstError(f"reduce must be one of 1, 2, 4, 8, not {reduce!r}")
+        data = self.frame_bytes(i)
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, _REDUCE_FLAGS[reduce]))
+        if image is None:
+            meta = self._frames[i]
+            raise BurstError(f"{self.path}: frame {i} ({self.frame_name(i)}, {meta.mime}) cannot be decoded"
+                             + (" (the camera sent it corrupt)" if meta.corrupt else ""))
+        return image
+
+    def derived_names(self) -> list[str]:
+        """Names of the derived data items (sharpness, index map, depth map, ...) stored so far."""
+        return sorted(self.manifest.get("derived", {}))
+
+    def derived(self, name: str) -> bytes:
+        """The bytes of derived item ``name``; checked against the manifest's SHA-256."""
+        check_derived_name(name)
+        info = self.manifest.get("derived", {}).get(name)
+        entry = self._entries.get(info["entry"]) if info else None
+        if entry is None:
+            raise BurstError(f"{self.path}: no derived data named {name!r}",
+                             hint=f"stored: {', '.join(self.derived_names()) or 'none'}")
+        data = self._read(entry)
+        if info.get("sha256") and hashlib.sha256(data).hexdigest() != info["sha256"]:
+            raise CorruptBurst(f"{self.path}: derived data {name!r} does not match its checksum")
+        return data
+
+    def verify(self) -> list[str]:
+        """Check every frame's CRC and SHA-256 and the records against the manifest; returns the problems."""
+        problems = list(self.problems)
+        for pos, (meta, entry) in enumerate(zip(self._frames, self._frame_entries)):
+            try:
+                data = self._read(entry)
+            except CorruptBurst as exc:
+                problems.append(f"frame {pos}: {exc.message.removeprefix(f'{self.path}: ')}")
+                continue
+            if hashlib.sha256(data).hexdigest() != meta.sha256:
+                problems.append(f"frame {pos} ({entry.name}): SHA-256 does not match its metadata")
+        problems += self._verify_records()
+        for name in self.derived_names():
+            try:
+                self.derived(name)
+            except BurstError as exc:
+                problems.append(exc.message.removeprefix(f"{self.path}: "))
+        return problems
+
+    def _verify_records(self) -> list[str]:
+        """The per-frame records written during the sweep must agree with the manifest written at close."""
+        problems = []
+        for meta in self._frames:
+            from tether.burst.format import meta_entry
+
+            entry = self._entries.get(meta_entry(meta.index))
+            if entry is None:
+                if not meta.extra.get("recovered"):
+                    problems.append(f"frame {meta.index}: its metadata record {meta_entry(meta.index)} is missing")
+                continue
+            try:
+                record = FrameMeta.from_dict(parse_json(self._read(entry), entry.name), entry.name)
+            except CorruptBurst as exc:
+                problems.append(exc.message)
+                continue
+            if record != meta:
+                problems.append(f"frame {meta.index}: {entry.name} disagrees with manifest.json")
+        return problems
+
+    def info(self) -> dict[str, Any]:
+        """A JSON-able summary: camera, sweep, frame count, focus range, sizes, derived items, state."""
+        frames = self._frames
+        positions = [m.focus_position for m in frames if m.focus_position >= 0]
+        times = [m.captured_at for m in frames if m.captured_at]
+        return {
+            "path": str(self.path),
+            "format_version": self.manifest.get("version"),
+            "status": self.manifest.get("status", "complete"),
+            "recovered": self.recovered,
+            "problems": list(self.problems),
+            "camera": self.manifest.get("camera", {}),
+            "sweep": self.manifest.get("sweep", {}),
+            "summary": self.manifest.get("summary", {}),
+            "frame_count": len(frames),
+            "sources": sorted({m.source for m in frames}),
+            "sizes": sorted({f"{m.width}x{m.height}" for m in frames}),
+            "corrupt_frames": [m.index for m in frames if m.corrupt],
+            "focus_range": [min(positions), max(positions)] if positions else None,
+            "duration_s": round(max(times) - min(times), 3) if times else 0.0,
+            "bytes": self._size,
+            "derived": self.derived_names(),
+        }
+
+    def close(self) -> None:
+        """Release the file."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> BurstReader:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

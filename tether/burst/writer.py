@@ -1,0 +1,160 @@
+"""Writing a burst while the sweep runs: one durable append per frame, the manifest at close."""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from tether import __version__
+from tether.burst.appender import Appender, fsync_dir
+from tether.burst.errors import BurstError, CorruptBurst
+from tether.burst.format import (
+    EXT_MIME, FORMAT_NAME, FORMAT_VERSION_TEXT, HEADER_ENTRY, MANIFEST_ENTRY, MIME_EXT, frame_entry, meta_entry,
+)
+from tether.burst.meta import FrameMeta
+from tether.burst.sniff import image_size, sniff_mime
+from tether.fileio import StorageError, describe_os_error
+
+log = logging.getLogger(__name__)
+
+_FRAME_HINT = "frames written before this one are kept; free space, then 'tether burst repair' if the burst was not closed"
+
+
+def to_json(value: Any, what: str) -> bytes:
+    """Compact UTF-8 JSON of ``value``; a BurstError naming ``what`` when it is not JSON-able."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise BurstError(f"{what} cannot be stored as JSON: {exc}") from None
+
+
+class BurstWriter:
+    """Appends frames to a new burst file; every frame is on disk when ``append`` returns."""
+
+    def __init__(self, path: Path, fd: int, header: dict[str, Any], *, fsync: bool) -> None:
+        self.path = path
+        self._fd = fd
+        self._header = header
+        self._appender = Appender(fd, path, 0, sync=fsync, hint=_FRAME_HINT)
+        self._frames: list[dict[str, Any]] = []
+        self._next_index = 0
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def create(cls, path: Path | str, *, camera: dict[str, Any], sweep: dict[str, Any], fsync: bool = True) -> BurstWriter:
+        """Create a new burst at ``path`` (never overwriting one) and write its header entry."""
+        path = Path(path)
+        header = {
+            "format": FORMAT_NAME, "version": FORMAT_VERSION_TEXT, "tether_version": __version__,
+            "created_at": time.time(), "camera": camera, "sweep": sweep,
+        }
+        header_bytes = to_json(header, f"{path}: camera/sweep description")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        except FileExistsError:
+            raise BurstError(f"{path}: already exists; tether never overwrites a burst") from None
+        except OSError as exc:
+            raise StorageError(describe_os_error(exc, path)) from None
+        # the lock tells store_derived/repair in other processes that a sweep is still writing
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        writer = cls(path, fd, header, fsync=fsync)
+        try:
+            writer._appender.add([(HEADER_ENTRY, header_bytes, header["created_at"])], sync=fsync)
+            if fsync:
+                fsync_dir(path)
+        except BaseException:
+            os.close(fd)
+            path.unlink(missing_ok=True)  # nothing captured yet: an empty husk helps no one
+            raise
+        return writer
+
+    @property
+    def frame_count(self) -> int:
+        """How many frames have been appended (and are durable)."""
+        return len(self._frames)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def append(self, data: bytes, meta: FrameMeta) -> int:
+        """Store ``data`` exactly as given with its metadata record; returns the frame's index."""
+        with self._lock:
+            if self._closed:
+                raise BurstError(f"{self.path}: the burst is closed; no more frames can be added")
+            index = self._next_index
+            meta = complete_meta(data, meta, index)
+            name = frame_entry(index, frame_ext(meta))
+            record = to_json(dict(meta.to_dict(), entry=name), f"{self.path}: metadata of frame {index}")
+            when = meta.captured_at or time.time()
+            # the record goes first: a frame entry in the file always has its metadata before it
+            self._appender.add([(meta_entry(index), record, when), (name, data, when)])
+            self._frames.append(dict(meta.to_dict(), entry=name))
+            self._next_index += 1
+            return index
+
+    def close(self, summary: dict[str, Any] | None = None, *, status: str = "complete", error: str = "") -> None:
+        """Write the manifest and the central directory; after this any unzip tool opens the file."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                manifest = dict(self._header, closed_at=time.time(), status=status, error=error,
+                                summary=summary or {}, frame_count=len(self._frames), frames=self._frames, derived={})
+                data = to_json(manifest, f"{self.path}: manifest (summary)")
+                self._appender.add([(MANIFEST_ENTRY, data, manifest["closed_at"])], sync=False)
+                self._appender.finish()
+            except StorageError as exc:
+                raise StorageError(exc.message, hint="the frames are safe; run 'tether burst repair' on this file") from None
+            finally:
+                os.close(self._fd)  # also releases the lock
+
+    def __enter__(self) -> BurstWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        # a cancelled or failed sweep still leaves a valid burst with every frame it captured
+        try:
+            self.close(status="interrupted", error=f"{exc_type.__name__}: {exc}")
+        except BurstError as close_exc:
+            log.warning("%s", close_exc)
+        except StorageError as close_exc:
+            log.warning("%s", close_exc)
+
+
+def complete_meta(data: bytes, meta: FrameMeta, index: int) -> FrameMeta:
+    """``meta`` with index, checksum, MIME type and (when missing) image size filled in, type-checked."""
+    import hashlib
+
+    if not isinstance(meta, FrameMeta):
+        raise BurstError(f"frame metadata must be a FrameMeta, got {type(meta).__name__}")
+    mime = meta.mime or sniff_mime(data) or EXT_MIME.get(Path(meta.filename).suffix.lower().lstrip("."), "")
+    width, height = meta.width, meta.height
+    if not (width and height):
+        width, height = image_size(data)
+    meta = replace(meta, index=index, sha256=hashlib.sha256(data).hexdigest(), mime=mime or "application/octet-stream",
+                   width=width, height=height, captured_at=float(meta.captured_at or time.time()))
+    try:  # the same checks a reader applies, so nothing unreadable is ever written
+        return FrameMeta.from_dict(meta.to_dict(), f"frame {index}")
+    except CorruptBurst as exc:
+        raise BurstError(exc.message) from None
+
+
+def frame_ext(meta: FrameMeta) -> str:
+    """The entry extension: the camera file name's (a RAW keeps ``.rw2``), else from the MIME type."""
+    ext = Path(meta.filename).suffix.lower().lstrip(".")
+    if ext and ext.isalnum() and len(ext) <= 8 and ext.isascii():
+        return "jpg" if ext == "jpeg" else ext
+    return MIME_EXT.get(meta.mime, "bin")
