@@ -69,6 +69,11 @@ class GphotoSettings:
         "auto", "which libgphoto2: 'wheel' (bundled), 'system' (built against the OS library), 'auto'",
         choices=("auto", "wheel", "system"),
     )
+    system_path: str = _opt(
+        "", "folder holding python-gphoto2 built against the OS libgphoto2; empty = .gphoto2-system in the source tree"
+    )
+    delete_from_card: bool = _opt(False, "delete a captured still from the camera's card after downloading it")
+    debug: bool = _opt(False, "send libgphoto2's internal debug log to tether's log (imports gphoto2 with RTLD_GLOBAL)")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ class Defect:
     vendors: tuple[str, ...]
     summary: str
     fix: str
+    #: libgphoto2 config widgets whose writes trigger the defect (the driver never sends them).
+    widgets: tuple[str, ...] = ()
 
     def affects(self, version: tuple[int, int, int]) -> bool:
         return self.first <= version <= self.last
@@ -32,6 +34,7 @@ DEFECTS: tuple[Defect, ...] = (
             "stack array where a pointer is expected"
         ),
         fix="use a libgphoto2 older than 2.5.32 or newer than 2.5.34, e.g. `make serve GPHOTO2=system` on Debian 12",
+        widgets=("manualfocusdrive", "mfadjust", "liveviewsize"),
     ),
 )
 

@@ -1,0 +1,94 @@
+"""The supervised libgphoto2 process: the only caller of libgphoto2, driven over a pipe by the supervisor.
+
+Run as ``python -m tether.camera.child READ_FD WRITE_FD``. Replies are ("ok", result) or
+("error", class name, message, hint); a crash simply ends the process and the parent notices.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from tether.camera import rpc
+from tether.camera.errors import CameraError
+from tether.errors import TetherError
+
+
+class Worker:
+    """Holds the one open camera and runs the operations the parent asks for."""
+
+    def __init__(self) -> None:
+        from tether.camera import gphoto
+
+        self.gphoto = gphoto
+        self.camera: Any = None
+
+    def hello(self) -> dict[str, str]:
+        return {"version": self.gphoto.library_version(), "origin": self.gphoto.gphoto2_origin(), "pid": str(os.getpid())}
+
+    def detect(self, ptpip_ids: list[str]) -> Any:
+        return self.gphoto.detect(ptpip_ids)
+
+    def open(self, camera_id: str, delete_from_card: bool, skip_widgets: tuple[str, ...]) -> Any:
+        from tether.camera.ids import parse_camera_id
+
+        self.close()
+        camera = self.gphoto.GphotoCamera(
+            parse_camera_id(camera_id), delete_from_card=delete_from_card, skip_widgets=skip_widgets,
+        )
+        camera.open()
+        self.camera = camera
+        return camera.info
+
+    def close(self) -> None:
+        camera, self.camera = self.camera, None
+        if camera is not None:
+            camera.close()
+
+    def call(self, method: str, *args: Any) -> Any:
+        if self.camera is None:
+            raise CameraError("no camera is open in the libgphoto2 process")
+        return getattr(self.camera, method)(*args)
+
+
+OPERATIONS = {"hello", "detect", "open", "close", "call"}
+
+
+def serve(read_fd: int, write_fd: int) -> None:
+    worker = Worker()
+    rpc.send(write_fd, ("ok", worker.hello()))
+    while True:
+        try:
+            op, args = rpc.receive(read_fd)
+        except rpc.PipeClosed:
+            break
+        if op == "exit":
+            worker.close()
+            rpc.send(write_fd, ("ok", None))
+            break
+        try:
+            if op not in OPERATIONS:
+                raise CameraError(f"unknown libgphoto2 process operation {op!r}")
+            reply: tuple = ("ok", getattr(worker, op)(*args))
+        except TetherError as exc:
+            reply = ("error", type(exc).__name__, exc.message, exc.hint)
+        except Exception as exc:  # a bug here must still reach the parent as an error, not a hang
+            logging.getLogger(__name__).exception("libgphoto2 process: %s failed", op)
+            reply = ("error", "CameraError", f"{type(exc).__name__}: {exc}", "")
+        rpc.send(write_fd, reply)
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("TETHER_GPHOTO_DEBUG") == "1" else logging.WARNING,
+                        stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
+    read_fd, write_fd = int(argv[0]), int(argv[1])
+    try:
+        serve(read_fd, write_fd)
+    except rpc.PipeClosed:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

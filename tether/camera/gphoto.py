@@ -1,0 +1,446 @@
+"""libgphoto2 cameras over python-gphoto2: the only module that imports gphoto2.
+
+It runs inside the supervised child process (tether.camera.child); the server talks to it
+through tether.camera.supervisor, so a crash or hang in libgphoto2 never takes the server down.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import struct
+import sys
+import time
+from typing import Any
+
+from tether.camera import gphoto_defects, gphoto_focus
+from tether.camera.base import Camera
+from tether.camera.errors import (
+    CameraBusy, CameraDisconnected, CameraError, CameraNotFound, CorruptFrame, InvalidValue, Unsupported,
+)
+from tether.camera.ids import CameraId, parse_camera_id
+from tether.camera.types import (
+    CameraInfo, Capabilities, CapturedFile, FocusDirection, Frame, Setting, SettingKind, StepClass,
+)
+
+log = logging.getLogger(__name__)
+
+
+def import_gphoto2(debug: bool = False) -> Any:
+    """Import gphoto2; with ``debug`` first switch to RTLD_GLOBAL so libgphoto2's log reaches Python.
+
+    The wheel ships two copies of libgphoto2_port; only with RTLD_GLOBAL do they share the
+    logging hooks that gp_log_add_func installs.
+    """
+    if debug and "gphoto2" not in sys.modules:
+        sys.setdlopenflags(sys.getdlopenflags() | os.RTLD_GLOBAL)
+    import gphoto2
+
+    if debug:
+        gphoto2.use_python_logging(mapping={
+            gphoto2.GP_LOG_ERROR: logging.WARNING, gphoto2.GP_LOG_VERBOSE: logging.DEBUG,
+            gphoto2.GP_LOG_DEBUG: logging.DEBUG - 3, gphoto2.GP_LOG_DATA: logging.DEBUG - 6,
+        })
+    return gphoto2
+
+
+gp = import_gphoto2(os.environ.get("TETHER_GPHOTO_DEBUG") == "1")
+
+DEFAULT_PTPIP_PORT = 15740
+PTPIP_ABILITIES = "PTP/IP Camera"
+#: Widgets that are actions or raw protocol access, never settings (focus drive has its own call).
+ACTION_WIDGETS = frozenset({
+    "opcode", "bulb", "viewfinder", "manualfocusdrive", "mfadjust", "autofocusdrive", "cancelautofocus",
+    "movie", "eosremoterelease", "chdk", "uilock", "popupflash", "focusposition", "manualfocus",
+})
+
+
+def library_version() -> str:
+    """The libgphoto2 version this process loaded, e.g. '2.5.34'."""
+    return str(gp.gp_library_version(gp.GP_VERSION_SHORT)[0])
+
+
+def gphoto2_origin() -> str:
+    """Where python-gphoto2 was imported from (tells the wheel from the system build)."""
+    return os.path.dirname(gp.__file__)
+
+
+def libgphoto2_port_path(camera_id: CameraId) -> str:
+    """The libgphoto2 port string; for PTP/IP the event port is named, since libgphoto2 defaults it to 15740."""
+    if camera_id.scheme != "ptpip":
+        return camera_id.port
+    parts = camera_id.address.split(":")
+    host = parts[0]
+    port = parts[1] if len(parts) > 1 and parts[1] else str(DEFAULT_PTPIP_PORT)
+    event_port = parts[2] if len(parts) > 2 and parts[2] else port
+    return f"ptpip:{host}:{port}:{event_port}"
+
+
+def translate_error(exc: Exception, doing: str) -> CameraError:
+    """Turn a GPhoto2Error into a camera error a photographer can act on."""
+    code = getattr(exc, "code", None)
+    text = str(exc)
+    if code == gp.GP_ERROR_IO_USB_CLAIM:
+        return CameraBusy(
+            f"Could not claim the USB device while {doing}: another program holds the camera",
+            hint="usually the desktop's gvfs volume monitor or a file manager; close it or run "
+            "`gio mount -s gphoto2` (or stop gvfs-gphoto2-volume-monitor), then try again",
+        )
+    if code in (gp.GP_ERROR_CAMERA_BUSY, gp.GP_ERROR_IO_LOCK):
+        return CameraBusy(f"the camera is busy ({doing}); try again in a moment", hint=text)
+    if code in (gp.GP_ERROR_IO_USB_FIND, gp.GP_ERROR_MODEL_NOT_FOUND, gp.GP_ERROR_UNKNOWN_PORT):
+        return CameraNotFound(f"no camera answers ({doing})", hint="is it switched on, connected, and in PC/tether mode?")
+    if code in (gp.GP_ERROR_IO, gp.GP_ERROR_IO_READ, gp.GP_ERROR_IO_WRITE, gp.GP_ERROR_TIMEOUT, gp.GP_ERROR_IO_INIT):
+        return CameraDisconnected(
+            f"the camera stopped answering while {doing}", hint=f"libgphoto2 said: {text}; check the cable or network",
+        )
+    if code == gp.GP_ERROR_NOT_SUPPORTED:
+        return Unsupported(f"the camera does not support {doing}", hint=text)
+    if code == gp.GP_ERROR_BAD_PARAMETERS:
+        return InvalidValue(f"the camera refused the value while {doing}", hint=text)
+    return CameraError(f"libgphoto2 failed while {doing}: {text}")
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG's SOF marker; (0, 0) when there is none."""
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            i += 1
+            continue
+        marker = data[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        (length,) = struct.unpack_from(">H", data, i + 2)
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack_from(">HH", data, i + 5)
+            return width, height
+        i += 2 + length
+    return 0, 0
+
+
+def _list_pairs(camera_list: Any) -> list[tuple[str, str]]:
+    return [(camera_list.get_name(i), camera_list.get_value(i)) for i in range(camera_list.count())]
+
+
+def ptpip_reachable(host: str, port: int, timeout: float = 0.3) -> bool:
+    """A quick TCP connect, so listing never waits on libgphoto2's timeouts for an absent camera."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def detect(ptpip_ids: list[str]) -> list[CameraInfo]:
+    """USB cameras from autodetect, plus the given PTP/IP ids that answer; each opened once for its identity."""
+    found: list[CameraInfo] = []
+    try:
+        usb = _list_pairs(gp.Camera.autodetect())
+    except gp.GPhoto2Error as exc:
+        log.warning("USB autodetect failed: %s", exc)
+        usb = []
+    ids = [port for _, port in usb if port.startswith("usb:")] + list(ptpip_ids)
+    for text in ids:
+        camera_id = parse_camera_id(text)
+        if camera_id.scheme == "ptpip":
+            host, _, rest = camera_id.address.partition(":")
+            port = int(rest.split(":")[0] or DEFAULT_PTPIP_PORT) if rest else DEFAULT_PTPIP_PORT
+            if not ptpip_reachable(host, port):
+                log.info("PTP/IP camera %s does not answer; not listed", text)
+                continue
+        camera = GphotoCamera(camera_id)
+        try:
+            camera.open()
+            found.append(camera.info)
+        except CameraError as exc:
+            model = next((name for name, port in usb if port == text), "camera")
+            log.warning("%s (%s) could not be opened: %s", text, model, exc)
+            found.append(CameraInfo(id=text, model=model, capabilities=Capabilities(focus_drive_note=str(exc))))
+        finally:
+            camera.close()
+    return found
+
+
+class GphotoCamera(Camera):
+    """One libgphoto2 camera, in this process. Use it through the supervisor, not directly, in the server."""
+
+    def __init__(self, camera_id: CameraId, *, delete_from_card: bool = False, skip_widgets: tuple[str, ...] = ()):
+        self.camera_id = camera_id
+        self.delete_from_card = delete_from_card
+        #: Widgets never read (e.g. a text widget whose NULL value crashed python-gphoto2 before).
+        self.skip_widgets = set(skip_widgets)
+        self._camera: Any = None
+        self._info: CameraInfo | None = None
+        self._vendor = ""
+        self._focus: gphoto_focus.FocusDrive | None = None
+        self._blocked: dict[str, gphoto_defects.Defect] = {}
+
+    @property
+    def info(self) -> CameraInfo:
+        if self._info is None:
+            raise CameraDisconnected(f"camera {self.camera_id} is not open")
+        return self._info
+
+    # -- connection -----------------------------------------------------------------------------
+
+    def open(self) -> None:
+        if self._camera is not None:
+            return
+        port_path = libgphoto2_port_path(self.camera_id)
+        camera = gp.Camera()
+        try:
+            abilities = self._abilities(port_path)
+            camera.set_abilities(abilities)
+            ports = gp.PortInfoList()
+            ports.load()
+            index = ports.lookup_path(port_path)
+            if index < 0:
+                raise CameraNotFound(f"libgphoto2 has no port {port_path!r}")
+            camera.set_port_info(ports[index])
+            camera.init()
+        except gp.GPhoto2Error as exc:
+            raise translate_error(exc, f"opening {self.camera_id}") from None
+        self._camera = camera
+        try:
+            self._info = self._identify(abilities)
+        except BaseException:
+            self.close()
+            raise
+
+    def _abilities(self, port_path: str) -> Any:
+        abilities_list = gp.CameraAbilitiesList()
+        abilities_list.load()
+        if port_path.startswith("ptpip:"):
+            model = PTPIP_ABILITIES
+        else:
+            detected = dict((port, name) for name, port in _list_pairs(gp.Camera.autodetect()))
+            if port_path not in detected:
+                raise CameraNotFound(
+                    f"no camera at {port_path}",
+                    hint="run `tether cameras`; USB addresses change when a camera is re-plugged",
+                )
+            model = detected[port_path]
+        return abilities_list[abilities_list.lookup_model(model)]
+
+    def _identify(self, abilities: Any) -> CameraInfo:
+        values = self._status_values(("manufacturer", "cameramodel", "model", "serialnumber", "lensname"))
+        manufacturer = values.get("manufacturer", "")
+        model = values.get("cameramodel") or values.get("model") or abilities.model
+        if manufacturer and not model.lower().startswith(manufacturer.split()[0].lower()):
+            model = f"{manufacturer.split()[0]} {model}"
+        self._vendor = gphoto_focus.vendor_of(manufacturer or model)
+        version = library_version()
+        for defect in gphoto_defects.defects_for(version, self._vendor or None):
+            for widget in defect.widgets:
+                self._blocked[widget] = defect
+        operations = abilities.operations
+        drive = gphoto_focus.FOCUS_DRIVES.get(self._vendor)
+        names = self._widget_names()
+        note = ""
+        if drive is None or drive.widget not in names:
+            drive = None
+            note = f"libgphoto2 offers no focus drive for {model}"
+        elif drive.widget in self._blocked:
+            defect = self._blocked[drive.widget]
+            note = f"focus drive is unavailable on libgphoto2 {version}: {defect.summary.format(version=version)}; {defect.fix}"
+            drive = None
+        self._focus = drive
+        caps = Capabilities(
+            live_view=bool(operations & gp.GP_OPERATION_CAPTURE_PREVIEW),
+            still_capture=bool(operations & gp.GP_OPERATION_CAPTURE_IMAGE),
+            focus_drive=drive is not None,
+            focus_drive_note=note,
+        )
+        return CameraInfo(
+            id=str(self.camera_id), model=model, manufacturer=manufacturer,
+            serial=values.get("serialnumber", ""), lens=values.get("lensname", ""), capabilities=caps,
+        )
+
+    def close(self) -> None:
+        camera, self._camera = self._camera, None
+        if camera is not None:
+            try:
+                camera.exit()
+            except gp.GPhoto2Error as exc:
+                log.info("closing %s: %s", self.camera_id, exc)
+
+    def _cam(self) -> Any:
+        if self._camera is None:
+            raise CameraDisconnected(f"camera {self.camera_id} is not open")
+        return self._camera
+
+    # -- settings --------------------------------------------------------------------------------
+
+    def _config(self) -> Any:
+        try:
+            return self._cam().get_config()
+        except gp.GPhoto2Error as exc:
+            raise translate_error(exc, "reading the settings") from None
+
+    def _leaves(self, widget: Any, group: str = "other"):
+        kind = widget.get_type()
+        if kind in (gp.GP_WIDGET_WINDOW, gp.GP_WIDGET_SECTION):
+            section = widget.get_name() if kind == gp.GP_WIDGET_SECTION else group
+            for i in range(widget.count_children()):
+                yield from self._leaves(widget.get_child(i), section)
+        else:
+            yield group, widget
+
+    def _widget_names(self) -> set[str]:
+        return {w.get_name() for _, w in self._leaves(self._config())}
+
+    def _status_values(self, names: tuple[str, ...]) -> dict[str, str]:
+        values = {}
+        for _, widget in self._leaves(self._config()):
+            name = widget.get_name()
+            if name in names and name not in self.skip_widgets and widget.get_type() == gp.GP_WIDGET_TEXT:
+                _breadcrumb(name)
+                values[name] = str(widget.get_value() or "").strip()
+        return values
+
+    def settings(self) -> list[Setting]:
+        result = []
+        for group, widget in self._leaves(self._config()):
+            setting = self._describe(group, widget)
+            if setting is not None:
+                result.append(setting)
+        return result
+
+    def _describe(self, group: str, widget: Any) -> Setting | None:
+        name = widget.get_name()
+        kind = widget.get_type()
+        if name in ACTION_WIDGETS or name in self.skip_widgets or kind == gp.GP_WIDGET_BUTTON:
+            return None
+        label = widget.get_label() or name
+        read_only = bool(widget.get_readonly()) or name in self._blocked
+        _breadcrumb(name)
+        if kind in (gp.GP_WIDGET_RADIO, gp.GP_WIDGET_MENU):
+            choices = tuple(widget.get_choice(i) for i in range(widget.count_choices()))
+            return Setting(name, label, SettingKind.CHOICE, widget.get_value(), read_only, group, choices)
+        if kind == gp.GP_WIDGET_RANGE:
+            lo, hi, step = widget.get_range()
+            return Setting(name, label, SettingKind.RANGE, float(widget.get_value()), read_only, group,
+                           minimum=lo, maximum=hi, step=step)
+        if kind == gp.GP_WIDGET_TOGGLE:
+            return Setting(name, label, SettingKind.TOGGLE, bool(widget.get_value()), read_only, group)
+        if kind == gp.GP_WIDGET_DATE:
+            stamp = widget.get_value()
+            text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else ""
+            return Setting(name, label, SettingKind.TEXT, text, True, group)
+        if kind == gp.GP_WIDGET_TEXT:
+            return Setting(name, label, SettingKind.TEXT, str(widget.get_value() or ""), read_only, group)
+        return None
+
+    def set_setting(self, name: str, value: Any) -> Setting:
+        defect = self._blocked.get(name)
+        if defect is not None:
+            version = library_version()
+            raise Unsupported(
+                f"writing {name} is unavailable on libgphoto2 {version}: {defect.summary.format(version=version)}",
+                hint=defect.fix,
+            )
+        return super().set_setting(name, value)
+
+    def _write_setting(self, name: str, value: Any) -> None:
+        self._write_widget(name, value, f"setting {name}")
+
+    def _write_widget(self, name: str, value: Any, doing: str) -> None:
+        config = self._config()
+        try:
+            widget = config.get_child_by_name(name)
+        except gp.GPhoto2Error:
+            raise InvalidValue(f"this camera has no setting {name!r}") from None
+        kind = widget.get_type()
+        if kind == gp.GP_WIDGET_TOGGLE:
+            value = 1 if value else 0
+        elif kind == gp.GP_WIDGET_RANGE:
+            value = float(value)
+        elif kind in (gp.GP_WIDGET_RADIO, gp.GP_WIDGET_MENU, gp.GP_WIDGET_TEXT):
+            value = str(value)
+        try:
+            widget.set_value(value)
+            self._cam().set_single_config(name, widget)
+        except gp.GPhoto2Error as exc:
+            raise translate_error(exc, doing) from None
+
+    # -- pictures --------------------------------------------------------------------------------
+
+    def live_view_frame(self) -> Frame:
+        if not self.info.capabilities.live_view:
+            raise Unsupported(f"{self.info.model} has no live view through libgphoto2")
+        try:
+            camera_file = self._cam().capture_preview()
+            data = bytes(memoryview(camera_file.get_data_and_size()))
+        except gp.GPhoto2Error as exc:
+            raise translate_error(exc, "reading a live-view frame") from None
+        if data[:2] != b"\xff\xd8":
+            raise CorruptFrame(f"{self.info.model} sent a live-view frame that is not a JPEG ({len(data)} bytes)")
+        width, height = jpeg_size(data)
+        return Frame(data, time.time(), width, height)
+
+    def capture_still(self) -> CapturedFile:
+        if not self.info.capabilities.still_capture:
+            raise Unsupported(f"{self.info.model} cannot capture stills through libgphoto2")
+        camera = self._cam()
+        self.drain_events()
+        try:
+            path = camera.capture(gp.GP_CAPTURE_IMAGE)
+            camera_file = camera.file_get(path.folder, path.name, gp.GP_FILE_TYPE_NORMAL)
+            data = bytes(memoryview(camera_file.get_data_and_size()))
+            mime = camera_file.get_mime_type()
+        except gp.GPhoto2Error as exc:
+            raise translate_error(exc, "capturing a still") from None
+        # With capturetarget = internal RAM the file is gone once downloaded; on the card we delete
+        # only when asked, so nothing the photographer took is lost by default.
+        if self.delete_from_card and self._capture_target_is_card():
+            try:
+                camera.file_delete(path.folder, path.name)
+            except gp.GPhoto2Error as exc:
+                log.warning("could not delete %s/%s from the card: %s", path.folder, path.name, exc)
+        self.drain_events()
+        width, height = jpeg_size(data) if data[:2] == b"\xff\xd8" else (0, 0)
+        return CapturedFile(data, path.name, mime or "image/jpeg", time.time(), width, height)
+
+    def _capture_target_is_card(self) -> bool:
+        for _, widget in self._leaves(self._config()):
+            if widget.get_name() == "capturetarget":
+                return "card" in str(widget.get_value()).lower()
+        return True
+
+    def drain_events(self, limit: int = 20) -> int:
+        """Consume pending camera events (file added, property changed) so they do not pile up."""
+        camera = self._cam()
+        for count in range(limit):
+            try:
+                kind, _ = camera.wait_for_event(1)
+            except gp.GPhoto2Error as exc:
+                raise translate_error(exc, "reading camera events") from None
+            if kind == gp.GP_EVENT_TIMEOUT:
+                return count
+        return limit
+
+    # -- focus -----------------------------------------------------------------------------------
+
+    def drive_focus(self, direction: FocusDirection, step: StepClass, count: int = 1) -> None:
+        drive = self._focus
+        if drive is None:
+            raise Unsupported(self.info.capabilities.focus_drive_note or f"{self.info.model} cannot drive focus")
+        if count < 1:
+            raise InvalidValue(f"focus step count must be at least 1, not {count}")
+        value, writes = drive.plan(FocusDirection(direction), StepClass(step), count)
+        if drive.kind == "relative":
+            current = float(self._cam().get_single_config(drive.widget).get_value())
+            value, writes = current + float(value) * writes, 1  # type: ignore[arg-type]
+        for _ in range(writes):
+            self._write_widget(drive.widget, value, f"driving focus {direction.value}")
+
+
+_BREADCRUMBS = os.environ.get("TETHER_GPHOTO_BREADCRUMBS") == "1"
+
+
+def _breadcrumb(widget: str) -> None:
+    """Name the widget about to be read on stderr, so a crash inside get_value can be pinned on it."""
+    if _BREADCRUMBS:
+        os.write(2, f"tether-breadcrumb widget={widget}\n".encode())

@@ -1,0 +1,401 @@
+"""libgphoto2 cameras in supervised child processes; the parent holds a proxy with deadlines.
+
+A crash (any signal) or a hang past the deadline costs the call in flight: it ends in DriverCrashed
+naming the libgphoto2 version and the operation, the child is replaced, and the same camera (same
+model and serial) is re-opened with backoff. State changes go to subscribed listeners.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tether.camera import errors as camera_errors
+from tether.camera import rpc
+from tether.camera.base import Camera
+from tether.camera.errors import CameraDisconnected, CameraError, CameraNotFound, DriverCrashed
+from tether.camera.ids import CameraId, parse_camera_id
+from tether.camera.types import CameraInfo, CapturedFile, FocusDirection, Frame, Setting, StepClass
+from tether.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+child_log = logging.getLogger("tether.camera.child")
+
+DEFAULT_PTPIP = "ptpip:127.0.0.1:15740"
+#: Seconds between re-open attempts after a crash.
+BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+#: Operations allowed longer than one call timeout (opening, detecting, capturing).
+TIMEOUT_FACTOR = {"open": 2.0, "detect": 3.0, "capture_still": 3.0, "settings": 2.0}
+DOING = {
+    "open": "opening the camera", "detect": "looking for cameras", "settings": "reading the settings",
+    "set_setting": "writing a setting", "live_view_frame": "reading a live-view frame",
+    "capture_still": "capturing a still", "drive_focus": "driving the focus", "close": "closing the camera",
+}
+
+
+def system_build_path(settings: Settings) -> Path:
+    """Where `make setup-system` puts python-gphoto2 built against the distribution's libgphoto2."""
+    if settings.gphoto.system_path:
+        return Path(settings.gphoto.system_path).expanduser()
+    return Path(__file__).resolve().parents[2] / ".gphoto2-system"
+
+
+def resolve_library(settings: Settings) -> tuple[str, Path | None]:
+    """("wheel", None) or ("system", path); $TETHER_GPHOTO2 (set by `make serve GPHOTO2=...`) wins over config."""
+    choice = os.environ.get("TETHER_GPHOTO2") or settings.gphoto.library
+    if choice not in ("auto", "wheel", "system"):
+        raise ConfigError(f"TETHER_GPHOTO2={choice!r}: allowed values are 'auto', 'wheel', 'system'")
+    path = system_build_path(settings)
+    built = (path / "gphoto2" / "__init__.py").is_file()
+    if choice == "system" and not built:
+        raise ConfigError(
+            f"the system libgphoto2 build is missing ({path})",
+            hint="run `make setup-system` (needs libgphoto2-dev and pkg-config)",
+        )
+    if choice == "system" or (choice == "auto" and built):
+        return "system", path
+    return "wheel", None
+
+
+@dataclass(frozen=True)
+class CameraState:
+    """A state change of a supervised camera: open, crashed, reconnecting, failed, closed."""
+
+    camera_id: str
+    state: str
+    message: str = ""
+    time: float = field(default_factory=time.time)
+
+
+class ChildProcess:
+    """One libgphoto2 child: start it, call it with a deadline, stop it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.library, path = resolve_library(settings)
+        self.timeout = settings.gphoto.call_timeout
+        env = dict(os.environ)
+        env["TETHER_GPHOTO_BREADCRUMBS"] = "1"
+        if settings.gphoto.debug:
+            env["TETHER_GPHOTO_DEBUG"] = "1"
+        if path is not None:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(path), env.get("PYTHONPATH", "")) if p)
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        self.stderr_tail: deque[str] = deque(maxlen=40)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tether.camera.child", str(to_child_r), str(from_child_w)],
+            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, env=env, start_new_session=True,
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._w, self._r = to_child_w, from_child_r
+        self._stderr_thread = threading.Thread(target=self._drain_stderr, name="gphoto-child-stderr", daemon=True)
+        self._stderr_thread.start()
+        self.version = "?"
+        hello = self._receive("starting libgphoto2", max(self.timeout, 30.0))[1]
+        self.version = hello["version"]
+        self.origin = hello["origin"]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            self.stderr_tail.append(line)
+            if not line.startswith("tether-breadcrumb"):
+                child_log.debug("%s", line)
+
+    def last_widget(self) -> str:
+        """The widget the child was reading when it died, from its breadcrumbs."""
+        for line in reversed(self.stderr_tail):
+            if line.startswith("tether-breadcrumb widget="):
+                return line.split("=", 1)[1]
+        return ""
+
+    def call(self, op: str, *args: Any, doing: str = "", timeout: float | None = None) -> Any:
+        """Run ``op`` in the child; its errors come back as the same CameraError classes."""
+        doing = doing or DOING.get(op, op)
+        try:
+            rpc.send(self._w, (op, args))
+        except OSError:
+            raise self._died(doing) from None
+        reply = self._receive(doing, timeout or self.timeout * TIMEOUT_FACTOR.get(op, 1.0))
+        if reply[0] == "ok":
+            return reply[1]
+        _, name, message, hint = reply
+        cls = getattr(camera_errors, name, CameraError)
+        if not (isinstance(cls, type) and issubclass(cls, CameraError)):
+            cls = CameraError
+        raise cls(message, hint=hint)
+
+    def _receive(self, doing: str, timeout: float) -> Any:
+        try:
+            return rpc.receive(self._r, timeout)
+        except rpc.Deadline:
+            self.kill()
+            raise DriverCrashed(
+                f"libgphoto2 {self.version} did not answer within {timeout:g} s while {doing}; "
+                "its process was stopped",
+                hint="tether is re-opening the camera",
+            ) from None
+        except rpc.PipeClosed:
+            raise self._died(doing) from None
+
+    def _died(self, doing: str) -> DriverCrashed:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.returncode
+        if code is not None and code < 0:
+            how = f"was killed by {signal.Signals(-code).name}"
+        else:
+            how = f"exited with status {code}"
+        detail = next((line for line in reversed(self.stderr_tail) if line and "breadcrumb" not in line), "")
+        return DriverCrashed(
+            f"the libgphoto2 {self.version} driver process {how} while {doing}",
+            hint="tether is re-opening the camera" + (f"; its last words: {detail}" if detail else ""),
+        )
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                self.proc.kill()
+        self.proc.wait()
+
+    def stop(self) -> None:
+        """Ask the child to close its camera and exit; kill it if it does not."""
+        if self.proc.poll() is None:
+            try:
+                rpc.send(self._w, ("exit", ()))
+                rpc.receive(self._r, 3.0)
+                self.proc.wait(timeout=3.0)
+            except (OSError, rpc.Deadline, rpc.PipeClosed, subprocess.TimeoutExpired):
+                self.kill()
+        for fd in (self._w, self._r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class SupervisedCamera(Camera):
+    """The Camera interface in the server process; libgphoto2 runs in a child it restarts on crashes."""
+
+    def __init__(self, camera_id: CameraId, settings: Settings) -> None:
+        self.camera_id = camera_id
+        self.settings_ = settings
+        self.state = "closed"
+        self._child: ChildProcess | None = None
+        self._info: CameraInfo | None = None
+        self._lock = threading.RLock()
+        self._closing = threading.Event()
+        self._restarter: threading.Thread | None = None
+        self._listeners: list[Callable[[CameraState], None]] = []
+        self._skip_widgets: set[str] = set()
+
+    # -- state and listeners ---------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[CameraState], None]) -> Callable[[], None]:
+        """Call ``listener`` on every state change; returns a function that unsubscribes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _set_state(self, state: str, message: str = "") -> None:
+        self.state = state
+        event = CameraState(str(self._info.id if self._info else self.camera_id), state, message)
+        log.info("camera %s: %s %s", event.camera_id, state, message)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not stop the supervisor
+                log.exception("camera state listener failed")
+
+    @property
+    def child_pid(self) -> int | None:
+        child = self._child
+        return child.pid if child else None
+
+    @property
+    def library_version(self) -> str:
+        return self._child.version if self._child else ""
+
+    @property
+    def info(self) -> CameraInfo:
+        if self._info is None:
+            raise CameraDisconnected(f"camera {self.camera_id} is not open")
+        return self._info
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def _open_args(self, camera_id: str) -> tuple:
+        return (camera_id, self.settings_.gphoto.delete_from_card, tuple(sorted(self._skip_widgets)))
+
+    def open(self) -> None:
+        with self._lock:
+            if self._child is not None:
+                return
+            self._closing.clear()
+            child = ChildProcess(self.settings_)
+            try:
+                self._info = child.call("open", *self._open_args(str(self.camera_id)))
+            except BaseException:
+                child.stop()
+                raise
+            self._child = child
+        self._set_state("open", f"libgphoto2 {child.version} ({child.library})")
+
+    def close(self) -> None:
+        self._closing.set()
+        with self._lock:
+            child, self._child = self._child, None
+        if child is not None:
+            child.stop()
+        if self.state != "closed":
+            self._set_state("closed")
+
+    def _call(self, method: str, *args: Any) -> Any:
+        with self._lock:
+            child = self._child
+            if child is None:
+                if self.state in ("crashed", "reconnecting"):
+                    raise CameraDisconnected(
+                        f"{self._label()} is being re-opened after a driver crash", hint="try again in a moment",
+                    )
+                raise CameraDisconnected(f"{self._label()} is not open")
+            try:
+                return child.call("call", method, *args, doing=DOING.get(method, method),
+                                  timeout=child.timeout * TIMEOUT_FACTOR.get(method, 1.0))
+            except DriverCrashed as exc:
+                self._child = None
+                if method == "settings" and child.last_widget():
+                    # A text widget with a NULL value crashes python-gphoto2's get_value: never read it again.
+                    self._skip_widgets.add(child.last_widget())
+                child.kill()
+                self._crashed(exc)
+                raise
+
+    def _label(self) -> str:
+        return f"{self._info.model} ({self._info.id})" if self._info else str(self.camera_id)
+
+    def _crashed(self, exc: DriverCrashed) -> None:
+        self._set_state("crashed", str(exc))
+        if not self._closing.is_set() and not (self._restarter and self._restarter.is_alive()):
+            self._restarter = threading.Thread(target=self._reopen, name="gphoto-reopen", daemon=True)
+            self._restarter.start()
+
+    def _reopen(self) -> None:
+        """Start a new child and open the same camera (same model and serial), backing off between tries."""
+        for attempt, delay in enumerate(BACKOFF, 1):
+            if self._closing.wait(delay):
+                return
+            self._set_state("reconnecting", f"attempt {attempt}")
+            child = None
+            try:
+                child = ChildProcess(self.settings_)
+                info = self._open_same(child)
+            except CameraError as exc:
+                log.info("re-opening %s failed: %s", self._label(), exc)
+                if child is not None:
+                    child.stop()
+                continue
+            with self._lock:
+                if self._closing.is_set():
+                    child.stop()
+                    return
+                self._child, self._info = child, info
+            self._set_state("open", f"re-opened after a driver crash (libgphoto2 {child.version})")
+            return
+        self._set_state("failed", f"gave up re-opening {self._label()} after {len(BACKOFF)} attempts")
+
+    def _open_same(self, child: ChildProcess) -> CameraInfo:
+        known = self._info
+        try:
+            info = child.call("open", *self._open_args(known.id if known else str(self.camera_id)))
+        except CameraNotFound:
+            if known is None or self.camera_id.scheme != "usb":
+                raise
+            # A re-plugged USB camera comes back at a new address: find it by model and serial.
+            for candidate in child.call("detect", []):
+                if candidate.model == known.model and candidate.serial == known.serial:
+                    return child.call("open", *self._open_args(candidate.id))
+            raise
+        if known and known.serial and info.serial and info.serial != known.serial:
+            child.call("close")
+            raise CameraNotFound(f"{known.id} is now a different camera (serial {info.serial}, was {known.serial})")
+        return info
+
+    # -- the camera interface ----------------------------------------------------------------------
+
+    def settings(self) -> list[Setting]:
+        return self._call("settings")
+
+    def set_setting(self, name: str, value: Any) -> Setting:
+        return self._call("set_setting", name, value)
+
+    def _write_setting(self, name: str, value: Any) -> None:
+        self._call("set_setting", name, value)
+
+    def live_view_frame(self) -> Frame:
+        return self._call("live_view_frame")
+
+    def capture_still(self) -> CapturedFile:
+        return self._call("capture_still")
+
+    def drive_focus(self, direction: FocusDirection, step: StepClass, count: int = 1) -> None:
+        self._call("drive_focus", direction, step, count)
+
+
+def _port_answers(address: str, timeout: float = 0.3) -> bool:
+    host, _, rest = address.partition(":")
+    port = int(rest.split(":")[0]) if rest else 15740
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def ptpip_ids(settings: Settings, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Configured PTP/IP ids plus ``extra``; the local default port is added when something listens there."""
+    ids: list[str] = []
+    for text in [*settings.camera.ptpip, *extra]:
+        text = text if text.startswith("ptpip:") else f"ptpip:{text}"
+        parse_camera_id(text)
+        if text not in ids:
+            ids.append(text)
+    if DEFAULT_PTPIP not in ids and _port_answers(DEFAULT_PTPIP.partition(":")[2]):
+        ids.append(DEFAULT_PTPIP)  # `tether virtual-camera` with its defaults
+    return ids
+
+
+def detect_cameras(settings: Settings, extra_ptpip: list[str] | tuple[str, ...] = ()) -> list[CameraInfo]:
+    """USB cameras and answering PTP/IP cameras, found by a short-lived libgphoto2 child."""
+    child = ChildProcess(settings)
+    try:
+        return child.call("detect", ptpip_ids(settings, extra_ptpip))
+    finally:
+        child.stop()
+
+
+def open_supervised(camera_id: CameraId, settings: Settings) -> Camera:
+    """An unopened supervised camera for a ``usb:`` or ``ptpip:`` id."""
+    if camera_id.scheme not in ("usb", "ptpip"):
+        raise CameraNotFound(f"{camera_id} is not a libgphoto2 camera id")
+    return SupervisedCamera(camera_id, settings)
