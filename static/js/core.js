@@ -1,0 +1,136 @@
+// Shared by every page: the REST helper, the Socket.IO connection (snapshot, then events),
+// toasts, and the header's connection and camera state.
+import { io } from "/vendor/socket.io.esm.min.js";
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : document.createTextNode(child));
+  }
+  return node;
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body && body.error ? body.error + (body.hint ? ` (${body.hint})` : "") : `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+// JSON in, JSON out; an error answer becomes an ApiError carrying the server's message.
+export async function api(method, path, body) {
+  const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+export function toast(message, kind = "info", ms = 5000) {
+  const node = el("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+  $("#toasts").append(node);
+  setTimeout(() => node.remove(), ms);
+}
+
+// Run an async action from a button; show the server's message if it fails.
+export async function attempt(fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    toast(err.message, "error", 8000);
+    return undefined;
+  }
+}
+
+export function cameraId() {
+  return localStorage.getItem("tether.camera") || document.body.dataset.camera;
+}
+
+export function setCameraId(id) {
+  localStorage.setItem("tether.camera", id);
+}
+
+export const cameraPath = (id = cameraId()) => `/api/cameras/${encodeURIComponent(id)}`;
+
+// The live state: the snapshot from connect, kept current by events. Pages subscribe by event type.
+export const state = { snapshot: null, jobs: new Map(), cameras: new Map(), connected: false };
+const listeners = new Map();
+
+export function on(type, fn) {
+  if (!listeners.has(type)) listeners.set(type, []);
+  listeners.get(type).push(fn);
+}
+
+function fire(type, payload) {
+  for (const fn of listeners.get(type) || []) {
+    try { fn(payload); } catch (err) { console.error(err); }
+  }
+  for (const fn of listeners.get("*") || []) {
+    try { fn(payload); } catch (err) { console.error(err); }
+  }
+}
+
+function applySnapshot(snapshot) {
+  state.snapshot = snapshot;
+  state.jobs = new Map((snapshot.jobs || []).map((j) => [j.job, j]));
+  state.cameras = new Map((snapshot.cameras || []).map((c) => [c.id, c]));
+  showCameraState();
+  fire("snapshot", snapshot);
+}
+
+function showCameraState() {
+  const node = $("#camera-state");
+  const cam = state.cameras.get(cameraId()) || [...state.cameras.values()][0];
+  if (!node || !cam) return;
+  node.dataset.state = cam.state;
+  node.textContent = `${cam.model || cam.id}: ${String(cam.state).replace("_", " ")}`;
+}
+
+function applyEvent(event) {
+  if (event.type === "camera.state") {
+    const cam = state.cameras.get(event.camera) || { id: event.camera };
+    state.cameras.set(event.camera, { ...cam, ...event, type: undefined });
+    showCameraState();
+  } else if (event.type && event.type.startsWith("job.") && event.job) {
+    state.jobs.set(event.job, { ...(state.jobs.get(event.job) || {}), ...event });
+  }
+  fire(event.type, event);
+}
+
+export function connect() {
+  const socket = io({ transports: ["websocket", "polling"], withCredentials: true });
+  const badge = $("#connection");
+  const show = (text, s) => { badge.textContent = text; badge.dataset.state = s; };
+  socket.on("connect", () => { state.connected = true; show("connected", "connected"); });
+  socket.on("disconnect", () => { state.connected = false; show("disconnected — reconnecting…", "disconnected"); });
+  socket.on("connect_error", (err) => show(`cannot connect: ${err.message}`, "disconnected"));
+  socket.on("snapshot", applySnapshot);
+  socket.on("event", applyEvent);
+  window.tetherSocket = socket; // for the browser tests and the console
+  return socket;
+}
+
+export function progressText(job) {
+  const pct = Math.round(100 * (job.fraction || 0));
+  const items = job.total ? ` — ${Math.round(job.done)} of ${Math.round(job.total)}` : "";
+  const eta = job.eta ? `, about ${Math.ceil(job.eta)} s left` : "";
+  return `${job.label || job.job_kind}: ${pct} %${items}${eta}${job.note ? ` (${job.note})` : ""}`;
+}
+
+export function formatDate(seconds) {
+  return seconds ? new Date(seconds * 1000).toLocaleString() : "";
+}

@@ -1,0 +1,49 @@
+// The live view: an <img> on the MJPEG stream, with optional peaking, histogram and loupe.
+import { $, cameraPath, on } from "./core.js";
+import { drawHistogram, drawLoupe, drawPeaking, imagePoint, pixels } from "./imagetools.js";
+
+export function startLiveView({ peaking = false, histogram = false, loupe = false } = {}) {
+  const img = $("#live-img");
+  const src = () => `${cameraPath()}/live.mjpg`;
+  img.src = src();
+  // the stream ends if the server restarts or the camera changes: reconnect after a pause
+  img.addEventListener("error", () => setTimeout(() => { img.src = `${src()}?r=${Date.now()}`; }, 1500));
+  let lens = null;
+  const fps = $("#liveview-fps");
+  on("liveview.fps", (ev) => { if (fps) fps.textContent = `${Number(ev.fps || 0).toFixed(1)} fps`; });
+
+  const tick = () => {
+    if (img.naturalWidth) {
+      const wantPeaking = peaking && $("#toggle-peaking")?.checked;
+      const wantHist = histogram && $("#toggle-histogram")?.checked;
+      if (wantPeaking || wantHist) {
+        const image = pixels(img, 640);
+        if (image && wantPeaking) drawPeaking($("#peaking-canvas"), image);
+        if (image && wantHist) drawHistogram($("#histogram"), image);
+      }
+      if (lens) drawLoupe($("#loupe"), img, lens.x, lens.y);
+    }
+  };
+  setInterval(tick, 250);
+
+  if (peaking) {
+    $("#toggle-peaking").addEventListener("change", (e) => { $("#peaking-canvas").hidden = !e.target.checked; });
+  }
+  if (histogram) {
+    $("#toggle-histogram").addEventListener("change", (e) => { $("#histogram").hidden = !e.target.checked; });
+  }
+  if (loupe) {
+    img.addEventListener("click", (event) => {
+      const canvas = $("#loupe");
+      if (lens) { lens = null; canvas.hidden = true; return; }
+      const point = imagePoint(img, event);
+      if (!point) return;
+      lens = point;
+      canvas.style.left = `${point.clientX - canvas.width / 2}px`;
+      canvas.style.top = `${point.clientY - canvas.height / 2}px`;
+      canvas.hidden = false;
+      drawLoupe(canvas, img, point.x, point.y);
+    });
+  }
+  return img;
+}

@@ -1,0 +1,194 @@
+"""The composition root: cameras and their owners, the burst store, the job pool and the event bus.
+
+The web layer and the CLI talk to an Engine; they never open cameras or burst files themselves.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from tether import __version__
+from tether.camera import list_cameras, open_camera
+from tether.camera.base import Camera
+from tether.camera.errors import CameraNotFound
+from tether.config import Settings
+from tether.engine.bursts import BurstService
+from tether.engine.ids import UnknownId
+from tether.engine.jobs import JobPool
+from tether.engine.store import BURST_SUFFIX, BurstStore
+from tether.events import EventBus
+from tether.fileio import write_atomic
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """Everything a front end needs, built once from the settings."""
+
+    def __init__(self, settings: Settings, *, camera_id: str, simulated: bool = False,
+                 bus: EventBus | None = None, workers: int = 1) -> None:
+        self.settings = settings
+        self.bus = bus or EventBus()
+        self.store = BurstStore(settings.data_dir)
+        self.pool = JobPool(self.bus, workers=workers)
+        self.bursts = BurstService(self.store, self.pool, self.bus)
+        self.primary_camera = camera_id
+        self.simulated = simulated
+        self._lock = threading.RLock()
+        self._owners: dict[str, Any] = {}
+        self._capture_jobs: dict[str, Any] = {}
+        self._available: list[dict[str, Any]] | None = None
+        self._closed = False
+
+    # life cycle ---------------------------------------------------------------------------
+    def start(self) -> "Engine":
+        """Open the primary camera's owner (it connects and retries in its own thread)."""
+        self.owner_for(self.primary_camera, create=True)
+        return self
+
+    def close(self) -> None:
+        """Cancel work, stop every owner; safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            owners = list(self._owners.values())
+        for job in list(self._capture_jobs.values()):
+            job.cancel()
+        self.pool.shutdown()
+        for owner in owners:
+            try:
+                owner.stop()
+            except Exception:  # closing must reach every camera
+                log.exception("stopping %s failed", owner)
+
+    def __enter__(self) -> "Engine":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # cameras ------------------------------------------------------------------------------
+    def available_cameras(self, *, refresh: bool = False) -> list[dict[str, Any]]:
+        """Cameras that could be opened (detection is slow on USB, so the list is cached)."""
+        with self._lock:
+            if self._available is None or refresh:
+                self._available = [info.to_dict() for info in list_cameras(self.settings)]
+            return list(self._available)
+
+    def owner_for(self, camera_id: str | None = None, *, create: bool = False) -> Any:
+        """The CameraOwner of ``camera_id`` (default: the primary camera)."""
+        camera_id = camera_id or self.primary_camera
+        with self._lock:
+            owner = self._owners.get(camera_id)
+            if owner is not None:
+                return owner
+            if not create:
+                raise UnknownId(f"camera {camera_id!r} is not open", hint="choose it in the camera list first")
+            if self._closed:
+                raise CameraNotFound("the server is shutting down")
+            if camera_id != self.primary_camera:
+                known = {c["id"] for c in self.available_cameras()}
+                if camera_id not in known:
+                    raise CameraNotFound(f"no camera {camera_id!r} here", hint="refresh the camera list")
+            from tether.capture import CameraOwner
+
+            opener: Callable[[], Camera] = lambda: open_camera(camera_id, self.settings)  # noqa: E731
+            owner = CameraOwner(camera_id, opener, self.bus)
+            self._owners[camera_id] = owner
+        owner.start()
+        return owner
+
+    def owners(self) -> list[Any]:
+        with self._lock:
+            return list(self._owners.values())
+
+    # capture jobs -------------------------------------------------------------------------
+    def start_prescan(self, camera_id: str | None, options: Any) -> Any:
+        owner = self.owner_for(camera_id)
+        return self._track(owner.start_prescan(options), burst_id=None)
+
+    def start_sweep(self, camera_id: str | None, options: Any) -> tuple[Any, str]:
+        """Start a sweep into a new burst; returns (job, burst id)."""
+        owner = self.owner_for(camera_id)
+        burst_id, path = self.store.new_burst_path()
+        self.bursts.writing.add(burst_id)
+        try:
+            job = owner.start_sweep(options, path)
+        except BaseException:
+            self.bursts.writing.discard(burst_id)
+            raise
+        self._track(job, burst_id=burst_id)
+        return job, burst_id
+
+    def _track(self, job: Any, *, burst_id: str | None) -> Any:
+        with self._lock:
+            self._capture_jobs[job.id] = job
+            for old in [k for k, j in self._capture_jobs.items() if j.future.done() and k != job.id][:-20]:
+                del self._capture_jobs[old]
+        if burst_id is not None:
+            def finished(_: Future[Any]) -> None:
+                self.bursts.writing.discard(burst_id)
+                if (self.store.bursts_dir / f"{burst_id}{BURST_SUFFIX}").exists():
+                    self.bus.publish("burst.added", burst=burst_id)
+
+            job.future.add_done_callback(finished)
+        return job
+
+    def job(self, job_id: str) -> Any:
+        """A capture job or a pool job by id."""
+        with self._lock:
+            job = self._capture_jobs.get(job_id)
+        job = job or self.pool.get(job_id)
+        if job is None:
+            raise UnknownId(f"no job {job_id!r}")
+        return job
+
+    def job_dict(self, job_id: str) -> dict[str, Any]:
+        return job_dict(self.job(job_id))
+
+    def cancel_job(self, job_id: str) -> bool:
+        return bool(self.job(job_id).cancel())
+
+    def jobs(self) -> list[Any]:
+        """Capture jobs and pool jobs, oldest first."""
+        with self._lock:
+            capture = list(self._capture_jobs.values())
+        return capture + self.pool.jobs()
+
+    # stills ---------------------------------------------------------------------------------
+    def save_capture(self, captured: Any) -> str:
+        """Write a captured still into exports/ under a new id; returns the id."""
+        suffix = Path(captured.name).suffix.lower() or ".jpg"
+        if not suffix[1:].isalnum():
+            suffix = ".bin"
+        export_id, path = self.store.new_export_path(suffix, "still")
+        write_atomic(path, captured.data, overwrite=False)
+        self.bus.publish("export.added", export=export_id, name=path.name)
+        return export_id
+
+    # state --------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a newly connected client needs to draw itself; JSON-able."""
+        return {
+            "server": {"version": __version__, "simulated": self.simulated, "primary_camera": self.primary_camera},
+            "cameras": [owner.snapshot() for owner in self.owners()],
+            "jobs": [job_dict(job) for job in self.jobs()],
+        }
+
+
+def job_dict(job: Any) -> dict[str, Any]:
+    """The JSON form of a pool job or a capture job (whose shape the capture package defines)."""
+    if hasattr(job, "to_dict"):
+        return job.to_dict()
+    progress = getattr(job, "progress", None)
+    data = {"job": job.id, "job_kind": job.kind, "state": "done" if job.future.done() else "running"}
+    if isinstance(progress, dict):
+        data.update(progress)
+    elif progress is not None and hasattr(progress, "to_dict"):
+        data.update(progress.to_dict())
+    return data

@@ -1,0 +1,105 @@
+"""Where bursts and exports live: ``<data_dir>/bursts/`` and ``<data_dir>/exports/``, addressed by id.
+
+The id of a burst is its file name without the suffix; the id of an export is its file name
+without the suffix. Ids are checked against a strict pattern before they touch the file
+system, so a request can never name a path.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tether.engine.ids import UnknownId, check_id, is_valid_id, new_id
+from tether.fileio import StorageError, describe_os_error
+
+log = logging.getLogger(__name__)
+
+BURST_SUFFIX = ".burst"
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    id: str
+    path: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        stat = self.path.stat()
+        return {"id": self.id, "name": self.path.name, "size": stat.st_size, "modified": stat.st_mtime}
+
+
+class BurstStore:
+    """The bursts and exports folders of one data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir)
+        self.bursts_dir = self.root / "bursts"
+        self.exports_dir = self.root / "exports"
+        self._lock = threading.Lock()
+        for folder in (self.bursts_dir, self.exports_dir):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(describe_os_error(exc, folder)) from None
+
+    # bursts -------------------------------------------------------------------------------
+    def new_burst_path(self) -> tuple[str, Path]:
+        """A fresh (id, path) for a burst about to be written; the file does not exist yet."""
+        with self._lock:
+            while True:
+                burst_id = new_id()
+                path = self.bursts_dir / f"{burst_id}{BURST_SUFFIX}"
+                if not path.exists():
+                    return burst_id, path
+
+    def burst_ids(self) -> list[str]:
+        """Ids of every burst in the folder, newest first."""
+        found = []
+        for path in self.bursts_dir.glob(f"*{BURST_SUFFIX}"):
+            stem = path.name[: -len(BURST_SUFFIX)]
+            if is_valid_id(stem) and path.is_file():
+                found.append((path.stat().st_mtime, stem))
+        return [stem for _, stem in sorted(found, reverse=True)]
+
+    def burst_path(self, burst_id: str) -> Path:
+        """The file of burst ``burst_id``; UnknownId if there is none."""
+        check_id(burst_id, "burst")
+        path = self.bursts_dir / f"{burst_id}{BURST_SUFFIX}"
+        if not path.is_file():
+            raise UnknownId(f"no burst {burst_id!r}", hint="the gallery lists the bursts there are")
+        return path
+
+    def delete_burst(self, burst_id: str) -> None:
+        path = self.burst_path(burst_id)
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise StorageError(describe_os_error(exc, path)) from None
+
+    # exports ------------------------------------------------------------------------------
+    def new_export_path(self, suffix: str, stem_hint: str = "") -> tuple[str, Path]:
+        """A fresh (id, path) in the exports folder; ``suffix`` like '.jpg' or '' for a folder."""
+        with self._lock:
+            while True:
+                export_id = f"{stem_hint}-{new_id()}" if stem_hint and is_valid_id(stem_hint) else new_id()
+                path = self.exports_dir / f"{export_id}{suffix}"
+                if not path.exists():
+                    return export_id, path
+
+    def export(self, export_id: str) -> ExportFile:
+        """The export file named by ``export_id``; UnknownId if there is none."""
+        check_id(export_id, "export")
+        for path in self.exports_dir.glob(f"{export_id}.*"):
+            if path.is_file() and path.name[: len(export_id) + 1] == f"{export_id}.":
+                return ExportFile(export_id, path)
+        raise UnknownId(f"no export {export_id!r}")
+
+    def exports(self) -> list[ExportFile]:
+        found = []
+        for path in self.exports_dir.iterdir():
+            stem, dot, _ = path.name.partition(".")
+            if dot and path.is_file() and is_valid_id(stem):
+                found.append(ExportFile(stem, path))
+        return sorted(found, key=lambda e: e.path.stat().st_mtime, reverse=True)

@@ -1,0 +1,142 @@
+"""REST API for cameras and jobs: thin handlers that validate, call the engine and answer.
+
+Long work answers 202 with the job; a busy camera answers 409; a bad body answers 400.
+"""
+from __future__ import annotations
+
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from tether.camera.errors import CameraBusy
+from tether.engine import Engine
+from tether.web.jsonable import jsonable
+from tether.web.validation import Field, anything, boolean, choice, int_pair, integer, json_body, text
+
+bp = Blueprint("api", __name__)
+
+#: How long a REST call waits for a quick camera call (settings, focus nudge, still capture).
+CALL_TIMEOUT = 30.0
+
+
+def engine() -> Engine:
+    return current_app.extensions["tether.engine"]
+
+
+def ok(value: Any, status: int = 200) -> tuple[Response, int]:
+    return jsonify(jsonable(value)), status
+
+
+def camera_call(camera_id: str, fn: Any, label: str) -> Any:
+    """Run ``fn(camera)`` on the owner's thread and wait for it (CameraBusy -> 409 at once)."""
+    future = engine().owner_for(camera_id).call(fn, label=label)
+    try:
+        return future.result(timeout=CALL_TIMEOUT)
+    except FutureTimeout:
+        raise CameraBusy(f"the camera did not finish '{label}' within {CALL_TIMEOUT:.0f} s") from None
+
+
+# state --------------------------------------------------------------------------------------
+@bp.get("/state")
+def state() -> Any:
+    return ok(engine().snapshot())
+
+
+# cameras ------------------------------------------------------------------------------------
+@bp.get("/cameras")
+def cameras() -> Any:
+    eng = engine()
+    return ok({"available": eng.available_cameras(), "open": [o.snapshot() for o in eng.owners()],
+               "primary": eng.primary_camera})
+
+
+@bp.post("/cameras/refresh")
+def refresh_cameras() -> Any:
+    return ok({"available": engine().available_cameras(refresh=True)})
+
+
+@bp.post("/cameras/open")
+def open_camera() -> Any:
+    body = json_body({"id": Field(text(200), required=True)})
+    return ok(engine().owner_for(body["id"], create=True).snapshot())
+
+
+@bp.get("/cameras/<camera_id>/settings")
+def settings(camera_id: str) -> Any:
+    return ok([s.to_dict() for s in camera_call(camera_id, lambda cam: cam.settings(), "read settings")])
+
+
+@bp.put("/cameras/<camera_id>/settings/<name>")
+def set_setting(camera_id: str, name: str) -> Any:
+    body = json_body({"value": Field(anything, required=True)})
+    value = body["value"]
+    setting = camera_call(camera_id, lambda cam: cam.set_setting(name, value), f"set {name}")
+    engine().bus.publish("camera.setting", camera=camera_id, setting=setting.to_dict())
+    return ok(setting.to_dict())
+
+
+@bp.post("/cameras/<camera_id>/focus")
+def drive_focus(camera_id: str) -> Any:
+    body = json_body({
+        "direction": Field(choice("near", "far"), required=True),
+        "step": Field(choice("small", "medium", "large"), default="medium"),
+        "count": Field(integer(1, 200), default=1),
+    })
+    from tether.camera.types import FocusDirection, StepClass
+
+    direction, step = FocusDirection(body["direction"]), StepClass(body["step"])
+    camera_call(camera_id, lambda cam: cam.drive_focus(direction, step, body["count"]), "drive focus")
+    return ok({"moved": body})
+
+
+@bp.post("/cameras/<camera_id>/capture")
+def capture(camera_id: str) -> Any:
+    captured = camera_call(camera_id, lambda cam: cam.capture_still(), "capture a still")
+    export = engine().save_capture(captured)
+    return ok({"export": export, "name": captured.name, "width": captured.width, "height": captured.height}, 201)
+
+
+@bp.post("/cameras/<camera_id>/prescan")
+def prescan(camera_id: str) -> Any:
+    body = json_body(PRESCAN_FIELDS)
+    job = engine().start_prescan(camera_id, body)
+    return ok({"job": job.id}, 202)
+
+
+@bp.post("/cameras/<camera_id>/sweep")
+def sweep(camera_id: str) -> Any:
+    body = json_body(SWEEP_FIELDS)
+    job, burst_id = engine().start_sweep(camera_id, body)
+    return ok({"job": job.id, "burst": burst_id}, 202)
+
+
+PRESCAN_FIELDS = {
+    "range": Field(int_pair(0, 100_000)),
+    "from_here": Field(boolean, default=False),
+}
+SWEEP_FIELDS = {
+    "mode": Field(choice("liveview", "stills", "movie"), default="liveview"),
+    "range": Field(int_pair(0, 100_000)),
+    "frames": Field(integer(2, 2000)),
+    "max_frames": Field(integer(2, 2000)),
+    "step": Field(choice("small", "medium", "large")),
+    "step_count": Field(integer(1, 1000)),
+}
+
+
+# jobs ---------------------------------------------------------------------------------------
+@bp.get("/jobs")
+def jobs() -> Any:
+    return ok(engine().snapshot()["jobs"])
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str) -> Any:
+    return ok(engine().job_dict(job_id))
+
+
+@bp.post("/jobs/<job_id>/cancel")
+def cancel(job_id: str) -> Any:
+    return ok({"job": job_id, "cancelled": engine().cancel_job(job_id)}, 202)
+

@@ -1,0 +1,138 @@
+"""REST API for bursts and exports: gallery, frames, delete, download, export, refocus, stack.
+
+Bursts and exports are named by id only; the engine's store turns ids into paths.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request, send_file
+
+from tether.web.api import engine, ok
+from tether.web.errors import BadRequest
+from tether.web.validation import Field, choice, int_pair, integer, json_body, number
+
+bp = Blueprint("api_bursts", __name__)
+
+
+@bp.get("/bursts")
+def bursts() -> Any:
+    return ok(engine().bursts.list())
+
+
+@bp.get("/bursts/<burst_id>")
+def burst(burst_id: str) -> Any:
+    return ok(engine().bursts.detail(burst_id))
+
+
+@bp.delete("/bursts/<burst_id>")
+def delete(burst_id: str) -> Any:
+    engine().bursts.delete(burst_id)
+    return ok({"deleted": burst_id})
+
+
+@bp.get("/bursts/<burst_id>/download")
+def download(burst_id: str) -> Response:
+    path = engine().store.burst_path(burst_id)
+    return send_file(path, as_attachment=True, download_name=path.name, mimetype="application/zip")
+
+
+@bp.get("/bursts/<burst_id>/frames/<int:index>.jpg")
+def frame(burst_id: str, index: int) -> Response:
+    reduce = _query_int("reduce", 1, {1, 2, 4, 8})
+    data = engine().bursts.frame_jpeg(burst_id, index, reduce=reduce)
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.get("/bursts/<burst_id>/thumbnail.jpg")
+def thumbnail(burst_id: str) -> Response:
+    data = engine().bursts.thumbnail(burst_id)
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
+
+
+@bp.post("/bursts/<burst_id>/export")
+def export(burst_id: str) -> Any:
+    body = json_body({
+        "format": Field(choice("zip", "mp4", "frame"), required=True),
+        "frame": Field(integer(0, 1_000_000)),
+    })
+    if body["format"] == "frame" and body["frame"] is None:
+        raise BadRequest("exporting a single frame needs its index in 'frame'")
+    job = engine().bursts.start_export(burst_id, body["format"], frame=body["frame"])
+    return ok({"job": job.id}, 202)
+
+
+@bp.post("/bursts/<burst_id>/refocus-map")
+def refocus_map(burst_id: str) -> Any:
+    """Make sure the focus index map exists: 200 if cached, else 202 with the job computing it."""
+    job = engine().bursts.prepare_refocus(burst_id)
+    if job is None:
+        return ok({"ready": True})
+    return ok({"ready": False, "job": job.id}, 202)
+
+
+@bp.get("/bursts/<burst_id>/refocus")
+def refocus(burst_id: str) -> Any:
+    x = _query_float("x")
+    y = _query_float("y")
+    return ok(engine().bursts.refocus(burst_id, x, y))
+
+
+@bp.get("/bursts/<burst_id>/depthmap.png")
+def depth_map(burst_id: str) -> Response:
+    return Response(engine().bursts.depth_map_png(burst_id), mimetype="image/png",
+                    headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/bursts/<burst_id>/stack")
+def stack(burst_id: str) -> Any:
+    body = json_body({
+        "method": Field(choice("pyramid", "depthmap"), default="pyramid"),
+        "format": Field(choice("jpeg", "png", "tiff"), default="jpeg"),
+        "range": Field(int_pair(0, 1_000_000)),
+    })
+    job = engine().bursts.start_stack(burst_id, method=body["method"], fmt=body["format"], frames=body["range"])
+    return ok({"job": job.id}, 202)
+
+
+@bp.post("/bursts/<burst_id>/save-frame")
+def save_frame(burst_id: str) -> Any:
+    body = json_body({"frame": Field(integer(0, 1_000_000), required=True)})
+    job = engine().bursts.start_export(burst_id, "frame", frame=body["frame"])
+    return ok({"job": job.id}, 202)
+
+
+# exports ------------------------------------------------------------------------------------
+@bp.get("/exports")
+def exports() -> Any:
+    return ok([e.to_dict() for e in engine().store.exports()])
+
+
+@bp.get("/exports/<export_id>")
+def export_file(export_id: str) -> Response:
+    found = engine().store.export(export_id)
+    inline = request.args.get("inline") == "1"
+    return send_file(found.path, as_attachment=not inline, download_name=found.path.name)
+
+
+def _query_int(name: str, default: int, allowed: set[int]) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, not {raw!r}") from None
+    if value not in allowed:
+        raise BadRequest(f"{name} must be one of {sorted(allowed)}, not {value}")
+    return value
+
+
+def _query_float(name: str) -> float:
+    raw = request.args.get(name)
+    if raw is None:
+        raise BadRequest(f"query parameter {name!r} is required")
+    try:
+        return number(0.0, 1.0)(name, float(raw))
+    except ValueError:
+        raise BadRequest(f"{name} must be a number between 0 and 1, not {raw!r}") from None

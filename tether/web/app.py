@@ -1,0 +1,68 @@
+"""The Flask app factory: the engine comes in, blueprints and Socket.IO go on, security wraps it all."""
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from tether.config import Settings
+from tether.engine import Engine
+from tether.web import api, api_bursts, errors, live_api, pages
+from tether.web.realtime import Forwarder, register_handlers
+from tether.web.security import AccessPolicy, SecurityMiddleware
+
+#: The one module-level object, as Flask-SocketIO intends: bound to an app in create_app().
+socketio = SocketIO()
+register_handlers(socketio)
+
+
+def asset_dir(name: str) -> Path:
+    """templates/ or static/: packaged as tether.<name>, or at the top of a source checkout."""
+    try:
+        path = Path(str(importlib.resources.files(f"tether.{name}")))
+        if path.is_dir():
+            return path
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[2] / name
+
+
+def create_app(engine: Engine, settings: Settings, *, token: str | None = None) -> Flask:
+    """A Flask app serving ``engine``; ``token`` overrides settings.server.token (the server passes
+    the generated one)."""
+    app = Flask(__name__, template_folder=str(asset_dir("templates")), static_folder=str(asset_dir("static")))
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # JSON bodies only; nothing big is ever uploaded
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    policy = AccessPolicy.for_bind(settings.server.host, settings.server.port,
+                                   settings.server.token if token is None else token)
+    app.extensions["tether.engine"] = engine
+    app.extensions["tether.policy"] = policy
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(api_bursts.bp, url_prefix="/api")
+    app.register_blueprint(live_api.bp, url_prefix="/api")
+    errors.install(app)
+    # cors_allowed_origins=None: Engine.IO accepts only our own origin; the middleware checks again.
+    socketio.init_app(app, async_mode="threading", cors_allowed_origins=None, json=None,
+                      max_http_buffer_size=64 * 1024, ping_interval=10)
+    forwarder = Forwarder(socketio).start()
+    app.extensions["tether.unsubscribe"] = engine.bus.subscribe(forwarder)
+    app.extensions["tether.forwarder"] = forwarder
+    app.wsgi_app = SecurityMiddleware(app.wsgi_app, policy)  # type: ignore[method-assign]
+
+    @app.after_request
+    def headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app
+
+
+def shutdown_app(app: Flask) -> None:
+    """Stop forwarding events (the engine is closed by whoever made it)."""
+    app.extensions["tether.unsubscribe"]()
+    app.extensions["tether.forwarder"].stop()

@@ -1,0 +1,36 @@
+"""Live-view endpoints: the MJPEG stream and the latest frame as one JPEG."""
+from __future__ import annotations
+
+import threading
+
+from flask import Blueprint, Response, current_app
+
+from tether.camera.errors import Unsupported
+from tether.web.live import MIMETYPE, mjpeg_parts
+
+bp = Blueprint("live", __name__)
+
+#: Set when the server shuts down, so every stream generator ends.
+STOP = threading.Event()
+
+
+def _owner(camera_id: str):  # type: ignore[no-untyped-def]
+    return current_app.extensions["tether.engine"].owner_for(camera_id)
+
+
+@bp.get("/cameras/<camera_id>/live.mjpg")
+def stream(camera_id: str) -> Response:
+    frames = _owner(camera_id).frames
+    response = Response(mjpeg_parts(frames, STOP), mimetype=MIMETYPE, direct_passthrough=True)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+@bp.get("/cameras/<camera_id>/live.jpg")
+def latest(camera_id: str) -> Response:
+    got = _owner(camera_id).frames.latest()
+    if got is None:
+        raise Unsupported("no live-view frame yet", hint="the camera is connecting or has no live view")
+    _, frame = got
+    return Response(frame.data, mimetype=frame.mime, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,109 @@
+"""Socket.IO: a state snapshot on connect, then the engine's events, throttled.
+
+Progress-like events (``job.progress``, ``liveview.fps``, ``camera.state``) are coalesced per
+job or camera and sent at most ``RATE`` times a second; all other events go out in order.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from flask import current_app, request
+from flask_socketio import SocketIO, emit
+
+from tether.events import Event
+from tether.web.jsonable import jsonable
+from tether.web.security import AccessPolicy
+
+log = logging.getLogger(__name__)
+
+RATE = 10.0
+COALESCE = {"job.progress": "job", "liveview.fps": "camera", "camera.state": "camera"}
+
+
+def register_handlers(socketio: SocketIO) -> None:
+    """Attach the connect handler (token + origin checked again: the test client skips WSGI)."""
+
+    @socketio.on("connect")
+    def on_connect(auth: Any = None) -> None:
+        policy: AccessPolicy = current_app.extensions["tether.policy"]
+        environ = dict(request.environ)
+        if isinstance(auth, dict) and isinstance(auth.get("token"), str):
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {auth['token']}"
+        refusal = policy.check(environ)
+        if refusal is not None:
+            raise ConnectionRefusedError(refusal[1])
+        emit("snapshot", jsonable(current_app.extensions["tether.engine"].snapshot()))
+
+    @socketio.on("snapshot")
+    def on_snapshot() -> Any:
+        return jsonable(current_app.extensions["tether.engine"].snapshot())
+
+
+class Forwarder:
+    """Moves bus events onto Socket.IO from one thread, so publishers never wait on the network."""
+
+    def __init__(self, socketio: SocketIO) -> None:
+        self._socketio = socketio
+        self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=10_000)
+        self._thread = threading.Thread(target=self._run, name="tether-socketio-forward", daemon=True)
+        self._stopped = False
+        self._sequence = itertools.count()
+
+    def start(self) -> "Forwarder":
+        self._thread.start()
+        return self
+
+    def __call__(self, event: Event) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:  # nobody is draining: drop rather than block a sweep
+            pass
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._queue.put(None)
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        while not self._stopped:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch_start = time.monotonic()
+            pending: dict[Any, Event] = {}
+            self._add(pending, first)
+            # progress waits for its batch; anything else goes out at once
+            deadline = batch_start + (1.0 / RATE if first.get("type") in COALESCE else 0.0)
+            while True:
+                timeout = deadline - time.monotonic()
+                if timeout <= 0:
+                    break
+                try:
+                    event = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    break
+                if event is None:
+                    self._stopped = True
+                    break
+                self._add(pending, event)
+                if event["type"] not in COALESCE:
+                    break  # something the user waits for: send it now
+            for event in pending.values():
+                try:
+                    self._socketio.emit("event", jsonable(event))
+                except Exception:  # a vanished client must not stop the forwarder
+                    log.exception("emitting %s failed", event.get("type"))
+
+    def _add(self, pending: dict[Any, Event], event: Event) -> None:
+        field = COALESCE.get(event.get("type", ""))
+        if field is None:
+            key: Any = next(self._sequence)
+        else:
+            key = (event["type"], str(event.get(field)))
+            pending.pop(key, None)  # the newer value replaces it, at the newer position
+        pending[key] = event

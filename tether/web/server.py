@@ -1,0 +1,41 @@
+"""``tether serve``: build the engine, the app, and run them until Ctrl-C."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from tether.config import Settings
+from tether.engine import Engine
+from tether.web.app import create_app, shutdown_app, socketio
+from tether.web.live_api import STOP
+from tether.web.security import is_loopback_host, new_token
+
+log = logging.getLogger(__name__)
+
+
+def access_url(host: str, port: int, token: str) -> str:
+    """The URL to open; with the token for non-loopback binds."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+
+
+def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
+    """Serve the control panel for ``camera_id`` on settings.server.host:port (blocks)."""
+    host, port = settings.server.host, settings.server.port
+    # a configured token is always enforced; beyond loopback one is generated if none is configured
+    token = settings.server.token or ("" if is_loopback_host(host) else new_token())
+    engine = Engine(settings, camera_id=camera_id, simulated=simulated).start()
+    app = create_app(engine, settings, token=token)
+    click.echo(f"tether control panel: {access_url(host, port, token)}")
+    if not is_loopback_host(host):
+        click.echo("Listening beyond this machine: the token in that URL is required; keep it private.")
+    sys.stdout.flush()
+    try:
+        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+    finally:
+        STOP.set()
+        shutdown_app(app)
+        engine.close()
