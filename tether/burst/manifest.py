@@ -5,7 +5,7 @@ import json
 import math
 from typing import Any
 
-from tether.burst.errors import CorruptBurst
+from tether.burst.errors import BurstError, CorruptBurst
 from tether.burst.format import FORMAT_NAME, check_derived_name, check_version
 from tether.burst.meta import FrameMeta
 
@@ -65,7 +65,10 @@ def check_manifest(doc: Any, where: str) -> tuple[dict[str, Any], list[tuple[Fra
             raise CorruptBurst(f"{where} frames[{k}]: 'entry' must be a string")
         pairs.append((meta, entry))
     for name, info in derived.items():
-        check_derived_name(name)
+        try:
+            check_derived_name(name)
+        except BurstError as exc:
+            raise CorruptBurst(f"{where}: {exc.message}") from None
         if not isinstance(info, dict):
             raise CorruptBurst(f"{where}: derived[{name!r}] must be an object")
         _need(info, "entry", (str,), f"{where} derived[{name!r}]")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,41 @@ if TYPE_CHECKING:
     import numpy as np
 
 _REDUCE_FLAGS = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4", 8: "IMREAD_REDUCED_COLOR_8"}
+
+
+class _FrameMatcher:
+    """Finds the frame entry holding a record's bytes by SHA-256, so a damaged name cannot swap frames."""
+
+    def __init__(self, reader: BurstReader) -> None:
+        self._reader = reader
+        self._frames = [e for e in reader._all_entries() if parse_frame_entry(e.name)]
+        self._sha: dict[int, str] = {}
+        self._used: set[int] = set()
+
+    def _digest(self, k: int) -> str:
+        if k not in self._sha:
+            try:
+                self._sha[k] = hashlib.sha256(self._reader._read(self._frames[k])).hexdigest()
+            except CorruptBurst:
+                self._sha[k] = ""
+        return self._sha[k]
+
+    def take(self, meta: FrameMeta, name: str) -> Entry | None:
+        """The unused entry whose bytes match ``meta.sha256``, preferring one named ``name``."""
+        order = sorted(range(len(self._frames)), key=lambda k: (self._frames[k].name != name, -k))
+        for k in order:
+            if k not in self._used and self._digest(k) == meta.sha256:
+                self._used.add(k)
+                return self._frames[k]
+        return None
+
+    def orphans(self) -> list[tuple[Entry, bytes]]:
+        """Intact frame entries no record claimed, newest first."""
+        out = []
+        for k in reversed(range(len(self._frames))):
+            if k not in self._used and self._digest(k):
+                out.append((self._frames[k], self._reader._read(self._frames[k])))
+        return out
 
 
 class _Damaged(Exception):
@@ -48,12 +84,19 @@ class BurstReader:
             raise BurstError(f"{self.path}: is a folder, not a burst file") from None
         except OSError as exc:
             raise BurstError(f"{self.path}: cannot open ({exc.strerror})") from None
-        self._size = os.fstat(self._fd).st_size
+        st = os.fstat(self._fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(self._fd)
+            raise BurstError(f"{self.path}: is a folder or device, not a burst file")
+        self._size = st.st_size
         self.recovered = False
         #: What a scan skipped or could not read (empty for a burst opened through its directory).
         self.problems: list[str] = []
         try:
             self._load()
+        except OSError as exc:
+            os.close(self._fd)
+            raise BurstError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
         except BaseException:
             os.close(self._fd)
             raise
@@ -75,6 +118,7 @@ class BurstReader:
         self.problems.insert(0, f"opened by scanning the local entries: {reason}")
         self.recovered = True
         self._entries = {}
+        self._scanned = entries
         for entry in entries:  # a later entry of the same name replaces the earlier one
             self._check_name(entry.name)
             self._entries[entry.name] = entry
@@ -121,11 +165,11 @@ class BurstReader:
                 if scanned:
                     raise _Damaged("no burst.json or manifest.json could be read; not a tether burst, or damaged")
                 raise CorruptBurst(f"{self.path}: a ZIP archive without burst.json or manifest.json, not a tether burst")
-            pairs = self._from_records(scanned)
+            pairs = self._from_records()
         self._frames = [meta for meta, _ in pairs]
-        self._frame_entries = [self._entries[name] for _, name in pairs]
+        self._frame_entries = [entry for _, entry in pairs]
 
-    def _from_manifest(self, scanned: bool) -> list[tuple[FrameMeta, str]] | None:
+    def _from_manifest(self, scanned: bool) -> list[tuple[FrameMeta, Entry]] | None:
         where = f"{self.path}: manifest.json"
         try:
             raw = self._read(self._entries[MANIFEST_ENTRY])
@@ -134,61 +178,80 @@ class BurstReader:
                 self.problems.append(str(exc))
                 return None
             raise _Damaged(f"manifest.json is unreadable ({exc})") from None
-        self.manifest, pairs = check_manifest(parse_json(raw, where), where)
-        missing = [name for _, name in pairs if name not in self._entries]
-        if missing:
-            if scanned:
-                self.problems.append(f"manifest.json lists {len(missing)} frames that are missing; using the per-frame records")
-                return None
-            raise _Damaged(f"manifest.json lists {missing[0]} but the directory lacks it")
-        for meta, name in pairs:
+        manifest, listed = check_manifest(parse_json(raw, where), where)
+        for meta, name in listed:
             parsed = parse_frame_entry(name)
             if parsed is None or parsed[0] != meta.index:
                 raise CorruptBurst(f"{where}: frame {meta.index} points at entry {name!r}")
-        return pairs
+        if not scanned:
+            missing = [name for _, name in listed if name not in self._entries]
+            if missing:
+                raise _Damaged(f"manifest.json lists {missing[0]} but the directory lacks it")
+            self.manifest = manifest
+            return [(meta, self._entries[name]) for meta, name in listed]
+        # after a scan, names are not trusted on their own: a frame is the entry whose SHA-256 matches
+        matcher = _FrameMatcher(self)
+        pairs = [(meta, matcher.take(meta, name)) for meta, name in listed]
+        if any(entry is None for _, entry in pairs):
+            self.problems.append("manifest.json lists frames that are missing or damaged; using the per-frame records")
+            return None
+        self.manifest = manifest
+        return pairs  # type: ignore[return-value]
 
-    def _from_records(self, scanned: bool) -> list[tuple[FrameMeta, str]]:
+    def _from_records(self) -> list[tuple[FrameMeta, Entry]]:
+        """Pair each intact metadata record with the frame entry whose checksum it names."""
         where = f"{self.path}: burst.json"
         try:
             header = check_header(parse_json(self._read(self._entries[HEADER_ENTRY]), where), where)
         except CorruptBurst:
-            if scanned:
+            if self.recovered:
                 raise
             raise _Damaged("burst.json is unreadable") from None
-        frames_by_index = {parsed[0]: name for name in self._entries if (parsed := parse_frame_entry(name))}
-        pairs: list[tuple[FrameMeta, str]] = []
-        seen: set[int] = set()
-        for name in sorted(n for n in self._entries if parse_meta_entry(n) is not None):
-            index = parse_meta_entry(name)
-            record_where = f"{self.path}: {name}"
+        records: dict[int, tuple[FrameMeta, str]] = {}
+        for entry in reversed(self._all_entries()):  # newest first: the first valid record of an index wins
+            index = parse_meta_entry(entry.name)
+            if index is None or index in records:
+                continue
             try:
-                record = parse_json(self._read(self._entries[name]), record_where)
-                meta = FrameMeta.from_dict(record, record_where)
-                entry = record.get("entry")
+                record = parse_json(self._read(entry), f"{self.path}: {entry.name}")
+                meta = FrameMeta.from_dict(record, f"{self.path}: {entry.name}")
             except CorruptBurst as exc:
-                self.problems.append(str(exc))
+                self.problems.append(exc.message)
                 continue
-            if meta.index != index or entry != frames_by_index.get(index):
-                self.problems.append(f"frame {index}: metadata present but the frame data is missing (the frame in flight)"
-                                     if index not in frames_by_index else f"{record_where}: does not match its frame entry")
+            if meta.index != index or not isinstance(record.get("entry"), str):
+                self.problems.append(f"{entry.name}: does not describe frame {index}, skipped")
                 continue
-            pairs.append((meta, entry))
-            seen.add(index)
-        for index in sorted(set(frames_by_index) - seen):  # data survived, its record did not: keep the frame
-            name = frames_by_index[index]
-            data = self._read(self._entries[name])
+            records[index] = (meta, record["entry"])
+        matcher = _FrameMatcher(self)
+        pairs: list[tuple[FrameMeta, Entry]] = []
+        for index in sorted(records):
+            meta, name = records[index]
+            entry = matcher.take(meta, name)
+            if entry is None:
+                self.problems.append(f"frame {index}: metadata present but the frame data is missing (the frame in flight)")
+            else:
+                pairs.append((meta, entry))
+        taken = {meta.index for meta, _ in pairs}
+        for entry, data in matcher.orphans():  # the data survived, its record did not: keep the frame
+            index = parse_frame_entry(entry.name)[0]  # type: ignore[index]
+            if index in taken:
+                continue
             from tether.burst.writer import complete_meta
 
             meta = complete_meta(data, FrameMeta(focus_position=-1, extra={"recovered": "metadata record lost"}), index)
-            meta = FrameMeta.from_dict(dict(meta.to_dict(), captured_at=0.0), name)
             self.problems.append(f"frame {index}: its metadata record was lost; kept with unknown focus position")
-            pairs.append((meta, name))
+            pairs.append((meta, entry))
+            taken.add(index)
         pairs.sort(key=lambda p: p[0].index)
         derived = {n[len(DERIVED_DIR):]: {"entry": n, "size": e.size, "sha256": ""}
                    for n, e in self._entries.items() if n.startswith(DERIVED_DIR)}
         self.manifest = dict(header, status="unclosed", closed_at=None, summary={}, frame_count=len(pairs),
-                             frames=[dict(m.to_dict(), entry=n) for m, n in pairs], derived=derived)
+                             frames=[dict(m.to_dict(), entry=e.name) for m, e in pairs], derived=derived)
         return pairs
+
+    def _all_entries(self) -> list[Entry]:
+        """Every intact entry in file order, duplicates included (after a scan), else the directory's."""
+        return self._scanned if self.recovered else self.directory()
 
     # ---- reading ----
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ from tether import __version__
 from tether.burst.appender import Appender, fsync_dir
 from tether.burst.errors import BurstError, CorruptBurst
 from tether.burst.format import (
-    EXT_MIME, FORMAT_NAME, FORMAT_VERSION_TEXT, HEADER_ENTRY, MANIFEST_ENTRY, MIME_EXT, frame_entry, meta_entry,
+    EXT_MIME, FORMAT_NAME, FORMAT_VERSION_TEXT, HEADER_ENTRY, MANIFEST_ENTRY, MIME_EXT, derived_entry, frame_entry, meta_entry,
 )
 from tether.burst.meta import FrameMeta
 from tether.burst.sniff import image_size, sniff_mime
@@ -47,6 +48,7 @@ class BurstWriter:
         self._next_index = 0
         self._lock = threading.Lock()
         self._closed = False
+        self._derived: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def create(cls, path: Path | str, *, camera: dict[str, Any], sweep: dict[str, Any], fsync: bool = True) -> BurstWriter:
@@ -85,12 +87,18 @@ class BurstWriter:
     def closed(self) -> bool:
         return self._closed
 
-    def append(self, data: bytes, meta: FrameMeta) -> int:
-        """Store ``data`` exactly as given with its metadata record; returns the frame's index."""
+    def append(self, data: bytes, meta: FrameMeta, *, keep_index: bool = False) -> int:
+        """Store ``data`` exactly as given with its metadata record; returns the frame's index.
+
+        ``keep_index`` (used by repair) keeps ``meta.index`` when it is past the last one, leaving a gap.
+        """
         with self._lock:
-            if self._closed:
-                raise BurstError(f"{self.path}: the burst is closed; no more frames can be added")
+            self._check_open()
             index = self._next_index
+            if keep_index:
+                if meta.index < index:
+                    raise BurstError(f"{self.path}: frame index {meta.index} is not after {index - 1}")
+                index = meta.index
             meta = complete_meta(data, meta, index)
             name = frame_entry(index, frame_ext(meta))
             record = to_json(dict(meta.to_dict(), entry=name), f"{self.path}: metadata of frame {index}")
@@ -98,8 +106,25 @@ class BurstWriter:
             # the record goes first: a frame entry in the file always has its metadata before it
             self._appender.add([(meta_entry(index), record, when), (name, data, when)])
             self._frames.append(dict(meta.to_dict(), entry=name))
-            self._next_index += 1
+            self._next_index = index + 1
             return index
+
+    def add_derived(self, name: str, data: bytes) -> None:
+        """Store derived data (e.g. a depth map) before closing; listed in the manifest's ``derived``."""
+        with self._lock:
+            self._check_open()
+            entry = derived_entry(name)
+            if name in self._derived:
+                raise BurstError(f"{self.path}: derived data {name!r} was already added",
+                                 hint="replace it with store_derived after closing")
+            now = time.time()
+            self._appender.add([(entry, data, now)])
+            self._derived[name] = {"entry": entry, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                                   "added_at": now}
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BurstError(f"{self.path}: the burst is closed; nothing more can be added")
 
     def close(self, summary: dict[str, Any] | None = None, *, status: str = "complete", error: str = "") -> None:
         """Write the manifest and the central directory; after this any unzip tool opens the file."""
@@ -109,7 +134,7 @@ class BurstWriter:
             self._closed = True
             try:
                 manifest = dict(self._header, closed_at=time.time(), status=status, error=error,
-                                summary=summary or {}, frame_count=len(self._frames), frames=self._frames, derived={})
+                                summary=summary or {}, frame_count=len(self._frames), frames=self._frames, derived=self._derived)
                 data = to_json(manifest, f"{self.path}: manifest (summary)")
                 self._appender.add([(MANIFEST_ENTRY, data, manifest["closed_at"])], sync=False)
                 self._appender.finish()
@@ -136,8 +161,6 @@ class BurstWriter:
 
 def complete_meta(data: bytes, meta: FrameMeta, index: int) -> FrameMeta:
     """``meta`` with index, checksum, MIME type and (when missing) image size filled in, type-checked."""
-    import hashlib
-
     if not isinstance(meta, FrameMeta):
         raise BurstError(f"frame metadata must be a FrameMeta, got {type(meta).__name__}")
     mime = meta.mime or sniff_mime(data) or EXT_MIME.get(Path(meta.filename).suffix.lower().lstrip("."), "")
