@@ -1,2 +1,107 @@
-"""Placeholder until its issue lands; its owner replaces this file."""
-COMMANDS: list = []
+"""``tether burst``: inspect, verify, repair, export and import burst files (no camera needed)."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from tether.burst import BurstError, open_burst
+from tether.burst.exports import export as run_export
+from tether.burst.importer import import_images
+from tether.burst.recovery import repair as run_repair
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group()
+def burst() -> None:
+    """Burst files: info, verify, repair, export, import."""
+
+
+@burst.command()
+@click.argument("file", type=_FILE)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def info(file: Path, as_json: bool) -> None:
+    """Show what a burst holds: camera, sweep, frames, focus range, derived data."""
+    with open_burst(file) as reader:
+        summary = reader.info()
+        frames = [m.to_dict() for m in reader.frames_meta()]
+    if as_json:
+        click.echo(json.dumps(dict(summary, frames=frames), indent=2))
+        return
+    camera = summary["camera"]
+    lines = [
+        f"{file}",
+        f"  format      {summary['format_version']}  status {summary['status']}"
+        + ("  (recovered by scanning: not closed properly)" if summary["recovered"] else ""),
+        f"  camera      {' '.join(str(camera.get(k, '')) for k in ('model', 'serial', 'lens') if camera.get(k)) or '-'}",
+        f"  sweep       {json.dumps(summary['sweep'], sort_keys=True)}",
+        f"  frames      {summary['frame_count']}  ({', '.join(summary['sources']) or '-'}; {', '.join(summary['sizes']) or '-'})",
+        f"  focus       {summary['focus_range'][0]}..{summary['focus_range'][1]} steps" if summary["focus_range"] else "  focus       -",
+        f"  duration    {summary['duration_s']:.2f} s   size {summary['bytes'] / 1e6:.1f} MB",
+        f"  derived     {', '.join(summary['derived']) or '-'}",
+    ]
+    if summary["corrupt_frames"]:
+        lines.append(f"  corrupt     frames {', '.join(map(str, summary['corrupt_frames']))} (as the camera sent them)")
+    lines += [f"  problem     {p}" for p in summary["problems"]]
+    click.echo("\n".join(lines))
+
+
+@burst.command()
+@click.argument("file", type=_FILE)
+def verify(file: Path) -> None:
+    """Check every frame's checksum and the metadata records; exit 1 on any problem."""
+    with open_burst(file) as reader:
+        problems = reader.verify()
+        count = reader.frame_count
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    if problems:
+        raise BurstError(f"{file}: {len(problems)} problem(s) found", hint="'tether burst repair' keeps what is intact")
+    click.echo(f"{file}: OK, {count} frames verified")
+
+
+@burst.command()
+@click.argument("file", type=_FILE)
+@click.option("--out", type=_FILE, help="where to write the repaired burst (default FILE-repaired.zip beside it)")
+def repair(file: Path, out: Path | None) -> None:
+    """Write a valid copy of a crashed or damaged burst beside it (never in place)."""
+    report = run_repair(file, out)
+    if report.output is None:
+        click.echo(f"{file}: intact, {report.kept} frames; nothing to repair")
+        return
+    click.echo(f"{report.output}: kept {report.kept} frames, dropped {len(report.dropped)}")
+    for item in report.dropped:
+        click.echo(f"  dropped: {item}")
+    for note in report.notes:
+        click.echo(f"  note: {note}")
+
+
+@burst.command()
+@click.argument("file", type=_FILE)
+@click.option("--to", "target", type=click.Path(path_type=Path), required=True,
+              help="a folder (JPEGs with EXIF/XMP), FILE.mp4 (H.264), FILE.zip, or FILE.jpg (one frame)")
+@click.option("--frame", type=int, help="export only this frame (position, 0-based)")
+@click.option("--fps", type=float, default=10.0, show_default=True, help="movie frame rate")
+@click.option("--width", type=int, help="movie width in pixels (default: the frames' width)")
+def export(file: Path, target: Path, frame: int | None, fps: float, width: int | None) -> None:
+    """Export a burst for other tools: Zerene/Helicon/Lightroom folder, MP4 movie, ZIP or one frame."""
+    start = time.monotonic()
+    with open_burst(file) as reader:
+        result = run_export(reader, target, frame=frame, fps=fps, width=width)
+    click.echo(f"{result['path']}: {result['kind']}, {result['frames']} frames ({time.monotonic() - start:.1f} s)")
+
+
+@burst.command(name="import")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=_FILE, required=True, help="the new burst file (must not exist)")
+def import_(sources: tuple[Path, ...], out: Path) -> None:
+    """Make a burst from a folder (or list) of stack images, in file-name order."""
+    path = import_images(sources, out)
+    with open_burst(path) as reader:
+        click.echo(f"{path}: {reader.frame_count} frames imported")
+
+
+COMMANDS = [burst]

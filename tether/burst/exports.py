@@ -1,0 +1,189 @@
+"""Exports for other tools: a JPEG folder (Zerene, Helicon, Lightroom), an MP4 (H.264), one frame, a ZIP.
+
+Outputs never overwrite anything: files are created with O_EXCL or linked into place from a temporary.
+``progress(done, total)`` is called after each frame; raising from it cancels the export cleanly.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from tether.burst.errors import BurstError
+from tether.burst.reader import BurstReader
+from tether.burst.tagging import tag_jpeg, xmp_packet
+from tether.fileio import StorageError, describe_os_error, write_atomic
+
+Progress = Callable[[int, int], None]
+
+
+def _noop(done: int, total: int) -> None:
+    pass
+
+
+def frame_file_name(reader: BurstReader, i: int, stem: str) -> str:
+    """``<stem>_0007.jpg``: zero-padded so every tool sorts the stack in focus order."""
+    meta = reader.meta(i)
+    return f"{stem}_{meta.index:04d}.{reader.frame_name(i).rsplit('.', 1)[1]}"
+
+
+def tagged_frame(reader: BurstReader, i: int) -> bytes:
+    """Frame ``i``'s bytes with EXIF/XMP metadata added (JPEG), or unchanged (RAW and others)."""
+    data = reader.frame_bytes(i)
+    if reader.meta(i).mime != "image/jpeg" or data[:2] != b"\xff\xd8":
+        return data
+    try:
+        return tag_jpeg(data, reader.meta(i), reader.manifest.get("camera", {}))
+    except (ValueError, OSError):  # a corrupt frame whose header cannot take segments: ship it as it came
+        return data
+
+
+def export_folder(reader: BurstReader, out_dir: Path | str, *, stem: str | None = None,
+                  progress: Progress = _noop) -> list[Path]:
+    """Write every frame to a new (or empty) folder with metadata; non-JPEG frames get a ``.xmp`` sidecar."""
+    out_dir = Path(out_dir)
+    stem = stem or _stem(reader.path)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise BurstError(f"{out_dir}: exists and is not an empty folder; tether never overwrites exports")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(describe_os_error(exc, out_dir)) from None
+    written = []
+    for i in range(reader.frame_count):
+        target = out_dir / frame_file_name(reader, i, stem)
+        write_atomic(target, tagged_frame(reader, i), overwrite=False)
+        written.append(target)
+        if reader.meta(i).mime != "image/jpeg":
+            sidecar = target.with_suffix(".xmp")
+            write_atomic(sidecar, xmp_packet(reader.meta(i), reader.manifest.get("camera", {})).encode(), overwrite=False)
+            written.append(sidecar)
+        progress(i + 1, reader.frame_count)
+    return written
+
+
+def export_frame(reader: BurstReader, i: int, out: Path | str) -> Path:
+    """Write frame ``i`` with its metadata to ``out`` (a file name, or a folder to put it in)."""
+    out = Path(out)
+    if out.is_dir():
+        out = out / frame_file_name(reader, i, _stem(reader.path))
+    return write_atomic(out, tagged_frame(reader, i), overwrite=False)
+
+
+def export_zip(reader: BurstReader, out: Path | str, *, progress: Progress = _noop) -> Path:
+    """A plain ZIP of the tagged frames (stored, not recompressed) for sending to someone."""
+    out = Path(out)
+    stem = _stem(reader.path)
+    return _publish(out, lambda tmp: _write_zip(reader, tmp, stem, progress))
+
+
+def _write_zip(reader: BurstReader, tmp: Path, stem: str, progress: Progress) -> None:
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+        for i in range(reader.frame_count):
+            archive.writestr(f"{stem}/{frame_file_name(reader, i, stem)}", tagged_frame(reader, i))
+            progress(i + 1, reader.frame_count)
+
+
+def export_mp4(reader: BurstReader, out: Path | str, *, fps: float = 10.0, width: int | None = None,
+               progress: Progress = _noop) -> tuple[Path, int]:
+    """Encode the frames (in focus order) as H.264 MP4 with imageio-ffmpeg's ffmpeg; returns (path, frames)."""
+    out = Path(out)
+    if not 0 < fps <= 240:
+        raise BurstError(f"frame rate {fps} is out of range (0-240)")
+    decodable = [i for i in range(reader.frame_count) if reader.meta(i).mime in ("image/jpeg", "image/png")]
+    if not decodable:
+        raise BurstError(f"{reader.path}: no JPEG frames to put in a movie")
+    meta0 = reader.meta(decodable[0])
+    src_w, src_h = meta0.width or 0, meta0.height or 0
+    if not (src_w and src_h):
+        h, w = reader.frame_image(decodable[0]).shape[:2]
+        src_w, src_h = w, h
+    target_w = min(width or src_w, src_w)
+    target_h = max(2, round(src_h * target_w / src_w))
+    size = (target_w - target_w % 2, target_h - target_h % 2)  # yuv420p needs even sides
+    reduce = max((r for r in (1, 2, 4, 8) if src_w // r >= size[0]), default=1)
+    count = [0]
+    _publish(out, lambda tmp: _encode(reader, tmp, decodable, size, reduce, fps, progress, count))
+    return out, count[0]
+
+
+def _encode(reader: BurstReader, tmp: Path, frames: list[int], size: tuple[int, int], reduce: int, fps: float,
+            progress: Progress, count: list[int]) -> None:
+    import cv2
+    import imageio_ffmpeg
+
+    writer = imageio_ffmpeg.write_frames(
+        str(tmp), size, pix_fmt_in="bgr24", pix_fmt_out="yuv420p", fps=fps, codec="libx264", quality=None,
+        macro_block_size=1, ffmpeg_log_level="error", output_params=["-crf", "20", "-movflags", "+faststart", "-f", "mp4"],
+    )
+    writer.send(None)
+    try:
+        for n, i in enumerate(frames):
+            try:
+                image = reader.frame_image(i, reduce=reduce)
+            except BurstError:
+                continue  # a frame the camera sent broken: the movie skips it
+            if (image.shape[1], image.shape[0]) != size:
+                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            writer.send(image.tobytes())
+            count[0] += 1
+            progress(n + 1, len(frames))
+    finally:
+        writer.close()
+    if count[0] == 0:
+        raise BurstError(f"{reader.path}: none of the frames could be decoded for the movie")
+
+
+def _publish(out: Path, produce: Callable[[Path], None]) -> Path:
+    """Run ``produce`` on a temporary beside ``out``, then link it into place (fails rather than overwrite)."""
+    if out.exists():
+        raise BurstError(f"{out}: already exists; tether never overwrites exports")
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part" + out.suffix, dir=parent)
+    except OSError as exc:
+        raise StorageError(describe_os_error(exc, out)) from None
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        produce(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.link(tmp, out)
+    except FileExistsError:
+        raise BurstError(f"{out}: already exists; tether never overwrites exports") from None
+    except OSError as exc:
+        raise StorageError(describe_os_error(exc, out)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def export(reader: BurstReader, target: Path | str, *, frame: int | None = None, fps: float = 10.0,
+           width: int | None = None, progress: Progress = _noop) -> dict[str, object]:
+    """Pick the export by ``target``: ``*.mp4`` movie, ``*.zip`` archive, ``*.jpg`` one frame, else a folder."""
+    target = Path(target)
+    suffix = target.suffix.lower()
+    if frame is not None or suffix in (".jpg", ".jpeg"):
+        path = export_frame(reader, frame if frame is not None else reader.frame_count // 2, target)
+        return {"kind": "frame", "path": str(path), "frames": 1}
+    if suffix == ".mp4":
+        path, n = export_mp4(reader, target, fps=fps, width=width, progress=progress)
+        return {"kind": "mp4", "path": str(path), "frames": n}
+    if suffix == ".zip":
+        export_zip(reader, target, progress=progress)
+        return {"kind": "zip", "path": str(target), "frames": reader.frame_count}
+    if suffix:
+        raise BurstError(f"{target}: cannot export to a '{suffix}' file", hint="use a folder, FILE.mp4, FILE.zip or FILE.jpg")
+    files = export_folder(reader, target, progress=progress)
+    return {"kind": "folder", "path": str(target), "frames": reader.frame_count, "files": len(files)}
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    return name[:-4] if name.lower().endswith(".zip") else path.stem
+
+
+__all__ = ["export", "export_folder", "export_frame", "export_mp4", "export_zip"]
