@@ -1,0 +1,79 @@
+"""Alignment: known similarity transforms are recovered; breathing is tracked without drift; colour is matched."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tether.imaging import align as al
+
+
+def _texture(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.random(shape).astype(np.float32) * 255, (0, 0), 1.2)
+
+
+def test_estimate_motion_recovers_scale_and_shift() -> None:
+    a = _texture((240, 320))
+    truth = np.array([[1.004, 0.0, 0.6], [0.0, 1.004, -0.9]])  # template -> image
+    b = cv2.warpAffine(a, cv2.invertAffineTransform(truth), (320, 240), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP)
+    m = al.estimate_motion(a, b)
+    err = np.abs((np.array([[0, 0], [319, 239], [0, 239]]) @ (m - truth)[:, :2].T) + (m - truth)[:, 2]).max()
+    assert err < 0.1, m
+
+
+def test_featureless_frames_give_identity() -> None:
+    flat = np.full((120, 160), 100, np.float32)
+    assert np.allclose(al.estimate_motion(flat, flat), al.IDENTITY)
+
+
+def test_chain_tracks_breathing_over_many_frames_without_drift(synthetic) -> None:
+    n, breathing = 30, 0.002
+    stack = synthetic(n=n, shape=(240, 320), breathing=breathing, blur_per_frame=0.4)
+    aligner = al.ChainAligner()
+    for frame in stack.frames:
+        aligner.add(frame.astype(np.float32))
+    fitted = al.smooth_transforms(aligner.transforms)
+    h, w = 240, 320
+    worst = 0.0
+    for k, m in enumerate(fitted):
+        s = 1 + breathing * k
+        truth = np.array([[s, 0, -(s - 1) * (w - 1) / 2], [0, s, -(s - 1) * (h - 1) / 2]])
+        corners = np.array([[0, 0], [w - 1, h - 1], [0, h - 1], [w - 1, 0]], np.float64)
+        worst = max(worst, float(np.abs(corners @ (m - truth)[:, :2].T + (m - truth)[:, 2]).max()))
+    assert worst < 0.75, worst  # pixels at the corners after 30 frames and 6 % of scale
+
+
+def test_smoothing_removes_jitter_but_keeps_the_reference() -> None:
+    rng = np.random.default_rng(3)
+    raw = []
+    for k in range(20):
+        s = 1 + 0.003 * k
+        raw.append(np.array([[s, 0, -0.5 * k + rng.normal(0, 0.3)], [0, s, 0.2 * k + rng.normal(0, 0.3)]]))
+    raw[0] = al.IDENTITY.copy()
+    raw[7][0, 2] += 5.0  # one bad pair
+    out = al.smooth_transforms(raw)
+    assert np.allclose(out[0], al.IDENTITY, atol=1e-3)
+    assert abs(out[7][0, 2] - (-3.5)) < 0.5
+    assert abs(out[19][0, 0] - 1.057) < 1e-3
+
+
+def test_colour_gains_match_a_brighter_frame() -> None:
+    base = np.stack([_texture((96, 128), s) for s in range(3)], axis=2)
+    aligner = al.ChainAligner()
+    aligner.add(base)
+    _, gains = aligner.add(base * np.array([1.10, 1.0, 0.95], np.float32))
+    assert np.allclose(gains, [1 / 1.10, 1.0, 1 / 0.95], atol=0.01)
+
+
+def test_scale_transform_round_trips() -> None:
+    m = np.array([[1.01, 0.002, 3.0], [-0.002, 1.01, -2.0]])
+    assert np.allclose(al.scale_transform(al.scale_transform(m, 4), 0.25), m)
+
+
+def test_footprint_box_of_a_zoomed_frame_is_the_whole_reference() -> None:
+    zoom_out = np.array([[0.95, 0, 5.0], [0, 0.95, 4.0]])  # the frame sees more than the reference
+    assert al.footprint_box(zoom_out, (160, 200)) == (0, 160, 0, 200)
+    zoom_in = np.array([[1.05, 0, -5.0], [0, 1.05, -4.0]])  # reference pixel 0 falls outside the frame
+    assert al.footprint_box(zoom_in, (160, 200)) == (4, 156, 5, 195)
+    shifted = np.array([[1.0, 0, 10.0], [0, 1.0, 0.0]])  # the frame starts 10 px right of the reference
+    assert al.footprint_box(shifted, (160, 200))[2:] == (0, 190)

@@ -1,0 +1,230 @@
+"""Alignment: a similarity transform from the reference frame to every frame, and colour gains.
+
+Each frame is registered to its predecessor on reduced luminance images: phase
+correlation (Kuglin & Hines 1975) of a grid of patches gives local shifts, and a
+robust least-squares fit turns them into scale, rotation and shift. Phase correlation
+ignores the magnitude spectrum, so the blur difference between two focus steps barely
+moves the estimate (ECC and feature matchers are pulled by it). Pairwise transforms are
+chained back to the reference (frame 0) -- neighbours differ little in focus, which
+frame 0 against frame 99 would not -- and then refitted as smooth functions of the
+frame number (focus breathing is smooth in focus position), so the chain cannot drift.
+Brightness and colour are matched by per-channel gains measured on the reduced,
+aligned images (the mean of a region is unchanged by defocus blur).
+
+Transforms are 2x3 float64 matrices in full-resolution (x, y) = (col, row) pixel
+coordinates that map a reference pixel to the frame's pixel, ready for
+``cv2.warpAffine(frame, M, size, flags=WARP_INVERSE_MAP)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+def reduction_factor(shape: tuple[int, int], *, max_side: int = 800) -> int:
+    """The power-of-two factor that brings the long side of (H, W) to at most ``max_side``."""
+    factor = 1
+    while max(shape) / factor > max_side:
+        factor *= 2
+    return factor
+
+
+def reduce_image(image: np.ndarray, factor: int) -> np.ndarray:
+    """(H, W[, C]) image shrunk by ``factor`` (area average), as float32 on a 0..255 scale."""
+    small = image if factor == 1 else cv2.resize(
+        image, (max(1, image.shape[1] // factor), max(1, image.shape[0] // factor)), interpolation=cv2.INTER_AREA)
+    out = small.astype(np.float32)
+    if image.dtype == np.uint16:
+        out *= 1.0 / 257.0
+    return out
+
+
+def scale_transform(m: np.ndarray, factor: float) -> np.ndarray:
+    """A 2x3 transform on images reduced by ``factor`` expressed on the full-size images."""
+    # Pixel centres: full = factor * (small + 0.5) - 0.5.
+    s = np.array([[factor, 0.0, (factor - 1) / 2], [0.0, factor, (factor - 1) / 2], [0.0, 0.0, 1.0]])
+    return (s @ np.vstack([m, [0, 0, 1]]) @ np.linalg.inv(s))[:2]
+
+
+def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The 2x3 transform that applies ``b`` first, then ``a``."""
+    return (np.vstack([a, [0, 0, 1]]) @ np.vstack([b, [0, 0, 1]]))[:2]
+
+
+def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, patch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Phase-correlation shift (dx, dy) of ``image`` against ``template`` in square patches.
+
+    ``corners`` (n, 2) are patch top-left (x, y). Returns shifts (n, 2) and peak heights
+    (n,) as confidence. The cross-power spectrum is tapered with a Gaussian so the
+    correlation peak is a Gaussian, which a parabola through its log locates to about
+    0.05 pixel. (Written with numpy's FFT: one batched transform for all patches.)
+    """
+    window = np.outer(np.hanning(patch), np.hanning(patch)).astype(np.float32)
+    a = np.stack([template[y:y + patch, x:x + patch] for x, y in corners])
+    b = np.stack([image[y:y + patch, x:x + patch] for x, y in corners])
+    a = (a - a.mean(axis=(1, 2), keepdims=True)) * window
+    b = (b - b.mean(axis=(1, 2), keepdims=True)) * window
+    cross = np.fft.rfft2(b) * np.conj(np.fft.rfft2(a))
+    cross /= np.abs(cross) + 1e-9
+    fy = np.fft.fftfreq(patch)[:, None]
+    fx = np.fft.rfftfreq(patch)[None, :]
+    cross *= np.exp(-(fx ** 2 + fy ** 2) * (2 * np.pi ** 2 * 1.0 ** 2))  # peak sigma ~1 px
+    corr = np.fft.irfft2(cross, s=(patch, patch))
+    corr = np.fft.fftshift(corr, axes=(1, 2))
+    n = corr.shape[0]
+    flat = corr.reshape(n, -1).argmax(axis=1)
+    py, px = np.clip(flat // patch, 1, patch - 2), np.clip(flat % patch, 1, patch - 2)
+    idx = np.arange(n)
+    peak = corr[idx, py, px]
+    logs = np.log(np.maximum(corr, 1e-12))
+
+    def vertex(m: np.ndarray, c: np.ndarray, p: np.ndarray) -> np.ndarray:
+        den = m - 2 * c + p
+        return np.where(den < -1e-12, 0.5 * (m - p) / np.where(den < -1e-12, den, -1.0), 0.0)
+
+    dx = px + vertex(logs[idx, py, px - 1], logs[idx, py, px], logs[idx, py, px + 1]) - patch // 2
+    dy = py + vertex(logs[idx, py - 1, px], logs[idx, py, px], logs[idx, py + 1, px]) - patch // 2
+    norm = corr.reshape(n, -1).std(axis=1) + 1e-12
+    return np.stack([dx, dy], axis=1), peak / norm
+
+
+def estimate_motion(template: np.ndarray, image: np.ndarray, *, patch: int | None = None) -> np.ndarray:
+    """2x3 similarity transform mapping (x, y) of ``template`` to ``image``, both (h, w) float32 grey.
+
+    Phase correlation on a grid of patches gives a local shift per patch (phase is blind
+    to symmetric blur, so a focus change barely biases it); a weighted, outlier-trimmed
+    least-squares fit turns the shifts into scale, rotation and translation. Returns
+    identity when too few patches carry texture.
+    """
+    h, w = template.shape
+    patch = patch or int(np.clip(min(h, w) // 4, 32, 128))
+    if min(h, w) < patch:
+        return IDENTITY.copy()
+    ys = np.linspace(0, h - patch, max(2, 2 * h // patch - 1)).astype(int)
+    xs = np.linspace(0, w - patch, max(2, 2 * w // patch - 1)).astype(int)
+    corners = np.array([(x, y) for y in ys for x in xs])
+    shifts, strength = patch_shifts(template, image, corners, patch)
+    p = corners + (patch - 1) / 2
+    q = p + shifts
+    # Peak-to-spread ratio: textured patches score far above flat or noisy ones.
+    wt = np.maximum(strength - 5.0, 0.0)
+    keep = wt > 0.1 * max(wt.max(), 1e-9)
+    m = IDENTITY.copy()
+    for _ in range(3):
+        if keep.sum() < 3:
+            return IDENTITY.copy()
+        m = _fit_similarity(p[keep], q[keep], wt[keep])
+        residual = np.linalg.norm(p @ m[:, :2].T + m[:, 2] - q, axis=1)
+        keep = (wt > 0.1 * wt.max()) & (residual <= max(0.25, 3.0 * float(np.median(residual[keep]))))
+    return m
+
+
+def _fit_similarity(p: np.ndarray, q: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted least-squares [[a, -b, tx], [b, a, ty]] taking points p (n, 2) to q (n, 2)."""
+    x, y = p[:, 0], p[:, 1]
+    one, zero = np.ones_like(x), np.zeros_like(x)
+    a = np.concatenate([np.stack([x, -y, one, zero], 1), np.stack([y, x, zero, one], 1)]) * np.tile(w, 2)[:, None]
+    b = np.concatenate([q[:, 0], q[:, 1]]) * np.tile(w, 2)
+    sa, sb, tx, ty = np.linalg.lstsq(a, b, rcond=None)[0]
+    return np.array([[sa, -sb, tx], [sb, sa, ty]])
+
+
+def smooth_transforms(transforms: list[np.ndarray], *, degree: int = 2) -> list[np.ndarray]:
+    """Similarity transforms (each 2x3) refitted as smooth functions of the frame number.
+
+    Focus breathing on a tripod is a smooth function of focus position; a robust
+    polynomial fit of log-scale, angle and shift removes the frame-to-frame jitter of
+    the pairwise estimates, so errors cannot accumulate along the chain.
+    """
+    n = len(transforms)
+    if n < 4:
+        return [t.copy() for t in transforms]
+    k = np.arange(n, dtype=np.float64)
+    params = np.array([[np.log(np.hypot(t[0, 0], t[1, 0])), np.arctan2(t[1, 0], t[0, 0]), t[0, 2], t[1, 2]]
+                       for t in transforms])
+    degree = min(degree, n - 2)
+    fitted = np.empty_like(params)
+    for j in range(params.shape[1]):
+        weights = np.ones(n)
+        weights[0] = 1e3  # the reference stays the identity
+        for _ in range(4):  # iteratively reweighted least squares (Huber) against a bad pair
+            coef = np.polyfit(k, params[:, j], degree, w=weights)
+            residual = np.abs(np.polyval(coef, k) - params[:, j])
+            scale = 1.4826 * np.median(residual) + 1e-9
+            weights = np.where(residual <= 2 * scale, 1.0, 2 * scale / np.maximum(residual, 1e-12))
+            weights[0] = 1e3
+        fitted[:, j] = np.polyval(coef, k)
+    out = []
+    for log_s, angle, tx, ty in fitted:
+        s = np.exp(log_s)
+        out.append(np.array([[s * np.cos(angle), -s * np.sin(angle), tx], [s * np.sin(angle), s * np.cos(angle), ty]]))
+    return out
+
+
+def warp_to_reference(image: np.ndarray, m: np.ndarray, *, size: tuple[int, int] | None = None) -> np.ndarray:
+    """``image`` (H, W[, C]) resampled into reference coordinates; borders replicate the nearest pixel."""
+    h, w = image.shape[:2] if size is None else size
+    if np.allclose(m, IDENTITY, atol=1e-7):
+        return image
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def footprint_box(m: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(row0, row1, col0, col1) of reference pixels that the frame (H, W) covers under ``m``, conservatively."""
+    h, w = shape
+    inv = cv2.invertAffineTransform(m)
+    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
+    ref = corners @ inv[:, :2].T + inv[:, 2]
+    xs, ys = np.sort(ref[:, 0]), np.sort(ref[:, 1])
+    # The inner two of four corners bound the inscribed axis-aligned box of a near-rectangle.
+    col0, col1 = int(np.ceil(max(0.0, xs[1]))), int(np.floor(min(w - 1.0, xs[2]))) + 1
+    row0, row1 = int(np.ceil(max(0.0, ys[1]))), int(np.floor(min(h - 1.0, ys[2]))) + 1
+    return row0, max(row0, row1), col0, max(col0, col1)
+
+
+@dataclass
+class ChainAligner:
+    """Registers reduced frames one at a time, in order, to the first; keeps only the previous one.
+
+    ``factor`` is the full-resolution size divided by the size of the images given to :meth:`add`.
+    """
+
+    factor: float = 1.0
+    match_colour: bool = True
+    transforms: list[np.ndarray] = field(default_factory=list)
+    gains: list[np.ndarray] = field(default_factory=list)
+    _prev_grey: np.ndarray | None = None
+    _ref_small: np.ndarray | None = None
+    _chain: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
+
+    def add(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Register the next reduced (h, w[, C]) float32 frame; returns (full-res 2x3 transform, gains (C,))."""
+        grey = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        if self._prev_grey is not None:
+            self._chain = compose(estimate_motion(self._prev_grey, grey), self._chain)
+        self._prev_grey = grey
+        gains = self._gains(small, self._chain)
+        self.transforms.append(scale_transform(self._chain, self.factor))
+        self.gains.append(gains)
+        return self.transforms[-1], gains
+
+    def _gains(self, small: np.ndarray, m_small: np.ndarray) -> np.ndarray:
+        channels = 1 if small.ndim == 2 else small.shape[2]
+        if not self.match_colour:
+            return np.ones(channels, np.float32)
+        if self._ref_small is None:
+            self._ref_small = small
+            return np.ones(channels, np.float32)
+        warped = warp_to_reference(small, m_small)
+        r0, r1, c0, c1 = footprint_box(m_small, small.shape[:2])
+        # Compare the same region of both, with a margin: replicated borders would bias the means.
+        dr, dc = (r1 - r0) // 10, (c1 - c0) // 10
+        box = (slice(r0 + dr, max(r0 + dr + 1, r1 - dr)), slice(c0 + dc, max(c0 + dc + 1, c1 - dc)))
+        ref = self._ref_small[box].reshape(-1, channels).mean(axis=0)
+        cur = warped[box].reshape(-1, channels).mean(axis=0)
+        return ((ref + 1e-3) / (cur + 1e-3)).astype(np.float32)

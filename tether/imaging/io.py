@@ -1,0 +1,252 @@
+"""Reading frames from image files or bursts, and writing results with the reference frame's EXIF.
+
+The algorithms never touch files; this module is the boundary. Frame sources are
+lazy sequences: ``len(source)``, ``source.read(i, reduce=1)`` -> (H, W, 3) BGR uint8 or
+uint16, ``source.shape`` (H, W) and ``source.dtype``; frames are decoded only when read,
+so a stack of any length costs one frame of memory at a time.
+"""
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from tether.fileio import describe_os_error, write_atomic
+from tether.imaging.errors import ImagingError, MismatchedFrames, UnreadableImage
+
+_REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+#: Output formats by file suffix, and the sample depths each can hold.
+FORMATS = {".jpg": (8,), ".jpeg": (8,), ".png": (8, 16), ".tif": (8, 16), ".tiff": (8, 16)}
+
+
+class FrameSource(Protocol):
+    """A lazily decoded sequence of equally sized frames."""
+
+    shape: tuple[int, int]
+    dtype: np.dtype
+
+    def __len__(self) -> int: ...
+
+    def read(self, i: int, *, reduce: int = 1) -> np.ndarray: ...
+
+
+def as_bgr(image: np.ndarray) -> np.ndarray:
+    """(H, W), (H, W, 3) or (H, W, 4) uint8/uint16 as (H, W, 3) BGR of the same dtype."""
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+def shrink(image: np.ndarray, reduce: int) -> np.ndarray:
+    """``image`` scaled by 1/``reduce`` with area averaging (the JPEG decoder's scaling, for other formats)."""
+    if reduce == 1:
+        return image
+    h, w = image.shape[:2]
+    return cv2.resize(image, (max(1, w // reduce), max(1, h // reduce)), interpolation=cv2.INTER_AREA)
+
+
+def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
+    """Decode an image file to (H, W, 3) BGR, uint8 or uint16 (16-bit files stay 16-bit)."""
+    path = Path(path)
+    try:
+        data = np.fromfile(path, np.uint8)
+    except OSError as exc:
+        raise UnreadableImage(describe_os_error(exc, path)) from None
+    if data.size == 0:
+        raise UnreadableImage(f"{path}: the file is empty")
+    is_jpeg = data[:2].tobytes() == b"\xff\xd8"
+    flags = _REDUCED[reduce] if (is_jpeg and reduce in _REDUCED) else cv2.IMREAD_UNCHANGED
+    image = cv2.imdecode(data, flags)
+    if image is None:
+        raise UnreadableImage(f"{path}: not an image tether can read (JPEG, PNG or TIFF)")
+    if image.dtype not in (np.uint8, np.uint16):
+        raise UnreadableImage(f"{path}: {image.dtype} samples are not supported; use 8- or 16-bit images")
+    image = as_bgr(image)
+    return image if (is_jpeg and reduce in _REDUCED) else shrink(image, reduce)
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(H, W) of an image file from its header (Pillow), else by decoding it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.height, im.width
+    except (UnidentifiedImageError, OSError, ValueError):
+        return read_image(path).shape[:2]
+
+
+class ImageFiles:
+    """Image files as a frame source, in the order given; sizes are checked before any work starts."""
+
+    def __init__(self, paths: Sequence[Path | str]) -> None:
+        self.paths = [Path(p) for p in paths]
+        if not self.paths:
+            raise ImagingError("no input images given")
+        sizes = []
+        for p in self.paths:
+            if not p.is_file():
+                raise UnreadableImage(f"{p}: no such file")
+            sizes.append(image_size(p))
+        first = sizes[0]
+        for p, s in zip(self.paths, sizes):
+            if s != first:
+                raise MismatchedFrames(f"{p}: {s[1]}x{s[0]} pixels, but {self.paths[0]} is {first[1]}x{first[0]}; "
+                                       "all frames of a stack must have one size")
+        self.shape = first
+        # The first frame sets the sample depth: 16-bit input gives a 16-bit stack.
+        self.dtype = read_image(self.paths[0], reduce=8).dtype
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def read(self, i: int, *, reduce: int = 1) -> np.ndarray:
+        image = read_image(self.paths[i], reduce=reduce)
+        if reduce == 1 and image.shape[:2] != self.shape:
+            raise MismatchedFrames(f"{self.paths[i]}: decodes to {image.shape[1]}x{image.shape[0]}, "
+                                   f"expected {self.shape[1]}x{self.shape[0]}")
+        if image.dtype != self.dtype:  # mixed depths: follow the first frame
+            image = image.astype(np.uint16) * 257 if self.dtype == np.uint16 else (image >> 8).astype(np.uint8)
+        return image
+
+    def exif_source(self) -> bytes | None:
+        """The bytes of the reference (first) file, whose EXIF the result carries."""
+        try:
+            return self.paths[0].read_bytes()
+        except OSError:
+            return None
+
+
+class BurstFrames:
+    """The frames of a burst (``tether.burst`` reader) as a frame source; corrupt frames are left out."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        metas = reader.frames_meta()
+        self.indices = [i for i, m in enumerate(metas) if not m.corrupt]
+        self.skipped = len(metas) - len(self.indices)
+        if not self.indices:
+            raise ImagingError(f"{reader.path}: the burst holds no readable frames")
+        sizes = {(metas[i].height, metas[i].width) for i in self.indices if metas[i].width}
+        if len(sizes) > 1:
+            raise MismatchedFrames(f"{reader.path}: frames of several sizes ({', '.join(f'{w}x{h}' for h, w in sorted(sizes))}); "
+                                   "refocus and stacking need one size")
+        first = reader.frame_image(self.indices[0])
+        self.shape = first.shape[:2]
+        self.dtype = np.dtype(np.uint8)
+        self.focus_positions = [metas[i].focus_position for i in self.indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def read(self, i: int, *, reduce: int = 1) -> np.ndarray:
+        from tether.burst import BurstError
+
+        try:
+            image = self.reader.frame_image(self.indices[i], reduce=reduce)
+        except BurstError as exc:
+            raise UnreadableImage(str(exc)) from None
+        if reduce == 1 and image.shape[:2] != self.shape:
+            raise MismatchedFrames(f"{self.reader.path}: frame {self.indices[i]} is {image.shape[1]}x{image.shape[0]}, "
+                                   f"expected {self.shape[1]}x{self.shape[0]}")
+        return image
+
+    def exif_source(self) -> bytes | None:
+        return self.reader.frame_bytes(self.indices[0])
+
+
+class ArrayFrames:
+    """In-memory (H, W, 3) uint8/uint16 frames as a frame source (tests, the web layer's small previews)."""
+
+    def __init__(self, frames: Sequence[np.ndarray]) -> None:
+        if not frames:
+            raise ImagingError("no frames given")
+        self.frames = [as_bgr(f) for f in frames]
+        self.shape = self.frames[0].shape[:2]
+        self.dtype = self.frames[0].dtype
+        for k, f in enumerate(self.frames):
+            if f.shape != self.frames[0].shape or f.dtype != self.dtype:
+                raise MismatchedFrames(f"frame {k} is {f.shape[1]}x{f.shape[0]} {f.dtype}, "
+                                       f"frame 0 is {self.shape[1]}x{self.shape[0]} {self.dtype}")
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def read(self, i: int, *, reduce: int = 1) -> np.ndarray:
+        return shrink(self.frames[i], reduce)
+
+    def exif_source(self) -> bytes | None:
+        return None
+
+
+# -- writing ----------------------------------------------------------------------------
+
+def encode_image(image: np.ndarray, suffix: str, *, exif_from: bytes | None = None, note: str = "",
+                 quality: int = 95) -> bytes:
+    """Encode (H, W[, 3]) uint8/uint16 for ``suffix`` (.jpg .png .tif); EXIF of ``exif_from`` plus ``note``.
+
+    JPEG is 8-bit: a 16-bit image is reduced for it. PNG and TIFF keep 16 bits. EXIF is
+    carried into JPEG and PNG (and 8-bit TIFF); OpenCV writes 16-bit TIFF without it.
+    """
+    suffix = suffix.lower()
+    if suffix not in FORMATS:
+        raise ImagingError(f"cannot write {suffix or 'files without a suffix'}; use .jpg, .png or .tif")
+    if image.dtype == np.uint16 and 16 not in FORMATS[suffix]:
+        image = (image.astype(np.uint32) * 255 + 32767) // 65535
+        image = image.astype(np.uint8)
+    exif = _exif_bytes(exif_from, note)
+    if image.dtype == np.uint8 and (exif or suffix in (".jpg", ".jpeg")):
+        from PIL import Image
+
+        rgb = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        buf = io.BytesIO()
+        fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}[suffix]
+        options: dict[str, Any] = {"exif": exif} if exif else {}
+        if fmt == "JPEG":
+            options.update(quality=quality, subsampling=0)
+        Image.fromarray(rgb).save(buf, fmt, **options)
+        return buf.getvalue()
+    ok, data = cv2.imencode(suffix, image)
+    if not ok:
+        raise ImagingError(f"OpenCV could not encode a {image.dtype} image as {suffix}")
+    return data.tobytes()
+
+
+def _exif_bytes(source: bytes | None, note: str) -> bytes:
+    """EXIF of ``source`` (any image bytes) with ``note`` as ImageDescription and tether as Software."""
+    from PIL import Image, UnidentifiedImageError
+
+    exif = Image.Exif()
+    if source:
+        try:
+            with Image.open(io.BytesIO(source)) as im:
+                exif = im.getexif()
+        except (UnidentifiedImageError, OSError, ValueError):
+            pass
+    if not note and not len(exif):
+        return b""
+    if note:
+        exif[0x010E] = note       # ImageDescription
+        exif[0x0131] = "tether"   # Software
+    exif.pop(0x0112, None)        # Orientation: the pixels are written as decoded
+    return exif.tobytes()
+
+
+def write_image(path: Path | str, image: np.ndarray, *, exif_from: bytes | None = None, note: str = "") -> Path:
+    """Encode and write ``image`` atomically; the format follows the suffix (see :func:`encode_image`)."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise ImagingError(f"{path.parent}: no such folder")
+    return write_atomic(path, encode_image(image, path.suffix, exif_from=exif_from, note=note))
+
+
+def output_suffix_ok(path: Path | str) -> bool:
+    """Whether tether can write ``path``'s format."""
+    return os.path.splitext(str(path))[1].lower() in FORMATS

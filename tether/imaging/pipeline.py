@@ -1,0 +1,175 @@
+"""The streaming pipeline: analyse a burst once, then stack, refocus or re-render from it.
+
+Pass 1, :func:`compute_focus_index`, reads every frame at half size: it registers each
+frame to its predecessor, matches colour, and records the focus curves of all tiles.
+Its result (a :class:`FocusIndex`, a few hundred kB) is what the burst caches and what
+refocus taps read. Pass 2 (:func:`stack_frames`, :func:`render_aperture`) reads frames
+at full size one at a time, warps them into the reference geometry and folds them into
+a fixed-size accumulator, so memory does not grow with the number of frames.
+
+Both report ``progress(done, total, stage)`` after every frame and poll ``cancel()``
+before every frame; cancelling raises :class:`~tether.imaging.errors.Cancelled`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from tether.imaging import align as al
+from tether.imaging.aperture import aperture_index_map
+from tether.imaging.depthmap_fusion import DepthmapFusion
+from tether.imaging.errors import Cancelled, ImagingError, TooFewFrames
+from tether.imaging.focus_measure import default_tile, focus_measure, luminance, tile_grid, tile_scores
+from tether.imaging.io import FrameSource
+from tether.imaging.pyramid import PyramidFusion, from_work, to_work
+from tether.imaging.refocus import FocusIndex
+
+Progress = Callable[[int, int, str], None]
+Cancel = Callable[[], bool]
+METHODS = ("pyramid", "depthmap")
+
+
+@dataclass
+class StackResult:
+    """A stacked (H, W, 3) image (dtype of the frames), the frames used, and the fully covered box.
+
+    ``valid_box`` = (row0, row1, col0, col1): outside it some frames had no pixels
+    (focus breathing) and were filled with their nearest edge pixel.
+    """
+
+    image: np.ndarray
+    frames: range
+    valid_box: tuple[int, int, int, int]
+    index: FocusIndex
+
+
+def _check(cancel: Cancel | None) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled("cancelled; nothing was written")
+
+
+def _report(progress: Progress | None, done: int, total: int, stage: str) -> None:
+    if progress is not None:
+        progress(done, total, stage)
+
+
+def compute_focus_index(source: FrameSource, *, align: bool = True, smooth_motion: bool = True,
+                        match_colour: bool = True, progress: Progress | None = None,
+                        cancel: Cancel | None = None) -> FocusIndex:
+    """Pass 1 over ``source``: alignment to frame 0, colour gains and per-tile focus curves."""
+    n = len(source)
+    if n < 1:
+        raise TooFewFrames("no frames to analyse")
+    shape = tuple(source.shape)
+    tile = default_tile(shape)
+    grid = tile_grid(shape, tile)
+    align_factor = al.reduction_factor(shape)
+    read_reduce = min(2, align_factor)  # the focus measure works at half size anyway
+    aligner = al.ChainAligner(factor=align_factor, match_colour=match_colour)
+    scores = np.empty((n, *grid), np.float32)
+    for i in range(n):
+        _check(cancel)
+        frame = source.read(i, reduce=read_reduce)
+        small = al.reduce_image(frame, align_factor // read_reduce)
+        if align:
+            m_full, _ = aligner.add(small)
+            m = al.scale_transform(m_full, 1.0 / read_reduce)
+        else:
+            m = al.IDENTITY
+            aligner.transforms.append(al.IDENTITY.copy())
+            aligner.gains.append(np.ones(frame.shape[2] if frame.ndim == 3 else 1, np.float32))
+        grey = al.warp_to_reference(luminance(frame), m)
+        scores[i] = tile_scores(focus_measure(grey, reduce=2 // read_reduce), grid)
+        del frame, grey
+        _report(progress, i + 1, n, "analysing")
+    transforms = al.smooth_transforms(aligner.transforms) if (align and smooth_motion) else aligner.transforms
+    return FocusIndex(scores=scores, shape=shape, tile=tile, transforms=np.array(transforms),
+                      gains=np.array(aligner.gains, np.float32))
+
+
+def _frame_range(frames: range | None, n: int) -> range:
+    selected = range(n) if frames is None else frames
+    if selected.start < 0 or selected.stop > n or selected.step != 1:
+        raise ImagingError(f"frame range {selected.start}:{selected.stop - 1} is outside the stack's frames 0:{n - 1}")
+    return selected
+
+
+def _aligned(source: FrameSource, index: FocusIndex, i: int) -> np.ndarray:
+    """Frame ``i`` at full size, in reference geometry."""
+    return al.warp_to_reference(source.read(i), index.transforms[i], size=tuple(source.shape))
+
+
+def stack_frames(source: FrameSource, *, method: str = "pyramid", frames: range | None = None,
+                 index: FocusIndex | None = None, align: bool = True, progress: Progress | None = None,
+                 cancel: Cancel | None = None) -> StackResult:
+    """Focus-stack ``source`` (all frames, or the range ``frames``) into one image sharp throughout.
+
+    ``method`` is "pyramid" (default; best on fine detail) or "depthmap" (best on smooth
+    surfaces). ``index`` is the burst's cached focus index; without it pass 1 runs first.
+    """
+    if method not in METHODS:
+        raise ImagingError(f"unknown stacking method {method!r}; choose {' or '.join(METHODS)}")
+    n = len(source)
+    selected = _frame_range(frames, n)
+    if len(selected) < 2:
+        raise TooFewFrames(f"stacking needs at least two frames, got {len(selected)}")
+    total = len(selected) + (0 if index is not None else n)
+    if index is None:
+        index = compute_focus_index(source, align=align, cancel=cancel,
+                                    progress=lambda d, _t, s: _report(progress, d, total, s))
+    if index.frame_count != n or tuple(index.shape) != tuple(source.shape):
+        raise ImagingError("the focus index belongs to another set of frames; recompute it")
+    done = total - len(selected)
+    box = _valid_box(index, selected)
+    if method == "pyramid":
+        fusion = PyramidFusion((*source.shape, 3))
+        for i in selected:
+            _check(cancel)
+            fusion.add(to_work(_aligned(source, index, i), index.gains[i]))
+            done += 1
+            _report(progress, done, total, "stacking")
+        image = from_work(fusion.result(), source.dtype)
+    else:
+        depth = np.clip(index.depth(), selected.start, selected.stop - 1)
+        image = _blend(source, index, depth, selected, progress, cancel, done, total)
+    return StackResult(image=image, frames=selected, valid_box=box, index=index)
+
+
+def _blend(source: FrameSource, index: FocusIndex, index_map: np.ndarray, selected: range,
+           progress: Progress | None, cancel: Cancel | None, done: int, total: int) -> np.ndarray:
+    fusion = DepthmapFusion(index_map)
+    for i in selected:
+        _check(cancel)
+        if fusion.wants(i):
+            frame = _aligned(source, index, i)
+            gains = index.gains[i]
+            fusion.add(i, frame * gains if not np.allclose(gains, 1.0) else frame)
+        done += 1
+        _report(progress, done, total, "blending")
+    return fusion.result(source.dtype)
+
+
+def render_aperture(source: FrameSource, index: FocusIndex, *, focus: tuple[float, float], f_number: float,
+                    captured_f_number: float, progress: Progress | None = None,
+                    cancel: Cancel | None = None) -> np.ndarray:
+    """The scene focused at reference pixel ``focus`` = (x, y) with the blur of ``f_number``.
+
+    ``captured_f_number`` is the aperture the frames were shot at; a smaller ``f_number``
+    gives a shallower depth of field. Returns (H, W, 3) of the frames' dtype.
+    """
+    answer = index.refocus(*focus)
+    k = aperture_index_map(index.depth(), focus=float(answer.frame), f_number=f_number,
+                           captured_f_number=captured_f_number, frame_count=index.frame_count)
+    n = len(source)
+    return _blend(source, index, k, range(n), progress, cancel, 0, n)
+
+
+def _valid_box(index: FocusIndex, selected: range) -> tuple[int, int, int, int]:
+    r0, c0 = 0, 0
+    r1, c1 = index.shape
+    for i in selected:
+        a, b, c, d = al.footprint_box(index.transforms[i], index.shape)
+        r0, r1, c0, c1 = max(r0, a), min(r1, b), max(c0, c), min(c1, d)
+    return r0, max(r0, r1), c0, max(c0, c1)
