@@ -18,25 +18,33 @@ from tether.errors import TetherError
 class Worker:
     """Holds the one open camera and runs the operations the parent asks for."""
 
-    def __init__(self) -> None:
-        from tether.camera import gphoto
-
-        self.gphoto = gphoto
+    def __init__(self, simulated: bool) -> None:
         self.camera: Any = None
+        self.gphoto: Any = None
+        if not simulated:  # a simulated camera in a child exercises the supervisor without libgphoto2
+            from tether.camera import gphoto
+
+            self.gphoto = gphoto
 
     def hello(self) -> dict[str, str]:
+        if self.gphoto is None:
+            return {"version": "none (simulated camera)", "origin": "", "pid": str(os.getpid())}
         return {"version": self.gphoto.library_version(), "origin": self.gphoto.gphoto2_origin(), "pid": str(os.getpid())}
 
     def detect(self, ptpip_ids: list[str]) -> Any:
         return self.gphoto.detect(ptpip_ids)
 
-    def open(self, camera_id: str, delete_from_card: bool, skip_widgets: tuple[str, ...]) -> Any:
+    def open(self, camera_id: str, delete_from_card: bool, skip_widgets: tuple[str, ...], sim_settings: Any) -> Any:
         from tether.camera.ids import parse_camera_id
 
         self.close()
-        camera = self.gphoto.GphotoCamera(
-            parse_camera_id(camera_id), delete_from_card=delete_from_card, skip_widgets=skip_widgets,
-        )
+        parsed = parse_camera_id(camera_id)
+        if parsed.scheme == "sim":
+            from tether.camera.sim import SimCamera
+
+            camera = SimCamera(parsed, sim_settings)
+        else:
+            camera = self.gphoto.GphotoCamera(parsed, delete_from_card=delete_from_card, skip_widgets=skip_widgets)
         camera.open()
         self.camera = camera
         return camera.info
@@ -52,11 +60,17 @@ class Worker:
         return getattr(self.camera, method)(*args)
 
 
-OPERATIONS = {"hello", "detect", "open", "close", "call"}
+    def info(self) -> Any:
+        if self.camera is None:
+            raise CameraError("no camera is open in the libgphoto2 process")
+        return self.camera.info
+
+
+OPERATIONS = {"hello", "detect", "open", "close", "call", "info"}
 
 
 def serve(read_fd: int, write_fd: int) -> None:
-    worker = Worker()
+    worker = Worker(simulated=os.environ.get("TETHER_CHILD_SIMULATED") == "1")
     rpc.send(write_fd, ("ok", worker.hello()))
     while True:
         try:

@@ -11,6 +11,7 @@ import socket
 import struct
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 from tether.camera import gphoto_defects, gphoto_focus
@@ -26,6 +27,9 @@ from tether.camera.types import (
 log = logging.getLogger(__name__)
 
 
+_LOG_HANDLE: Any = None
+
+
 def import_gphoto2(debug: bool = False) -> Any:
     """Import gphoto2; with ``debug`` first switch to RTLD_GLOBAL so libgphoto2's log reaches Python.
 
@@ -37,9 +41,10 @@ def import_gphoto2(debug: bool = False) -> Any:
     import gphoto2
 
     if debug:
-        gphoto2.use_python_logging(mapping={
+        global _LOG_HANDLE  # the callback lives only as long as this handle
+        _LOG_HANDLE = gphoto2.use_python_logging(mapping={
             gphoto2.GP_LOG_ERROR: logging.WARNING, gphoto2.GP_LOG_VERBOSE: logging.DEBUG,
-            gphoto2.GP_LOG_DEBUG: logging.DEBUG - 3, gphoto2.GP_LOG_DATA: logging.DEBUG - 6,
+            gphoto2.GP_LOG_DEBUG: logging.DEBUG, gphoto2.GP_LOG_DATA: logging.DEBUG - 5,
         })
     return gphoto2
 
@@ -48,6 +53,7 @@ gp = import_gphoto2(os.environ.get("TETHER_GPHOTO_DEBUG") == "1")
 
 DEFAULT_PTPIP_PORT = 15740
 PTPIP_ABILITIES = "PTP/IP Camera"
+GENERIC_ABILITIES = frozenset({PTPIP_ABILITIES, "USB PTP Class Camera", "MTP Device"})
 #: Widgets that are actions or raw protocol access, never settings (focus drive has its own call).
 ACTION_WIDGETS = frozenset({
     "opcode", "bulb", "viewfinder", "manualfocusdrive", "mfadjust", "autofocusdrive", "cancelautofocus",
@@ -230,7 +236,9 @@ class GphotoCamera(Camera):
         model = values.get("cameramodel") or values.get("model") or abilities.model
         if manufacturer and not model.lower().startswith(manufacturer.split()[0].lower()):
             model = f"{manufacturer.split()[0]} {model}"
-        self._vendor = gphoto_focus.vendor_of(manufacturer or model)
+        if abilities.model not in GENERIC_ABILITIES:
+            model = abilities.model  # libgphoto2's own name for a listed USB model ("Panasonic DC-GH5")
+        self._vendor = gphoto_focus.vendor_of(manufacturer) or gphoto_focus.vendor_of(model)
         version = library_version()
         for defect in gphoto_defects.defects_for(version, self._vendor or None):
             for widget in defect.widgets:
@@ -374,7 +382,10 @@ class GphotoCamera(Camera):
             camera_file = self._cam().capture_preview()
             data = bytes(memoryview(camera_file.get_data_and_size()))
         except gp.GPhoto2Error as exc:
-            raise translate_error(exc, "reading a live-view frame") from None
+            error = translate_error(exc, "reading a live-view frame")
+            if isinstance(error, Unsupported):  # the abilities promised more than the body does
+                self._info = replace(self.info, capabilities=replace(self.info.capabilities, live_view=False))
+            raise error from None
         if data[:2] != b"\xff\xd8":
             raise CorruptFrame(f"{self.info.model} sent a live-view frame that is not a JPEG ({len(data)} bytes)")
         width, height = jpeg_size(data)

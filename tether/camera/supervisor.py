@@ -23,7 +23,7 @@ from typing import Any
 from tether.camera import errors as camera_errors
 from tether.camera import rpc
 from tether.camera.base import Camera
-from tether.camera.errors import CameraDisconnected, CameraError, CameraNotFound, DriverCrashed
+from tether.camera.errors import CameraDisconnected, CameraError, CameraNotFound, DriverCrashed, Unsupported
 from tether.camera.ids import CameraId, parse_camera_id
 from tether.camera.types import CameraInfo, CapturedFile, FocusDirection, Frame, Setting, StepClass
 from tether.config import ConfigError, Settings
@@ -80,11 +80,12 @@ class CameraState:
 class ChildProcess:
     """One libgphoto2 child: start it, call it with a deadline, stop it."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.library, path = resolve_library(settings)
+    def __init__(self, settings: Settings, *, simulated: bool = False) -> None:
+        self.library, path = ("simulated", None) if simulated else resolve_library(settings)
         self.timeout = settings.gphoto.call_timeout
         env = dict(os.environ)
         env["TETHER_GPHOTO_BREADCRUMBS"] = "1"
+        env["TETHER_CHILD_SIMULATED"] = "1" if simulated else "0"
         if settings.gphoto.debug:
             env["TETHER_GPHOTO_DEBUG"] = "1"
         if path is not None:
@@ -245,14 +246,17 @@ class SupervisedCamera(Camera):
     # -- lifecycle -------------------------------------------------------------------------------
 
     def _open_args(self, camera_id: str) -> tuple:
-        return (camera_id, self.settings_.gphoto.delete_from_card, tuple(sorted(self._skip_widgets)))
+        return (camera_id, self.settings_.gphoto.delete_from_card, tuple(sorted(self._skip_widgets)), self.settings_.sim)
+
+    def _spawn(self) -> ChildProcess:
+        return ChildProcess(self.settings_, simulated=self.camera_id.scheme == "sim")
 
     def open(self) -> None:
         with self._lock:
             if self._child is not None:
                 return
             self._closing.clear()
-            child = ChildProcess(self.settings_)
+            child = self._spawn()
             try:
                 self._info = child.call("open", *self._open_args(str(self.camera_id)))
             except BaseException:
@@ -282,6 +286,9 @@ class SupervisedCamera(Camera):
             try:
                 return child.call("call", method, *args, doing=DOING.get(method, method),
                                   timeout=child.timeout * TIMEOUT_FACTOR.get(method, 1.0))
+            except Unsupported:
+                self._info = child.call("info")  # the driver may have learned a capability is missing
+                raise
             except DriverCrashed as exc:
                 self._child = None
                 if method == "settings" and child.last_widget():
@@ -308,7 +315,7 @@ class SupervisedCamera(Camera):
             self._set_state("reconnecting", f"attempt {attempt}")
             child = None
             try:
-                child = ChildProcess(self.settings_)
+                child = self._spawn()
                 info = self._open_same(child)
             except CameraError as exc:
                 log.info("re-opening %s failed: %s", self._label(), exc)
@@ -394,8 +401,7 @@ def detect_cameras(settings: Settings, extra_ptpip: list[str] | tuple[str, ...] 
         child.stop()
 
 
-def open_supervised(camera_id: CameraId, settings: Settings) -> Camera:
-    """An unopened supervised camera for a ``usb:`` or ``ptpip:`` id."""
-    if camera_id.scheme not in ("usb", "ptpip"):
-        raise CameraNotFound(f"{camera_id} is not a libgphoto2 camera id")
+def open_supervised(camera_id: CameraId, settings: Settings) -> SupervisedCamera:
+    """An unopened supervised camera: ``usb:`` and ``ptpip:`` ids through libgphoto2; a ``sim`` id runs the
+    simulated camera in the child (the registry keeps sim in-process; this is for exercising the supervisor)."""
     return SupervisedCamera(camera_id, settings)

@@ -1,0 +1,93 @@
+"""The libgphoto2 child dies (SIGSEGV) or hangs mid-stream: the server process survives, the error
+names the libgphoto2 version and the operation, and the same camera comes back by itself."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from tether.camera.errors import CameraDisconnected, DriverCrashed
+from tether.camera.ids import parse_camera_id
+from tether.camera.supervisor import open_supervised
+
+
+def _wait_for(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def test_sigsegv_mid_stream_is_reported_and_the_camera_comes_back(virtual_lumix, gphoto_settings):
+    camera = open_supervised(parse_camera_id(virtual_lumix.camera_id), gphoto_settings("wheel"))
+    states: list[str] = []
+    camera.subscribe(lambda event: states.append(event.state))
+    camera.open()
+    version = camera.library_version
+    first_pid = camera.child_pid
+    errors: list[Exception] = []
+    frames = {"before": 0, "after": 0}
+    stop = threading.Event()
+    crashed = threading.Event()
+
+    def stream() -> None:  # the live-view loop a capture owner thread would run
+        while not stop.is_set():
+            try:
+                camera.live_view_frame()
+                frames["after" if crashed.is_set() else "before"] += 1
+            except DriverCrashed as exc:
+                errors.append(exc)
+                crashed.set()
+            except CameraDisconnected:  # re-opening: the owner retries shortly
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=stream, daemon=True)
+    thread.start()
+    _wait_for(lambda: frames["before"] >= 5)
+    os.kill(first_pid, signal.SIGSEGV)
+    _wait_for(lambda: frames["after"] >= 5)
+    stop.set()
+    thread.join(10)
+
+    assert len(errors) == 1
+    message = str(errors[0])
+    assert f"libgphoto2 {version}" in message and "SIGSEGV" in message and "live-view frame" in message
+    assert states[:4] == ["open", "crashed", "reconnecting", "open"], states
+    assert camera.child_pid != first_pid
+    assert camera.info.model == "Panasonic DMC-GX8"
+    camera.close()
+    assert states[-1] == "closed"
+
+
+def test_a_hung_child_is_stopped_at_the_deadline(virtual_lumix, gphoto_settings):
+    camera = open_supervised(parse_camera_id(virtual_lumix.camera_id), gphoto_settings("wheel", call_timeout=1.0))
+    camera.open()
+    states: list[str] = []
+    camera.subscribe(lambda event: states.append(event.state))
+    pid = camera.child_pid
+    os.kill(pid, signal.SIGSTOP)  # a libgphoto2 call that never returns
+    started = time.monotonic()
+    with pytest.raises(DriverCrashed, match=r"did not answer within \d+ s while capturing a still"):
+        camera.capture_still()
+    assert time.monotonic() - started < 10
+    _wait_for(lambda: camera.state == "open")
+    assert camera.live_view_frame().data[:2] == b"\xff\xd8"
+    assert "crashed" in states
+    camera.close()
+
+
+def test_calls_while_reopening_say_so(virtual_lumix, gphoto_settings):
+    camera = open_supervised(parse_camera_id(virtual_lumix.camera_id), gphoto_settings("wheel"))
+    camera.open()
+    virtual_lumix.stop()  # the camera vanishes for good: the child keeps failing to re-open it
+    os.kill(camera.child_pid, signal.SIGKILL)
+    with pytest.raises(DriverCrashed, match="SIGKILL"):
+        camera.live_view_frame()
+    with pytest.raises(CameraDisconnected, match="re-opened after a driver crash"):
+        camera.live_view_frame()
+    camera.close()
+    assert camera.state == "closed"
