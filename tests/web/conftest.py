@@ -39,6 +39,25 @@ def write_burst(engine: Engine, frames: int = 5, size: tuple[int, int] = (96, 64
     return burst_id
 
 
+def write_focus_burst(engine: Engine, frames: int = 6, size: tuple[int, int] = (192, 128)) -> str:
+    """A real burst of a textured scene whose left half is sharp in frame 0 and right half in the last frame."""
+    burst_id, path = engine.store.new_burst_path()
+    w, h = size
+    rng = np.random.default_rng(7)
+    texture = (rng.random((h, w)) * 255).astype(np.uint8)
+    texture = cv2.cvtColor(cv2.resize(cv2.resize(texture, (w // 2, h // 2)), (w, h), interpolation=cv2.INTER_NEAREST),
+                           cv2.COLOR_GRAY2BGR)
+    with BurstWriter.create(path, camera={"model": "Test rig"}, sweep={"mode": "liveview"}) as writer:
+        for i in range(frames):
+            left_blur, right_blur = 0.3 + 1.2 * i, 0.3 + 1.2 * (frames - 1 - i)
+            image = texture.copy()
+            image[:, : w // 2] = cv2.GaussianBlur(texture, (0, 0), left_blur)[:, : w // 2]
+            image[:, w // 2:] = cv2.GaussianBlur(texture, (0, 0), right_blur)[:, w // 2:]
+            ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            writer.append(data.tobytes(), FrameMeta(captured_at=time.time(), focus_position=20 * i))
+    return burst_id
+
+
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
     return make_settings(data_dir)
@@ -82,6 +101,12 @@ def app_factory(data_dir: Path):  # type: ignore[no-untyped-def]
 def burst(engine: Engine):  # type: ignore[no-untyped-def]
     """A function making a real burst in the engine's store; returns its id."""
     return lambda frames=5: write_burst(engine, frames)
+
+
+@pytest.fixture
+def focus_burst(engine: Engine):  # type: ignore[no-untyped-def]
+    """A function making a real burst with a known sharpest frame per half; returns its id."""
+    return lambda frames=6: write_focus_burst(engine, frames)
 
 
 @pytest.fixture

@@ -8,23 +8,44 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 
-from tether.burst import open_burst
+from tether.burst import BurstError, open_burst, store_derived
+from tether.burst.exports import export_frame, export_mp4, export_zip
 from tether.camera.errors import CameraBusy
 from tether.engine.ids import UnknownId
-from tether.engine.jobs import JobContext, JobPool, PoolJob
+from tether.engine.jobs import JobCancelled, JobContext, JobPool, PoolJob
+from tether.errors import TetherError
+from tether.imaging import (FOCUS_INDEX_NAME, BurstFrames, Cancelled, FocusIndex, compute_focus_index, depth_map_png,
+                            encode_image, stack_frames, write_image)
 from tether.engine.store import BurstStore
 from tether.events import EventBus
 
 log = logging.getLogger(__name__)
 
-#: Name of the focus index in a burst's derived data (shared with the CLI's refocus command).
-FOCUS_INDEX = "focus-index.npz"
 THUMB_REDUCE = 8
+#: Focus indexes kept in memory (a few hundred kB each) so taps never touch the disk.
+INDEX_CACHE = 8
+STACK_SUFFIX = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif"}
+
+
+class NotReady(CameraBusy):
+    """The thing asked for is still being computed (answered 409, like a busy camera)."""
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """A burst's focus index and which burst frame each of its frames is (corrupt frames are skipped)."""
+
+    index: FocusIndex
+    frames: tuple[int, ...]
+
+    def burst_frame(self, k: int) -> int:
+        return self.frames[k]
 
 
 class BurstService:
@@ -37,7 +58,7 @@ class BurstService:
         self._lock = threading.Lock()
         self._summaries: dict[str, tuple[tuple[float, int], dict[str, Any]]] = {}
         self._thumbs: dict[str, tuple[tuple[float, int], bytes]] = {}
-        self._indexes: OrderedDict[str, tuple[tuple[float, int], Any]] = OrderedDict()
+        self._indexes: OrderedDict[str, LoadedIndex] = OrderedDict()
         self._index_jobs: dict[str, PoolJob] = {}
         #: Bursts being written by a sweep right now: they cannot be deleted or indexed yet.
         self.writing: set[str] = set()
@@ -135,6 +156,167 @@ class BurstService:
             self._thumbs.pop(burst_id, None)
             self._indexes.pop(burst_id, None)
         self.bus.publish("burst.deleted", burst=burst_id)
+
+    # exports ------------------------------------------------------------------------------
+    def start_export(self, burst_id: str, fmt: str, *, frame: int | None = None) -> PoolJob:
+        """Export as 'zip' (tagged JPEGs), 'mp4' (H.264) or 'frame' (one JPEG with EXIF) into exports/."""
+        path = self.store.burst_path(burst_id)
+        self._not_writing(burst_id)
+
+        def work(ctx: JobContext) -> dict[str, Any]:
+            with open_burst(path) as reader:
+                if fmt == "frame":
+                    if frame is None or not 0 <= frame < reader.frame_count:
+                        raise UnknownId(f"burst {burst_id} has no frame {frame}")
+                    export_id, out = self.store.new_export_path(".jpg", f"{burst_id}-frame{frame:04d}")
+                    export_frame(reader, frame, out)
+                    ctx.progress(1, 1)
+                else:
+                    export_id, out = self.store.new_export_path(f".{fmt}", burst_id)
+                    progress = _progress_checking(ctx)
+                    if fmt == "zip":
+                        export_zip(reader, out, progress=progress)
+                    else:
+                        export_mp4(reader, out, progress=progress)
+            return self._exported(export_id, out)
+
+        label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {frame}"}[fmt]
+        return self.pool.submit("export", work, label=label, subject=burst_id)
+
+    def _exported(self, export_id: str, out: Path) -> dict[str, Any]:
+        self.bus.publish("export.added", export=export_id, name=out.name)
+        return {"export": export_id, "name": out.name, "bytes": out.stat().st_size}
+
+    # refocus --------------------------------------------------------------------------------
+    def prepare_refocus(self, burst_id: str) -> PoolJob | None:
+        """None when the focus index is ready (memory or the burst's cache), else the job computing it."""
+        if self._loaded(burst_id) is not None:
+            return None
+        self._not_writing(burst_id)
+        with self._lock:
+            running = self._index_jobs.get(burst_id)
+            if running is not None and running.state in ("queued", "running"):
+                return running
+            job = self.pool.submit("refocus-map", lambda ctx: self._compute_index(burst_id, ctx),
+                                   label="Preparing refocus", subject=burst_id)
+            self._index_jobs[burst_id] = job
+            return job
+
+    def _loaded(self, burst_id: str) -> LoadedIndex | None:
+        """The focus index from memory, else from the burst's derived data, else None."""
+        path = self.store.burst_path(burst_id)
+        with self._lock:
+            if burst_id in self._indexes:
+                self._indexes.move_to_end(burst_id)
+                return self._indexes[burst_id]
+        if burst_id in self.writing:
+            return None
+        with open_burst(path) as reader:
+            if FOCUS_INDEX_NAME not in reader.derived_names():
+                return None
+            index = FocusIndex.from_bytes(reader.derived(FOCUS_INDEX_NAME))
+            frames = tuple(i for i, m in enumerate(reader.frames_meta()) if not m.corrupt)
+        return self._remember(burst_id, LoadedIndex(index, frames))
+
+    def _remember(self, burst_id: str, loaded: LoadedIndex) -> LoadedIndex:
+        with self._lock:
+            self._indexes[burst_id] = loaded
+            self._indexes.move_to_end(burst_id)
+            while len(self._indexes) > INDEX_CACHE:
+                self._indexes.popitem(last=False)
+        return loaded
+
+    def _compute_index(self, burst_id: str, ctx: JobContext) -> dict[str, Any]:
+        path = self.store.burst_path(burst_id)
+        with open_burst(path) as reader:
+            source = BurstFrames(reader)
+            try:
+                index = compute_focus_index(source, progress=lambda d, t, _s: ctx.progress(d, t, "analysing"),
+                                            cancel=lambda: ctx.cancelled)
+            except Cancelled:
+                raise JobCancelled("cancelled") from None
+            frames = tuple(source.indices)
+        try:
+            store_derived(path, FOCUS_INDEX_NAME, index.to_bytes())
+        except (BurstError, TetherError) as exc:  # e.g. a recovered burst: keep it in memory only
+            log.warning("focus index of %s not cached in the burst: %s", burst_id, exc)
+        self._remember(burst_id, LoadedIndex(index, frames))
+        return {"burst": burst_id, "frames": len(frames)}
+
+    def _index(self, burst_id: str) -> LoadedIndex:
+        loaded = self._loaded(burst_id)
+        if loaded is None:
+            raise NotReady(f"the refocus map of burst {burst_id} is not ready yet",
+                           hint="POST /api/bursts/<id>/refocus-map starts it; wait for its job")
+        return loaded
+
+    def refocus(self, burst_id: str, fx: float, fy: float) -> dict[str, Any]:
+        """The burst frame sharpest at (fx, fy), given as fractions (0..1) of the picture's width and height."""
+        loaded = self._index(burst_id)
+        h, w = loaded.index.shape
+        answer = loaded.index.refocus(min(fx * w, w - 1e-3), min(fy * h, h - 1e-3))
+        return {"frame": loaded.burst_frame(answer.frame), "confidence": round(answer.confidence, 3),
+                "alternatives": [loaded.burst_frame(k) for k in answer.alternatives]}
+
+    def depth_map_png(self, burst_id: str) -> bytes:
+        return depth_map_png(self._index(burst_id).index)
+
+    # stacking -------------------------------------------------------------------------------
+    def start_stack(self, burst_id: str, *, method: str, fmt: str, frames: tuple[int, int] | None) -> PoolJob:
+        """Stack all frames or the burst frames ``frames`` = (first, last) into exports/ (+ a JPEG preview)."""
+        path = self.store.burst_path(burst_id)
+        self._not_writing(burst_id)
+
+        def work(ctx: JobContext) -> dict[str, Any]:
+            loaded = self._loaded(burst_id)
+            with open_burst(path) as reader:
+                source = BurstFrames(reader)
+                selected = _source_range(source.indices, frames, burst_id)
+                try:
+                    result = stack_frames(source, method=method, frames=selected,
+                                          index=loaded.index if loaded else None,
+                                          progress=lambda d, t, stage: ctx.progress(d, t, stage),
+                                          cancel=lambda: ctx.cancelled)
+                except Cancelled:
+                    raise JobCancelled("cancelled") from None
+                if loaded is None:
+                    self._remember(burst_id, LoadedIndex(result.index, tuple(source.indices)))
+                first, last = source.indices[selected.start], source.indices[selected.stop - 1]
+                note = f"tether focus stack of {len(selected)} frames ({first}-{last}) of burst {burst_id}, {method}"
+                export_id, out = self.store.new_export_path(STACK_SUFFIX[fmt], f"{burst_id}-stack")
+                write_image(out, result.image, exif_from=source.exif_source(), note=note)
+            done = self._exported(export_id, out)
+            preview = export_id
+            if fmt == "tiff":  # browsers cannot show TIFF: a JPEG beside it for the page
+                preview, preview_path = self.store.new_export_path(".jpg", f"{burst_id}-stack-preview")
+                preview_path.write_bytes(encode_image(result.image, ".jpg", note=note))
+            return {**done, "preview": preview, "frames": len(selected), "range": [first, last], "method": method}
+
+        label = f"Stack ({method}{'' if frames is None else f', frames {frames[0]}-{frames[1]}'})"
+        return self.pool.submit("stack", work, label=label, subject=burst_id)
+
+    def _not_writing(self, burst_id: str) -> None:
+        if burst_id in self.writing:
+            raise CameraBusy(f"burst {burst_id} is still being written by a sweep", hint="wait for the sweep to end")
+
+
+def _source_range(indices: list[int], frames: tuple[int, int] | None, burst_id: str) -> range:
+    """The frame source's positions for burst frames first..last (corrupt frames are not in the source)."""
+    if frames is None:
+        return range(len(indices))
+    first, last = frames
+    inside = [k for k, i in enumerate(indices) if first <= i <= last]
+    if len(inside) < 2:
+        raise UnknownId(f"burst {burst_id} has fewer than two readable frames in {first}-{last}")
+    return range(inside[0], inside[-1] + 1)
+
+
+def _progress_checking(ctx: JobContext):  # type: ignore[no-untyped-def]
+    """A progress callback for burst exports that also stops the export when the job is cancelled."""
+    def progress(done: int, total: int) -> None:
+        ctx.check()
+        ctx.progress(done, total)
+    return progress
 
 
 def _stamp(path: Path) -> tuple[float, int]:

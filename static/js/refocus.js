@@ -1,0 +1,87 @@
+// The Refocus page: tap (or click) a point and the frame where it is sharpest appears.
+import { $, api, attempt, connect, el, toast } from "./core.js";
+import { follow } from "./jobs.js";
+import { imagePoint } from "./imagetools.js";
+import { FrameViewer } from "./viewer.js";
+
+connect();
+const burstId = document.body.dataset.burst;
+const img = $("#frame");
+const scrubber = $("#scrubber");
+let viewer = null;
+let ready = false;
+
+function showFrame(index) {
+  scrubber.value = String(index);
+  $("#frame-label").textContent = `frame ${index + 1} of ${Number(scrubber.max) + 1}`;
+  return viewer.show(index);
+}
+
+async function tap(event) {
+  const point = imagePoint(img, event);
+  if (!point || !ready) return;
+  const marker = $("#tap-marker");
+  const stage = $("#stage").getBoundingClientRect();
+  const r = img.getBoundingClientRect();
+  marker.style.left = `${point.clientX + r.left - stage.left}px`;
+  marker.style.top = `${point.clientY + r.top - stage.top}px`;
+  marker.hidden = false;
+  const answer = await attempt(() => api("GET", `/api/bursts/${burstId}/refocus?x=${point.x.toFixed(5)}&y=${point.y.toFixed(5)}`));
+  if (!answer) return;
+  img.dataset.tapFrame = String(answer.frame);
+  await showFrame(answer.frame);
+  $("#alternatives").replaceChildren(
+    el("span", { class: "muted" }, `sure: ${Math.round(100 * answer.confidence)} % · also:`),
+    ...answer.alternatives.slice(0, 4).map((k) => el("button", { type: "button", onclick: () => showFrame(k) }, String(k + 1))));
+}
+
+async function init() {
+  const detail = await attempt(() => api("GET", `/api/bursts/${burstId}`));
+  if (!detail) return;
+  const count = detail.frames.length;
+  const width = detail.frames[0]?.width || 0;
+  viewer = new FrameViewer(burstId, img, { reduce: width > 2400 ? 4 : width > 1200 ? 2 : 1 });
+  scrubber.max = String(Math.max(0, count - 1));
+  await showFrame(Math.floor(count / 2));
+  viewer.preload(count);
+  $("#stack-link").href = `/stack/${burstId}`;
+  const started = await attempt(() => api("POST", `/api/bursts/${burstId}/refocus-map`));
+  if (started && !started.ready) {
+    $("#busy").hidden = false;
+    await follow(started.job, { status: "#busy" }).catch((err) => toast(err.message, "error"));
+    $("#busy").hidden = true;
+  }
+  ready = Boolean(started);
+  $("#stage").dataset.ready = String(ready);
+}
+
+// pointer events cover mouse, pen and touch; a tap is a short press without much movement
+let down = null;
+img.addEventListener("pointerdown", (e) => { down = { x: e.clientX, y: e.clientY, t: performance.now() }; });
+img.addEventListener("pointerup", (e) => {
+  if (down && Math.hypot(e.clientX - down.x, e.clientY - down.y) < 12 && performance.now() - down.t < 800) tap(e);
+  down = null;
+});
+img.addEventListener("pointermove", (e) => { if ($("#toggle-loupe").checked && viewer) viewer.loupe(e); });
+img.addEventListener("pointerleave", () => { $("#loupe").hidden = true; });
+scrubber.addEventListener("input", () => showFrame(Number(scrubber.value)));
+$("#toggle-peaking").addEventListener("change", (e) => viewer && viewer.setPeaking(e.target.checked));
+$("#toggle-loupe").addEventListener("change", (e) => { if (!e.target.checked) $("#loupe").hidden = true; });
+window.addEventListener("resize", () => viewer && viewer.peaking && viewer.drawPeaking());
+document.addEventListener("keydown", (e) => {
+  if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+    const next = Math.min(Number(scrubber.max), Math.max(0, Number(scrubber.value) + (e.key === "ArrowLeft" ? -1 : 1)));
+    showFrame(next);
+  }
+});
+
+$("#save-frame").addEventListener("click", async () => {
+  const started = await attempt(() => api("POST", `/api/bursts/${burstId}/save-frame`, { frame: Number(scrubber.value) }));
+  if (!started) return;
+  const done = await follow(started.job, { status: "#save-result" }).catch((err) => toast(err.message, "error"));
+  if (done && done.result) {
+    $("#save-result").replaceChildren(el("a", { href: `/api/exports/${done.result.export}`, download: "", id: "saved-link" }, `Download ${done.result.name}`));
+  }
+});
+
+init();

@@ -1,0 +1,112 @@
+// The Stack page: all frames or a range (sliders, or tap a near and a far point), method, format;
+// progress; the result beside a single frame; download; depth map.
+import { $, $$, api, attempt, connect, el, toast } from "./core.js";
+import { follow } from "./jobs.js";
+import { imagePoint } from "./imagetools.js";
+import { FrameViewer } from "./viewer.js";
+
+connect();
+const burstId = document.body.dataset.burst;
+const first = $("#range-first");
+const last = $("#range-last");
+let viewer = null;
+let picking = null;
+let currentJob = null;
+
+const extent = () => $$("input[name=extent]").find((r) => r.checked).value;
+
+function showRange() {
+  if (Number(first.value) > Number(last.value)) [first.value, last.value] = [last.value, first.value];
+  $("#range-label").textContent = `frames ${Number(first.value) + 1}–${Number(last.value) + 1}`;
+  $("#range-controls").classList.toggle("disabled", extent() !== "range");
+}
+
+async function init() {
+  const detail = await attempt(() => api("GET", `/api/bursts/${burstId}`));
+  if (!detail) return;
+  const count = detail.frames.length;
+  const width = detail.frames[0]?.width || 0;
+  for (const input of [first, last]) input.max = String(count - 1);
+  last.value = String(count - 1);
+  viewer = new FrameViewer(burstId, $("#single"), { reduce: width > 2400 ? 4 : width > 1200 ? 2 : 1 });
+  await viewer.show(Math.floor(count / 2));
+  $("#single-caption").textContent = `single frame ${Math.floor(count / 2) + 1} of ${count}`;
+  showRange();
+}
+
+for (const input of [first, last]) {
+  input.addEventListener("input", () => {
+    $$("input[name=extent]").find((r) => r.value === "range").checked = true;
+    showRange();
+    viewer.show(Number(input.value));
+    $("#single-caption").textContent = `single frame ${Number(input.value) + 1}`;
+  });
+}
+$$("input[name=extent]").forEach((r) => r.addEventListener("change", showRange));
+
+// Tap a near and a far point: each tap asks the refocus map for its frame; the two give the range.
+$("#pick-points").addEventListener("click", async () => {
+  const prepared = await attempt(() => api("POST", `/api/bursts/${burstId}/refocus-map`));
+  if (!prepared) return;
+  if (!prepared.ready) await follow(prepared.job, { status: "#stack-status" }).catch((err) => toast(err.message, "error"));
+  picking = [];
+  $("#stack-status").textContent = "Tap the nearest point to keep sharp…";
+});
+$("#single").addEventListener("click", async (event) => {
+  if (!picking) return;
+  const point = imagePoint($("#single"), event);
+  if (!point) return;
+  const answer = await attempt(() => api("GET", `/api/bursts/${burstId}/refocus?x=${point.x.toFixed(5)}&y=${point.y.toFixed(5)}`));
+  if (!answer) return;
+  picking.push(answer.frame);
+  if (picking.length === 1) {
+    $("#stack-status").textContent = `near point: frame ${answer.frame + 1}. Now tap the farthest point…`;
+    return;
+  }
+  const [a, b] = picking.sort((x, y) => x - y);
+  first.value = String(a);
+  last.value = String(b);
+  $$("input[name=extent]").find((r) => r.value === "range").checked = true;
+  picking = null;
+  showRange();
+  $("#stack-status").textContent = `range set from the two points: frames ${a + 1}–${b + 1}`;
+});
+
+$("#stack").addEventListener("click", async () => {
+  const body = { method: $("#method").value, format: $("#format").value };
+  if (extent() === "range") body.range = [Number(first.value), Number(last.value)];
+  const started = await attempt(() => api("POST", `/api/bursts/${burstId}/stack`, body));
+  if (!started) return;
+  currentJob = started.job;
+  $("#stack").disabled = true;
+  $("#stack-cancel").hidden = false;
+  $("#stack-progress").hidden = false;
+  const done = await follow(started.job, { bar: "#stack-bar", status: "#stack-status" })
+    .catch((err) => { toast(err.message, "error"); return null; });
+  $("#stack").disabled = false;
+  $("#stack-cancel").hidden = true;
+  currentJob = null;
+  if (!done || !done.result) return;
+  const result = done.result;
+  const shown = result.preview || result.export;
+  $("#result").src = `/api/exports/${shown}?inline=1`;
+  $("#result").hidden = false;
+  $("#result").dataset.export = result.export;
+  $("#result-caption").textContent = `stack of ${result.frames} frames (${result.method}${result.range ? `, frames ${result.range[0] + 1}–${result.range[1] + 1}` : ""})`;
+  const link = $("#download");
+  link.href = `/api/exports/${result.export}`;
+  link.textContent = `Download ${result.name}`;
+  link.hidden = false;
+});
+
+$("#stack-cancel").addEventListener("click", () => currentJob && attempt(() => api("POST", `/api/jobs/${currentJob}/cancel`)));
+
+$("#show-depth").addEventListener("click", () => {
+  const img = $("#result");
+  img.src = `/api/bursts/${burstId}/depthmap.png?t=${Date.now()}`;
+  img.hidden = false;
+  img.onerror = () => toast("No depth map yet: it is made with the refocus map (open Refocus, or stack first).", "error");
+  $("#result-caption").textContent = "depth map (near = bright)";
+});
+
+init();

@@ -1,0 +1,87 @@
+// Showing the frames of a burst: cached images, an overlay aligned to the picture, peaking, loupe.
+import { $ } from "./core.js";
+import { drawLoupe, drawPeaking, imagePoint, pixels } from "./imagetools.js";
+
+export class FrameViewer {
+  constructor(burstId, img, { reduce = 1 } = {}) {
+    this.burstId = burstId;
+    this.img = img;
+    this.reduce = reduce;
+    this.cache = new Map();
+    this.index = -1;
+    this.peaking = false;
+    this.full = null;
+  }
+
+  url(index, reduce = this.reduce) {
+    return `/api/bursts/${this.burstId}/frames/${index}.jpg${reduce > 1 ? `?reduce=${reduce}` : ""}`;
+  }
+
+  // Load frame `index` (from cache when seen before) and show it; resolves when it is on screen.
+  show(index) {
+    this.index = index;
+    let pending = this.cache.get(index);
+    if (!pending) {
+      const image = new Image();
+      image.src = this.url(index);
+      pending = image.decode().then(() => image);
+      this.cache.set(index, pending);
+    }
+    return pending.then((image) => {
+      if (this.index !== index) return; // a newer request won
+      this.img.src = image.src;
+      this.img.dataset.index = String(index);
+      this.full = null;
+      if (this.peaking) this.drawPeaking();
+    });
+  }
+
+  preload(count) {
+    for (let i = 0; i < count; i++) {
+      if (!this.cache.has(i)) {
+        const image = new Image();
+        image.src = this.url(i);
+        this.cache.set(i, image.decode().then(() => image));
+      }
+    }
+  }
+
+  // Keep an overlay canvas over the displayed picture.
+  placeOverlay(canvas) {
+    const stage = canvas.parentElement.getBoundingClientRect();
+    const r = this.img.getBoundingClientRect();
+    Object.assign(canvas.style, { left: `${r.left - stage.left}px`, top: `${r.top - stage.top}px`, width: `${r.width}px`, height: `${r.height}px` });
+  }
+
+  setPeaking(on, canvas = $("#peaking-canvas")) {
+    this.peaking = on;
+    canvas.hidden = !on;
+    if (on) this.drawPeaking(canvas);
+  }
+
+  drawPeaking(canvas = $("#peaking-canvas")) {
+    const image = pixels(this.img, 900);
+    if (!image) return;
+    drawPeaking(canvas, image);
+    this.placeOverlay(canvas);
+  }
+
+  // 100 % magnifier from the full-size frame around a pointer position.
+  async loupe(event, canvas = $("#loupe")) {
+    const point = imagePoint(this.img, event);
+    if (!point) { canvas.hidden = true; return; }
+    if (!this.full || this.full.dataset.index !== String(this.index)) {
+      const full = new Image();
+      full.src = this.url(this.index, 1);
+      full.dataset.index = String(this.index);
+      this.full = full;
+      await full.decode().catch(() => null);
+    }
+    const stage = canvas.parentElement.getBoundingClientRect();
+    const r = this.img.getBoundingClientRect();
+    canvas.style.left = `${point.clientX + r.left - stage.left - canvas.width / 2}px`;
+    canvas.style.top = `${point.clientY + r.top - stage.top - canvas.height - 20}px`;
+    canvas.hidden = false;
+    drawLoupe(canvas, this.full, point.x, point.y);
+  }
+}

@@ -1,0 +1,92 @@
+"""Refocus, stacking and exports through the REST API on real bursts (jobs, progress, downloads)."""
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+import cv2
+import numpy as np
+import pytest
+
+
+def wait_job(client, job_id: str, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").get_json()
+        if job["state"] in ("done", "error", "cancelled"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_refocus_picks_the_sharp_frame(client, focus_burst, engine) -> None:
+    burst_id = focus_burst(6)
+    early = client.get(f"/api/bursts/{burst_id}/refocus?x=0.25&y=0.5")
+    assert early.status_code == 409 and "not ready" in early.get_json()["error"]
+    started = client.post(f"/api/bursts/{burst_id}/refocus-map")
+    assert started.status_code == 202
+    assert wait_job(client, started.get_json()["job"])["state"] == "done"
+    assert client.post(f"/api/bursts/{burst_id}/refocus-map").get_json() == {"ready": True}
+    left = client.get(f"/api/bursts/{burst_id}/refocus?x=0.2&y=0.5").get_json()
+    right = client.get(f"/api/bursts/{burst_id}/refocus?x=0.8&y=0.5").get_json()
+    assert left["frame"] <= 1 and right["frame"] >= 4, (left, right)
+    assert 0 <= left["confidence"] <= 1 and isinstance(left["alternatives"], list)
+    # cached in the burst: a fresh engine answers without recomputing
+    engine.bursts._indexes.clear()
+    assert client.post(f"/api/bursts/{burst_id}/refocus-map").get_json() == {"ready": True}
+    depth = client.get(f"/api/bursts/{burst_id}/depthmap.png")
+    assert depth.status_code == 200
+    image = cv2.imdecode(np.frombuffer(depth.data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert image.dtype == np.uint16 and image.shape == (128, 192)
+    assert image[:, :60].mean() > image[:, -60:].mean()  # near (left, frame 0) is bright
+
+
+@pytest.mark.parametrize("fmt,suffix", [("jpeg", ".jpg"), ("tiff", ".tif")])
+def test_range_stack_is_exported_and_downloadable(client, focus_burst, fmt, suffix) -> None:
+    burst_id = focus_burst(6)
+    started = client.post(f"/api/bursts/{burst_id}/stack", json={"range": [1, 4], "format": fmt})
+    assert started.status_code == 202
+    job = wait_job(client, started.get_json()["job"])
+    assert job["state"] == "done", job
+    result = job["result"]
+    assert result["frames"] == 4 and result["range"] == [1, 4] and result["name"].endswith(suffix)
+    download = client.get(f"/api/exports/{result['export']}")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    image = cv2.imdecode(np.frombuffer(download.data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert image.shape[:2] == (128, 192)
+    preview = client.get(f"/api/exports/{result['preview']}?inline=1")
+    assert preview.status_code == 200 and preview.data[:2] == b"\xff\xd8"
+    listed = {e["id"] for e in client.get("/api/exports").get_json()}
+    assert result["export"] in listed
+
+
+def test_stack_of_one_frame_fails_clearly(client, focus_burst) -> None:
+    burst_id = focus_burst(4)
+    job = wait_job(client, client.post(f"/api/bursts/{burst_id}/stack", json={"range": [2, 2]}).get_json()["job"])
+    assert job["state"] == "error" and "fewer than two" in job["error"]
+
+
+def test_exports_zip_and_frame(client, burst) -> None:
+    burst_id = burst(3)
+    job = wait_job(client, client.post(f"/api/bursts/{burst_id}/export", json={"format": "zip"}).get_json()["job"])
+    assert job["state"] == "done", job
+    data = client.get(f"/api/exports/{job['result']['export']}").data
+    assert len([n for n in zipfile.ZipFile(io.BytesIO(data)).namelist() if n.endswith(".jpg")]) == 3
+    saved = wait_job(client, client.post(f"/api/bursts/{burst_id}/save-frame", json={"frame": 1}).get_json()["job"])
+    assert saved["state"] == "done" and saved["result"]["name"].endswith(".jpg")
+    frame = client.get(f"/api/exports/{saved['result']['export']}").data
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(frame)).getexif()  # saved with EXIF
+    missing = wait_job(client, client.post(f"/api/bursts/{burst_id}/save-frame", json={"frame": 7}).get_json()["job"])
+    assert missing["state"] == "error" and "no frame 7" in missing["error"]
+
+
+@pytest.mark.slow
+def test_mp4_export(client, burst) -> None:
+    burst_id = burst(4)
+    job = wait_job(client, client.post(f"/api/bursts/{burst_id}/export", json={"format": "mp4"}).get_json()["job"], 60)
+    assert job["state"] == "done", job
+    data = client.get(f"/api/exports/{job['result']['export']}").data
+    assert data[4:8] == b"ftyp"
