@@ -6,6 +6,7 @@ model and serial) is re-opened with backoff. State changes go to subscribed list
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -77,6 +78,23 @@ class CameraState:
     time: float = field(default_factory=time.time)
 
 
+def _pipe() -> tuple[int, int]:
+    """os.pipe() with both ends above the standard streams.
+
+    libgphoto2's PTP/IP teardown can close fd 0 (an unset socket field is 0); if a process used
+    gphoto2 in-process (benchmarks do), a new pipe could land on fd 0 and Popen would replace it
+    with the child's stdin.
+    """
+    ends = []
+    for fd in os.pipe():
+        if fd < 3:
+            moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+            os.close(fd)
+            fd = moved
+        ends.append(fd)
+    return ends[0], ends[1]
+
+
 class ChildProcess:
     """One libgphoto2 child: start it, call it with a deadline, stop it."""
 
@@ -90,8 +108,8 @@ class ChildProcess:
             env["TETHER_GPHOTO_DEBUG"] = "1"
         if path is not None:
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(path), env.get("PYTHONPATH", "")) if p)
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
+        to_child_r, to_child_w = _pipe()
+        from_child_r, from_child_w = _pipe()
         self.stderr_tail: deque[str] = deque(maxlen=40)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tether.camera.child", str(to_child_r), str(from_child_w)],
