@@ -66,7 +66,7 @@ def make_stack(n: int = 12, shape: tuple[int, int] = (120, 160), *, breathing: f
     return Stack(frames, np.clip(np.rint(sharp), 0, 255).astype(np.uint8), depth)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def synthetic():
     """The stack factory, as a fixture (test modules cannot import each other under importlib mode)."""
     return make_stack

@@ -32,7 +32,7 @@ def test_chain_tracks_breathing_over_many_frames_without_drift(synthetic) -> Non
     aligner = al.ChainAligner()
     for frame in stack.frames:
         aligner.add(frame.astype(np.float32))
-    fitted = al.smooth_transforms(aligner.transforms)
+    fitted = aligner.smoothed()
     h, w = 240, 320
     worst = 0.0
     for k, m in enumerate(fitted):
@@ -43,18 +43,17 @@ def test_chain_tracks_breathing_over_many_frames_without_drift(synthetic) -> Non
     assert worst < 0.75, worst  # pixels at the corners after 30 frames and 6 % of scale
 
 
-def test_smoothing_removes_jitter_but_keeps_the_reference() -> None:
+def test_smoothing_removes_jitter_and_a_bad_step() -> None:
     rng = np.random.default_rng(3)
-    raw = []
-    for k in range(20):
-        s = 1 + 0.003 * k
-        raw.append(np.array([[s, 0, -0.5 * k + rng.normal(0, 0.3)], [0, s, 0.2 * k + rng.normal(0, 0.3)]]))
-    raw[0] = al.IDENTITY.copy()
-    raw[7][0, 2] += 5.0  # one bad pair
-    out = al.smooth_transforms(raw)
-    assert np.allclose(out[0], al.IDENTITY, atol=1e-3)
-    assert abs(out[7][0, 2] - (-3.5)) < 0.5
-    assert abs(out[19][0, 0] - 1.057) < 1e-3
+    steps = [np.array([[1.003, 0, -0.5 + rng.normal(0, 0.1)], [0, 1.003, 0.2 + rng.normal(0, 0.1)]])
+             for _ in range(19)]
+    steps[7] = steps[7] + np.array([[0, 0, 5.0], [0, 0, 0]])  # one bad pair
+    out = al.chain(al.smooth_steps(steps))
+    assert np.allclose(out[0], al.IDENTITY)
+    assert abs(out[19][0, 0] - 1.003 ** 19) < 1e-3
+    # -0.5 px a step, scaled by the steps that follow: the bad pair left no trace.
+    expected = sum(-0.5 * 1.003 ** j for j in range(19))
+    assert abs(out[19][0, 2] - expected) < 0.3
 
 
 def test_colour_gains_match_a_brighter_frame() -> None:

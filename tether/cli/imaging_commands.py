@@ -1,2 +1,260 @@
-"""Placeholder until its issue lands; its owner replaces this file."""
-COMMANDS: list = []
+"""``tether stack``, ``tether refocus``, ``tether aperture``: the image engine on bursts and image files."""
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tether.imaging import (
+    FOCUS_INDEX_NAME, METHODS, BurstFrames, FocusIndex, ImageFiles, ImagingError, coverage_map, depth_map,
+    compute_focus_index, render_aperture, stack_frames, write_image,
+)
+from tether.imaging.io import FORMATS
+
+_IN = click.Path(dir_okay=False, path_type=Path)
+_OUT = click.Path(dir_okay=False, path_type=Path)
+
+
+def _is_burst(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+class _Bar:
+    """A progress bar on stderr fed by the engine's (done, total, stage) callback."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._stage = ""
+        self._done = 0
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        if self._bar is None or stage != self._stage:
+            self.close()
+            self._bar = click.progressbar(length=total, label=stage.capitalize().ljust(10), file=sys.stderr,
+                                          show_pos=True, show_eta=True)
+            self._bar.__enter__()
+            self._stage = stage
+            self._bar.update(done - 1)
+            self._done = done - 1
+        self._bar.update(done - self._done)
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[_Bar]:
+    bar = _Bar()
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+@contextlib.contextmanager
+def _open_source(inputs: tuple[Path, ...]) -> Iterator[tuple[Any, FocusIndex | None, Path | None]]:
+    """(frame source, cached focus index or None, burst path or None) for a burst or image files."""
+    if len(inputs) == 1 and _is_burst(inputs[0]):
+        from tether.burst import open_burst
+
+        with open_burst(inputs[0]) as reader:
+            source = BurstFrames(reader)
+            index = None
+            if FOCUS_INDEX_NAME in reader.derived_names():
+                try:
+                    index = FocusIndex.from_bytes(reader.derived(FOCUS_INDEX_NAME))
+                except ImagingError:
+                    index = None  # stale or damaged: recompute
+                if index is not None and (index.frame_count != len(source) or tuple(index.shape) != tuple(source.shape)):
+                    index = None
+            yield source, index, inputs[0]
+        return
+    for p in inputs:
+        if _is_burst(p):
+            raise ImagingError(f"{p}: a burst must be the only input (stack one burst, or image files)")
+    yield ImageFiles(inputs), None, None
+
+
+def _index_for(source: Any, cached: FocusIndex | None, burst: Path | None, bar: _Bar) -> FocusIndex:
+    """The cached focus index, else computed now and (for a burst) stored in it for next time."""
+    if cached is not None:
+        return cached
+    index = compute_focus_index(source, progress=bar)
+    if burst is not None:
+        from tether.burst import BurstError, store_derived
+
+        with contextlib.suppress(BurstError, OSError):
+            store_derived(burst, FOCUS_INDEX_NAME, index.to_bytes())
+    return index
+
+
+def _parse_range(text: str | None, source: Any) -> range | None:
+    """``A:B`` (frame numbers, inclusive) as positions in the frame source."""
+    if text is None:
+        return None
+    try:
+        first, last = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected FIRST:LAST frame numbers, like 3:12") from None
+    numbers = getattr(source, "indices", list(range(len(source))))
+    inside = [k for k, i in enumerate(numbers) if first <= i <= last]
+    if first > last or not inside:
+        raise ImagingError(f"frame range {text} holds no frames; the input has frames {numbers[0]}..{numbers[-1]}")
+    return range(inside[0], inside[-1] + 1)
+
+
+def _parse_point(text: str, option: str) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected X,Y in pixels, like 1200,800", param_hint=option) from None
+    return x, y
+
+
+def _check_out(path: Path | None, option: str) -> None:
+    if path is not None and path.suffix.lower() not in FORMATS:
+        raise click.BadParameter(f"{path.name}: use .jpg, .png or .tif", param_hint=option)
+
+
+def _default_out(inputs: tuple[Path, ...], dtype: Any, what: str) -> Path:
+    """``<first input>-<what>.jpg`` (``.tif`` for 16-bit) beside the input, never an existing file."""
+    import numpy as np
+
+    suffix = ".tif" if np.dtype(dtype) == np.uint16 else ".jpg"
+    base = inputs[0].with_name(f"{inputs[0].stem}-{what}")
+    out, n = base.with_suffix(suffix), 2
+    while out.exists():
+        out, n = base.with_name(f"{base.name}-{n}").with_suffix(suffix), n + 1
+    return out
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=_IN)
+@click.option("--range", "frame_range", metavar="A:B", help="stack only frames A to B (inclusive): a partial stack")
+@click.option("--method", type=click.Choice(METHODS), default="pyramid", show_default=True,
+              help="pyramid: best on fine detail; depthmap: best on smooth surfaces")
+@click.option("--out", type=_OUT, help="output image (.jpg, .png, .tif); default INPUT-stack.jpg beside the input")
+@click.option("--depth-map", "depth_out", type=_OUT, help="also write the depth map (16-bit PNG, near = bright)")
+@click.option("--coverage", "coverage_out", type=_OUT, help="also write the coverage map (black = never sharp)")
+@click.option("--no-align", is_flag=True, help="frames are already aligned (skip breathing correction)")
+def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: Path | None, depth_out: Path | None,
+          coverage_out: Path | None, no_align: bool) -> None:
+    """Focus-stack a burst or image files (JPEG, PNG, TIFF; 16-bit kept) into one sharp picture."""
+    for path, option in ((out, "--out"), (depth_out, "--depth-map"), (coverage_out, "--coverage")):
+        _check_out(path, option)
+    with _open_source(inputs) as (source, cached, burst), _progress() as bar:
+        if len(source) < 2:
+            raise ImagingError(f"{inputs[0]}: a stack needs at least two frames, this input has {len(source)}")
+        selected = _parse_range(frame_range, source)
+        index = (compute_focus_index(source, align=False, progress=bar) if no_align
+                 else _index_for(source, cached, burst, bar))
+        result = stack_frames(source, method=method, frames=selected, index=index, progress=bar)
+        bar.close()
+        used = result.frames
+        numbers = getattr(source, "indices", list(range(len(source))))
+        note = (f"tether focus stack ({method}) of {len(used)} frames, {numbers[used.start]}-{numbers[used.stop - 1]}, "
+                f"of {burst.name if burst else f'{len(source)} files'}")
+        target = out or _default_out(inputs, result.image.dtype, "stack")
+        write_image(target, result.image, exif_from=source.exif_source(), note=note)
+        click.echo(f"wrote {target} ({result.image.shape[1]}x{result.image.shape[0]}, "
+                   f"{8 * result.image.dtype.itemsize}-bit, {len(used)} frames, {method})")
+        r0, r1, c0, c1 = result.valid_box
+        h, w = result.image.shape[:2]
+        if (r0, r1, c0, c1) != (0, h, 0, w):
+            click.echo(f"note: frames cover rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1} fully; "
+                       "the border outside was filled from the nearest pixels (focus breathing)")
+        if depth_out:
+            write_image(depth_out, depth_map(index))
+            click.echo(f"wrote {depth_out} (depth map, near = bright)")
+        if coverage_out:
+            write_image(coverage_out, coverage_map(index))
+            click.echo(f"wrote {coverage_out} (coverage: white sharp, grey no texture, black never sharp)")
+
+
+@click.command()
+@click.argument("burst", type=_IN)
+@click.option("--at", "at", required=True, metavar="X,Y", help="the point to bring into focus, in pixels")
+@click.option("--out", type=_OUT, help="where to write the chosen frame; default BURST-refocus.jpg")
+def refocus(burst: Path, at: str, out: Path | None) -> None:
+    """Pick the frame of a burst where the point X,Y is sharpest, and write it."""
+    _check_out(out, "--out")
+    x, y = _parse_point(at, "--at")
+    if not _is_burst(burst):
+        raise ImagingError(f"{burst}: not a burst file")
+    with _open_source((burst,)) as (source, cached, path), _progress() as bar:
+        index = _index_for(source, cached, path, bar)
+        bar.close()
+        answer = index.refocus(x, y)
+        number = source.indices[answer.frame]
+        target = out or _default_out((burst,), source.dtype, "refocus")
+        data = source.reader.frame_bytes(number)
+        if target.suffix.lower() in (".jpg", ".jpeg") and data[:2] == b"\xff\xd8":
+            from tether.fileio import write_atomic
+
+            write_atomic(target, data)  # the camera's own JPEG, untouched
+        else:
+            write_image(target, source.read(answer.frame), exif_from=data, note=f"tether refocus: frame {number}")
+        alternatives = ", ".join(str(source.indices[k]) for k in answer.alternatives)
+        click.echo(f"frame {number} (confidence {answer.confidence:.2f}; alternatives {alternatives}) -> {target}")
+
+
+def _captured_f_number(source: Any) -> float | None:
+    """The f-number the burst was shot at, from frame metadata or the first frame's EXIF."""
+    meta = source.reader.meta(source.indices[0])
+    for key in ("f_number", "fnumber", "aperture"):
+        value = meta.exposure.get(key)
+        with contextlib.suppress(TypeError, ValueError):
+            if value is not None:
+                return float(str(value).lstrip("fF/"))
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    with contextlib.suppress(UnidentifiedImageError, OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+        with Image.open(io.BytesIO(source.exif_source())) as im:
+            value = im.getexif().get_ifd(0x8769).get(0x829D)  # Exif IFD, FNumber
+            if value:
+                return float(value)
+    return None
+
+
+@click.command()
+@click.argument("burst", type=_IN)
+@click.option("--focus", "focus", required=True, metavar="X,Y", help="the point to focus on, in pixels")
+@click.option("--f-number", type=click.FloatRange(min=0.5, max=64), required=True,
+              help="the virtual aperture; smaller than the one shot at gives a shallower depth of field")
+@click.option("--captured-f-number", type=click.FloatRange(min=0.5, max=64),
+              help="the aperture the burst was shot at (default: from the burst's metadata or EXIF)")
+@click.option("--out", type=_OUT, help="output image; default BURST-aperture.jpg")
+def aperture(burst: Path, focus: str, f_number: float, captured_f_number: float | None, out: Path | None) -> None:
+    """Render a burst focused at X,Y with the depth of field of another aperture (Lytro-style)."""
+    _check_out(out, "--out")
+    x, y = _parse_point(focus, "--focus")
+    if not _is_burst(burst):
+        raise ImagingError(f"{burst}: not a burst file")
+    with _open_source((burst,)) as (source, cached, path), _progress() as bar:
+        shot = captured_f_number or _captured_f_number(source)
+        if shot is None:
+            raise ImagingError(f"{burst}: the aperture it was shot at is not recorded",
+                               hint="give it with --captured-f-number")
+        index = _index_for(source, cached, path, bar)
+        image = render_aperture(source, index, focus=(x, y), f_number=f_number, captured_f_number=shot, progress=bar)
+        bar.close()
+        target = out or _default_out((burst,), image.dtype, "aperture")
+        write_image(target, image, exif_from=source.exif_source(),
+                    note=f"tether virtual aperture f/{f_number:g} (shot at f/{shot:g}) focused at {x:g},{y:g}")
+        click.echo(f"wrote {target} (focus at {x:g},{y:g}, f/{f_number:g} from f/{shot:g})")
+
+
+COMMANDS = [stack, refocus, aperture]

@@ -6,8 +6,9 @@ robust least-squares fit turns them into scale, rotation and shift. Phase correl
 ignores the magnitude spectrum, so the blur difference between two focus steps barely
 moves the estimate (ECC and feature matchers are pulled by it). Pairwise transforms are
 chained back to the reference (frame 0) -- neighbours differ little in focus, which
-frame 0 against frame 99 would not -- and then refitted as smooth functions of the
-frame number (focus breathing is smooth in focus position), so the chain cannot drift.
+frame 0 against frame 99 would not. The steps are refitted as a smooth function of the
+frame number (focus breathing is smooth in focus position), so their errors average
+out instead of drifting along the chain.
 Brightness and colour are matched by per-channel gains measured on the reduced,
 aligned images (the mean of a region is unchanged by defocus blur).
 
@@ -133,35 +134,48 @@ def _fit_similarity(p: np.ndarray, q: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.array([[sa, -sb, tx], [sb, sa, ty]])
 
 
-def smooth_transforms(transforms: list[np.ndarray], *, degree: int = 2) -> list[np.ndarray]:
-    """Similarity transforms (each 2x3) refitted as smooth functions of the frame number.
+def _similarity_params(m: np.ndarray) -> np.ndarray:
+    """(log scale, angle, tx, ty) of a 2x3 similarity transform."""
+    return np.array([np.log(np.hypot(m[0, 0], m[1, 0])), np.arctan2(m[1, 0], m[0, 0]), m[0, 2], m[1, 2]])
 
-    Focus breathing on a tripod is a smooth function of focus position; a robust
-    polynomial fit of log-scale, angle and shift removes the frame-to-frame jitter of
-    the pairwise estimates, so errors cannot accumulate along the chain.
+
+def _similarity(params: np.ndarray) -> np.ndarray:
+    log_s, angle, tx, ty = params
+    s = np.exp(log_s)
+    return np.array([[s * np.cos(angle), -s * np.sin(angle), tx], [s * np.sin(angle), s * np.cos(angle), ty]])
+
+
+def smooth_steps(steps: list[np.ndarray], *, degree: int = 1) -> list[np.ndarray]:
+    """Frame-to-frame similarity transforms (2x3 each) refitted as a smooth function of the frame number.
+
+    Focus breathing on a tripod changes smoothly with focus position, so each step's
+    log-scale, angle and shift is fitted (robustly: Huber-weighted least squares, which
+    shrugs off a bad pair) by a low-degree polynomial of the step number. The steps'
+    independent errors then average out instead of adding up along the chain.
     """
-    n = len(transforms)
+    n = len(steps)
     if n < 4:
-        return [t.copy() for t in transforms]
+        return [t.copy() for t in steps]
     k = np.arange(n, dtype=np.float64)
-    params = np.array([[np.log(np.hypot(t[0, 0], t[1, 0])), np.arctan2(t[1, 0], t[0, 0]), t[0, 2], t[1, 2]]
-                       for t in transforms])
-    degree = min(degree, n - 2)
+    params = np.array([_similarity_params(t) for t in steps])
+    degree = min(degree, n - 3)
     fitted = np.empty_like(params)
     for j in range(params.shape[1]):
         weights = np.ones(n)
-        weights[0] = 1e3  # the reference stays the identity
-        for _ in range(4):  # iteratively reweighted least squares (Huber) against a bad pair
+        for _ in range(5):
             coef = np.polyfit(k, params[:, j], degree, w=weights)
             residual = np.abs(np.polyval(coef, k) - params[:, j])
-            scale = 1.4826 * np.median(residual) + 1e-9
+            scale = 1.4826 * np.median(residual) + 1e-12
             weights = np.where(residual <= 2 * scale, 1.0, 2 * scale / np.maximum(residual, 1e-12))
-            weights[0] = 1e3
         fitted[:, j] = np.polyval(coef, k)
-    out = []
-    for log_s, angle, tx, ty in fitted:
-        s = np.exp(log_s)
-        out.append(np.array([[s * np.cos(angle), -s * np.sin(angle), tx], [s * np.sin(angle), s * np.cos(angle), ty]]))
+    return [_similarity(p) for p in fitted]
+
+
+def chain(steps: list[np.ndarray]) -> list[np.ndarray]:
+    """Transforms from the reference to each frame: identity, then the steps composed in order."""
+    out = [IDENTITY.copy()]
+    for step in steps:
+        out.append(compose(step, out[-1]))
     return out
 
 
@@ -197,6 +211,7 @@ class ChainAligner:
     factor: float = 1.0
     match_colour: bool = True
     transforms: list[np.ndarray] = field(default_factory=list)
+    steps: list[np.ndarray] = field(default_factory=list)
     gains: list[np.ndarray] = field(default_factory=list)
     _prev_grey: np.ndarray | None = None
     _ref_small: np.ndarray | None = None
@@ -206,7 +221,8 @@ class ChainAligner:
         """Register the next reduced (h, w[, C]) float32 frame; returns (full-res 2x3 transform, gains (C,))."""
         grey = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         if self._prev_grey is not None:
-            self._chain = compose(estimate_motion(self._prev_grey, grey), self._chain)
+            self.steps.append(estimate_motion(self._prev_grey, grey))
+            self._chain = compose(self.steps[-1], self._chain)
         self._prev_grey = grey
         gains = self._gains(small, self._chain)
         self.transforms.append(scale_transform(self._chain, self.factor))
@@ -228,3 +244,7 @@ class ChainAligner:
         ref = self._ref_small[box].reshape(-1, channels).mean(axis=0)
         cur = warped[box].reshape(-1, channels).mean(axis=0)
         return ((ref + 1e-3) / (cur + 1e-3)).astype(np.float32)
+
+    def smoothed(self) -> list[np.ndarray]:
+        """Full-resolution transforms of all frames so far, from smoothed steps (see :func:`smooth_steps`)."""
+        return [scale_transform(m, self.factor) for m in chain(smooth_steps(self.steps))]

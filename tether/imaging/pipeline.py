@@ -84,7 +84,7 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, smooth_motio
         scores[i] = tile_scores(focus_measure(grey, reduce=2 // read_reduce), grid)
         del frame, grey
         _report(progress, i + 1, n, "analysing")
-    transforms = al.smooth_transforms(aligner.transforms) if (align and smooth_motion) else aligner.transforms
+    transforms = aligner.smoothed() if (align and smooth_motion) else aligner.transforms
     return FocusIndex(scores=scores, shape=shape, tile=tile, transforms=np.array(transforms),
                       gains=np.array(aligner.gains, np.float32))
 

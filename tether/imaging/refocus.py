@@ -115,9 +115,14 @@ class FocusIndex:
         return cv2.resize(self.depth_tiles, (w, h), interpolation=cv2.INTER_LINEAR)
 
     # -- taps ---------------------------------------------------------------------------
-    def refocus(self, x: float, y: float, *, radius: int = 2) -> RefocusAnswer:
-        """The frame where the reference pixel (x=col, y=row) is sharpest, from a vote of the tiles around it."""
+    def refocus(self, x: float, y: float, *, radius: int | None = None) -> RefocusAnswer:
+        """The frame where the reference pixel (x=col, y=row) is sharpest, from a vote of the tiles around it.
+
+        ``radius`` in tiles; by default about 1 % of the frame's long side (a fingertip on a screen).
+        """
         h, w = self.shape
+        if radius is None:
+            radius = max(1, round(0.01 * max(h, w) / self.tile))
         if not (0 <= x < w and 0 <= y < h):
             raise ImagingError(f"point ({x:g}, {y:g}) is outside the {w}x{h} frame")
         r, c = int(y // self.tile), int(x // self.tile)
