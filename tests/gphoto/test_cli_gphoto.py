@@ -11,7 +11,7 @@ import pytest
 
 def _sim_available() -> bool:
     try:
-        import tether.camera.sim  # noqa: F401
+        from tether.camera.sim import SimCamera  # noqa: F401
     except ImportError:
         return False
     return True

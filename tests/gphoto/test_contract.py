@@ -25,7 +25,7 @@ UNSAFE_TO_FLIP = {"capturetarget", "imagesize", "imagequality", "recordingformat
 
 def _sim_available() -> bool:
     try:
-        import tether.camera.sim  # noqa: F401
+        from tether.camera.sim import SimCamera  # noqa: F401
     except ImportError:
         return False
     return True

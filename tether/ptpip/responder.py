@@ -46,6 +46,8 @@ class Reply:
     params: tuple[int, ...] = ()
     #: Bytes for a camera-to-host data phase; None = no data phase.
     data: bytes | None = None
+    #: (event code, params) to send on this host's event connection after the response.
+    events: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
 
 
 @dataclass
@@ -77,12 +79,12 @@ class VirtualLumix:
         self.props = pana.PropertyStore()
         self.objects: dict[int, StoredObject] = {}
         self.counters = Counters()
-        self.session = 0
+        #: Hosts (connection numbers) with an open session; each host has its own, so a host that
+        #: reconnects after a crash is not confused by the old connection's late teardown.
+        self.sessions: set[int] = set()
         self.liveview = False
         self._next_handle = 0x1000
         self._lock = threading.Lock()  # one operation at a time, whichever connection asks
-        #: Called with (event code, params) for the event connection.
-        self.emit: Callable[[int, tuple[int, ...]], None] = lambda code, params: None
 
     def device_info(self) -> ds.DeviceInfo:
         return ds.DeviceInfo(
@@ -94,29 +96,34 @@ class VirtualLumix:
     def sends_data(self, code: int) -> bool:
         return code in DATA_OUT_OPS
 
-    def handle(self, code: int, params: tuple[int, ...], data: bytes = b"") -> Reply:
+    def handle(self, code: int, params: tuple[int, ...], data: bytes = b"", host: int = 0) -> Reply:
         with self._lock:
             self.counters.operations[code] = self.counters.operations.get(code, 0) + 1
             try:
-                return self._dispatch(code, params, data)
+                return self._dispatch(code, params, data, host)
             except CameraError as exc:  # the simulated camera refused (busy, fault injection)
                 log.info("virtual Lumix: 0x%04x failed: %s", code, exc)
                 return Reply(ds.RC_DEVICE_BUSY)
 
-    def _dispatch(self, code: int, params: tuple[int, ...], data: bytes) -> Reply:
-        p1 = params[0] if params else 0
+    def host_gone(self, host: int) -> None:
+        """A host's connection closed: its session ends, as on a real body."""
+        with self._lock:
+            self.sessions.discard(host)
+            if not self.sessions:
+                self.liveview = False
+
+    def _dispatch(self, code: int, params: tuple[int, ...], data: bytes, host: int) -> Reply:
         if code == ds.OC_GET_DEVICE_INFO:
             return Reply(ds.RC_OK, data=self.device_info().pack())
         if code == ds.OC_OPEN_SESSION:
-            if self.session:
+            if host in self.sessions:
                 return Reply(ds.RC_SESSION_ALREADY_OPEN)
-            self.session = p1
+            self.sessions.add(host)
             return Reply(ds.RC_OK)
         if code == ds.OC_CLOSE_SESSION:
-            self.session = 0
-            self.liveview = False
+            self.sessions.discard(host)
             return Reply(ds.RC_OK)
-        if not self.session:
+        if host not in self.sessions:
             return Reply(ds.RC_SESSION_NOT_OPEN)
         handler = self._handlers().get(code)
         if handler is None:
@@ -226,5 +233,4 @@ class VirtualLumix:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(still.timestamp or time.time()))
         self.objects[handle] = StoredObject(handle, name, still.data, still.width, still.height, stamp)
         # The body announces the new file on the event channel after answering the release.
-        self.emit(pana.EC_OBJECT_ADDED, (handle,))
-        return Reply(ds.RC_OK)
+        return Reply(ds.RC_OK, events=[(pana.EC_OBJECT_ADDED, (handle,))])

@@ -142,7 +142,6 @@ class PtpIpServer:
             struct.pack("<I", number) + self.guid + pk.ucs2z(FRIENDLY_NAME) + struct.pack("<I", pk.PROTOCOL_VERSION),
         ))
         responder = self.responder
-        responder.emit = session.queue_event
         try:
             while not self._stopped.is_set():
                 packet = pk.read_packet(conn)
@@ -155,11 +154,13 @@ class PtpIpServer:
                 data = b""
                 if request.dataphase == pk.DATAPHASE_HOST_SENDS:
                     data = pk.read_host_data(conn, request.transaction)
-                reply = responder.handle(request.code, request.params, data)
+                reply = responder.handle(request.code, request.params, data, number)
                 out = b""
                 if reply.data is not None and reply.code == ds.RC_OK and responder.sends_data(request.code):
                     out = pk.data_phase(request.transaction, reply.data)
                 conn.sendall(out + pk.operation_response(reply.code, request.transaction, reply.params))
+                for code, params in reply.events:
+                    session.queue_event(code, params)
                 session.flush_events()
                 if self.on_operation:
                     self.on_operation(request.code)
@@ -167,5 +168,4 @@ class PtpIpServer:
             # A host that vanished leaves the camera ready for the next one, as a real body does.
             with self._lock:
                 self._sessions.pop(number, None)
-            responder.session = 0
-            responder.liveview = False
+            responder.host_gone(number)
