@@ -1,0 +1,53 @@
+"""The post-sweep coverage check: subjects beyond the sweep, lost steps, corrupt frames."""
+from __future__ import annotations
+
+import numpy as np
+
+from tether.capture.coverage import check_coverage
+
+
+def curves(centres: list[float], n: int = 12, sigma: float = 2.0) -> np.ndarray:
+    x = np.arange(n, dtype=float)
+    out = np.empty((n, 1, len(centres)))
+    for i, c in enumerate(centres):
+        out[:, 0, i] = 5 + 100 * np.exp(-((x - c) ** 2) / (2 * sigma ** 2))
+    return out
+
+
+def thumbs_for(tiles: np.ndarray) -> np.ndarray:
+    # thumbnails that change with focus as the tiles do
+    return np.repeat(tiles[:, :, :1], 36, axis=1)[:, :36, :1] * np.ones((1, 36, 64))
+
+
+def test_complete_sweep_has_no_warnings() -> None:
+    tiles = curves([3, 6, 8])
+    result = check_coverage(tiles, thumbs_for(tiles), np.ones(len(tiles), bool))
+    assert result.warnings == [] and result.duplicates == []
+
+
+def test_subjects_beyond_either_end_are_reported() -> None:
+    tiles = curves([-3, 5, 15])
+    result = check_coverage(tiles, thumbs_for(tiles), np.ones(len(tiles), bool))
+    assert result.beyond_near == [(0, 0)] and result.beyond_far == [(0, 2)]
+    assert any("toward near" in w for w in result.warnings)
+    assert any("toward infinity" in w for w in result.warnings)
+
+
+def test_lost_steps_show_as_duplicates_and_corrupt_frames_are_skipped() -> None:
+    tiles = curves([4, 7])
+    tiles = np.concatenate([tiles[:5], tiles[4:5] * 1.001, tiles[5:]])  # frame 5 repeats frame 4
+    ok = np.ones(len(tiles), bool)
+    ok[9] = False
+    thumbs = thumbs_for(tiles)
+    result = check_coverage(tiles, thumbs, ok, still_threshold=0.5)
+    assert result.duplicates == [(4, 5)]
+    assert result.corrupt == [9]
+    assert any("identical" in w for w in result.warnings) and any("corrupt" in w for w in result.warnings)
+
+
+def test_tiles_expected_from_the_prescan_but_never_sharp() -> None:
+    tiles = np.full((6, 1, 2), 5.0)
+    tiles[:, 0, 0] = [5, 20, 80, 20, 5, 5]
+    expected = np.array([[True, True]])
+    result = check_coverage(tiles, thumbs_for(tiles), np.ones(6, bool), expected=expected)
+    assert result.never_sharp == [(0, 1)]

@@ -1,0 +1,106 @@
+"""After a sweep: did every subject get a sharp frame, and did the focus really move between frames?
+
+Two checks on the per-frame summaries (tile sharpness, thumbnails), both pure:
+
+* **Coverage** — a textured tile whose sharpness is still rising at the first or last frame never
+  peaked inside the sweep: its sharpest focus lies beyond the range. A tile the pre-scan found
+  textured that stays flat in the sweep was never in focus at all.
+* **Duplicates** — consecutive frames that look the same, in the thumbnail and in every tile's
+  sharpness, although the plan moved the focus between them: steps were lost (the lens hit its end
+  stop, or the camera ignored the command).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tether.capture.sharpness import thumb_difference
+
+
+@dataclass
+class Coverage:
+    """Warnings for the photographer, and the data behind them."""
+
+    beyond_near: list[tuple[int, int]] = field(default_factory=list)
+    beyond_far: list[tuple[int, int]] = field(default_factory=list)
+    never_sharp: list[tuple[int, int]] = field(default_factory=list)
+    duplicates: list[tuple[int, int]] = field(default_factory=list)
+    corrupt: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"beyond_near": [list(t) for t in self.beyond_near], "beyond_far": [list(t) for t in self.beyond_far],
+                "never_sharp": [list(t) for t in self.never_sharp], "duplicates": [list(d) for d in self.duplicates],
+                "corrupt": list(self.corrupt), "warnings": list(self.warnings)}
+
+
+def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min_contrast: float = 1.6,
+                   still_threshold: float = 0.25, expected: np.ndarray | None = None,
+                   dup_tolerance: float = 0.03) -> Coverage:
+    """Coverage of a sweep from ``tiles`` (n, rows, cols), ``thumbs`` (n, h, w) and ``ok`` (n,) bool.
+
+    ``expected`` (rows, cols) bool marks tiles the pre-scan found textured (None: judge from the sweep).
+    Corrupt frames (``ok`` False) are left out of both checks.
+    """
+    result = Coverage(corrupt=[int(i) for i in np.flatnonzero(~ok)])
+    good = np.flatnonzero(ok)
+    if len(good) < 2:
+        if result.corrupt:
+            result.warnings.append(f"{len(result.corrupt)} frame(s) arrived corrupt; re-shoot for a complete sweep")
+        return result
+    stack = np.asarray(tiles, np.float64)[good]
+    best = stack.max(axis=0)
+    floor = np.percentile(stack, 10, axis=0) if len(stack) >= 3 else stack.min(axis=0)
+    textured = best >= min_contrast * np.maximum(floor, 1e-9)
+    peak = stack.argmax(axis=0)
+    last = len(stack) - 1
+    rows, cols = stack.shape[1:]
+    for r in range(rows):
+        for c in range(cols):
+            if not textured[r, c]:
+                if expected is not None and expected[r, c]:
+                    result.never_sharp.append((r, c))
+                continue
+            curve = stack[:, r, c]
+            # a peak at an end that is still steep there: the true peak lies beyond the sweep
+            if peak[r, c] == 0 and len(curve) > 1 and curve[1] < curve[0] * 0.95:
+                result.beyond_near.append((r, c))
+            elif peak[r, c] == last and len(curve) > 1 and curve[-2] < curve[-1] * 0.95:
+                result.beyond_far.append((r, c))
+    result.duplicates = _duplicates(stack, np.asarray(thumbs, np.float64)[good], good, textured,
+                                    still_threshold, dup_tolerance)
+    total = rows * cols
+    if result.beyond_near:
+        result.warnings.append(f"{len(result.beyond_near)} of {total} tiles were sharpest at the first frame: their "
+                               "sharpest focus lies nearer than the sweep; extend the range toward near")
+    if result.beyond_far:
+        result.warnings.append(f"{len(result.beyond_far)} of {total} tiles were sharpest at the last frame: their "
+                               "sharpest focus lies farther than the sweep; extend the range toward infinity")
+    if result.never_sharp:
+        result.warnings.append(f"{len(result.never_sharp)} tiles the pre-scan found detailed were never sharp in the "
+                               "sweep; run the pre-scan again (did the scene or the camera move?)")
+    if result.duplicates:
+        pairs = ", ".join(f"{a}-{b}" for a, b in result.duplicates[:5]) + (" ..." if len(result.duplicates) > 5 else "")
+        result.warnings.append(f"{len(result.duplicates)} pair(s) of consecutive frames are identical ({pairs}): the "
+                               "focus did not move between them (lost steps or the end stop); re-shoot")
+    if result.corrupt:
+        result.warnings.append(f"{len(result.corrupt)} frame(s) arrived corrupt ({', '.join(map(str, result.corrupt[:5]))}); "
+                               "they are kept and marked; re-shoot for a complete sweep")
+    return result
+
+
+def _duplicates(stack: np.ndarray, thumbs: np.ndarray, index: np.ndarray, textured: np.ndarray,
+                still_threshold: float, tolerance: float) -> list[tuple[int, int]]:
+    """Consecutive frame pairs (burst indexes) that differ by no more than sensor noise."""
+    pairs = []
+    mask = textured if textured.any() else np.ones_like(textured)
+    for k in range(len(stack) - 1):
+        if thumb_difference(thumbs[k], thumbs[k + 1]) >= still_threshold:
+            continue
+        a, b = stack[k][mask], stack[k + 1][mask]
+        change = np.abs(np.log(np.maximum(b, 1e-9) / np.maximum(a, 1e-9)))
+        if float(np.median(change)) < tolerance:
+            pairs.append((int(index[k]), int(index[k + 1])))
+    return pairs

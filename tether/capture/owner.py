@@ -1,0 +1,374 @@
+"""The camera owner: the one thread that calls a camera, its job queue, live-view loop and states.
+
+libgphoto2 (and most camera SDKs) are not thread-safe, so every camera call runs here:
+
+* quick jobs (:meth:`CameraOwner.call`: read or write a setting, take a still, nudge focus) are
+  queued and answered through a future, interleaved with live-view frames;
+* long jobs (pre-scan, sweep) hold the camera; anything else asked meanwhile gets CameraBusy at
+  once ("busy: a sweep is running"), never a silent wait;
+* between jobs the live-view loop reads frames into :attr:`CameraOwner.frames` at the camera's
+  rate while someone watches, and one frame every ``idle_interval`` seconds otherwise;
+* a disconnect (or driver crash) fails the job in flight, moves to ``disconnected`` and the
+  camera is re-opened with backoff until it answers again.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tether.camera.base import Camera
+from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, CameraNotFound, CorruptFrame, Unsupported
+from tether.camera.types import CameraInfo
+from tether.capture.frames import FrameHub
+from tether.capture.job import Cancelled, Job
+from tether.capture.prescan import PrescanOptions, PrescanResult, run_prescan
+from tether.capture.sweep import Hooks, SweepOptions, run_sweep
+from tether.events import EventBus
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+STATES = ("disconnected", "idle", "liveview", "prescan", "sweep", "capturing", "error")
+#: Seconds between reconnection attempts; the last one repeats.
+RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+@dataclass
+class _Call:
+    fn: Callable[[Camera], Any]
+    label: str
+    state: str | None
+    future: Future[Any]
+
+
+@dataclass
+class _LongJob:
+    job: Job
+    work: Callable[[Camera, Job], dict[str, Any]]
+
+
+class CameraOwner:
+    """Owns one camera: the only thread that calls it."""
+
+    def __init__(self, camera_id: str, open_camera: Callable[[], Camera], bus: EventBus, *,
+                 reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS, idle_interval: float = 0.5,
+                 viewer_window: float = 3.0) -> None:
+        self.camera_id = camera_id
+        self.bus = bus
+        self.frames = FrameHub()
+        self._open = open_camera
+        self._delays = reconnect_delays
+        self._idle_interval = idle_interval
+        self._viewer_window = viewer_window
+        self._queue: queue.Queue[_Call | _LongJob | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._camera: Camera | None = None
+        self._info: CameraInfo | None = None
+        self._state = "disconnected"
+        self._message = "connecting"
+        self._failed_connects = 0
+        self._long: Job | None = None
+        self._last_prescan: PrescanResult | None = None
+        self._fps = 0.0
+        self._live_ok = True
+
+    # life cycle ----------------------------------------------------------------------------
+    def start(self) -> "CameraOwner":
+        """Start the owner thread (it connects, then serves jobs and live view)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"camera-owner {self.camera_id}", daemon=True)
+                self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Cancel the long job, fail queued calls, close the camera and end the thread."""
+        self._stop.set()
+        with self._lock:
+            job = self._long
+        if job is not None:
+            job.cancel()
+        self._queue.put(None)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    # state -----------------------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def info(self) -> CameraInfo | None:
+        return self._info
+
+    @property
+    def live_fps(self) -> float:
+        return self._fps
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-able state for a client that just connected."""
+        with self._lock:
+            job = self._long
+        return {"camera": self.camera_id, "state": self._state, "message": self._message,
+                "info": None if self._info is None else self._info.to_dict(), "fps": round(self._fps, 2),
+                "job": None if job is None else job.to_dict(), "live_seq": self.frames.seq,
+                "last_prescan": None if self._last_prescan is None else
+                {"range": [self._last_prescan.near, self._last_prescan.far], "dof_spacing": self._last_prescan.dof}}
+
+    def _set_state(self, state: str, message: str = "") -> None:
+        if state == self._state and message == self._message:
+            return
+        self._state, self._message = state, message
+        self.bus.publish("camera.state", camera=self.camera_id, state=state, message=message)
+
+    # jobs ------------------------------------------------------------------------------------
+    def call(self, fn: Callable[[Camera], T], *, label: str, state: str | None = None) -> Future[T]:
+        """Run ``fn(camera)`` on the owner thread; CameraBusy at once while a pre-scan or sweep runs."""
+        future: Future[T] = Future()
+        with self._lock:
+            self._refuse_if_busy()
+            if self._stop.is_set():
+                raise CameraDisconnected(f"{self.camera_id} is closed")
+            if self._state in ("disconnected", "error") and self._failed_connects:
+                raise CameraDisconnected(f"{self.camera_id} is not connected: {self._message}",
+                                         hint="tether keeps trying to reconnect; check the cable and the camera")
+            self._queue.put(_Call(fn, label, state, future))
+        return future
+
+    def start_prescan(self, options: PrescanOptions | dict[str, Any] | None = None) -> Job:
+        """Queue a pre-scan; its result (``job.future``) is the PrescanResult's dict."""
+        opts = options if isinstance(options, PrescanOptions) else PrescanOptions.from_dict(options)
+        return self._submit_long("prescan", lambda camera, job: self._prescan(camera, job, opts))
+
+    def start_sweep(self, options: SweepOptions | dict[str, Any] | None, burst_path: Path | str) -> Job:
+        """Queue a sweep into a new burst at ``burst_path``; its result names the burst, frames and warnings."""
+        opts = options if isinstance(options, SweepOptions) else SweepOptions.from_dict(options)
+        return self._submit_long("sweep", lambda camera, job: self._sweep(camera, job, opts, Path(burst_path)))
+
+    def _submit_long(self, kind: str, work: Callable[[Camera, Job], dict[str, Any]]) -> Job:
+        with self._lock:
+            self._refuse_if_busy()
+            if self._stop.is_set() or (self._state in ("disconnected", "error") and self._failed_connects):
+                raise CameraDisconnected(f"{self.camera_id} is not connected: {self._message}",
+                                         hint="wait for the camera to reconnect, then start again")
+            job = Job(kind, self.camera_id, self.bus)
+            self._long = job
+            self._queue.put(_LongJob(job, work))
+        return job
+
+    def _refuse_if_busy(self) -> None:
+        job = self._long
+        if job is not None and not job.future.done():
+            raise CameraBusy(f"busy: a {job.kind} is running", hint="wait for it to finish or cancel it")
+
+    # the owner thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if self._camera is None:
+                    self._connect()
+                    continue
+                self._serve_once()
+        finally:
+            self._drain(CameraDisconnected(f"{self.camera_id} was closed"))
+            self._close_camera()
+            self._set_state("disconnected", "closed")
+
+    def _connect(self) -> None:
+        try:
+            camera = self._open()
+            camera.open()
+        except Exception as exc:  # any failure to open is retried; the message tells the user why
+            self._failed_connects += 1
+            kind = "disconnected" if isinstance(exc, (CameraDisconnected, CameraNotFound, CameraBusy)) else "error"
+            self._set_state(kind, str(exc) if isinstance(exc, CameraError) else f"cannot open: {exc}")
+            self._drain(CameraDisconnected(f"{self.camera_id} is not connected: {exc}"))
+            delay = self._delays[min(self._failed_connects - 1, len(self._delays) - 1)]
+            self._wait_queue(delay, fail=True)
+            return
+        self._camera = camera
+        self._info = camera.info
+        self._failed_connects = 0
+        self._live_ok = camera.info.capabilities.live_view
+        self._set_state("idle", "")
+
+    def _wait_queue(self, seconds: float, *, fail: bool) -> None:
+        """Sleep up to ``seconds`` while disconnected, failing any job that arrives meanwhile."""
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                item = self._queue.get(timeout=left)
+            except queue.Empty:
+                return
+            if item is not None and fail:
+                self._fail(item, CameraDisconnected(f"{self.camera_id} is not connected: {self._message}"))
+
+    def _serve_once(self) -> None:
+        watching = self._live_ok and self.frames.viewed_within(self._viewer_window)
+        timeout = 0.0 if watching else (self._idle_interval if self._live_ok else 0.5)
+        try:
+            item = self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
+        except queue.Empty:
+            item = None
+            if self._live_ok:
+                self._live_frame(watching)
+            return
+        if item is None:
+            return
+        if isinstance(item, _Call):
+            self._run_call(item)
+        else:
+            self._run_long(item)
+
+    def _live_frame(self, watching: bool) -> None:
+        assert self._camera is not None
+        try:
+            frame = self._camera.live_view_frame()
+        except (CameraBusy, CorruptFrame):
+            return  # the next frame will do
+        except Unsupported as exc:
+            log.info("%s: no live view (%s)", self.camera_id, exc)
+            self._live_ok = False
+            return
+        except CameraDisconnected as exc:
+            self._disconnected(exc)
+            return
+        except Exception:  # a live-view hiccup must never kill the owner
+            log.exception("%s: live-view frame failed", self.camera_id)
+            time.sleep(0.2)
+            return
+        self.frames.publish(frame)
+        self._count_fps(watching)
+        if self._state in ("idle", "liveview"):
+            self._set_state("liveview" if watching else "idle", "")
+
+    def _count_fps(self, watching: bool) -> None:
+        now = time.monotonic()
+        window = getattr(self, "_fps_window", None)
+        if window is None or not watching:
+            self._fps_window = [now, 0]
+            if not watching and self._fps:
+                self._fps = 0.0
+                self.bus.publish("liveview.fps", camera=self.camera_id, fps=0.0)
+            return
+        window[1] += 1
+        if now - window[0] >= 1.0:
+            self._fps = window[1] / (now - window[0])
+            self._fps_window = [now, 0]
+            self.bus.publish("liveview.fps", camera=self.camera_id, fps=round(self._fps, 2))
+
+    def _run_call(self, item: _Call) -> None:
+        assert self._camera is not None
+        if not item.future.set_running_or_notify_cancel():
+            return
+        if item.state:
+            self._set_state(item.state, item.label)
+        try:
+            item.future.set_result(item.fn(self._camera))
+        except CameraDisconnected as exc:
+            item.future.set_exception(exc)
+            self._disconnected(exc)
+        except BaseException as exc:  # handed to the caller through the future
+            item.future.set_exception(exc)
+        finally:
+            if item.state and self._state == item.state:
+                self._set_state("idle", "")
+
+    def _run_long(self, item: _LongJob) -> None:
+        assert self._camera is not None
+        job = item.job
+        if not job.future.set_running_or_notify_cancel():
+            return
+        self._set_state(job.kind, "")
+        job.begin()
+        try:
+            if job.cancelled:
+                raise Cancelled(f"{job.kind} cancelled")
+            result = item.work(self._camera, job)
+        except Cancelled:
+            result = {"cancelled": True}
+            job.future.set_result(result)
+            job.publish("job.done", kind=job.kind, result=result)
+        except CameraDisconnected as exc:
+            job.future.set_exception(exc)
+            job.publish("job.error", kind=job.kind, message=str(exc))
+            self._disconnected(exc)
+        except Exception as exc:  # any other failure ends the job with a message, never the owner
+            if not isinstance(exc, CameraError) and not hasattr(exc, "message"):
+                log.exception("%s %s failed", self.camera_id, job.kind)
+            job.future.set_exception(exc)
+            job.publish("job.error", kind=job.kind, message=str(exc))
+        else:
+            job.future.set_result(result)
+            job.publish("job.done", kind=job.kind, result=result)
+        finally:
+            if self._state == job.kind:
+                self._set_state("idle", "")
+
+    def _prescan(self, camera: Camera, job: Job, options: PrescanOptions) -> dict[str, Any]:
+        result, _ = run_prescan(
+            camera, options, check=job.check, on_frame=self.frames.publish,
+            progress=lambda done, total, pos: job.report(done, total, phase="prescan", focus_position=pos))
+        self._last_prescan = result
+        return result.to_dict()
+
+    def _sweep(self, camera: Camera, job: Job, options: SweepOptions, path: Path) -> dict[str, Any]:
+        last = self._last_prescan
+        if options.range is not None and options.dof is None and last is not None and last.dof is not None:
+            # a range from this camera's last pre-scan keeps that scan's depth-of-field measurement
+            from dataclasses import replace
+
+            options = replace(options, dof=last.dof)
+        hooks = Hooks(
+            check=job.check,
+            progress=lambda done, total, **kw: job.report(done, total, **kw),
+            on_live=self.frames.publish,
+            on_saved=lambda index, pos: job.publish("sweep.frame", camera=self.camera_id, index=index,
+                                                    focus_position=pos, burst=str(path)),
+        )
+        return run_sweep(camera, options, path, hooks)
+
+    # faults ----------------------------------------------------------------------------------
+    def _disconnected(self, exc: Exception) -> None:
+        log.warning("%s: %s", self.camera_id, exc)
+        self._close_camera()
+        self._failed_connects = 1  # calls fail at once until the camera is back
+        self._set_state("disconnected", str(exc))
+        self._wait_queue(self._delays[0], fail=True)
+
+    def _close_camera(self) -> None:
+        camera, self._camera = self._camera, None
+        if camera is not None:
+            try:
+                camera.close()
+            except Exception:  # it is gone anyway
+                log.debug("closing %s failed", self.camera_id, exc_info=True)
+
+    def _fail(self, item: _Call | _LongJob, exc: Exception) -> None:
+        if isinstance(item, _Call):
+            if item.future.set_running_or_notify_cancel():
+                item.future.set_exception(exc)
+        elif not item.job.future.done():
+            item.job.future.set_exception(exc)
+            item.job.publish("job.error", kind=item.job.kind, message=str(exc))
+
+    def _drain(self, exc: Exception) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                self._fail(item, exc)

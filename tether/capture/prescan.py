@@ -1,0 +1,216 @@
+"""The automatic pre-scan: find the nearest and farthest subject by stepping focus through the scene.
+
+1. Drive to the near end stop (large steps until the live view stops changing).
+2. Step toward infinity in large steps, measuring sharpness per tile (16 x 9) on each live-view
+   frame, until the far end stop (the view stops changing) or until every tile is well past its
+   peak and nothing is getting sharper.
+3. Each tile's peak (:func:`tether.capture.step_plan.tile_peaks`); the nearest and farthest
+   subject peaks, widened by half a large step for the estimate's uncertainty, are the range.
+
+Options: a fixed range (no scan), or "from here": the range starts at the current focus, found
+again in the scan by matching the live view taken before homing.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tether.camera.base import Camera
+from tether.camera.errors import Unsupported
+from tether.camera.types import FocusDirection, Frame, StepClass
+from tether.capture.calibrate import calibrate_large_step
+from tether.capture.motion import Motor, step_scale_of
+from tether.capture.sharpness import FrameSummary, summarize, thumb_difference
+from tether.capture.step_plan import PlanError, StepScale, TilePeak, dof_spacing, sweep_range, tile_peaks
+
+
+@dataclass(frozen=True)
+class PrescanOptions:
+    """What the pre-scan should do; ``range`` (near, far) in small steps skips the scan."""
+
+    range: tuple[int, int] | None = None
+    from_here: bool = False
+    max_frames: int = 400
+    settle_frames: int = 0
+    min_contrast: float = 1.6
+    grid: tuple[int, int] = (9, 16)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "PrescanOptions":
+        """Options from a JSON body / CLI dict; unknown keys are refused."""
+        data = dict(data or {})
+        allowed = {"range", "from_here", "max_frames", "settle_frames", "min_contrast"}
+        unknown = set(data) - allowed
+        if unknown:
+            raise PlanError(f"unknown pre-scan option(s): {', '.join(sorted(unknown))}",
+                            hint="allowed: " + ", ".join(sorted(allowed)))
+        rng = data.get("range")
+        if rng is not None:
+            rng = parse_range(rng)
+        return cls(range=rng, from_here=bool(data.get("from_here", False)),
+                   max_frames=int(data.get("max_frames", 400)), settle_frames=int(data.get("settle_frames", 0)),
+                   min_contrast=float(data.get("min_contrast", 1.6)))
+
+
+def parse_range(value: Any) -> tuple[int, int]:
+    """(near, far) from "NEAR:FAR" or a pair; a PlanError naming the value otherwise."""
+    try:
+        if isinstance(value, str):
+            near_text, sep, far_text = value.partition(":")
+            if not sep:
+                raise ValueError
+            near, far = int(near_text), int(far_text)
+        else:
+            near, far = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise PlanError(f"range {value!r} is not NEAR:FAR in focus steps", hint="for example 120:480") from None
+    if near < 0 or far < near:
+        raise PlanError(f"range {near}:{far} must have 0 <= NEAR <= FAR")
+    return near, far
+
+
+@dataclass
+class PrescanResult:
+    """The range found (small steps from the near end stop), the tiles' curves and peaks, and the cost."""
+
+    near: int
+    far: int
+    scale: StepScale
+    positions: list[float] = field(default_factory=list)
+    curves: np.ndarray | None = None          # (n, rows, cols)
+    peaks: list[TilePeak] = field(default_factory=list)
+    dof: float | None = None                  # frame spacing (small steps) for overlapping depth of field
+    frames: int = 0
+    seconds: float = 0.0
+    far_stop: float | None = None             # counted position of the far end of the scan
+    reached_far_stop: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, for the job result and the UI: range, per-tile peaks and curves."""
+        curves = [] if self.curves is None else np.round(self.curves.astype(np.float64), 3)
+        return {
+            "range": [self.near, self.far], "unit": "small focus steps from the near end stop",
+            "scale": self.scale.to_dict(), "dof_spacing": None if self.dof is None else round(self.dof, 2),
+            "positions": [round(p, 2) for p in self.positions],
+            "grid": None if self.curves is None else list(self.curves.shape[1:]),
+            "curves": curves if isinstance(curves, list) else curves.transpose(1, 2, 0).tolist(),
+            "peaks": [p.to_dict() for p in self.peaks],
+            "subjects": sum(1 for p in self.peaks if p.subject),
+            "frames": self.frames, "seconds": round(self.seconds, 3),
+            "far_stop": self.far_stop, "reached_far_stop": self.reached_far_stop, "warnings": list(self.warnings),
+        }
+
+
+Progress = Callable[[int, int, float | None], None]
+
+
+def run_prescan(camera: Camera, options: PrescanOptions, *, check: Callable[[], None] = lambda: None,
+                progress: Progress = lambda done, total, pos: None,
+                on_frame: Callable[[Frame], None] = lambda f: None) -> tuple[PrescanResult, Motor]:
+    """Scan ``camera``'s focus range; returns the result and the motor (homed, position counted)."""
+    caps = camera.info.capabilities
+    if not (caps.focus_drive and caps.live_view):
+        raise Unsupported(caps.focus_drive_note or f"{camera.info.model} cannot drive focus with live view, "
+                          "so it cannot pre-scan", hint="give the range by hand or use another camera")
+    began = time.monotonic()
+    scale = step_scale_of(camera)
+    motor = Motor(camera, scale, settle_frames=options.settle_frames, check=check)
+    if options.range is not None:
+        near, far = options.range
+        return PrescanResult(near, far, scale, seconds=time.monotonic() - began), motor
+
+    here: FrameSummary | None = None
+    if options.from_here:
+        frame, here = motor.look()
+        on_frame(frame)
+    frames = motor.home() + (1 if here else 0)
+    positions: list[float] = []
+    summaries: list[FrameSummary] = []
+    large = scale.large
+    # the frame budget bounds a lens that never seems to stop (or a live view that never settles)
+    total = max(2, options.max_frames - frames)
+    reached_stop = False
+    still = 0
+    for i in range(total):
+        frame, summary = motor.look()
+        on_frame(frame)
+        frames += 1
+        positions.append(float(motor.position or 0.0))
+        summaries.append(summary)
+        progress(i + 1, total, motor.position)
+        if len(summaries) >= 2:
+            diff = thumb_difference(summaries[-1].thumb, summaries[-2].thumb)
+            still = still + 1 if diff < motor.still_threshold else 0
+            if still >= 2:
+                reached_stop = True
+                break
+            if _nothing_farther(summaries, options.min_contrast):
+                break
+        motor.drive(FocusDirection.FAR, StepClass.LARGE)
+    if reached_stop:  # the last two frames repeat the stop: their positions were clamped, not real
+        positions, summaries = positions[:-2], summaries[:-2]
+    if not summaries:
+        raise PlanError("the pre-scan saw no usable live-view frames", hint="check the camera's live view")
+    curves = np.stack([s.tiles for s in summaries])
+    coarse = np.asarray(positions) / scale.large          # in large steps from the stop
+    warnings: list[str] = []
+    peaks = tile_peaks(coarse, curves, min_contrast=options.min_contrast)
+    textured = np.array([p.subject for p in peaks]).reshape(curves.shape[1:])
+    cal = calibrate_large_step(motor, curves, textured, on_frame=on_frame)
+    fine_peaks: list[TilePeak] = []
+    if cal is not None:
+        frames += cal.frames
+        if scale.source == "camera" and abs(cal.ratio / scale.large - 1) > 0.2:
+            warnings.append(f"the driver says a large step is {scale.large:g} small ones, the live view says "
+                            f"{cal.ratio:.1f}; using the measurement")
+        scale = StepScale(medium=math.nan if scale.source != "camera" else scale.medium * cal.ratio / scale.large,
+                          large=cal.ratio, source="measured")
+        motor.scale = scale
+        motor.position = cal.positions[-1]
+        fine = np.stack([s.tiles for s in cal.summaries])
+        fine_peaks = tile_peaks(np.asarray(cal.positions), fine, min_contrast=options.min_contrast)
+    elif scale.source != "camera":
+        warnings.append(f"could not measure the size of a large focus step; assuming {scale.large:g} small steps")
+    positions = [float(k * scale.large) for k in coarse]
+    pos = np.asarray(positions)
+    peaks = tile_peaks(pos, curves, min_contrast=options.min_contrast)
+    highest = positions[-1]
+    far_stop = (len(positions) - 1 + (2 if reached_stop else 0)) * scale.large
+    near, far = sweep_range(peaks, margin=scale.large / 2, lowest=0.0, highest=highest + scale.large / 2)
+    if here is not None:
+        match = int(np.argmin([thumb_difference(here.thumb, s.thumb) for s in summaries]))
+        near = int(round(positions[match]))
+        far = max(far, near)
+        if not reached_stop:
+            far = int(round(highest))
+    edge = [p for p in peaks if p.subject and p.at_edge and p.position >= highest]
+    if edge and not reached_stop:
+        warnings.append(f"{len(edge)} tile(s) were still getting sharper at the end of the scan; "
+                        "the farthest subject may lie beyond the range")
+    # the fine pass resolves the depth of field far better than large steps can
+    dof = dof_spacing([p for p in fine_peaks if not p.at_edge]) or dof_spacing(peaks)
+    result = PrescanResult(near, far, scale, positions, curves, peaks, dof, frames,
+                           time.monotonic() - began, far_stop, reached_stop, warnings)
+    return result, motor
+
+
+def _nothing_farther(summaries: list[FrameSummary], min_contrast: float, *, after: int = 4) -> bool:
+    """True once every textured tile is well past its peak for ``after`` frames and none is rising."""
+    if len(summaries) < after + 3:
+        return False
+    stack = np.stack([s.tiles for s in summaries]).astype(np.float64)
+    best = stack.max(axis=0)
+    floor = np.percentile(stack, 10, axis=0)
+    textured = best >= min_contrast * np.maximum(floor, 1e-9)
+    if not textured.any():
+        return False
+    recent = stack[-after:]
+    peak_index = stack.argmax(axis=0)
+    past = (peak_index < len(stack) - after) & (recent.max(axis=0) < floor + 0.35 * (best - floor))
+    return bool(np.all(past[textured]))

@@ -1,0 +1,243 @@
+"""From per-tile contrast curves to a sweep range and a step plan. Pure functions, no camera.
+
+Positions are in *small focus steps* counted from the near end stop, always approached from
+the near side (so the motor's backlash is the same constant for every position and cancels).
+A :class:`StepScale` says how many small steps one step of each class is.
+
+Method (see docs/step-plan.md):
+
+* Each tile's contrast curve is modelled as a Gaussian around its peak: the peak position and
+  width come from a parabola through the logarithm of the three samples around the maximum
+  (Caruana's Gaussian fit), after subtracting the curve's floor (sensor noise).
+* A tile is a subject when its peak stands clear of its floor (``min_contrast``) and of the
+  scene's strongest tile (``min_relative``); flat, textureless tiles and noise are not.
+* The range runs from the nearest to the farthest subject peak, widened by ``margin`` on each
+  side for the uncertainty of the peak estimate.
+* Consecutive frames are spaced so that a subject halfway between two frames still keeps
+  ``keep`` (e.g. 80 %) of its peak contrast: for a Gaussian of width sigma that spacing is
+  ``2 * sigma * sqrt(2 ln(1/keep))``; sigma is a low quantile of the subjects' widths, so the
+  thinnest depth of field decides.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tether.camera.types import StepClass
+from tether.errors import TetherError
+
+CLASSES = (StepClass.SMALL, StepClass.MEDIUM, StepClass.LARGE)
+
+
+class PlanError(TetherError):
+    """The options asked for a sweep that cannot be planned."""
+
+
+@dataclass(frozen=True)
+class StepScale:
+    """Size of each step class in small steps (small is 1 by definition)."""
+
+    medium: float = 4.0              # NaN: unknown, the class is not used
+    large: float = 16.0
+    source: str = "default"          # "camera" (the driver knows), "measured", or "default"
+
+    def usable(self) -> tuple[StepClass, ...]:
+        """The classes whose size is known, smallest first."""
+        return tuple(c for c in CLASSES if not math.isnan(self.size(c)))
+
+    def size(self, step: StepClass | str) -> float:
+        step = StepClass(step)
+        return 1.0 if step is StepClass.SMALL else self.medium if step is StepClass.MEDIUM else self.large
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"small": 1.0, "medium": None if math.isnan(self.medium) else round(self.medium, 3),
+                "large": round(self.large, 3), "source": self.source}
+
+
+@dataclass(frozen=True)
+class TilePeak:
+    """Where one tile is sharpest: position (small steps), Gaussian width sigma, height above floor."""
+
+    row: int
+    col: int
+    position: float
+    sigma: float
+    height: float
+    floor: float
+    contrast: float
+    subject: bool
+    at_edge: bool = False            # the maximum is the first or last sample: the true peak may lie beyond
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "col": self.col, "position": round(self.position, 2), "sigma": round(self.sigma, 2),
+                "fwhm": round(2.3548 * self.sigma, 2), "height": float(self.height), "floor": float(self.floor),
+                "contrast": round(self.contrast, 3), "subject": self.subject, "at_edge": self.at_edge}
+
+
+def curve_peak(positions: np.ndarray, values: np.ndarray) -> tuple[float, float, float, float, bool]:
+    """(peak position, sigma, height above floor, floor, at_edge) of one contrast curve.
+
+    ``positions`` (n,) increasing, ``values`` (n,) non-negative. Sub-sample position and width
+    come from a parabola through log(value - floor) at the maximum and its two neighbours.
+    """
+    x = np.asarray(positions, np.float64)
+    v = np.asarray(values, np.float64)
+    n = len(v)
+    floor = float(np.percentile(v, 10)) if n >= 3 else float(v.min())
+    i = int(np.argmax(v))
+    height = float(v[i] - floor)
+    spacing = float(np.median(np.diff(x))) if n > 1 else 1.0
+    if n < 3 or height <= 0:
+        return float(x[i]), spacing, max(height, 0.0), floor, True
+    at_edge = i == 0 or i == n - 1
+    tiny = max(height * 1e-3, 1e-12)
+    j = min(max(i, 1), n - 2)
+    a, b, c = (math.log(max(v[k] - floor, tiny)) for k in (j - 1, j, j + 1))
+    curvature = a - 2 * b + c
+    if curvature < 0:
+        offset = 0.5 * (a - c) / curvature
+        offset = max(-1.0, min(1.0, offset))
+        sigma = spacing / math.sqrt(-curvature)
+    else:  # no maximum in these three samples (flat or rising): no sub-sample refinement
+        offset, sigma = float(i - j), spacing * 2
+    position = float(x[j] + offset * spacing)
+    # a peak between samples cannot be trusted to be narrower than about a quarter step
+    sigma = max(sigma, spacing * 0.25)
+    return position, sigma, height, floor, at_edge
+
+
+def tile_peaks(positions: np.ndarray, curves: np.ndarray, *, min_contrast: float = 1.6,
+               min_relative: float = 0.03) -> list[TilePeak]:
+    """Peaks of every tile of ``curves`` (n, rows, cols) sampled at ``positions`` (n,), row by row."""
+    curves = np.asarray(curves, np.float64)
+    if curves.ndim != 3 or len(curves) != len(positions):
+        raise PlanError(f"curves must be (n, rows, cols) with n = {len(positions)} positions, got {curves.shape}")
+    found = []
+    for r in range(curves.shape[1]):
+        for c in range(curves.shape[2]):
+            found.append((r, c, *curve_peak(positions, curves[:, r, c])))
+    strongest = max((f[4] for f in found), default=0.0)
+    peaks = []
+    for r, c, pos, sigma, height, floor, edge in found:
+        contrast = (floor + height) / floor if floor > 0 else (math.inf if height > 0 else 1.0)
+        subject = contrast >= min_contrast and height >= min_relative * strongest and height > 0
+        peaks.append(TilePeak(r, c, pos, sigma, height, floor, contrast, subject, edge))
+    return peaks
+
+
+def sweep_range(peaks: list[TilePeak], *, margin: float, lowest: float = 0.0,
+                highest: float | None = None) -> tuple[int, int]:
+    """(near, far) in small steps covering every subject peak with ``margin`` on either side."""
+    subjects = [p for p in peaks if p.subject]
+    if not subjects:
+        raise PlanError("the pre-scan found nothing to focus on: every tile is flat or noise",
+                        hint="add light or texture, or give the range by hand (--range NEAR:FAR)")
+    near = min(p.position for p in subjects) - margin
+    far = max(p.position for p in subjects) + margin
+    near = max(lowest, near)
+    if highest is not None:
+        far = min(highest, far)
+    return int(math.floor(near)), int(math.ceil(max(far, near)))
+
+
+def dof_spacing(peaks: list[TilePeak], *, keep: float = 0.8, quantile: float = 0.25) -> float | None:
+    """Largest frame spacing (small steps) keeping ``keep`` of every subject's peak contrast; None if unknown."""
+    sigmas = [p.sigma for p in peaks if p.subject and not p.at_edge]
+    if not sigmas:
+        return None
+    sigma = float(np.quantile(sigmas, quantile))
+    return 2.0 * sigma * math.sqrt(2.0 * math.log(1.0 / keep))
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """Where the sweep starts, which step class it drives (``count`` of them between frames), and how many frames."""
+
+    start: int
+    step_class: StepClass
+    count: int
+    spacing: float                   # small steps between frames
+    frames: int
+    reason: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def end(self) -> float:
+        return self.start + self.spacing * (self.frames - 1)
+
+    def positions(self) -> list[int]:
+        """Planned focus position of every frame, in small steps from the near end stop."""
+        return [int(round(self.start + i * self.spacing)) for i in range(self.frames)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": round(self.end, 2), "step_class": self.step_class.value, "count": self.count,
+                "spacing": round(self.spacing, 3), "frames": self.frames, "reason": self.reason,
+                "warnings": list(self.warnings)}
+
+
+def realize(spacing: float, scale: StepScale, *, at_least: bool = False) -> tuple[StepClass, int]:
+    """The (class, count) whose travel is the largest not above ``spacing`` (or the smallest not below it).
+
+    Among travels within 10 % of the best one the biggest class wins: fewer motor commands,
+    less accumulated step error.
+    """
+    options: list[tuple[float, StepClass, int]] = []
+    for step in scale.usable():
+        size = scale.size(step)
+        count = math.ceil(spacing / size - 1e-9) if at_least else math.floor(spacing / size + 1e-9)
+        if count >= 1:
+            options.append((abs(count * size - spacing), step, count))
+    if not options:
+        return StepClass.SMALL, 1
+    best = min(error for error, _, _ in options)
+    good = [(step, count) for error, step, count in options if error <= best + 0.1 * spacing + 1e-9]
+    return good[-1]
+
+
+def plan_steps(near: int, far: int, scale: StepScale, *, dof: float | None, target_frames: int | None = None,
+               max_frames: int | None = None, step_class: StepClass | str | None = None,
+               step_count: int | None = None) -> StepPlan:
+    """Plan a sweep over [near, far]: explicit step > target frame count > depth-of-field overlap, capped by max."""
+    if far < near:
+        raise PlanError(f"the sweep range {near}:{far} is reversed", hint="give it as NEAR:FAR with NEAR <= FAR")
+    if target_frames is not None and target_frames < 2:
+        raise PlanError(f"a sweep needs at least 2 frames, not {target_frames}")
+    if max_frames is not None and max_frames < 2:
+        raise PlanError(f"the frame maximum must be at least 2, not {max_frames}")
+    length = float(far - near)
+    warnings: list[str] = []
+    if step_class is not None or step_count is not None:
+        step = StepClass(step_class or StepClass.SMALL)
+        count = int(step_count or 1)
+        if count < 1:
+            raise PlanError(f"the step count must be at least 1, not {count}")
+        reason = f"{count} {step.value} step(s) per frame, as asked"
+    else:
+        if target_frames is not None:
+            wish = length / (target_frames - 1) if length > 0 else 1.0
+            reason = f"{target_frames} frames, as asked"
+            step, count = realize(wish, scale)
+        elif dof is not None:
+            wish = dof
+            reason = f"frames {dof:.1f} small steps apart so neighbouring depths of field overlap"
+            step, count = realize(wish, scale)
+        else:
+            step, count = StepClass.SMALL, 1
+            reason = "depth of field unknown: one small step per frame"
+        if max_frames is not None and length / (scale.size(step) * count) + 1 > max_frames + 1e-9:
+            step, count = realize(length / (max_frames - 1), scale, at_least=True)
+            reason += f", thinned to at most {max_frames} frames"
+    spacing = scale.size(step) * count
+    frames = int(math.ceil(length / spacing - 1e-9)) + 1 if length > 0 else 1
+    frames = max(frames, 2)
+    if max_frames is not None and frames > max_frames:
+        frames = max_frames
+        warnings.append(f"the range needs {int(math.ceil(length / spacing)) + 1} frames at this step; "
+                        f"only {max_frames} are taken, so the far end is not reached")
+    if dof is not None and spacing > dof * 1.5:
+        warnings.append(f"frames are {spacing:.0f} steps apart but the depth of field is about {dof:.0f}: "
+                        "some depths will not be sharp in any frame; allow more frames")
+    return StepPlan(near, step, count, spacing, frames, reason, tuple(warnings))
