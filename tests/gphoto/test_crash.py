@@ -91,3 +91,17 @@ def test_calls_while_reopening_say_so(virtual_lumix, gphoto_settings):
         camera.live_view_frame()
     camera.close()
     assert camera.state == "closed"
+
+
+def test_a_widget_that_crashes_on_read_is_skipped_after_the_restart(virtual_lumix, gphoto_settings, monkeypatch):
+    # Fault injection (the child segfaults reading "whitebalance") stands in for python-gphoto2's
+    # crash on a NULL text value, which no camera reachable here produces.
+    monkeypatch.setenv("TETHER_GPHOTO_FAULT_WIDGET", "whitebalance")
+    camera = open_supervised(parse_camera_id(virtual_lumix.camera_id), gphoto_settings("wheel"))
+    camera.open()
+    with pytest.raises(DriverCrashed, match="SIGSEGV while reading the settings"):
+        camera.settings()
+    _wait_for(lambda: camera.state == "open")
+    names = [setting.name for setting in camera.settings()]
+    assert "whitebalance" not in names and "iso" in names
+    camera.close()

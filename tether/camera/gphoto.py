@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import struct
 import sys
@@ -306,6 +307,7 @@ class GphotoCamera(Camera):
             if name in names and name not in self.skip_widgets and widget.get_type() == gp.GP_WIDGET_TEXT:
                 _breadcrumb(name)
                 values[name] = str(widget.get_value() or "").strip()
+        _breadcrumb("")
         return values
 
     def settings(self) -> list[Setting]:
@@ -314,6 +316,7 @@ class GphotoCamera(Camera):
             setting = self._describe(group, widget)
             if setting is not None:
                 result.append(setting)
+        _breadcrumb("")
         return result
 
     def _describe(self, group: str, widget: Any) -> Setting | None:
@@ -445,13 +448,19 @@ class GphotoCamera(Camera):
             current = float(self._cam().get_single_config(drive.widget).get_value())
             value, writes = current + float(value) * writes, 1  # type: ignore[arg-type]
         for _ in range(writes):
-            self._write_widget(drive.widget, value, f"driving focus {direction.value}")
+            self._write_widget(drive.widget, value, f"driving focus {FocusDirection(direction).value}")
+        self.drain_events()
 
 
 _BREADCRUMBS = os.environ.get("TETHER_GPHOTO_BREADCRUMBS") == "1"
+#: Fault injection for tests: segfault when about to read this widget, as python-gphoto2 does on a
+#: text widget whose value is NULL (no camera here has one).
+_FAULT_WIDGET = os.environ.get("TETHER_GPHOTO_FAULT_WIDGET", "")
 
 
 def _breadcrumb(widget: str) -> None:
-    """Name the widget about to be read on stderr, so a crash inside get_value can be pinned on it."""
+    """Name the widget about to be read on stderr ("" = done), so a crash inside get_value can be pinned on it."""
     if _BREADCRUMBS:
-        os.write(2, f"tether-breadcrumb widget={widget}\n".encode())
+        os.write(2, (f"tether-breadcrumb widget={widget}\n" if widget else "tether-breadcrumb done\n").encode())
+    if widget and widget == _FAULT_WIDGET:
+        os.kill(os.getpid(), signal.SIGSEGV)

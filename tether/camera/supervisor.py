@@ -138,11 +138,11 @@ class ChildProcess:
             if not line.startswith("tether-breadcrumb"):
                 child_log.debug("%s", line)
 
-    def last_widget(self) -> str:
-        """The widget the child was reading when it died, from its breadcrumbs."""
+    def reading_widget(self) -> str:
+        """The widget the child was reading when it died ("" when it had finished), from its breadcrumbs."""
         for line in reversed(self.stderr_tail):
-            if line.startswith("tether-breadcrumb widget="):
-                return line.split("=", 1)[1]
+            if line.startswith("tether-breadcrumb "):
+                return line.split("=", 1)[1] if "widget=" in line else ""
         return ""
 
     def call(self, op: str, *args: Any, doing: str = "", timeout: float | None = None) -> Any:
@@ -278,6 +278,7 @@ class SupervisedCamera(Camera):
             try:
                 self._info = child.call("open", *self._open_args(str(self.camera_id)))
             except BaseException:
+                self._learn_from(child)
                 child.stop()
                 raise
             self._child = child
@@ -309,12 +310,17 @@ class SupervisedCamera(Camera):
                 raise
             except DriverCrashed as exc:
                 self._child = None
-                if method == "settings" and child.last_widget():
-                    # A text widget with a NULL value crashes python-gphoto2's get_value: never read it again.
-                    self._skip_widgets.add(child.last_widget())
+                self._learn_from(child)
                 child.kill()
                 self._crashed(exc)
                 raise
+
+    def _learn_from(self, child: ChildProcess) -> None:
+        """After a segfault while reading a widget (python-gphoto2 crashes on a NULL text value), skip that widget."""
+        code = child.proc.poll()
+        if code in (-signal.SIGSEGV, -signal.SIGBUS) and child.reading_widget():
+            log.warning("libgphoto2 crashed reading widget %r; it will not be read again", child.reading_widget())
+            self._skip_widgets.add(child.reading_widget())
 
     def _label(self) -> str:
         return f"{self._info.model} ({self._info.id})" if self._info else str(self.camera_id)
@@ -338,6 +344,7 @@ class SupervisedCamera(Camera):
             except CameraError as exc:
                 log.info("re-opening %s failed: %s", self._label(), exc)
                 if child is not None:
+                    self._learn_from(child)
                     child.stop()
                 continue
             with self._lock:
