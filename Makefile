@@ -7,16 +7,17 @@ STAMP  := $(VENV)/.installed
 # Front-end libraries (socket.io-client) for the control panel: npm installs them into node_modules/.
 NPM_STAMP := node_modules/.package-lock.json
 PYTEST_ARGS ?=
-# libgphoto2 for real cameras: auto (the system build when present), wheel, or system.
-# `make serve GPHOTO2=system` builds python-gphoto2 against the OS libgphoto2 first (see README).
-GPHOTO2 ?= auto
+# libgphoto2 for real cameras: auto (the system build when present), wheel, or system; unset =
+# the [gphoto] library setting. `make serve GPHOTO2=system` builds python-gphoto2 against the OS
+# libgphoto2 first (see README).
+GPHOTO2 ?=
 SYSTEM_GPHOTO2 := .gphoto2-system
 SYSTEM_STAMP := $(SYSTEM_GPHOTO2)/.built
 
 .PHONY: serve test setup setup-system clean
 
 serve: $(STAMP) $(NPM_STAMP) $(if $(filter system,$(GPHOTO2)),$(SYSTEM_STAMP))
-	TETHER_GPHOTO2=$(GPHOTO2) $(BIN)/tether serve
+	$(if $(GPHOTO2),TETHER_GPHOTO2=$(GPHOTO2) )$(BIN)/tether serve
 
 test: $(STAMP) $(NPM_STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
