@@ -108,3 +108,10 @@ def virtual_lumix():
     yield server
     server.stop()
     source.close()
+
+
+@pytest.fixture(autouse=True)
+def no_library_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests choose the libgphoto2 build themselves; $TETHER_GPHOTO2 from `make serve GPHOTO2=...` must not leak in."""
+    monkeypatch.delenv("TETHER_GPHOTO2", raising=False)
+    monkeypatch.delenv("TETHER_GPHOTO_FAULT_WIDGET", raising=False)
