@@ -43,14 +43,19 @@ class Appender:
         self.sync = sync
         self.hint = hint
 
-    def add(self, items: Sequence[tuple[str, bytes | memoryview, float]], *, sync: bool | None = None) -> list[Entry]:
-        """Write ``(name, data, epoch)`` entries in one call; durable on return when syncing."""
+    def add(self, items: Sequence[tuple[str, bytes | memoryview, float]], *, sync: bool | None = None,
+            crcs: Sequence[int | None] = ()) -> list[Entry]:
+        """Write ``(name, data, epoch)`` entries in one call; durable on return when syncing.
+
+        ``crcs`` may give CRC-32s the caller already computed (by position), to avoid a second pass.
+        """
         parts: list[bytes | memoryview] = []
         new: list[Entry] = []
         pos = self.offset
-        for name, data, epoch in items:
+        for k, (name, data, epoch) in enumerate(items):
             dtime, ddate = dos_datetime(epoch)
-            crc = crc32(data)
+            known = crcs[k] if k < len(crcs) else None
+            crc = crc32(data) if known is None else known
             header = local_header(name.encode("utf-8"), len(data), crc, dtime, ddate)
             entry = Entry(name, pos, len(data), crc, dos_time=dtime, dos_date=ddate, data_offset=pos + len(header))
             parts += [header, data]
@@ -75,12 +80,15 @@ class Appender:
                 # the directory write (full) syncs everything once.
                 (os.fsync if full else os.fdatasync)(self.fd)
         except OSError as exc:
-            try:  # leave no half entry behind: the file ends after the last complete one
-                os.ftruncate(self.fd, start)
-            except OSError:
-                pass
-            raise StorageError(describe_os_error(exc, self.path), hint=self.hint) from None
+            self._fail(start, exc)
         self.offset = start + n
+
+    def _fail(self, start: int, exc: OSError) -> None:
+        try:  # leave no half entry behind: the file ends after the last complete one
+            os.ftruncate(self.fd, start)
+        except OSError:
+            pass
+        raise StorageError(describe_os_error(exc, self.path), hint=self.hint) from None
 
 
 def fsync_dir(path: Path) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from tether.burst.errors import BurstError, CorruptBurst
 from tether.burst.format import (
-    DERIVED_DIR, HEADER_ENTRY, MANIFEST_ENTRY, check_derived_name, is_safe_entry_name, parse_frame_entry,
-    parse_meta_entry,
+    DERIVED_DIR, HEADER_ENTRY, MANIFEST_ENTRY, check_derived_name, is_safe_entry_name, meta_entry,
+    parse_frame_entry, parse_meta_entry,
 )
 from tether.burst.manifest import check_header, check_manifest, parse_json
 from tether.burst.meta import FrameMeta
@@ -28,7 +29,7 @@ _REDUCE_FLAGS = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDU
 
 
 class _FrameMatcher:
-    """Finds the frame entry holding a record's bytes by SHA-256, so a damaged name cannot swap frames."""
+    """Finds the frame entry holding a record's bytes by checksum, so a damaged name cannot swap frames."""
 
     def __init__(self, reader: BurstReader) -> None:
         self._reader = reader
@@ -44,13 +45,23 @@ class _FrameMatcher:
                 self._sha[k] = ""
         return self._sha[k]
 
-    def take(self, meta: FrameMeta, name: str) -> Entry | None:
-        """The unused entry whose bytes match ``meta.sha256``, preferring one named ``name``."""
+    def take(self, meta: FrameMeta, name: str, crc: object) -> tuple[FrameMeta, Entry] | None:
+        """The unused entry whose CRC-32 (or else SHA-256) matches, preferring one named ``name``.
+
+        Returns the metadata with its SHA-256 filled in (a record written during the sweep has none).
+        """
         order = sorted(range(len(self._frames)), key=lambda k: (self._frames[k].name != name, -k))
         for k in order:
-            if k not in self._used and self._digest(k) == meta.sha256:
-                self._used.add(k)
-                return self._frames[k]
+            if k in self._used:
+                continue
+            entry = self._frames[k]
+            if isinstance(crc, str) and crc:
+                if f"{entry.crc:08x}" != crc or (meta.sha256 and self._digest(k) != meta.sha256):
+                    continue
+            elif not meta.sha256 or self._digest(k) != meta.sha256:
+                continue
+            self._used.add(k)
+            return (meta if meta.sha256 else replace(meta, sha256=self._digest(k))), entry
         return None
 
     def orphans(self) -> list[tuple[Entry, bytes]]:
@@ -191,12 +202,12 @@ class BurstReader:
             return [(meta, self._entries[name]) for meta, name in listed]
         # after a scan, names are not trusted on their own: a frame is the entry whose SHA-256 matches
         matcher = _FrameMatcher(self)
-        pairs = [(meta, matcher.take(meta, name)) for meta, name in listed]
-        if any(entry is None for _, entry in pairs):
+        found = [matcher.take(meta, name, "") for meta, name in listed]
+        if any(pair is None for pair in found):
             self.problems.append("manifest.json lists frames that are missing or damaged; using the per-frame records")
             return None
         self.manifest = manifest
-        return pairs  # type: ignore[return-value]
+        return found  # type: ignore[return-value]
 
     def _from_records(self) -> list[tuple[FrameMeta, Entry]]:
         """Pair each intact metadata record with the frame entry whose checksum it names."""
@@ -207,7 +218,7 @@ class BurstReader:
             if self.recovered:
                 raise
             raise _Damaged("burst.json is unreadable") from None
-        records: dict[int, tuple[FrameMeta, str]] = {}
+        records: dict[int, tuple[FrameMeta, str, object]] = {}
         for entry in reversed(self._all_entries()):  # newest first: the first valid record of an index wins
             index = parse_meta_entry(entry.name)
             if index is None or index in records:
@@ -221,16 +232,16 @@ class BurstReader:
             if meta.index != index or not isinstance(record.get("entry"), str):
                 self.problems.append(f"{entry.name}: does not describe frame {index}, skipped")
                 continue
-            records[index] = (meta, record["entry"])
+            records[index] = (meta, record["entry"], record.get("crc32"))
         matcher = _FrameMatcher(self)
         pairs: list[tuple[FrameMeta, Entry]] = []
         for index in sorted(records):
-            meta, name = records[index]
-            entry = matcher.take(meta, name)
-            if entry is None:
+            meta, name, crc = records[index]
+            found = matcher.take(meta, name, crc)
+            if found is None:
                 self.problems.append(f"frame {index}: metadata present but the frame data is missing (the frame in flight)")
             else:
-                pairs.append((meta, entry))
+                pairs.append(found)
         taken = {meta.index for meta, _ in pairs}
         for entry, data in matcher.orphans():  # the data survived, its record did not: keep the frame
             index = parse_frame_entry(entry.name)[0]  # type: ignore[index]
@@ -353,20 +364,21 @@ class BurstReader:
     def _verify_records(self) -> list[str]:
         """The per-frame records written during the sweep must agree with the manifest written at close."""
         problems = []
-        for meta in self._frames:
-            from tether.burst.format import meta_entry
-
+        for meta, frame in zip(self._frames, self._frame_entries):
             entry = self._entries.get(meta_entry(meta.index))
             if entry is None:
                 if not meta.extra.get("recovered"):
                     problems.append(f"frame {meta.index}: its metadata record {meta_entry(meta.index)} is missing")
                 continue
             try:
-                record = FrameMeta.from_dict(parse_json(self._read(entry), entry.name), entry.name)
+                raw = parse_json(self._read(entry), entry.name)
+                record = FrameMeta.from_dict(raw, entry.name)
             except CorruptBurst as exc:
                 problems.append(exc.message)
                 continue
-            if record != meta:
+            if raw.get("crc32") not in (None, f"{frame.crc:08x}"):
+                problems.append(f"frame {meta.index}: {entry.name} names another CRC-32 than the frame's")
+            if replace(record, sha256=record.sha256 or meta.sha256) != meta:
                 problems.append(f"frame {meta.index}: {entry.name} disagrees with manifest.json")
         return problems
 

@@ -6,12 +6,11 @@ Every entry it returns has passed its CRC, so a reader never serves bytes that c
 from __future__ import annotations
 
 import os
-import zlib
 
 from tether.burst.format import is_known_entry
 from tether.burst.zipcodec import (
     CENTRAL, CENTRAL_SIG, EOCD, EOCD_SIG, LOCAL, LOCAL_SIG, STORED, ZIP64_EOCD_SIG, ZIP64_LOCATOR,
-    ZIP64_LOCATOR_SIG, Entry,
+    ZIP64_LOCATOR_SIG, Entry, crc32,
 )
 
 _CHUNK = 1 << 20
@@ -86,7 +85,7 @@ def _crc_ok(fd: int, offset: int, size: int, crc: int) -> bool:
         if not chunk:
             return False
         done += len(chunk)
-        value = zlib.crc32(chunk, value)
+        value = crc32(chunk, value)
     return (value & 0xFFFFFFFF) == crc
 
 

@@ -7,6 +7,8 @@ import json
 import logging
 import os
 import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +23,7 @@ from tether.burst.format import (
 )
 from tether.burst.meta import FrameMeta
 from tether.burst.sniff import image_size, sniff_mime
+from tether.burst.zipcodec import crc32
 from tether.fileio import StorageError, describe_os_error
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,8 @@ class BurstWriter:
         self._lock = threading.Lock()
         self._closed = False
         self._derived: dict[str, dict[str, Any]] = {}
+        self._hasher: ThreadPoolExecutor | None = None
+        self._pending: deque[tuple[int, Future[str]]] = deque()
 
     @classmethod
     def create(cls, path: Path | str, *, camera: dict[str, Any], sweep: dict[str, Any], fsync: bool = True) -> BurstWriter:
@@ -99,15 +104,35 @@ class BurstWriter:
                 if meta.index < index:
                     raise BurstError(f"{self.path}: frame index {meta.index} is not after {index - 1}")
                 index = meta.index
-            meta = complete_meta(data, meta, index)
+            meta = complete_meta(data, meta, index, sha256="")
             name = frame_entry(index, frame_ext(meta))
-            record = to_json(dict(meta.to_dict(), entry=name), f"{self.path}: metadata of frame {index}")
-            when = meta.captured_at or time.time()
+            crc = crc32(data)
+            # the record names the frame's CRC-32 (how a recovery scan pairs them); SHA-256 comes at close
+            record = to_json(dict(meta.to_dict(), entry=name, crc32=f"{crc:08x}"), f"{self.path}: metadata of frame {index}")
             # the record goes first: a frame entry in the file always has its metadata before it
-            self._appender.add([(meta_entry(index), record, when), (name, data, when)])
+            self._appender.add([(meta_entry(index), record, meta.captured_at), (name, data, meta.captured_at)],
+                               crcs=(None, crc))
             self._frames.append(dict(meta.to_dict(), entry=name))
+            self._hash_later(len(self._frames) - 1, data)
             self._next_index = index + 1
             return index
+
+    def _hash_later(self, pos: int, data: bytes) -> None:
+        """SHA-256 on a worker thread, off the durable path; bounded so at most a few frames wait in memory."""
+        if self._hasher is None:
+            self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="burst-sha256")
+        self._pending.append((pos, self._hasher.submit(_sha256, data)))
+        while self._pending and (len(self._pending) > _MAX_PENDING or self._pending[0][1].done()):
+            done_pos, future = self._pending.popleft()
+            self._frames[done_pos]["sha256"] = future.result()
+
+    def _drain_hashes(self) -> None:
+        while self._pending:
+            done_pos, future = self._pending.popleft()
+            self._frames[done_pos]["sha256"] = future.result()
+        if self._hasher is not None:
+            self._hasher.shutdown(wait=True)
+            self._hasher = None
 
     def add_derived(self, name: str, data: bytes) -> None:
         """Store derived data (e.g. a depth map) before closing; listed in the manifest's ``derived``."""
@@ -133,6 +158,7 @@ class BurstWriter:
                 return
             self._closed = True
             try:
+                self._drain_hashes()
                 manifest = dict(self._header, closed_at=time.time(), status=status, error=error,
                                 summary=summary or {}, frame_count=len(self._frames), frames=self._frames, derived=self._derived)
                 data = to_json(manifest, f"{self.path}: manifest (summary)")
@@ -159,7 +185,15 @@ class BurstWriter:
             log.warning("%s", close_exc)
 
 
-def complete_meta(data: bytes, meta: FrameMeta, index: int) -> FrameMeta:
+#: Frames whose SHA-256 may still be computing (their bytes stay referenced until then).
+_MAX_PENDING = 4
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def complete_meta(data: bytes, meta: FrameMeta, index: int, *, sha256: str | None = None) -> FrameMeta:
     """``meta`` with index, checksum, MIME type and (when missing) image size filled in, type-checked."""
     if not isinstance(meta, FrameMeta):
         raise BurstError(f"frame metadata must be a FrameMeta, got {type(meta).__name__}")
@@ -167,7 +201,7 @@ def complete_meta(data: bytes, meta: FrameMeta, index: int) -> FrameMeta:
     width, height = meta.width, meta.height
     if not (width and height):
         width, height = image_size(data)
-    meta = replace(meta, index=index, sha256=hashlib.sha256(data).hexdigest(), mime=mime or "application/octet-stream",
+    meta = replace(meta, index=index, sha256=hashlib.sha256(data).hexdigest() if sha256 is None else sha256, mime=mime or "application/octet-stream",
                    width=width, height=height, captured_at=float(meta.captured_at or time.time()))
     try:  # the same checks a reader applies, so nothing unreadable is ever written
         return FrameMeta.from_dict(meta.to_dict(), f"frame {index}")

@@ -89,9 +89,15 @@ def end_records(count: int, cd_offset: int, cd_size: int) -> bytes:
     return EOCD.pack(EOCD_SIG, 0, 0, count, count, cd_size, cd_offset, 0)
 
 
-def crc32(data: bytes) -> int:
-    """The CRC-32 ZIP stores for ``data``."""
-    return zlib.crc32(data) & MAX32
+try:  # ISA-L computes CRC-32 with carry-less multiply, ~15x faster than zlib: it keeps appends I/O-bound
+    from isal.isal_zlib import crc32 as _crc32
+except ImportError:  # pragma: no cover - isal is a dependency, but the format does not need it
+    _crc32 = zlib.crc32
+
+
+def crc32(data: bytes | memoryview, value: int = 0) -> int:
+    """The CRC-32 ZIP stores for ``data`` (continuing from ``value``)."""
+    return _crc32(data, value) & MAX32
 
 
 class ZipFormatError(ValueError):

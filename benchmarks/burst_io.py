@@ -1,0 +1,135 @@
+"""Burst I/O benchmark: append throughput against plain file writes, random access, preview decode.
+
+    .venv/bin/python benchmarks/burst_io.py [--frames 24] [--runs 5] [--dir DIR]
+
+Appends ~2 MB 4K JPEG frames to a burst (fsync after every frame, the writer's policy) and writes
+the same bytes to a plain file with the same fsync policy in the same run; the ratio is the target
+(>= 80 %). Also: reading a frame by index from a closed burst (page cache warm), decoding a frame
+at full, 1/2, 1/4 and 1/8 scale (JPEG DCT scaling), opening a closed burst, and the recovery scan.
+Medians of --runs runs. Use --dir to measure on the disk bursts will live on (default: a temporary
+folder in the current directory, not /tmp, which is often RAM).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tether.burst import BurstWriter, FrameMeta, open_burst
+
+
+def make_frames(count: int) -> list[bytes]:
+    """Distinct 3840x2160 JPEGs of about 2 MB: smooth scene plus sensor-like noise."""
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:2160, 0:3840].astype(np.float32)
+    base = (np.stack([x / 15, y / 9, (x + y) / 23], axis=-1) % 255).astype(np.float32)
+    frames = []
+    for k in range(count):
+        noise = rng.normal(0, 7.3, base.shape).astype(np.float32)
+        image = np.clip(base + noise + k, 0, 255).astype(np.uint8)
+        frames.append(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+    return frames
+
+
+def write_burst(path: Path, frames: list[bytes], *, fsync: bool) -> float:
+    start = time.perf_counter()
+    with BurstWriter.create(path, camera={"model": "bench"}, sweep={}, fsync=fsync) as writer:
+        for k, data in enumerate(frames):
+            writer.append(data, FrameMeta(focus_position=k, width=3840, height=2160, mime="image/jpeg"))
+    return time.perf_counter() - start
+
+
+def write_plain(path: Path, frames: list[bytes], *, fsync: bool, checksums: bool = False) -> float:
+    """The reference: the same bytes appended to one file, fdatasync after each, fsync at close."""
+    start = time.perf_counter()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        for data in frames:
+            if checksums:  # what any checked format must compute: SHA-256 (metadata) and CRC-32 (ZIP)
+                hashlib.sha256(data).hexdigest()
+                zlib.crc32(data)
+            os.write(fd, data)
+            if fsync:
+                os.fdatasync(fd)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return time.perf_counter() - start
+
+
+def timed(fn, repeat: int) -> float:
+    """Median seconds of ``fn()`` over ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--dir", type=Path, default=Path.cwd())
+    args = parser.parse_args()
+
+    frames = make_frames(args.frames)
+    total_mb = sum(map(len, frames)) / 1e6
+    work = Path(tempfile.mkdtemp(prefix="burst-bench-", dir=args.dir))
+    rows: list[tuple[str, str, str]] = []
+    try:
+        for fsync in (True, False):
+            burst_t, plain_t, summed_t = [], [], []
+            for run in range(args.runs):  # interleaved so disk weather hits all alike
+                plain_t.append(write_plain(work / f"plain{fsync}{run}.bin", frames, fsync=fsync))
+                burst_t.append(write_burst(work / f"burst{fsync}{run}.zip", frames, fsync=fsync))
+                summed_t.append(write_plain(work / f"summed{fsync}{run}.bin", frames, fsync=fsync, checksums=True))
+            b, p, c = (statistics.median(t) for t in (burst_t, plain_t, summed_t))
+            policy = "fsync each frame" if fsync else "no fsync"
+            rows.append((f"append, {policy}: burst", f"{total_mb / b:8.1f} MB/s", f"{args.frames / b:6.1f} frames/s"))
+            rows.append((f"append, {policy}: plain file", f"{total_mb / p:8.1f} MB/s", f"{args.frames / p:6.1f} frames/s"))
+            rows.append((f"append, {policy}: plain + SHA-256 + CRC-32", f"{total_mb / c:8.1f} MB/s",
+                         f"{args.frames / c:6.1f} frames/s"))
+            rows.append((f"append, {policy}: burst / plain", f"{100 * p / b:8.0f} %", "target >= 80 %" if fsync else ""))
+            rows.append((f"append, {policy}: burst / plain+checksums", f"{100 * c / b:8.0f} %", ""))
+
+        path = work / "burstTrue0.zip"
+        rng = random.Random(0)
+        with open_burst(path) as reader:
+            reader.frame_bytes(0)
+            read = timed(lambda: reader.frame_bytes(rng.randrange(reader.frame_count)), 50)
+            rows.append(("random-access frame read (2 MB, warm cache)", f"{read * 1e3:8.2f} ms", ""))
+            full = timed(lambda: reader.frame_image(rng.randrange(reader.frame_count)), args.runs)
+            rows.append(("decode 3840x2160 full scale", f"{full * 1e3:8.1f} ms", ""))
+            for r in (2, 4, 8):
+                t = timed(lambda r=r: reader.frame_image(rng.randrange(reader.frame_count), reduce=r), args.runs)
+                rows.append((f"decode preview reduce={r} (DCT scaling)", f"{t * 1e3:8.1f} ms", f"{full / t:5.1f}x faster"))
+        opened = timed(lambda: open_burst(path).close(), args.runs)
+        rows.append((f"open a closed burst ({args.frames} frames)", f"{opened * 1e3:8.2f} ms", ""))
+        crashed = work / "crashed.zip"
+        data = path.read_bytes()
+        crashed.write_bytes(data[:data.rfind(b"manifest.json") - 30])
+        scan = timed(lambda: open_burst(crashed).close(), args.runs)
+        rows.append(("open an unclosed burst (recovery scan)", f"{scan * 1e3:8.1f} ms", f"{total_mb / scan:6.0f} MB/s"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"burst I/O: {args.frames} frames of {total_mb / args.frames:.2f} MB (3840x2160 JPEG), medians of {args.runs} runs")
+    width = max(len(r[0]) for r in rows)
+    for name, value, note in rows:
+        print(f"  {name:<{width}}  {value}  {note}")
+
+
+if __name__ == "__main__":
+    main()
