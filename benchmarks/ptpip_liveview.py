@@ -10,7 +10,6 @@ Figures are medians over --runs runs; the in-process driver is the reference mea
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -141,7 +140,7 @@ def main() -> None:
         rows.append((f"{width}x{height}", size, 1 / a, 1 / b, (b - a) * 1000, b / a))
 
     print(f"live view through libgphoto2 {gphoto.library_version()} ({library}), virtual Lumix over PTP/IP, "
-          f"median of {args.runs} runs x {args.frames} frames, pid {os.getpid()}")
+          f"median of {args.runs} runs x {args.frames} frames")
     print(f"{'size':>10} {'JPEG bytes':>11} {'in-process fps':>15} {'supervised fps':>15} {'proxy ms/frame':>15} {'ratio':>6}")
     for name, size, fps_a, fps_b, overhead, ratio in rows:
         print(f"{name:>10} {size:>11} {fps_a:>15.1f} {fps_b:>15.1f} {overhead:>15.2f} {ratio:>6.2f}")

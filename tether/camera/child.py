@@ -22,14 +22,15 @@ class Worker:
         self.camera: Any = None
         self.gphoto: Any = None
         if not simulated:  # a simulated camera in a child exercises the supervisor without libgphoto2
-            from tether.camera import gphoto
+            from tether.camera import gphoto, gphoto_lib
 
             self.gphoto = gphoto
+            self.lib = gphoto_lib
 
     def hello(self) -> dict[str, str]:
         if self.gphoto is None:
             return {"version": "none (simulated camera)", "origin": "", "pid": str(os.getpid())}
-        return {"version": self.gphoto.library_version(), "origin": self.gphoto.gphoto2_origin(), "pid": str(os.getpid())}
+        return {"version": self.lib.library_version(), "origin": self.lib.gphoto2_origin(), "pid": str(os.getpid())}
 
     def detect(self, ptpip_ids: list[str]) -> Any:
         return self.gphoto.detect(ptpip_ids)

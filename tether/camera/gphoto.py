@@ -1,4 +1,4 @@
-"""libgphoto2 cameras over python-gphoto2: the only module that imports gphoto2.
+"""libgphoto2 cameras over python-gphoto2 (with its gphoto_* helpers, the only code that uses gphoto2).
 
 It runs inside the supervised child process (tether.camera.child); the server talks to it
 through tether.camera.supervisor, so a crash or hang in libgphoto2 never takes the server down.
@@ -6,70 +6,30 @@ through tether.camera.supervisor, so a crash or hang in libgphoto2 never takes t
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import socket
 import struct
-import sys
 import time
 from dataclasses import replace
 from typing import Any
 
 from tether.camera import gphoto_defects, gphoto_focus
+from tether.camera import gphoto_widgets as widgets
+from tether.camera.gphoto_lib import gp, library_version
 from tether.camera.base import Camera
 from tether.camera.errors import (
     CameraBusy, CameraDisconnected, CameraError, CameraNotFound, CorruptFrame, InvalidValue, Unsupported,
 )
 from tether.camera.ids import CameraId, parse_camera_id
 from tether.camera.types import (
-    CameraInfo, Capabilities, CapturedFile, FocusDirection, Frame, Setting, SettingKind, StepClass,
+    CameraInfo, Capabilities, CapturedFile, FocusDirection, Frame, Setting, StepClass,
 )
 
 log = logging.getLogger(__name__)
 
 
-_LOG_HANDLE: Any = None
-
-
-def import_gphoto2(debug: bool = False) -> Any:
-    """Import gphoto2; with ``debug`` first switch to RTLD_GLOBAL so libgphoto2's log reaches Python.
-
-    The wheel ships two copies of libgphoto2_port; only with RTLD_GLOBAL do they share the
-    logging hooks that gp_log_add_func installs.
-    """
-    if debug and "gphoto2" not in sys.modules:
-        sys.setdlopenflags(sys.getdlopenflags() | os.RTLD_GLOBAL)
-    import gphoto2
-
-    if debug:
-        global _LOG_HANDLE  # the callback lives only as long as this handle
-        _LOG_HANDLE = gphoto2.use_python_logging(mapping={
-            gphoto2.GP_LOG_ERROR: logging.WARNING, gphoto2.GP_LOG_VERBOSE: logging.DEBUG,
-            gphoto2.GP_LOG_DEBUG: logging.DEBUG, gphoto2.GP_LOG_DATA: logging.DEBUG - 5,
-        })
-    return gphoto2
-
-
-gp = import_gphoto2(os.environ.get("TETHER_GPHOTO_DEBUG") == "1")
-
 DEFAULT_PTPIP_PORT = 15740
 PTPIP_ABILITIES = "PTP/IP Camera"
 GENERIC_ABILITIES = frozenset({PTPIP_ABILITIES, "USB PTP Class Camera", "MTP Device"})
-#: Widgets that are actions or raw protocol access, never settings (focus drive has its own call).
-ACTION_WIDGETS = frozenset({
-    "opcode", "bulb", "viewfinder", "manualfocusdrive", "mfadjust", "autofocusdrive", "cancelautofocus",
-    "movie", "eosremoterelease", "chdk", "uilock", "popupflash", "focusposition", "manualfocus",
-})
-
-
-def library_version() -> str:
-    """The libgphoto2 version this process loaded, e.g. '2.5.34'."""
-    return str(gp.gp_library_version(gp.GP_VERSION_SHORT)[0])
-
-
-def gphoto2_origin() -> str:
-    """Where python-gphoto2 was imported from (tells the wheel from the system build)."""
-    return os.path.dirname(gp.__file__)
 
 
 def libgphoto2_port_path(camera_id: CameraId) -> str:
@@ -232,7 +192,9 @@ class GphotoCamera(Camera):
         return abilities_list[abilities_list.lookup_model(model)]
 
     def _identify(self, abilities: Any) -> CameraInfo:
-        values = self._status_values(("manufacturer", "cameramodel", "model", "serialnumber", "lensname"))
+        values = widgets.read_text(
+            self._config(), ("manufacturer", "cameramodel", "model", "serialnumber", "lensname"), self.skip_widgets,
+        )
         manufacturer = values.get("manufacturer", "")
         model = values.get("cameramodel") or values.get("model") or abilities.model
         if manufacturer and not model.lower().startswith(manufacturer.split()[0].lower()):
@@ -288,61 +250,11 @@ class GphotoCamera(Camera):
         except gp.GPhoto2Error as exc:
             raise translate_error(exc, "reading the settings") from None
 
-    def _leaves(self, widget: Any, group: str = "other"):
-        kind = widget.get_type()
-        if kind in (gp.GP_WIDGET_WINDOW, gp.GP_WIDGET_SECTION):
-            section = widget.get_name() if kind == gp.GP_WIDGET_SECTION else group
-            for i in range(widget.count_children()):
-                yield from self._leaves(widget.get_child(i), section)
-        else:
-            yield group, widget
-
     def _widget_names(self) -> set[str]:
-        return {w.get_name() for _, w in self._leaves(self._config())}
-
-    def _status_values(self, names: tuple[str, ...]) -> dict[str, str]:
-        values = {}
-        for _, widget in self._leaves(self._config()):
-            name = widget.get_name()
-            if name in names and name not in self.skip_widgets and widget.get_type() == gp.GP_WIDGET_TEXT:
-                _breadcrumb(name)
-                values[name] = str(widget.get_value() or "").strip()
-        _breadcrumb("")
-        return values
+        return {w.get_name() for _, w in widgets.leaves(self._config())}
 
     def settings(self) -> list[Setting]:
-        result = []
-        for group, widget in self._leaves(self._config()):
-            setting = self._describe(group, widget)
-            if setting is not None:
-                result.append(setting)
-        _breadcrumb("")
-        return result
-
-    def _describe(self, group: str, widget: Any) -> Setting | None:
-        name = widget.get_name()
-        kind = widget.get_type()
-        if name in ACTION_WIDGETS or name in self.skip_widgets or kind == gp.GP_WIDGET_BUTTON:
-            return None
-        label = widget.get_label() or name
-        read_only = bool(widget.get_readonly()) or name in self._blocked
-        _breadcrumb(name)
-        if kind in (gp.GP_WIDGET_RADIO, gp.GP_WIDGET_MENU):
-            choices = tuple(widget.get_choice(i) for i in range(widget.count_choices()))
-            return Setting(name, label, SettingKind.CHOICE, widget.get_value(), read_only, group, choices)
-        if kind == gp.GP_WIDGET_RANGE:
-            lo, hi, step = widget.get_range()
-            return Setting(name, label, SettingKind.RANGE, float(widget.get_value()), read_only, group,
-                           minimum=lo, maximum=hi, step=step)
-        if kind == gp.GP_WIDGET_TOGGLE:
-            return Setting(name, label, SettingKind.TOGGLE, bool(widget.get_value()), read_only, group)
-        if kind == gp.GP_WIDGET_DATE:
-            stamp = widget.get_value()
-            text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else ""
-            return Setting(name, label, SettingKind.TEXT, text, True, group)
-        if kind == gp.GP_WIDGET_TEXT:
-            return Setting(name, label, SettingKind.TEXT, str(widget.get_value() or ""), read_only, group)
-        return None
+        return widgets.describe_all(self._config(), skip=self.skip_widgets, read_only=set(self._blocked))
 
     def set_setting(self, name: str, value: Any) -> Setting:
         defect = self._blocked.get(name)
@@ -363,15 +275,8 @@ class GphotoCamera(Camera):
             widget = config.get_child_by_name(name)
         except gp.GPhoto2Error:
             raise InvalidValue(f"this camera has no setting {name!r}") from None
-        kind = widget.get_type()
-        if kind == gp.GP_WIDGET_TOGGLE:
-            value = 1 if value else 0
-        elif kind == gp.GP_WIDGET_RANGE:
-            value = float(value)
-        elif kind in (gp.GP_WIDGET_RADIO, gp.GP_WIDGET_MENU, gp.GP_WIDGET_TEXT):
-            value = str(value)
         try:
-            widget.set_value(value)
+            widget.set_value(widgets.coerce(widget, value))
             self._cam().set_single_config(name, widget)
         except gp.GPhoto2Error as exc:
             raise translate_error(exc, doing) from None
@@ -418,7 +323,7 @@ class GphotoCamera(Camera):
         return CapturedFile(data, path.name, mime or "image/jpeg", time.time(), width, height)
 
     def _capture_target_is_card(self) -> bool:
-        for _, widget in self._leaves(self._config()):
+        for _, widget in widgets.leaves(self._config()):
             if widget.get_name() == "capturetarget":
                 return "card" in str(widget.get_value()).lower()
         return True
@@ -450,17 +355,3 @@ class GphotoCamera(Camera):
         for _ in range(writes):
             self._write_widget(drive.widget, value, f"driving focus {FocusDirection(direction).value}")
         self.drain_events()
-
-
-_BREADCRUMBS = os.environ.get("TETHER_GPHOTO_BREADCRUMBS") == "1"
-#: Fault injection for tests: segfault when about to read this widget, as python-gphoto2 does on a
-#: text widget whose value is NULL (no camera here has one).
-_FAULT_WIDGET = os.environ.get("TETHER_GPHOTO_FAULT_WIDGET", "")
-
-
-def _breadcrumb(widget: str) -> None:
-    """Name the widget about to be read on stderr ("" = done), so a crash inside get_value can be pinned on it."""
-    if _BREADCRUMBS:
-        os.write(2, (f"tether-breadcrumb widget={widget}\n" if widget else "tether-breadcrumb done\n").encode())
-    if widget and widget == _FAULT_WIDGET:
-        os.kill(os.getpid(), signal.SIGSEGV)
