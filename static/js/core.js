@@ -87,7 +87,7 @@ function fire(type, payload) {
 function applySnapshot(snapshot) {
   state.snapshot = snapshot;
   state.jobs = new Map((snapshot.jobs || []).map((j) => [j.job, j]));
-  state.cameras = new Map((snapshot.cameras || []).map((c) => [c.id, c]));
+  state.cameras = new Map((snapshot.cameras || []).map((c) => [c.camera, c]));
   showCameraState();
   fire("snapshot", snapshot);
 }
@@ -97,16 +97,25 @@ function showCameraState() {
   const cam = state.cameras.get(cameraId()) || [...state.cameras.values()][0];
   if (!node || !cam) return;
   node.dataset.state = cam.state;
-  node.textContent = `${cam.model || cam.id}: ${String(cam.state).replace("_", " ")}`;
+  const model = (cam.info && cam.info.model) || cam.camera;
+  node.textContent = `${model}: ${String(cam.state).replace("_", " ")}${cam.message ? ` (${cam.message})` : ""}`;
 }
 
-function applyEvent(event) {
+function applyEvent(incoming) {
+  let event = incoming;
   if (event.type === "camera.state") {
-    const cam = state.cameras.get(event.camera) || { id: event.camera };
-    state.cameras.set(event.camera, { ...cam, ...event, type: undefined });
+    const cam = state.cameras.get(event.camera) || { camera: event.camera };
+    state.cameras.set(event.camera, { ...cam, state: event.state, message: event.message });
     showCameraState();
   } else if (event.type && event.type.startsWith("job.") && event.job) {
-    state.jobs.set(event.job, { ...(state.jobs.get(event.job) || {}), ...event });
+    // capture jobs say "kind" and "message", pool jobs "job_kind" and "error": one shape for the pages
+    const merged = { ...(state.jobs.get(event.job) || {}), ...event };
+    merged.job_kind = merged.job_kind || merged.kind;
+    if (event.type === "job.error") merged.error = event.error || event.message;
+    if (event.type === "job.done" && !event.state) merged.state = event.result && event.result.cancelled ? "cancelled" : "done";
+    if (event.type === "job.error" && !event.state) merged.state = "error";
+    state.jobs.set(event.job, merged);
+    event = merged;
   }
   fire(event.type, event);
 }
@@ -128,7 +137,9 @@ export function progressText(job) {
   const pct = Math.round(100 * (job.fraction || 0));
   const items = job.total ? ` — ${Math.round(job.done)} of ${Math.round(job.total)}` : "";
   const eta = job.eta ? `, about ${Math.ceil(job.eta)} s left` : "";
-  return `${job.label || job.job_kind}: ${pct} %${items}${eta}${job.note ? ` (${job.note})` : ""}`;
+  const fps = job.fps ? `, ${Number(job.fps).toFixed(1)} fps` : "";
+  const label = job.label || { sweep: "Sweep", prescan: "Pre-scan" }[job.job_kind] || job.job_kind;
+  return `${label}: ${pct} %${items}${fps}${eta}${job.note ? ` (${job.note})` : ""}`;
 }
 
 export function formatDate(seconds) {

@@ -4,7 +4,7 @@ import { $, on, progressText, state } from "./core.js";
 const waiting = new Map();
 
 on("job.progress", (ev) => update(ev));
-on("job.done", (ev) => { update(ev); settle(ev, true); });
+on("job.done", (ev) => { update(ev); settle(ev, ev.state !== "cancelled"); });
 on("job.error", (ev) => { update(ev); settle(ev, false); });
 
 function update(ev) {
@@ -19,7 +19,7 @@ function settle(ev, ok) {
   const w = waiting.get(ev.job);
   if (!w) return;
   waiting.delete(ev.job);
-  if (ok) w.resolve(ev); else w.reject(new Error(ev.error || "failed"));
+  if (ok) w.resolve(ev); else w.reject(new Error(ev.state === "cancelled" ? "cancelled" : ev.error || "failed"));
 }
 
 // Resolve with the job's final event (job.done) or reject with its error; progress goes to bar/status.
@@ -29,7 +29,7 @@ export function follow(jobId, { bar, status, onEvent } = {}) {
     const known = state.jobs.get(jobId);
     if (known) {
       update({ ...known, job: jobId });
-      if (known.type === "job.done" || known.state === "done") settle({ ...known, job: jobId }, true);
+      if (known.state === "done") settle({ ...known, job: jobId }, true);
       else if (known.type === "job.error" || ["error", "cancelled"].includes(known.state)) settle({ ...known, job: jobId }, false);
     }
   });

@@ -5,7 +5,9 @@ import { drawHistogram, drawLoupe, drawPeaking, imagePoint, pixels } from "./ima
 export function startLiveView({ peaking = false, histogram = false, loupe = false } = {}) {
   const img = $("#live-img");
   const src = () => `${cameraPath()}/live.mjpg`;
-  img.src = src();
+  // start the endless stream after the page's load event, so the page counts as loaded
+  const begin = () => { img.src = src(); };
+  if (document.readyState === "complete") begin(); else window.addEventListener("load", begin, { once: true });
   // the stream ends if the server restarts or the camera changes: reconnect after a pause
   img.addEventListener("error", () => setTimeout(() => { img.src = `${src()}?r=${Date.now()}`; }, 1500));
   let lens = null;

@@ -52,7 +52,11 @@ function drawCurves() {
   ctx.clearRect(0, 0, w, h);
   if (!prescan) return;
   const positions = prescan.positions || [];
-  const curves = prescan.curves || [];
+  // curves come as rows x cols x positions; the peaks say which tiles hold a subject
+  const subject = new Set((prescan.peaks || []).filter((p) => p.subject).map((p) => `${p.row},${p.col}`));
+  const curves = [];
+  (prescan.curves || []).forEach((row, r) => row.forEach((values, c) =>
+    curves.push({ values, flat: subject.size > 0 && !subject.has(`${r},${c}`) })));
   if (!positions.length) return;
   const lo = Math.min(...positions), hi = Math.max(...positions);
   const x = (p) => ((p - lo) / Math.max(1, hi - lo)) * (w - 10) + 5;
@@ -75,14 +79,20 @@ function drawCurves() {
   ctx.fillText(`far ${far}`, Math.min(w - 50, x(far) + 3), 24);
 }
 
+// The plan as the sweep will make it: frames spaced by the depth of field the pre-scan measured
+// (or the frame count asked for) over the chosen range.
 function showPlan() {
   const near = Number($("#range-near").value), far = Number($("#range-far").value);
-  const plan = prescan && prescan.plan;
-  const frames = Number($("#frames").value) || (plan && plan.frames) || null;
-  const text = plan
-    ? `${frames || plan.frames} frames, ${plan.step_class || plan.step} steps × ${plan.steps_per_frame || plan.step_count || 1}, from ${near} to ${far}`
-    : `range ${near}–${far} steps; ${frames ? `${frames} frames` : "frame count chosen automatically"}`;
+  const asked = Number($("#frames").value) || null;
+  const dof = prescan && prescan.dof_spacing;
+  let text = `range ${near}–${far} small steps`;
+  if (asked) text += `: ${asked} frames, one every ${((far - near) / Math.max(1, asked - 1)).toFixed(1)} steps`;
+  else if (dof) text += `: about ${Math.max(2, Math.ceil((far - near) / dof) + 1)} frames, one every ${dof.toFixed(1)} steps (depth of field overlap)`;
+  else text += ": frame count chosen by the sweep";
+  if (prescan) text += ` · ${prescan.subjects} subject tiles`;
   $("#frame-plan").textContent = text;
+  const warnings = (prescan && prescan.warnings) || [];
+  if (warnings.length) showWarnings(warnings);
 }
 ["#range-near", "#range-far"].forEach((s) => $(s).addEventListener("input", () => { drawCurves(); showPlan(); }));
 $("#frames").addEventListener("input", showPlan);

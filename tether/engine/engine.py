@@ -15,6 +15,7 @@ from tether import __version__
 from tether.camera import list_cameras, open_camera
 from tether.camera.base import Camera
 from tether.camera.errors import CameraNotFound
+from tether.capture import CameraOwner
 from tether.config import Settings
 from tether.engine.bursts import BurstService
 from tether.engine.ids import UnknownId
@@ -29,15 +30,17 @@ log = logging.getLogger(__name__)
 class Engine:
     """Everything a front end needs, built once from the settings."""
 
-    def __init__(self, settings: Settings, *, camera_id: str, simulated: bool = False,
-                 bus: EventBus | None = None, workers: int = 1) -> None:
+    def __init__(self, settings: Settings, *, camera_id: str, simulated: bool = False, fallback: bool = False,
+                 bus: EventBus | None = None, workers: int = 2) -> None:
         self.settings = settings
         self.bus = bus or EventBus()
         self.store = BurstStore(settings.data_dir)
         self.pool = JobPool(self.bus, workers=workers)
         self.bursts = BurstService(self.store, self.pool, self.bus)
         self.primary_camera = camera_id
+        #: The primary camera is simulated; ``fallback``: because no real camera was found.
         self.simulated = simulated
+        self.fallback = fallback
         self._lock = threading.RLock()
         self._owners: dict[str, Any] = {}
         self._capture_jobs: dict[str, Any] = {}
@@ -95,8 +98,6 @@ class Engine:
                 known = {c["id"] for c in self.available_cameras()}
                 if camera_id not in known:
                     raise CameraNotFound(f"no camera {camera_id!r} here", hint="refresh the camera list")
-            from tether.capture import CameraOwner
-
             opener: Callable[[], Camera] = lambda: open_camera(camera_id, self.settings)  # noqa: E731
             owner = CameraOwner(camera_id, opener, self.bus)
             self._owners[camera_id] = owner
@@ -175,7 +176,8 @@ class Engine:
     def snapshot(self) -> dict[str, Any]:
         """Everything a newly connected client needs to draw itself; JSON-able."""
         return {
-            "server": {"version": __version__, "simulated": self.simulated, "primary_camera": self.primary_camera},
+            "server": {"version": __version__, "simulated": self.simulated, "fallback": self.fallback,
+                       "primary_camera": self.primary_camera},
             "cameras": [owner.snapshot() for owner in self.owners()],
             "jobs": [job_dict(job) for job in self.jobs()],
         }

@@ -34,7 +34,7 @@ class BurstStore:
     """The bursts and exports folders of one data directory."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.root = Path(data_dir)
+        self.root = Path(data_dir).expanduser().resolve()
         self.bursts_dir = self.root / "bursts"
         self.exports_dir = self.root / "exports"
         self._lock = threading.Lock()

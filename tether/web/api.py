@@ -25,7 +25,12 @@ def engine() -> Engine:
 
 
 def ok(value: Any, status: int = 200) -> tuple[Response, int]:
-    return jsonify(jsonable(value)), status
+    return jsonify(jsonable(value, data_root())), status
+
+
+def data_root() -> str:
+    """The data folder as a string prefix: paths under it are shown to clients as ids."""
+    return str(engine().store.root.resolve()) + "/"
 
 
 def camera_call(camera_id: str, fn: Any, label: str) -> Any:

@@ -13,7 +13,7 @@ NAV = [("camera", "/", "Camera"), ("postfocus", "/postfocus", "Post Focus"), ("b
 
 def _page(name: str, **context: object) -> str:
     engine = current_app.extensions["tether.engine"]
-    return render_template(f"{name}.html", page=name, nav=NAV, simulated=engine.simulated,
+    return render_template(f"{name}.html", page=name, nav=NAV, simulated=engine.simulated, fallback=engine.fallback,
                            primary_camera=engine.primary_camera, **context)
 
 

@@ -37,18 +37,25 @@ def register_handlers(socketio: SocketIO) -> None:
         refusal = policy.check(environ)
         if refusal is not None:
             raise ConnectionRefusedError(refusal[1])
-        emit("snapshot", jsonable(current_app.extensions["tether.engine"].snapshot()))
+        engine = current_app.extensions["tether.engine"]
+        emit("snapshot", jsonable(engine.snapshot(), _root(engine)))
 
     @socketio.on("snapshot")
     def on_snapshot() -> Any:
-        return jsonable(current_app.extensions["tether.engine"].snapshot())
+        engine = current_app.extensions["tether.engine"]
+        return jsonable(engine.snapshot(), _root(engine))
+
+
+def _root(engine: Any) -> str:
+    return str(engine.store.root.resolve()) + "/"
 
 
 class Forwarder:
     """Moves bus events onto Socket.IO from one thread, so publishers never wait on the network."""
 
-    def __init__(self, socketio: SocketIO) -> None:
+    def __init__(self, socketio: SocketIO, root: str = "") -> None:
         self._socketio = socketio
+        self._root = root
         self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=10_000)
         self._thread = threading.Thread(target=self._run, name="tether-socketio-forward", daemon=True)
         self._stopped = False
@@ -95,7 +102,7 @@ class Forwarder:
                     break  # something the user waits for: send it now
             for event in pending.values():
                 try:
-                    self._socketio.emit("event", jsonable(event))
+                    self._socketio.emit("event", jsonable(event, self._root))
                 except Exception:  # a vanished client must not stop the forwarder
                     log.exception("emitting %s failed", event.get("type"))
 

@@ -25,9 +25,12 @@ def access_url(host: str, port: int, token: str) -> str:
 def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     """Serve the control panel for ``camera_id`` on settings.server.host:port (blocks)."""
     host, port = settings.server.host, settings.server.port
+    # Werkzeug logs every request at INFO (a live view is many requests): keep only its errors
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    simulated_camera = camera_id.split(":", 1)[0].split("?", 1)[0] == "sim"
     # a configured token is always enforced; beyond loopback one is generated if none is configured
     token = settings.server.token or ("" if is_loopback_host(host) else new_token())
-    engine = Engine(settings, camera_id=camera_id, simulated=simulated).start()
+    engine = Engine(settings, camera_id=camera_id, simulated=simulated_camera, fallback=simulated).start()
     app = create_app(engine, settings, token=token)
     click.echo(f"tether control panel: {access_url(host, port, token)}")
     if not is_loopback_host(host):

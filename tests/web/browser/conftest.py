@@ -108,6 +108,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     stop_server_process(srv.process)
 
 
+@pytest.fixture(scope="module")
+def start_tether(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Start more servers (e.g. beyond loopback with a token); all are stopped after the module."""
+    started: list[Server] = []
+
+    def start(**options):  # type: ignore[no-untyped-def]
+        srv = start_server(tmp_path_factory.mktemp("serve"), **options)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        stop_server_process(srv.process)
+
+
 @pytest.fixture(scope="session")
 def browser():  # type: ignore[no-untyped-def]
     path = chromium_path()

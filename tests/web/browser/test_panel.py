@@ -1,0 +1,166 @@
+"""The control panel in a real browser against a real ``tether serve`` on the simulated camera.
+
+One server (480x320 live view) serves the tests of this module in order: live view, a pre-scan
+and a sweep watched by a second browser, refocus by a tap, a range stack downloaded, the gallery.
+Each test also saves a screenshot of its page for the README (docs/screenshots/).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import requests
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+SHOTS = ROOT / "docs" / "screenshots"
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Keep a screenshot of the page for the README."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def frame_signature(page) -> float:  # type: ignore[no-untyped-def]
+    """A number that changes when the live-view <img> shows a new frame (mean of a drawn copy)."""
+    return page.evaluate("""() => {
+        const img = document.querySelector('#live-img');
+        const c = document.createElement('canvas'); c.width = 64; c.height = 48;
+        const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0, 64, 48);
+        const d = ctx.getImageData(0, 0, 64, 48).data; let s = 0;
+        for (let i = 0; i < d.length; i += 4) s += d[i] * 3 + d[i + 1] * 5 + d[i + 2] * 7;
+        return s;
+    }""")
+
+
+def test_live_view_frames_arrive(server, new_page) -> None:
+    page = new_page()
+    page.goto(f"{server.url}/")
+    page.wait_for_function("document.querySelector('#live-img').naturalWidth === 480")
+    page.wait_for_selector("#connection[data-state=connected]")
+    assert "Simulated camera" in page.inner_text("#sim-notice")
+    # several different frames within a few seconds (the simulator's sensor noise changes every frame)
+    signatures = set()
+    deadline = time.monotonic() + 8
+    while len(signatures) < 3 and time.monotonic() < deadline:
+        signatures.add(frame_signature(page))
+        page.wait_for_timeout(200)
+    assert len(signatures) >= 3, "the live view did not change"
+    page.wait_for_selector("#settings .setting")  # settings panel generated from the descriptors
+    page.wait_for_function("document.querySelector('#liveview-fps').textContent !== '– fps'")
+    page.check("#toggle-peaking")
+    page.click("#live-img", position={"x": 200, "y": 150})  # the 100 % loupe
+    page.wait_for_selector("#loupe:not([hidden])")
+    page.wait_for_timeout(600)
+    shot(page, "camera")
+    page.click("#live-img", position={"x": 200, "y": 150})
+    page.wait_for_selector("#loupe", state="hidden")
+
+
+@pytest.fixture(scope="module")
+def swept(server) -> dict:  # type: ignore[no-untyped-def]
+    """Filled in by the sweep test; the refocus and stack tests use its burst."""
+    return {}
+
+
+def test_prescan_and_sweep_seen_by_a_second_browser(server, new_page, swept) -> None:
+    first, second = new_page(), new_page()
+    for page in (first, second):
+        page.goto(f"{server.url}/postfocus")
+        page.wait_for_selector("#connection[data-state=connected]")
+    first.click("#prescan")
+    first.wait_for_selector("#curves[data-ready=true]", timeout=60_000)
+    near, far = int(first.input_value("#range-near")), int(first.input_value("#range-far"))
+    assert 0 <= near < far
+    assert "frames" in first.inner_text("#frame-plan")
+    first.fill("#frames", "14")
+    first.click("#sweep")
+    # the second browser follows the sweep it did not start
+    second.wait_for_selector("#sweep-progress:not([hidden])", timeout=20_000)
+    first.wait_for_selector("#sweep-frames figure", timeout=30_000)
+    first.wait_for_selector("#open-refocus", timeout=90_000)
+    assert float(first.get_attribute("#sweep-bar", "data-fraction")) == 1.0
+    second.wait_for_selector("#open-refocus", timeout=10_000)
+    assert float(second.get_attribute("#sweep-bar", "data-fraction")) == 1.0
+    assert second.get_attribute("#open-refocus", "href") == first.get_attribute("#open-refocus", "href")
+    swept["burst"] = first.get_attribute("#open-refocus", "href").rsplit("/", 1)[1]
+    shot(first, "postfocus")
+
+
+def truth(burst_id: str, server) -> tuple[tuple[float, float], int]:  # type: ignore[no-untyped-def]
+    """The coin of the macro scene: its centre (fractions of the picture) and the frame focused on it."""
+    from tether.camera.sim.optics import lens_for
+    from tether.camera.sim.scene import get_scene, to_pixels
+
+    scene = get_scene("macro")
+    coin = next(o for o in scene.objects if o.name == "coin")
+    (cx, cy), _ = coin.points
+    x, y = to_pixels(cx, cy, 480, 320)
+    target = lens_for(scene).position_for(coin.distance)
+    frames = requests.get(f"{server.url}/api/bursts/{burst_id}", timeout=10).json()["frames"]
+    best = min(frames, key=lambda f: abs(f["focus_position"] - target))["index"]
+    return (x / 480, y / 320), best
+
+
+def test_tap_shows_the_frame_sharpest_there(server, new_page, swept) -> None:
+    if "burst" not in swept:
+        pytest.skip("needs the burst of the sweep test")
+    (fx, fy), expected = truth(swept["burst"], server)
+    page = new_page(viewport={"width": 1000, "height": 760}, has_touch=True)
+    page.goto(f"{server.url}/refocus/{swept['burst']}")
+    page.wait_for_selector("#stage[data-ready=true]", timeout=60_000)
+    box = page.locator("#frame").bounding_box()
+    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+    page.wait_for_function("document.querySelector('#frame').dataset.tapFrame !== undefined")
+    page.wait_for_function("document.querySelector('#frame').dataset.index === document.querySelector('#frame').dataset.tapFrame")
+    shown = int(page.get_attribute("#frame", "data-index"))
+    assert abs(shown - expected) <= 1, f"tapped the coin: showed frame {shown}, sharpest is {expected}"
+    assert int(page.input_value("#scrubber")) == shown
+    # touch: a tap on the far cork board picks a later frame than the coin
+    page.touchscreen.tap(box["x"] + 0.5 * box["width"], box["y"] + 0.9 * box["height"])
+    page.wait_for_function(f"document.querySelector('#frame').dataset.index !== '{shown}'")
+    assert int(page.get_attribute("#frame", "data-index")) > shown
+    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+    page.wait_for_function(f"document.querySelector('#frame').dataset.index === '{shown}'")
+    shot(page, "refocus")
+
+
+def test_range_stack_is_exported_and_downloaded(server, new_page, swept, tmp_path) -> None:
+    if "burst" not in swept:
+        pytest.skip("needs the burst of the sweep test")
+    page = new_page()
+    page.goto(f"{server.url}/stack/{swept['burst']}")
+    page.wait_for_function("document.querySelector('#single').naturalWidth > 0")
+    page.check("input[name=extent][value=range]")
+    page.eval_on_selector("#range-first", "el => { el.value = 3; el.dispatchEvent(new Event('input')); }")
+    page.eval_on_selector("#range-last", "el => { el.value = 9; el.dispatchEvent(new Event('input')); }")
+    page.click("#stack")
+    page.wait_for_selector("#download:not([hidden])", timeout=60_000)
+    assert float(page.get_attribute("#stack-bar", "data-fraction")) == 1.0
+    assert "frames 4–10" in page.inner_text("#result-caption")
+    page.wait_for_function("document.querySelector('#result').naturalWidth > 0")
+    shot(page, "stack")
+    with page.expect_download() as info:
+        page.click("#download")
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    image = cv2.imdecode(np.frombuffer(saved.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.shape[1] == 480
+    page.click("#show-depth")
+    page.wait_for_function("document.querySelector('#result').src.includes('depthmap.png')")
+
+
+def test_gallery_lists_the_burst(server, new_page, swept) -> None:
+    if "burst" not in swept:
+        pytest.skip("needs the burst of the sweep test")
+    page = new_page()
+    page.goto(f"{server.url}/bursts")
+    card = page.wait_for_selector(f"[data-burst='{swept['burst']}']")
+    assert "14 frames" in card.inner_text()
+    page.wait_for_function(f"document.querySelector(\"[data-burst='{swept['burst']}'] img\").naturalWidth > 0")
+    shot(page, "bursts")
