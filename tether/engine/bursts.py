@@ -75,17 +75,15 @@ class BurstService:
         return out
 
     def summary(self, burst_id: str) -> dict[str, Any]:
-        path = self.store.burst_path(burst_id)
-        key = _stamp(path)
-        with self._lock:
-            cached = self._summaries.get(burst_id)
-        if cached and cached[0] == key:
-            return cached[1]
+        """Gallery facts about one burst (cached until its file changes)."""
+        return self._cached(self._summaries, burst_id, lambda path: self._summarise(burst_id, path))
+
+    def _summarise(self, burst_id: str, path: Path) -> dict[str, Any]:
         with open_burst(path) as reader:
             info = reader.info()
             times = [m.captured_at for m in reader.frames_meta() if m.captured_at]
         camera = info.get("camera") or {}
-        summary = {
+        return {
             "id": burst_id,
             "created": min(times) if times else path.stat().st_mtime,
             "camera": camera.get("model") or camera.get("id") or "",
@@ -100,10 +98,20 @@ class BurstService:
             "sweep": info.get("sweep", {}),
             "summary": info.get("summary", {}),
         }
+
+    def _cached(self, table: dict[str, Any], burst_id: str, make: Any) -> Any:
+        """``make(path)`` for this burst, remembered until the file's size or time changes (not while written)."""
+        path = self.store.burst_path(burst_id)
+        key = _stamp(path)
+        with self._lock:
+            cached = table.get(burst_id)
+        if cached and cached[0] == key:
+            return cached[1]
+        value = make(path)
         if burst_id not in self.writing:
             with self._lock:
-                self._summaries[burst_id] = (key, summary)
-        return summary
+                table[burst_id] = (key, value)
+        return value
 
     def detail(self, burst_id: str) -> dict[str, Any]:
         """The summary plus every frame's metadata (index, focus position, source, size)."""
@@ -132,20 +140,14 @@ class BurstService:
 
     def thumbnail(self, burst_id: str) -> bytes:
         """A small JPEG of the burst's middle frame (cached)."""
-        path = self.store.burst_path(burst_id)
-        key = _stamp(path)
-        with self._lock:
-            cached = self._thumbs.get(burst_id)
-        if cached and cached[0] == key:
-            return cached[1]
-        with open_burst(path) as reader:
-            count = reader.frame_count
-        if count == 0:
-            raise UnknownId(f"burst {burst_id} has no frames yet")
-        data = self.frame_jpeg(burst_id, count // 2, reduce=THUMB_REDUCE)
-        with self._lock:
-            self._thumbs[burst_id] = (key, data)
-        return data
+        def make(path: Path) -> bytes:
+            with open_burst(path) as reader:
+                count = reader.frame_count
+            if count == 0:
+                raise UnknownId(f"burst {burst_id} has no frames yet")
+            return self.frame_jpeg(burst_id, count // 2, reduce=THUMB_REDUCE)
+
+        return self._cached(self._thumbs, burst_id, make)
 
     def delete(self, burst_id: str) -> None:
         if burst_id in self.writing:
