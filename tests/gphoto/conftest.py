@@ -101,13 +101,19 @@ def system_build() -> Path:
 
 
 @pytest.fixture
-def virtual_lumix():
-    """A virtual Lumix on a free loopback port; yields the running server (``.camera_id``, ``.responder``)."""
+def scene_source():
+    """The camera a virtual Lumix renders with (the simulator, or the stand-in until it exists)."""
     source = scene_camera(Settings().with_overrides({"sim": SMALL_SIM}))
-    server = PtpIpServer(VirtualLumix(source), "127.0.0.1", 0).start()
+    yield source
+    source.close()
+
+
+@pytest.fixture
+def virtual_lumix(scene_source):
+    """A virtual Lumix on a free loopback port; yields the running server (``.camera_id``, ``.responder``)."""
+    server = PtpIpServer(VirtualLumix(scene_source), "127.0.0.1", 0).start()
     yield server
     server.stop()
-    source.close()
 
 
 @pytest.fixture(autouse=True)

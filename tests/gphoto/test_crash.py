@@ -87,7 +87,7 @@ def test_calls_while_reopening_say_so(virtual_lumix, gphoto_settings):
     os.kill(camera.child_pid, signal.SIGKILL)
     with pytest.raises(DriverCrashed, match="SIGKILL"):
         camera.live_view_frame()
-    with pytest.raises(CameraDisconnected, match="re-opened after a driver crash"):
+    with pytest.raises(CameraDisconnected, match=r"being re-opened after it went away \(driver crash\)"):
         camera.live_view_frame()
     camera.close()
     assert camera.state == "closed"
@@ -105,3 +105,28 @@ def test_a_widget_that_crashes_on_read_is_skipped_after_the_restart(virtual_lumi
     names = [setting.name for setting in camera.settings()]
     assert "whitebalance" not in names and "iso" in names
     camera.close()
+
+
+def test_a_camera_that_vanishes_and_returns_is_reopened(scene_source, gphoto_settings):
+    from tether.ptpip import PtpIpServer, VirtualLumix
+
+    source = scene_source
+    server = PtpIpServer(VirtualLumix(source), "127.0.0.1", 0).start()
+    port = server.port
+    camera = open_supervised(parse_camera_id(server.camera_id), gphoto_settings("wheel", call_timeout=5.0))
+    states: list[str] = []
+    camera.subscribe(lambda event: states.append(event.state))
+    camera.open()
+    camera.live_view_frame()
+    server.stop()  # switched off
+    with pytest.raises(CameraDisconnected) as caught:
+        camera.live_view_frame()
+    assert not isinstance(caught.value, DriverCrashed)
+    assert "disconnected" in states
+    server = PtpIpServer(VirtualLumix(source), "127.0.0.1", port).start()  # switched back on
+    try:
+        _wait_for(lambda: camera.state == "open")
+        assert camera.live_view_frame().data[:2] == b"\xff\xd8"
+    finally:
+        camera.close()
+        server.stop()

@@ -237,6 +237,24 @@ class GphotoCamera(Camera):
             except gp.GPhoto2Error as exc:
                 log.info("closing %s: %s", self.camera_id, exc)
 
+    def _error(self, exc: Exception, doing: str) -> CameraError:
+        """translate_error, but a vague failure on a camera that no longer answers is a disconnect."""
+        error = translate_error(exc, doing)
+        if type(error) is CameraError and not self._still_there():
+            return CameraDisconnected(f"the camera went away while {doing}", hint="check the cable, power or network")
+        return error
+
+    def _still_there(self) -> bool:
+        """Whether the camera still answers where it was: its USB port is listed, or its PTP/IP port accepts."""
+        port_path = libgphoto2_port_path(self.camera_id)
+        if port_path.startswith("ptpip:"):
+            _, host, port, _ = port_path.split(":")
+            return ptpip_reachable(host, int(port))
+        try:
+            return port_path in (port for _, port in _list_pairs(gp.Camera.autodetect()))
+        except gp.GPhoto2Error:
+            return False
+
     def _cam(self) -> Any:
         if self._camera is None:
             raise CameraDisconnected(f"camera {self.camera_id} is not open")
@@ -248,7 +266,7 @@ class GphotoCamera(Camera):
         try:
             return self._cam().get_config()
         except gp.GPhoto2Error as exc:
-            raise translate_error(exc, "reading the settings") from None
+            raise self._error(exc, "reading the settings") from None
 
     def _widget_names(self) -> set[str]:
         return {w.get_name() for _, w in widgets.leaves(self._config())}
@@ -279,7 +297,7 @@ class GphotoCamera(Camera):
             widget.set_value(widgets.coerce(widget, value))
             self._cam().set_single_config(name, widget)
         except gp.GPhoto2Error as exc:
-            raise translate_error(exc, doing) from None
+            raise self._error(exc, doing) from None
 
     # -- pictures --------------------------------------------------------------------------------
 
@@ -290,7 +308,7 @@ class GphotoCamera(Camera):
             camera_file = self._cam().capture_preview()
             data = bytes(memoryview(camera_file.get_data_and_size()))
         except gp.GPhoto2Error as exc:
-            error = translate_error(exc, "reading a live-view frame")
+            error = self._error(exc, "reading a live-view frame")
             if isinstance(error, Unsupported):  # the abilities promised more than the body does
                 self._info = replace(self.info, capabilities=replace(self.info.capabilities, live_view=False))
             raise error from None
@@ -310,7 +328,7 @@ class GphotoCamera(Camera):
             data = bytes(memoryview(camera_file.get_data_and_size()))
             mime = camera_file.get_mime_type()
         except gp.GPhoto2Error as exc:
-            raise translate_error(exc, "capturing a still") from None
+            raise self._error(exc, "capturing a still") from None
         # With capturetarget = internal RAM the file is gone once downloaded; on the card we delete
         # only when asked, so nothing the photographer took is lost by default.
         if self.delete_from_card and self._capture_target_is_card():
@@ -335,7 +353,7 @@ class GphotoCamera(Camera):
             try:
                 kind, _ = camera.wait_for_event(1)
             except gp.GPhoto2Error as exc:
-                raise translate_error(exc, "reading camera events") from None
+                raise self._error(exc, "reading camera events") from None
             if kind == gp.GP_EVENT_TIMEOUT:
                 return count
         return limit

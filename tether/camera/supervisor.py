@@ -70,7 +70,7 @@ def resolve_library(settings: Settings) -> tuple[str, Path | None]:
 
 @dataclass(frozen=True)
 class CameraState:
-    """A state change of a supervised camera: open, crashed, reconnecting, failed, closed."""
+    """A state change of a supervised camera: open, crashed, disconnected, reconnecting, failed, closed."""
 
     camera_id: str
     state: str
@@ -228,6 +228,7 @@ class SupervisedCamera(Camera):
         self._restarter: threading.Thread | None = None
         self._listeners: list[Callable[[CameraState], None]] = []
         self._skip_widgets: set[str] = set()
+        self._lost_reason = ""
 
     # -- state and listeners ---------------------------------------------------------------------
 
@@ -297,9 +298,10 @@ class SupervisedCamera(Camera):
         with self._lock:
             child = self._child
             if child is None:
-                if self.state in ("crashed", "reconnecting"):
+                if self.state in ("crashed", "disconnected", "reconnecting"):
                     raise CameraDisconnected(
-                        f"{self._label()} is being re-opened after a driver crash", hint="try again in a moment",
+                        f"{self._label()} is being re-opened after it went away ({self._lost_reason})",
+                        hint="try again in a moment",
                     )
                 raise CameraDisconnected(f"{self._label()} is not open")
             try:
@@ -312,7 +314,12 @@ class SupervisedCamera(Camera):
                 self._child = None
                 self._learn_from(child)
                 child.kill()
-                self._crashed(exc)
+                self._lost("crashed", exc)
+                raise
+            except CameraDisconnected as exc:  # unplugged or switched off: wait for it to come back
+                self._child = None
+                child.stop()
+                self._lost("disconnected", exc)
                 raise
 
     def _learn_from(self, child: ChildProcess) -> None:
@@ -325,8 +332,10 @@ class SupervisedCamera(Camera):
     def _label(self) -> str:
         return f"{self._info.model} ({self._info.id})" if self._info else str(self.camera_id)
 
-    def _crashed(self, exc: DriverCrashed) -> None:
-        self._set_state("crashed", str(exc))
+    def _lost(self, state: str, exc: CameraError) -> None:
+        """The camera went away (driver crash or disconnect): publish it and start re-opening."""
+        self._lost_reason = "driver crash" if state == "crashed" else "disconnected"
+        self._set_state(state, str(exc))
         if not self._closing.is_set() and not (self._restarter and self._restarter.is_alive()):
             self._restarter = threading.Thread(target=self._reopen, name="gphoto-reopen", daemon=True)
             self._restarter.start()
@@ -352,7 +361,7 @@ class SupervisedCamera(Camera):
                     child.stop()
                     return
                 self._child, self._info = child, info
-            self._set_state("open", f"re-opened after a driver crash (libgphoto2 {child.version})")
+            self._set_state("open", f"re-opened after a {self._lost_reason} (libgphoto2 {child.version})")
             return
         self._set_state("failed", f"gave up re-opening {self._label()} after {len(BACKOFF)} attempts")
 

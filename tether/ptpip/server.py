@@ -83,9 +83,10 @@ class PtpIpServer:
     def stop(self) -> None:
         self._stopped.set()
         try:
-            self._listener.close()
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close alone does not
         except OSError:
             pass
+        self._listener.close()
         for sock in list(self._sockets):
             try:
                 sock.shutdown(socket.SHUT_RDWR)
