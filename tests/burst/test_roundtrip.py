@@ -120,3 +120,27 @@ def test_raw_frames_keep_their_extension(tmp_path, make_jpeg):
         assert reader.frame_bytes(0) == raw
         with pytest.raises(BurstError, match="cannot be decoded"):
             reader.frame_image(0)
+
+
+def test_a_burst_can_be_read_while_it_is_being_written(tmp_path, make_jpeg):
+    """The gallery may open a burst mid-sweep: it sees every frame appended so far, read-only."""
+    path = tmp_path / "live.zip"
+    with BurstWriter.create(path, camera=CAMERA, sweep=SWEEP) as writer:
+        for i in range(3):
+            writer.append(make_jpeg(i), FrameMeta(focus_position=i))
+        with open_burst(path) as reader:
+            assert reader.recovered and reader.frame_count == 3
+            assert reader.frame_bytes(2) == make_jpeg(2)
+            assert reader.meta(1).sha256 and reader.manifest["status"] == "unclosed"
+        writer.append(make_jpeg(3), FrameMeta(focus_position=3))
+    with open_burst(path) as reader:
+        assert not reader.recovered and reader.frame_count == 4 and reader.verify() == []
+
+
+def test_frame_data_must_be_bytes(tmp_path):
+    with BurstWriter.create(tmp_path / "b.zip", camera={}, sweep={}) as writer:
+        with pytest.raises(BurstError, match="must be bytes"):
+            writer.append("not bytes", FrameMeta())  # type: ignore[arg-type]
+        assert writer.append(b"", FrameMeta(corrupt=True)) == 0  # an empty frame from the camera is kept
+    with open_burst(tmp_path / "b.zip") as reader:
+        assert reader.frame_bytes(0) == b"" and reader.meta(0).corrupt

@@ -1,7 +1,8 @@
 """Exports for other tools: a JPEG folder (Zerene, Helicon, Lightroom), an MP4 (H.264), one frame, a ZIP.
 
 Outputs never overwrite anything: files are created with O_EXCL or linked into place from a temporary.
-``progress(done, total)`` is called after each frame; raising from it cancels the export cleanly.
+``progress(done, total)`` is called after each frame; raising from it cancels the export (an MP4 or
+ZIP leaves nothing behind; a folder keeps the frames written so far).
 """
 from __future__ import annotations
 

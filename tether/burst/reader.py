@@ -129,10 +129,12 @@ class BurstReader:
         self.problems.insert(0, f"opened by scanning the local entries: {reason}")
         self.recovered = True
         self._entries = {}
-        self._scanned = entries
         for entry in entries:  # a later entry of the same name replaces the earlier one
-            self._check_name(entry.name)
+            if not is_safe_entry_name(entry.name):
+                self.problems.append(f"entry name {entry.name!r} tries to leave the archive's folder; skipped")
+                continue
             self._entries[entry.name] = entry
+        self._scanned = [e for e in entries if is_safe_entry_name(e.name)]
         try:
             self._use_entries(scanned=True)
         except _Damaged as exc:

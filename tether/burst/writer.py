@@ -97,6 +97,8 @@ class BurstWriter:
 
         ``keep_index`` (used by repair) keeps ``meta.index`` when it is past the last one, leaving a gap.
         """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise BurstError(f"frame data must be bytes, got {type(data).__name__}")
         with self._lock:
             self._check_open()
             index = self._next_index
