@@ -60,6 +60,12 @@ class SimSettings:
     still_width: int = _opt(4000, "simulated still width in pixels", min=64, max=12000)
     still_height: int = _opt(3000, "simulated still height in pixels", min=48, max=9000)
     seed: int = _opt(0, "random seed of the simulated scenes, noise and motor", min=0)
+    movie_width: int = _opt(3840, "simulated movie width in pixels", min=64, max=7680)
+    movie_height: int = _opt(2160, "simulated movie height in pixels", min=48, max=4320)
+    focus_step_ms: float = _opt(2.0, "simulated focus motor: milliseconds per step command (0 = instant)", min=0.0, max=1000.0)
+    focus_backlash: int = _opt(3, "simulated focus motor: units of play taken up after reversing", min=0, max=50)
+    focus_step_error: float = _opt(0.05, "simulated focus motor: chance a step lands one unit short or long", min=0.0, max=1.0)
+    faults: str = _opt("", "faults injected into every simulated camera, like an id's query: 'busy_rate=0.05&slow_ms=100'")
 
 
 @dataclass(frozen=True)
