@@ -61,7 +61,8 @@ def check(data: bytes) -> None:
         pass
 
 
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized so CI is repeatable; raise max_examples locally to search harder
+FUZZ = settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_the_base_burst_is_valid():

@@ -13,13 +13,23 @@ from tether.burst.zipcodec import Entry, central_header, crc32, dos_datetime, en
 from tether.fileio import StorageError, describe_os_error
 
 
+# macOS has no fdatasync (fsync is the closest there); some systems lack pwritev
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
+def _pwritev(fd: int, views: list[memoryview], offset: int) -> int:
+    if hasattr(os, "pwritev"):
+        return os.pwritev(fd, views, offset)
+    return os.pwrite(fd, views[0], offset)  # pragma: no cover - a short write the loop below continues
+
+
 def _write_all(fd: int, parts: Sequence[bytes | memoryview], offset: int) -> int:
     """``pwritev`` until every byte of ``parts`` is at ``offset``; returns the byte count."""
     views = [memoryview(p).cast("B") for p in parts if len(p)]
     total = sum(len(v) for v in views)
     written = 0
     while views:
-        n = os.pwritev(fd, views[:1024], offset + written)
+        n = _pwritev(fd, views[:1024], offset + written)
         if n <= 0:  # pragma: no cover - a regular file never returns 0 without an error
             raise OSError(28, "No space left on device")
         written += n
@@ -78,7 +88,7 @@ class Appender:
             if sync:
                 # fdatasync also flushes the new file size, which is all a reader needs;
                 # the directory write (full) syncs everything once.
-                (os.fsync if full else os.fdatasync)(self.fd)
+                (os.fsync if full else _datasync)(self.fd)
         except OSError as exc:
             self._fail(start, exc)
         self.offset = start + n
