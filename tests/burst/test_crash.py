@@ -8,11 +8,10 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
-from tether.burst import open_burst
+from tether.burst import open_burst, store_derived
 from tether.burst.recovery import repair
 
 # Shared by the child writer and the checking parent: frame i's bytes, varied in size.
@@ -161,3 +160,30 @@ def test_disk_full_even_for_the_manifest_leaves_a_recoverable_burst(tmp_path):
     with open_burst(path) as reader:
         assert reader.recovered and reader.frame_count == 3
         assert [reader.frame_bytes(i) for i in range(3)] == [frame(i) for i in range(3)]
+
+
+def test_repair_drops_a_damaged_frame_and_keeps_the_rest(make_burst, tmp_path):
+    path, frames = make_burst(5)
+    store_derived(path, "sharpness.json", b"[1, 2]")
+    data = bytearray(path.read_bytes())
+    data[data.find(frames[3]) + 100] ^= 0x10
+    path.write_bytes(bytes(data))
+    report = repair(path, tmp_path / "fixed.zip")
+    assert report.kept == 4 and len(report.dropped) == 1 and "frame 3" in report.dropped[0]
+    assert "checksum" in report.dropped[0]
+    with open_burst(tmp_path / "fixed.zip") as fixed:
+        assert [m.index for m in fixed.frames_meta()] == [0, 1, 2, 4]  # original indices kept
+        assert fixed.frame_bytes(3) == frames[4] and fixed.verify() == []
+        assert fixed.derived("sharpness.json") == b"[1, 2]"
+        assert fixed.manifest["summary"]["dropped"] == report.dropped
+
+
+def test_repair_refuses_a_burst_still_being_written(tmp_path):
+    from tether.burst import BurstBusy, BurstWriter, FrameMeta
+
+    path = tmp_path / "live.zip"
+    with BurstWriter.create(path, camera={}, sweep={}) as writer:
+        writer.append(frame(0), FrameMeta())
+        with pytest.raises(BurstBusy, match="still being written"):
+            repair(path)
+    assert not (tmp_path / "live-repaired.zip").exists()

@@ -15,6 +15,7 @@ from tether.burst.format import (
     parse_frame_entry, parse_meta_entry,
 )
 from tether.burst.manifest import check_header, check_manifest, parse_json
+from tether.burst.matching import FrameMatcher
 from tether.burst.meta import FrameMeta
 from tether.burst.scan import scan_entries
 from tether.burst.zipcodec import (
@@ -26,51 +27,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 _REDUCE_FLAGS = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4", 8: "IMREAD_REDUCED_COLOR_8"}
-
-
-class _FrameMatcher:
-    """Finds the frame entry holding a record's bytes by checksum, so a damaged name cannot swap frames."""
-
-    def __init__(self, reader: BurstReader) -> None:
-        self._reader = reader
-        self._frames = [e for e in reader._all_entries() if parse_frame_entry(e.name)]
-        self._sha: dict[int, str] = {}
-        self._used: set[int] = set()
-
-    def _digest(self, k: int) -> str:
-        if k not in self._sha:
-            try:
-                self._sha[k] = hashlib.sha256(self._reader._read(self._frames[k])).hexdigest()
-            except CorruptBurst:
-                self._sha[k] = ""
-        return self._sha[k]
-
-    def take(self, meta: FrameMeta, name: str, crc: object) -> tuple[FrameMeta, Entry] | None:
-        """The unused entry whose CRC-32 (or else SHA-256) matches, preferring one named ``name``.
-
-        Returns the metadata with its SHA-256 filled in (a record written during the sweep has none).
-        """
-        order = sorted(range(len(self._frames)), key=lambda k: (self._frames[k].name != name, -k))
-        for k in order:
-            if k in self._used:
-                continue
-            entry = self._frames[k]
-            if isinstance(crc, str) and crc:
-                if f"{entry.crc:08x}" != crc or (meta.sha256 and self._digest(k) != meta.sha256):
-                    continue
-            elif not meta.sha256 or self._digest(k) != meta.sha256:
-                continue
-            self._used.add(k)
-            return (meta if meta.sha256 else replace(meta, sha256=self._digest(k))), entry
-        return None
-
-    def orphans(self) -> list[tuple[Entry, bytes]]:
-        """Intact frame entries no record claimed, newest first."""
-        out = []
-        for k in reversed(range(len(self._frames))):
-            if k not in self._used and self._digest(k):
-                out.append((self._frames[k], self._reader._read(self._frames[k])))
-        return out
 
 
 class _Damaged(Exception):
@@ -203,7 +159,7 @@ class BurstReader:
             self.manifest = manifest
             return [(meta, self._entries[name]) for meta, name in listed]
         # after a scan, names are not trusted on their own: a frame is the entry whose SHA-256 matches
-        matcher = _FrameMatcher(self)
+        matcher = FrameMatcher(self._all_entries(), self._read)
         found = [matcher.take(meta, name, "") for meta, name in listed]
         if any(pair is None for pair in found):
             self.problems.append("manifest.json lists frames that are missing or damaged; using the per-frame records")
@@ -235,7 +191,7 @@ class BurstReader:
                 self.problems.append(f"{entry.name}: does not describe frame {index}, skipped")
                 continue
             records[index] = (meta, record["entry"], record.get("crc32"))
-        matcher = _FrameMatcher(self)
+        matcher = FrameMatcher(self._all_entries(), self._read)
         pairs: list[tuple[FrameMeta, Entry]] = []
         for index in sorted(records):
             meta, name, crc = records[index]
