@@ -1,0 +1,1 @@
+"""Running tether on a studio machine: udev rules for cameras and `tether doctor` checks."""

@@ -1,0 +1,503 @@
+"""`tether doctor`: checks that tethering can work on this machine, each with its explanation and fix.
+
+Every check returns a Check: OK, WARN (works, but something is off) or FAIL (blocks tethering).
+libgphoto2 is only ever loaded in child processes (tether.camera.supervisor), never here.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from tether.camera.types import CameraInfo
+from tether.config import Settings
+
+OK, WARN, FAIL = "OK", "WARN", "FAIL"
+GIB = 1024 ** 3
+#: Below this much free space a focus sweep of full-size stills may not fit: FAIL.
+MIN_FREE = 1 * GIB
+#: Below this much free space a day of sweeps will not fit: WARN.
+LOW_FREE = 10 * GIB
+USB_NODES = Path("/dev/bus/usb")
+SYS_USB = Path("/sys/bus/usb/devices")
+PROC = Path("/proc")
+RULES_HINT = (
+    "install tether's udev rules (`tether udev-rules | sudo tee /etc/udev/rules.d/60-tether-cameras.rules`, "
+    "`sudo udevadm control --reload && sudo udevadm trigger`), add yourself to the group "
+    "(`sudo usermod -aG plugdev $USER`, then log in again) and re-plug the camera"
+)
+STOP_GVFS = (
+    "`gio mount -s gphoto2; systemctl --user stop gvfs-gphoto2-volume-monitor`; to keep it off: "
+    "`systemctl --user mask gvfs-gphoto2-volume-monitor`"
+)
+
+
+class Status(str, Enum):
+    OK = OK
+    WARN = WARN
+    FAIL = FAIL
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding: what was checked, how it went, why, and what to do about it."""
+
+    name: str
+    status: Status
+    message: str
+    fix: str = ""
+
+    def line(self) -> str:
+        """`OK   libgphoto2 2.5.30 ...` / `FAIL ... -- fix: ...`."""
+        return f"{self.status.value:<4} {self.message}" + (f" -- fix: {self.fix}" if self.fix else "")
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status.value, "message": self.message, "fix": self.fix}
+
+
+def blocking(checks: Iterable[Check]) -> bool:
+    """Whether any check blocks tethering (the CLI exits non-zero then)."""
+    return any(c.status is Status.FAIL for c in checks)
+
+
+# --- configuration ---------------------------------------------------------------------------------
+
+def check_config(settings: Settings, error: Exception | None, default_path: Path) -> Check:
+    """The config file loaded (or there is none and the defaults apply); after an error the rest uses defaults."""
+    if error is not None:
+        return Check("config", Status.FAIL, f"config invalid: {error}; the checks below use the defaults",
+                     "correct it (config.example.toml documents every key)")
+    if settings.source:
+        return Check("config", Status.OK, f"config {settings.source} is valid")
+    return Check("config", Status.OK, f"no config file ({default_path}); using the defaults")
+
+
+# --- libgphoto2 ------------------------------------------------------------------------------------
+
+@dataclass
+class Libgphoto2:
+    """The libgphoto2 tether would use, as its child process reports it."""
+
+    version: str = ""
+    build: str = ""
+    error: str = ""
+    hint: str = ""
+
+
+def probe_libgphoto2(settings: Settings) -> Libgphoto2:
+    """Start one libgphoto2 child (as the server would) and ask its version; a crash is reported, not raised."""
+    from tether.errors import TetherError
+
+    try:
+        from tether.camera.supervisor import ChildProcess
+    except ImportError as exc:
+        return Libgphoto2(error=f"the libgphoto2 driver cannot be loaded ({exc})", hint="run `make setup`")
+    try:
+        child = ChildProcess(settings)
+    except TetherError as exc:
+        return Libgphoto2(error=exc.message, hint=exc.hint)
+    except OSError as exc:
+        return Libgphoto2(error=f"cannot start the libgphoto2 process: {exc.strerror or exc}")
+    try:
+        return Libgphoto2(version=child.version, build=child.library)
+    finally:
+        child.stop()
+
+
+def check_libgphoto2(lib: Libgphoto2, cameras: list[CameraInfo]) -> list[Check]:
+    """The version, and each known defect of it (worse when a camera of the hit vendor is attached)."""
+    from tether.camera.gphoto_defects import defects_for
+    from tether.camera.gphoto_focus import vendor_of
+
+    if lib.error:
+        return [Check("libgphoto2", Status.FAIL, f"libgphoto2 unusable: {lib.error}",
+                      lib.hint or "reinstall with `make setup`; `tether gphoto-check --debug-gphoto` shows why")]
+    checks = [Check("libgphoto2", Status.OK, f"libgphoto2 {lib.version} ({lib.build} build)")]
+    for defect in defects_for(lib.version):
+        hit = [c for c in cameras if (vendor_of(c.manufacturer) or vendor_of(c.model)) in defect.vendors]
+        summary = defect.summary.format(version=lib.version)
+        if hit:
+            names = ", ".join(f"{c.model} ({c.id})" for c in hit)
+            message = f"{names}: focus drive disabled, because {summary}"
+        else:
+            message = f"known defect ({', '.join(defect.vendors)} cameras): {summary}"
+        checks.append(Check("libgphoto2", Status.WARN, message, defect.fix))
+    return checks
+
+
+# --- cameras ---------------------------------------------------------------------------------------
+
+@contextmanager
+def _collect_warnings(logger_name: str) -> Iterator[list[str]]:
+    """Keep a logger's warnings for the report instead of letting them reach stderr."""
+    messages: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger(logger_name)
+    handler, propagate = Keep(logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def find_cameras(settings: Settings) -> tuple[list[CameraInfo], list[str]]:
+    """Real cameras as the server would list them, and the warnings the registry logged on the way."""
+    from tether.camera.registry import real_cameras
+
+    with _collect_warnings("tether.camera.registry") as warnings:
+        cameras = real_cameras(settings)
+    return cameras, warnings
+
+
+@dataclass(frozen=True)
+class UsbDevice:
+    """A USB device seen in sysfs, identified like libgphoto2 does: usb:BBB,DDD."""
+
+    bus: int
+    dev: int
+    vendor: str = ""
+    product: str = ""
+    name: str = ""
+
+    @property
+    def camera_id(self) -> str:
+        return f"usb:{self.bus:03d},{self.dev:03d}"
+
+    @property
+    def node(self) -> Path:
+        return USB_NODES / f"{self.bus:03d}" / f"{self.dev:03d}"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def ptp_devices(sys_usb: Path = SYS_USB) -> list[UsbDevice]:
+    """USB devices with a PTP still-image interface (06/01/01), read from sysfs without libgphoto2."""
+    found = []
+    for interface in sorted(sys_usb.glob("*:*")):
+        if (_read(interface / "bInterfaceClass"), _read(interface / "bInterfaceSubClass"),
+                _read(interface / "bInterfaceProtocol")) != ("06", "01", "01"):
+            continue
+        device = sys_usb / interface.name.split(":")[0]  # "1-1:1.0" is an interface of device "1-1"
+        try:
+            bus, dev = int(_read(device / "busnum")), int(_read(device / "devnum"))
+        except ValueError:
+            continue
+        name = " ".join(p for p in (_read(device / "manufacturer"), _read(device / "product")) if p)
+        usb = UsbDevice(bus, dev, _read(device / "idVendor"), _read(device / "idProduct"), name)
+        if usb not in found:
+            found.append(usb)
+    return found
+
+
+def usb_device_for(camera_id: str) -> UsbDevice | None:
+    """`usb:001,005` -> the device at bus 1, address 5; None for other ids."""
+    if not camera_id.startswith("usb:"):
+        return None
+    bus, _, dev = camera_id[4:].partition(",")
+    try:
+        return UsbDevice(int(bus), int(dev))
+    except ValueError:
+        return None
+
+
+def check_cameras(cameras: list[CameraInfo], registry_warnings: list[str], lib: Libgphoto2,
+                  on_bus: list[UsbDevice]) -> list[Check]:
+    """One line per camera found; a clear FAIL when there is none (and why, when that can be told)."""
+    checks = []
+    for info in cameras:
+        caps = ", ".join(info.capabilities.names())
+        note = info.capabilities.focus_drive_note
+        if not caps and note:  # detection found it but could not open it
+            checks.append(Check("camera", Status.FAIL, f"camera {info.id} {info.model} found but cannot be opened: {note}",
+                                "see the camera-holder and USB-access lines below"))
+        else:
+            checks.append(Check("camera", Status.OK, f"camera {info.id} {info.model} ({caps or 'no capabilities'})"))
+    if cameras:
+        return checks
+    unlisted = [d for d in on_bus if d.camera_id not in {c.id for c in cameras}]
+    if lib.error:
+        why = "libgphoto2 is unusable (see above)"
+    elif unlisted:
+        devices = ", ".join(f"{d.camera_id} {d.name or d.vendor + ':' + d.product}" for d in unlisted)
+        why = f"a PTP device is on the USB bus ({devices}) but libgphoto2 did not list it"
+    else:
+        why = "libgphoto2 found no USB or PTP/IP camera"
+    extra = f" ({'; '.join(registry_warnings)})" if registry_warnings else ""
+    checks.append(Check(
+        "camera", Status.FAIL, f"no camera attached: {why}{extra}",
+        "connect the camera with a data cable, switch it on and set its USB mode to PTP/PC(Tether) "
+        "(README: Camera set-up); the simulated camera sim:macro works without one",
+    ))
+    return checks
+
+
+def check_usb_access(devices: list[UsbDevice]) -> list[Check]:
+    """Whether this user may open each camera's /dev/bus/usb node for reading and writing."""
+    checks = []
+    for device in devices:
+        node = device.node
+        try:
+            info = node.stat()
+        except OSError:
+            checks.append(Check("usb access", Status.WARN, f"{device.camera_id}: {node} does not exist (unplugged?)",
+                                "re-plug the camera and run `tether doctor` again"))
+            continue
+        if os.access(node, os.R_OK | os.W_OK):
+            checks.append(Check("usb access", Status.OK, f"{device.camera_id}: {node} is readable and writable by you"))
+            continue
+        group = _group_name(info.st_gid)
+        checks.append(Check(
+            "usb access", Status.FAIL,
+            f"{device.camera_id}: you cannot open {node} (mode {info.st_mode & 0o777:o}, group {group})", RULES_HINT,
+        ))
+    return checks
+
+
+def _group_name(gid: int) -> str:
+    import grp
+
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+# --- programs holding a camera ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Holder:
+    """A program known to grab cameras: what it does and how to stop it."""
+
+    what: str
+    fix: str
+    #: Whether merely running means it holds a camera (a gvfs mount), not just that it might grab one.
+    holds: bool = False
+
+
+KNOWN_HOLDERS: dict[str, Holder] = {
+    "gvfs-gphoto2-volume-monitor": Holder("the desktop's camera volume monitor: it mounts cameras as they are plugged in", STOP_GVFS),
+    "gvfsd-gphoto2": Holder("gvfs has a camera mounted and holds it", STOP_GVFS, holds=True),
+    "gvfs-mtp-volume-monitor": Holder(
+        "the desktop's MTP volume monitor: it mounts some cameras as they are plugged in",
+        "`gio mount -s mtp; systemctl --user stop gvfs-mtp-volume-monitor`; to keep it off: "
+        "`systemctl --user mask gvfs-mtp-volume-monitor`"),
+    "gvfsd-mtp": Holder("gvfs has an MTP device mounted and holds it", "`gio mount -s mtp`", holds=True),
+    "shotwell": Holder("Shotwell imports from cameras and may hold one", "quit Shotwell"),
+    "entangle": Holder("Entangle is a tethering program and holds its camera", "quit Entangle"),
+    "darktable": Holder("darktable's tethering view holds a camera", "quit darktable or leave its tethering view"),
+    "digikam": Holder("digiKam's camera import may hold a camera", "quit digiKam"),
+    "gphoto2": Holder("the gphoto2 command holds a camera while it runs", "stop that gphoto2 command"),
+    "rapid-photo-downloader": Holder("Rapid Photo Downloader may hold a camera", "quit Rapid Photo Downloader"),
+    "gthumb": Holder("gThumb's importer may hold a camera", "quit gThumb"),
+}
+TETHER_CHILD = "tether.camera.child"
+
+
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    argv: tuple[str, ...]
+    #: /dev/bus/usb nodes it has open; None when its descriptors could not be read (another user's).
+    usb_nodes: frozenset[str] | None
+
+    @property
+    def program(self) -> str:
+        """The program's name: argv[0]'s basename, or the script's for interpreters."""
+        names = [os.path.basename(a) for a in self.argv[:2]]
+        if names and names[0].startswith("python") and len(names) > 1:
+            return names[1]
+        return names[0] if names else ""
+
+
+def processes(proc: Path = PROC) -> list[Process]:
+    """Every process this user may see, with the USB device nodes it has open."""
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        raw = b""
+        try:
+            raw = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        argv = tuple(a.decode("utf-8", "replace") for a in raw.split(b"\0") if a)
+        nodes: set[str] | None = set()
+        try:
+            for fd in (entry / "fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                if target.startswith(f"{USB_NODES}/"):
+                    nodes.add(target)
+        except OSError:
+            nodes = None
+        found.append(Process(int(entry.name), argv, frozenset(nodes) if nodes is not None else None))
+    return found
+
+
+def check_holders(procs: list[Process], camera_nodes: set[str]) -> list[Check]:
+    """Programs that hold (or will grab) a camera, and how to stop each."""
+    checks = []
+    for process in procs:
+        held = sorted((process.usb_nodes or frozenset()) & camera_nodes)
+        label = _describe_process(process)
+        known = KNOWN_HOLDERS.get(process.program)
+        if held:
+            fix = known.fix if known else (
+                "stop that tether server first (`systemctl stop tether`, or Ctrl+C where it runs)"
+                if TETHER_CHILD in process.argv else f"quit it (`kill {process.pid}`)")
+            checks.append(Check("camera holder", Status.FAIL, f"{label} holds the camera at {', '.join(held)}", fix))
+        elif known:
+            status = Status.FAIL if known.holds else Status.WARN
+            checks.append(Check("camera holder", status, f"{label} is running: {known.what}", known.fix))
+    if not checks:
+        unseen = sum(1 for p in procs if p.usb_nodes is None)
+        note = f" ({unseen} processes of other users not inspected)" if unseen and camera_nodes else ""
+        checks.append(Check("camera holder", Status.OK, f"no other program holds a camera or watches for one{note}"))
+    return checks
+
+
+def _describe_process(process: Process) -> str:
+    if TETHER_CHILD in process.argv:
+        return f"a tether camera process (pid {process.pid})"
+    return f"{process.program} (pid {process.pid})"
+
+
+# --- storage and network ---------------------------------------------------------------------------
+
+def check_data_dir(path: Path, min_free: int = MIN_FREE, low_free: int = LOW_FREE) -> Check:
+    """The data dir exists (or can be created), takes a file, and has room for bursts."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == path:
+        if not path.is_dir():
+            return Check("data dir", Status.FAIL, f"data dir {path} is not a folder", "set [paths] data_dir to a folder")
+        try:
+            with tempfile.TemporaryFile(dir=path, prefix=".tether-doctor-"):
+                pass
+        except OSError as exc:
+            return Check("data dir", Status.FAIL, f"data dir {path} is not writable: {exc.strerror or exc}",
+                         f"`sudo chown $USER {path}` or set [paths] data_dir to a folder you own")
+        where = f"data dir {path} is writable"
+    elif os.access(existing, os.W_OK | os.X_OK):
+        where = f"data dir {path} will be created in {existing}"
+    else:
+        return Check("data dir", Status.FAIL, f"data dir {path} cannot be created: {existing} is not writable",
+                     f"create it (`sudo install -d -o $USER {path}`) or set [paths] data_dir")
+    free = shutil.disk_usage(existing).free
+    text = f"{where}, {free / GIB:.1f} GiB free"
+    if free < min_free:
+        return Check("data dir", Status.FAIL, f"{text}: too little for a focus sweep", "free some space or move [paths] data_dir")
+    if free < low_free:
+        return Check("data dir", Status.WARN, f"{text}: bursts will soon fill it", "free some space or move [paths] data_dir")
+    return Check("data dir", Status.OK, text)
+
+
+def check_port(host: str, port: int, procs: list[Process] | None = None) -> Check:
+    """Whether `tether serve` could listen on host:port now."""
+    where = f"{host}:{port}"
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return Check("port", Status.FAIL, f"server host {host!r} cannot be resolved: {exc.strerror}", "set [server] host to an address of this machine")
+    family, kind, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: TIME_WAIT is no conflict
+            sock.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            owner = _port_owner(port, procs)
+            return Check("port", Status.FAIL, f"port {where} is in use{' by ' + owner if owner else ''}",
+                         "stop that program (is tether already running? `systemctl status tether`) or choose "
+                         "another port: [server] port / `tether serve --port`")
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return Check("port", Status.FAIL, f"{host} is not an address of this machine", "set [server] host (0.0.0.0 = all interfaces)")
+        if exc.errno == errno.EACCES:
+            return Check("port", Status.FAIL, f"port {port} needs root", "use a port above 1023 ([server] port)")
+        return Check("port", Status.FAIL, f"cannot listen on {where}: {exc.strerror or exc}", "set [server] host/port")
+    return Check("port", Status.OK, f"port {where} is free{_exposure(host)}")
+
+
+def _exposure(host: str) -> str:
+    from tether.web.security import is_loopback_host
+
+    if is_loopback_host(host):
+        return " (panel reachable from this machine only)"
+    return " (panel reachable from the network: a token is required; see [server] token)"
+
+
+def _port_owner(port: int, procs: list[Process] | None) -> str:
+    """Which process listens on ``port``, from /proc/net/tcp and the processes' socket descriptors."""
+    inodes = set()
+    for table in ("tcp", "tcp6"):
+        for row in _read(PROC / "net" / table).splitlines()[1:]:
+            cols = row.split()
+            if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(cols[9])
+    for process in procs or []:
+        try:
+            for fd in (PROC / str(process.pid) / "fd").iterdir():
+                if os.readlink(fd).removeprefix("socket:[").removesuffix("]") in inodes:
+                    return f"{' '.join(process.argv[:3])} (pid {process.pid})"
+        except OSError:
+            continue
+    return ""
+
+
+# --- all together ----------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> bool:
+        return blocking(self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": not self.blocking, "checks": [c.to_dict() for c in self.checks]}
+
+
+def run_checks(settings: Settings, config_check: Check) -> Report:
+    """Every check, in the order a person would fix things."""
+    lib = probe_libgphoto2(settings)
+    cameras, warnings = find_cameras(settings) if not lib.error else ([], [])
+    on_bus = ptp_devices()
+    usb = {d.camera_id: d for d in on_bus}
+    for info in cameras:
+        device = usb_device_for(info.id)
+        if device is not None:
+            usb.setdefault(device.camera_id, device)
+    procs = processes()
+    report = Report([config_check])
+    report.checks += check_libgphoto2(lib, cameras)
+    report.checks += check_cameras(cameras, warnings, lib, on_bus)
+    report.checks += check_usb_access(list(usb.values()))
+    report.checks += check_holders(procs, {str(d.node) for d in usb.values()})
+    report.checks.append(check_data_dir(settings.data_dir))
+    report.checks.append(check_port(settings.server.host, settings.server.port, procs))
+    return report
