@@ -144,3 +144,15 @@ def test_frame_data_must_be_bytes(tmp_path):
         assert writer.append(b"", FrameMeta(corrupt=True)) == 0  # an empty frame from the camera is kept
     with open_burst(tmp_path / "b.zip") as reader:
         assert reader.frame_bytes(0) == b"" and reader.meta(0).corrupt
+
+
+def test_a_summary_that_is_not_json_leaves_the_writer_open(tmp_path, make_jpeg):
+    path = tmp_path / "b.zip"
+    with BurstWriter.create(path, camera={}, sweep={}) as writer:
+        writer.append(make_jpeg(0), FrameMeta())
+        with pytest.raises(BurstError, match="summary"):
+            writer.close({"when": object()})
+        assert not writer.closed
+        writer.close({"ok": True})
+    with open_burst(path) as reader:
+        assert reader.manifest["summary"] == {"ok": True} and not reader.recovered

@@ -158,6 +158,9 @@ class BurstWriter:
         with self._lock:
             if self._closed:
                 return
+            if not isinstance(summary, (dict, type(None))) or not isinstance(status, str) or not isinstance(error, str):
+                raise BurstError("close(summary, status=, error=) takes a dict and two strings")
+            to_json(summary, f"{self.path}: sweep summary")  # refuse a bad summary while the writer is still open
             self._closed = True
             try:
                 self._drain_hashes()
