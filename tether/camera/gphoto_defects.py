@@ -30,11 +30,11 @@ DEFECTS: tuple[Defect, ...] = (
         vendors=("panasonic",),
         summary=(
             "libgphoto2 {version} crashes on every Panasonic focus-drive write "
-            "(manualfocusdrive, mfadjust, liveviewsize): ptp_panasonic_manualfocusdrive passes a "
-            "stack array where a pointer is expected"
+            "(manualfocusdrive, mfadjust, liveviewsize; also capturetarget): ptp_panasonic_manualfocusdrive "
+            "and its siblings pass a stack array where a pointer is expected"
         ),
         fix="use a libgphoto2 older than 2.5.32 or newer than 2.5.34, e.g. `make serve GPHOTO2=system` on Debian 12",
-        widgets=("manualfocusdrive", "mfadjust", "liveviewsize"),
+        widgets=("manualfocusdrive", "mfadjust", "liveviewsize", "capturetarget"),
     ),
 )
 

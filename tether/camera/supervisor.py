@@ -140,6 +140,7 @@ class ChildProcess:
 
     def reading_widget(self) -> str:
         """The widget the child was reading when it died ("" when it had finished), from its breadcrumbs."""
+        self._stderr_thread.join(timeout=2.0)  # a dead child's last lines may still be in the pipe
         for line in reversed(self.stderr_tail):
             if line.startswith("tether-breadcrumb "):
                 return line.split("=", 1)[1] if "widget=" in line else ""

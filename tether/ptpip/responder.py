@@ -218,6 +218,7 @@ class VirtualLumix:
     def _focus_drive(self, params: tuple[int, ...], data: bytes) -> Reply:
         mode = pana.parse_focus_drive(data)
         if mode is None:
+            log.info("virtual Lumix: malformed ManualFocusDrive data %s", data.hex())
             return Reply(ds.RC_INVALID_PARAMETER)
         direction, step = pana.FOCUS_MODES[mode]
         self.camera.drive_focus(direction, step, 1)
