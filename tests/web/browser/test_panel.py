@@ -92,25 +92,29 @@ def test_prescan_and_sweep_seen_by_a_second_browser(server, new_page, swept) -> 
     shot(first, "postfocus")
 
 
-def truth(burst_id: str, server) -> tuple[tuple[float, float], int]:  # type: ignore[no-untyped-def]
-    """The coin of the macro scene: its centre (fractions of the picture) and the frame focused on it."""
-    from tether.camera.sim.optics import lens_for
-    from tether.camera.sim.scene import get_scene, to_pixels
+def truth(burst_id: str, server) -> tuple[tuple[float, float], tuple[float, float], int]:  # type: ignore[no-untyped-def]
+    """From the simulator's ground truth: a point well inside the coin, one on the far cork board
+    (fractions of the picture), and the burst frame focused nearest to the coin."""
+    from tether.camera.sim import SceneTruth
 
-    scene = get_scene("macro")
-    coin = next(o for o in scene.objects if o.name == "coin")
-    (cx, cy), _ = coin.points
-    x, y = to_pixels(cx, cy, 480, 320)
-    target = lens_for(scene).position_for(coin.distance)
+    truth = SceneTruth("macro")
+    masks = truth.masks((480, 320))
+
+    def inside(name: str) -> tuple[float, float]:
+        depth_inside = cv2.distanceTransform(masks[name].astype(np.uint8), cv2.DIST_L2, 5)
+        row, col = np.unravel_index(int(np.argmax(depth_inside)), depth_inside.shape)
+        return col / 480, row / 320
+
+    target = next(o.focus_position for o in truth.objects if o.name == "coin")
     frames = requests.get(f"{server.url}/api/bursts/{burst_id}", timeout=10).json()["frames"]
     best = min(frames, key=lambda f: abs(f["focus_position"] - target))["index"]
-    return (x / 480, y / 320), best
+    return inside("coin"), inside("cork board"), best
 
 
 def test_tap_shows_the_frame_sharpest_there(server, new_page, swept) -> None:
     if "burst" not in swept:
         pytest.skip("needs the burst of the sweep test")
-    (fx, fy), expected = truth(swept["burst"], server)
+    (fx, fy), (bx, by), expected = truth(swept["burst"], server)
     page = new_page(viewport={"width": 1000, "height": 760}, has_touch=True)
     page.goto(f"{server.url}/refocus/{swept['burst']}")
     page.wait_for_selector("#stage[data-ready=true]", timeout=60_000)
@@ -122,7 +126,7 @@ def test_tap_shows_the_frame_sharpest_there(server, new_page, swept) -> None:
     assert abs(shown - expected) <= 1, f"tapped the coin: showed frame {shown}, sharpest is {expected}"
     assert int(page.input_value("#scrubber")) == shown
     # touch: a tap on the far cork board picks a later frame than the coin
-    page.touchscreen.tap(box["x"] + 0.5 * box["width"], box["y"] + 0.9 * box["height"])
+    page.touchscreen.tap(box["x"] + bx * box["width"], box["y"] + by * box["height"])
     page.wait_for_function(f"document.querySelector('#frame').dataset.index !== '{shown}'")
     assert int(page.get_attribute("#frame", "data-index")) > shown
     page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
