@@ -27,7 +27,7 @@ from tether.camera.sim.scene import Layer, Scene, get_scene, raster
 MOTOR_RANGE = 240
 INFINITY_POSITION = 232.0
 #: Blur-disk radius in pixels per unit of motor position at f/2.8 on a 1920-pixel-wide image.
-BLUR_PER_UNIT = 0.3
+BLUR_PER_UNIT = 0.5
 REFERENCE_F_NUMBER = 2.8
 REFERENCE_WIDTH = 1920
 #: Relative magnification change across the focus range (focus breathing): 0.4 %.
@@ -89,6 +89,16 @@ def disk_psf(radius: float, sigma: float) -> np.ndarray:
     return (k / k.sum()).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=512)
+def pixel_gaussian(sigma: float) -> np.ndarray:
+    """1-D Gaussian integrated over each pixel (exact for sub-pixel sigmas, where sampling it is not)."""
+    half = int(math.ceil(3 * sigma)) + 1
+    edges = np.arange(-half - 0.5, half + 1.0, 1.0)
+    cdf = np.array([0.5 * (1 + math.erf(e / (math.sqrt(2) * sigma))) for e in edges])
+    k = np.diff(cdf)
+    return (k / k.sum()).astype(np.float32)
+
+
 def gaussian_sigma(radius: float, sigma: float) -> float:
     """Sigma of the Gaussian with the second moment of a disk of ``radius`` softened by ``sigma``."""
     return math.sqrt(sigma * sigma + radius * radius / 4.0)
@@ -100,15 +110,21 @@ def _blur(image: np.ndarray, radius: float, sigma: float, border: int) -> tuple[
         g = gaussian_sigma(radius, sigma)
         margin = int(math.ceil(3 * g)) + 1
         padded = cv2.copyMakeBorder(image, margin, margin, margin, margin, border, value=0)
-        return cv2.GaussianBlur(padded, (0, 0), g, borderType=border), margin
-    # Wide blur: shrink so the disk is _DIRECT_LIMIT px, blur there, grow back (the result has no finer detail).
+        kernel = pixel_gaussian(round(g, 3))
+        return cv2.sepFilter2D(padded, -1, kernel, kernel, borderType=border), margin
+    # Wide blur: shrink by a whole factor so the disk is at most _DIRECT_LIMIT px, blur there, grow back
+    # (the result has no finer detail). Padding to a multiple of the factor keeps the grids aligned.
+    factor = int(math.ceil(radius / _DIRECT_LIMIT))
     margin = int(math.ceil(radius + 2 * sigma)) + 2
-    padded = cv2.copyMakeBorder(image, margin, margin, margin, margin, border, value=0)
-    factor = radius / _DIRECT_LIMIT
-    h, w = padded.shape[:2]
-    small = cv2.resize(padded, (max(1, round(w / factor)), max(1, round(h / factor))), interpolation=cv2.INTER_AREA)
-    small = cv2.filter2D(small, -1, disk_psf(_DIRECT_LIMIT, round(max(sigma / factor, 0.3), 2)), borderType=border)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), margin
+    h, w = image.shape[:2]
+    ex, ey = (-(w + 2 * margin)) % factor, (-(h + 2 * margin)) % factor
+    padded = cv2.copyMakeBorder(image, margin, margin + ey, margin, margin + ex, border, value=0)
+    ph, pw = padded.shape[:2]
+    small = cv2.resize(padded, (pw // factor, ph // factor), interpolation=cv2.INTER_AREA)
+    kernel = disk_psf(round(radius / factor, 2), round(max(sigma / factor, 0.3), 2))
+    small = cv2.filter2D(small, -1, kernel, borderType=border)
+    grown = cv2.resize(small, (pw, ph), interpolation=cv2.INTER_LINEAR)
+    return grown[:ph - ey, :pw - ex], margin
 
 
 def blur_object(rgba: np.ndarray, radius: float, sigma: float) -> tuple[np.ndarray, np.ndarray, int]:
