@@ -19,7 +19,6 @@ The clients run in this process (threads; socket reads release the GIL); the ser
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import signal
@@ -214,6 +213,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--parts", default="mjpeg,memory,refocus", help="which measurements to run")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="tether-bench-web-", dir=".") as tmp:
@@ -222,33 +222,47 @@ def main() -> None:
         try:
             print(f"tether serve on {CAMERA} at {args.width}x{args.height}, {args.fps:g} fps; "
                   f"{args.runs} runs x {args.seconds:g} s per client count\n")
-            print(f"{'clients':>7}  {'median client fps':>17}  {'slowest client fps':>18}  {'camera fps':>10}  {'slowest/camera':>14}")
-            for n in [int(c) for c in args.clients.split(",")]:
-                medians, slowest, refs = [], [], []
-                for _ in range(args.runs):
-                    rates, ref = mjpeg_run(url, n, args.seconds)
-                    medians.append(statistics.median(rates))
-                    slowest.append(min(rates))
-                    refs.append(ref)
-                med, low, ref = statistics.median(medians), statistics.median(slowest), statistics.median(refs)
-                print(f"{n:>7}  {med:>17.1f}  {low:>18.1f}  {ref:>10.1f}  {low / ref:>13.0%}")
-
-            samples = memory_run(url, process.pid, args.memory_seconds)
-            warm = [mb for t, mb in samples if t >= min(10.0, args.memory_seconds / 3)] or [mb for _, mb in samples]
-            minutes = max(1e-9, (samples[-1][0] - samples[0][0]) / 60)
-            print(f"\nserver memory with 5 clients over {args.memory_seconds:g} s (RSS, MB): "
-                  f"start {samples[0][1]:.1f}, after warm-up {warm[0]:.1f}, end {samples[-1][1]:.1f}, max {max(mb for _, mb in samples):.1f}; "
-                  f"growth after warm-up {(warm[-1] - warm[0]) / minutes:+.2f} MB/min")
-
-            tap = refocus_run(url, base / "data", args.taps)
-            print(f"\nrefocus tap on a {tap['frames']}-frame {tap['size']} burst, {args.taps} taps (ms):")
-            print(f"{'':>24}  {'median':>8}  {'p95':>8}")
-            for label, key in (("server time (target<=20)", "server"), ("bare index lookup (ref)", "bare"),
-                               ("HTTP round trip", "round_trip")):
-                print(f"{label:>24}  {statistics.median(tap[key]):>8.3f}  {pct(tap[key], 0.95):>8.3f}")
-            print(f"{'server / reference':>24}  {statistics.median(tap['server']) / statistics.median(tap['bare']):>7.1f}x")
+            parts = set(args.parts.split(","))
+            if "mjpeg" in parts:
+                mjpeg_table(url, args)
+            if "memory" in parts:
+                memory_report(url, process.pid, args.memory_seconds)
+            if "refocus" in parts:
+                refocus_report(url, base / "data", args.taps)
         finally:
             stop_server(process)
+
+
+def mjpeg_table(url: str, args: argparse.Namespace) -> None:
+    print(f"{'clients':>7}  {'median client fps':>17}  {'slowest client fps':>18}  {'camera fps':>10}  {'slowest/camera':>14}")
+    for n in [int(c) for c in args.clients.split(",")]:
+        medians, slowest, refs = [], [], []
+        for _ in range(args.runs):
+            rates, ref = mjpeg_run(url, n, args.seconds)
+            medians.append(statistics.median(rates))
+            slowest.append(min(rates))
+            refs.append(ref)
+        med, low, ref = statistics.median(medians), statistics.median(slowest), statistics.median(refs)
+        print(f"{n:>7}  {med:>17.1f}  {low:>18.1f}  {ref:>10.1f}  {low / ref:>13.0%}")
+
+
+def memory_report(url: str, pid: int, seconds: float) -> None:
+    samples = memory_run(url, pid, seconds)
+    warm = [mb for t, mb in samples if t >= min(10.0, seconds / 3)] or [mb for _, mb in samples]
+    minutes = max(1e-9, (samples[-1][0] - samples[0][0]) / 60)
+    print(f"\nserver memory with 5 clients over {seconds:g} s (RSS, MB): "
+          f"start {samples[0][1]:.1f}, after warm-up {warm[0]:.1f}, end {samples[-1][1]:.1f}, max {max(mb for _, mb in samples):.1f}; "
+          f"growth after warm-up {(warm[-1] - warm[0]) / minutes:+.2f} MB/min")
+
+
+def refocus_report(url: str, data_dir: Path, taps: int) -> None:
+    tap = refocus_run(url, data_dir, taps)
+    print(f"\nrefocus tap on a {tap['frames']}-frame {tap['size']} burst, {taps} taps (ms):")
+    print(f"{'':>24}  {'median':>8}  {'p95':>8}")
+    for label, key in (("server time (target<=20)", "server"), ("bare index lookup (ref)", "bare"),
+                       ("HTTP round trip", "round_trip")):
+        print(f"{label:>24}  {statistics.median(tap[key]):>8.3f}  {pct(tap[key], 0.95):>8.3f}")
+    print(f"{'server / reference':>24}  {statistics.median(tap['server']) / statistics.median(tap['bare']):>7.1f}x")
 
 
 if __name__ == "__main__":
