@@ -6,16 +6,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
-
-def _sim_available() -> bool:
-    try:
-        from tether.camera.sim import SimCamera  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
 
 def _config(tmp_path, camera_id: str) -> dict[str, str]:
     config = tmp_path / "config.toml"
@@ -50,8 +40,6 @@ def test_gphoto_check_debug_shows_the_libgphoto2_log(virtual_lumix, run_tether):
 
 
 def test_cameras_lists_configured_ptpip_cameras(virtual_lumix, run_tether, tmp_path):
-    if not _sim_available():
-        pytest.skip("`tether cameras` also lists the simulated cameras, which are not in the tree yet")
     result = run_tether("cameras", env=_config(tmp_path, virtual_lumix.camera_id), check=True)
     line = next(line for line in result.stdout.splitlines() if line.startswith(virtual_lumix.camera_id))
     assert "Panasonic DMC-GX8" in line and "live_view" in line
@@ -64,8 +52,6 @@ def _free_port() -> int:
 
 
 def test_virtual_camera_command_serves_until_stopped(run_tether, tmp_path):
-    if not _sim_available():
-        pytest.skip("`tether virtual-camera` renders with the simulated camera, which is not in the tree yet")
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "tether", "virtual-camera", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -14,6 +14,7 @@ import pytest
 
 from tether.camera.errors import InvalidValue, Unsupported
 from tether.camera.ids import parse_camera_id
+from tether.camera.sim import SimCamera
 from tether.camera.supervisor import detect_cameras, open_supervised
 from tether.camera.types import FocusDirection, SettingKind, StepClass
 from tether.config import Settings
@@ -23,22 +24,10 @@ BACKENDS = ["sim", "sim-supervised", "lumix-wheel", "vusb", "lumix-system"]
 UNSAFE_TO_FLIP = {"capturetarget", "imagesize", "imagequality", "recordingformat", "expmode", "afmode"}
 
 
-def _sim_available() -> bool:
-    try:
-        from tether.camera.sim import SimCamera  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @pytest.fixture(params=BACKENDS)
 def camera(request, tmp_path, monkeypatch, gphoto_settings):
     backend = request.param
-    if backend.startswith("sim") and not _sim_available():
-        pytest.skip("the simulated camera (tether.camera.sim) is not in the tree yet")
     if backend == "sim":
-        from tether.camera.sim import SimCamera
-
         cam = SimCamera(parse_camera_id("sim:macro"), gphoto_settings("wheel").sim)
     elif backend == "sim-supervised":
         cam = open_supervised(parse_camera_id("sim:macro"), gphoto_settings("wheel"))
