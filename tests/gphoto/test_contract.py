@@ -86,6 +86,14 @@ def test_contract(camera):
         assert cam.get_setting(target.name).value == other
         cam.set_setting(target.name, target.value)
 
+    toggles = [s for s in settings if s.kind is SettingKind.TOGGLE and not s.read_only]
+    if toggles:
+        toggle = toggles[0]
+        assert cam.set_setting(toggle.name, not toggle.value).value is (not toggle.value)
+        cam.set_setting(toggle.name, toggle.value)
+    if backend == "vusb":  # the emulated Nikon has choice, toggle and text settings
+        assert toggles and choices and any(s.kind is SettingKind.TEXT for s in settings)
+
     if info.capabilities.live_view and backend != "vusb":
         for _ in range(3):
             frame = cam.live_view_frame()

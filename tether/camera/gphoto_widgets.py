@@ -74,8 +74,8 @@ def describe(group: str, widget: Any, *, skip: set[str], read_only: set[str]) ->
     """One widget as a typed Setting, or None for actions, buttons and skipped widgets."""
     name = widget.get_name()
     kind = widget.get_type()
-    if name in ACTION_WIDGETS or name in skip or kind == gp.GP_WIDGET_BUTTON:
-        return None
+    if group == "actions" or name in ACTION_WIDGETS or name in skip or kind == gp.GP_WIDGET_BUTTON:
+        return None  # libgphoto2's "actions" section holds triggers (focus drive, opcodes), not settings
     label = widget.get_label() or name
     locked = bool(widget.get_readonly()) or name in read_only
     breadcrumb(name)
