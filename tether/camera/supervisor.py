@@ -37,6 +37,13 @@ DEFAULT_PTPIP = "ptpip:127.0.0.1:15740"
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 #: Operations allowed longer than one call timeout (opening, detecting, capturing).
 TIMEOUT_FACTOR = {"open": 2.0, "detect": 3.0, "capture_still": 3.0, "settings": 2.0}
+#: Opening and detecting walk the whole config tree: never allow them less than this (seconds).
+TIMEOUT_FLOOR = {"open": 15.0, "detect": 30.0}
+
+
+def deadline_for(op: str, call_timeout: float) -> float:
+    """Seconds ``op`` may take in the child before it is declared hung."""
+    return max(call_timeout * TIMEOUT_FACTOR.get(op, 1.0), TIMEOUT_FLOOR.get(op, 0.0))
 DOING = {
     "open": "opening the camera", "detect": "looking for cameras", "settings": "reading the settings",
     "set_setting": "writing a setting", "live_view_frame": "reading a live-view frame",
@@ -153,7 +160,7 @@ class ChildProcess:
             rpc.send(self._w, (op, args))
         except OSError:
             raise self._died(doing) from None
-        reply = self._receive(doing, timeout or self.timeout * TIMEOUT_FACTOR.get(op, 1.0))
+        reply = self._receive(doing, timeout or deadline_for(op, self.timeout))
         if reply[0] == "ok":
             return reply[1]
         _, name, message, hint = reply
@@ -307,7 +314,7 @@ class SupervisedCamera(Camera):
                 raise CameraDisconnected(f"{self._label()} is not open")
             try:
                 return child.call("call", method, *args, doing=DOING.get(method, method),
-                                  timeout=child.timeout * TIMEOUT_FACTOR.get(method, 1.0))
+                                  timeout=deadline_for(method, child.timeout))
             except Unsupported:
                 self._info = child.call("info")  # the driver may have learned a capability is missing
                 raise
