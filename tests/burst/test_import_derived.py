@@ -120,3 +120,33 @@ def test_a_kill_during_store_derived_loses_no_frame(make_burst):
         assert os.path.getsize(copy) >= size0
         with open_burst(copy) as reader:
             assert [reader.frame_bytes(i) for i in range(3)] == frames
+
+
+STORE_CHILD = textwrap.dedent("""
+    import resource, sys
+    from tether.burst import store_derived
+    from tether.errors import TetherError
+    limit = int(sys.argv[2])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    try:
+        store_derived(sys.argv[1], "depth.png", bytes(5000))
+        print("stored")
+    except TetherError as exc:
+        print("ERROR", exc)
+""")
+
+
+def test_disk_full_during_store_derived_leaves_the_burst_exactly_as_it_was(make_burst, tmp_path):
+    path, frames = make_burst(3)
+    original = path.read_bytes()
+    probe = tmp_path / "probe.zip"
+    probe.write_bytes(original)
+    store_derived(probe, "depth.png", bytes(5000))
+    grown = os.path.getsize(probe)
+    for limit in (len(original) + 100, grown - 5):  # fails in the entries, then in the final directory
+        result = subprocess.run([sys.executable, "-c", STORE_CHILD, str(path), str(limit)],
+                                capture_output=True, text=True, timeout=60)
+        assert "ERROR" in result.stdout and "disk is full" in result.stdout, result.stdout + result.stderr
+        assert path.read_bytes() == original
+    with open_burst(path) as reader:
+        assert not reader.recovered and reader.derived_names() == [] and reader.verify() == []

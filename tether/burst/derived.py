@@ -48,8 +48,18 @@ def store_derived(path: Path | str, name: str, data: bytes) -> None:
                          "added_at": now}
         manifest["derived"] = derived
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        appender = Appender(fd, path, os.fstat(fd).st_size, live, hint="the burst's frames are unchanged")
-        appender.add([(entry_name, data, now), (MANIFEST_ENTRY, manifest_bytes, now)])
-        appender.finish()
+        size = os.fstat(fd).st_size
+        appender = Appender(fd, path, size, live, hint="the burst is unchanged")
+        try:
+            appender.add([(entry_name, data, now), (MANIFEST_ENTRY, manifest_bytes, now)])
+            appender.finish()
+        except StorageError:
+            # nothing before `size` was touched: cutting back restores the burst exactly as it was
+            try:
+                os.ftruncate(fd, size)
+                os.fsync(fd)
+            except OSError:
+                pass
+            raise
     finally:
         os.close(fd)
