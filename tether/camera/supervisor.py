@@ -246,6 +246,8 @@ class SupervisedCamera(Camera):
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _set_state(self, state: str, message: str = "") -> None:
+        if self._closing.is_set() and state != "closed":
+            return  # a re-open racing close() must not report the camera as coming back
         self.state = state
         event = CameraState(str(self._info.id if self._info else self.camera_id), state, message)
         log.info("camera %s: %s %s", event.camera_id, state, message)
