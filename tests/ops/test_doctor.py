@@ -290,3 +290,27 @@ def test_port_checks() -> None:
     assert f"(pid {listener.pid})" in busy.message and "systemctl status tether" in busy.fix
     foreign = doctor.check_port("192.0.2.1", port)  # TEST-NET-1: never an address of this machine
     assert foreign.status is Status.FAIL and "not an address of this machine" in foreign.message
+
+
+def test_udev_rules_installed_and_group_membership(tmp_path: Path) -> None:
+    etc, lib = tmp_path / "etc", tmp_path / "lib"
+    etc.mkdir()
+    lib.mkdir()
+    (etc / "60-tether-cameras.rules").write_text('ATTR{idVendor}=="04da", MODE="0664", GROUP="studio", TAG+="uaccess"\n')
+    (lib / "60-libgphoto2-6.rules").write_text('ENV{ID_USB_INTERFACES}=="*:060101:*", MODE="0664", GROUP="plugdev"\n')
+    (lib / "99-printers.rules").write_text('ATTR{idVendor}=="03f0", GROUP="lp"\n')
+    (tmp_path / "alias").symlink_to(lib, target_is_directory=True)  # /lib -> /usr/lib: counted once
+    rules = doctor.camera_rules([etc, lib, tmp_path / "alias", tmp_path / "missing"])
+    assert rules == {etc / "60-tether-cameras.rules": {"studio"}, lib / "60-libgphoto2-6.rules": {"plugdev"}}
+
+    member = doctor.UserGroups("ana", frozenset({"ana", "studio"}), frozenset({"ana", "studio"}))
+    assert doctor.check_udev_rules(rules, member).status is Status.OK
+    pending = doctor.UserGroups("ana", frozenset({"ana"}), frozenset({"ana", "plugdev"}))
+    relogin = doctor.check_udev_rules(rules, pending)
+    assert relogin.status is Status.WARN and "log out and in again" in relogin.fix and "newgrp plugdev" in relogin.fix
+    outsider = doctor.check_udev_rules(rules, doctor.UserGroups("ana", frozenset({"ana"}), frozenset({"ana"})))
+    assert outsider.status is Status.WARN and outsider.fix.startswith("`sudo usermod -aG plugdev ana`")
+    none = doctor.check_udev_rules({}, member)
+    assert none.status is Status.WARN and "belong to root" in none.message and "udev-rules" in none.fix
+    me = doctor.current_user()
+    assert me.session <= me.listed and me.root == (os.geteuid() == 0)

@@ -6,8 +6,11 @@ libgphoto2 is only ever loaded in child processes (tether.camera.supervisor), ne
 from __future__ import annotations
 
 import errno
+import grp
 import logging
 import os
+import pwd
+import re
 import shutil
 import socket
 import tempfile
@@ -30,6 +33,9 @@ LOW_FREE = 10 * GIB
 USB_NODES = Path("/dev/bus/usb")
 SYS_USB = Path("/sys/bus/usb/devices")
 PROC = Path("/proc")
+#: Where udev reads rules from (later entries are the distribution's; /lib is often /usr/lib).
+RULE_DIRS = (Path("/etc/udev/rules.d"), Path("/run/udev/rules.d"), Path("/usr/lib/udev/rules.d"), Path("/lib/udev/rules.d"))
+_GROUP_ASSIGNMENT = re.compile(r'\bGROUP="([^"]+)"')
 RULES_HINT = (
     "install tether's udev rules (`tether udev-rules | sudo tee /etc/udev/rules.d/60-tether-cameras.rules`, "
     "`sudo udevadm control --reload && sudo udevadm trigger`), add yourself to the group "
@@ -244,11 +250,11 @@ def check_cameras(cameras: list[CameraInfo], registry_warnings: list[str], lib: 
     else:
         why = "libgphoto2 found no USB or PTP/IP camera"
     extra = f" ({'; '.join(registry_warnings)})" if registry_warnings else ""
-    checks.append(Check(
-        "camera", Status.FAIL, f"no camera attached: {why}{extra}",
+    fix = "make libgphoto2 usable first" if lib.error else (
         "connect the camera with a data cable, switch it on and set its USB mode to PTP/PC(Tether) "
-        "(README: Camera set-up); the simulated camera sim:macro works without one",
-    ))
+        "(README: Camera set-up)")
+    checks.append(Check("camera", Status.FAIL, f"no camera attached: {why}{extra}",
+                        f"{fix}; the simulated camera sim:macro works without one"))
     return checks
 
 
@@ -274,9 +280,66 @@ def check_usb_access(devices: list[UsbDevice]) -> list[Check]:
     return checks
 
 
-def _group_name(gid: int) -> str:
-    import grp
+def camera_rules(dirs: Iterable[Path] = RULE_DIRS) -> dict[Path, set[str]]:
+    """Installed udev rules files that grant cameras (tether's, libgphoto2's) and the groups they name."""
+    found: dict[Path, set[str]] = {}
+    seen = set()
+    for folder in dirs:
+        for path in sorted(folder.glob("*.rules")):
+            if "tether-cameras" not in path.name and "gphoto" not in path.name:
+                continue
+            real = path.resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            found[path] = set(_GROUP_ASSIGNMENT.findall(_read(path)))
+    return found
 
+
+@dataclass(frozen=True)
+class UserGroups:
+    """Who runs doctor: the groups this session has, and those /etc/group lists them in (after a re-login)."""
+
+    name: str
+    session: frozenset[str]
+    listed: frozenset[str]
+    root: bool = False
+
+
+def current_user() -> UserGroups:
+    """This process's user and groups."""
+    uid = os.geteuid()
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = str(uid)
+    session = {_group_name(gid) for gid in {os.getegid(), *os.getgroups()}}
+    listed = {g.gr_name for g in grp.getgrall() if name in g.gr_mem}
+    return UserGroups(name, frozenset(session), frozenset(listed | session), root=uid == 0)
+
+
+def check_udev_rules(rules: dict[Path, set[str]], user: UserGroups) -> Check:
+    """Whether udev will give a plugged-in camera to a group this user is in."""
+    if not rules:
+        return Check("udev rules", Status.WARN, "no udev rules give cameras to a group: a camera's USB node will "
+                     "belong to root (a user at the desktop may still get it through uaccess; a service will not)", RULES_HINT)
+    groups = set().union(*rules.values())
+    names = ", ".join(str(p) for p in rules)
+    if user.root:
+        return Check("udev rules", Status.OK, f"udev rules {names} installed; running as root (run the server as a normal user)")
+    if groups & user.session:
+        return Check("udev rules", Status.OK, f"udev rules {names} give cameras to {', '.join(sorted(groups & user.session))}, which you are in")
+    if groups & user.listed:
+        group = sorted(groups & user.listed)[0]
+        return Check("udev rules", Status.WARN, f"you were added to group {group}, but this session started before that",
+                     f"log out and in again (or `newgrp {group}`)")
+    group = "plugdev" if "plugdev" in groups or not groups else sorted(groups)[0]
+    return Check("udev rules", Status.WARN, f"udev rules {names} give cameras to {', '.join(sorted(groups)) or 'no group'}; "
+                 f"user {user.name} is not a member",
+                 f"`sudo usermod -aG {group} {user.name}`, then log in again")
+
+
+def _group_name(gid: int) -> str:
     try:
         return grp.getgrgid(gid).gr_name
     except KeyError:
@@ -497,6 +560,7 @@ def run_checks(settings: Settings, config_check: Check) -> Report:
     report.checks += check_libgphoto2(lib, cameras)
     report.checks += check_cameras(cameras, warnings, lib, on_bus)
     report.checks += check_usb_access(list(usb.values()))
+    report.checks.append(check_udev_rules(camera_rules(), current_user()))
     report.checks += check_holders(procs, {str(d.node) for d in usb.values()})
     report.checks.append(check_data_dir(settings.data_dir))
     report.checks.append(check_port(settings.server.host, settings.server.port, procs))
