@@ -39,7 +39,8 @@ class FocusMotor:
         self._clock, self._sleep = clock, sleep
         start = spec.range // 2 if start is None else start
         self.position = int(min(max(start, 0), spec.range))  # the focus group (what the optics see)
-        self._motor = self.position                            # the motor's count; group is within backlash of it
+        # The motor's own count; the group trails it by the play, as after a move toward far.
+        self._motor = self.position + spec.backlash
         self._last: FocusDirection = FocusDirection.FAR
         #: (time, position) after every change, so a movie can look up where focus was at any frame time.
         self._history: list[tuple[float, int]] = [(self._clock(), self.position)]
