@@ -20,7 +20,7 @@ def burst() -> None:
     """Burst files: info, verify, repair, export, import."""
 
 
-@burst.command()
+@burst.command(short_help="Camera, sweep, frames, focus range, derived data.")
 @click.argument("file", type=_FILE)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def info(file: Path, as_json: bool) -> None:
@@ -49,7 +49,7 @@ def info(file: Path, as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
-@burst.command()
+@burst.command(short_help="Check every checksum; exit 1 on a problem.")
 @click.argument("file", type=_FILE)
 def verify(file: Path) -> None:
     """Check every frame's checksum and the metadata records; exit 1 on any problem."""
@@ -63,7 +63,7 @@ def verify(file: Path) -> None:
     click.echo(f"{file}: OK, {count} frames verified")
 
 
-@burst.command()
+@burst.command(short_help="Write a valid copy beside a crashed burst.")
 @click.argument("file", type=_FILE)
 @click.option("--out", type=_FILE, help="where to write the repaired burst (default FILE-repaired.zip beside it)")
 def repair(file: Path, out: Path | None) -> None:
@@ -79,10 +79,10 @@ def repair(file: Path, out: Path | None) -> None:
         click.echo(f"  note: {note}")
 
 
-@burst.command()
+@burst.command(short_help="JPEG folder, MP4, ZIP or one frame.")
 @click.argument("file", type=_FILE)
 @click.option("--to", "target", type=click.Path(path_type=Path), required=True,
-              help="a folder (JPEGs with EXIF/XMP), FILE.mp4 (H.264), FILE.zip, or FILE.jpg (one frame)")
+              help="a folder (JPEGs with EXIF/XMP), FILE.mp4 (H.264), FILE.zip, or FILE.jpg (one frame: --frame, else the middle one)")
 @click.option("--frame", type=int, help="export only this frame (position, 0-based)")
 @click.option("--fps", type=float, default=10.0, show_default=True, help="movie frame rate")
 @click.option("--width", type=int, help="movie width in pixels (default: the frames' width)")
@@ -94,7 +94,7 @@ def export(file: Path, target: Path, frame: int | None, fps: float, width: int |
     click.echo(f"{result['path']}: {result['kind']}, {result['frames']} frames ({time.monotonic() - start:.1f} s)")
 
 
-@burst.command(name="import")
+@burst.command(name="import", short_help="Make a burst from stack images.")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=_FILE, required=True, help="the new burst file (must not exist)")
 def import_(sources: tuple[Path, ...], out: Path) -> None:
