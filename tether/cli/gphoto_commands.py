@@ -74,6 +74,7 @@ def gphoto_check(app: AppContext, camera_id: str, library: str | None, ptpip: tu
         child_log = logging.getLogger("tether.camera.child")
         child_log.addHandler(handler)
         child_log.setLevel(logging.DEBUG)
+        child_log.propagate = False  # once is enough, whatever the root logger does
     child = ChildProcess(settings)
     try:
         click.echo(f"libgphoto2 {child.version} ({child.library} build, python-gphoto2 from {child.origin})")
