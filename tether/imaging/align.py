@@ -2,13 +2,14 @@
 
 Each frame is registered to its predecessor on reduced luminance images: phase
 correlation (Kuglin & Hines 1975) of a grid of patches gives local shifts, and a
-robust least-squares fit turns them into scale, rotation and shift. Phase correlation
+robust least-squares fit turns them into scale, rotation and shift (a similarity;
+the two more parameters of an affine fit mostly fit noise). Phase correlation
 ignores the magnitude spectrum, so the blur difference between two focus steps barely
 moves the estimate (ECC and feature matchers are pulled by it). Pairwise transforms are
 chained back to the reference (frame 0) -- neighbours differ little in focus, which
-frame 0 against frame 99 would not. The steps are refitted as a smooth function of the
-frame number (focus breathing is smooth in focus position), so their errors average
-out instead of drifting along the chain.
+frame 0 against frame 99 would not. Optionally (``smooth_steps``) the steps are refitted
+as a smooth function of the frame number, for lenses whose breathing is smooth in focus
+position: their errors then average out instead of adding up along the chain.
 Brightness and colour are matched by per-channel gains measured on the reduced,
 aligned images (the mean of a region is unchanged by defocus blur).
 
@@ -26,7 +27,7 @@ import numpy as np
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
-def reduction_factor(shape: tuple[int, int], *, max_side: int = 800) -> int:
+def reduction_factor(shape: tuple[int, int], *, max_side: int = 2048) -> int:
     """The power-of-two factor that brings the long side of (H, W) to at most ``max_side``."""
     factor = 1
     while max(shape) / factor > max_side:
@@ -56,14 +57,20 @@ def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (np.vstack([a, [0, 0, 1]]) @ np.vstack([b, [0, 0, 1]]))[:2]
 
 
-def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, patch: int) -> tuple[np.ndarray, np.ndarray]:
+def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, patch: int, *,
+                 peak: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Phase-correlation shift (dx, dy) of ``image`` against ``template`` in square patches.
 
-    ``corners`` (n, 2) are patch top-left (x, y). Returns shifts (n, 2) and peak heights
-    (n,) as confidence. The cross-power spectrum is tapered with a Gaussian so the
-    correlation peak is a Gaussian, which a parabola through its log locates to about
-    0.05 pixel. (Written with numpy's FFT: one batched transform for all patches.)
+    ``corners`` (n, 2) are patch top-left (x, y). Returns shifts (n, 2) and the peak's
+    height over the correlation's spread (n,) as confidence. The cross-power spectrum is
+    tapered by a Gaussian so the correlation peak is a Gaussian of ``peak`` px (default
+    patch/16), which a parabola through its log locates to a tenth of a pixel. The taper
+    matters: a defocused lens blurs with a disk, whose spectrum changes sign in rings, and
+    two different disks split an untapered peak into a ring that the maximum lands on.
+    (numpy's FFT, one batched transform for all patches; cv2.phaseCorrelate is avoided
+    because some OpenCV builds give call-to-call different answers.)
     """
+    peak = patch / 16 if peak is None else peak
     window = np.outer(np.hanning(patch), np.hanning(patch)).astype(np.float32)
     a = np.stack([template[y:y + patch, x:x + patch] for x, y in corners])
     b = np.stack([image[y:y + patch, x:x + patch] for x, y in corners])
@@ -73,7 +80,7 @@ def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, p
     cross /= np.abs(cross) + 1e-9
     fy = np.fft.fftfreq(patch)[:, None]
     fx = np.fft.rfftfreq(patch)[None, :]
-    cross *= np.exp(-(fx ** 2 + fy ** 2) * (2 * np.pi ** 2 * 1.0 ** 2))  # peak sigma ~1 px
+    cross *= np.exp(-(fx ** 2 + fy ** 2) * (2 * np.pi ** 2 * peak ** 2))
     corr = np.fft.irfft2(cross, s=(patch, patch))
     corr = np.fft.fftshift(corr, axes=(1, 2))
     n = corr.shape[0]
@@ -98,15 +105,16 @@ def estimate_motion(template: np.ndarray, image: np.ndarray, *, patch: int | Non
 
     Phase correlation on a grid of patches gives a local shift per patch (phase is blind
     to symmetric blur, so a focus change barely biases it); a weighted, outlier-trimmed
-    least-squares fit turns the shifts into scale, rotation and translation. Returns
+    least-squares fit turns the shifts into scale, rotation and shift. Returns
     identity when too few patches carry texture.
     """
     h, w = template.shape
-    patch = patch or int(np.clip(min(h, w) // 4, 32, 128))
+    patch = patch or (256 if min(h, w) >= 1200 else 128 if min(h, w) >= 480 else 64 if min(h, w) >= 200 else 32)
     if min(h, w) < patch:
         return IDENTITY.copy()
-    ys = np.linspace(0, h - patch, max(2, 2 * h // patch - 1)).astype(int)
-    xs = np.linspace(0, w - patch, max(2, 2 * w // patch - 1)).astype(int)
+    # Half-overlapping patches, at most 16 x 16 of them (enough for 6 parameters many times over).
+    ys = np.linspace(0, h - patch, min(16, max(2, 2 * h // patch - 1))).astype(int)
+    xs = np.linspace(0, w - patch, min(16, max(2, 2 * w // patch - 1))).astype(int)
     corners = np.array([(x, y) for y in ys for x in xs])
     shifts, strength = patch_shifts(template, image, corners, patch)
     p = corners + (patch - 1) / 2
@@ -134,30 +142,21 @@ def _fit_similarity(p: np.ndarray, q: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.array([[sa, -sb, tx], [sb, sa, ty]])
 
 
-def _similarity_params(m: np.ndarray) -> np.ndarray:
-    """(log scale, angle, tx, ty) of a 2x3 similarity transform."""
-    return np.array([np.log(np.hypot(m[0, 0], m[1, 0])), np.arctan2(m[1, 0], m[0, 0]), m[0, 2], m[1, 2]])
-
-
-def _similarity(params: np.ndarray) -> np.ndarray:
-    log_s, angle, tx, ty = params
-    s = np.exp(log_s)
-    return np.array([[s * np.cos(angle), -s * np.sin(angle), tx], [s * np.sin(angle), s * np.cos(angle), ty]])
-
 
 def smooth_steps(steps: list[np.ndarray], *, degree: int = 1) -> list[np.ndarray]:
-    """Frame-to-frame similarity transforms (2x3 each) refitted as a smooth function of the frame number.
+    """Frame-to-frame transforms (2x3 each) refitted as a smooth function of the frame number.
 
-    Focus breathing on a tripod changes smoothly with focus position, so each step's
-    log-scale, angle and shift is fitted (robustly: Huber-weighted least squares, which
-    shrugs off a bad pair) by a low-degree polynomial of the step number. The steps'
+    Focus breathing on a tripod changes smoothly with focus position, so each entry of
+    the step transforms is fitted (robustly: Huber-weighted least squares) by a
+    low-degree polynomial of the step number, and steps far off the curve (a knock, or
+    a lens that breathes in whole-pixel steps) are kept as measured. The steps'
     independent errors then average out instead of adding up along the chain.
     """
     n = len(steps)
     if n < 4:
         return [t.copy() for t in steps]
     k = np.arange(n, dtype=np.float64)
-    params = np.array([_similarity_params(t) for t in steps])
+    params = np.array([t.ravel() for t in steps])  # near identity: the entries themselves are smooth
     degree = min(degree, n - 3)
     fitted = np.empty_like(params)
     for j in range(params.shape[1]):
@@ -167,8 +166,11 @@ def smooth_steps(steps: list[np.ndarray], *, degree: int = 1) -> list[np.ndarray
             residual = np.abs(np.polyval(coef, k) - params[:, j])
             scale = 1.4826 * np.median(residual) + 1e-12
             weights = np.where(residual <= 2 * scale, 1.0, 2 * scale / np.maximum(residual, 1e-12))
-        fitted[:, j] = np.polyval(coef, k)
-    return [_similarity(p) for p in fitted]
+        smooth = np.polyval(coef, k)
+        # A step far off the curve is a real jump (a knock, or a lens that breathes in steps): keep it.
+        jump = np.abs(params[:, j] - smooth) > 4 * scale
+        fitted[:, j] = np.where(jump, params[:, j], smooth)
+    return [p.reshape(2, 3) for p in fitted]
 
 
 def chain(steps: list[np.ndarray]) -> list[np.ndarray]:
