@@ -183,6 +183,11 @@ class SimCamera(Camera):
                 self._frames.popitem(last=False)
         return image
 
+    def clear_frame_caches(self) -> None:
+        """Forget rendered frames and blurred layers (keeps the scene's rasters and shrunk copies)."""
+        self._frames.clear()
+        self._layer_cache.clear()
+
     def _noisy(self, image: np.ndarray) -> np.ndarray:
         return self._noise.add(image, sensor.noise_sigma(self._values["iso"]))
 

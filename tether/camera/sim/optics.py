@@ -104,7 +104,25 @@ def gaussian_sigma(radius: float, sigma: float) -> float:
     return math.sqrt(sigma * sigma + radius * radius / 4.0)
 
 
-def _blur(image: np.ndarray, radius: float, sigma: float, border: int) -> tuple[np.ndarray, int]:
+def shrink(image: np.ndarray, factor: int, sigma: float, border: int) -> tuple[np.ndarray, int, int, int]:
+    """``image`` padded for any blur up to ``_DIRECT_LIMIT * factor`` px and shrunk by ``factor``.
+
+    Returns (small, margin, extra_x, extra_y): the padding is ``margin`` per side plus extra on the
+    right/bottom to make the size a whole multiple of ``factor`` (so the grids stay aligned). It does
+    not depend on the radius, so a sweep reuses it for every radius with the same factor.
+    """
+    margin = int(math.ceil(_DIRECT_LIMIT * factor + 2 * sigma)) + 2
+    h, w = image.shape[:2]
+    ex, ey = (-(w + 2 * margin)) % factor, (-(h + 2 * margin)) % factor
+    padded = cv2.copyMakeBorder(image, margin, margin + ey, margin, margin + ex, border, value=0)
+    ph, pw = padded.shape[:2]
+    return cv2.resize(padded, (pw // factor, ph // factor), interpolation=cv2.INTER_AREA), margin, ex, ey
+
+
+Shrunk = Callable[[int], tuple[np.ndarray, int, int, int]]
+
+
+def _blur(image: np.ndarray, radius: float, sigma: float, border: int, shrunk: Shrunk | None = None) -> tuple[np.ndarray, int]:
     """Blur ``image`` (uint8) by the PSF; returns (blurred, margin) with the result padded by margin per side."""
     if radius <= _DIRECT_LIMIT:
         g = gaussian_sigma(radius, sigma)
@@ -113,31 +131,27 @@ def _blur(image: np.ndarray, radius: float, sigma: float, border: int) -> tuple[
         kernel = pixel_gaussian(round(g, 3))
         return cv2.sepFilter2D(padded, -1, kernel, kernel, borderType=border), margin
     # Wide blur: shrink by a whole factor so the disk is at most _DIRECT_LIMIT px, blur there, grow back
-    # (the result has no finer detail). Padding to a multiple of the factor keeps the grids aligned.
+    # (the result has no finer detail than the small image holds).
     factor = int(math.ceil(radius / _DIRECT_LIMIT))
-    margin = int(math.ceil(radius + 2 * sigma)) + 2
-    h, w = image.shape[:2]
-    ex, ey = (-(w + 2 * margin)) % factor, (-(h + 2 * margin)) % factor
-    padded = cv2.copyMakeBorder(image, margin, margin + ey, margin, margin + ex, border, value=0)
-    ph, pw = padded.shape[:2]
-    small = cv2.resize(padded, (pw // factor, ph // factor), interpolation=cv2.INTER_AREA)
+    small, margin, ex, ey = shrunk(factor) if shrunk else shrink(image, factor, sigma, border)
     kernel = disk_psf(round(radius / factor, 2), round(max(sigma / factor, 0.3), 2))
     small = cv2.filter2D(small, -1, kernel, borderType=border)
+    ph, pw = small.shape[0] * factor, small.shape[1] * factor
     grown = cv2.resize(small, (pw, ph), interpolation=cv2.INTER_LINEAR)
     return grown[:ph - ey, :pw - ex], margin
 
 
-def blur_object(rgba: np.ndarray, radius: float, sigma: float) -> tuple[np.ndarray, np.ndarray, int]:
+def blur_object(rgba: np.ndarray, radius: float, sigma: float, shrunk: Shrunk | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Blur a premultiplied layer; returns (colour*alpha, 255-alpha as 3 channels, margin) ready to composite."""
-    blurred, margin = _blur(rgba, radius, sigma, cv2.BORDER_CONSTANT)
+    blurred, margin = _blur(rgba, radius, sigma, cv2.BORDER_CONSTANT, shrunk)
     colour = cv2.cvtColor(blurred, cv2.COLOR_BGRA2BGR)
     inverse = cv2.cvtColor(cv2.bitwise_not(cv2.extractChannel(blurred, 3)), cv2.COLOR_GRAY2BGR)
     return colour, inverse, margin
 
 
-def blur_backdrop(image: np.ndarray, radius: float, sigma: float) -> np.ndarray:
+def blur_backdrop(image: np.ndarray, radius: float, sigma: float, shrunk: Shrunk | None = None) -> np.ndarray:
     """Blur the frame-filling backdrop (mirrored at the frame edge, as if it went on)."""
-    blurred, margin = _blur(image, radius, sigma, cv2.BORDER_REFLECT)
+    blurred, margin = _blur(image, radius, sigma, cv2.BORDER_REFLECT, shrunk)
     h, w = image.shape[:2]
     return blurred[margin:margin + h, margin:margin + w]
 
@@ -156,6 +170,8 @@ class LayerCache:
         self.max_bytes = max_bytes
         self.bytes = 0
         self.items: OrderedDict[tuple, tuple] = OrderedDict()
+        #: Shrunk copies of the layers, per factor: small, and reused by every radius of that factor.
+        self.shrunk: dict[tuple, tuple[np.ndarray, int, int, int]] = {}
 
     def get(self, key: tuple) -> Any:
         item = self.items.get(key)
@@ -171,6 +187,20 @@ class LayerCache:
         while self.bytes > self.max_bytes and len(self.items) > 1:
             _, (_, size) = self.items.popitem(last=False)
             self.bytes -= size
+
+    def clear(self) -> None:
+        """Drop the blurred layers (the shrunk copies stay: they do not depend on focus)."""
+        self.items.clear()
+        self.bytes = 0
+
+    def shrinker(self, key: tuple, image: np.ndarray, sigma: float, border: int) -> Shrunk:
+        """:func:`shrink` for one layer, remembered per factor (a fraction of the layer's size in all)."""
+        def shrunk(factor: int) -> tuple[np.ndarray, int, int, int]:
+            k = (*key, "shrunk", factor, round(sigma, 2))
+            if k not in self.shrunk:
+                self.shrunk[k] = shrink(image, factor, sigma, border)
+            return self.shrunk[k]
+        return shrunk
 
     def fetch(self, key: tuple, make: Callable[[], Any]) -> Any:
         """The cached value for ``key``, computing and storing it on a miss."""
@@ -191,10 +221,12 @@ def composite(layers: tuple[Layer, ...], radii: list[float], sigma: float, width
     for index, (layer, radius) in enumerate(zip(layers, radii)):
         q = quantise_radius(radius)
         key = (*cache_key, index, q, round(sigma, 2))
+        border = cv2.BORDER_REFLECT if layer.full_frame else cv2.BORDER_CONSTANT
+        shrunk = cache.shrinker(key[:-2], layer.pixels, sigma, border)
         if layer.full_frame:
-            out = cache.fetch(key, lambda: blur_backdrop(layer.pixels, q, sigma)).copy()
+            out = cache.fetch(key, lambda: blur_backdrop(layer.pixels, q, sigma, shrunk)).copy()
             continue
-        colour, inverse, margin = cache.fetch(key, lambda: blur_object(layer.pixels, q, sigma))
+        colour, inverse, margin = cache.fetch(key, lambda: blur_object(layer.pixels, q, sigma, shrunk))
         x0, y0, x1, y1 = layer.box
         bx0, by0 = x0 - margin, y0 - margin
         bx1, by1 = x1 + margin, y1 + margin
