@@ -44,6 +44,7 @@ EXPOSURE_MODES = ("M", "A")
 MOVIE_FPS = 30.0
 #: Longest movie kept: frames past it are dropped, like a camera's clip-length limit.
 MAX_MOVIE_SECONDS = 600.0
+FRAME_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def camera_info(scene: str) -> CameraInfo:
@@ -179,7 +180,8 @@ class SimCamera(Camera):
         image = sensor.apply_gains(image, gains)
         if cache:
             self._frames[key] = image
-            while len(self._frames) > 8:  # a few frames: live view usually sits still between sweeps
+            # A few frames (live view usually sits still between sweeps), bounded in bytes for 4K movies.
+            while len(self._frames) > 1 and sum(f.nbytes for f in self._frames.values()) > FRAME_CACHE_BYTES:
                 self._frames.popitem(last=False)
         return image
 

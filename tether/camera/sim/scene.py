@@ -136,6 +136,32 @@ def object_mask(obj: SceneObject, width: int, height: int) -> np.ndarray:
     return mask.astype(np.float32) / 255.0
 
 
+def _face(img: np.ndarray, rng: np.random.Generator, u: float) -> None:
+    """Eyes, brows, lashes, a mouth and hair strands: the fine detail a portrait is focused on."""
+    h, w = img.shape[:2]
+    dark, white, lip = (30.0, 30.0, 40.0), (235.0, 235.0, 240.0), (90.0, 90.0, 170.0)
+    eyes = [(int(w * 0.32), int(h * 0.42)), (int(w * 0.68), int(h * 0.42))]
+    ew, eh = max(3, int(w * 0.09)), max(2, int(h * 0.035))
+    _ink(img, white, lambda m: [cv2.ellipse(m, e, (ew, eh), 0, 0, 360, 255, -1, cv2.LINE_AA) for e in eyes])
+    _ink(img, (60.0, 90.0, 60.0), lambda m: [cv2.circle(m, e, max(2, eh), 255, -1, cv2.LINE_AA) for e in eyes])
+    _ink(img, dark, lambda m: [cv2.circle(m, e, max(1, eh // 2), 255, -1, cv2.LINE_AA) for e in eyes])
+    thin = max(1, round(u))
+
+    def strokes(m: np.ndarray) -> None:
+        for ex, ey in eyes:
+            for i in range(-6, 7):  # lashes and brow hairs: thin dark strokes
+                x = ex + i * ew // 6
+                cv2.line(m, (x, ey - eh), (x + i, ey - eh - max(2, int(4 * u))), 255, thin, cv2.LINE_AA)
+                cv2.line(m, (x, ey - 3 * eh), (x + 2 * i, ey - 4 * eh), 255, thin, cv2.LINE_AA)
+        cv2.ellipse(m, (w // 2, int(h * 0.72)), (int(w * 0.16), max(2, int(h * 0.04))), 0, 0, 180, 255, 2 * thin, cv2.LINE_AA)
+        for _ in range(160):  # hair at the top
+            x = int(rng.uniform(0.1, 0.9) * w)
+            cv2.line(m, (x, 0), (x + int(rng.uniform(-0.08, 0.08) * w), int(rng.uniform(0.08, 0.2) * h)), 255, thin, cv2.LINE_AA)
+    _ink(img, dark, strokes)
+    _ink(img, lip, lambda m: cv2.ellipse(m, (w // 2, int(h * 0.74)), (int(w * 0.12), max(2, int(h * 0.025))),
+                                         0, 0, 360, 255, -1, cv2.LINE_AA))
+
+
 def _noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
     """Smooth value noise in [-1, 1] with features about ``cell`` pixels across."""
     gh, gw = max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)
@@ -202,6 +228,8 @@ def texture(kind: str, colour: tuple[int, int, int], h: int, w: int, px: float, 
             mountain = yy > ridge
             shade = np.where(mountain, 0.45 + 0.25 * field + 0.15 * grain, shade + 0.15 * (1 - yy))
         base *= shade[..., None]
+        if kind == "skin":
+            _face(base, rng, u)
     elif kind == "fabric":
         period = max(2.0, 3.0 * u)
         x = np.arange(w, dtype=np.float32)[None, :]
@@ -225,7 +253,7 @@ def texture(kind: str, colour: tuple[int, int, int], h: int, w: int, px: float, 
         r = np.hypot(xx - w / 2, yy - h / 2) / (min(h, w) / 2)
         rings = 0.8 + 0.25 * np.cos(r * 60.0) * (r > 0.85) + 0.25 * _noise(rng, h, w, 3 * u) + 0.1 * grain
         base *= rings[..., None]
-        _text(base, rng, px, (30, 60, 80), 4, 0.05)
+        _text(base, rng, px, (30, 60, 80), 9, 0.022)
     elif kind == "brick":
         bh, bw = max(4, int(24 * u)), max(8, int(60 * u))
         yy, xx = np.mgrid[0:h, 0:w]
@@ -274,6 +302,23 @@ class Layer:
     full_frame: bool
 
 
+def _object_texture(obj: SceneObject, box: tuple[int, int, int, int], width: int, height: int, seed: int) -> np.ndarray:
+    """The object's texture over its pixel box; a rotated label's print turns with it."""
+    x0, y0, x1, y1 = box
+    px = width / 2.0
+    if obj.shape != "rect" or not obj.angle:
+        return texture(obj.texture, obj.colour, y1 - y0, x1 - x0, px, seed)
+    (ax0, ay0), (ax1, ay1) = obj.points
+    tw, th = max(1, round((ax1 - ax0) * px)), max(1, round((ay1 - ay0) * px))
+    flat = texture(obj.texture, obj.colour, th, tw, px, seed)
+    cx, cy = to_pixels((ax0 + ax1) / 2, (ay0 + ay1) / 2, width, height)
+    # Same turn as object_mask gives the outline (y points down, so a positive angle turns clockwise).
+    matrix = cv2.getRotationMatrix2D((tw / 2.0, th / 2.0), -obj.angle, 1.0)
+    matrix[0, 2] += cx - x0 - tw / 2.0
+    matrix[1, 2] += cy - y0 - th / 2.0
+    return cv2.warpAffine(flat, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
 @functools.lru_cache(maxsize=6)
 def raster(scene_name: str, width: int, height: int, seed: int) -> tuple[Layer, ...]:
     """The scene's objects as layers for a ``width`` x ``height`` image (cached; deterministic per seed)."""
@@ -291,7 +336,7 @@ def raster(scene_name: str, width: int, height: int, seed: int) -> tuple[Layer, 
         if len(xs) == 0:
             continue
         x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
-        tex = texture(obj.texture, obj.colour, y1 - y0, x1 - x0, px, tex_seed)
+        tex = _object_texture(obj, (x0, y0, x1, y1), width, height, tex_seed)
         alpha = mask[y0:y1, x0:x1]
         rgba = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
         rgba[..., :3] = np.rint(tex.astype(np.float32) * alpha[..., None])
