@@ -145,7 +145,8 @@ def test_focus_drive_reaches_the_ground_truth_and_frames_follow(make_sim):
 def test_ground_truth_maps_line_up_with_frames(make_sim):
     camera = make_sim("sim:macro", liveview_width=480, liveview_height=270)
     truth = camera.ground_truth
-    size = (480, 270)
+    size = truth.sizes["liveview"]
+    assert size == (480, 270) and truth.sizes["still"] == (400, 300)
     depth = truth.depth_map(size)
     assert depth.shape == (270, 480) and depth.dtype == np.float32
     assert set(np.unique(depth)) == {np.float32(o.distance) for o in truth.objects}

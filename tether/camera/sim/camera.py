@@ -70,7 +70,7 @@ class SimCamera(Camera):
         self.sim_settings = settings
         self.scene = get_scene(camera_id.address)  # raises CameraNotFound naming the scenes
         where = f"camera id {camera_id}"
-        base_plan = parse_fault_text(getattr(settings, "faults", ""), "[sim] faults")
+        base_plan = parse_fault_text(settings.faults, "[sim] faults")
         plan = merge(base_plan, parse_faults(camera_id.options, where), camera_id.options)
         self.seed = plan.seed if plan.seed is not None else settings.seed
         self.faults = FaultInjector(plan, self.seed, f"simulated camera {camera_id.port}")
@@ -84,7 +84,7 @@ class SimCamera(Camera):
             "liveviewsize": f"{settings.liveview_width}x{settings.liveview_height}",
         }
         self.motor = FocusMotor(self._motor_spec(settings), seed=self.seed, clock=time.time)
-        self.ground_truth = SceneTruth(self.scene, self.seed, lambda: self.motor.position)
+        self.ground_truth = SceneTruth(self.scene, self.seed, lambda: self.motor.position, self.image_sizes)
         self._noise = sensor.NoiseSource(self.seed)
         self._layer_cache = optics.LayerCache()
         self._frames: OrderedDict[tuple, np.ndarray] = OrderedDict()
@@ -96,11 +96,9 @@ class SimCamera(Camera):
 
     @staticmethod
     def _motor_spec(settings: SimSettings) -> MotorSpec:
-        step_ms = getattr(settings, "focus_step_ms", 2.0)
         return MotorSpec(
-            range=optics.MOTOR_RANGE, backlash=getattr(settings, "focus_backlash", 3),
-            step_error=getattr(settings, "focus_step_error", 0.05),
-            step_seconds=step_ms / 1000.0, unit_seconds=step_ms / 10000.0,
+            range=optics.MOTOR_RANGE, backlash=settings.focus_backlash, step_error=settings.focus_step_error,
+            step_seconds=settings.focus_step_ms / 1000.0, unit_seconds=settings.focus_step_ms / 10000.0,
         )
 
     # -- identity and lifecycle ---------------------------------------------------------------
@@ -157,6 +155,12 @@ class SimCamera(Camera):
     @property
     def f_number(self) -> float:
         return float(self._values["aperture"])
+
+    def image_sizes(self) -> dict[str, tuple[int, int]]:
+        """Current live-view, still and movie sizes (the geometries ground-truth maps are asked for)."""
+        settings = self.sim_settings
+        return {"liveview": self.liveview_size(), "still": (settings.still_width, settings.still_height),
+                "movie": (settings.movie_width, settings.movie_height)}
 
     def liveview_size(self) -> tuple[int, int]:
         w, h = self._values["liveviewsize"].split("x")
@@ -279,7 +283,7 @@ class SimCamera(Camera):
         start, stop = self._movie_start, time.time()
         self._movie_start = None
         count = int(math.floor(min(stop - start, MAX_MOVIE_SECONDS) * MOVIE_FPS)) + 1
-        size = (getattr(self.sim_settings, "movie_width", 3840), getattr(self.sim_settings, "movie_height", 2160))
+        size = self.image_sizes()["movie"]
         data = self._write_movie(start, count, size)
         self._file_count += 1
         return CapturedFile(data, f"SIM_{self._file_count:04d}.AVI", "video/x-msvideo", start, size[0], size[1])

@@ -27,11 +27,20 @@ class ObjectTruth:
 class SceneTruth:
     """What is really in front of the lens; ``position_source`` gives the motor's true position."""
 
-    def __init__(self, scene: Scene | str, seed: int = 0, position_source: Callable[[], int] | None = None) -> None:
+    def __init__(self, scene: Scene | str, seed: int = 0, position_source: Callable[[], int] | None = None,
+                 sizes: Callable[[], dict[str, tuple[int, int]]] | None = None) -> None:
         self.scene = get_scene(scene) if isinstance(scene, str) else scene
         self.seed = seed
         self.lens = optics.lens_for(self.scene)
         self._position_source = position_source
+        self._sizes = sizes
+
+    @property
+    def sizes(self) -> dict[str, tuple[int, int]]:
+        """The attached camera's image sizes: ``{"liveview": (w, h), "still": ..., "movie": ...}``."""
+        if self._sizes is None:
+            raise AttributeError("this ground truth is not attached to a camera")
+        return self._sizes()
 
     @property
     def focus_position(self) -> int:
