@@ -5,6 +5,9 @@ the simulated focus motor; with the wheel's 2.5.34 the driver refuses before lib
 """
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -21,7 +24,13 @@ def sharpness(jpeg: bytes) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
-def test_system_build_drives_focus_reads_writes_settings_and_captures(virtual_lumix, system_build, gphoto_settings):
+def test_system_build_drives_focus_reads_writes_settings_and_captures(virtual_lumix, system_build, gphoto_settings,
+                                                                      monkeypatch):
+    # Importing the wheel's gphoto2 anywhere in this process points CAMLIBS/IOLIBS at its 2.5.34
+    # drivers; the system child must not inherit them (it would load 2.5.34's ptp2 and crash).
+    wheel = Path(importlib.util.find_spec("gphoto2").submodule_search_locations[0]) / "libgphoto2"
+    monkeypatch.setenv("CAMLIBS", str(next(wheel.glob("camlibs*"), wheel / "camlibs")))
+    monkeypatch.setenv("IOLIBS", str(wheel / "iolibs"))
     responder = virtual_lumix.responder
     with open_supervised(parse_camera_id(virtual_lumix.camera_id), gphoto_settings("system")) as camera:
         assert camera.library_version == "2.5.30"

@@ -85,6 +85,21 @@ class CameraState:
     time: float = field(default_factory=time.time)
 
 
+def _child_environment() -> dict[str, str]:
+    """This process's environment without the camlib/iolib paths python-gphoto2 sets when imported.
+
+    The wheel's gphoto2/__init__ points CAMLIBS and IOLIBS at its own libgphoto2 2.5.34 drivers; a
+    child running the system build would inherit them and load 2.5.34's ptp2 driver into 2.5.30
+    (crashing on the very focus drive the system build exists for).
+    """
+    env = dict(os.environ)
+    marker = os.sep + os.path.join("gphoto2", "libgphoto2") + os.sep
+    for key in ("CAMLIBS", "IOLIBS"):
+        if marker in env.get(key, "") + os.sep:
+            del env[key]
+    return env
+
+
 def _pipe() -> tuple[int, int]:
     """os.pipe() with both ends above the standard streams.
 
@@ -108,7 +123,7 @@ class ChildProcess:
     def __init__(self, settings: Settings, *, simulated: bool = False) -> None:
         self.library, path = ("simulated", None) if simulated else resolve_library(settings)
         self.timeout = settings.gphoto.call_timeout
-        env = dict(os.environ)
+        env = _child_environment()
         env["TETHER_GPHOTO_BREADCRUMBS"] = "1"
         env["TETHER_CHILD_SIMULATED"] = "1" if simulated else "0"
         if settings.gphoto.debug:

@@ -48,6 +48,9 @@ class Reply:
     data: bytes | None = None
     #: (event code, params) to send on this host's event connection after the response.
     events: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    #: Work finished after the response (a capture renders while the host waits for its event);
+    #: returns more events to send.
+    later: Callable[[], list[tuple[int, tuple[int, ...]]]] | None = None
 
 
 @dataclass
@@ -85,6 +88,7 @@ class VirtualLumix:
         self.liveview = False
         self._next_handle = 0x1000
         self._lock = threading.Lock()  # one operation at a time, whichever connection asks
+        self._camera_lock = threading.Lock()  # the simulated camera is used by one thread at a time
 
     def device_info(self) -> ds.DeviceInfo:
         return ds.DeviceInfo(
@@ -211,7 +215,8 @@ class VirtualLumix:
         return Reply(ds.RC_OK)
 
     def _liveview_image(self, params: tuple[int, ...], data: bytes) -> Reply:
-        frame = self.camera.live_view_frame()
+        with self._camera_lock:
+            frame = self.camera.live_view_frame()
         self.counters.frames += 1
         return Reply(ds.RC_OK, data=pana.LIVEVIEW_HEADER + frame.data)
 
@@ -221,17 +226,24 @@ class VirtualLumix:
             log.info("virtual Lumix: malformed ManualFocusDrive data %s", data.hex())
             return Reply(ds.RC_INVALID_PARAMETER)
         direction, step = pana.FOCUS_MODES[mode]
-        self.camera.drive_focus(direction, step, 1)
+        with self._camera_lock:
+            self.camera.drive_focus(direction, step, 1)
         self.counters.focus_drives += 1
         return Reply(ds.RC_OK)
 
     def _capture(self, params: tuple[int, ...], data: bytes) -> Reply:
-        still = self.camera.capture_still()
-        self._next_handle += 1
-        handle = self._next_handle
-        self.counters.captures += 1
-        name = f"P{1000 + self.counters.captures:07d}.JPG"
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(still.timestamp or time.time()))
-        self.objects[handle] = StoredObject(handle, name, still.data, still.width, still.height, stamp)
-        # The body announces the new file on the event channel after answering the release.
-        return Reply(ds.RC_OK, events=[(pana.EC_OBJECT_ADDED, (handle,))])
+        # Like the body, answer the release at once and announce the file when it exists: rendering
+        # a full-size still can outlast libgphoto2's 2.5 s socket read, but not its event wait.
+        return Reply(ds.RC_OK, later=self._develop)
+
+    def _develop(self) -> list[tuple[int, tuple[int, ...]]]:
+        with self._camera_lock:
+            still = self.camera.capture_still()
+        with self._lock:
+            self._next_handle += 1
+            handle = self._next_handle
+            self.counters.captures += 1
+            name = f"P{1000 + self.counters.captures:07d}.JPG"
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(still.timestamp or time.time()))
+            self.objects[handle] = StoredObject(handle, name, still.data, still.width, still.height, stamp)
+        return [(pana.EC_OBJECT_ADDED, (handle,))]

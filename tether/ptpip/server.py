@@ -132,6 +132,17 @@ class PtpIpServer:
                 with session.event_lock:
                     conn.sendall(pk.pack(pk.PROBE_RESPONSE))
 
+    def _finish(self, work: Callable[[], list[tuple[int, tuple[int, ...]]]], session: _Session) -> None:
+        """Run work the camera does after answering (developing a still), then send its events."""
+        try:
+            events = work()
+        except Exception:  # the host sees no event and times out, as with a real body that failed
+            log.exception("virtual Lumix: deferred work failed")
+            return
+        for code, params in events:
+            session.queue_event(code, params)
+        session.flush_events()
+
     def _command_loop(self, conn: socket.socket) -> None:
         with self._lock:
             number = self._next_session
@@ -163,6 +174,8 @@ class PtpIpServer:
                 for code, params in reply.events:
                     session.queue_event(code, params)
                 session.flush_events()
+                if reply.later is not None:
+                    threading.Thread(target=self._finish, args=(reply.later, session), daemon=True).start()
                 if self.on_operation:
                     self.on_operation(request.code)
         finally:
