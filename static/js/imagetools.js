@@ -74,14 +74,21 @@ export function drawHistogram(canvas, image) {
   });
 }
 
-// Where a pointer event falls on `img`, as fractions (0..1) of the picture (object-fit: contain aware).
+// The rectangle (viewport coordinates) where `img` shows its picture (object-fit: contain aware).
+export function pictureRect(img) {
+  const rect = img.getBoundingClientRect();
+  const w0 = img.naturalWidth || 1, h0 = img.naturalHeight || 1;
+  const scale = Math.min(rect.width / w0, rect.height / h0);
+  const width = w0 * scale, height = h0 * scale;
+  return { left: rect.left + (rect.width - width) / 2, top: rect.top + (rect.height - height) / 2, width, height };
+}
+
+// Where a pointer event falls on `img`, as fractions (0..1) of the picture, and in pixels from the
+// element's corner (for placing markers).
 export function imagePoint(img, event) {
   const rect = img.getBoundingClientRect();
-  const w0 = img.naturalWidth, h0 = img.naturalHeight;
-  const scale = Math.min(rect.width / w0, rect.height / h0);
-  const dw = w0 * scale, dh = h0 * scale;
-  const left = rect.left + (rect.width - dw) / 2, top = rect.top + (rect.height - dh) / 2;
-  const x = (event.clientX - left) / dw, y = (event.clientY - top) / dh;
+  const pic = pictureRect(img);
+  const x = (event.clientX - pic.left) / pic.width, y = (event.clientY - pic.top) / pic.height;
   if (x < 0 || x > 1 || y < 0 || y > 1) return null;
   return { x, y, clientX: event.clientX - rect.left, clientY: event.clientY - rect.top };
 }

@@ -10,7 +10,8 @@ on("job.error", (ev) => { update(ev); settle(ev, false); });
 function update(ev) {
   const w = waiting.get(ev.job);
   if (!w) return;
-  if (w.bar) { w.bar.style.width = `${Math.round(100 * (ev.fraction || 0))}%`; w.bar.dataset.fraction = ev.fraction || 0; }
+  const fraction = ev.type === "job.done" && ev.state !== "cancelled" ? 1 : ev.fraction || 0;
+  if (w.bar) { w.bar.style.width = `${Math.round(100 * fraction)}%`; w.bar.dataset.fraction = fraction; }
   if (w.status) w.status.textContent = ev.type === "job.error" ? `${ev.label || "job"}: ${ev.error}` : progressText(ev);
   if (w.onEvent) w.onEvent(ev);
 }

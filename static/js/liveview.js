@@ -41,8 +41,12 @@ export function startLiveView({ peaking = false, histogram = false, loupe = fals
       const point = imagePoint(img, event);
       if (!point) return;
       lens = point;
-      canvas.style.left = `${point.clientX - canvas.width / 2}px`;
-      canvas.style.top = `${point.clientY - canvas.height / 2}px`;
+      // centred on the click, kept inside the picture
+      const box = img.getBoundingClientRect();
+      const left = Math.min(Math.max(0, point.clientX - canvas.width / 2), Math.max(0, box.width - canvas.width));
+      const top = Math.min(Math.max(0, point.clientY - canvas.height / 2), Math.max(0, box.height - canvas.height));
+      canvas.style.left = `${left}px`;
+      canvas.style.top = `${top}px`;
       canvas.hidden = false;
       drawLoupe(canvas, img, point.x, point.y);
     });

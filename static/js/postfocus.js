@@ -124,7 +124,7 @@ async function watchSweep(jobId, burstId) {
   $("#sweep").disabled = false;
   sweepJob = null;
   const result = (done && done.result) || {};
-  const burst = result.burst_id || sweepBurst;
+  const burst = result.burst || sweepBurst;
   if (burst) {
     $("#sweep-result").replaceChildren(
       el("a", { href: `/refocus/${burst}`, id: "open-refocus" }, "Refocus this burst"), " · ",
@@ -141,6 +141,7 @@ function showWarnings(warnings) {
 // Frames appearing as they arrive: the live view's current picture, captioned with the frame number.
 on("sweep.frame", (ev) => {
   if (ev.camera && ev.camera !== cameraId()) return;
+  if (ev.burst) sweepBurst = ev.burst;
   const strip = $("#sweep-frames");
   const live = $("#live-img");
   const thumb = el("canvas", { width: 96, height: 64, class: "frame-thumb", title: `frame ${ev.index + 1}` });
@@ -153,7 +154,7 @@ on("sweep.frame", (ev) => {
 // Another browser started something: follow it here too.
 function adopt(ev) {
   if (ev.state && ["done", "error", "cancelled"].includes(ev.state)) return;
-  if (isKind(ev, "sweep") && !sweepJob) watchSweep(ev.job, ev.burst || ev.burst_id);
+  if (isKind(ev, "sweep") && !sweepJob) watchSweep(ev.job, ev.burst);
   if (isKind(ev, "prescan") && !prescanJob) watchPrescan(ev.job);
 }
 on("job.progress", adopt);

@@ -1,6 +1,6 @@
 // Showing the frames of a burst: cached images, an overlay aligned to the picture, peaking, loupe.
 import { $ } from "./core.js";
-import { drawLoupe, drawPeaking, imagePoint, pixels } from "./imagetools.js";
+import { drawLoupe, drawPeaking, imagePoint, pictureRect, pixels } from "./imagetools.js";
 
 export class FrameViewer {
   constructor(burstId, img, { reduce = 1 } = {}) {
@@ -49,7 +49,7 @@ export class FrameViewer {
   // Keep an overlay canvas over the displayed picture.
   placeOverlay(canvas) {
     const stage = canvas.parentElement.getBoundingClientRect();
-    const r = this.img.getBoundingClientRect();
+    const r = pictureRect(this.img);
     Object.assign(canvas.style, { left: `${r.left - stage.left}px`, top: `${r.top - stage.top}px`, width: `${r.width}px`, height: `${r.height}px` });
   }
 

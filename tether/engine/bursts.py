@@ -182,7 +182,7 @@ class BurstService:
                         export_mp4(reader, out, progress=progress)
             return self._exported(export_id, out)
 
-        label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {frame}"}[fmt]
+        label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {(frame or 0) + 1}"}[fmt]
         return self.pool.submit("export", work, label=label, subject=burst_id)
 
     def _exported(self, export_id: str, out: Path) -> dict[str, Any]:
@@ -294,7 +294,8 @@ class BurstService:
                 preview_path.write_bytes(encode_image(result.image, ".jpg", note=note))
             return {**done, "preview": preview, "frames": len(selected), "range": [first, last], "method": method}
 
-        label = f"Stack ({method}{'' if frames is None else f', frames {frames[0]}-{frames[1]}'})"
+        # labels are for people: frames counted from 1, as the pages show them
+        label = f"Stack ({method}{'' if frames is None else f', frames {frames[0] + 1}-{frames[1] + 1}'})"
         return self.pool.submit("stack", work, label=label, subject=burst_id)
 
     def _not_writing(self, burst_id: str) -> None:
