@@ -45,6 +45,13 @@ def test_cameras_lists_configured_ptpip_cameras(virtual_lumix, run_tether, tmp_p
     assert "Panasonic DMC-GX8" in line and "live_view" in line
 
 
+def test_cameras_ptpip_flag_adds_a_camera(virtual_lumix, run_tether):
+    address = virtual_lumix.camera_id.partition(":")[2]
+    result = run_tether("cameras", "--ptpip", address, env={"TETHER_GPHOTO2": "wheel"}, check=True)
+    assert any(line.startswith(virtual_lumix.camera_id) and "Panasonic DMC-GX8" in line
+               for line in result.stdout.splitlines()), result.stdout
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

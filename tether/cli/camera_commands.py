@@ -13,10 +13,15 @@ from tether.fileio import write_atomic
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--ptpip", "ptpip", multiple=True, metavar="HOST[:PORT]",
+              help="also look for this PTP/IP camera (adds to [camera] ptpip)")
 @pass_app
-def cameras(app: AppContext, as_json: bool) -> None:
+def cameras(app: AppContext, as_json: bool, ptpip: tuple[str, ...]) -> None:
     """List every camera tether can see (the simulated ones are always there)."""
-    infos = list_cameras(app.settings())
+    settings = app.settings()
+    if ptpip:
+        settings = app.settings(camera={"ptpip": [*settings.camera.ptpip, *ptpip]})
+    infos = list_cameras(settings)
     if as_json:
         click.echo(json.dumps([info.to_dict() for info in infos], indent=2))
         return
