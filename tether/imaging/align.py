@@ -1,15 +1,15 @@
 """Alignment: a similarity transform from the reference frame to every frame, and colour gains.
 
-Each frame is registered to its predecessor on reduced luminance images: phase
+Each frame is registered to an earlier one on reduced luminance images: phase
 correlation (Kuglin & Hines 1975) of a grid of patches gives local shifts, and a
 robust least-squares fit turns them into scale, rotation and shift (a similarity;
 the two more parameters of an affine fit mostly fit noise). Phase correlation
 ignores the magnitude spectrum, so the blur difference between two focus steps barely
 moves the estimate (ECC and feature matchers are pulled by it). Pairwise transforms are
 chained back to the reference (frame 0) -- neighbours differ little in focus, which
-frame 0 against frame 99 would not. Optionally (``smooth_steps``) the steps are refitted
-as a smooth function of the frame number, for lenses whose breathing is smooth in focus
-position: their errors then average out instead of adding up along the chain.
+frame 0 against frame 99 would not -- through keyframes: an estimate is only taken when
+it visibly improves the match (see :class:`ChainAligner`), so the small biases a focus
+change puts into any estimate do not add up to a drift.
 Brightness and colour are matched by per-channel gains measured on the reduced,
 aligned images (the mean of a region is unchanged by defocus blur).
 
@@ -143,36 +143,6 @@ def _fit_similarity(p: np.ndarray, q: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 
-def smooth_steps(steps: list[np.ndarray], *, degree: int = 1) -> list[np.ndarray]:
-    """Frame-to-frame transforms (2x3 each) refitted as a smooth function of the frame number.
-
-    Focus breathing on a tripod changes smoothly with focus position, so each entry of
-    the step transforms is fitted (robustly: Huber-weighted least squares) by a
-    low-degree polynomial of the step number, and steps far off the curve (a knock, or
-    a lens that breathes in whole-pixel steps) are kept as measured. The steps'
-    independent errors then average out instead of adding up along the chain.
-    """
-    n = len(steps)
-    if n < 4:
-        return [t.copy() for t in steps]
-    k = np.arange(n, dtype=np.float64)
-    params = np.array([t.ravel() for t in steps])  # near identity: the entries themselves are smooth
-    degree = min(degree, n - 3)
-    fitted = np.empty_like(params)
-    for j in range(params.shape[1]):
-        weights = np.ones(n)
-        for _ in range(5):
-            coef = np.polyfit(k, params[:, j], degree, w=weights)
-            residual = np.abs(np.polyval(coef, k) - params[:, j])
-            scale = 1.4826 * np.median(residual) + 1e-12
-            weights = np.where(residual <= 2 * scale, 1.0, 2 * scale / np.maximum(residual, 1e-12))
-        smooth = np.polyval(coef, k)
-        # A step far off the curve is a real jump (a knock, or a lens that breathes in steps): keep it.
-        jump = np.abs(params[:, j] - smooth) > 4 * scale
-        fitted[:, j] = np.where(jump, params[:, j], smooth)
-    return [p.reshape(2, 3) for p in fitted]
-
-
 def chain(steps: list[np.ndarray]) -> list[np.ndarray]:
     """Transforms from the reference to each frame: identity, then the steps composed in order."""
     out = [IDENTITY.copy()]
@@ -203,31 +173,52 @@ def footprint_box(m: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int,
     return row0, max(row0, row1), col0, max(col0, col1)
 
 
+def residual(template: np.ndarray, image: np.ndarray, m: np.ndarray) -> float:
+    """Mean squared difference of ``template`` and ``image`` warped onto it by ``m``, inside a 10 % margin."""
+    warped = warp_to_reference(image, m)
+    h, w = template.shape
+    dy, dx = h // 10, w // 10
+    diff = template[dy:h - dy, dx:w - dx] - warped[dy:h - dy, dx:w - dx]
+    return float(np.mean(diff * diff))
+
+
 @dataclass
 class ChainAligner:
-    """Registers reduced frames one at a time, in order, to the first; keeps only the previous one.
+    """Registers reduced frames one at a time, in order, to the first.
 
+    Each frame is registered to the last *keyframe*; the estimate is accepted (and the
+    frame becomes the new keyframe) only if it matches the keyframe clearly better than
+    the keyframe's own transform does. A focus change alone can fake a small scale
+    change (blur grows unevenly at occluding edges), and accepting such estimates frame
+    after frame would add them up to pixels; motion below what the images can show
+    is thus held back until it has grown large enough to be measured.
     ``factor`` is the full-resolution size divided by the size of the images given to :meth:`add`.
     """
 
     factor: float = 1.0
     match_colour: bool = True
+    #: A new estimate must lower the squared difference by this fraction to be accepted.
+    min_gain: float = 0.02
     transforms: list[np.ndarray] = field(default_factory=list)
-    steps: list[np.ndarray] = field(default_factory=list)
     gains: list[np.ndarray] = field(default_factory=list)
-    _prev_grey: np.ndarray | None = None
+    _key_grey: np.ndarray | None = None
+    _key_chain: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
     _ref_small: np.ndarray | None = None
-    _chain: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
 
     def add(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Register the next reduced (h, w[, C]) float32 frame; returns (full-res 2x3 transform, gains (C,))."""
         grey = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        if self._prev_grey is not None:
-            self.steps.append(estimate_motion(self._prev_grey, grey))
-            self._chain = compose(self.steps[-1], self._chain)
-        self._prev_grey = grey
-        gains = self._gains(small, self._chain)
-        self.transforms.append(scale_transform(self._chain, self.factor))
+        grey = cv2.GaussianBlur(grey, (0, 0), 1.0)  # noise would otherwise dominate the residuals
+        chain_small = self._key_chain
+        if self._key_grey is None:
+            self._key_grey = grey
+        else:
+            local = estimate_motion(self._key_grey, grey)
+            if residual(self._key_grey, grey, local) < (1 - self.min_gain) * residual(self._key_grey, grey, IDENTITY):
+                chain_small = compose(local, self._key_chain)
+                self._key_grey, self._key_chain = grey, chain_small
+        gains = self._gains(small, chain_small)
+        self.transforms.append(scale_transform(chain_small, self.factor))
         self.gains.append(gains)
         return self.transforms[-1], gains
 
@@ -246,7 +237,3 @@ class ChainAligner:
         ref = self._ref_small[box].reshape(-1, channels).mean(axis=0)
         cur = warped[box].reshape(-1, channels).mean(axis=0)
         return ((ref + 1e-3) / (cur + 1e-3)).astype(np.float32)
-
-    def smoothed(self) -> list[np.ndarray]:
-        """Full-resolution transforms of all frames so far, from smoothed steps (see :func:`smooth_steps`)."""
-        return [scale_transform(m, self.factor) for m in chain(smooth_steps(self.steps))]

@@ -55,8 +55,7 @@ def _report(progress: Progress | None, done: int, total: int, stage: str) -> Non
         progress(done, total, stage)
 
 
-def compute_focus_index(source: FrameSource, *, align: bool = True, smooth_motion: bool = True,
-                        match_colour: bool = True, progress: Progress | None = None,
+def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour: bool = True, progress: Progress | None = None,
                         cancel: Cancel | None = None) -> FocusIndex:
     """Pass 1 over ``source``: alignment to frame 0, colour gains and per-tile focus curves."""
     n = len(source)
@@ -84,7 +83,7 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, smooth_motio
         scores[i] = tile_scores(focus_measure(grey, reduce=2 // read_reduce), grid)
         del frame, grey
         _report(progress, i + 1, n, "analysing")
-    transforms = aligner.smoothed() if (align and smooth_motion) else aligner.transforms
+    transforms = aligner.transforms
     return FocusIndex(scores=scores, shape=shape, tile=tile, transforms=np.array(transforms),
                       gains=np.array(aligner.gains, np.float32))
 
@@ -125,9 +124,11 @@ def stack_frames(source: FrameSource, *, method: str = "pyramid", frames: range 
     box = _valid_box(index, selected)
     if method == "pyramid":
         fusion = PyramidFusion((*source.shape, 3))
+        lo, hi = index.frame_window(selected)
         for i in selected:
             _check(cancel)
-            fusion.add(to_work(_aligned(source, index, i), index.gains[i]))
+            allow = ((lo <= i) & (hi >= i)).astype(np.uint8)
+            fusion.add(to_work(_aligned(source, index, i), index.gains[i]), allow)
             done += 1
             _report(progress, done, total, "stacking")
         image = from_work(fusion.result(), source.dtype)

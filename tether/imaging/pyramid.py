@@ -81,8 +81,12 @@ class PyramidFusion:
         self._activity: list[np.ndarray] = []
         self._base: np.ndarray | None = None
 
-    def add(self, work: np.ndarray) -> None:
-        """Fold one (H, W[, C]) int16 working image into the fused pyramid; ``work`` is overwritten."""
+    def add(self, work: np.ndarray, allow: np.ndarray | None = None) -> None:
+        """Fold one (H, W[, C]) int16 working image into the fused pyramid; ``work`` is overwritten.
+
+        ``allow`` (any size, uint8, non-zero = may be used) limits where this frame can win,
+        e.g. to where the focus index says it is near its sharpest.
+        """
         if work.shape != self.shape:
             raise ValueError(f"frame shape {work.shape} differs from {self.shape}")
         gauss = [work]
@@ -98,6 +102,9 @@ class PyramidFusion:
             if finer is not None:
                 energy = cv2.add(energy, cv2.pyrDown(finer, dstsize=(energy.shape[1], energy.shape[0])))
             finer = energy
+            if allow is not None:
+                energy = energy.copy()
+                energy[cv2.resize(allow, (energy.shape[1], energy.shape[0]), interpolation=cv2.INTER_NEAREST) == 0] = -1
             self._merge(lvl, lap, energy)
         top = gauss[self.levels].astype(np.float32)
         self._base = top if self._base is None else cv2.add(self._base, top)

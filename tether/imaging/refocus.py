@@ -109,6 +109,19 @@ class FocusIndex:
         smooth = weight * cv2.GaussianBlur(fine, (3, 3), 0) + (1 - weight) * fill
         return np.clip(smooth, 0, self.frame_count - 1).astype(np.float32)
 
+    def frame_window(self, frames: range | None = None, *, tolerance: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi): (rows, cols) float32 bounds of the frames worth taking each tile from.
+
+        The sharpest frame of each tile and its 8 neighbours (clipped to ``frames``), widened
+        by ``tolerance``: near a depth edge both sides' frames qualify, elsewhere only the few
+        around the sharp one. Stacking outside this window could only pick up noise or the
+        ringing of a defocus blur -- detail that was never in focus.
+        """
+        first, last = (0, self.frame_count - 1) if frames is None else (frames.start, frames.stop - 1)
+        fine = np.clip(self.fine_index, first, last).astype(np.float32)
+        kernel = np.ones((3, 3), np.uint8)
+        return cv2.erode(fine, kernel) - tolerance, cv2.dilate(fine, kernel) + tolerance
+
     def depth(self, *, size: tuple[int, int] | None = None) -> np.ndarray:
         """(H, W) float32 smoothed sub-frame index per pixel (or at ``size`` = (rows, cols))."""
         h, w = size or self.shape
