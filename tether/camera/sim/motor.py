@@ -54,9 +54,13 @@ class FocusMotor:
             before = self.position
             self._move(sign * units)
             self._last = direction
-            self._sleep(self.spec.step_seconds + self.spec.unit_seconds * units)
+            delay = self.spec.step_seconds + self.spec.unit_seconds * units
+            if delay > 0:
+                self._sleep(delay)
             if self.position != before:
                 self._history.append((self._clock(), self.position))
+                if len(self._history) > 100_000:  # bounded: a movie needs only its own stretch
+                    self._history = self._history[-50_000:]
         return self.position
 
     def _error(self) -> int:
@@ -76,8 +80,7 @@ class FocusMotor:
 
     def position_at(self, when: float) -> int:
         """The true position at clock time ``when`` (the last change at or before it)."""
-        times = [t for t, _ in self._history]
-        i = bisect.bisect_right(times, when) - 1
+        i = bisect.bisect_right(self._history, when, key=lambda change: change[0]) - 1
         return self._history[max(i, 0)][1]
 
     def trim_history(self, before: float) -> None:
