@@ -165,7 +165,7 @@ def _face(img: np.ndarray, rng: np.random.Generator, u: float) -> None:
 def _noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
     """Smooth value noise in [-1, 1] with features about ``cell`` pixels across."""
     gh, gw = max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)
-    coarse = rng.standard_normal((gh, gw)).astype(np.float32)
+    coarse = rng.standard_normal((gh, gw), dtype=np.float32)
     out = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
     return np.clip(out / 1.5, -1, 1)
 
@@ -214,7 +214,7 @@ def texture(kind: str, colour: tuple[int, int, int], h: int, w: int, px: float, 
     rng = np.random.default_rng(seed)
     base = np.empty((h, w, 3), np.float32)
     base[:] = colour
-    grain = rng.standard_normal((h, w)).astype(np.float32)  # pixel-level grain: the finest detail
+    grain = rng.standard_normal((h, w), dtype=np.float32)  # pixel-level grain: the finest detail
     u = px / 960.0  # 1.0 at a 1920-wide image
     if kind in ("cork", "bark", "paper", "skin", "sky"):
         amount = {"cork": 0.45, "bark": 0.5, "paper": 0.10, "skin": 0.12, "sky": 0.08}[kind]
@@ -287,7 +287,7 @@ def texture(kind: str, colour: tuple[int, int, int], h: int, w: int, px: float, 
                 base[y0:y0 + int(h * 0.2), x0:x0 + int(w * 0.25)] = patch
             _text(base, rng, px, (25, 25, 25), 9 if kind == "print" else 6, 0.03)
             _ink(base, (30, 30, 30), lambda m: cv2.rectangle(m, (2, 2), (w - 3, h - 3), 255, max(1, round(2 * u)), cv2.LINE_AA))
-    return np.clip(base, 0, 255).astype(np.uint8)
+    return cv2.convertScaleAbs(base)  # saturates to 0..255
 
 
 @dataclass(frozen=True)
