@@ -47,7 +47,7 @@ def create_app(engine: Engine, settings: Settings, *, token: str | None = None) 
     # cors_allowed_origins=None: Engine.IO accepts only our own origin; the middleware checks again.
     socketio.init_app(app, async_mode="threading", cors_allowed_origins=None, json=None,
                       max_http_buffer_size=64 * 1024, ping_interval=10)
-    forwarder = Forwarder(socketio, str(engine.store.root.resolve()) + "/").start()
+    forwarder = Forwarder(socketio.server, str(engine.store.root.resolve()) + "/").start()
     app.extensions["tether.unsubscribe"] = engine.bus.subscribe(forwarder)
     app.extensions["tether.forwarder"] = forwarder
     app.wsgi_app = SecurityMiddleware(app.wsgi_app, policy)  # type: ignore[method-assign]

@@ -53,8 +53,10 @@ def _root(engine: Any) -> str:
 class Forwarder:
     """Moves bus events onto Socket.IO from one thread, so publishers never wait on the network."""
 
-    def __init__(self, socketio: SocketIO, root: str = "") -> None:
-        self._socketio = socketio
+    def __init__(self, server: Any, root: str = "") -> None:
+        # the python-socketio server of this app (not the module-level SocketIO, which the
+        # next create_app() rebinds): events of one engine go to that app's clients only
+        self._server = server
         self._root = root
         self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=10_000)
         self._thread = threading.Thread(target=self._run, name="tether-socketio-forward", daemon=True)
@@ -102,7 +104,7 @@ class Forwarder:
                     break  # something the user waits for: send it now
             for event in pending.values():
                 try:
-                    self._socketio.emit("event", jsonable(event, self._root))
+                    self._server.emit("event", jsonable(event, self._root), namespace="/")
                 except Exception:  # a vanished client must not stop the forwarder
                     log.exception("emitting %s failed", event.get("type"))
 
