@@ -2,17 +2,23 @@
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 
 import click
 
 from tether.config import Settings
 from tether.engine import Engine
+from tether.errors import TetherError
 from tether.web.app import create_app, shutdown_app, socketio
 from tether.web.live_api import STOP
 from tether.web.security import is_loopback_host, new_token
 
 log = logging.getLogger(__name__)
+
+
+class ServerError(TetherError):
+    """The control panel cannot start (the port is taken, the address is not this machine's, ...)."""
 
 
 def access_url(host: str, port: int, token: str) -> str:
@@ -22,9 +28,22 @@ def access_url(host: str, port: int, token: str) -> str:
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
 
+def check_can_listen(host: str, port: int) -> None:
+    """A one-line error now, rather than Werkzeug's exit after the camera was opened."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                              hint="is another tether running? choose another --port") from None
+
+
 def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     """Serve the control panel for ``camera_id`` on settings.server.host:port (blocks)."""
     host, port = settings.server.host, settings.server.port
+    check_can_listen(host, port)
     # Werkzeug logs every request at INFO (a live view is many requests): keep only its errors
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     simulated_camera = camera_id.split(":", 1)[0].split("?", 1)[0] == "sim"
