@@ -15,8 +15,10 @@ def curves(centres: list[float], n: int = 12, sigma: float = 2.0) -> np.ndarray:
 
 
 def thumbs_for(tiles: np.ndarray) -> np.ndarray:
-    # thumbnails that change with focus as the tiles do
-    return np.repeat(tiles[:, :, :1], 36, axis=1)[:, :36, :1] * np.ones((1, 36, 64))
+    # thumbnails that change with focus as the tiles do: one band of columns per tile
+    n, _, cols = tiles.shape
+    bands = np.repeat(tiles[:, 0, :], int(np.ceil(64 / cols)), axis=1)[:, :64]
+    return np.repeat(bands[:, None, :], 36, axis=1)
 
 
 def test_complete_sweep_has_no_warnings() -> None:

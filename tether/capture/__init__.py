@@ -13,13 +13,15 @@ Public API (what the engine and the web layer call)::
     job.id, job.kind, job.future, job.cancel(), job.progress, job.to_dict()
     owner.stop()
 
-Events on the bus (all JSON-able):
+Events on the bus (all JSON-able). The job's kind travels as ``job_kind`` (as for the engine's pool
+jobs): ``EventBus.publish(kind, **payload)`` takes the event type as ``kind``, so a payload key
+of that name cannot be passed.
     camera.state  {camera, state, message}
     liveview.fps  {camera, fps}
-    job.progress  {job, kind, camera, done, total, fraction, elapsed, eta, fps, focus_position, phase}
+    job.progress  {job, job_kind, camera, done, total, fraction, elapsed, eta, fps, focus_position, phase}
     sweep.frame   {job, camera, index, focus_position, burst}
-    job.done      {job, kind, result}     (a cancelled job: result {"cancelled": true, ...})
-    job.error     {job, kind, message}
+    job.done      {job, job_kind, result}     (a cancelled job: result {"cancelled": true, ...})
+    job.error     {job, job_kind, message}
 
 Positions are small focus steps counted from the near end stop (there is no readback on real
 cameras); see docs/step-plan.md.

@@ -1,12 +1,13 @@
-"""Measuring how many small focus steps make one large step, from the live view alone.
+"""Measuring how many small focus steps make one coarse (large or medium) step, from the live view alone.
 
 Drivers rarely know the size of their step classes (Panasonic's "Near 1" and "Near 2", Canon's
 "Near 1/2/3" differ per lens). After the coarse pre-scan (large steps from the near end stop) the
-motor is homed again, driven to the large-step position just before the most focus-sensitive
-one, and then moved in small steps. The small step at which the live view best matches the
-pre-scan's frame at the next large-step position is the ratio: frames are compared by their
-per-tile sharpness (log), which changes fastest exactly where the comparison is made. The
-minimum is refined to a fraction of a step with a parabola. Both passes approach from the near
+motor is homed again, driven to two coarse steps before the most focus-sensitive sample, and then
+moved in small steps. Each frame is compared with the pre-scan's frames at the next few coarse
+positions by per-tile sharpness (log), which changes fastest where the comparison is made. The
+ratio (and the offset where the fine pass began) that best explains all these comparisons at
+once is found by a grid search, then refined by a line through each reference's own best match
+(to a fraction of a step with a parabola). Both passes approach from the near
 side, so the backlash is the same in both and cancels.
 """
 from __future__ import annotations
@@ -21,6 +22,10 @@ from tether.capture.motion import Motor
 from tether.capture.sharpness import FrameSummary
 
 
+#: A fit is believed when the matched frames are, on average, this close relative to the median.
+MATCH_COST = 0.5
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Small steps per large step, and what the fine pass saw (positions in small steps from the stop)."""
@@ -32,9 +37,12 @@ class Calibration:
 
 
 def sensitive_index(curves: np.ndarray, textured: np.ndarray) -> int:
-    """Index k >= 1 of the coarse sample whose tile sharpness differs most from sample k - 1."""
+    """Index 1 <= k <= n - 2 of the coarse sample whose tile sharpness differs most from sample k - 1.
+
+    The last sample is left out: it may sit at the far end stop, where a move is clamped.
+    """
     logs = np.log(np.maximum(curves[:, textured], 1e-9))
-    change = np.abs(np.diff(logs, axis=0)).mean(axis=1)
+    change = np.abs(np.diff(logs, axis=0)).mean(axis=1)[: max(1, len(curves) - 2)]
     return int(np.argmax(change)) + 1
 
 
@@ -53,40 +61,101 @@ def refine_minimum(values: list[float], i: int) -> float:
     return float(i)
 
 
-def calibrate_large_step(motor: Motor, curves: np.ndarray, textured: np.ndarray, *, max_small: int = 300,
-                         on_frame=lambda frame: None) -> Calibration | None:
-    """Home, then measure small steps per large step against the coarse ``curves`` (n, rows, cols).
+def calibrate_step(motor: Motor, step: StepClass, curves: np.ndarray, textured: np.ndarray, *, max_small: int = 400,
+                   references: int = 4, on_frame=lambda frame: None) -> Calibration | None:
+    """Home, then measure small steps per ``step`` against the coarse ``curves`` (n, rows, cols) taken at that step.
 
-    ``motor`` must be able to home by count (its position known). Returns None when the scene
-    has no texture to compare or no clear match was found within ``max_small`` small steps.
+    The fine pass starts two coarse steps before the most sensitive sample and is matched against up
+    to ``references`` coarse samples after its start, all at once (:func:`fit_ratio`), so the random
+    error of any one step (and of where the fine pass began) averages out.
+    ``motor`` must be able to home by count (its position known). Returns None when the scene has no
+    texture to compare or no clear match was found within ``max_small`` small steps.
     """
     if len(curves) < 2 or not textured.any():
         return None
-    ref = sensitive_index(curves, textured)
+    last = max(1, len(curves) - 2)    # the last sample may be clamped at the far stop
+    start = max(0, min(sensitive_index(curves, textured) - 2, last - references))
+    refs = list(range(start + 1, min(start + references, last) + 1))
     motor.home(known_far=motor.position)
-    motor.drive(FocusDirection.FAR, StepClass.LARGE, ref - 1)
-    target = curves[ref]
-    distances: list[float] = []
+    motor.drive(FocusDirection.FAR, step, start)
+    distances: list[list[float]] = [[] for _ in refs]
     summaries: list[FrameSummary] = []
-    frames = 0
-    best = 0
+    steps = [ref - start for ref in refs]
+    fit: tuple[float, float, float, bool] | None = None
     for j in range(max_small + 1):
         if j:
             motor.drive(FocusDirection.FAR, StepClass.SMALL)
         frame, summary = motor.look()
         on_frame(frame)
-        frames += 1
         summaries.append(summary)
-        distances.append(tile_distance(summary.tiles, target, textured))
-        best = int(np.argmin(distances))
-        # stop once the minimum is well behind us: a quarter of the way again, at least 4 steps
-        if best > 0 and j - best >= max(4, math.ceil(best * 0.25)) and distances[-1] > distances[best] * 1.3:
-            break
-    else:
+        for k, ref in enumerate(refs):
+            distances[k].append(tile_distance(summary.tiles, curves[ref], textured))
+        if j >= 6 and j % 3 == 0:
+            fit = fit_ratio(steps, [np.asarray(d) for d in distances])
+            # done once a clear best explanation has seen every reference's match, with room after it
+            if _convincing(fit) and j >= fit[2] + steps[-1] * fit[1] + max(4.0, 0.3 * fit[1]):
+                break
+    if not _convincing(fit):
         return None
-    ratio = refine_minimum(distances, best)
+    ratio = refine_ratio(steps, [np.asarray(d) for d in distances], fit[1], fit[2])
     if ratio < 1.0:
         return None
-    # the fine frames sat at (ref - 1) large steps plus j small ones
-    positions = [(ref - 1) * ratio + j for j in range(len(summaries))]
-    return Calibration(ratio, positions, summaries, frames)
+    # the fine frames sat at ``start`` coarse steps plus j small ones
+    positions = [start * ratio + j for j in range(len(summaries))]
+    return Calibration(ratio, positions, summaries, len(summaries))
+
+
+def fit_ratio(steps: list[int], distances: list[np.ndarray]) -> tuple[float, float, float, bool] | None:
+    """(cost, ratio, offset, all references seen) best explaining every reference's distance curve at once.
+
+    Reference k (``steps[k]`` coarse steps after the fine pass began) should match at small step
+    ``offset + steps[k] * ratio``. A grid search over ratio (1.5 % apart) and offset (a quarter step
+    apart, within the few steps the start can be off) minimises the mean of the curves, each scaled
+    by its median, at those points: one reference's stray dip (sharpness is symmetric about a peak,
+    so a frame before a tile's peak can look like one after it) cannot outvote the others. At least
+    two references (or all, when fewer) must fall inside the data.
+    """
+    length = len(distances[0])
+    grid = np.arange(length, dtype=np.float64)
+    curves = [d / max(float(np.median(d)), 1e-9) for d in distances]
+    need = min(2, len(steps))
+    best: tuple[float, float, float, bool] | None = None
+    ratio = 1.0
+    while steps[0] * ratio <= length - 1:
+        reach = max(3.0, 0.3 * ratio)
+        offsets = np.arange(-reach, reach + 1e-9, 0.25)
+        total = np.zeros_like(offsets)
+        count = np.zeros_like(offsets)
+        for k, curve in zip(steps, curves):
+            x = offsets + k * ratio
+            inside = (x >= 0) & (x <= length - 1)
+            total += np.where(inside, np.interp(x, grid, curve), 0.0)
+            count += inside
+        ok = count >= need
+        if ok.any():
+            mean = np.where(ok, total / np.maximum(count, 1), np.inf)
+            i = int(np.argmin(mean))
+            if best is None or mean[i] < best[0]:
+                best = (float(mean[i]), ratio, float(offsets[i]), bool(count[i] == len(steps)))
+        ratio *= 1.015
+    return best
+
+
+def _convincing(fit: tuple[float, float, float, bool] | None) -> bool:
+    """All references seen, and the matched frames clearly closer than typical (half the median distance)."""
+    return fit is not None and fit[3] and fit[0] < MATCH_COST
+
+
+def refine_ratio(steps: list[int], distances: list[np.ndarray], ratio: float, offset: float) -> float:
+    """The slope of a line through each reference's own best match near where (ratio, offset) puts it."""
+    matches = []
+    for k, d in zip(steps, distances):
+        x = offset + k * ratio
+        lo, hi = max(0, int(x - 0.15 * ratio) - 1), min(len(d) - 1, int(math.ceil(x + 0.15 * ratio)) + 1)
+        if hi > lo:
+            i = lo + int(np.argmin(d[lo:hi + 1]))
+            if lo < i < hi:
+                matches.append((k, refine_minimum(list(d), i)))
+    if len(matches) >= 2:
+        return float(np.polyfit([m[0] for m in matches], [m[1] for m in matches], 1)[0])
+    return ratio

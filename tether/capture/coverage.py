@@ -5,9 +5,9 @@ Two checks on the per-frame summaries (tile sharpness, thumbnails), both pure:
 * **Coverage** — a textured tile whose sharpness is still rising at the first or last frame never
   peaked inside the sweep: its sharpest focus lies beyond the range. A tile the pre-scan found
   textured that stays flat in the sweep was never in focus at all.
-* **Duplicates** — consecutive frames that look the same, in the thumbnail and in every tile's
-  sharpness, although the plan moved the focus between them: steps were lost (the lens hit its end
-  stop, or the camera ignored the command).
+* **Duplicates** — consecutive frames that differ by no more than sensor noise although the plan
+  moved the focus between them (and the other steps did change the image): steps were lost (the
+  lens hit its end stop, or the camera ignored the command).
 """
 from __future__ import annotations
 
@@ -37,8 +37,7 @@ class Coverage:
 
 
 def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min_contrast: float = 1.6,
-                   still_threshold: float = 0.25, expected: np.ndarray | None = None,
-                   dup_tolerance: float = 0.03) -> Coverage:
+                   still_threshold: float = 0.25, expected: np.ndarray | None = None) -> Coverage:
     """Coverage of a sweep from ``tiles`` (n, rows, cols), ``thumbs`` (n, h, w) and ``ok`` (n,) bool.
 
     ``expected`` (rows, cols) bool marks tiles the pre-scan found textured (None: judge from the sweep).
@@ -69,8 +68,7 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
                 result.beyond_near.append((r, c))
             elif peak[r, c] == last and len(curve) > 1 and curve[-2] < curve[-1] * 0.95:
                 result.beyond_far.append((r, c))
-    result.duplicates = _duplicates(stack, np.asarray(thumbs, np.float64)[good], good, textured,
-                                    still_threshold, dup_tolerance)
+    result.duplicates = _duplicates(np.asarray(thumbs, np.float64)[good], good, still_threshold)
     total = rows * cols
     if result.beyond_near:
         result.warnings.append(f"{len(result.beyond_near)} of {total} tiles were sharpest at the first frame: their "
@@ -91,16 +89,30 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
     return result
 
 
-def _duplicates(stack: np.ndarray, thumbs: np.ndarray, index: np.ndarray, textured: np.ndarray,
-                still_threshold: float, tolerance: float) -> list[tuple[int, int]]:
-    """Consecutive frame pairs (burst indexes) that differ by no more than sensor noise."""
-    pairs = []
-    mask = textured if textured.any() else np.ones_like(textured)
-    for k in range(len(stack) - 1):
-        if thumb_difference(thumbs[k], thumbs[k + 1]) >= still_threshold:
-            continue
-        a, b = stack[k][mask], stack[k + 1][mask]
-        change = np.abs(np.log(np.maximum(b, 1e-9) / np.maximum(a, 1e-9)))
-        if float(np.median(change)) < tolerance:
-            pairs.append((int(index[k]), int(index[k + 1])))
-    return pairs
+def rising_at_end(tiles: np.ndarray, *, min_contrast: float = 1.6, rise: float = 0.05, back: int = 3) -> int:
+    """How many textured tiles of ``tiles`` (n, rows, cols) are sharpest at the last frame and still rising.
+
+    Rising: ``rise`` sharper than ``back`` frames earlier (fine steps change little per frame).
+    """
+    stack = np.asarray(tiles, np.float64)
+    if len(stack) < 3:
+        return 0
+    best = stack.max(axis=0)
+    floor = np.percentile(stack, 10, axis=0)
+    textured = best >= min_contrast * np.maximum(floor, 1e-9)
+    earlier = stack[max(0, len(stack) - 1 - back)]
+    rising = (stack.argmax(axis=0) == len(stack) - 1) & (earlier < stack[-1] * (1.0 - rise))
+    return int(np.count_nonzero(rising & textured))
+
+
+def _duplicates(thumbs: np.ndarray, index: np.ndarray, still_threshold: float) -> list[tuple[int, int]]:
+    """Consecutive frame pairs (burst indexes) that differ by no more than sensor noise.
+
+    Only judged when the sweep's typical step visibly changes the image (median difference at
+    least twice the noise threshold): with steps finer than the eye of a small live view, every
+    pair looks alike and nothing can be told apart.
+    """
+    diffs = np.array([thumb_difference(thumbs[k], thumbs[k + 1]) for k in range(len(thumbs) - 1)])
+    if len(diffs) == 0 or float(np.median(diffs)) < 2.0 * still_threshold:
+        return []
+    return [(int(index[k]), int(index[k + 1])) for k in np.flatnonzero(diffs < still_threshold)]

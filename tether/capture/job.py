@@ -62,10 +62,11 @@ class Job:
                          "eta": None if eta is None else round(eta, 2), "fps": round(fps, 2),
                          "focus_position": None if focus_position is None else round(float(focus_position), 2),
                          "phase": phase}
-        self._bus.publish("job.progress", job=self.id, kind=self.kind, camera=self.camera, **self.progress)
+        self._bus.publish("job.progress", job=self.id, job_kind=self.kind, camera=self.camera, **self.progress)
 
-    def publish(self, kind: str, **payload: Any) -> None:
-        self._bus.publish(kind, job=self.id, **payload)
+    def publish(self, event_type: str, /, **payload: Any) -> None:
+        """Publish ``event_type`` on the bus with this job's id."""
+        self._bus.publish(event_type, job=self.id, **payload)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for a client: id, kind, state, progress, and the result or error once finished."""

@@ -26,6 +26,8 @@ T = TypeVar("T")
 #: Busy replies are retried this many times, with doubling delays from BUSY_DELAY seconds.
 BUSY_ATTEMPTS = 6
 BUSY_DELAY = 0.05
+#: Two frames differing by less than this times the noise-only difference show the same focus.
+STILL_FACTOR = 1.3
 
 
 def retry_busy(fn: Callable[[], T], *, attempts: int = BUSY_ATTEMPTS, delay: float = BUSY_DELAY) -> T:
@@ -67,6 +69,8 @@ class Motor:
         self.settle_frames = settle_frames
         self.check = check
         self.position: float | None = None    # None until homed
+        #: The step class used to home (and for the coarse pre-scan): the biggest of known size.
+        self.coarse = scale.usable()[-1]
         self.frames_read = 0
         #: Thumbnail change (grey levels) below which two frames show the same focus; set by home().
         self.still_threshold = 0.25
@@ -99,27 +103,31 @@ class Motor:
         otherwise by watching the live view until two large steps in a row change nothing.
         """
         if known_far is not None:
-            steps = math.ceil(known_far / self.scale.large) + extra
-            self.drive(FocusDirection.NEAR, StepClass.LARGE, steps)
+            size = self.scale.size(self.coarse)
+            if math.isnan(size):  # only the small step is known: count in small steps
+                self.drive(FocusDirection.NEAR, StepClass.SMALL, math.ceil(known_far) + extra)
+            else:
+                self.drive(FocusDirection.NEAR, self.coarse, math.ceil(known_far / size) + extra)
             self.position = 0.0
             return 0
         used = 0
         _, first = self.look()
         _, second = self.look()
         used += 2
-        # what two frames at the same position differ by: the noise the threshold must clear
-        threshold = max(4.0 * thumb_difference(first.thumb, second.thumb), 0.25)
+        # what two frames at the same position differ by (sensor noise, averaged over 2304
+        # thumbnail pixels, so measured well by one pair): a move must clear it by 30 %
+        threshold = max(STILL_FACTOR * thumb_difference(first.thumb, second.thumb), 0.05)
         self.still_threshold = threshold
         previous, still = second.thumb, 0
         for _ in range(max_steps):
-            self.drive(FocusDirection.NEAR, StepClass.LARGE)
+            self.drive(FocusDirection.NEAR, self.coarse)
             _, summary = self.look()
             used += 1
             still = still + 1 if thumb_difference(summary.thumb, previous) < threshold else 0
             previous = summary.thumb
             if still >= 2:
                 break
-        self.drive(FocusDirection.NEAR, StepClass.LARGE, extra)
+        self.drive(FocusDirection.NEAR, self.coarse, extra)
         self.position = 0.0
         return used
 

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -300,19 +300,19 @@ class CameraOwner:
         except Cancelled:
             result = {"cancelled": True}
             job.future.set_result(result)
-            job.publish("job.done", kind=job.kind, result=result)
+            job.publish("job.done", job_kind=job.kind, result=result)
         except CameraDisconnected as exc:
             job.future.set_exception(exc)
-            job.publish("job.error", kind=job.kind, message=str(exc))
+            job.publish("job.error", job_kind=job.kind, message=str(exc))
             self._disconnected(exc)
         except Exception as exc:  # any other failure ends the job with a message, never the owner
             if not isinstance(exc, CameraError) and not hasattr(exc, "message"):
                 log.exception("%s %s failed", self.camera_id, job.kind)
             job.future.set_exception(exc)
-            job.publish("job.error", kind=job.kind, message=str(exc))
+            job.publish("job.error", job_kind=job.kind, message=str(exc))
         else:
             job.future.set_result(result)
-            job.publish("job.done", kind=job.kind, result=result)
+            job.publish("job.done", job_kind=job.kind, result=result)
         finally:
             if self._state == job.kind:
                 self._set_state("idle", "")
@@ -326,11 +326,10 @@ class CameraOwner:
 
     def _sweep(self, camera: Camera, job: Job, options: SweepOptions, path: Path) -> dict[str, Any]:
         last = self._last_prescan
-        if options.range is not None and options.dof is None and last is not None and last.dof is not None:
-            # a range from this camera's last pre-scan keeps that scan's depth-of-field measurement
-            from dataclasses import replace
-
-            options = replace(options, dof=last.dof)
+        if options.range is not None and last is not None:
+            # a range from this camera's last pre-scan keeps that scan's step sizes and depth of field
+            options = replace(options, dof=options.dof if options.dof is not None else last.dof,
+                              scale=options.scale or last.scale)
         hooks = Hooks(
             check=job.check,
             progress=lambda done, total, **kw: job.report(done, total, **kw),
@@ -362,7 +361,7 @@ class CameraOwner:
                 item.future.set_exception(exc)
         elif not item.job.future.done():
             item.job.future.set_exception(exc)
-            item.job.publish("job.error", kind=item.job.kind, message=str(exc))
+            item.job.publish("job.error", job_kind=item.job.kind, message=str(exc))
 
     def _drain(self, exc: Exception) -> None:
         while True:

@@ -23,7 +23,7 @@ import numpy as np
 from tether.camera.base import Camera
 from tether.camera.errors import Unsupported
 from tether.camera.types import FocusDirection, Frame, StepClass
-from tether.capture.calibrate import calibrate_large_step
+from tether.capture.calibrate import calibrate_step
 from tether.capture.motion import Motor, step_scale_of
 from tether.capture.sharpness import FrameSummary, summarize, thumb_difference
 from tether.capture.step_plan import PlanError, StepScale, TilePeak, dof_spacing, sweep_range, tile_peaks
@@ -110,6 +110,20 @@ class PrescanResult:
 Progress = Callable[[int, int, float | None], None]
 
 
+#: A coarse scan with fewer samples than this over the whole range is repeated with medium steps.
+MIN_SAMPLES = 10
+
+
+@dataclass
+class _Scan:
+    """The coarse scan: frames one ``step`` apart from the near stop, as counts of that step."""
+
+    step: StepClass
+    summaries: list[FrameSummary]
+    steps_taken: int                 # coarse steps driven since homing (the counted far end)
+    reached_stop: bool
+
+
 def run_prescan(camera: Camera, options: PrescanOptions, *, check: Callable[[], None] = lambda: None,
                 progress: Progress = lambda done, total, pos: None,
                 on_frame: Callable[[Frame], None] = lambda f: None) -> tuple[PrescanResult, Motor]:
@@ -129,75 +143,105 @@ def run_prescan(camera: Camera, options: PrescanOptions, *, check: Callable[[], 
     if options.from_here:
         frame, here = motor.look()
         on_frame(frame)
-    frames = motor.home() + (1 if here else 0)
-    positions: list[float] = []
-    summaries: list[FrameSummary] = []
-    large = scale.large
-    # the frame budget bounds a lens that never seems to stop (or a live view that never settles)
-    total = max(2, options.max_frames - frames)
-    reached_stop = False
-    still = 0
-    for i in range(total):
-        frame, summary = motor.look()
-        on_frame(frame)
-        frames += 1
-        positions.append(float(motor.position or 0.0))
-        summaries.append(summary)
-        progress(i + 1, total, motor.position)
-        if len(summaries) >= 2:
-            diff = thumb_difference(summaries[-1].thumb, summaries[-2].thumb)
-            still = still + 1 if diff < motor.still_threshold else 0
-            if still >= 2:
-                reached_stop = True
-                break
-            if _nothing_farther(summaries, options.min_contrast):
-                break
-        motor.drive(FocusDirection.FAR, StepClass.LARGE)
-    if reached_stop:  # the last two frames repeat the stop: their positions were clamped, not real
-        positions, summaries = positions[:-2], summaries[:-2]
-    if not summaries:
-        raise PlanError("the pre-scan saw no usable live-view frames", hint="check the camera's live view")
+    motor.home()
+    budget = _Budget(options.max_frames, progress, motor)
+    scan = _coarse_scan(motor, StepClass.LARGE, options, budget, on_frame)
+    if scan.reached_stop and len(scan.summaries) < MIN_SAMPLES:
+        # a coarse lens (Panasonic's "large" is four of its big steps): too few samples to find
+        # peaks between; scan again with medium steps
+        motor.coarse = StepClass.MEDIUM
+        motor.home(known_far=motor.position)
+        scan = _coarse_scan(motor, StepClass.MEDIUM, options, budget, on_frame)
+    summaries = scan.summaries
+    if len(summaries) < 2:
+        raise PlanError("the pre-scan saw fewer than two focus positions",
+                        hint="check that the camera drives focus (manual focus mode, a lens that allows it)")
     curves = np.stack([s.tiles for s in summaries])
-    coarse = np.asarray(positions) / scale.large          # in large steps from the stop
+    counts = np.arange(len(summaries), dtype=np.float64)       # in coarse steps from the stop
     warnings: list[str] = []
-    peaks = tile_peaks(coarse, curves, min_contrast=options.min_contrast)
-    textured = np.array([p.subject for p in peaks]).reshape(curves.shape[1:])
-    cal = calibrate_large_step(motor, curves, textured, on_frame=on_frame)
+    coarse_peaks = tile_peaks(counts, curves, min_contrast=options.min_contrast)
+    textured = np.array([p.subject for p in coarse_peaks]).reshape(curves.shape[1:])
+    cal = calibrate_step(motor, scan.step, curves, textured, on_frame=on_frame)
     fine_peaks: list[TilePeak] = []
+    known = scale.size(scan.step)
     if cal is not None:
-        frames += cal.frames
-        if scale.source == "camera" and abs(cal.ratio / scale.large - 1) > 0.2:
-            warnings.append(f"the driver says a large step is {scale.large:g} small ones, the live view says "
-                            f"{cal.ratio:.1f}; using the measurement")
-        scale = StepScale(medium=math.nan if scale.source != "camera" else scale.medium * cal.ratio / scale.large,
-                          large=cal.ratio, source="measured")
+        budget.frames += cal.frames
+        if scale.source == "camera" and abs(cal.ratio / known - 1) > 0.2:
+            warnings.append(f"the driver says a {scan.step.value} step is {known:g} small ones, the live view "
+                            f"says {cal.ratio:.1f}; using the measurement")
+        scale = _measured_scale(scale, scan.step, cal.ratio)
         motor.scale = scale
         motor.position = cal.positions[-1]
         fine = np.stack([s.tiles for s in cal.summaries])
         fine_peaks = tile_peaks(np.asarray(cal.positions), fine, min_contrast=options.min_contrast)
     elif scale.source != "camera":
-        warnings.append(f"could not measure the size of a large focus step; assuming {scale.large:g} small steps")
-    positions = [float(k * scale.large) for k in coarse]
-    pos = np.asarray(positions)
-    peaks = tile_peaks(pos, curves, min_contrast=options.min_contrast)
+        warnings.append(f"could not measure the size of a {scan.step.value} focus step; assuming {known:g} small steps")
+    size = scale.size(scan.step)
+    positions = [float(k * size) for k in counts]
+    peaks = tile_peaks(np.asarray(positions), curves, min_contrast=options.min_contrast)
     highest = positions[-1]
-    far_stop = (len(positions) - 1 + (2 if reached_stop else 0)) * scale.large
-    near, far = sweep_range(peaks, margin=scale.large / 2, lowest=0.0, highest=highest + scale.large / 2)
+    far_stop = scan.steps_taken * size
+    near, far = sweep_range(peaks, margin=size / 2, lowest=0.0, highest=highest + size / 2)
     if here is not None:
         match = int(np.argmin([thumb_difference(here.thumb, s.thumb) for s in summaries]))
         near = int(round(positions[match]))
         far = max(far, near)
-        if not reached_stop:
+        if not scan.reached_stop:
             far = int(round(highest))
     edge = [p for p in peaks if p.subject and p.at_edge and p.position >= highest]
-    if edge and not reached_stop:
+    if edge and not scan.reached_stop:
         warnings.append(f"{len(edge)} tile(s) were still getting sharper at the end of the scan; "
                         "the farthest subject may lie beyond the range")
-    # the fine pass resolves the depth of field far better than large steps can
+    # the fine pass resolves the depth of field far better than coarse steps can
     dof = dof_spacing([p for p in fine_peaks if not p.at_edge]) or dof_spacing(peaks)
-    result = PrescanResult(near, far, scale, positions, curves, peaks, dof, frames,
-                           time.monotonic() - began, far_stop, reached_stop, warnings)
+    result = PrescanResult(near, far, scale, positions, curves, peaks, dof, budget.frames,
+                           time.monotonic() - began, far_stop, scan.reached_stop, warnings)
     return result, motor
+
+
+class _Budget:
+    """Counts live-view frames against the pre-scan's maximum and reports progress."""
+
+    def __init__(self, maximum: int, progress: Progress, motor: Motor) -> None:
+        self.maximum, self.progress, self.motor = maximum, progress, motor
+        self.frames = motor.frames_read
+
+    def take(self) -> bool:
+        self.frames = self.motor.frames_read
+        self.progress(min(self.frames, self.maximum), self.maximum, self.motor.position)
+        return self.frames < self.maximum
+
+
+def _coarse_scan(motor: Motor, step: StepClass, options: PrescanOptions, budget: _Budget,
+                 on_frame: Callable[[Frame], None]) -> _Scan:
+    """From the near stop toward infinity in ``step`` steps until the far stop or nothing farther."""
+    summaries: list[FrameSummary] = []
+    still, taken = 0, 0
+    while True:
+        frame, summary = motor.look()
+        on_frame(frame)
+        summaries.append(summary)
+        if not budget.take():
+            return _Scan(step, summaries, taken, False)
+        if len(summaries) >= 2:
+            diff = thumb_difference(summaries[-1].thumb, summaries[-2].thumb)
+            still = still + 1 if diff < motor.still_threshold else 0
+            if still >= 2:  # the last two frames repeat the stop: their positions were clamped, not real
+                return _Scan(step, summaries[:-2], taken, True)
+            if _nothing_farther(summaries, options.min_contrast):
+                return _Scan(step, summaries, taken, False)
+        motor.drive(FocusDirection.FAR, step)
+        taken += 1
+
+
+def _measured_scale(known: StepScale, step: StepClass, ratio: float) -> StepScale:
+    """The scale with ``step`` measured as ``ratio`` small steps; the others scaled alike if the driver knew them."""
+    if known.source == "camera":
+        factor = ratio / known.size(step)
+        return StepScale(known.medium * factor, known.large * factor, source="measured")
+    if step is StepClass.LARGE:
+        return StepScale(math.nan, ratio, source="measured")
+    return StepScale(ratio, math.nan, source="measured")
 
 
 def _nothing_farther(summaries: list[FrameSummary], min_contrast: float, *, after: int = 4) -> bool:

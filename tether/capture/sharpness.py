@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tether.burst.sniff import image_size
 from tether.imaging.focus_measure import focus_measure, tile_scores
 
 #: (rows, cols) of the tile grid.
@@ -87,5 +88,6 @@ def thumb_difference(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def looks_like_jpeg(data: bytes) -> bool:
-    """Cheap check on the camera thread: a JPEG starts with SOI and ends with EOI (padding allowed)."""
-    return data[:2] == b"\xff\xd8" and data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
+    """Cheap check on the camera thread: SOI, a readable frame header (SOF) and EOI (padding allowed)."""
+    return (data[:2] == b"\xff\xd8" and data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
+            and image_size(data) != (0, 0))

@@ -110,7 +110,7 @@ def curve_peak(positions: np.ndarray, values: np.ndarray) -> tuple[float, float,
 
 
 def tile_peaks(positions: np.ndarray, curves: np.ndarray, *, min_contrast: float = 1.6,
-               min_relative: float = 0.03) -> list[TilePeak]:
+               min_relative: float = 0.002) -> list[TilePeak]:
     """Peaks of every tile of ``curves`` (n, rows, cols) sampled at ``positions`` (n,), row by row."""
     curves = np.asarray(curves, np.float64)
     if curves.ndim != 3 or len(curves) != len(positions):
@@ -219,7 +219,7 @@ def plan_steps(near: int, far: int, scale: StepScale, *, dof: float | None, targ
         if target_frames is not None:
             wish = length / (target_frames - 1) if length > 0 else 1.0
             reason = f"{target_frames} frames, as asked"
-            step, count = realize(wish, scale)
+            step, count = realize(wish, scale, at_least=True)  # never more frames than asked
         elif dof is not None:
             wish = dof
             reason = f"frames {dof:.1f} small steps apart so neighbouring depths of field overlap"

@@ -26,17 +26,19 @@ from tether.burst.errors import BurstError
 from tether.camera.base import Camera
 from tether.camera.errors import CameraDisconnected, CorruptFrame, Unsupported
 from tether.camera.types import FocusDirection, Frame, StepClass
-from tether.capture.coverage import check_coverage
+from tether.capture.coverage import check_coverage, rising_at_end
 from tether.capture.job import Cancelled
 from tether.capture.motion import Motor, retry_busy, step_scale_of
 from tether.capture.prescan import PrescanOptions, PrescanResult, parse_range, run_prescan
 from tether.capture.sharpness import FrameSummary, looks_like_jpeg, summarize
-from tether.capture.step_plan import PlanError, StepPlan, plan_steps
+from tether.capture.step_plan import PlanError, StepPlan, StepScale, plan_steps
 from tether.fileio import StorageError
 
 log = logging.getLogger(__name__)
 
 MODES = ("liveview", "stills", "movie")
+#: The sweep goes on past its plan while at least this many tiles still get sharper at the last frame.
+EXTEND_MIN_TILES = 2
 SOURCE = {"liveview": "liveview", "stills": "still", "movie": "movie"}
 
 
@@ -51,8 +53,10 @@ class SweepOptions:
     step: StepClass | None = None      # explicit step class per frame ...
     step_count: int | None = None      # ... and how many of them
     dof: float | None = None           # frame spacing from an earlier pre-scan (with ``range``)
+    scale: StepScale | None = None     # step sizes measured by an earlier pre-scan (with ``range``)
     settle_frames: int = 0
     movie_dwell: float = 0.1           # seconds the focus rests at each position while recording
+    extend_frames: int | None = None   # extra frames allowed past the plan while subjects still sharpen
     prescan: PrescanOptions = PrescanOptions()
 
     def __post_init__(self) -> None:
@@ -119,13 +123,14 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str, hoo
         hooks.progress(0, 1, phase="homing", focus_position=None)
         motor.home(known_far=max(prescan.far_stop or 0.0, motor.position or 0.0))
     else:
-        motor = Motor(camera, step_scale_of(camera), settle_frames=options.settle_frames, check=hooks.check)
+        scale = options.scale or step_scale_of(camera)
+        motor = Motor(camera, scale, settle_frames=options.settle_frames, check=hooks.check)
         near, far = options.range
         dof = options.dof
         if caps.live_view:
             motor.home()
         else:  # no live view to watch: drive far enough toward near to be sure of the stop
-            motor.home(known_far=far * 2 + motor.scale.large * 20)
+            motor.home(known_far=far * 2 + 400)
     plan = plan_steps(near, far, motor.scale, dof=dof, target_frames=options.frames, max_frames=options.max_frames,
                       step_class=options.step, step_count=options.step_count)
     motor.advance_to(plan.start)
@@ -134,6 +139,8 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str, hoo
                   "prescan": None if prescan is None else {"frames": prescan.frames, "seconds": round(prescan.seconds, 3),
                                                            "dof_spacing": prescan.dof, "warnings": prescan.warnings}}
     runner = _SweepRun(camera, motor, plan, options, burst_path, hooks)
+    if prescan is not None and prescan.curves is not None:
+        runner.subjects = np.array([p.subject for p in prescan.peaks]).reshape(prescan.curves.shape[1:])
     with BurstWriter.create(burst_path, camera=camera.info.to_dict(), sweep=sweep_info) as writer:
         runner.writer = writer
         result = runner.run()
@@ -171,6 +178,10 @@ class _SweepRun:
         self.failure: CameraDisconnected | None = None
         self.started = 0.0
         self.capture_seconds = 0.0
+        self.extended = 0
+        self.trimmed = 0
+        #: (rows, cols) bool: the pre-scan's subject tiles (None for a range given by hand).
+        self.subjects: np.ndarray | None = None
 
     def run(self) -> dict[str, Any]:
         assert self.writer is not None
@@ -196,29 +207,68 @@ class _SweepRun:
         coverage = self._coverage(summaries)
         frames = self.writer.frame_count
         fps = (frames - 1) / self.capture_seconds if frames > 1 and self.capture_seconds > 0 else 0.0
-        summary = {"frames": frames, "planned": self.plan.frames, "cancelled": cancelled, "fps": round(fps, 3),
+        summary = {"frames": frames, "planned": self.plan.frames, "extended": self.extended,
+                   "trimmed": self.trimmed, "cancelled": cancelled,
+                   "fps": round(fps, 3),
                    "capture_seconds": round(self.capture_seconds, 3), "coverage": coverage.to_dict(),
                    "warnings": coverage.warnings}
         self.writer.close(summary, status=status, error=error)
         if summaries:
             self._store_sharpness(summaries)
-        return {"burst": str(self.path), "frames": frames, "planned": self.plan.frames, "mode": self.options.mode,
+        return {"burst": str(self.path), "frames": frames, "planned": self.plan.frames, "extended": self.extended,
+                "trimmed": self.trimmed, "mode": self.options.mode,
                 "cancelled": cancelled, "status": status, "fps": round(fps, 3),
                 "capture_seconds": round(self.capture_seconds, 3), "positions": list(self.positions),
                 "warnings": list(coverage.warnings), "coverage": coverage.to_dict()}
 
     # capture -----------------------------------------------------------------------------
     def _step_and_grab(self) -> None:
-        source = SOURCE[self.options.mode]
         for i in range(self.plan.frames):
             if i:
                 self.motor.drive(FocusDirection.FAR, self.plan.step_class, self.plan.count)
-            self.hooks.check()
-            if source == "liveview":
-                data, meta = self._live_frame()
-            else:
-                data, meta = self._still()
-            self.add(data, meta)
+            self._grab()
+            if self.subjects is not None and i + 1 < self.plan.frames and self._past_every_subject(i):
+                self.trimmed = self.plan.frames - i - 1
+                return
+        if self.subjects is None:
+            return  # a range given by hand is swept exactly as asked
+        # Closed loop at the far end: counted positions drift from the true ones (step error, a
+        # measured step size a few per cent off), so while subjects are still getting sharper at
+        # the last frame the sweep goes on, up to a bounded number of extra frames.
+        limit = self.options.extend_frames if self.options.extend_frames is not None else max(2, self.plan.frames // 6)
+        for _ in range(limit):
+            tiles = np.stack([f.result().tiles for f in self.summaries])
+            if rising_at_end(tiles) < EXTEND_MIN_TILES:
+                break
+            self.motor.drive(FocusDirection.FAR, self.plan.step_class, self.plan.count)
+            self._grab()
+            self.extended += 1
+
+    def _past_every_subject(self, i: int) -> bool:
+        """In the last quarter of the plan, every pre-scan subject tile has peaked and fallen away."""
+        if i < 3 or i < 0.75 * (self.plan.frames - 1):
+            return False
+        done = []
+        for future in self.summaries:   # only what the worker has finished: never wait here
+            if not future.done():
+                break
+            done.append(future.result())
+        if len(done) < 4:
+            return False
+        stack = np.stack([s.tiles for s in done]).astype(np.float64)[:, self.subjects]
+        best = stack.max(axis=0)
+        floor = stack.min(axis=0)
+        peaked = stack.argmax(axis=0) <= len(stack) - 3
+        fallen = stack[-1] < floor + 0.5 * (best - floor)
+        return bool(np.all(peaked & fallen))
+
+    def _grab(self) -> None:
+        self.hooks.check()
+        if self.options.mode == "liveview":
+            data, meta = self._live_frame()
+        else:
+            data, meta = self._still()
+        self.add(data, meta)
 
     def _live_frame(self) -> tuple[bytes, FrameMeta]:
         try:
@@ -257,7 +307,7 @@ class _SweepRun:
         self.hooks.on_saved(index, pos)
         elapsed = time.monotonic() - self.started
         fps = index / elapsed if index and elapsed > 0 else None
-        self.hooks.progress(index + 1, self.plan.frames, phase="sweep", focus_position=pos, fps=fps)
+        self.hooks.progress(index + 1, max(self.plan.frames, index + 1), phase="sweep", focus_position=pos, fps=fps)
         return index
 
     # after ------------------------------------------------------------------------------

@@ -1,2 +1,182 @@
-"""Placeholder until its issue lands; its owner replaces this file."""
-COMMANDS: list = []
+"""Post Focus from the command line: ``tether prescan`` and ``tether sweep``.
+
+Both run the same camera owner as the server (one thread owns the camera), so what works here
+works in the browser. Ctrl-C during a sweep cancels it and keeps the frames taken.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tether.camera import open_camera
+from tether.camera.errors import CameraDisconnected
+from tether.camera.registry import default_camera_id
+from tether.capture import CameraOwner, Job, PrescanOptions, SweepOptions
+from tether.capture.prescan import parse_range
+from tether.cli.context import AppContext, pass_app
+from tether.config import Settings
+from tether.events import EventBus
+
+#: How long to wait for the camera to open before giving up.
+CONNECT_TIMEOUT = 30.0
+
+
+def default_burst_path(settings: Settings, camera_id: str, now: float | None = None) -> Path:
+    """``<data_dir>/bursts/<timestamp>-<camera>.burst`` (the name the server's gallery lists)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "-", camera_id.split("?")[0]).strip("-") or "camera"
+    folder = settings.data_dir / "bursts"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stamp}-{safe}.burst"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stamp}-{safe}-{n}.burst"
+    return path
+
+
+class _Session:
+    """A camera owner for one command: connect, run one job with a progress bar, stop."""
+
+    def __init__(self, settings: Settings, camera_id: str) -> None:
+        self.bus = EventBus()
+        self.owner = CameraOwner(camera_id, lambda: open_camera(camera_id, settings), self.bus)
+
+    def __enter__(self) -> "_Session":
+        connected = threading.Event()
+        unsubscribe = self.bus.subscribe(lambda e: connected.set() if e["type"] == "camera.state" else None)
+        self.owner.start()
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        try:
+            while time.monotonic() < deadline:
+                if self.owner.state not in ("disconnected", "error"):
+                    return self
+                connected.wait(0.2)
+                connected.clear()
+                if self.owner.state in ("disconnected", "error") and self.owner.snapshot()["message"] not in ("connecting", ""):
+                    break
+        finally:
+            unsubscribe()
+        message = self.owner.snapshot()["message"]
+        self.owner.stop()
+        raise CameraDisconnected(f"cannot open {self.owner.camera_id}: {message}")
+
+    def __exit__(self, *exc: object) -> None:
+        self.owner.stop()
+
+    def run(self, job: Job, label: str) -> dict[str, Any]:
+        """Show a progress bar until ``job`` ends; Ctrl-C cancels it (and keeps what it captured)."""
+        updates: list[dict[str, Any]] = []
+        lock = threading.Condition()
+
+        def listen(event: dict[str, Any]) -> None:
+            if event.get("job") == job.id and event["type"] == "job.progress":
+                with lock:
+                    updates.append(event)
+                    lock.notify()
+
+        unsubscribe = self.bus.subscribe(listen)
+        phase = None
+        bar = None
+        try:
+            while not job.future.done():
+                try:
+                    with lock:
+                        lock.wait(0.2)
+                        pending, updates[:] = list(updates), []
+                except KeyboardInterrupt:
+                    job.cancel()
+                    click.echo("\ncancelling: the frames taken so far are kept ...", err=True)
+                    continue
+                for event in pending:
+                    if event["phase"] != phase or bar is None:
+                        if bar is not None:
+                            bar.render_finish()
+                        phase = event["phase"]
+                        bar = click.progressbar(length=max(1, event["total"]), label=f"{label}: {phase}",
+                                                file=click.get_text_stream("stderr"), show_eta=True)
+                    bar.length = max(1, event["total"])
+                    bar.update(event["done"] - bar.pos)
+            if bar is not None:
+                bar.render_finish()
+        finally:
+            unsubscribe()
+        return job.future.result()
+
+
+def _camera_id(app: AppContext, camera_id: str | None) -> str:
+    return camera_id or default_camera_id(app.settings())[0]
+
+
+@click.command()
+@click.option("--camera", "camera_id", help="camera id (default: the configured or first camera, else sim:macro)")
+@click.option("--from-here", is_flag=True, help="start the range at the current focus instead of the nearest subject")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output, with every tile's curve")
+@pass_app
+def prescan(app: AppContext, camera_id: str | None, from_here: bool, as_json: bool) -> None:
+    """Find the nearest and farthest subject: the focus range a sweep should cover."""
+    camera_id = _camera_id(app, camera_id)
+    with _Session(app.settings(), camera_id) as session:
+        result = session.run(session.owner.start_prescan(PrescanOptions(from_here=from_here)), "pre-scan")
+    if result.get("cancelled"):
+        click.echo("pre-scan cancelled", err=True)
+        raise SystemExit(130)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    near, far = result["range"]
+    scale = result["scale"]
+    click.echo(f"range {near}:{far}  (small focus steps from the near end stop)")
+    click.echo(f"large step = {scale['large']:g} small steps ({scale['source']}); "
+               f"frame spacing for overlapping depth of field: {result['dof_spacing']}")
+    click.echo(f"{result['subjects']} of {len(result['peaks'])} tiles have a subject; "
+               f"{result['frames']} frames in {result['seconds']:.1f} s")
+    rows, cols = result["grid"]
+    click.echo("peak position per tile ('.' = flat):")
+    for r in range(rows):
+        cells = result["peaks"][r * cols:(r + 1) * cols]
+        click.echo(" ".join(f"{p['position']:5.0f}" if p["subject"] else "    ." for p in cells))
+    for warning in result["warnings"]:
+        click.echo(f"warning: {warning}")
+
+
+@click.command()
+@click.option("--camera", "camera_id", help="camera id (default: the configured or first camera, else sim:macro)")
+@click.option("--mode", type=click.Choice(["liveview", "stills", "movie"]), default="liveview", show_default=True,
+              help="live-view frames (fast), full-resolution stills, or a movie split into frames")
+@click.option("--frames", type=click.IntRange(2, 2000), help="target frame count (default: from the depth of field)")
+@click.option("--max-frames", type=click.IntRange(2, 2000), default=300, show_default=True, help="never more frames than this")
+@click.option("--range", "range_text", metavar="NEAR:FAR", help="focus range in small steps (skips the pre-scan)")
+@click.option("--step", type=click.Choice(["small", "medium", "large"]), help="step class between frames (overrides the plan)")
+@click.option("--step-count", type=click.IntRange(1, 1000), help="steps of that class between frames")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="burst file to create (default: in the data dir)")
+@pass_app
+def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None, max_frames: int, range_text: str | None,
+          step: str | None, step_count: int | None, out: Path | None) -> None:
+    """Pre-scan, then sweep focus through the range into a new burst."""
+    settings = app.settings()
+    camera_id = _camera_id(app, camera_id)
+    options = SweepOptions.from_dict({"mode": mode, "frames": frames, "max_frames": max_frames, "step": step,
+                                      "step_count": step_count,
+                                      "range": parse_range(range_text) if range_text else None})
+    path = out or default_burst_path(settings, camera_id)
+    with _Session(settings, camera_id) as session:
+        result = session.run(session.owner.start_sweep(options, path), "sweep")
+    if result.get("cancelled") and "burst" not in result:
+        click.echo("sweep cancelled before the first frame", err=True)
+        raise SystemExit(130)
+    state = "cancelled, kept" if result.get("cancelled") else "wrote"
+    click.echo(f"{state} {result['frames']} frames ({result['mode']}, range {result['range'][0]}:{result['range'][1]}, "
+               f"{result['fps']:.1f} fps) to")
+    click.echo(result["burst"])
+    for warning in result["warnings"]:
+        click.echo(f"warning: {warning}")
+
+
+COMMANDS = [prescan, sweep]
