@@ -1,7 +1,8 @@
 """SimCamera: the simulated camera, listed and used like any real one.
 
 Live view is paced like a real camera: frames fall on a fixed 1/fps grid and ``live_view_frame``
-blocks until the next grid time; its ``timestamp`` (``time.time()`` seconds) is that grid time.
+blocks until the next grid time; its ``timestamp`` (``time.time()`` seconds) is that grid time, and
+it shows the focus the motor had when the call was made.
 Stills render at the still size, and take as long as that takes. Focus drive moves the seeded
 motor (see motor.py). Ground truth: ``camera.ground_truth`` (see truth.py).
 """
@@ -197,30 +198,30 @@ class SimCamera(Camera):
     def _noisy(self, image: np.ndarray) -> np.ndarray:
         return self._noise.add(image, sensor.noise_sigma(self._values["iso"]))
 
-    def _wait_for_tick(self) -> float:
-        """Sleep until the next live-view grid time (when pacing) and return it."""
-        fps = self.sim_settings.liveview_fps
+    def _next_tick(self) -> float:
+        """The next live-view grid time after now (when pacing; else now)."""
         now = time.time()
         if not self.pace:
             return now
-        tick = max(self._last_tick + 1, math.ceil((now - self._grid_start) * fps))
-        due = self._grid_start + tick / fps
-        if due > now:
-            time.sleep(due - now)
-        self._last_tick = tick
-        return due
+        fps = self.sim_settings.liveview_fps
+        self._last_tick = max(self._last_tick + 1, math.ceil((now - self._grid_start) * fps))
+        return self._grid_start + self._last_tick / fps
 
     def live_view_frame(self) -> Frame:
+        """The frame of the next 1/fps grid time: rendered first (the motor cannot move meanwhile, the
+        owner thread is here), then held until that time, so the render hides in the wait as a camera's
+        pipeline does; a frame whose render overruns is delivered late but keeps its grid timestamp."""
         self._operation("live view")
         delay = self.faults.frame_delay()
-        stamp = self._wait_for_tick()
+        stamp = self._next_tick()
         size = self.liveview_size()
         image = self._noisy(self.clean_frame(self.motor.position, size))
         data = sensor.encode_jpeg(image, sensor.LIVEVIEW_QUALITY)
         self._frame_count += 1
         data = self.faults.maybe_corrupt(data, self._frame_count)
-        if delay:
-            time.sleep(delay)
+        wait = max(stamp - time.time(), 0.0) if self.pace else 0.0
+        if wait + delay > 0:
+            time.sleep(wait + delay)
         return Frame(data, stamp, size[0], size[1])
 
     def capture_still(self) -> CapturedFile:
