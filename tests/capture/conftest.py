@@ -1,6 +1,7 @@
 """Fixtures for the capture tests: small, fast simulated cameras that remember where focus really was."""
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from typing import Any
@@ -31,11 +32,14 @@ class TruthCamera(SimCamera):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.truth_at: dict[float, int] = {}
+        #: By SHA-256 of the JPEG, for frames that reach tether through another driver (PTP/IP).
+        self.truth_of: dict[str, int] = {}
         self.movie_started: float | None = None
 
     def live_view_frame(self) -> Frame:
         frame = super().live_view_frame()
         self.truth_at[frame.timestamp] = self.motor.position
+        self.truth_of[hashlib.sha256(frame.data).hexdigest()] = self.motor.position
         return frame
 
     def capture_still(self) -> CapturedFile:
@@ -108,25 +112,28 @@ def wait_until(predicate, timeout: float = 20.0) -> None:
 
 @pytest.fixture
 def make_owner():
-    """``make_owner(camera_id, **sim)`` -> (owner, recorder, opened cameras); the owner connects before returning."""
+    """``make_owner(camera_id, opener=None, **sim)`` -> (owner, recorder, opened cameras), connected.
+
+    ``opener`` (a function returning an unopened Camera) replaces the simulated camera.
+    """
     from tether.capture import CameraOwner
     from tether.events import EventBus
 
     owners = []
 
-    def make(camera_id: str = "sim:macro", *, camera_class=SimCamera, **sim: Any):
+    def make(camera_id: str = "sim:macro", *, opener=None, camera_class=SimCamera, **sim: Any):
         settings = sim_settings(**sim)
         bus = EventBus()
         recorder = Recorder(bus)
-        opened: list[SimCamera] = []
+        opened: list[Any] = []
 
-        def open_camera() -> SimCamera:
-            opened.append(camera_class(parse_camera_id(camera_id), settings.sim))
+        def open_camera():
+            opened.append(opener() if opener else camera_class(parse_camera_id(camera_id), settings.sim))
             return opened[-1]
 
         owner = CameraOwner(camera_id, open_camera, bus, reconnect_delays=(0.1, 0.2, 0.4)).start()
         owners.append(owner)
-        wait_until(lambda: owner.state in ("idle", "liveview"))
+        wait_until(lambda: owner.state in ("idle", "liveview"), timeout=60)
         return owner, recorder, opened
 
     yield make

@@ -98,3 +98,18 @@ def test_fixed_range_skips_the_scan(truth_camera, tmp_path):
     result = run_sweep(camera, SweepOptions(range=(40, 60), step=StepClass.SMALL, step_count=5), tmp_path / "f.burst")
     assert result["prescan"] is None and result["frames"] == 5
     assert result["positions"] == [40, 45, 50, 55, 60]
+
+
+def test_movie_mode_splits_the_recording_into_one_frame_per_position(truth_camera, tmp_path):
+    camera = truth_camera("sim:macro", focus_step_error=0.0)
+    path = tmp_path / "movie.burst"
+    result = run_sweep(camera, SweepOptions(mode="movie", range=(30, 130), frames=6), path)
+    assert result["frames"] == 6
+    with open_burst(path) as reader:
+        metas = reader.frames_meta()
+        assert reader.frame_image(0).shape[:2] == (270, 480)
+    assert [(m.width, m.height, m.source) for m in metas] == [(480, 270, "movie")] * 6
+    assert [m.focus_position for m in metas] == [30, 50, 70, 90, 110, 130]
+    # each frame was taken while the focus rested at its position (matched by time, never mid-move)
+    truths = [camera.motor.position_at(camera.movie_started + m.extra["movie_time"]) for m in metas]
+    assert [b - a for a, b in zip(truths, truths[1:])] == [20] * 5, truths

@@ -53,8 +53,10 @@ class StepScale:
         return 1.0 if step is StepClass.SMALL else self.medium if step is StepClass.MEDIUM else self.large
 
     def to_dict(self) -> dict[str, Any]:
-        return {"small": 1.0, "medium": None if math.isnan(self.medium) else round(self.medium, 3),
-                "large": round(self.large, 3), "source": self.source}
+        def known(size: float) -> float | None:
+            return None if math.isnan(size) else round(size, 3)
+
+        return {"small": 1.0, "medium": known(self.medium), "large": known(self.large), "source": self.source}
 
 
 @dataclass(frozen=True)

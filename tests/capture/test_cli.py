@@ -1,0 +1,72 @@
+"""`tether prescan` and `tether sweep`, run as a user would (a subprocess of the real command)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tether.burst import open_burst
+
+CONFIG = """
+[sim]
+liveview_width = 480
+liveview_height = 270
+liveview_fps = 120.0
+still_width = 640
+still_height = 480
+focus_step_ms = 0.2
+"""
+
+
+@pytest.fixture
+def cli(run_tether, tmp_path):
+    config = tmp_path / "tether.toml"
+    config.write_text(CONFIG)
+    data = tmp_path / "data"
+
+    def run(*args: str):
+        return run_tether("--config", str(config), "--data-dir", str(data), *args)
+
+    run.data = data
+    return run
+
+
+def test_prescan_prints_the_range_and_tile_peaks(cli):
+    result = cli("prescan", "--camera", "sim:product")
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("range ") and "small focus steps from the near end stop" in first
+    assert "peak position per tile" in result.stdout
+    data = json.loads(cli("prescan", "--camera", "sim:product", "--json").stdout)
+    assert data["grid"] == [9, 16] and data["range"][0] < data["range"][1]
+
+
+def test_sweep_with_a_range_writes_a_burst_in_the_data_dir(cli):
+    result = cli("sweep", "--camera", "sim:macro", "--range", "40:100", "--step", "small", "--step-count", "10")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("wrote 7 frames (liveview, range 40:100")
+    path = Path(result.stdout.splitlines()[1])
+    assert path.parent == cli.data / "bursts" and path.name.endswith("-sim-macro.burst")
+    with open_burst(path) as reader:
+        assert [m.focus_position for m in reader.frames_meta()] == [40, 50, 60, 70, 80, 90, 100]
+
+
+def test_full_sweep_in_stills_mode_to_a_named_file(cli, tmp_path):
+    out = tmp_path / "stack.burst"
+    result = cli("sweep", "--camera", "sim:landscape", "--mode", "stills", "--frames", "8", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert str(out) in result.stdout and "sweep:" in result.stderr  # the progress bar
+    with open_burst(out) as reader:
+        assert 7 <= reader.frame_count <= 12 and reader.meta(0).width == 640
+
+
+@pytest.mark.parametrize("args,message", [
+    (("sweep", "--camera", "sim:macro", "--range", "100:40"), "range 100:40 must have 0 <= NEAR <= FAR"),
+    (("sweep", "--camera", "sim:macro", "--range", "near:far"), "is not NEAR:FAR in focus steps"),
+    (("prescan", "--camera", "sim:nowhere"), "no simulated scene 'nowhere'"),
+])
+def test_bad_input_is_one_clear_line(cli, args, message):
+    result = cli(*args)
+    assert result.returncode != 0
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
