@@ -40,7 +40,8 @@ function settingInput(s) {
       s.choices.map((c) => el("option", { value: c, selected: String(s.value) === c }, c)));
   } else if (s.kind === "range") {
     input = el("input", { id, type: "range", min: s.minimum, max: s.maximum, step: s.step || "any", value: s.value,
-      disabled: s.read_only, onchange: (e) => send(Number(e.target.value)) });
+      disabled: s.read_only, onchange: (e) => send(Number(e.target.value)),
+      oninput: (e) => { e.target.parentElement.querySelector(".value").textContent = e.target.value; } });
   } else if (s.kind === "toggle") {
     input = el("input", { id, type: "checkbox", checked: !!s.value, disabled: s.read_only,
       onchange: (e) => send(e.target.checked) });

@@ -89,7 +89,7 @@ function showPlan() {
   if (asked) text += `: ${asked} frames, one every ${((far - near) / Math.max(1, asked - 1)).toFixed(1)} steps`;
   else if (dof) text += `: about ${Math.max(2, Math.ceil((far - near) / dof) + 1)} frames, one every ${dof.toFixed(1)} steps (depth of field overlap)`;
   else text += ": frame count chosen by the sweep";
-  if (prescan) text += ` · ${prescan.subjects} subject tiles`;
+  if (prescan && prescan.subjects !== undefined) text += ` · ${prescan.subjects} subject tiles`;
   $("#frame-plan").textContent = text;
   const warnings = (prescan && prescan.warnings) || [];
   if (warnings.length) showWarnings(warnings);
@@ -158,4 +158,13 @@ function adopt(ev) {
   if (isKind(ev, "prescan") && !prescanJob) watchPrescan(ev.job);
 }
 on("job.progress", adopt);
-on("snapshot", () => { for (const job of state.jobs.values()) adopt(job); });
+on("snapshot", () => {
+  for (const job of state.jobs.values()) adopt(job);
+  // a pre-scan made earlier (maybe from another browser): start from its range
+  const cam = state.cameras.get(cameraId());
+  if (cam && cam.last_prescan && !prescan && $("#range-near").value === "") {
+    prescan = { range: cam.last_prescan.range, dof_spacing: cam.last_prescan.dof_spacing };
+    [$("#range-near").value, $("#range-far").value] = cam.last_prescan.range;
+    showPlan();
+  }
+});
