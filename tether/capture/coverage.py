@@ -37,10 +37,12 @@ class Coverage:
 
 
 def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min_contrast: float = 1.6,
-                   still_threshold: float = 0.25, expected: np.ndarray | None = None) -> Coverage:
+                   still_threshold: float = 0.25, expected: np.ndarray | None = None,
+                   complete: bool = True) -> Coverage:
     """Coverage of a sweep from ``tiles`` (n, rows, cols), ``thumbs`` (n, h, w) and ``ok`` (n,) bool.
 
     ``expected`` (rows, cols) bool marks tiles the pre-scan found textured (None: judge from the sweep).
+    A sweep that did not run to its end (``complete`` False) is not blamed for what lies beyond it.
     Corrupt frames (``ok`` False) are left out of both checks.
     """
     result = Coverage(corrupt=[int(i) for i in np.flatnonzero(~ok)])
@@ -59,14 +61,14 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
     for r in range(rows):
         for c in range(cols):
             if not textured[r, c]:
-                if expected is not None and expected[r, c]:
+                if expected is not None and expected[r, c] and complete:
                     result.never_sharp.append((r, c))
                 continue
             curve = stack[:, r, c]
             # a peak at an end that is still steep there: the true peak lies beyond the sweep
             if peak[r, c] == 0 and len(curve) > 1 and curve[1] < curve[0] * 0.95:
                 result.beyond_near.append((r, c))
-            elif peak[r, c] == last and len(curve) > 1 and curve[-2] < curve[-1] * 0.95:
+            elif complete and peak[r, c] == last and len(curve) > 1 and curve[-2] < curve[-1] * 0.95:
                 result.beyond_far.append((r, c))
     result.duplicates = _duplicates(np.asarray(thumbs, np.float64)[good], good, still_threshold)
     total = rows * cols

@@ -204,7 +204,7 @@ class _SweepRun:
         self.capture_seconds = time.monotonic() - self.started
         summaries = [f.result() for f in self.summaries]
         self.pool.shutdown(wait=True)
-        coverage = self._coverage(summaries)
+        coverage = self._coverage(summaries, complete=status == "complete")
         frames = self.writer.frame_count
         fps = (frames - 1) / self.capture_seconds if frames > 1 and self.capture_seconds > 0 else 0.0
         summary = {"frames": frames, "planned": self.plan.frames, "extended": self.extended,
@@ -311,13 +311,13 @@ class _SweepRun:
         return index
 
     # after ------------------------------------------------------------------------------
-    def _coverage(self, summaries: list[FrameSummary]) -> Any:
+    def _coverage(self, summaries: list[FrameSummary], *, complete: bool) -> Any:
         if not summaries:
             return check_coverage(np.zeros((0, 9, 16)), np.zeros((0, 36, 64)), np.zeros(0, bool))
         tiles = np.stack([s.tiles for s in summaries])
         thumbs = np.stack([s.thumb for s in summaries])
         ok = np.array([s.ok for s in summaries])
-        return check_coverage(tiles, thumbs, ok, still_threshold=self.motor.still_threshold)
+        return check_coverage(tiles, thumbs, ok, still_threshold=self.motor.still_threshold, complete=complete)
 
     def _store_sharpness(self, summaries: list[FrameSummary]) -> None:
         data = {"grid": list(summaries[0].tiles.shape), "measure": "mean squared Laplacian per tile",
