@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+_CHUNK = 12
 
 
 def reduction_factor(shape: tuple[int, int], *, max_side: int = 2048) -> int:
@@ -71,6 +72,10 @@ def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, p
     because some OpenCV builds give call-to-call different answers.)
     """
     peak = patch / 16 if peak is None else peak
+    if len(corners) > _CHUNK:  # in chunks: the complex spectra of 100 large patches would take 300 MB
+        parts = [patch_shifts(template, image, corners[i:i + _CHUNK], patch, peak=peak)
+                 for i in range(0, len(corners), _CHUNK)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     window = np.outer(np.hanning(patch), np.hanning(patch)).astype(np.float32)
     a = np.stack([template[y:y + patch, x:x + patch] for x, y in corners])
     b = np.stack([image[y:y + patch, x:x + patch] for x, y in corners])
@@ -112,9 +117,9 @@ def estimate_motion(template: np.ndarray, image: np.ndarray, *, patch: int | Non
     patch = patch or (256 if min(h, w) >= 1200 else 128 if min(h, w) >= 480 else 64 if min(h, w) >= 200 else 32)
     if min(h, w) < patch:
         return IDENTITY.copy()
-    # Half-overlapping patches, at most 16 x 16 of them (enough for 6 parameters many times over).
-    ys = np.linspace(0, h - patch, min(16, max(2, 2 * h // patch - 1))).astype(int)
-    xs = np.linspace(0, w - patch, min(16, max(2, 2 * w // patch - 1))).astype(int)
+    # Half-overlapping patches, at most 10 x 10 of them (enough for 4 parameters many times over).
+    ys = np.linspace(0, h - patch, min(10, max(2, 2 * h // patch - 1))).astype(int)
+    xs = np.linspace(0, w - patch, min(10, max(2, 2 * w // patch - 1))).astype(int)
     corners = np.array([(x, y) for y in ys for x in xs])
     shifts, strength = patch_shifts(template, image, corners, patch)
     p = corners + (patch - 1) / 2

@@ -65,6 +65,29 @@ def level_count(shape: tuple[int, int], *, smallest: int = 16, most: int = 7) ->
     return max(1, levels)
 
 
+def _combine_expanded(fine: np.ndarray, coarse: np.ndarray, *, add: bool, band: int = 256) -> np.ndarray:
+    """``fine`` minus (or plus) ``coarse`` expanded to its size (pyrUp), in place, a band of rows at a time.
+
+    Banding keeps the expanded image (as large as ``fine``) from ever existing whole; each
+    band expands two extra coarse rows on either side, so the rows kept are exactly those of
+    a whole-image pyrUp (its border rule only reaches one coarse row).
+    """
+    h, w = fine.shape[:2]
+    ch = coarse.shape[0]
+    op = cv2.add if add else cv2.subtract
+    if h <= 2 * band:
+        return op(fine, cv2.pyrUp(coarse, dstsize=(w, h)), dst=fine)
+    for r0 in range(0, h, band):
+        r1 = min(h, r0 + band)
+        c0, c1 = max(0, r0 // 2 - 2), min(ch, (r1 + 1) // 2 + 2)
+        # A band that reaches the last coarse row must end where the whole image does.
+        rows = h - 2 * c0 if c1 == ch else 2 * (c1 - c0)
+        up = cv2.pyrUp(coarse[c0:c1], dstsize=(w, rows))
+        view = fine[r0:r1]
+        op(view, up[r0 - 2 * c0:r1 - 2 * c0], dst=view)
+    return fine
+
+
 def _luma(level: np.ndarray) -> np.ndarray:
     return level if level.ndim == 2 else cv2.transform(level, _LUMA)
 
@@ -84,8 +107,8 @@ class PyramidFusion:
     def add(self, work: np.ndarray, allow: np.ndarray | None = None) -> None:
         """Fold one (H, W[, C]) int16 working image into the fused pyramid; ``work`` is overwritten.
 
-        ``allow`` (any size, uint8, non-zero = may be used) limits where this frame can win,
-        e.g. to where the focus index says it is near its sharpest.
+        ``allow`` (any size, uint8, 1 = may be used, 0 = not) limits where this frame can
+        win, e.g. to where the focus index says it is near its sharpest.
         """
         if work.shape != self.shape:
             raise ValueError(f"frame shape {work.shape} differs from {self.shape}")
@@ -95,16 +118,18 @@ class PyramidFusion:
         finer: np.ndarray | None = None
         for lvl in range(self.levels):
             g, coarse = gauss[lvl], gauss[lvl + 1]
-            # In place: this level becomes its Laplacian while the next one is still Gaussian.
-            lap = cv2.subtract(g, cv2.pyrUp(coarse, dstsize=(g.shape[1], g.shape[0])), dst=g)
+            lap = _combine_expanded(g, coarse, add=False)  # in place: g becomes this level's Laplacian
             gauss[lvl] = None  # type: ignore[call-overload]  # let the level go once merged
-            energy = cv2.GaussianBlur(cv2.absdiff(_luma(lap), 0), (self.window, self.window), 0)
+            energy = _luma(lap)
+            cv2.absdiff(energy, 0, dst=energy)
+            cv2.GaussianBlur(energy, (self.window, self.window), 0, dst=energy)
             if finer is not None:
-                energy = cv2.add(energy, cv2.pyrDown(finer, dstsize=(energy.shape[1], energy.shape[0])))
-            finer = energy
+                cv2.add(energy, cv2.pyrDown(finer, dstsize=(energy.shape[1], energy.shape[0])), dst=energy)
             if allow is not None:
-                energy = energy.copy()
-                energy[cv2.resize(allow, (energy.shape[1], energy.shape[0]), interpolation=cv2.INTER_NEAREST) == 0] = -1
+                # Zero activity where shut out (ties keep the earlier frame); the coarser levels inherit it.
+                gate = cv2.resize(allow, (energy.shape[1], energy.shape[0]), interpolation=cv2.INTER_NEAREST)
+                cv2.multiply(energy, gate, dst=energy, dtype=cv2.CV_16S)
+            finer = energy
             self._merge(lvl, lap, energy)
         top = gauss[self.levels].astype(np.float32)
         self._base = top if self._base is None else cv2.add(self._base, top)
@@ -120,11 +145,12 @@ class PyramidFusion:
         cv2.copyTo(energy, mask, self._activity[lvl])
 
     def result(self) -> np.ndarray:
-        """The fused (H, W[, C]) int16 working image."""
+        """The fused (H, W[, C]) int16 working image; the fusion's state is used up to make it."""
         if self._base is None:
             raise ValueError("no frames were added")
         image = np.rint(self._base / self.count).astype(np.int16)
         for lvl in reversed(range(self.levels)):
-            fused = self._fused[lvl]
-            image = cv2.add(cv2.pyrUp(image, dstsize=(fused.shape[1], fused.shape[0])), fused)
+            image = _combine_expanded(self._fused[lvl], image, add=True)  # collapse in place
+            self._fused[lvl] = None  # type: ignore[call-overload]
+        self._activity = []
         return image
