@@ -79,6 +79,7 @@ class CameraOwner:
         self._long: Job | None = None
         self._last_prescan: PrescanResult | None = None
         self._fps = 0.0
+        self._fps_window: tuple[float, int] | None = None   # (start, frames) while someone watches
         self._live_ok = True
 
     # life cycle ----------------------------------------------------------------------------
@@ -255,19 +256,21 @@ class CameraOwner:
             self._set_state("liveview" if watching else "idle", "")
 
     def _count_fps(self, watching: bool) -> None:
+        """Measure the live-view rate over one-second windows while someone watches; publish it."""
         now = time.monotonic()
-        window = getattr(self, "_fps_window", None)
-        if window is None or not watching:
-            self._fps_window = [now, 0]
-            if not watching and self._fps:
+        if not watching:
+            self._fps_window = None
+            if self._fps:
                 self._fps = 0.0
                 self.bus.publish("liveview.fps", camera=self.camera_id, fps=0.0)
             return
-        window[1] += 1
-        if now - window[0] >= 1.0:
-            self._fps = window[1] / (now - window[0])
-            self._fps_window = [now, 0]
+        start, count = self._fps_window or (now, -1)
+        count += 1
+        if now - start >= 1.0:
+            self._fps = count / (now - start)
             self.bus.publish("liveview.fps", camera=self.camera_id, fps=round(self._fps, 2))
+            start, count = now, 0
+        self._fps_window = (start, count)
 
     def _run_call(self, item: _Call) -> None:
         assert self._camera is not None

@@ -25,7 +25,7 @@ from tether.camera.errors import Unsupported
 from tether.camera.types import FocusDirection, Frame, StepClass
 from tether.capture.calibrate import calibrate_step
 from tether.capture.motion import Motor, step_scale_of
-from tether.capture.sharpness import FrameSummary, summarize, thumb_difference
+from tether.capture.sharpness import FrameSummary, thumb_difference
 from tether.capture.step_plan import PlanError, StepScale, TilePeak, dof_spacing, sweep_range, tile_peaks
 
 

@@ -198,7 +198,7 @@ class _SweepRun:
             status, cancelled = "cancelled", True
         except CameraDisconnected as exc:  # includes a driver crash: keep what we have, then report it
             status, error, self.failure = "interrupted", str(exc), exc
-        except BaseException as exc:
+        except BaseException:
             self.pool.shutdown(wait=True)
             raise
         self.capture_seconds = time.monotonic() - self.started
