@@ -39,14 +39,12 @@ class BurstStore:
         self.exports_dir = self.root / "exports"
         self._lock = threading.Lock()
         for folder in (self.bursts_dir, self.exports_dir):
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StorageError(describe_os_error(exc, folder)) from None
+            _make(folder)
 
     # bursts -------------------------------------------------------------------------------
     def new_burst_path(self) -> tuple[str, Path]:
         """A fresh (id, path) for a burst about to be written; the file does not exist yet."""
+        _make(self.bursts_dir)  # again: someone may have removed it while the server ran
         with self._lock:
             while True:
                 burst_id = new_id()
@@ -81,6 +79,7 @@ class BurstStore:
     # exports ------------------------------------------------------------------------------
     def new_export_path(self, suffix: str, stem_hint: str = "") -> tuple[str, Path]:
         """A fresh (id, path) in the exports folder; ``suffix`` like '.jpg' or '' for a folder."""
+        _make(self.exports_dir)
         with self._lock:
             while True:
                 export_id = f"{stem_hint}-{new_id()}" if stem_hint and is_valid_id(stem_hint) else new_id()
@@ -103,3 +102,10 @@ class BurstStore:
             if dot and path.is_file() and is_valid_id(stem):
                 found.append(ExportFile(stem, path))
         return sorted(found, key=lambda e: e.path.stat().st_mtime, reverse=True)
+
+
+def _make(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(describe_os_error(exc, folder)) from None
