@@ -70,3 +70,14 @@ def test_bad_input_is_one_clear_line(cli, args, message):
     result = cli(*args)
     assert result.returncode != 0
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_disconnect_mid_sweep_says_where_the_frames_are(cli, tmp_path):
+    out = tmp_path / "cut.burst"
+    result = cli("sweep", "--camera", "sim:macro?disconnect_after=40", "--range", "20:200", "--step", "small",
+                 "--step-count", "2", "--out", str(out))
+    assert result.returncode == 1
+    assert f"the frames taken before the fault are in {out}" in result.stderr
+    assert "disconnected" in result.stderr.splitlines()[-1] and "all kept in burst cut.burst" in result.stderr
+    with open_burst(out) as reader:
+        assert 1 <= reader.frame_count < 91 and reader.info()["status"] == "interrupted"

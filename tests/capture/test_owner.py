@@ -83,7 +83,7 @@ def test_disconnect_mid_sweep_keeps_every_frame_and_the_owner_reconnects(make_ow
         job.future.result(30)
     taken = events.of("sweep.frame", job=job.id)
     assert taken, "the fault should strike mid-sweep, after some frames"
-    assert f"{len(taken)} frame(s), all kept in {path}" in str(caught.value)
+    assert f"{len(taken)} frame(s), all kept in burst {path.name}" in str(caught.value)
     error = events.wait("job.error", job=job.id)[0]
     assert "disconnected" in error["message"]
     with open_burst(path) as reader:

@@ -150,7 +150,8 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str, hoo
         result["warnings"] = list(prescan.warnings) + result["warnings"]
     if runner.failure is not None:
         exc = runner.failure
-        raise type(exc)(f"{exc.message}; the sweep stopped after {result['frames']} frame(s), all kept in {burst_path}",
+        raise type(exc)(f"{exc.message}; the sweep stopped after {result['frames']} frame(s), all kept in burst "
+                        f"{burst_path.name}",
                         hint=exc.hint) from exc
     return result
 

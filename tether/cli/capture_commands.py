@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from tether.camera import open_camera
-from tether.camera.errors import CameraDisconnected
+from tether.camera.errors import CameraDisconnected, CameraError
 from tether.camera.registry import default_camera_id
 from tether.capture import CameraOwner, Job, PrescanOptions, SweepOptions
 from tether.capture.prescan import parse_range
@@ -167,7 +167,12 @@ def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None,
                                       "range": parse_range(range_text) if range_text else None})
     path = out or default_burst_path(settings, camera_id)
     with _Session(settings, camera_id) as session:
-        result = session.run(session.owner.start_sweep(options, path), "sweep")
+        try:
+            result = session.run(session.owner.start_sweep(options, path), "sweep")
+        except CameraError:
+            if path.exists():  # a fault mid-sweep: say where the frames taken are
+                click.echo(f"the frames taken before the fault are in {path}", err=True)
+            raise
     if result.get("cancelled") and "burst" not in result:
         click.echo("sweep cancelled before the first frame", err=True)
         raise SystemExit(130)
