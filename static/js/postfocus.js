@@ -79,20 +79,30 @@ function drawCurves() {
   ctx.fillText(`far ${far}`, Math.min(w - 50, x(far) + 3), 24);
 }
 
-// The plan as the sweep will make it: frames spaced by the depth of field the pre-scan measured
-// (or the frame count asked for) over the chosen range.
-function showPlan() {
+// The plan as the sweep will make it, from the server's planner: frames spaced by the depth of
+// field the pre-scan measured (or the frame count asked for) over the chosen range.
+let planRequest = 0;
+async function showPlan() {
   const near = Number($("#range-near").value), far = Number($("#range-far").value);
-  const asked = Number($("#frames").value) || null;
-  const dof = prescan && prescan.dof_spacing;
-  let text = `range ${near}–${far} small steps`;
-  if (asked) text += `: ${asked} frames, one every ${((far - near) / Math.max(1, asked - 1)).toFixed(1)} steps`;
-  else if (dof) text += `: about ${Math.max(2, Math.ceil((far - near) / dof) + 1)} frames, one every ${dof.toFixed(1)} steps (depth of field overlap)`;
-  else text += ": frame count chosen by the sweep";
+  if ($("#range-near").value === "" || $("#range-far").value === "") return;
+  const body = { range: [Math.min(near, far), Math.max(near, far)] };
+  if (Number($("#frames").value) >= 2) body.frames = Number($("#frames").value);
+  if (prescan && prescan.dof_spacing) body.dof = prescan.dof_spacing;
+  if (prescan && prescan.scale) {
+    if (prescan.scale.medium) body.medium = prescan.scale.medium;
+    if (prescan.scale.large) body.large = prescan.scale.large;
+  }
+  const mine = ++planRequest;
+  const plan = await api("POST", "/api/plan", body).catch((err) => ({ error: err.message }));
+  if (mine !== planRequest) return; // a newer edit is being planned
+  const node = $("#frame-plan");
+  if (plan.error) { node.textContent = plan.error; return; }
+  node.dataset.frames = String(plan.frames);
+  let text = `${plan.frames} frames from ${plan.start} to ${Math.round(plan.end)}, ${plan.count} ${plan.step_class} step${plan.count > 1 ? "s" : ""} apart (${plan.spacing} small steps): ${plan.reason}`;
   if (prescan && prescan.subjects !== undefined) text += ` · ${prescan.subjects} subject tiles`;
-  $("#frame-plan").textContent = text;
-  const warnings = (prescan && prescan.warnings) || [];
-  if (warnings.length) showWarnings(warnings);
+  node.textContent = text;
+  const warnings = [...((prescan && prescan.warnings) || []), ...(plan.warnings || [])];
+  showWarnings(warnings);
 }
 ["#range-near", "#range-far"].forEach((s) => $(s).addEventListener("input", () => { drawCurves(); showPlan(); }));
 $("#frames").addEventListener("input", showPlan);

@@ -109,3 +109,12 @@ def test_pages_render(client, burst) -> None:
     vendor = client.get("/vendor/socket.io.esm.min.js")
     assert vendor.status_code == 200 and b"export" in vendor.data
     assert client.get("/vendor/../package.json").status_code == 404
+
+
+def test_frame_plan_before_the_sweep(client) -> None:
+    by_count = client.post("/api/plan", json={"range": [10, 100], "frames": 10}).get_json()
+    assert 2 <= by_count["frames"] <= 10 and by_count["start"] == 10 and len(by_count["positions"]) == by_count["frames"]
+    by_dof = client.post("/api/plan", json={"range": [10, 100], "dof": 3.0, "large": 8.0}).get_json()
+    assert by_dof["frames"] >= 25 and "overlap" in by_dof["reason"]
+    assert client.post("/api/plan", json={"range": [10, 100], "frames": 1}).status_code == 400
+    assert client.post("/api/plan", json={"frames": 5}).status_code == 400

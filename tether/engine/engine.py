@@ -15,7 +15,7 @@ from tether import __version__
 from tether.camera import list_cameras, open_camera
 from tether.camera.base import Camera
 from tether.camera.errors import CameraNotFound
-from tether.capture import CameraOwner
+from tether.capture import CameraOwner, StepScale, plan_steps
 from tether.config import Settings
 from tether.engine.bursts import BurstService
 from tether.engine.ids import UnknownId
@@ -125,6 +125,15 @@ class Engine:
             raise
         self._track(job, burst_id=burst_id)
         return job, burst_id
+
+    def plan_sweep(self, near: int, far: int, *, frames: int | None = None, dof: float | None = None,
+                   medium: float | None = None, large: float | None = None, max_frames: int = 300) -> dict[str, Any]:
+        """The step plan a sweep over [near, far] would use (pure: no camera call), for the Post Focus page."""
+        nan = float("nan")
+        scale = StepScale() if medium is None and large is None else StepScale(
+            medium=nan if medium is None else medium, large=nan if large is None else large, source="measured")
+        plan = plan_steps(near, far, scale, dof=dof, target_frames=frames, max_frames=max_frames)
+        return {**plan.to_dict(), "positions": plan.positions()}
 
     def _track(self, job: Any, *, burst_id: str | None) -> Any:
         with self._lock:

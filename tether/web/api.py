@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from tether.camera.errors import CameraBusy
 from tether.engine import Engine
 from tether.web.jsonable import jsonable
-from tether.web.validation import Field, anything, boolean, choice, int_pair, integer, json_body, text
+from tether.web.validation import Field, anything, boolean, choice, int_pair, integer, json_body, number, text
 
 bp = Blueprint("api", __name__)
 
@@ -114,6 +114,21 @@ def sweep(camera_id: str) -> Any:
     body = json_body(SWEEP_FIELDS)
     job, burst_id = engine().start_sweep(camera_id, body)
     return ok({"job": job.id, "burst": burst_id}, 202)
+
+
+@bp.post("/plan")
+def plan() -> Any:
+    """The frame plan for a range (and the pre-scan's depth of field and step sizes), before sweeping."""
+    body = json_body({
+        "range": Field(int_pair(0, 100_000), required=True),
+        "frames": Field(integer(2, 2000)),
+        "dof": Field(number(0.01, 100_000)),
+        "medium": Field(number(0.01, 100_000)),
+        "large": Field(number(0.01, 100_000)),
+    })
+    near, far = body["range"]
+    return ok(engine().plan_sweep(near, far, frames=body["frames"], dof=body["dof"],
+                                  medium=body["medium"], large=body["large"]))
 
 
 PRESCAN_FIELDS = {
