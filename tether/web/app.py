@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import threading
 from pathlib import Path
 
 from flask import Flask
@@ -39,6 +40,7 @@ def create_app(engine: Engine, settings: Settings, *, token: str | None = None) 
                                    settings.server.token if token is None else token)
     app.extensions["tether.engine"] = engine
     app.extensions["tether.policy"] = policy
+    app.extensions["tether.stop"] = threading.Event()
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(api_bursts.bp, url_prefix="/api")
@@ -63,6 +65,7 @@ def create_app(engine: Engine, settings: Settings, *, token: str | None = None) 
 
 
 def shutdown_app(app: Flask) -> None:
-    """Stop forwarding events (the engine is closed by whoever made it)."""
+    """End the live-view streams and stop forwarding events (the engine is closed by whoever made it)."""
+    app.extensions["tether.stop"].set()
     app.extensions["tether.unsubscribe"]()
     app.extensions["tether.forwarder"].stop()

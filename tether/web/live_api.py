@@ -1,17 +1,12 @@
 """Live-view endpoints: the MJPEG stream and the latest frame as one JPEG."""
 from __future__ import annotations
 
-import threading
-
 from flask import Blueprint, Response, current_app
 
 from tether.camera.errors import Unsupported
 from tether.web.live import MIMETYPE, mjpeg_parts
 
 bp = Blueprint("live", __name__)
-
-#: Set when the server shuts down, so every stream generator ends.
-STOP = threading.Event()
 
 
 def _owner(camera_id: str):  # type: ignore[no-untyped-def]
@@ -21,7 +16,9 @@ def _owner(camera_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/cameras/<camera_id>/live.mjpg")
 def stream(camera_id: str) -> Response:
     frames = _owner(camera_id).frames
-    response = Response(mjpeg_parts(frames, STOP), mimetype=MIMETYPE, direct_passthrough=True)
+    # the app's stop event is set at shutdown, so every stream generator ends
+    stop = current_app.extensions["tether.stop"]
+    response = Response(mjpeg_parts(frames, stop), mimetype=MIMETYPE, direct_passthrough=True)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"
     return response

@@ -11,7 +11,6 @@ from tether.config import Settings
 from tether.engine import Engine
 from tether.errors import TetherError
 from tether.web.app import create_app, shutdown_app, socketio
-from tether.web.live_api import STOP
 from tether.web.security import is_loopback_host, new_token
 
 log = logging.getLogger(__name__)
@@ -58,6 +57,5 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     try:
         socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
     finally:
-        STOP.set()
         shutdown_app(app)
         engine.close()
