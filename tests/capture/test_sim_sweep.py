@@ -113,3 +113,22 @@ def test_movie_mode_splits_the_recording_into_one_frame_per_position(truth_camer
     # each frame was taken while the focus rested at its position (matched by time, never mid-move)
     truths = [camera.motor.position_at(camera.movie_started + m.extra["movie_time"]) for m in metas]
     assert [b - a for a, b in zip(truths, truths[1:])] == [20] * 5, truths
+
+
+def test_cancelled_movie_keeps_the_positions_recorded(truth_camera, tmp_path):
+    from tether.capture.job import Cancelled
+    from tether.capture.sweep import Hooks
+
+    camera = truth_camera("sim:macro")
+    rests = []
+
+    def check() -> None:
+        if len(rests) >= 3:
+            raise Cancelled("sweep cancelled")
+
+    hooks = Hooks(check=check, progress=lambda done, total, **kw: rests.append(done) if kw["phase"] == "recording" else None)
+    path = tmp_path / "cut-movie.burst"
+    result = run_sweep(camera, SweepOptions(mode="movie", range=(30, 130), frames=6), path, hooks)
+    assert result["cancelled"] and result["frames"] == 3
+    with open_burst(path) as reader:
+        assert reader.info()["status"] == "cancelled" and reader.frame_count == 3

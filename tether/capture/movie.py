@@ -20,6 +20,7 @@ import numpy as np
 from tether.burst import FrameMeta
 from tether.camera.errors import CorruptFrame
 from tether.camera.types import FocusDirection
+from tether.capture.job import Cancelled
 from tether.capture.motion import retry_busy
 from tether.capture.sharpness import summarize_array
 
@@ -35,7 +36,7 @@ def sweep_movie(run: "_SweepRun") -> None:
     rests: list[tuple[float, float, float]] = []     # (start, end, position) in seconds since recording began
     retry_busy(camera.start_movie)
     t0 = time.monotonic()
-    stopped = False
+    cancelled: Cancelled | None = None
     try:
         for i in range(plan.frames):
             if i:
@@ -45,16 +46,15 @@ def sweep_movie(run: "_SweepRun") -> None:
             time.sleep(run.options.movie_dwell)
             rests.append((start, time.monotonic() - t0, float(motor.position or 0.0)))
             run.hooks.progress(i + 1, plan.frames, phase="recording", focus_position=motor.position)
-        movie = retry_busy(camera.stop_movie)
-        stopped = True
-    finally:
-        if not stopped:  # cancelled or failed mid-recording: still fetch what was recorded
-            try:
-                movie = camera.stop_movie()
-            except Exception:
-                movie = None
-    if movie is None:
-        return
+    except Cancelled as exc:  # stop recording and keep the positions already recorded
+        cancelled = exc
+    except BaseException:
+        try:  # a failure mid-recording: try to leave the camera not recording
+            camera.stop_movie()
+        except Exception:
+            pass
+        raise
+    movie = retry_busy(camera.stop_movie)
     for index, (time_s, gray, bgr) in enumerate(matched_frames(movie.data, rests)):
         ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not ok:
@@ -63,6 +63,8 @@ def sweep_movie(run: "_SweepRun") -> None:
         meta = FrameMeta(captured_at=time.time(), source="movie", width=width, height=height, mime="image/jpeg",
                          extra={"movie_time": round(time_s, 4), "movie_name": movie.name})
         run.add(jpeg.tobytes(), meta, position=rests[index][2], summary=summarize_array(gray))
+    if cancelled is not None:
+        raise cancelled
 
 
 def matched_frames(data: bytes, rests: list[tuple[float, float, float]]) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
