@@ -185,10 +185,16 @@ class CameraOwner:
             self._set_state("disconnected", "closed")
 
     def _connect(self) -> None:
+        camera: Camera | None = None
         try:
             camera = self._open()
             camera.open()
         except Exception as exc:  # any failure to open is retried; the message tells the user why
+            if camera is not None:
+                try:  # release what a half-open camera holds (a driver process, a socket)
+                    camera.close()
+                except Exception:
+                    log.debug("closing a camera that failed to open", exc_info=True)
             self._failed_connects += 1
             kind = "disconnected" if isinstance(exc, (CameraDisconnected, CameraNotFound, CameraBusy)) else "error"
             self._set_state(kind, str(exc) if isinstance(exc, CameraError) else f"cannot open: {exc}")
