@@ -117,3 +117,37 @@ def test_stills_mode_stores_full_resolution_stills(make_owner, tmp_path):
     assert [(m.width, m.height, m.source) for m in metas] == [(640, 480, "still")] * 5
     assert [m.filename for m in metas][0].endswith(".JPG")
     assert [m.focus_position for m in metas] == [50, 75, 100, 125, 150]
+
+
+def test_a_camera_that_is_not_there_yet_is_retried_until_it_answers(tmp_path):
+    from tether.camera.errors import CameraNotFound
+    from tether.camera.ids import parse_camera_id
+    from tether.camera.sim import SimCamera
+    from tether.capture import CameraOwner
+    from tether.events import EventBus
+
+    attempts = []
+
+    def opener():
+        attempts.append(time.monotonic())
+        if len(attempts) <= 2:   # unplugged for the first two tries
+            raise CameraNotFound("no camera on usb:001,004", hint="plug it in")
+        return SimCamera(parse_camera_id("sim:macro"))
+
+    bus = EventBus()
+    states = []
+    bus.subscribe(lambda e: states.append((e["state"], e["message"])) if e["type"] == "camera.state" else None)
+    owner = CameraOwner("usb:001,004", opener, bus, reconnect_delays=(0.2, 0.4)).start()
+    try:
+        deadline = time.monotonic() + 10
+        while owner.state != "idle" and time.monotonic() < deadline:
+            if attempts and owner.state == "disconnected":
+                with pytest.raises(CameraDisconnected, match="not connected: no camera on usb:001,004"):
+                    owner.call(lambda cam: 1, label="x")
+            time.sleep(0.02)
+        assert owner.state == "idle" and len(attempts) == 3
+        assert attempts[2] - attempts[1] >= 0.35   # the second wait is longer: backoff
+        assert states[0][0] == "disconnected" and "no camera on usb:001,004" in states[0][1]
+        assert states[-1] == ("idle", "")
+    finally:
+        owner.stop()
