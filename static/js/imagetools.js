@@ -93,8 +93,10 @@ export function imagePoint(img, event) {
   return { x, y, clientX: event.clientX - rect.left, clientY: event.clientY - rect.top };
 }
 
-// Draw a 100 % crop of `img` centred on (fx, fy) into the loupe canvas.
-export function drawLoupe(canvas, img, fx, fy, zoom = 1) {
+// Draw a crop of `img` centred on (fx, fy) into the loupe canvas: 100 % (one image pixel per screen
+// pixel), or more when the page already shows the picture larger than that (a small live view).
+export function drawLoupe(canvas, img, fx, fy, shownWidth = img.getBoundingClientRect().width) {
+  const zoom = Math.max(1, (2 * shownWidth) / (img.naturalWidth || 1));
   const ctx = canvas.getContext("2d");
   const sw = canvas.width / zoom, sh = canvas.height / zoom;
   const sx = Math.max(0, Math.min(img.naturalWidth - sw, fx * img.naturalWidth - sw / 2));
@@ -102,4 +104,9 @@ export function drawLoupe(canvas, img, fx, fy, zoom = 1) {
   ctx.imageSmoothingEnabled = false;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.drawImage(img, sx, sy, sw, sh, 0, 0, canvas.width, canvas.height);
+  ctx.fillStyle = "rgba(0,0,0,.6)";
+  ctx.fillRect(0, canvas.height - 22, 64, 22);
+  ctx.fillStyle = "#fff";
+  ctx.font = "13px system-ui";
+  ctx.fillText(`${Math.round(zoom * 100)} %`, 6, canvas.height - 6);
 }

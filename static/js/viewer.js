@@ -82,6 +82,6 @@ export class FrameViewer {
     canvas.style.left = `${point.clientX + r.left - stage.left - canvas.width / 2}px`;
     canvas.style.top = `${point.clientY + r.top - stage.top - canvas.height - 20}px`;
     canvas.hidden = false;
-    drawLoupe(canvas, this.full, point.x, point.y);
+    drawLoupe(canvas, this.full, point.x, point.y, pictureRect(this.img).width);
   }
 }
