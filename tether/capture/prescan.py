@@ -7,8 +7,9 @@
 3. Each tile's peak (:func:`tether.capture.step_plan.tile_peaks`); the nearest and farthest
    subject peaks, widened by half a large step for the estimate's uncertainty, are the range.
 
-Options: a fixed range (no scan), or "from here": the range starts at the current focus, found
-again in the scan by matching the live view taken before homing.
+Options: a fixed range (no scan), or "from here to infinity": the range starts at the current
+focus, found again in the scan by matching the live view taken before homing, and runs to the
+far end of the scan.
 """
 from __future__ import annotations
 
@@ -182,12 +183,10 @@ def run_prescan(camera: Camera, options: PrescanOptions, *, check: Callable[[], 
     highest = positions[-1]
     far_stop = scan.steps_taken * size
     near, far = sweep_range(peaks, margin=size / 2, lowest=0.0, highest=highest + size / 2)
-    if here is not None:
+    if here is not None:  # "from here to infinity": the current focus, found again in the scan, to the far end
         match = int(np.argmin([thumb_difference(here.thumb, s.thumb) for s in summaries]))
         near = int(round(positions[match]))
-        far = max(far, near)
-        if not scan.reached_stop:
-            far = int(round(highest))
+        far = max(int(round(highest)), near)
     edge = [p for p in peaks if p.subject and p.at_edge and p.position >= highest]
     if edge and not scan.reached_stop:
         warnings.append(f"{len(edge)} tile(s) were still getting sharper at the end of the scan; "

@@ -139,7 +139,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str, hoo
                   "prescan": None if prescan is None else {"frames": prescan.frames, "seconds": round(prescan.seconds, 3),
                                                            "dof_spacing": prescan.dof, "warnings": prescan.warnings}}
     runner = _SweepRun(camera, motor, plan, options, burst_path, hooks)
-    if prescan is not None and prescan.curves is not None:
+    if prescan is not None and prescan.curves is not None and not options.prescan.from_here:
         runner.subjects = np.array([p.subject for p in prescan.peaks]).reshape(prescan.curves.shape[1:])
     with BurstWriter.create(burst_path, camera=camera.info.to_dict(), sweep=sweep_info) as writer:
         runner.writer = writer

@@ -116,7 +116,7 @@ def _camera_id(app: AppContext, camera_id: str | None) -> str:
 
 @click.command()
 @click.option("--camera", "camera_id", help="camera id (default: the configured or first camera, else sim:macro)")
-@click.option("--from-here", is_flag=True, help="start the range at the current focus instead of the nearest subject")
+@click.option("--from-here", is_flag=True, help="range from the current focus to infinity instead of nearest to farthest subject")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output, with every tile's curve")
 @pass_app
 def prescan(app: AppContext, camera_id: str | None, from_here: bool, as_json: bool) -> None:
@@ -153,17 +153,18 @@ def prescan(app: AppContext, camera_id: str | None, from_here: bool, as_json: bo
 @click.option("--frames", type=click.IntRange(2, 2000), help="target frame count (default: from the depth of field)")
 @click.option("--max-frames", type=click.IntRange(2, 2000), default=300, show_default=True, help="never more frames than this")
 @click.option("--range", "range_text", metavar="NEAR:FAR", help="focus range in small steps (skips the pre-scan)")
+@click.option("--from-here", is_flag=True, help="sweep from the current focus to infinity (pre-scan still measures)")
 @click.option("--step", type=click.Choice(["small", "medium", "large"]), help="step class between frames (overrides the plan)")
 @click.option("--step-count", type=click.IntRange(1, 1000), help="steps of that class between frames")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="burst file to create (default: in the data dir)")
 @pass_app
 def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None, max_frames: int, range_text: str | None,
-          step: str | None, step_count: int | None, out: Path | None) -> None:
+          from_here: bool, step: str | None, step_count: int | None, out: Path | None) -> None:
     """Pre-scan, then sweep focus through the range into a new burst."""
     settings = app.settings()
     camera_id = _camera_id(app, camera_id)
     options = SweepOptions.from_dict({"mode": mode, "frames": frames, "max_frames": max_frames, "step": step,
-                                      "step_count": step_count,
+                                      "step_count": step_count, "from_here": from_here or None,
                                       "range": parse_range(range_text) if range_text else None})
     path = out or default_burst_path(settings, camera_id)
     with _Session(settings, camera_id) as session:
