@@ -118,3 +118,13 @@ def test_frame_plan_before_the_sweep(client) -> None:
     assert by_dof["frames"] >= 25 and "overlap" in by_dof["reason"]
     assert client.post("/api/plan", json={"range": [10, 100], "frames": 1}).status_code == 400
     assert client.post("/api/plan", json={"frames": 5}).status_code == 400
+
+
+def test_answers_never_show_server_paths(engine) -> None:
+    from tether.web.jsonable import jsonable
+
+    root = str(engine.store.root) + "/"
+    burst = f"{root}bursts/20260101-000000-abcdef.burst"
+    out = jsonable({"burst": burst, "error": f"{burst}: the disk is full", "n": float("nan")}, root)
+    assert out == {"burst": "20260101-000000-abcdef", "error": "bursts/20260101-000000-abcdef.burst: the disk is full",
+                   "n": None}

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraNotFound, InvalidValue, Unsupported
 from tether.engine.ids import UnknownId
 from tether.errors import TetherError
 from tether.fileio import StorageError
+from tether.web.jsonable import jsonable
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,10 @@ def install(app: Flask) -> None:
         status = status_for(exc)
         if status >= 500 or status == 422:
             log.warning("request failed: %s", exc)
-        return jsonify(error=exc.message, hint=exc.hint, kind=type(exc).__name__), status
+        # messages often name a file: show it relative to the data folder, never the server's path
+        root = str(current_app.extensions["tether.engine"].store.root) + "/"
+        body = jsonable({"error": exc.message, "hint": exc.hint, "kind": type(exc).__name__}, root)
+        return jsonify(body), status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

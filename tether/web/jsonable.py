@@ -15,10 +15,11 @@ def jsonable(value: Any, root: str = "") -> Any:
     (the file name without ``.burst``): clients see ids, never server paths.
     """
     if isinstance(value, str):
-        if root and value.startswith(root):
+        if root and value.startswith(root) and "\n" not in value and " " not in value[len(root):]:
             name = PurePath(value).name
             return name[: -len(".burst")] if name.endswith(".burst") else name
-        return value
+        # a message that mentions a file: keep the part below the data folder only
+        return value.replace(root, "") if root else value
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
