@@ -84,6 +84,9 @@ def test_prescan_and_sweep_seen_by_a_second_browser(server, new_page, swept) -> 
     first.click("#sweep")
     # the second browser follows the sweep it did not start
     second.wait_for_selector("#sweep-progress:not([hidden])", timeout=20_000)
+    # what the second browser tries meanwhile is refused with a message, not queued silently
+    second.click("#prescan")
+    assert "busy" in second.wait_for_selector(".toast.error").inner_text()
     first.wait_for_selector("#sweep-frames figure", timeout=30_000)
     first.wait_for_selector("#open-refocus", timeout=90_000)
     assert float(first.get_attribute("#sweep-bar", "data-fraction")) == 1.0
