@@ -59,6 +59,6 @@ def test_generated_token_is_printed_and_required(tmp_path: Path) -> None:
         assert refused.status_code == 401
         assert requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 200
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
-    assert process.returncode == 0  # Ctrl-C is a clean stop
+    assert process.returncode == 0  # SIGTERM (like Ctrl-C) is a clean stop

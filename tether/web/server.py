@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import sys
+import threading
 
 import click
 
@@ -39,6 +41,15 @@ def check_can_listen(host: str, port: int) -> None:
                               hint="is another tether running? choose another --port") from None
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd, docker, kill) stops like Ctrl-C: cameras closed, sweeps ended cleanly."""
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+
+
 def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     """Serve the control panel for ``camera_id`` on settings.server.host:port (blocks)."""
     host, port = settings.server.host, settings.server.port
@@ -54,6 +65,7 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     if not is_loopback_host(host):
         click.echo("Listening beyond this machine: the token in that URL is required; keep it private.")
     sys.stdout.flush()
+    _stop_on_sigterm()
     try:
         socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
     finally:
