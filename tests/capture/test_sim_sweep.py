@@ -132,3 +132,25 @@ def test_cancelled_movie_keeps_the_positions_recorded(truth_camera, tmp_path):
     assert result["cancelled"] and result["frames"] == 3
     with open_burst(path) as reader:
         assert reader.info()["status"] == "cancelled" and reader.frame_count == 3
+
+
+def test_lost_steps_are_reported_as_identical_frames(truth_camera, tmp_path):
+    camera = truth_camera("sim:product")
+    drives = []
+    real_drive = camera.drive_focus
+
+    def lossy_drive(direction, step, count=1):
+        # from the 20th focus command on, every 5th is ignored, as a camera busy with something else might
+        drives.append(1)
+        if len(drives) >= 20 and len(drives) % 5 == 0:
+            return
+        real_drive(direction, step, count)
+
+    camera.drive_focus = lossy_drive
+    result = run_sweep(camera, SweepOptions(range=(40, 200), step=StepClass.MEDIUM, step_count=2), tmp_path / "l.burst")
+    with open_burst(tmp_path / "l.burst") as reader:
+        truths = [camera.truth_at[m.extra["camera_time"]] for m in reader.frames_meta()]
+    stuck = [[i, i + 1] for i in range(len(truths) - 1) if truths[i + 1] == truths[i]]
+    assert stuck, "the lossy motor should have lost a step during the sweep"
+    assert result["coverage"]["duplicates"] == stuck
+    assert any("identical" in w and "re-shoot" in w for w in result["warnings"])
