@@ -64,7 +64,7 @@ def start_server(base: Path, width: int, height: int, fps: float) -> tuple[subpr
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:

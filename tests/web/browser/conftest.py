@@ -90,7 +90,7 @@ def start_server(base: Path, *, host: str = "127.0.0.1", token: str = "", fps: f
 
 def stop_server_process(process: subprocess.Popen[str]) -> None:
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)  # the server's normal shutdown path (closes the camera)
+        process.send_signal(signal.SIGTERM)  # the server stops cleanly (closes the camera)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
