@@ -28,7 +28,7 @@ IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 _CHUNK = 12
 
 
-def reduction_factor(shape: tuple[int, int], *, max_side: int = 2048) -> int:
+def reduction_factor(shape: tuple[int, int], *, max_side: int = 1024) -> int:
     """The power-of-two factor that brings the long side of (H, W) to at most ``max_side``."""
     factor = 1
     while max(shape) / factor > max_side:
@@ -77,11 +77,9 @@ def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, p
                  for i in range(0, len(corners), _CHUNK)]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     window = np.outer(np.hanning(patch), np.hanning(patch)).astype(np.float32)
-    a = np.stack([template[y:y + patch, x:x + patch] for x, y in corners])
     b = np.stack([image[y:y + patch, x:x + patch] for x, y in corners])
-    a = (a - a.mean(axis=(1, 2), keepdims=True)) * window
     b = (b - b.mean(axis=(1, 2), keepdims=True)) * window
-    cross = np.fft.rfft2(b) * np.conj(np.fft.rfft2(a))
+    cross = np.fft.rfft2(b) * _template_spectra(template, corners, patch, window)
     cross /= np.abs(cross) + 1e-9
     fy = np.fft.fftfreq(patch)[:, None]
     fx = np.fft.rfftfreq(patch)[None, :]
@@ -103,6 +101,24 @@ def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, p
     dy = py + vertex(logs[idx, py - 1, px], logs[idx, py, px], logs[idx, py + 1, px]) - patch // 2
     norm = corr.reshape(n, -1).std(axis=1) + 1e-12
     return np.stack([dx, dy], axis=1), peak / norm
+
+
+_SPECTRA: dict[tuple[bytes, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _template_spectra(template: np.ndarray, corners: np.ndarray, patch: int, window: np.ndarray) -> np.ndarray:
+    """Conjugate spectra of the template's patches, reused while the template (a keyframe) stays the same."""
+    key = (corners.tobytes(), patch)
+    hit = _SPECTRA.get(key)
+    if hit is not None and hit[0] is template:
+        return hit[1]
+    if any(t is not template for t, _ in _SPECTRA.values()):
+        _SPECTRA.clear()
+    a = np.stack([template[y:y + patch, x:x + patch] for x, y in corners])
+    a = (a - a.mean(axis=(1, 2), keepdims=True)) * window
+    spectra = np.conj(np.fft.rfft2(a)).astype(np.complex64)  # half the memory, ample precision
+    _SPECTRA[key] = (template, spectra)
+    return spectra
 
 
 def estimate_motion(template: np.ndarray, image: np.ndarray, *, patch: int | None = None) -> np.ndarray:
