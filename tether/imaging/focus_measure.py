@@ -49,5 +49,5 @@ def tile_grid(shape: tuple[int, int], tile: int) -> tuple[int, int]:
 
 
 def default_tile(shape: tuple[int, int]) -> int:
-    """Tile side in pixels for the refocus index: finer for small frames, coarser above 4 MP to bound memory."""
-    return 8 if shape[0] * shape[1] <= 4_000_000 else 16
+    """Tile side in pixels for the refocus index: finer for small frames, coarser above 1.5 MP to bound memory."""
+    return 8 if shape[0] * shape[1] <= 1_500_000 else 16
