@@ -164,14 +164,6 @@ def _fit_similarity(p: np.ndarray, q: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 
-def chain(steps: list[np.ndarray]) -> list[np.ndarray]:
-    """Transforms from the reference to each frame: identity, then the steps composed in order."""
-    out = [IDENTITY.copy()]
-    for step in steps:
-        out.append(compose(step, out[-1]))
-    return out
-
-
 def warp_to_reference(image: np.ndarray, m: np.ndarray, *, size: tuple[int, int] | None = None) -> np.ndarray:
     """``image`` (H, W[, C]) resampled into reference coordinates; borders replicate the nearest pixel."""
     h, w = image.shape[:2] if size is None else size

@@ -8,7 +8,6 @@ so a stack of any length costs one frame of memory at a time.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +32,8 @@ class FrameSource(Protocol):
     def __len__(self) -> int: ...
 
     def read(self, i: int, *, reduce: int = 1) -> np.ndarray: ...
+
+    def exif_source(self) -> bytes | None: ...
 
 
 def as_bgr(image: np.ndarray) -> np.ndarray:
@@ -245,8 +246,3 @@ def write_image(path: Path | str, image: np.ndarray, *, exif_from: bytes | None 
     if path.parent and not path.parent.exists():
         raise ImagingError(f"{path.parent}: no such folder")
     return write_atomic(path, encode_image(image, path.suffix, exif_from=exif_from, note=note))
-
-
-def output_suffix_ok(path: Path | str) -> bool:
-    """Whether tether can write ``path``'s format."""
-    return os.path.splitext(str(path))[1].lower() in FORMATS
