@@ -64,7 +64,8 @@ def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
         raise UnreadableImage(f"{path}: the file is empty")
     is_jpeg = data[:2].tobytes() == b"\xff\xd8"
     flags = _REDUCED[reduce] if (is_jpeg and reduce in _REDUCED) else cv2.IMREAD_UNCHANGED
-    image = cv2.imdecode(data, flags)
+    # Pixels as stored, at every scale (the EXIF orientation, carried to the output, says how to show them).
+    image = cv2.imdecode(data, flags | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise UnreadableImage(f"{path}: not an image tether can read (JPEG, PNG or TIFF)")
     if image.dtype not in (np.uint8, np.uint16):
@@ -236,7 +237,6 @@ def _exif_bytes(source: bytes | None, note: str) -> bytes:
     if note:
         exif[0x010E] = note       # ImageDescription
         exif[0x0131] = "tether"   # Software
-    exif.pop(0x0112, None)        # Orientation: the pixels are written as decoded
     return exif.tobytes()
 
 

@@ -1,0 +1,75 @@
+"""Reading frames and writing results: depths kept, EXIF carried with a note, orientation consistent."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tether.imaging import ImageFiles, ImagingError, MismatchedFrames, UnreadableImage, encode_image, write_image
+from tether.imaging.io import read_image
+
+
+def _jpeg_with_exif(path: Path, image: np.ndarray, **tags: int | str) -> Path:
+    exif = Image.Exif()
+    for tag, value in tags.items():
+        exif[int(tag[1:], 16)] = value
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "JPEG", quality=95, exif=exif.tobytes())
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def test_exif_is_carried_with_a_note_and_the_orientation_kept(tmp_path: Path) -> None:
+    src = _jpeg_with_exif(tmp_path / "a.jpg", np.zeros((40, 60, 3), np.uint8), x010F="Panasonic", x0112=6)
+    out = write_image(tmp_path / "out.jpg", np.zeros((40, 60, 3), np.uint8), exif_from=src.read_bytes(),
+                      note="tether focus stack of 2 frames")
+    with Image.open(out) as im:
+        exif = im.getexif()
+    assert exif[0x010F] == "Panasonic" and exif[0x0112] == 6
+    assert exif[0x010E] == "tether focus stack of 2 frames" and exif[0x0131] == "tether"
+
+
+def test_pixels_are_read_as_stored_at_every_scale(tmp_path: Path) -> None:
+    src = _jpeg_with_exif(tmp_path / "r.jpg", np.zeros((40, 60, 3), np.uint8), x0112=6)  # "rotate 90"
+    assert read_image(src).shape == (40, 60, 3)
+    assert read_image(src, reduce=2).shape == (20, 30, 3)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_16_bit_survives_png_and_tiff(tmp_path: Path, suffix: str) -> None:
+    image = (np.arange(30 * 40 * 3, dtype=np.uint32).reshape(30, 40, 3) * 37 % 65536).astype(np.uint16)
+    out = write_image(tmp_path / f"x{suffix}", image)
+    assert np.array_equal(cv2.imread(str(out), cv2.IMREAD_UNCHANGED), image)
+
+
+def test_16_bit_to_jpeg_becomes_8_bit() -> None:
+    data = encode_image(np.full((8, 8, 3), 65535, np.uint16), ".jpg")
+    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED).max() == 255
+
+
+def test_bad_files_and_formats_are_named(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"\x89PNG but not really")
+    with pytest.raises(UnreadableImage, match="junk.png"):
+        read_image(junk)
+    with pytest.raises(UnreadableImage, match="no such file"):
+        ImageFiles([tmp_path / "missing.jpg"])
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    cv2.imwrite(str(a), np.zeros((10, 12, 3), np.uint8))
+    cv2.imwrite(str(b), np.zeros((12, 10, 3), np.uint8))
+    with pytest.raises(MismatchedFrames, match="one size"):
+        ImageFiles([a, b])
+    with pytest.raises(ImagingError, match=".jpg, .png or .tif"):
+        encode_image(np.zeros((4, 4, 3), np.uint8), ".bmp")
+
+
+def test_grey_and_alpha_inputs_become_bgr(tmp_path: Path) -> None:
+    grey, rgba = tmp_path / "g.png", tmp_path / "a.png"
+    cv2.imwrite(str(grey), np.full((6, 7), 9, np.uint8))
+    cv2.imwrite(str(rgba), np.full((6, 7, 4), 9, np.uint8))
+    files = ImageFiles([grey, rgba])
+    assert files.read(0).shape == files.read(1).shape == (6, 7, 3)
