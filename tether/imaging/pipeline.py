@@ -17,6 +17,7 @@ import ctypes.util
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from tether.imaging import align as al
@@ -170,8 +171,10 @@ def _blend(source: FrameSource, index: FocusIndex, index_map: np.ndarray, select
         _check(cancel)
         if fusion.wants(i):
             frame = _aligned(source, index, i)
-            gains = index.gains[i]
-            fusion.add(i, frame * gains if not np.allclose(gains, 1.0) else frame)
+            gains = [float(g) for g in index.gains[i]]
+            if not np.allclose(gains, 1.0):  # saturating, in the frame's own dtype: no float copy
+                frame = cv2.multiply(frame, tuple(gains) + (0.0,) * (4 - len(gains)))
+            fusion.add(i, frame)
         done += 1
         _report(progress, done, total, "blending")
     return fusion.result(source.dtype)
