@@ -25,15 +25,18 @@ class DepthmapFusion:
         h, w = index_map.shape
         self._acc = np.zeros((h, w, channels) if channels > 1 else (h, w), np.float32)
         self._weight = np.zeros((h, w), np.float32)
+        below = np.unique(np.floor(self.index_map).astype(np.int32))
+        self._wanted = {int(k) for k in below} | {int(k) + 1 for k in below}
 
     def wants(self, k: int) -> bool:
         """Whether frame ``k`` contributes to any pixel (others need not even be read)."""
-        return bool(np.any(np.abs(self.index_map - k) < 1.0))
+        return k in self._wanted
 
     def add(self, k: int, image: np.ndarray) -> None:
         """Fold frame ``k``, a (H, W[, C]) image in reference geometry (any dtype), into the blend."""
-        weight = 1.0 - cv2.absdiff(self.index_map, float(k))
-        cv2.max(weight, 0.0, dst=weight)
+        weight = cv2.absdiff(self.index_map, float(k))
+        np.subtract(1.0, weight, out=weight)
+        np.maximum(weight, 0.0, out=weight)
         cv2.add(self._weight, weight, dst=self._weight)
         if image.ndim == 2:
             self._acc += weight * image
@@ -42,9 +45,17 @@ class DepthmapFusion:
             self._acc[:, :, c] += weight * image[:, :, c]
 
     def result(self, dtype: np.dtype) -> np.ndarray:
-        """The blended image as ``dtype``; pixels no frame reached (outside a range) are black."""
+        """The blended image as ``dtype`` (rounded, saturated); pixels no frame reached are black.
+
+        Normalises in place: the accumulator is used up.
+        """
+        norm = np.maximum(self._weight, 1e-6, out=self._weight)
         acc = self._acc
-        norm = np.maximum(self._weight, 1e-6)
-        out = acc / (norm[:, :, None] if acc.ndim == 3 else norm)
-        top = 65535 if np.dtype(dtype) == np.uint16 else 255
-        return np.clip(np.rint(out), 0, top).astype(dtype)
+        if acc.ndim == 2:
+            np.divide(acc, norm, out=acc)
+        else:
+            for c in range(acc.shape[2]):
+                np.divide(acc[:, :, c], norm, out=acc[:, :, c])
+        target = cv2.CV_16U if np.dtype(dtype) == np.uint16 else cv2.CV_8U
+        channels = 1 if acc.ndim == 2 else acc.shape[2]
+        return cv2.multiply(acc, (1.0,) * channels + (0.0,) * (4 - channels), dtype=target)

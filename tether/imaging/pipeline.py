@@ -159,7 +159,8 @@ def stack_frames(source: FrameSource, *, method: str = "pyramid", frames: range 
             _report(progress, done, total, "stacking")
         image = from_work(fusion.result(), source.dtype)
     else:
-        depth = np.clip(index.depth(), selected.start, selected.stop - 1)
+        depth = index.depth()
+        np.clip(depth, selected.start, selected.stop - 1, out=depth)
         image = _blend(source, index, depth, selected, progress, cancel, done, total)
     return StackResult(image=image, frames=selected, valid_box=box, index=index)
 
