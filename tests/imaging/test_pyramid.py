@@ -49,3 +49,8 @@ def test_level_count_leaves_a_small_base() -> None:
     assert level_count((3000, 4000)) == 7
     assert level_count((60, 80)) == 1
     assert level_count((10, 10)) == 1
+
+
+def test_banded_expansion_is_exact_on_tall_odd_frames() -> None:
+    frame = (np.random.default_rng(1).random((601, 203, 3)) * 255).astype(np.uint8)  # > 2 bands of rows
+    assert np.array_equal(_fuse([frame]), frame)
