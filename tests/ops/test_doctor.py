@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from tether.camera.types import CameraInfo, Capabilities
-from tether.ops import doctor
-from tether.ops.doctor import Libgphoto2, Process, Status, UsbDevice
+from tether.ops import doctor, system_facts
+from tether.ops.doctor import Libgphoto2, Status
+from tether.ops.system_facts import Process, UsbDevice
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -166,18 +167,18 @@ def test_ptp_devices_are_read_from_sysfs(tmp_path) -> None:
     write(tmp_path / "1-1:1.0", bInterfaceClass="06", bInterfaceSubClass="01", bInterfaceProtocol="01")
     write(tmp_path / "1-2", busnum="1", devnum="6", idVendor="046d", idProduct="c52b")
     write(tmp_path / "1-2:1.0", bInterfaceClass="03", bInterfaceSubClass="01", bInterfaceProtocol="01")  # a keyboard
-    (device,) = doctor.ptp_devices(tmp_path)
+    (device,) = system_facts.ptp_devices(tmp_path)
     assert device == UsbDevice(1, 5, "04da", "2374", "Panasonic DMC-GX8")
     assert device.camera_id == "usb:001,005" and str(device.node) == "/dev/bus/usb/001/005"
-    assert doctor.usb_device_for("usb:002,017") == UsbDevice(2, 17) and doctor.usb_device_for("ptpip:1.2.3.4") is None
+    assert system_facts.usb_device_for("usb:002,017") == UsbDevice(2, 17) and system_facts.usb_device_for("ptpip:1.2.3.4") is None
 
 
 _ACCESS_SNIPPET = """
 import json, sys
 from pathlib import Path
-from tether.ops import doctor
-doctor.USB_NODES = Path(sys.argv[1])
-checks = doctor.check_usb_access([doctor.UsbDevice(1, 5), doctor.UsbDevice(1, 6), doctor.UsbDevice(1, 7)])
+from tether.ops import doctor, system_facts
+system_facts.USB_NODES = Path(sys.argv[1])
+checks = doctor.check_usb_access([system_facts.UsbDevice(1, 5), system_facts.UsbDevice(1, 6), system_facts.UsbDevice(1, 7)])
 print(json.dumps([c.to_dict() for c in checks]))
 """
 
@@ -214,7 +215,7 @@ def fake_usb_nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     nodes = tmp_path / "bus-usb"
     (nodes / "001").mkdir(parents=True)
     (nodes / "001" / "005").touch()
-    monkeypatch.setattr(doctor, "USB_NODES", nodes)
+    monkeypatch.setattr(system_facts, "USB_NODES", nodes)
     return nodes / "001" / "005"
 
 
@@ -227,7 +228,7 @@ def test_processes_holding_a_camera_are_found_in_proc(fake_usb_nodes: Path) -> N
         assert holder.stdout.readline() == "ready\n"
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            procs = doctor.processes()
+            procs = system_facts.processes()
             if any(p.pid == monitor.pid and p.program == "gvfs-gphoto2-volume-monitor" for p in procs):
                 break
             time.sleep(0.05)  # until bash has exec'd
@@ -282,7 +283,7 @@ def test_port_checks() -> None:
                                "print('up', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
     try:
         assert listener.stdout.readline() == "up\n"
-        busy = doctor.check_port("127.0.0.1", port, doctor.processes())
+        busy = doctor.check_port("127.0.0.1", port, system_facts.processes())
     finally:
         listener.kill()
         listener.wait()
@@ -300,15 +301,15 @@ def test_udev_rules_installed_and_group_membership(tmp_path: Path) -> None:
     (lib / "60-libgphoto2-6.rules").write_text('ENV{ID_USB_INTERFACES}=="*:060101:*", MODE="0664", GROUP="plugdev"\n')
     (lib / "99-printers.rules").write_text('ATTR{idVendor}=="03f0", GROUP="lp"\n')
     (tmp_path / "alias").symlink_to(lib, target_is_directory=True)  # /lib -> /usr/lib: counted once
-    rules = doctor.camera_rules([etc, lib, tmp_path / "alias", tmp_path / "missing"])
+    rules = system_facts.camera_rules([etc, lib, tmp_path / "alias", tmp_path / "missing"])
     assert rules == {etc / "60-tether-cameras.rules": {"studio"}, lib / "60-libgphoto2-6.rules": {"plugdev"}}
 
-    member = doctor.UserGroups("ana", frozenset({"ana", "studio"}), frozenset({"ana", "studio"}))
+    member = system_facts.UserGroups("ana", frozenset({"ana", "studio"}), frozenset({"ana", "studio"}))
     assert doctor.check_udev_rules(rules, member).status is Status.OK
-    pending = doctor.UserGroups("ana", frozenset({"ana"}), frozenset({"ana", "plugdev"}))
+    pending = system_facts.UserGroups("ana", frozenset({"ana"}), frozenset({"ana", "plugdev"}))
     relogin = doctor.check_udev_rules(rules, pending)
     assert relogin.status is Status.WARN and "log out and in again" in relogin.fix and "newgrp plugdev" in relogin.fix
-    outsider = doctor.check_udev_rules(rules, doctor.UserGroups("ana", frozenset({"ana"}), frozenset({"ana"})))
+    outsider = doctor.check_udev_rules(rules, system_facts.UserGroups("ana", frozenset({"ana"}), frozenset({"ana"})))
     assert outsider.status is Status.WARN and outsider.fix.startswith("`sudo usermod -aG plugdev ana`")
     none = doctor.check_udev_rules({}, member)
     assert none.status is Status.WARN and "belong to root" in none.message and "udev-rules" in none.fix

@@ -6,11 +6,8 @@ libgphoto2 is only ever loaded in child processes (tether.camera.supervisor), ne
 from __future__ import annotations
 
 import errno
-import grp
 import logging
 import os
-import pwd
-import re
 import shutil
 import socket
 import tempfile
@@ -23,6 +20,19 @@ from typing import Any
 
 from tether.camera.types import CameraInfo
 from tether.config import Settings
+from tether.ops.system_facts import (
+    PROC,
+    Process,
+    UsbDevice,
+    UserGroups,
+    camera_rules,
+    current_user,
+    group_name,
+    processes,
+    ptp_devices,
+    read_text,
+    usb_device_for,
+)
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 GIB = 1024 ** 3
@@ -30,12 +40,6 @@ GIB = 1024 ** 3
 MIN_FREE = 1 * GIB
 #: Below this much free space a day of sweeps will not fit: WARN.
 LOW_FREE = 10 * GIB
-USB_NODES = Path("/dev/bus/usb")
-SYS_USB = Path("/sys/bus/usb/devices")
-PROC = Path("/proc")
-#: Where udev reads rules from (later entries are the distribution's; /lib is often /usr/lib).
-RULE_DIRS = (Path("/etc/udev/rules.d"), Path("/run/udev/rules.d"), Path("/usr/lib/udev/rules.d"), Path("/lib/udev/rules.d"))
-_GROUP_ASSIGNMENT = re.compile(r'\bGROUP="([^"]+)"')
 RULES_HINT = (
     "install tether's udev rules (`tether udev-rules | sudo tee /etc/udev/rules.d/60-tether-cameras.rules`, "
     "`sudo udevadm control --reload && sudo udevadm trigger`), add yourself to the group "
@@ -171,62 +175,6 @@ def find_cameras(settings: Settings) -> tuple[list[CameraInfo], list[str]]:
     return cameras, warnings
 
 
-@dataclass(frozen=True)
-class UsbDevice:
-    """A USB device seen in sysfs, identified like libgphoto2 does: usb:BBB,DDD."""
-
-    bus: int
-    dev: int
-    vendor: str = ""
-    product: str = ""
-    name: str = ""
-
-    @property
-    def camera_id(self) -> str:
-        return f"usb:{self.bus:03d},{self.dev:03d}"
-
-    @property
-    def node(self) -> Path:
-        return USB_NODES / f"{self.bus:03d}" / f"{self.dev:03d}"
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def ptp_devices(sys_usb: Path = SYS_USB) -> list[UsbDevice]:
-    """USB devices with a PTP still-image interface (06/01/01), read from sysfs without libgphoto2."""
-    found = []
-    for interface in sorted(sys_usb.glob("*:*")):
-        if (_read(interface / "bInterfaceClass"), _read(interface / "bInterfaceSubClass"),
-                _read(interface / "bInterfaceProtocol")) != ("06", "01", "01"):
-            continue
-        device = sys_usb / interface.name.split(":")[0]  # "1-1:1.0" is an interface of device "1-1"
-        try:
-            bus, dev = int(_read(device / "busnum")), int(_read(device / "devnum"))
-        except ValueError:
-            continue
-        name = " ".join(p for p in (_read(device / "manufacturer"), _read(device / "product")) if p)
-        usb = UsbDevice(bus, dev, _read(device / "idVendor"), _read(device / "idProduct"), name)
-        if usb not in found:
-            found.append(usb)
-    return found
-
-
-def usb_device_for(camera_id: str) -> UsbDevice | None:
-    """`usb:001,005` -> the device at bus 1, address 5; None for other ids."""
-    if not camera_id.startswith("usb:"):
-        return None
-    bus, _, dev = camera_id[4:].partition(",")
-    try:
-        return UsbDevice(int(bus), int(dev))
-    except ValueError:
-        return None
-
-
 def check_cameras(cameras: list[CameraInfo], registry_warnings: list[str], lib: Libgphoto2,
                   on_bus: list[UsbDevice]) -> list[Check]:
     """One line per camera found; a clear FAIL when there is none (and why, when that can be told)."""
@@ -272,50 +220,12 @@ def check_usb_access(devices: list[UsbDevice]) -> list[Check]:
         if os.access(node, os.R_OK | os.W_OK):
             checks.append(Check("usb access", Status.OK, f"{device.camera_id}: {node} is readable and writable by you"))
             continue
-        group = _group_name(info.st_gid)
+        group = group_name(info.st_gid)
         checks.append(Check(
             "usb access", Status.FAIL,
             f"{device.camera_id}: you cannot open {node} (mode {info.st_mode & 0o777:o}, group {group})", RULES_HINT,
         ))
     return checks
-
-
-def camera_rules(dirs: Iterable[Path] = RULE_DIRS) -> dict[Path, set[str]]:
-    """Installed udev rules files that grant cameras (tether's, libgphoto2's) and the groups they name."""
-    found: dict[Path, set[str]] = {}
-    seen = set()
-    for folder in dirs:
-        for path in sorted(folder.glob("*.rules")):
-            if "tether-cameras" not in path.name and "gphoto" not in path.name:
-                continue
-            real = path.resolve()
-            if real in seen:
-                continue
-            seen.add(real)
-            found[path] = set(_GROUP_ASSIGNMENT.findall(_read(path)))
-    return found
-
-
-@dataclass(frozen=True)
-class UserGroups:
-    """Who runs doctor: the groups this session has, and those /etc/group lists them in (after a re-login)."""
-
-    name: str
-    session: frozenset[str]
-    listed: frozenset[str]
-    root: bool = False
-
-
-def current_user() -> UserGroups:
-    """This process's user and groups."""
-    uid = os.geteuid()
-    try:
-        name = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        name = str(uid)
-    session = {_group_name(gid) for gid in {os.getegid(), *os.getgroups()}}
-    listed = {g.gr_name for g in grp.getgrall() if name in g.gr_mem}
-    return UserGroups(name, frozenset(session), frozenset(listed | session), root=uid == 0)
 
 
 def check_udev_rules(rules: dict[Path, set[str]], user: UserGroups) -> Check:
@@ -337,13 +247,6 @@ def check_udev_rules(rules: dict[Path, set[str]], user: UserGroups) -> Check:
     return Check("udev rules", Status.WARN, f"udev rules {names} give cameras to {', '.join(sorted(groups)) or 'no group'}; "
                  f"user {user.name} is not a member",
                  f"`sudo usermod -aG {group} {user.name}`, then log in again")
-
-
-def _group_name(gid: int) -> str:
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
 
 
 # --- programs holding a camera ---------------------------------------------------------------------
@@ -375,51 +278,6 @@ KNOWN_HOLDERS: dict[str, Holder] = {
     "gthumb": Holder("gThumb's importer may hold a camera", "quit gThumb"),
 }
 TETHER_CHILD = "tether.camera.child"
-
-
-@dataclass(frozen=True)
-class Process:
-    pid: int
-    argv: tuple[str, ...]
-    #: /dev/bus/usb nodes it has open; None when its descriptors could not be read (another user's).
-    usb_nodes: frozenset[str] | None
-
-    @property
-    def program(self) -> str:
-        """The program's name: argv[0]'s basename, or the script's for interpreters."""
-        names = [os.path.basename(a) for a in self.argv[:2]]
-        if names and names[0].startswith("python") and len(names) > 1:
-            return names[1]
-        return names[0] if names else ""
-
-
-def processes(proc: Path = PROC) -> list[Process]:
-    """Every process this user may see, with the USB device nodes it has open."""
-    found = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        raw = b""
-        try:
-            raw = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue  # gone meanwhile
-        argv = tuple(a.decode("utf-8", "replace") for a in raw.split(b"\0") if a)
-        nodes: set[str] | None = set()
-        try:
-            for fd in (entry / "fd").iterdir():
-                try:
-                    target = os.readlink(fd)
-                except OSError:
-                    continue
-                if target.startswith(f"{USB_NODES}/"):
-                    nodes.add(target)
-        except OSError:
-            nodes = None
-        found.append(Process(int(entry.name), argv, frozenset(nodes) if nodes is not None else None))
-    return found
-
-
 def check_holders(procs: list[Process], camera_nodes: set[str]) -> list[Check]:
     """Programs that hold (or will grab) a camera, and how to stop each."""
     checks = []
@@ -517,7 +375,7 @@ def _port_owner(port: int, procs: list[Process] | None) -> str:
     """Which process listens on ``port``, from /proc/net/tcp and the processes' socket descriptors."""
     inodes = set()
     for table in ("tcp", "tcp6"):
-        for row in _read(PROC / "net" / table).splitlines()[1:]:
+        for row in read_text(PROC / "net" / table).splitlines()[1:]:
             cols = row.split()
             if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
                 inodes.add(cols[9])

@@ -1,7 +1,6 @@
 """The Flask app factory: the engine comes in, blueprints and Socket.IO go on, security wraps it all."""
 from __future__ import annotations
 
-import importlib.resources
 import threading
 from pathlib import Path
 
@@ -20,14 +19,11 @@ register_handlers(socketio)
 
 
 def asset_dir(name: str) -> Path:
-    """templates/ or static/: packaged as tether.<name>, or at the top of a source checkout."""
-    try:
-        path = Path(str(importlib.resources.files(f"tether.{name}")))
-        if path.is_dir():
-            return path
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parents[2] / name
+    """templates/ or static/: inside the installed package (a wheel), else at the top of the source checkout."""
+    package = Path(__file__).resolve().parents[1]
+    if (package / name).is_dir():
+        return package / name
+    return package.parent / name
 
 
 def create_app(engine: Engine, settings: Settings, *, token: str | None = None) -> Flask:
