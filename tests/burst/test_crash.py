@@ -8,11 +8,12 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
 from tether.burst import open_burst, store_derived
-from tether.burst.recovery import repair
+from tether.burst.recovery import repair, repaired_path
 
 # Shared by the child writer and the checking parent: frame i's bytes, varied in size.
 FRAME_SOURCE = textwrap.dedent("""
@@ -187,3 +188,12 @@ def test_repair_refuses_a_burst_still_being_written(tmp_path):
         with pytest.raises(BurstBusy, match="still being written"):
             repair(path)
     assert not (tmp_path / "live-repaired.zip").exists()
+
+
+@pytest.mark.parametrize(("name", "repaired"), [
+    ("sweep.zip", "sweep-repaired.zip"),
+    ("20261129-061400-sim-macro.burst", "20261129-061400-sim-macro-repaired.burst"),  # stays in the gallery
+    ("frames", "frames-repaired.zip"),
+])
+def test_repair_names_the_copy_beside_the_original(tmp_path: Path, name: str, repaired: str) -> None:
+    assert repaired_path(tmp_path / name) == tmp_path / repaired

@@ -24,9 +24,10 @@ class RepairReport:
 
 
 def repaired_path(path: Path) -> Path:
-    """``sweep.zip`` -> ``sweep-repaired.zip`` beside it."""
-    stem = path.name[:-4] if path.name.lower().endswith(".zip") else path.name
-    return path.with_name(f"{stem}-repaired.zip")
+    """``sweep.zip`` -> ``sweep-repaired.zip`` beside it; a ``.burst`` stays a ``.burst`` (the gallery lists those)."""
+    suffix = path.suffix if path.suffix.lower() in (".zip", ".burst") else ""
+    stem = path.name[: -len(suffix)] if suffix else path.name
+    return path.with_name(f"{stem}-repaired{suffix or '.zip'}")
 
 
 def repair(path: Path | str, out: Path | str | None = None, *, force: bool = False) -> RepairReport:

@@ -65,7 +65,7 @@ def verify(file: Path) -> None:
 
 @burst.command(short_help="Write a valid copy beside a crashed burst.")
 @click.argument("file", type=_FILE)
-@click.option("--out", type=_FILE, help="where to write the repaired burst (default FILE-repaired.zip beside it)")
+@click.option("--out", type=_FILE, help="where to write the repaired burst (default FILE-repaired.zip, or .burst, beside it)")
 def repair(file: Path, out: Path | None) -> None:
     """Write a valid copy of a crashed or damaged burst beside it (never in place)."""
     report = run_repair(file, out)
