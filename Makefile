@@ -14,12 +14,20 @@ GPHOTO2 ?=
 SYSTEM_GPHOTO2 := .gphoto2-system
 SYSTEM_STAMP := $(SYSTEM_GPHOTO2)/.built
 
-.PHONY: serve test setup setup-system clean
+.PHONY: serve test setup setup-system clean debian-serve debian-test
 
-serve: $(STAMP) $(NPM_STAMP) $(if $(filter system,$(GPHOTO2)),$(SYSTEM_STAMP))
+# Debian packages pip cannot install (python3-venv, npm; for the tests also chromium, libgphoto2-dev, pkg-config):
+# installed with apt-get when missing, so the two commands are all the set-up a machine needs.
+debian-serve:
+	@PYTHON=$(PYTHON) scripts/debian-packages serve
+
+debian-test:
+	@PYTHON=$(PYTHON) scripts/debian-packages test
+
+serve: debian-serve $(STAMP) $(NPM_STAMP) $(if $(filter system,$(GPHOTO2)),$(SYSTEM_STAMP))
 	$(if $(GPHOTO2),TETHER_GPHOTO2=$(GPHOTO2) )$(BIN)/tether serve
 
-test: $(STAMP) $(NPM_STAMP) $(SYSTEM_STAMP)
+test: debian-test $(STAMP) $(NPM_STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(STAMP) $(NPM_STAMP)
@@ -30,7 +38,7 @@ $(STAMP): pyproject.toml setup.py
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-$(NPM_STAMP): package.json package-lock.json
+$(NPM_STAMP): package.json package-lock.json | debian-serve
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
 
@@ -38,7 +46,7 @@ setup-system: $(SYSTEM_STAMP)
 
 # python-gphoto2 (same version as in .venv) compiled against the distribution's libgphoto2;
 # built once (~15 s), the supervised camera process puts it first on its path.
-$(SYSTEM_STAMP): | $(STAMP)
+$(SYSTEM_STAMP): | $(STAMP) debian-test
 	@pkg-config --exists libgphoto2 || { echo "needs libgphoto2-dev and pkg-config (apt-get install libgphoto2-dev pkg-config)"; exit 1; }
 	rm -rf $(SYSTEM_GPHOTO2)
 	$(BIN)/python -m pip install --quiet --no-deps --no-binary gphoto2 --target $(SYSTEM_GPHOTO2) \

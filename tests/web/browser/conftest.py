@@ -125,7 +125,7 @@ def start_tether(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
 def browser():  # type: ignore[no-untyped-def]
     path = chromium_path()
     if path is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does this)")
+        pytest.skip("Debian's chromium is not installed (`make test` installs it: scripts/debian-packages)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
