@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -130,3 +132,43 @@ def test_a_camera_that_vanishes_and_returns_is_reopened(scene_source, gphoto_set
     finally:
         camera.close()
         server.stop()
+
+
+_SERVER = """
+import sys, threading, time
+from tether.camera.ids import parse_camera_id
+from tether.camera.supervisor import open_supervised
+from tether.config import Settings
+camera = open_supervised(parse_camera_id(sys.argv[1]), Settings().with_overrides({"gphoto": {"call_timeout": 120.0}}))
+camera.open()
+print(camera.child_pid, flush=True)
+threading.Thread(target=camera.live_view_frame, daemon=True).start()  # the child now blocks for a minute
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended; nobody reaped it yet
+    except FileNotFoundError:
+        return False
+
+
+def test_a_blocked_camera_process_ends_when_the_server_is_killed() -> None:
+    """After a kill -9 of the server, its camera process must not keep the camera claimed."""
+    # The simulated camera in the child, delaying its frame by a minute, stands in for a libgphoto2
+    # call that does not return (no real camera hangs on demand here).
+    server = subprocess.Popen([sys.executable, "-c", _SERVER, "sim:macro?slow_ms=60000"], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(server.stdout.readline())
+        time.sleep(1.0)  # the frame request is in the child, which sleeps in it
+        assert _alive(child)
+    finally:
+        server.kill()
+        server.wait()
+    try:
+        _wait_for(lambda: not _alive(child), timeout=5.0)
+    finally:
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+import time
 from typing import Any
 
 from tether.camera import rpc
@@ -94,7 +96,24 @@ def serve(read_fd: int, write_fd: int) -> None:
         rpc.send(write_fd, reply)
 
 
+def exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """End this process once the server that started it is gone (a kill -9 included).
+
+    A child blocked inside libgphoto2 never reads the pipe's end, and would keep the camera
+    claimed so that the restarted server could not open it. A thread polls the parent instead of
+    PR_SET_PDEATHSIG, which fires when the spawning *thread* ends (the supervisor re-opens from a
+    short-lived thread). python-gphoto2 releases the GIL in libgphoto2 calls, so this thread runs.
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
+    exit_with_parent(os.getppid())
     logging.basicConfig(level=logging.DEBUG if os.environ.get("TETHER_GPHOTO_DEBUG") == "1" else logging.WARNING,
                         stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
     read_fd, write_fd = int(argv[0]), int(argv[1])
