@@ -118,7 +118,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, overrides: dict[st
     candidate = Path(explicit) if explicit else default_config_path()
     settings = Settings()
     if explicit and not candidate.is_file():
-        raise ConfigError(f"{candidate}: config file not found")
+        raise ConfigError(f"{candidate}: " + ("not a file (a config file is a TOML text file)" if candidate.exists()
+                                              else "config file not found"))
     if candidate.is_file():
         try:
             data = tomllib.loads(candidate.read_text(encoding="utf-8"))

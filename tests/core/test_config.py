@@ -71,6 +71,8 @@ def test_each_mistake_names_file_key_value_and_what_is_allowed(tmp_path, text, e
 def test_missing_explicit_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="not a file"):  # a folder given by mistake
+        load_settings(tmp_path)
 
 
 def test_example_file_documents_every_key_with_its_default():
