@@ -113,3 +113,31 @@ def test_focus_modes_follow_libgphoto2_labels(mode, expected):
     direction, step = pana.FOCUS_MODES[pana.parse_focus_drive(data)]
     assert (direction.value, step.value) == expected
     assert pana.parse_focus_drive(struct.pack("<IIH", 0x03010012, 2, mode)) is None
+
+
+def test_liveview_parameters_list_report_and_set_the_scene_cameras_size(virtual_lumix):
+    scene = virtual_lumix.responder.camera
+    cmd, evt = _connect(virtual_lumix)
+    assert _request(cmd, ds.OC_OPEN_SESSION, 1, 1)[0] == ds.RC_OK
+    # 0x0D800012: [code][size][u16 count][u16 8], then per mode [u16 height][u16 width][u16 x][u16 fps].
+    rc, sizes = _request(cmd, pana.OC_GET_LIVEVIEW_PARAMETERS, 2, pana.LIVEVIEW_SIZES)
+    assert rc == ds.RC_OK
+    code, size, count, stride = struct.unpack_from("<IIHH", sizes)
+    assert (code, size, stride) == (pana.LIVEVIEW_SIZES, len(sizes) - 8, 8)
+    modes = [struct.unpack_from("<4H", sizes, 12 + 8 * i) for i in range(count)]
+    assert modes == [(240, 320, 0, 30), (1080, 1920, 0, 30), (720, 1280, 0, 30), (360, 640, 0, 30)]
+    rc, current = _request(cmd, pana.OC_GET_LIVEVIEW_PARAMETERS, 3, pana.LIVEVIEW_SIZE)
+    assert rc == ds.RC_OK and current == struct.pack("<II4H", pana.LIVEVIEW_SIZE, 8, 240, 320, 0, 30)
+    # 0x9415 carries the same block back; the scene camera renders at the new size.
+    block = struct.pack("<II4H", pana.LIVEVIEW_SIZE, 8, 720, 1280, 0, 30)
+    assert _request(cmd, pana.OC_SET_LIVEVIEW_PARAMETERS, 4, pana.LIVEVIEW_SIZE, data=block)[0] == ds.RC_OK
+    assert scene.liveview_size() == (1280, 720)
+    assert _request(cmd, pana.OC_GET_LIVEVIEW_PARAMETERS, 5, pana.LIVEVIEW_SIZE)[1] == block
+    # A size the camera does not offer, or a block that is not a live-view size, changes nothing.
+    odd = struct.pack("<II4H", pana.LIVEVIEW_SIZE, 8, 600, 800, 0, 30)
+    assert _request(cmd, pana.OC_SET_LIVEVIEW_PARAMETERS, 6, pana.LIVEVIEW_SIZE, data=odd)[0] == ds.RC_INVALID_PARAMETER
+    assert _request(cmd, pana.OC_SET_LIVEVIEW_PARAMETERS, 7, pana.LIVEVIEW_SIZE, data=b"")[0] == ds.RC_INVALID_PARAMETER
+    assert scene.liveview_size() == (1280, 720)
+    assert _request(cmd, pana.OC_GET_LIVEVIEW_PARAMETERS, 8, 0x0D800013)[0] == ds.RC_DEVICE_PROP_NOT_SUPPORTED
+    cmd.close()
+    evt.close()

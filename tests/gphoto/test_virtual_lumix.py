@@ -1,7 +1,8 @@
 """The virtual Lumix end to end through real libgphoto2 in the supervised child.
 
 With python-gphoto2 built against Debian's libgphoto2 (2.5.30) the real 0x9416 data phase moves
-the simulated focus motor; with the wheel's 2.5.34 the driver refuses before libgphoto2 can crash.
+the simulated focus motor and 0x9415 resizes its live view; with the wheel's 2.5.34 the driver
+refuses both writes before libgphoto2 can crash.
 """
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import cv2
 import numpy as np
 import pytest
 
-from tether.camera.errors import Unsupported
+from tether.camera.errors import InvalidValue, Unsupported
 from tether.camera.ids import parse_camera_id
 from tether.camera.supervisor import open_supervised
 from tether.camera.types import FocusDirection, StepClass
+from tether.ptpip import panasonic as pana
 
 
 def sharpness(jpeg: bytes) -> float:
@@ -24,13 +26,19 @@ def sharpness(jpeg: bytes) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
-def test_system_build_drives_focus_reads_writes_settings_and_captures(virtual_lumix, system_build, gphoto_settings,
-                                                                      monkeypatch):
+@pytest.fixture
+def system_libgphoto2(system_build, monkeypatch):
+    """Settings for the system build, with the child kept off the wheel's drivers."""
     # Importing the wheel's gphoto2 anywhere in this process points CAMLIBS/IOLIBS at its 2.5.34
     # drivers; the system child must not inherit them (it would load 2.5.34's ptp2 and crash).
     wheel = Path(importlib.util.find_spec("gphoto2").submodule_search_locations[0]) / "libgphoto2"
     monkeypatch.setenv("CAMLIBS", str(next(wheel.glob("camlibs*"), wheel / "camlibs")))
     monkeypatch.setenv("IOLIBS", str(wheel / "iolibs"))
+    return system_build
+
+
+def test_system_build_drives_focus_reads_writes_settings_and_captures(virtual_lumix, system_libgphoto2,
+                                                                      gphoto_settings):
     responder = virtual_lumix.responder
     with open_supervised(parse_camera_id(virtual_lumix.camera_id), gphoto_settings("system")) as camera:
         assert camera.library_version == "2.5.30"
@@ -63,6 +71,32 @@ def test_system_build_drives_focus_reads_writes_settings_and_captures(virtual_lu
         assert responder.counters.captures == 1
 
 
+def jpeg_dimensions(jpeg: bytes) -> tuple[int, int]:
+    """(width, height) of the decoded image, not of any header that could disagree with it."""
+    height, width = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE).shape
+    return width, height
+
+
+def test_system_build_lists_and_sets_the_liveview_size(virtual_lumix, system_libgphoto2, gphoto_settings):
+    scene = virtual_lumix.responder.camera
+    with open_supervised(parse_camera_id(virtual_lumix.camera_id), gphoto_settings("system")) as camera:
+        size = camera.get_setting("liveviewsize")
+        # libgphoto2 labels each 0x9414 mode "WxH x FPSHZ"; the scene camera's own sizes, its current one.
+        assert size.choices == ("320x240 0 30HZ", "1920x1080 0 30HZ", "1280x720 0 30HZ", "640x360 0 30HZ")
+        assert size.value == "320x240 0 30HZ"
+        assert jpeg_dimensions(camera.live_view_frame().data) == (320, 240)
+
+        assert camera.set_setting("liveviewsize", "640x360 0 30HZ").value == "640x360 0 30HZ"
+        assert scene.liveview_size() == (640, 360)  # the 0x9415 data phase reached the camera
+        frame = camera.live_view_frame()
+        assert jpeg_dimensions(frame.data) == (640, 360) == (frame.width, frame.height)
+
+        with pytest.raises(InvalidValue, match="Live View Size cannot be '800x600 0 30HZ'") as refused:
+            camera.set_setting("liveviewsize", "800x600 0 30HZ")
+        assert "640x360 0 30HZ" in refused.value.hint
+        assert camera.get_setting("liveviewsize").value == "640x360 0 30HZ"
+
+
 def test_wheel_build_refuses_focus_drive_instead_of_crashing(virtual_lumix, gphoto_settings):
     responder = virtual_lumix.responder
     with open_supervised(parse_camera_id(virtual_lumix.camera_id), gphoto_settings("wheel")) as camera:
@@ -78,7 +112,13 @@ def test_wheel_build_refuses_focus_drive_instead_of_crashing(virtual_lumix, gpho
         assert "manualfocusdrive" not in [s.name for s in camera.settings()]
         with pytest.raises(Unsupported, match="liveviewsize|manualfocusdrive|this camera has no setting"):
             camera.set_setting("manualfocusdrive", "Near 1")
+        # 2.5.34 reads the live-view sizes fine (0x9414) but would crash writing one (0x9415).
+        size = camera.get_setting("liveviewsize")
+        assert size.read_only and "640x360 0 30HZ" in size.choices
+        with pytest.raises(Unsupported, match=f"writing liveviewsize is unavailable on libgphoto2 {version}"):
+            camera.set_setting("liveviewsize", "640x360 0 30HZ")
         # The child is alive and the camera still works: nothing reached libgphoto2's crashing path.
         assert camera.state == "open"
         assert camera.live_view_frame().data[:2] == b"\xff\xd8"
     assert responder.counters.focus_drives == 0
+    assert pana.OC_SET_LIVEVIEW_PARAMETERS not in responder.counters.operations

@@ -3,10 +3,15 @@
 Property channel: 0x9402 GetProperty -> [u32 code][u32 size][value]; 0x9403 SetProperty <- [u32 code]
 [u16 size][2 pad][value]; 0x9108 ListProperty -> a block whose header length (in u32s) sits at offset 4,
 the property code at offset 28, then at header_len*4 + 8 the current value, a u32 count and the values.
+
+Live-view size: 0x9414 with 0x0D800012 -> [u32 0x0D800012][u32 size][u16 count][u16 8] then count modes;
+0x9414 with 0x0D800011 -> [u32 0x0D800011][u32 8][mode]; 0x9415 <- the same block as 0x0D800011 returns.
+A mode is [u16 height][u16 width][u16 x][u16 frames per second] (x: meaning unknown to libgphoto2 too).
 """
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tether.camera.types import FocusDirection, StepClass
@@ -28,6 +33,10 @@ OC_LIVEVIEW_IMAGE = 0x9706
 
 EC_OBJECT_ADDED = 0xC108
 EC_OBJECT_ADDED_SDRAM = 0xC109
+
+LIVEVIEW_SIZES = 0x0D800012
+LIVEVIEW_SIZE = 0x0D800011
+LIVEVIEW_MODE_BYTES = 8
 
 LIVEVIEW_START = 0x0D000010
 LIVEVIEW_STOP = 0x0D000011
@@ -111,6 +120,43 @@ class PropertyStore:
             return False
         prop.value = value
         return True
+
+
+@dataclass(frozen=True)
+class LiveViewMode:
+    """One live-view size as 0x9414/0x9415 carry it; libgphoto2 labels it "WxH x FPSHZ"."""
+
+    width: int
+    height: int
+    #: libgphoto2's trace of a real body lists nonzero values here but 0 for the current size, which
+    #: leaves the widget's value outside its own choices; 0 throughout keeps it one of them.
+    x: int = 0
+    fps: int = 30
+
+    def pack(self) -> bytes:
+        """The 8-byte mode; height first, as libgphoto2 reads it."""
+        return struct.pack("<4H", self.height, self.width, self.x, self.fps)
+
+
+def liveview_sizes_block(modes: Sequence[LiveViewMode]) -> bytes:
+    """The 0x9414 0x0D800012 reply: every live-view size the camera offers."""
+    body = struct.pack("<HH", len(modes), LIVEVIEW_MODE_BYTES) + b"".join(m.pack() for m in modes)
+    return struct.pack("<II", LIVEVIEW_SIZES, len(body)) + body
+
+
+def liveview_size_block(mode: LiveViewMode) -> bytes:
+    """The 0x9414 0x0D800011 reply, and the 0x9415 data phase: one live-view size."""
+    return struct.pack("<II", LIVEVIEW_SIZE, LIVEVIEW_MODE_BYTES) + mode.pack()
+
+
+def parse_liveview_size(data: bytes) -> LiveViewMode | None:
+    """The mode of a 0x9415 data phase, or None when it is not a 0x0D800011 block."""
+    if len(data) < 8 + LIVEVIEW_MODE_BYTES:
+        return None
+    code, size, height, width, x, fps = struct.unpack_from("<II4H", data)
+    if code != LIVEVIEW_SIZE or size != LIVEVIEW_MODE_BYTES:
+        return None
+    return LiveViewMode(width, height, x, fps)
 
 
 def parse_focus_drive(data: bytes) -> int | None:

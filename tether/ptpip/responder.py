@@ -1,7 +1,8 @@
 """The virtual Lumix: a PTP responder presenting a Panasonic DMC-GX8 over a simulated camera.
 
 Transport-free: ``handle`` takes one operation (and its host data) and returns the reply; the
-server moves bytes. Frames and stills come from the wrapped camera; 0x9416 drives its focus motor.
+server moves bytes. Frames and stills come from the wrapped camera; 0x9416 drives its focus motor,
+0x9414/0x9415 read and set its live-view size.
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ OPERATIONS = (
     pana.OC_MANUAL_FOCUS_DRIVE, pana.OC_LIVEVIEW_IMAGE,
 )
 EVENTS = (ds.EC_OBJECT_ADDED, ds.EC_CAPTURE_COMPLETE, pana.EC_OBJECT_ADDED)
+#: The wrapped camera's setting that 0x9414/0x9415 read and write.
+LIVEVIEW_SETTING = "liveviewsize"
 
 
 @dataclass
@@ -151,8 +154,8 @@ class VirtualLumix:
             pana.OC_LIVEVIEW: self._liveview,
             pana.OC_LIVEVIEW_IMAGE: self._liveview_image,
             pana.OC_MANUAL_FOCUS_DRIVE: self._focus_drive,
-            pana.OC_GET_LIVEVIEW_PARAMETERS: lambda p, d: Reply(ds.RC_DEVICE_PROP_NOT_SUPPORTED),
-            pana.OC_SET_LIVEVIEW_PARAMETERS: lambda p, d: Reply(ds.RC_OK),
+            pana.OC_GET_LIVEVIEW_PARAMETERS: self._get_liveview_parameters,
+            pana.OC_SET_LIVEVIEW_PARAMETERS: self._set_liveview_parameters,
         }
 
     def _storage_info(self, params: tuple[int, ...], data: bytes) -> Reply:
@@ -219,6 +222,41 @@ class VirtualLumix:
             frame = self.camera.live_view_frame()
         self.counters.frames += 1
         return Reply(ds.RC_OK, data=pana.LIVEVIEW_HEADER + frame.data)
+
+    def _liveview_modes(self) -> tuple[list[pana.LiveViewMode], pana.LiveViewMode] | None:
+        """The wrapped camera's live-view sizes and its current one, or None when it has no such setting."""
+        with self._camera_lock:
+            setting = next((s for s in self.camera.settings() if s.name == LIVEVIEW_SETTING), None)
+        if setting is None:
+            return None
+
+        def mode(size: str) -> pana.LiveViewMode:
+            width, height = size.split("x")
+            return pana.LiveViewMode(int(width), int(height))
+
+        return [mode(size) for size in setting.choices], mode(str(setting.value))
+
+    def _get_liveview_parameters(self, params: tuple[int, ...], data: bytes) -> Reply:
+        modes = self._liveview_modes()
+        what = params[0] if params else 0
+        if modes is None or what not in (pana.LIVEVIEW_SIZES, pana.LIVEVIEW_SIZE):
+            return Reply(ds.RC_DEVICE_PROP_NOT_SUPPORTED)
+        offered, current = modes
+        if what == pana.LIVEVIEW_SIZES:
+            return Reply(ds.RC_OK, data=pana.liveview_sizes_block(offered))
+        return Reply(ds.RC_OK, data=pana.liveview_size_block(current))
+
+    def _set_liveview_parameters(self, params: tuple[int, ...], data: bytes) -> Reply:
+        modes = self._liveview_modes()
+        if modes is None:
+            return Reply(ds.RC_DEVICE_PROP_NOT_SUPPORTED)
+        wanted = pana.parse_liveview_size(data)
+        if wanted is None or wanted not in modes[0]:
+            log.info("virtual Lumix: refused live-view size data %s", data.hex())
+            return Reply(ds.RC_INVALID_PARAMETER)
+        with self._camera_lock:
+            self.camera.set_setting(LIVEVIEW_SETTING, f"{wanted.width}x{wanted.height}")
+        return Reply(ds.RC_OK)
 
     def _focus_drive(self, params: tuple[int, ...], data: bytes) -> Reply:
         mode = pana.parse_focus_drive(data)
