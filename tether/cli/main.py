@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tether import __version__
+import tether
 from tether.cli.context import AppContext
 from tether.errors import TetherError
 
@@ -56,8 +56,15 @@ class TetherGroup(click.Group):
             sys.exit(130)
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"tether, version {tether.__version__}")  # looked up only here (see tether/__init__.py)
+        ctx.exit()
+
+
 @click.group(cls=TetherGroup)
-@click.version_option(__version__, prog_name="tether")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and exit.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file (TOML); default $TETHER_CONFIG or the user config file")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="where bursts, exports and logs go")
 @click.option("--debug", is_flag=True, help="show tracebacks and debug logging")
