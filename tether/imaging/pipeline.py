@@ -128,10 +128,10 @@ def _frame_range(frames: range | None, n: int) -> range:
 
 #: Pass 2 works in strips of at most this many pixels, margins included, so that its state
 #: (about 11 bytes a pixel) and per-frame images (about 14) stay small beside the interpreter.
-STRIP_PIXELS = 1_500_000
+STRIP_PIXELS = 2_000_000
 #: Frames of this size and up are done in one strip: the interpreter's fixed ~60 MB is then a
 #: small share of issue 6's target (30 MB per megapixel, met in one strip from about 8 MP), and
-#: each further strip would decode every frame again (~70 ms a frame at 12 MP).
+#: each further strip would decode every frame again (~55 ms a frame at 12 MP).
 ONE_STRIP_PIXELS = 10_000_000
 #: Rows of context above and below a pyramid strip, in pixels of its coarsest level: enough for
 #: the picture to match the whole frame's within rounding (a 1-level difference at a few pixels).
@@ -222,8 +222,7 @@ def _fuse(source: FrameSource, index: FocusIndex, selected: range, strips: list[
             fusion.add(to_work(_aligned(source, index, i, strip), index.gains[i]), allow)
             done += 1
             _report(progress, done, total, "stacking")
-        fused = fusion.result()
-        from_work(fused[strip.keep_start - strip.start:strip.keep_stop - strip.start], source.dtype,
+        from_work(fusion.result()[strip.keep_start - strip.start:strip.keep_stop - strip.start], source.dtype,
                   out=image[strip.keep_start:strip.keep_stop])
     return image
 
@@ -243,9 +242,11 @@ def _blend(source: FrameSource, index: FocusIndex, index_rows: Callable[[int, in
                 if not np.allclose(gains, 1.0):  # saturating, in the frame's own dtype: no float copy
                     frame = cv2.multiply(frame, tuple(gains) + (0.0,) * (4 - len(gains)))
                 fusion.add(i, frame)
+                del frame  # before the next frame is decoded
             done += 1
             _report(progress, done, total, "blending")
         fusion.result(source.dtype, out=image[strip.start:strip.stop])
+        del fusion  # before the next strip's is made
     return image
 
 
