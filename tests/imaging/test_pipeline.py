@@ -161,6 +161,17 @@ def test_strips_make_the_same_picture_as_one_strip(synthetic, strips_of) -> None
     assert np.abs(strips.astype(np.int16) - wide).max() <= 1
 
 
+def test_16_bit_frames_stay_16_bit_in_strips(synthetic, strips_of) -> None:
+    frames = [f.astype(np.uint16) * 257 for f in synthetic(n=6, shape=(480, 320), seed=9).frames]
+    source = ArrayFrames(frames)
+    index = compute_focus_index(source)
+    whole = stack_frames(source, index=index).image
+    strips_of(source.shape, 96)
+    strips = stack_frames(source, index=index).image
+    assert strips.dtype == np.uint16
+    assert np.abs(strips.astype(np.int32) - whole).mean() < 0.1 * 257
+
+
 def test_strips_bound_the_memory_of_pass_2(synthetic, strips_of) -> None:
     burst = synthetic(n=6, shape=(480, 320), seed=8)
     source = ArrayFrames(burst.frames)

@@ -128,13 +128,15 @@ def _frame_range(frames: range | None, n: int) -> range:
 
 #: Pass 2 works in strips of at most this many pixels, margins included, so that its state
 #: (about 11 bytes a pixel) and per-frame images (about 14) stay small beside the interpreter.
-STRIP_PIXELS = 2_000_000
+#: A 1080p frame stays one strip (splitting it would save little beside the interpreter's fixed
+#: cost); a 3 MP frame makes two.
+STRIP_PIXELS = 2_500_000
 #: Frames of this size and up are done in one strip: the interpreter's fixed ~60 MB is then a
 #: small share of issue 6's target (30 MB per megapixel, met in one strip from about 8 MP), and
 #: each further strip would decode every frame again (~55 ms a frame at 12 MP).
 ONE_STRIP_PIXELS = 10_000_000
 #: Rows of context above and below a pyramid strip, in pixels of its coarsest level: enough for
-#: the picture to match the whole frame's within rounding (a 1-level difference at a few pixels).
+#: the picture to match the whole frame's within rounding (docs/stacking.md, "Strips").
 PYRAMID_MARGIN = 1
 
 
