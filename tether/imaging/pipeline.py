@@ -4,10 +4,10 @@ Pass 1, :func:`compute_focus_index`, reads every frame at half size: it register
 frame to its predecessor, matches colour, and records the focus curves of all tiles.
 Its result (a :class:`FocusIndex`, a few hundred kB) is what the burst caches and what
 refocus taps read. Pass 2 (:func:`stack_frames`, :func:`render_aperture`) makes the
-result in horizontal strips (:func:`plan_strips`); for each strip it reads the frames at
-full size one at a time, warps only the strip's rows into the reference geometry and folds
-them into an accumulator the size of the strip, so memory grows neither with the number
-of frames nor, beyond one decoded frame and the result, with the frame size.
+result in horizontal strips (:func:`plan_strips`; one for small and for large frames); for
+each strip it reads the frames at full size one at a time, warps only the strip's rows into
+the reference geometry and folds them into an accumulator the size of the strip, so memory
+does not grow with the number of frames, and the state is a strip's, not a frame's.
 
 Both report ``progress(done, total, stage)`` after every frame and poll ``cancel()``
 before every frame; cancelling raises :class:`~tether.imaging.errors.Cancelled`.
