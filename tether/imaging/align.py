@@ -36,11 +36,11 @@ def reduction_factor(shape: tuple[int, int], *, max_side: int = 1024) -> int:
     return factor
 
 
-def reduce_image(image: np.ndarray, factor: int) -> np.ndarray:
-    """(H, W[, C]) image shrunk by ``factor`` (area average), as float32 on a 0..255 scale."""
-    small = image if factor == 1 else cv2.resize(
-        image, (max(1, image.shape[1] // factor), max(1, image.shape[0] // factor)), interpolation=cv2.INTER_AREA)
-    out = small.astype(np.float32)
+def as_float(image: np.ndarray) -> np.ndarray:
+    """(H, W[, C]) uint8/uint16 image as float32 on a 0..255 scale (float32 input is returned as it is)."""
+    if image.dtype == np.float32:
+        return image
+    out = image.astype(np.float32)
     if image.dtype == np.uint16:
         out *= 1.0 / 257.0
     return out
@@ -106,6 +106,11 @@ def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, p
 _SPECTRA: dict[tuple[bytes, int], tuple[np.ndarray, np.ndarray]] = {}
 
 
+def release_spectra() -> None:
+    """Drop the cached keyframe spectra (several MB) once a sequence of frames is registered."""
+    _SPECTRA.clear()
+
+
 def _template_spectra(template: np.ndarray, corners: np.ndarray, patch: int, window: np.ndarray) -> np.ndarray:
     """Conjugate spectra of the template's patches, reused while the template (a keyframe) stays the same."""
     key = (corners.tobytes(), patch)
@@ -164,12 +169,20 @@ def _fit_similarity(p: np.ndarray, q: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 
-def warp_to_reference(image: np.ndarray, m: np.ndarray, *, size: tuple[int, int] | None = None) -> np.ndarray:
-    """``image`` (H, W[, C]) resampled into reference coordinates; borders replicate the nearest pixel."""
+def warp_to_reference(image: np.ndarray, m: np.ndarray, *, size: tuple[int, int] | None = None,
+                      rows: tuple[int, int] | None = None) -> np.ndarray:
+    """``image`` (H, W[, C]) resampled into reference coordinates; borders replicate the nearest pixel.
+
+    ``size`` = (H, W) of the reference; ``rows`` = (start, stop) makes only those reference rows.
+    """
     h, w = image.shape[:2] if size is None else size
+    start, stop = (0, h) if rows is None else rows
     if np.allclose(m, IDENTITY, atol=1e-7):
-        return image
-    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        return image[start:stop]
+    # Row y of the output is reference row y + start: fold the offset into the translation.
+    shifted = m.copy()
+    shifted[:, 2] += m[:, 1] * start
+    return cv2.warpAffine(image, shifted, (w, stop - start), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -219,8 +232,12 @@ class ChainAligner:
     _ref_small: np.ndarray | None = None
 
     def add(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Register the next reduced (h, w[, C]) float32 frame; returns (full-res 2x3 transform, gains (C,))."""
-        grey = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        """Register the next reduced (h, w[, C]) frame; returns (full-res 2x3 transform, gains (C,)).
+
+        ``small`` is float32 on a 0..255 scale, or uint8/uint16, which is cheaper: it is
+        converted (:func:`as_float`) a piece at a time, and kept as it is for the colour reference.
+        """
+        grey = as_float(small) if small.ndim == 2 else cv2.cvtColor(as_float(small), cv2.COLOR_BGR2GRAY)
         grey = cv2.GaussianBlur(grey, (0, 0), 1.0)  # noise would otherwise dominate the residuals
         chain_small = self._key_chain
         if self._key_grey is None:
@@ -242,11 +259,13 @@ class ChainAligner:
         if self._ref_small is None:
             self._ref_small = small
             return np.ones(channels, np.float32)
-        warped = warp_to_reference(small, m_small)
         r0, r1, c0, c1 = footprint_box(m_small, small.shape[:2])
         # Compare the same region of both, with a margin: replicated borders would bias the means.
         dr, dc = (r1 - r0) // 10, (c1 - c0) // 10
-        box = (slice(r0 + dr, max(r0 + dr + 1, r1 - dr)), slice(c0 + dc, max(c0 + dc + 1, c1 - dc)))
-        ref = self._ref_small[box].reshape(-1, channels).mean(axis=0)
-        cur = warped[box].reshape(-1, channels).mean(axis=0)
+        rows, cols = (r0 + dr, max(r0 + dr + 1, r1 - dr)), slice(c0 + dc, max(c0 + dc + 1, c1 - dc))
+        planes = [small] if small.ndim == 2 else cv2.split(small)
+        refs = [self._ref_small] if small.ndim == 2 else cv2.split(self._ref_small)
+        # A channel at a time, only the compared rows: the float copies stay small.
+        ref = np.array([cv2.mean(as_float(r[rows[0]:rows[1], cols]))[0] for r in refs])
+        cur = np.array([cv2.mean(warp_to_reference(as_float(p), m_small, rows=rows)[:, cols])[0] for p in planes])
         return ((ref + 1e-3) / (cur + 1e-3)).astype(np.float32)

@@ -44,8 +44,8 @@ class DepthmapFusion:
         for c in range(image.shape[2]):  # per channel keeps the temporaries at one plane
             self._acc[:, :, c] += weight * image[:, :, c]
 
-    def result(self, dtype: np.dtype) -> np.ndarray:
-        """The blended image as ``dtype`` (rounded, saturated); pixels no frame reached are black.
+    def result(self, dtype: np.dtype, *, out: np.ndarray | None = None) -> np.ndarray:
+        """The blended image as ``dtype`` (rounded, saturated; into ``out`` if given); pixels no frame reached are black.
 
         Normalises in place: the accumulator is used up.
         """
@@ -58,4 +58,4 @@ class DepthmapFusion:
                 np.divide(acc[:, :, c], norm, out=acc[:, :, c])
         target = cv2.CV_16U if np.dtype(dtype) == np.uint16 else cv2.CV_8U
         channels = 1 if acc.ndim == 2 else acc.shape[2]
-        return cv2.multiply(acc, (1.0,) * channels + (0.0,) * (4 - channels), dtype=target)
+        return cv2.multiply(acc, (1.0,) * channels + (0.0,) * (4 - channels), dst=out, dtype=target)

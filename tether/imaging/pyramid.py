@@ -16,7 +16,10 @@ largest of N noise samples pixel by pixel.
 
 Memory: the state is the fused pyramid and one activity map per level, stored as int16
 (about 10.7 bytes per pixel for colour), whatever the number of frames. Images enter
-as int16 scaled by :data:`SCALE` (see :func:`to_work`).
+as int16 scaled by :data:`SCALE` (see :func:`to_work`). A fusion may cover a strip of
+rows of a larger frame (``origin``, ``frame_height``): it then gates each level exactly
+as the whole frame's fusion would, so strips fused one after another make the same picture
+away from their edges.
 """
 from __future__ import annotations
 
@@ -43,11 +46,11 @@ def to_work(image: np.ndarray, gains: np.ndarray | None = None) -> np.ndarray:
     return cv2.multiply(image, tuple(factors) + (0.0,) * (4 - channels), dtype=cv2.CV_16S)
 
 
-def from_work(work: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """int16 working image back to ``dtype`` (uint8 or uint16), rounded and clipped."""
+def from_work(work: np.ndarray, dtype: np.dtype, *, out: np.ndarray | None = None) -> np.ndarray:
+    """int16 working image back to ``dtype`` (uint8 or uint16), rounded and clipped (into ``out`` if given)."""
     scale = work_scale(dtype)
     target = cv2.CV_16U if np.dtype(dtype) == np.uint16 else cv2.CV_8U
-    return cv2.multiply(work, _scalar(1.0 / scale, work), dtype=target)
+    return cv2.multiply(work, _scalar(1.0 / scale, work), dst=out, dtype=target)
 
 
 def _scalar(value: float, image: np.ndarray) -> tuple[float, ...]:
@@ -63,6 +66,12 @@ def level_count(shape: tuple[int, int], *, smallest: int = 16, most: int = 7) ->
         side //= 2
         levels += 1
     return max(1, levels)
+
+
+def _nearest_indices(src: int, dst: int, start: int, count: int) -> np.ndarray:
+    """The source indices ``cv2.resize(..., INTER_NEAREST)`` from ``src`` to ``dst`` samples picks for ``start`` onwards."""
+    picks = np.floor(np.arange(start, start + count) * (1.0 / (dst / src)))
+    return np.minimum(picks.astype(np.int64), src - 1)
 
 
 def _combine_expanded(fine: np.ndarray, coarse: np.ndarray, *, add: bool, band: int = 256) -> np.ndarray:
@@ -95,10 +104,15 @@ def _luma(level: np.ndarray) -> np.ndarray:
 class PyramidFusion:
     """Accumulates frames (int16 working images of one shape) into a fused Laplacian pyramid."""
 
-    def __init__(self, shape: tuple[int, ...], *, levels: int | None = None, window: int = 5) -> None:
+    def __init__(self, shape: tuple[int, ...], *, levels: int | None = None, window: int = 5, origin: int = 0,
+                 frame_height: int | None = None) -> None:
         self.shape = tuple(shape)
         self.levels = levels or level_count(self.shape[:2])
+        if origin % (1 << self.levels):
+            raise ValueError(f"a strip must start at a multiple of {1 << self.levels} rows, not {origin}")
         self.window = window
+        self.origin = origin
+        self.frame_height = frame_height or self.shape[0]
         self.count = 0
         self._fused: list[np.ndarray] = []
         self._activity: list[np.ndarray] = []
@@ -107,8 +121,9 @@ class PyramidFusion:
     def add(self, work: np.ndarray, allow: np.ndarray | None = None) -> None:
         """Fold one (H, W[, C]) int16 working image into the fused pyramid; ``work`` is overwritten.
 
-        ``allow`` (any size, uint8, 1 = may be used, 0 = not) limits where this frame can
-        win, e.g. to where the focus index says it is near its sharpest.
+        ``allow`` (any size, uint8, 1 = may be used, 0 = not; it spans the whole frame, not
+        just this fusion's strip) limits where this frame can win, e.g. to where the focus
+        index says it is near its sharpest.
         """
         if work.shape != self.shape:
             raise ValueError(f"frame shape {work.shape} differs from {self.shape}")
@@ -127,13 +142,22 @@ class PyramidFusion:
                 cv2.add(energy, cv2.pyrDown(finer, dstsize=(energy.shape[1], energy.shape[0])), dst=energy)
             if allow is not None:
                 # Zero activity where shut out (ties keep the earlier frame); the coarser levels inherit it.
-                gate = cv2.resize(allow, (energy.shape[1], energy.shape[0]), interpolation=cv2.INTER_NEAREST)
+                gate = self._gate(allow, lvl, energy.shape)
                 cv2.multiply(energy, gate, dst=energy, dtype=cv2.CV_16S)
             finer = energy
             self._merge(lvl, lap, energy)
         top = gauss[self.levels].astype(np.float32)
         self._base = top if self._base is None else cv2.add(self._base, top)
         self.count += 1
+
+    def _gate(self, allow: np.ndarray, lvl: int, shape: tuple[int, int]) -> np.ndarray:
+        """``allow`` resized (nearest) to level ``lvl`` of the whole frame, the rows of this strip only."""
+        height = self.frame_height
+        for _ in range(lvl):
+            height = (height + 1) // 2  # pyrDown's rounding
+        rows = allow[_nearest_indices(allow.shape[0], height, self.origin >> lvl, shape[0])]
+        # Across, the strip spans the whole width: resize picks the same columns as for the whole frame.
+        return cv2.resize(rows, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
 
     def _merge(self, lvl: int, lap: np.ndarray, energy: np.ndarray) -> None:
         if len(self._fused) <= lvl:

@@ -127,6 +127,18 @@ class FocusIndex:
         h, w = size or self.shape
         return cv2.resize(self.depth_tiles, (w, h), interpolation=cv2.INTER_LINEAR)
 
+    def depth_rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start``..``stop`` of :meth:`depth` (full size), computed without the rest of the map."""
+        h, w = self.shape
+        tiles = self.depth_tiles
+        across = cv2.resize(tiles, (w, tiles.shape[0]), interpolation=cv2.INTER_LINEAR)
+        # Down the rows as cv2.resize's bilinear does: pixel centres, clamped at both ends.
+        y = np.maximum((np.arange(start, stop) + 0.5) * (tiles.shape[0] / h) - 0.5, 0.0)
+        y0 = np.minimum(np.floor(y).astype(np.int64), tiles.shape[0] - 1)
+        y1 = np.minimum(y0 + 1, tiles.shape[0] - 1)
+        fy = (y - y0).astype(np.float32)[:, None]
+        return (across[y0] * (1 - fy) + across[y1] * fy).astype(np.float32)
+
     # -- taps ---------------------------------------------------------------------------
     def refocus(self, x: float, y: float, *, radius: int | None = None) -> RefocusAnswer:
         """The frame where the reference pixel (x=col, y=row) is sharpest, from a vote of the tiles around it.
