@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import cv2
 import numpy as np
+import simplejpeg
 
 from tether.fileio import describe_os_error, write_atomic
 from tether.imaging.errors import ImagingError, MismatchedFrames, UnreadableImage
@@ -63,6 +64,10 @@ def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
     if data.size == 0:
         raise UnreadableImage(f"{path}: the file is empty")
     is_jpeg = data[:2].tobytes() == b"\xff\xd8"
+    if is_jpeg and reduce in (1, *_REDUCED):
+        image = _decode_jpeg(data, reduce)
+        if image is not None:
+            return image
     flags = _REDUCED[reduce] if (is_jpeg and reduce in _REDUCED) else cv2.IMREAD_UNCHANGED
     # Pixels as stored, at every scale (the EXIF orientation, carried to the output, says how to show them).
     image = cv2.imdecode(data, flags | cv2.IMREAD_IGNORE_ORIENTATION)
@@ -72,6 +77,21 @@ def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
         raise UnreadableImage(f"{path}: {image.dtype} samples are not supported; use 8- or 16-bit images")
     image = as_bgr(image)
     return image if (is_jpeg and reduce in _REDUCED) else shrink(image, reduce)
+
+
+def _decode_jpeg(data: np.ndarray, reduce: int) -> np.ndarray | None:
+    """A colour JPEG as BGR, scaled by 1/``reduce`` in the decoder; None for what only OpenCV reads (CMYK, damage).
+
+    libjpeg-turbo through simplejpeg, with the same pixels as OpenCV's decoder at every scale, but
+    decoded straight into the returned array: ``cv2.imdecode`` briefly needs the frame twice.
+    """
+    try:
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+        # The smallest of libjpeg's M/8 scales at least 1/reduce of the size: exactly 1/reduce, rounded up.
+        return simplejpeg.decode_jpeg(data, colorspace="BGR", min_height=-(-height // reduce),
+                                      min_width=-(-width // reduce))
+    except ValueError:
+        return None
 
 
 def image_size(path: Path) -> tuple[int, int]:
