@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tether.errors import TetherError
 from tether.imaging import ImageFiles, ImagingError, MismatchedFrames, UnreadableImage, encode_image, write_image
 from tether.imaging.io import read_image
 
@@ -92,3 +93,9 @@ def test_a_damaged_jpeg_is_named(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) * 2 // 3])
     with pytest.raises(UnreadableImage, match="t.jpg"):
         read_image(path)
+
+
+def test_an_encoder_failure_leaves_no_file_behind(tmp_path: Path) -> None:
+    with pytest.raises(TetherError):  # JPEG stops at 65500 pixels a side; Pillow's encoder writes into the file
+        write_image(tmp_path / "wide.jpg", np.zeros((2, 70000, 3), np.uint8))
+    assert list(tmp_path.iterdir()) == []

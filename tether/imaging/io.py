@@ -8,15 +8,15 @@ so a stack of any length costs one frame of memory at a time.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import cv2
 import numpy as np
 import simplejpeg
 
-from tether.fileio import describe_os_error, write_atomic
+from tether.fileio import describe_os_error, write_atomic_with
 from tether.imaging.errors import ImagingError, MismatchedFrames, UnreadableImage
 
 _REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
@@ -217,6 +217,14 @@ def encode_image(image: np.ndarray, suffix: str, *, exif_from: bytes | None = No
     JPEG is 8-bit: a 16-bit image is reduced for it. PNG and TIFF keep 16 bits. EXIF is
     carried into JPEG and PNG (and 8-bit TIFF); OpenCV writes 16-bit TIFF without it.
     """
+    buf = io.BytesIO()
+    _encoder(image, suffix, exif_from=exif_from, note=note, quality=quality)(buf)
+    return buf.getvalue()
+
+
+def _encoder(image: np.ndarray, suffix: str, *, exif_from: bytes | None, note: str,
+             quality: int = 95) -> Callable[[BinaryIO], object]:
+    """A function that encodes ``image`` as :func:`encode_image` describes into a file; the arguments are checked now."""
     suffix = suffix.lower()
     if suffix not in FORMATS:
         raise ImagingError(f"cannot write {suffix or 'files without a suffix'}; use .jpg, .png or .tif")
@@ -225,21 +233,25 @@ def encode_image(image: np.ndarray, suffix: str, *, exif_from: bytes | None = No
         image = image.astype(np.uint8)
     exif = _exif_bytes(exif_from, note)
     if image.dtype == np.uint8 and (exif or suffix in (".jpg", ".jpeg")):
-        from PIL import Image
-
-        # The RGB copy goes as soon as Pillow holds its own: a frame fewer at the peak.
-        picture = Image.fromarray(image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-        buf = io.BytesIO()
         fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}[suffix]
         options: dict[str, Any] = {"exif": exif} if exif else {}
         if fmt == "JPEG":
             options.update(quality=quality, subsampling=0)
-        picture.save(buf, fmt, **options)
-        return buf.getvalue()
+
+        def save(fh: BinaryIO) -> None:
+            from PIL import Image
+
+            # Pillow reads the BGR pixels itself (no RGB copy) and its encoder streams into the file.
+            picture = (Image.fromarray(image) if image.ndim == 2 else
+                       Image.frombuffer("RGB", (image.shape[1], image.shape[0]), np.ascontiguousarray(image),
+                                        "raw", "BGR", 0, 1))
+            picture.save(fh, fmt, **options)
+
+        return save
     ok, data = cv2.imencode(suffix, image)
     if not ok:
         raise ImagingError(f"OpenCV could not encode a {image.dtype} image as {suffix}")
-    return data.tobytes()
+    return lambda fh: fh.write(data.data)
 
 
 def _exif_bytes(source: bytes | None, note: str) -> bytes:
@@ -266,4 +278,4 @@ def write_image(path: Path | str, image: np.ndarray, *, exif_from: bytes | None 
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise ImagingError(f"{path.parent}: no such folder")
-    return write_atomic(path, encode_image(image, path.suffix, exif_from=exif_from, note=note))
+    return write_atomic_with(path, _encoder(image, path.suffix, exif_from=exif_from, note=note))
