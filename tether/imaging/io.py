@@ -95,7 +95,15 @@ def _decode_jpeg(data: np.ndarray, reduce: int) -> np.ndarray | None:
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    """(H, W) of an image file from its header (Pillow), else by decoding it."""
+    """(H, W) of an image file from its header (libjpeg's or Pillow's), else by decoding it."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 20)  # the frame header sits in the first few hundred kB even behind big EXIF
+        height, width, _, _ = simplejpeg.decode_jpeg_header(head)
+        return height, width
+    except (OSError, ValueError):
+        pass
+    # Not a JPEG: Pillow, which ``tether stack`` then loads beside its frames (3 MB) only for these.
     from PIL import Image, UnidentifiedImageError
 
     try:
