@@ -123,8 +123,9 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
                 aligner.transforms.append(al.IDENTITY.copy())
                 aligner.gains.append(np.ones(frame.shape[2] if frame.ndim == 3 else 1, np.float32))
             del small  # (the aligner keeps frame 0's as the colour reference)
-            grey = al.warp_to_reference(luminance(frame), m)
-            del frame
+            grey = luminance(frame)
+            del frame  # before the warp's output is made
+            grey = al.warp_to_reference(grey, m)
             scores[i] = tile_scores(focus_measure(grey, reduce=2 // read_reduce), grid)
             del grey
             _report(progress, i + 1, n, "analysing")
