@@ -277,8 +277,9 @@ class ChainAligner:
         # Compare the same region of both, with a margin: replicated borders would bias the means.
         dr, dc = (r1 - r0) // 10, (c1 - c0) // 10
         rows, cols = (r0 + dr, max(r0 + dr + 1, r1 - dr)), slice(c0 + dc, max(c0 + dc + 1, c1 - dc))
-        planes = [small] if small.ndim == 2 else cv2.split(small)
-        refs = [self._ref_small] if small.ndim == 2 else cv2.split(self._ref_small)
+        # Views of the channels, not cv2.split's copies of whole planes.
+        planes = [small] if small.ndim == 2 else [small[:, :, c] for c in range(channels)]
+        refs = [self._ref_small] if small.ndim == 2 else [self._ref_small[:, :, c] for c in range(channels)]
         # A channel at a time, only the compared rows: the float copies stay small.
         ref = np.array([cv2.mean(as_float(r[rows[0]:rows[1], cols]))[0] for r in refs])
         cur = np.array([cv2.mean(warp_to_reference(as_float(p), m_small, rows=rows)[:, cols])[0] for p in planes])
