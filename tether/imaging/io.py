@@ -232,7 +232,7 @@ def encode_image(image: np.ndarray, suffix: str, *, exif_from: bytes | None = No
 
 def _encoder(image: np.ndarray, suffix: str, *, exif_from: bytes | None, note: str,
              quality: int = 95) -> Callable[[BinaryIO], object]:
-    """A function that encodes ``image`` as :func:`encode_image` describes into a file; the arguments are checked now."""
+    """A function that encodes ``image`` into a file as :func:`encode_image` describes; arguments are checked now."""
     suffix = suffix.lower()
     if suffix not in FORMATS:
         raise ImagingError(f"cannot write {suffix or 'files without a suffix'}; use .jpg, .png or .tif")

@@ -143,8 +143,9 @@ class PyramidFusion:
             if allow is not None:
                 # Zero activity where shut out (ties keep the earlier frame); the coarser levels inherit it.
                 cv2.multiply(energy, self._gate(allow, lvl, energy.shape), dst=energy, dtype=cv2.CV_16S)
-            coarse = gauss[lvl + 1].shape
-            finer = cv2.pyrDown(energy, dstsize=(coarse[1], coarse[0]))
+            if lvl + 1 < self.levels:
+                coarse = gauss[lvl + 1].shape
+                finer = cv2.pyrDown(energy, dstsize=(coarse[1], coarse[0]))
             self._merge(lvl, lap, energy)
             del lap, energy
         top = gauss[self.levels].astype(np.float32)

@@ -94,7 +94,8 @@ class FocusIndex:
         k = np.clip(best, 1, n - 2)
         rows, cols = np.indices(best.shape)
         # Only the three frames around each peak: the log of every curve would be as large as ``scores``.
-        a, b, c = (np.log((self.scores[j, rows, cols] / self._peaks).astype(np.float32) + 1e-6) for j in (k - 1, k, k + 1))
+        a, b, c = (np.log((self.scores[j, rows, cols] / self._peaks).astype(np.float32) + 1e-6)
+                   for j in (k - 1, k, k + 1))
         denom = a - 2 * b + c
         offset = np.where(denom < -1e-6, 0.5 * (a - c) / np.where(denom < -1e-6, denom, -1.0), 0.0)
         interior = (best > 0) & (best < n - 1)
