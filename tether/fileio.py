@@ -4,7 +4,9 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from tether.errors import TetherError
 
@@ -22,13 +24,18 @@ def describe_os_error(exc: OSError, path: Path | str) -> str:
 
 def write_atomic(path: Path | str, data: bytes, *, overwrite: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename: readers see all or nothing."""
+    return write_atomic_with(path, lambda fh: fh.write(data), overwrite=overwrite)
+
+
+def write_atomic_with(path: Path | str, write: Callable[[BinaryIO], object], *, overwrite: bool = True) -> Path:
+    """Like :func:`write_atomic`, with ``write(file)`` writing the content: an encoder can stream into the file."""
     target = Path(path)
     if not overwrite and target.exists():
         raise StorageError(f"{target}: already exists; tether never overwrites it")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         if overwrite:
@@ -39,4 +46,7 @@ def write_atomic(path: Path | str, data: bytes, *, overwrite: bool = True) -> Pa
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise StorageError(describe_os_error(exc, target)) from None
+    except BaseException:  # the writer failed (e.g. an encoder's error): leave nothing behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return target

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tether.errors import TetherError
 from tether.imaging import ImageFiles, ImagingError, MismatchedFrames, UnreadableImage, encode_image, write_image
 from tether.imaging.io import read_image
 
@@ -73,3 +74,28 @@ def test_grey_and_alpha_inputs_become_bgr(tmp_path: Path) -> None:
     cv2.imwrite(str(rgba), np.full((6, 7, 4), 9, np.uint8))
     files = ImageFiles([grey, rgba])
     assert files.read(0).shape == files.read(1).shape == (6, 7, 3)
+
+
+@pytest.mark.parametrize("reduce", [1, 2, 4, 8])
+def test_jpeg_frames_have_opencvs_pixels_at_every_scale(tmp_path: Path, reduce: int) -> None:
+    rng = np.random.default_rng(1)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (61, 83, 3), dtype=np.uint8), (5, 5), 0)
+    path = tmp_path / "f.jpg"
+    cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    flags = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+             8: cv2.IMREAD_REDUCED_COLOR_8}[reduce]
+    assert np.array_equal(read_image(path, reduce=reduce), cv2.imread(str(path), flags))
+
+
+def test_a_damaged_jpeg_is_named(tmp_path: Path) -> None:
+    data = cv2.imencode(".jpg", np.full((64, 64, 3), 100, np.uint8))[1].tobytes()
+    path = tmp_path / "t.jpg"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(UnreadableImage, match="t.jpg"):
+        read_image(path)
+
+
+def test_an_encoder_failure_leaves_no_file_behind(tmp_path: Path) -> None:
+    with pytest.raises(TetherError):  # JPEG stops at 65500 pixels a side; Pillow's encoder writes into the file
+        write_image(tmp_path / "wide.jpg", np.zeros((2, 70000, 3), np.uint8))
+    assert list(tmp_path.iterdir()) == []

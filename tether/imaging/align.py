@@ -46,6 +46,20 @@ def as_float(image: np.ndarray) -> np.ndarray:
     return out
 
 
+def grey_float(image: np.ndarray, *, band: int = 64) -> np.ndarray:
+    """(H, W[, 3]) BGR image as (H, W) float32 grey on a 0..255 scale, like cvtColor of :func:`as_float`.
+
+    A colour image is converted a band of rows at a time: its whole float copy would be 12
+    bytes a pixel, the largest thing pass 1 makes.
+    """
+    if image.ndim == 2:
+        return as_float(image)
+    out = np.empty(image.shape[:2], np.float32)
+    for r0 in range(0, image.shape[0], band):
+        cv2.cvtColor(as_float(image[r0:r0 + band]), cv2.COLOR_BGR2GRAY, dst=out[r0:r0 + band])
+    return out
+
+
 def scale_transform(m: np.ndarray, factor: float) -> np.ndarray:
     """A 2x3 transform on images reduced by ``factor`` expressed on the full-size images."""
     # Pixel centres: full = factor * (small + 0.5) - 0.5.
@@ -237,7 +251,7 @@ class ChainAligner:
         ``small`` is float32 on a 0..255 scale, or uint8/uint16, which is cheaper: it is
         converted (:func:`as_float`) a piece at a time, and kept as it is for the colour reference.
         """
-        grey = as_float(small) if small.ndim == 2 else cv2.cvtColor(as_float(small), cv2.COLOR_BGR2GRAY)
+        grey = grey_float(small)
         grey = cv2.GaussianBlur(grey, (0, 0), 1.0)  # noise would otherwise dominate the residuals
         chain_small = self._key_chain
         if self._key_grey is None:
@@ -263,8 +277,9 @@ class ChainAligner:
         # Compare the same region of both, with a margin: replicated borders would bias the means.
         dr, dc = (r1 - r0) // 10, (c1 - c0) // 10
         rows, cols = (r0 + dr, max(r0 + dr + 1, r1 - dr)), slice(c0 + dc, max(c0 + dc + 1, c1 - dc))
-        planes = [small] if small.ndim == 2 else cv2.split(small)
-        refs = [self._ref_small] if small.ndim == 2 else cv2.split(self._ref_small)
+        # Views of the channels, not cv2.split's copies of whole planes.
+        planes = [small] if small.ndim == 2 else [small[:, :, c] for c in range(channels)]
+        refs = [self._ref_small] if small.ndim == 2 else [self._ref_small[:, :, c] for c in range(channels)]
         # A channel at a time, only the compared rows: the float copies stay small.
         ref = np.array([cv2.mean(as_float(r[rows[0]:rows[1], cols]))[0] for r in refs])
         cur = np.array([cv2.mean(warp_to_reference(as_float(p), m_small, rows=rows)[:, cols])[0] for p in planes])

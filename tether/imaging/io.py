@@ -8,14 +8,15 @@ so a stack of any length costs one frame of memory at a time.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import cv2
 import numpy as np
+import simplejpeg
 
-from tether.fileio import describe_os_error, write_atomic
+from tether.fileio import describe_os_error, write_atomic_with
 from tether.imaging.errors import ImagingError, MismatchedFrames, UnreadableImage
 
 _REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
@@ -63,6 +64,10 @@ def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
     if data.size == 0:
         raise UnreadableImage(f"{path}: the file is empty")
     is_jpeg = data[:2].tobytes() == b"\xff\xd8"
+    if is_jpeg and reduce in (1, *_REDUCED):
+        image = _decode_jpeg(data, reduce)
+        if image is not None:
+            return image
     flags = _REDUCED[reduce] if (is_jpeg and reduce in _REDUCED) else cv2.IMREAD_UNCHANGED
     # Pixels as stored, at every scale (the EXIF orientation, carried to the output, says how to show them).
     image = cv2.imdecode(data, flags | cv2.IMREAD_IGNORE_ORIENTATION)
@@ -74,8 +79,31 @@ def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
     return image if (is_jpeg and reduce in _REDUCED) else shrink(image, reduce)
 
 
+def _decode_jpeg(data: np.ndarray, reduce: int) -> np.ndarray | None:
+    """A colour JPEG as BGR, scaled by 1/``reduce`` in the decoder; None for what only OpenCV reads (CMYK, damage).
+
+    libjpeg-turbo through simplejpeg, with the same pixels as OpenCV's decoder at every scale, but
+    decoded straight into the returned array: ``cv2.imdecode`` briefly needs the frame twice.
+    """
+    try:
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+        # The smallest of libjpeg's M/8 scales at least 1/reduce of the size: exactly 1/reduce, rounded up.
+        return simplejpeg.decode_jpeg(data, colorspace="BGR", min_height=-(-height // reduce),
+                                      min_width=-(-width // reduce))
+    except ValueError:
+        return None
+
+
 def image_size(path: Path) -> tuple[int, int]:
-    """(H, W) of an image file from its header (Pillow), else by decoding it."""
+    """(H, W) of an image file from its header (libjpeg's or Pillow's), else by decoding it."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 20)  # the frame header sits in the first few hundred kB even behind big EXIF
+        height, width, _, _ = simplejpeg.decode_jpeg_header(head)
+        return height, width
+    except (OSError, ValueError):
+        pass
+    # Not a JPEG: Pillow, which ``tether stack`` then loads beside its frames (3 MB) only for these.
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -197,6 +225,14 @@ def encode_image(image: np.ndarray, suffix: str, *, exif_from: bytes | None = No
     JPEG is 8-bit: a 16-bit image is reduced for it. PNG and TIFF keep 16 bits. EXIF is
     carried into JPEG and PNG (and 8-bit TIFF); OpenCV writes 16-bit TIFF without it.
     """
+    buf = io.BytesIO()
+    _encoder(image, suffix, exif_from=exif_from, note=note, quality=quality)(buf)
+    return buf.getvalue()
+
+
+def _encoder(image: np.ndarray, suffix: str, *, exif_from: bytes | None, note: str,
+             quality: int = 95) -> Callable[[BinaryIO], object]:
+    """A function that encodes ``image`` into a file as :func:`encode_image` describes; arguments are checked now."""
     suffix = suffix.lower()
     if suffix not in FORMATS:
         raise ImagingError(f"cannot write {suffix or 'files without a suffix'}; use .jpg, .png or .tif")
@@ -205,21 +241,25 @@ def encode_image(image: np.ndarray, suffix: str, *, exif_from: bytes | None = No
         image = image.astype(np.uint8)
     exif = _exif_bytes(exif_from, note)
     if image.dtype == np.uint8 and (exif or suffix in (".jpg", ".jpeg")):
-        from PIL import Image
-
-        # The RGB copy goes as soon as Pillow holds its own: a frame fewer at the peak.
-        picture = Image.fromarray(image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-        buf = io.BytesIO()
         fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}[suffix]
         options: dict[str, Any] = {"exif": exif} if exif else {}
         if fmt == "JPEG":
             options.update(quality=quality, subsampling=0)
-        picture.save(buf, fmt, **options)
-        return buf.getvalue()
+
+        def save(fh: BinaryIO) -> None:
+            from PIL import Image
+
+            # Pillow reads the BGR pixels itself (no RGB copy) and its encoder streams into the file.
+            picture = (Image.fromarray(image) if image.ndim == 2 else
+                       Image.frombuffer("RGB", (image.shape[1], image.shape[0]), np.ascontiguousarray(image),
+                                        "raw", "BGR", 0, 1))
+            picture.save(fh, fmt, **options)
+
+        return save
     ok, data = cv2.imencode(suffix, image)
     if not ok:
         raise ImagingError(f"OpenCV could not encode a {image.dtype} image as {suffix}")
-    return data.tobytes()
+    return lambda fh: fh.write(data.data)
 
 
 def _exif_bytes(source: bytes | None, note: str) -> bytes:
@@ -246,4 +286,4 @@ def write_image(path: Path | str, image: np.ndarray, *, exif_from: bytes | None 
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise ImagingError(f"{path.parent}: no such folder")
-    return write_atomic(path, encode_image(image, path.suffix, exif_from=exif_from, note=note))
+    return write_atomic_with(path, _encoder(image, path.suffix, exif_from=exif_from, note=note))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,6 +51,17 @@ class StackResult:
     index: FocusIndex
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, if it is glibc (whose malloc tuning the functions below use); None elsewhere."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+@functools.cache
 def limit_heap_growth() -> None:
     """Make glibc give large freed blocks back to the system at once (no-op elsewhere).
 
@@ -57,18 +69,21 @@ def limit_heap_growth() -> None:
     arrays come from the heap and freed ones stay counted in the process's memory; with a
     fixed 1 MB threshold the peak memory of a stack is what it really uses.
     """
-    global _heap_limited
-    if _heap_limited:
-        return
-    _heap_limited = True
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    libc = _libc()
+    if libc is not None:
         libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
 
 
-_heap_limited = False
+def release_free_heap() -> None:
+    """Give the free pages inside glibc's heaps back to the system (no-op elsewhere).
+
+    Blocks under the mmap threshold, many of them OpenCV's in its worker threads' arenas, are
+    freed but stay resident between live ones: after a 3 MP stack's strips about 8 MB, which
+    writing the result would otherwise add to its own peak.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def _check(cancel: Cancel | None) -> None:
@@ -108,8 +123,9 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
                 aligner.transforms.append(al.IDENTITY.copy())
                 aligner.gains.append(np.ones(frame.shape[2] if frame.ndim == 3 else 1, np.float32))
             del small  # (the aligner keeps frame 0's as the colour reference)
-            grey = al.warp_to_reference(luminance(frame), m)
-            del frame
+            grey = luminance(frame)
+            del frame  # before the warp's output is made
+            grey = al.warp_to_reference(grey, m)
             scores[i] = tile_scores(focus_measure(grey, reduce=2 // read_reduce), grid)
             del grey
             _report(progress, i + 1, n, "analysing")
@@ -127,10 +143,14 @@ def _frame_range(frames: range | None, n: int) -> range:
 
 
 #: Pass 2 works in strips of at most this many pixels, margins included, so that its state
-#: (about 11 bytes a pixel) and per-frame images (about 14) stay small beside the interpreter.
+#: (about 11 bytes a pixel) and per-frame images (about 12) stay small beside the interpreter.
 #: A 1080p frame stays one strip (splitting it would save little beside the interpreter's fixed
-#: cost); a 3 MP frame makes two.
+#: cost).
 STRIP_PIXELS = 2_500_000
+#: ... and of at most this share of the frame: every strip also carries the whole decoded frame
+#: and the finished rows of the picture (3 bytes a pixel each), so at 3 MP two strips peaked at
+#: 34 MB per megapixel and four at 30, for about 0.8 s a strip at 50 frames (docs/stacking.md, "Strips").
+STRIP_SHARE = 0.4
 #: Frames of this size and up are done in one strip: the interpreter's fixed ~60 MB is then a
 #: small share of issue 6's target (30 MB per megapixel, met in one strip from about 8 MP), and
 #: each further strip would decode every frame again (~55 ms a frame at 12 MP).
@@ -151,21 +171,24 @@ class Strip:
 
 
 def plan_strips(shape: tuple[int, int], *, unit: int = 1, margin: int = 0, budget: int | None = None) -> list[Strip]:
-    """Horizontal strips covering (H, W): at most ``budget`` (default :data:`STRIP_PIXELS`) pixels each.
+    """Horizontal strips covering (H, W) of at most ``budget`` pixels each (default: see :data:`STRIP_SHARE`).
 
     Strips start at multiples of ``unit`` rows and take ``margin`` rows (a multiple of
-    ``unit``) of context from each neighbour; the kept parts tile the frame. A strip is never
-    less than ``unit`` rows plus margins, whatever the budget; frames of :data:`ONE_STRIP_PIXELS`
-    and up are one strip.
+    ``unit``) of context from each neighbour; the kept parts tile the frame, the largest strips
+    first. A strip is never less than ``unit`` rows plus margins, whatever the budget; frames
+    of :data:`ONE_STRIP_PIXELS` and up are one strip.
     """
     h, w = shape
-    budget = STRIP_PIXELS if budget is None else budget
-    if h * w <= budget or h * w >= ONE_STRIP_PIXELS:
+    if h * w <= (STRIP_PIXELS if budget is None else budget) or h * w >= ONE_STRIP_PIXELS:
         return [Strip(0, h, 0, h)]
+    budget = min(STRIP_PIXELS, int(STRIP_SHARE * h * w)) if budget is None else budget
     most = max(unit, (budget // w - 2 * margin) // unit * unit)
     count = -(-h // most)
     rows = -(-h // (count * unit)) * unit  # equal strips, rounded up to the unit
-    return [Strip(max(0, k - margin), min(h, k + rows + margin), k, min(h, k + rows)) for k in range(0, h, rows)]
+    strips = [Strip(max(0, k - margin), min(h, k + rows + margin), k, min(h, k + rows)) for k in range(0, h, rows)]
+    # Largest first: the finished rows of the picture pile up as strips are done, so the edge
+    # strips (one margin, or a remainder) come last.
+    return sorted(strips, key=lambda s: s.start - s.stop)
 
 
 def _aligned(source: FrameSource, index: FocusIndex, i: int, strip: Strip) -> np.ndarray:
@@ -226,6 +249,7 @@ def _fuse(source: FrameSource, index: FocusIndex, selected: range, strips: list[
             _report(progress, done, total, "stacking")
         from_work(fusion.result()[strip.keep_start - strip.start:strip.keep_stop - strip.start], source.dtype,
                   out=image[strip.keep_start:strip.keep_stop])
+        release_free_heap()
     return image
 
 

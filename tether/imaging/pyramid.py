@@ -74,7 +74,7 @@ def _nearest_indices(src: int, dst: int, start: int, count: int) -> np.ndarray:
     return np.minimum(picks.astype(np.int64), src - 1)
 
 
-def _combine_expanded(fine: np.ndarray, coarse: np.ndarray, *, add: bool, band: int = 256) -> np.ndarray:
+def _combine_expanded(fine: np.ndarray, coarse: np.ndarray, *, add: bool, band: int = 128) -> np.ndarray:
     """``fine`` minus (or plus) ``coarse`` expanded to its size (pyrUp), in place, a band of rows at a time.
 
     Banding keeps the expanded image (as large as ``fine``) from ever existing whole; each
@@ -84,7 +84,7 @@ def _combine_expanded(fine: np.ndarray, coarse: np.ndarray, *, add: bool, band: 
     h, w = fine.shape[:2]
     ch = coarse.shape[0]
     op = cv2.add if add else cv2.subtract
-    if h <= 2 * band:
+    if h <= band:
         return op(fine, cv2.pyrUp(coarse, dstsize=(w, h)), dst=fine)
     for r0 in range(0, h, band):
         r1 = min(h, r0 + band)
@@ -128,24 +128,26 @@ class PyramidFusion:
         if work.shape != self.shape:
             raise ValueError(f"frame shape {work.shape} differs from {self.shape}")
         gauss = [work]
+        del work  # (the caller handed it over): each level goes as soon as it is merged
         for _ in range(self.levels):
             gauss.append(cv2.pyrDown(gauss[-1]))
-        finer: np.ndarray | None = None
+        finer: np.ndarray | None = None  # the previous level's activity, reduced to this level's size
         for lvl in range(self.levels):
-            g, coarse = gauss[lvl], gauss[lvl + 1]
-            lap = _combine_expanded(g, coarse, add=False)  # in place: g becomes this level's Laplacian
-            gauss[lvl] = None  # type: ignore[call-overload]  # let the level go once merged
+            lap = _combine_expanded(gauss[lvl], gauss[lvl + 1], add=False)  # in place: the level becomes its Laplacian
+            gauss[lvl] = None  # type: ignore[call-overload]
             energy = _luma(lap)
             cv2.absdiff(energy, 0, dst=energy)
             cv2.GaussianBlur(energy, (self.window, self.window), 0, dst=energy)
             if finer is not None:
-                cv2.add(energy, cv2.pyrDown(finer, dstsize=(energy.shape[1], energy.shape[0])), dst=energy)
+                cv2.add(energy, finer, dst=energy)
             if allow is not None:
                 # Zero activity where shut out (ties keep the earlier frame); the coarser levels inherit it.
-                gate = self._gate(allow, lvl, energy.shape)
-                cv2.multiply(energy, gate, dst=energy, dtype=cv2.CV_16S)
-            finer = energy
+                cv2.multiply(energy, self._gate(allow, lvl, energy.shape), dst=energy, dtype=cv2.CV_16S)
+            if lvl + 1 < self.levels:
+                coarse = gauss[lvl + 1].shape
+                finer = cv2.pyrDown(energy, dstsize=(coarse[1], coarse[0]))
             self._merge(lvl, lap, energy)
+            del lap, energy
         top = gauss[self.levels].astype(np.float32)
         self._base = top if self._base is None else cv2.add(self._base, top)
         self.count += 1

@@ -65,9 +65,13 @@ class FocusIndex:
     def _peaks(self) -> np.ndarray:
         return self.scores.max(axis=0) + 1e-6
 
-    @cached_property
-    def _normalised(self) -> np.ndarray:
-        return (self.scores / self._peaks).astype(np.float32)
+    def _normalised(self, rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
+        """The curves of the tiles ``rows``, ``cols`` divided by their peaks (1 at the sharpest frame).
+
+        Made on demand, never kept: the whole set is as large as ``scores``, which a stack's
+        second pass would otherwise carry twice.
+        """
+        return (self.scores[:, rows, cols] / self._peaks[rows, cols]).astype(np.float32)
 
     @cached_property
     def best(self) -> np.ndarray:
@@ -77,7 +81,7 @@ class FocusIndex:
     @cached_property
     def confidence(self) -> np.ndarray:
         """(rows, cols) float32 in 0..1: how far each tile's peak stands above its curve's median."""
-        median = np.median(self._normalised, axis=0)
+        median = np.median(self._normalised(), axis=0)
         return (1.0 - median).astype(np.float32)
 
     @cached_property
@@ -87,10 +91,11 @@ class FocusIndex:
         best = self.best.astype(np.int64)
         if n < 3:
             return best.astype(np.float32)
-        logs = np.log(self._normalised + 1e-6)
         k = np.clip(best, 1, n - 2)
         rows, cols = np.indices(best.shape)
-        a, b, c = logs[k - 1, rows, cols], logs[k, rows, cols], logs[k + 1, rows, cols]
+        # Only the three frames around each peak: the log of every curve would be as large as ``scores``.
+        a, b, c = (np.log((self.scores[j, rows, cols] / self._peaks).astype(np.float32) + 1e-6)
+                   for j in (k - 1, k, k + 1))
         denom = a - 2 * b + c
         offset = np.where(denom < -1e-6, 0.5 * (a - c) / np.where(denom < -1e-6, denom, -1.0), 0.0)
         interior = (best > 0) & (best < n - 1)
@@ -153,7 +158,7 @@ class FocusIndex:
         r, c = int(y // self.tile), int(x // self.tile)
         rows, cols = self.grid
         r0, r1, c0, c1 = max(0, r - radius), min(rows, r + radius + 1), max(0, c - radius), min(cols, c + radius + 1)
-        curves = self._normalised[:, r0:r1, c0:c1].reshape(self.frame_count, -1)
+        curves = self._normalised(slice(r0, r1), slice(c0, c1)).reshape(self.frame_count, -1)
         weights = self.confidence[r0:r1, c0:c1].reshape(-1)
         # The tapped tile counts double: the vote should follow what is under the finger.
         centre = (r - r0) * (c1 - c0) + (c - c0)
@@ -167,7 +172,7 @@ class FocusIndex:
         """A compact .npz blob (normalised curves as float16) for ``store_derived``."""
         buf = io.BytesIO()
         np.savez(buf, version=np.array(FORMAT_VERSION), peaks=self._peaks.astype(np.float32),
-                 curves=self._normalised.astype(np.float16), shape=np.array(self.shape), tile=np.array(self.tile),
+                 curves=self._normalised().astype(np.float16), shape=np.array(self.shape), tile=np.array(self.tile),
                  transforms=np.asarray(self.transforms, np.float64), gains=np.asarray(self.gains, np.float32))
         return buf.getvalue()
 
