@@ -151,7 +151,7 @@ STRIP_PIXELS = 2_500_000
 #: and the finished rows of the picture (3 bytes a pixel each), so at 3 MP two strips peaked at
 #: 34 MB per megapixel and four at 30, for about 0.8 s a strip at 50 frames (docs/stacking.md, "Strips").
 STRIP_SHARE = 0.4
-#: Frames of this size and up are done in one strip: the interpreter's fixed ~60 MB is then a
+#: Frames of this size and up are done in one strip: the interpreter's fixed ~50 MB is then a
 #: small share of issue 6's target (30 MB per megapixel, met in one strip from about 8 MP), and
 #: each further strip would decode every frame again (~55 ms a frame at 12 MP).
 ONE_STRIP_PIXELS = 10_000_000
