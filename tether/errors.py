@@ -15,3 +15,9 @@ class TetherError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class Cancelled(TetherError):
+    """Someone cancelled the job; whatever it had finished (a sweep's frames) is kept."""
+
+    exit_code = 130

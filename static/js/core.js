@@ -101,24 +101,22 @@ function showCameraState() {
   node.textContent = `${model}: ${String(cam.state).replace("_", " ")}${cam.message ? ` (${cam.message})` : ""}`;
 }
 
-function applyEvent(incoming) {
-  let event = incoming;
+// Every job event carries the job's whole state (tether/jobs.py), so the latest one replaces the last.
+function applyEvent(event) {
   if (event.type === "camera.state") {
     const cam = state.cameras.get(event.camera) || { camera: event.camera };
     state.cameras.set(event.camera, { ...cam, state: event.state, message: event.message });
     showCameraState();
-  } else if (event.type && event.type.startsWith("job.") && event.job) {
-    // capture jobs say "kind" and "message", pool jobs "job_kind" and "error": one shape for the pages
-    const merged = { ...(state.jobs.get(event.job) || {}), ...event };
-    merged.job_kind = merged.job_kind || merged.kind;
-    if (event.type === "job.error") merged.error = event.error || event.message;
-    if (event.type === "job.done" && !event.state) merged.state = event.result && event.result.cancelled ? "cancelled" : "done";
-    if (event.type === "job.error" && !event.state) merged.state = "error";
-    state.jobs.set(event.job, merged);
-    event = merged;
+  } else if (JOB_EVENTS.has(event.type)) {
+    const known = state.jobs.get(event.job);
+    if (known && FINISHED.has(known.state) && !FINISHED.has(event.state)) return; // a late progress report
+    state.jobs.set(event.job, event);
   }
   fire(event.type, event);
 }
+
+const JOB_EVENTS = new Set(["job.progress", "job.done", "job.cancelled", "job.error"]);
+export const FINISHED = new Set(["done", "cancelled", "error"]);
 
 export function connect() {
   const socket = io({ transports: ["websocket", "polling"], withCredentials: true });
@@ -138,8 +136,7 @@ export function progressText(job) {
   const items = job.total ? ` — ${Math.round(job.done)} of ${Math.round(job.total)}` : "";
   const eta = job.eta ? `, about ${Math.ceil(job.eta)} s left` : "";
   const fps = job.fps ? `, ${Number(job.fps).toFixed(1)} fps` : "";
-  const label = job.label || { sweep: "Sweep", prescan: "Pre-scan" }[job.job_kind] || job.job_kind;
-  return `${label}: ${pct} %${items}${fps}${eta}${job.note ? ` (${job.note})` : ""}`;
+  return `${job.label}: ${pct} %${items}${fps}${eta}${job.phase ? ` (${job.phase})` : ""}`;
 }
 
 export function formatDate(seconds) {

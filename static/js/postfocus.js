@@ -1,7 +1,7 @@
 // The Post Focus page: pre-scan (contrast curves, range found and adjustable), mode, frame plan,
 // sweep with live progress and frames appearing as they arrive, coverage warnings. Any browser
 // sees a sweep that another one started.
-import { $, api, attempt, cameraId, cameraPath, connect, el, on, state, toast } from "./core.js";
+import { $, FINISHED, api, attempt, cameraId, cameraPath, connect, el, on, state, toast } from "./core.js";
 import { startLiveView } from "./liveview.js";
 import { follow } from "./jobs.js";
 
@@ -12,7 +12,6 @@ let sweepJob = null;
 let sweepBurst = null;
 let prescanJob = null;
 
-const isKind = (ev, kind) => (ev.job_kind || ev.kind) === kind;
 
 // ---- pre-scan -------------------------------------------------------------------------------
 $("#prescan").addEventListener("click", async () => {
@@ -129,7 +128,7 @@ async function watchSweep(jobId, burstId) {
   $("#coverage").replaceChildren();
   $("#sweep-result").replaceChildren();
   const done = await follow(jobId, { bar: "#sweep-bar", status: "#sweep-status" })
-    .catch((err) => { toast(`Sweep: ${err.message}`, "error"); return null; });
+    .catch((err) => { toast(`Sweep: ${err.message}`, err.job && err.job.state === "cancelled" ? "info" : "error"); return err.job || null; });
   $("#sweep-cancel").hidden = true;
   $("#sweep").disabled = false;
   sweepJob = null;
@@ -162,10 +161,10 @@ on("sweep.frame", (ev) => {
 });
 
 // Another browser started something: follow it here too.
-function adopt(ev) {
-  if (ev.state && ["done", "error", "cancelled"].includes(ev.state)) return;
-  if (isKind(ev, "sweep") && !sweepJob) watchSweep(ev.job, ev.burst);
-  if (isKind(ev, "prescan") && !prescanJob) watchPrescan(ev.job);
+function adopt(job) {
+  if (FINISHED.has(job.state) || job.subject !== cameraId()) return;
+  if (job.job_kind === "sweep" && !sweepJob) watchSweep(job.job);
+  if (job.job_kind === "prescan" && !prescanJob) watchPrescan(job.job);
 }
 on("job.progress", adopt);
 on("snapshot", () => {

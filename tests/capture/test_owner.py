@@ -86,7 +86,7 @@ def test_disconnect_mid_sweep_keeps_every_frame_and_the_owner_reconnects(make_ow
     assert taken, "the fault should strike mid-sweep, after some frames"
     assert f"{len(taken)} frame(s), all kept in burst {path.name}" in str(caught.value)
     error = events.wait("job.error", job=job.id)[0]
-    assert "disconnected" in error["message"]
+    assert "disconnected" in error["error"]
     with open_burst(path) as reader:
         assert reader.frame_count == len(taken)
         assert reader.info()["status"] == "interrupted" and reader.verify() == []

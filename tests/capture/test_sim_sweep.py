@@ -116,7 +116,7 @@ def test_movie_mode_splits_the_recording_into_one_frame_per_position(truth_camer
 
 
 def test_cancelled_movie_keeps_the_positions_recorded(truth_camera, tmp_path):
-    from tether.capture.job import Cancelled
+    from tether.errors import Cancelled
     from tether.capture.sweep import Hooks
 
     camera = truth_camera("sim:macro")

@@ -7,8 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
+from tether.errors import Cancelled
 from tether.imaging import (
-    ArrayFrames, Cancelled, ImagingError, TooFewFrames, compute_focus_index, render_aperture, stack_frames,
+    ArrayFrames, ImagingError, TooFewFrames, compute_focus_index, render_aperture, stack_frames,
 )
 from tether.imaging.focus_measure import focus_measure, luminance
 

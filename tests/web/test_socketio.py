@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+from tether.jobs import Job
 from tether.web import socketio
 
 
@@ -53,10 +54,10 @@ def test_progress_is_coalesced_and_ordered(sio, engine) -> None:
 def test_pool_job_reports_progress_and_result(sio, engine) -> None:
     sio.get_received()
 
-    def work(ctx):  # type: ignore[no-untyped-def]
+    def work(job: Job) -> dict[str, int]:
         for i in range(5):
-            ctx.check()
-            ctx.progress(i + 1, 5)
+            job.check()
+            job.report(i + 1, 5)
         return {"answer": 42}
 
     job = engine.pool.submit("test", work, label="Test work")
@@ -71,10 +72,10 @@ def test_cancel_reaches_the_work(client, engine) -> None:
 
     started = threading.Event()
 
-    def work(ctx):  # type: ignore[no-untyped-def]
+    def work(job: Job) -> dict[str, int]:
         started.set()
-        ctx.cancel_event.wait(5)
-        ctx.check()
+        job.wait_cancel(5)
+        job.check()
         return {}
 
     job = engine.pool.submit("test", work, label="Waits for cancel")

@@ -10,30 +10,26 @@ Public API (what the engine and the web layer call)::
     owner.frames.latest() / owner.frames.wait_next(after_seq, timeout)   # (seq, Frame) | None
     job = owner.start_prescan({"range": [a, b]} | {"from_here": True} | {} | PrescanOptions(...))
     job = owner.start_sweep({"mode": "liveview", "frames": 60, ...} | SweepOptions(...), burst_path)
-    job.id, job.kind, job.future, job.cancel(), job.progress, job.to_dict()
+    job                  # a tether.jobs.Job (subject: the camera id), run on the owner thread
     owner.stop()
 
-Events on the bus (all JSON-able). The job's kind travels as ``job_kind`` (as for the engine's pool
-jobs): ``EventBus.publish(kind, **payload)`` takes the event type as ``kind``, so a payload key
-of that name cannot be passed.
+Events on the bus (all JSON-able); jobs publish ``job.progress``/``job.done``/``job.cancelled``/
+``job.error`` in tether.jobs' one shape, with ``phase`` (prescan, homing, sweep, ...) and
+``focus_position`` in a pre-scan's or sweep's progress.
     camera.state  {camera, state, message}
     liveview.fps  {camera, fps}
-    job.progress  {job, job_kind, camera, done, total, fraction, elapsed, eta, fps, focus_position, phase}
-    sweep.frame   {job, camera, index, focus_position, burst}
-    job.done      {job, job_kind, result}     (a cancelled job: result {"cancelled": true, ...})
-    job.error     {job, job_kind, message}
+    sweep.frame   {job, job_kind, camera, index, focus_position, burst}
 
 Positions are small focus steps counted from the near end stop (there is no readback on real
 cameras); see docs/step-plan.md.
 """
 from tether.capture.frames import FrameHub
-from tether.capture.job import Cancelled, Job
 from tether.capture.owner import STATES, CameraOwner
 from tether.capture.prescan import PrescanOptions, PrescanResult, run_prescan
 from tether.capture.step_plan import PlanError, StepPlan, StepScale, plan_steps
 from tether.capture.sweep import MODES, SweepOptions, run_sweep
 
 __all__ = [
-    "MODES", "STATES", "CameraOwner", "Cancelled", "FrameHub", "Job", "PlanError", "PrescanOptions", "PrescanResult",
+    "MODES", "STATES", "CameraOwner", "FrameHub", "PlanError", "PrescanOptions", "PrescanResult",
     "StepPlan", "StepScale", "SweepOptions", "plan_steps", "run_prescan", "run_sweep",
 ]

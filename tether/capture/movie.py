@@ -20,9 +20,9 @@ import numpy as np
 from tether.burst import FrameMeta
 from tether.camera.errors import CorruptFrame
 from tether.camera.types import FocusDirection
-from tether.capture.job import Cancelled
 from tether.capture.motion import retry_busy
 from tether.capture.sharpness import summarize_array
+from tether.errors import Cancelled
 
 if TYPE_CHECKING:
     from tether.capture.sweep import _SweepRun

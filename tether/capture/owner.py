@@ -27,10 +27,10 @@ from tether.camera.base import Camera
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, CameraNotFound, CorruptFrame, Unsupported
 from tether.camera.types import CameraInfo
 from tether.capture.frames import FrameHub
-from tether.capture.job import Cancelled, Job
 from tether.capture.prescan import PrescanOptions, PrescanResult, run_prescan
 from tether.capture.sweep import Hooks, SweepOptions, run_sweep
 from tether.events import EventBus
+from tether.jobs import Job
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -83,7 +83,7 @@ class CameraOwner:
         self._live_ok = True
 
     # life cycle ----------------------------------------------------------------------------
-    def start(self) -> "CameraOwner":
+    def start(self) -> CameraOwner:
         """Start the owner thread (it connects, then serves jobs and live view)."""
         with self._lock:
             if self._thread is None:
@@ -110,10 +110,6 @@ class CameraOwner:
     @property
     def info(self) -> CameraInfo | None:
         return self._info
-
-    @property
-    def live_fps(self) -> float:
-        return self._fps
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-able state for a client that just connected."""
@@ -148,20 +144,20 @@ class CameraOwner:
     def start_prescan(self, options: PrescanOptions | dict[str, Any] | None = None) -> Job:
         """Queue a pre-scan; its result (``job.future``) is the PrescanResult's dict."""
         opts = options if isinstance(options, PrescanOptions) else PrescanOptions.from_dict(options)
-        return self._submit_long("prescan", lambda camera, job: self._prescan(camera, job, opts))
+        return self._submit_long("prescan", "Pre-scan", lambda camera, job: self._prescan(camera, job, opts))
 
     def start_sweep(self, options: SweepOptions | dict[str, Any] | None, burst_path: Path | str) -> Job:
         """Queue a sweep into a new burst at ``burst_path``; its result names the burst, frames and warnings."""
         opts = options if isinstance(options, SweepOptions) else SweepOptions.from_dict(options)
-        return self._submit_long("sweep", lambda camera, job: self._sweep(camera, job, opts, Path(burst_path)))
+        return self._submit_long("sweep", "Sweep", lambda camera, job: self._sweep(camera, job, opts, Path(burst_path)))
 
-    def _submit_long(self, kind: str, work: Callable[[Camera, Job], dict[str, Any]]) -> Job:
+    def _submit_long(self, kind: str, label: str, work: Callable[[Camera, Job], dict[str, Any]]) -> Job:
         with self._lock:
             self._refuse_if_busy()
             if self._stop.is_set() or (self._state in ("disconnected", "error") and self._failed_connects):
                 raise CameraDisconnected(f"{self.camera_id} is not connected: {self._message}",
                                          hint="wait for the camera to reconnect, then start again")
-            job = Job(kind, self.camera_id, self.bus)
+            job = Job(kind, label=label, subject=self.camera_id, bus=self.bus)
             self._long = job
             self._queue.put(_LongJob(job, work))
         return job
@@ -169,7 +165,7 @@ class CameraOwner:
     def _refuse_if_busy(self) -> None:
         job = self._long
         if job is not None and not job.future.done():
-            raise CameraBusy(f"busy: a {job.kind} is running", hint="wait for it to finish or cancel it")
+            raise CameraBusy(f"busy: a {job.label.lower()} is running", hint="wait for it to finish or cancel it")
 
     # the owner thread ------------------------------------------------------------------------
     def _run(self) -> None:
@@ -296,35 +292,15 @@ class CameraOwner:
                 self._set_state("idle", "")
 
     def _run_long(self, item: _LongJob) -> None:
-        assert self._camera is not None
-        job = item.job
-        if not job.future.set_running_or_notify_cancel():
-            return
+        camera, job = self._camera, item.job
+        assert camera is not None
         self._set_state(job.kind, "")
-        job.begin()
-        try:
-            if job.cancelled:
-                raise Cancelled(f"{job.kind} cancelled")
-            result = item.work(self._camera, job)
-        except Cancelled:
-            result = {"cancelled": True}
-            job.future.set_result(result)
-            job.publish("job.done", job_kind=job.kind, result=result)
-        except CameraDisconnected as exc:
-            job.future.set_exception(exc)
-            job.publish("job.error", job_kind=job.kind, message=str(exc))
-            self._disconnected(exc)
-        except Exception as exc:  # any other failure ends the job with a message, never the owner
-            if not isinstance(exc, CameraError) and not hasattr(exc, "message"):
-                log.exception("%s %s failed", self.camera_id, job.kind)
-            job.future.set_exception(exc)
-            job.publish("job.error", job_kind=job.kind, message=str(exc))
-        else:
-            job.future.set_result(result)
-            job.publish("job.done", job_kind=job.kind, result=result)
-        finally:
-            if self._state == job.kind:
-                self._set_state("idle", "")
+        job.run(lambda j: item.work(camera, j))
+        failure = job.future.exception() if job.state == "error" else None
+        if isinstance(failure, CameraDisconnected):
+            self._disconnected(failure)
+        elif self._state == job.kind:
+            self._set_state("idle", "")
 
     def _prescan(self, camera: Camera, job: Job, options: PrescanOptions) -> dict[str, Any]:
         result, _ = run_prescan(
@@ -368,9 +344,8 @@ class CameraOwner:
         if isinstance(item, _Call):
             if item.future.set_running_or_notify_cancel():
                 item.future.set_exception(exc)
-        elif not item.job.future.done():
-            item.job.future.set_exception(exc)
-            item.job.publish("job.error", job_kind=item.job.kind, message=str(exc))
+        else:
+            item.job.fail(exc)
 
     def _drain(self, exc: Exception) -> None:
         while True:

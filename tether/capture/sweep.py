@@ -27,11 +27,11 @@ from tether.camera.base import Camera
 from tether.camera.errors import CameraDisconnected, CorruptFrame, Unsupported
 from tether.camera.types import FocusDirection, Frame, StepClass
 from tether.capture.coverage import check_coverage, rising_at_end
-from tether.capture.job import Cancelled
 from tether.capture.motion import Motor, retry_busy, step_scale_of
 from tether.capture.prescan import PrescanOptions, PrescanResult, parse_range, run_prescan
 from tether.capture.sharpness import FrameSummary, looks_like_jpeg, summarize
 from tether.capture.step_plan import PlanError, StepPlan, StepScale, plan_steps
+from tether.errors import Cancelled
 from tether.fileio import StorageError
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,6 @@ works in the browser. Ctrl-C during a sweep cancels it and keeps the frames take
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from pathlib import Path
@@ -14,61 +13,49 @@ from typing import Any
 
 import click
 
-from tether.camera import open_camera
 from tether.camera.errors import CameraDisconnected, CameraError
 from tether.camera.registry import default_camera_id
-from tether.capture import CameraOwner, Job, PrescanOptions, SweepOptions
+from tether.capture import PrescanOptions, SweepOptions
 from tether.capture.prescan import parse_range
 from tether.cli.context import AppContext, pass_app
 from tether.config import Settings
-from tether.events import EventBus
+from tether.engine import Engine
+from tether.engine.store import BURST_SUFFIX
+from tether.jobs import Job
 
 #: How long to wait for the camera to open before giving up.
 CONNECT_TIMEOUT = 30.0
 
 
-def default_burst_path(settings: Settings, camera_id: str, now: float | None = None) -> Path:
-    """``<data_dir>/bursts/<timestamp>-<camera>.burst`` (the name the server's gallery lists)."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
-    safe = re.sub(r"[^A-Za-z0-9_-]+", "-", camera_id.split("?")[0]).strip("-") or "camera"
-    folder = settings.data_dir / "bursts"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{stamp}-{safe}.burst"
-    n = 1
-    while path.exists():
-        n += 1
-        path = folder / f"{stamp}-{safe}-{n}.burst"
-    return path
-
-
 class _Session:
-    """A camera owner for one command: connect, run one job with a progress bar, stop."""
+    """An engine for one command (the server's, so what works here works in the browser): connect,
+    run one job with a progress bar, stop."""
 
     def __init__(self, settings: Settings, camera_id: str) -> None:
-        self.bus = EventBus()
-        self.owner = CameraOwner(camera_id, lambda: open_camera(camera_id, settings), self.bus)
+        self.engine = Engine(settings, camera_id=camera_id)
+        self.bus = self.engine.bus
 
-    def __enter__(self) -> "_Session":
+    def __enter__(self) -> _Session:
         connected = threading.Event()
         unsubscribe = self.bus.subscribe(lambda e: connected.set() if e["type"] == "camera.state" else None)
-        self.owner.start()
+        owner = self.engine.start().owner_for()
         deadline = time.monotonic() + CONNECT_TIMEOUT
         try:
             while time.monotonic() < deadline:
-                if self.owner.state not in ("disconnected", "error"):
+                if owner.state not in ("disconnected", "error"):
                     return self
                 connected.wait(0.2)
                 connected.clear()
-                if self.owner.state in ("disconnected", "error") and self.owner.snapshot()["message"] not in ("connecting", ""):
+                if owner.state in ("disconnected", "error") and owner.snapshot()["message"] not in ("connecting", ""):
                     break
         finally:
             unsubscribe()
-        message = self.owner.snapshot()["message"]
-        self.owner.stop()
-        raise CameraDisconnected(f"cannot open {self.owner.camera_id}: {message}")
+        message = owner.snapshot()["message"]
+        self.engine.close()
+        raise CameraDisconnected(f"cannot open {owner.camera_id}: {message}")
 
     def __exit__(self, *exc: object) -> None:
-        self.owner.stop()
+        self.engine.close()
 
     def run(self, job: Job, label: str) -> dict[str, Any]:
         """Show a progress bar until ``job`` ends; Ctrl-C cancels it (and keeps what it captured)."""
@@ -99,10 +86,10 @@ class _Session:
                         if bar is not None:
                             bar.render_finish()
                         phase = event["phase"]
-                        bar = click.progressbar(length=max(1, event["total"]), label=f"{label}: {phase}",
+                        bar = click.progressbar(length=max(1, round(event["total"])), label=f"{label}: {phase}",
                                                 file=click.get_text_stream("stderr"), show_eta=True)
-                    bar.length = max(1, event["total"])
-                    bar.update(event["done"] - bar.pos)
+                    bar.length = max(1, round(event["total"]))
+                    bar.update(round(event["done"]) - bar.pos)
             if bar is not None:
                 bar.render_finish()
         finally:
@@ -123,10 +110,7 @@ def prescan(app: AppContext, camera_id: str | None, from_here: bool, as_json: bo
     """Find the nearest and farthest subject: the focus range a sweep should cover."""
     camera_id = _camera_id(app, camera_id)
     with _Session(app.settings(), camera_id) as session:
-        result = session.run(session.owner.start_prescan(PrescanOptions(from_here=from_here)), "pre-scan")
-    if result.get("cancelled"):
-        click.echo("pre-scan cancelled", err=True)
-        raise SystemExit(130)
+        result = session.run(session.engine.start_prescan(None, PrescanOptions(from_here=from_here)), "pre-scan")
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
@@ -166,17 +150,15 @@ def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None,
     options = SweepOptions.from_dict({"mode": mode, "frames": frames, "max_frames": max_frames, "step": step,
                                       "step_count": step_count, "from_here": from_here or None,
                                       "range": parse_range(range_text) if range_text else None})
-    path = out or default_burst_path(settings, camera_id)
     with _Session(settings, camera_id) as session:
+        job, burst_id = session.engine.start_sweep(None, options, path=out)
+        path = out or session.engine.store.bursts_dir / f"{burst_id}{BURST_SUFFIX}"
         try:
-            result = session.run(session.owner.start_sweep(options, path), "sweep")
+            result = session.run(job, "sweep")
         except CameraError:
             if path.exists():  # a fault mid-sweep: say where the frames taken are
                 click.echo(f"the frames taken before the fault are in {path}", err=True)
             raise
-    if result.get("cancelled") and "burst" not in result:
-        click.echo("sweep cancelled before the first frame", err=True)
-        raise SystemExit(130)
     state = "cancelled, kept" if result.get("cancelled") else "wrote"
     click.echo(f"{state} {result['frames']} frames ({result['mode']}, range {result['range'][0]}:{result['range'][1]}, "
                f"{result['fps']:.1f} fps) to")

@@ -7,9 +7,10 @@ Public API (what the web layer, and any other front end, calls)::
     engine.snapshot()                            # JSON-able state for a client that just connected
     engine.available_cameras(refresh=False)      # [CameraInfo.to_dict()]
     engine.owner_for(camera_id, create=False)    # the CameraOwner (tether.capture) of an open camera
-    engine.start_prescan(camera_id, options)     # -> capture Job
-    engine.start_sweep(camera_id, options)       # -> (capture Job, burst id); the store names the file
-    engine.job(job_id) / engine.job_dict(job_id) / engine.cancel_job(job_id)
+    engine.start_prescan(camera_id, options)     # -> Job (tether.jobs), run on the camera's owner thread
+    engine.start_sweep(camera_id, options)       # -> (Job, burst id); the store names the file
+    engine.pool                                  # JobPool: every recent job, camera and pool alike
+    engine.job(job_id) / engine.cancel_job(job_id)
     engine.save_capture(captured_file)           # -> export id
     engine.store                                 # BurstStore: ids -> paths in <data_dir>/bursts|exports
     engine.bursts                                # BurstService: list, detail, frame_jpeg, thumbnail, delete,
@@ -18,14 +19,12 @@ Public API (what the web layer, and any other front end, calls)::
     engine.close()
 
 Events it adds to the capture package's: ``burst.added``/``burst.deleted`` {burst},
-``export.added`` {export, name}, ``camera.setting`` (from the web layer), and ``job.progress``,
-``job.done``, ``job.error`` for pool jobs ({job, job_kind, label, subject, state, done, total,
-fraction, eta, note, result, error}).
+``export.added`` {export, name}, ``camera.setting`` (from the web layer), and the job events of
+its pool jobs (tether.jobs: one shape for every job).
 """
 from tether.engine.bursts import BurstService
 from tether.engine.engine import Engine
 from tether.engine.ids import UnknownId
-from tether.engine.jobs import JobCancelled, JobContext, JobPool, PoolJob
 from tether.engine.store import BurstStore
 
-__all__ = ["BurstService", "BurstStore", "Engine", "JobCancelled", "JobContext", "JobPool", "PoolJob", "UnknownId"]
+__all__ = ["BurstService", "BurstStore", "Engine", "UnknownId"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,20 @@ from tether.burst import BurstError, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip
 from tether.camera.errors import CameraBusy
 from tether.engine.ids import UnknownId
-from tether.engine.jobs import JobCancelled, JobContext, JobPool, PoolJob
-from tether.errors import TetherError
-from tether.imaging import (FOCUS_INDEX_NAME, BurstFrames, Cancelled, FocusIndex, compute_focus_index, depth_map_png,
-                            encode_image, stack_frames, write_image)
 from tether.engine.store import BurstStore
+from tether.errors import TetherError
 from tether.events import EventBus
+from tether.imaging import (
+    FOCUS_INDEX_NAME,
+    BurstFrames,
+    FocusIndex,
+    compute_focus_index,
+    depth_map_png,
+    encode_image,
+    stack_frames,
+    write_image,
+)
+from tether.jobs import Job, JobPool
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +68,7 @@ class BurstService:
         self._summaries: dict[str, tuple[tuple[float, int], dict[str, Any]]] = {}
         self._thumbs: dict[str, tuple[tuple[float, int], bytes]] = {}
         self._indexes: OrderedDict[str, LoadedIndex] = OrderedDict()
-        self._index_jobs: dict[str, PoolJob] = {}
+        self._index_jobs: dict[str, Job] = {}
         #: Bursts being written by a sweep right now: they cannot be deleted or indexed yet.
         self.writing: set[str] = set()
 
@@ -160,22 +169,22 @@ class BurstService:
         self.bus.publish("burst.deleted", burst=burst_id)
 
     # exports ------------------------------------------------------------------------------
-    def start_export(self, burst_id: str, fmt: str, *, frame: int | None = None) -> PoolJob:
+    def start_export(self, burst_id: str, fmt: str, *, frame: int | None = None) -> Job:
         """Export as 'zip' (tagged JPEGs), 'mp4' (H.264) or 'frame' (one JPEG with EXIF) into exports/."""
         path = self.store.burst_path(burst_id)
         self._not_writing(burst_id)
 
-        def work(ctx: JobContext) -> dict[str, Any]:
+        def work(job: Job) -> dict[str, Any]:
             with open_burst(path) as reader:
                 if fmt == "frame":
                     if frame is None or not 0 <= frame < reader.frame_count:
                         raise UnknownId(f"burst {burst_id} has no frame {frame}")
                     export_id, out = self.store.new_export_path(".jpg", f"{burst_id}-frame{frame:04d}")
                     export_frame(reader, frame, out)
-                    ctx.progress(1, 1)
+                    job.report(1, 1)
                 else:
                     export_id, out = self.store.new_export_path(f".{fmt}", burst_id)
-                    progress = _progress_checking(ctx)
+                    progress = _progress_checking(job)
                     if fmt == "zip":
                         export_zip(reader, out, progress=progress)
                     else:
@@ -190,7 +199,7 @@ class BurstService:
         return {"export": export_id, "name": out.name, "bytes": out.stat().st_size}
 
     # refocus --------------------------------------------------------------------------------
-    def prepare_refocus(self, burst_id: str) -> PoolJob | None:
+    def prepare_refocus(self, burst_id: str) -> Job | None:
         """None when the focus index is ready (memory or the burst's cache), else the job computing it."""
         if self._loaded(burst_id) is not None:
             return None
@@ -199,7 +208,7 @@ class BurstService:
             running = self._index_jobs.get(burst_id)
             if running is not None and running.state in ("queued", "running"):
                 return running
-            job = self.pool.submit("refocus-map", lambda ctx: self._compute_index(burst_id, ctx),
+            job = self.pool.submit("refocus-map", lambda job: self._compute_index(burst_id, job),
                                    label="Preparing refocus", subject=burst_id)
             self._index_jobs[burst_id] = job
             return job
@@ -228,15 +237,12 @@ class BurstService:
                 self._indexes.popitem(last=False)
         return loaded
 
-    def _compute_index(self, burst_id: str, ctx: JobContext) -> dict[str, Any]:
+    def _compute_index(self, burst_id: str, job: Job) -> dict[str, Any]:
         path = self.store.burst_path(burst_id)
         with open_burst(path) as reader:
             source = BurstFrames(reader)
-            try:
-                index = compute_focus_index(source, progress=lambda d, t, _s: ctx.progress(d, t, "analysing"),
-                                            cancel=lambda: ctx.cancelled)
-            except Cancelled:
-                raise JobCancelled("cancelled") from None
+            index = compute_focus_index(source, progress=lambda d, t, _s: job.report(d, t, phase="analysing"),
+                                        cancel=lambda: job.cancelled)
             frames = tuple(source.indices)
         try:
             store_derived(path, FOCUS_INDEX_NAME, index.to_bytes())
@@ -264,23 +270,20 @@ class BurstService:
         return depth_map_png(self._index(burst_id).index)
 
     # stacking -------------------------------------------------------------------------------
-    def start_stack(self, burst_id: str, *, method: str, fmt: str, frames: tuple[int, int] | None) -> PoolJob:
+    def start_stack(self, burst_id: str, *, method: str, fmt: str, frames: tuple[int, int] | None) -> Job:
         """Stack all frames or the burst frames ``frames`` = (first, last) into exports/ (+ a JPEG preview)."""
         path = self.store.burst_path(burst_id)
         self._not_writing(burst_id)
 
-        def work(ctx: JobContext) -> dict[str, Any]:
+        def work(job: Job) -> dict[str, Any]:
             loaded = self._loaded(burst_id)
             with open_burst(path) as reader:
                 source = BurstFrames(reader)
                 selected = _source_range(source.indices, frames, burst_id)
-                try:
-                    result = stack_frames(source, method=method, frames=selected,
-                                          index=loaded.index if loaded else None,
-                                          progress=lambda d, t, stage: ctx.progress(d, t, stage),
-                                          cancel=lambda: ctx.cancelled)
-                except Cancelled:
-                    raise JobCancelled("cancelled") from None
+                result = stack_frames(source, method=method, frames=selected,
+                                      index=loaded.index if loaded else None,
+                                      progress=lambda d, t, stage: job.report(d, t, phase=stage),
+                                      cancel=lambda: job.cancelled)
                 if loaded is None:
                     self._remember(burst_id, LoadedIndex(result.index, tuple(source.indices)))
                 first, last = source.indices[selected.start], source.indices[selected.stop - 1]
@@ -314,11 +317,11 @@ def _source_range(indices: list[int], frames: tuple[int, int] | None, burst_id: 
     return range(inside[0], inside[-1] + 1)
 
 
-def _progress_checking(ctx: JobContext):  # type: ignore[no-untyped-def]
+def _progress_checking(job: Job) -> Callable[[int, int], None]:
     """A progress callback for burst exports that also stops the export when the job is cancelled."""
     def progress(done: int, total: int) -> None:
-        ctx.check()
-        ctx.progress(done, total)
+        job.check()
+        job.report(done, total)
     return progress
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from tether import __version__
@@ -19,10 +19,10 @@ from tether.capture import CameraOwner, StepScale, plan_steps
 from tether.config import Settings
 from tether.engine.bursts import BurstService
 from tether.engine.ids import UnknownId
-from tether.engine.jobs import JobPool
 from tether.engine.store import BURST_SUFFIX, BurstStore
 from tether.events import EventBus
 from tether.fileio import write_atomic
+from tether.jobs import Job, JobPool
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,11 @@ class Engine:
         self.fallback = fallback
         self._lock = threading.RLock()
         self._owners: dict[str, Any] = {}
-        self._capture_jobs: dict[str, Any] = {}
         self._available: list[dict[str, Any]] | None = None
         self._closed = False
 
     # life cycle ---------------------------------------------------------------------------
-    def start(self) -> "Engine":
+    def start(self) -> Engine:
         """Open the primary camera's owner (it connects and retries in its own thread)."""
         self.owner_for(self.primary_camera, create=True)
         return self
@@ -60,8 +59,6 @@ class Engine:
                 return
             self._closed = True
             owners = list(self._owners.values())
-        for job in list(self._capture_jobs.values()):
-            job.cancel()
         self.pool.shutdown()
         for owner in owners:
             try:
@@ -69,7 +66,7 @@ class Engine:
             except Exception:  # closing must reach every camera
                 log.exception("stopping %s failed", owner)
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -109,14 +106,20 @@ class Engine:
             return list(self._owners.values())
 
     # capture jobs -------------------------------------------------------------------------
-    def start_prescan(self, camera_id: str | None, options: Any) -> Any:
+    def start_prescan(self, camera_id: str | None, options: Any) -> Job:
         owner = self.owner_for(camera_id)
-        return self._track(owner.start_prescan(options), burst_id=None)
+        return self.pool.track(owner.start_prescan(options))
 
-    def start_sweep(self, camera_id: str | None, options: Any) -> tuple[Any, str]:
-        """Start a sweep into a new burst; returns (job, burst id)."""
+    def start_sweep(self, camera_id: str | None, options: Any, *, path: Path | None = None) -> tuple[Job, str]:
+        """Start a sweep into a new burst named by the store; returns (job, burst id).
+
+        ``path`` (the CLI's ``--out``, never a web request) writes the burst there instead.
+        """
         owner = self.owner_for(camera_id)
-        burst_id, path = self.store.new_burst_path()
+        if path is None:
+            burst_id, path = self.store.new_burst_path()
+        else:
+            burst_id = path.stem
         self.bursts.writing.add(burst_id)
         try:
             job = owner.start_sweep(options, path)
@@ -135,40 +138,24 @@ class Engine:
         plan = plan_steps(near, far, scale, dof=dof, target_frames=frames, max_frames=max_frames)
         return {**plan.to_dict(), "positions": plan.positions()}
 
-    def _track(self, job: Any, *, burst_id: str | None) -> Any:
-        with self._lock:
-            self._capture_jobs[job.id] = job
-            for old in [k for k, j in self._capture_jobs.items() if j.future.done() and k != job.id][:-20]:
-                del self._capture_jobs[old]
-        if burst_id is not None:
-            def finished(_: Future[Any]) -> None:
-                self.bursts.writing.discard(burst_id)
-                if (self.store.bursts_dir / f"{burst_id}{BURST_SUFFIX}").exists():
-                    self.bus.publish("burst.added", burst=burst_id)
+    def _track(self, job: Job, *, burst_id: str) -> Job:
+        def finished(_: Future[Any]) -> None:
+            self.bursts.writing.discard(burst_id)
+            if (self.store.bursts_dir / f"{burst_id}{BURST_SUFFIX}").exists():
+                self.bus.publish("burst.added", burst=burst_id)
 
-            job.future.add_done_callback(finished)
-        return job
+        job.future.add_done_callback(finished)
+        return self.pool.track(job)
 
-    def job(self, job_id: str) -> Any:
-        """A capture job or a pool job by id."""
-        with self._lock:
-            job = self._capture_jobs.get(job_id)
-        job = job or self.pool.get(job_id)
+    def job(self, job_id: str) -> Job:
+        """A job of any kind (capture or pool) by id."""
+        job = self.pool.get(job_id)
         if job is None:
             raise UnknownId(f"no job {job_id!r}")
         return job
 
-    def job_dict(self, job_id: str) -> dict[str, Any]:
-        return job_dict(self.job(job_id))
-
     def cancel_job(self, job_id: str) -> bool:
-        return bool(self.job(job_id).cancel())
-
-    def jobs(self) -> list[Any]:
-        """Capture jobs and pool jobs, oldest first."""
-        with self._lock:
-            capture = list(self._capture_jobs.values())
-        return capture + self.pool.jobs()
+        return self.job(job_id).cancel()
 
     # stills ---------------------------------------------------------------------------------
     def save_capture(self, captured: Any) -> str:
@@ -188,18 +175,6 @@ class Engine:
             "server": {"version": __version__, "simulated": self.simulated, "fallback": self.fallback,
                        "primary_camera": self.primary_camera},
             "cameras": [owner.snapshot() for owner in self.owners()],
-            "jobs": [job_dict(job) for job in self.jobs()],
+            "jobs": [job.to_dict() for job in self.pool.jobs()],
         }
 
-
-def job_dict(job: Any) -> dict[str, Any]:
-    """The JSON form of a pool job or a capture job (whose shape the capture package defines)."""
-    if hasattr(job, "to_dict"):
-        return job.to_dict()
-    progress = getattr(job, "progress", None)
-    data = {"job": job.id, "job_kind": job.kind, "state": "done" if job.future.done() else "running"}
-    if isinstance(progress, dict):
-        data.update(progress)
-    elif progress is not None and hasattr(progress, "to_dict"):
-        data.update(progress.to_dict())
-    return data

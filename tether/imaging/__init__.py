@@ -18,7 +18,7 @@ Coordinates are (x, y) = (column, row) pixels of the reference frame (frame 0).
 Progress callbacks get (done, total, stage); ``cancel`` returning True raises Cancelled.
 """
 from tether.imaging.depth import coverage_map, depth_map, depth_map_png
-from tether.imaging.errors import Cancelled, ImagingError, MismatchedFrames, TooFewFrames, UnreadableImage
+from tether.imaging.errors import ImagingError, MismatchedFrames, TooFewFrames, UnreadableImage
 from tether.imaging.io import ArrayFrames, BurstFrames, ImageFiles, encode_image, read_image, write_image
 from tether.imaging.pipeline import METHODS, StackResult, compute_focus_index, render_aperture, stack_frames
 from tether.imaging.refocus import FocusIndex, RefocusAnswer
@@ -27,7 +27,7 @@ from tether.imaging.refocus import FocusIndex, RefocusAnswer
 FOCUS_INDEX_NAME = "focus-index.npz"
 
 __all__ = [
-    "ArrayFrames", "BurstFrames", "Cancelled", "FOCUS_INDEX_NAME", "FocusIndex", "ImageFiles", "ImagingError",
+    "ArrayFrames", "BurstFrames", "FOCUS_INDEX_NAME", "FocusIndex", "ImageFiles", "ImagingError",
     "METHODS", "MismatchedFrames", "RefocusAnswer", "StackResult", "TooFewFrames", "UnreadableImage",
     "compute_focus_index", "coverage_map", "depth_map", "depth_map_png", "encode_image", "read_image",
     "render_aperture", "stack_frames", "write_image",

@@ -18,9 +18,3 @@ class MismatchedFrames(ImagingError):
 
 class TooFewFrames(ImagingError):
     """Stacking needs at least two frames."""
-
-
-class Cancelled(ImagingError):
-    """The user cancelled the job; nothing was written."""
-
-    exit_code = 130

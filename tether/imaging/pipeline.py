@@ -10,7 +10,7 @@ the reference geometry and folds them into an accumulator the size of the strip,
 does not grow with the number of frames, and the state is a strip's, not a frame's.
 
 Both report ``progress(done, total, stage)`` after every frame and poll ``cancel()``
-before every frame; cancelling raises :class:`~tether.imaging.errors.Cancelled`.
+before every frame; cancelling raises :class:`~tether.errors.Cancelled`.
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ import numpy as np
 from tether.imaging import align as al
 from tether.imaging.aperture import aperture_index_map
 from tether.imaging.depthmap_fusion import DepthmapFusion
-from tether.imaging.errors import Cancelled, ImagingError, TooFewFrames
+from tether.errors import Cancelled
+from tether.imaging.errors import ImagingError, TooFewFrames
 from tether.imaging.focus_measure import default_tile, focus_measure, luminance, tile_grid, tile_scores
 from tether.imaging.io import FrameSource, shrink
 from tether.imaging.pyramid import PyramidFusion, from_work, level_count, to_work

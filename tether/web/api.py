@@ -153,7 +153,7 @@ def jobs() -> Any:
 
 @bp.get("/jobs/<job_id>")
 def job(job_id: str) -> Any:
-    return ok(engine().job_dict(job_id))
+    return ok(engine().job(job_id).to_dict())
 
 
 @bp.post("/jobs/<job_id>/cancel")
