@@ -1,9 +1,16 @@
-# The two commands: `make serve` and `make test`. Each sets up .venv on first use
-# (and again only when the project's dependencies change), then runs.
+# The two commands: `make serve` and `make test`. Each sets up .venv on first use from the
+# hashed lock requirements.lock (and again only when the lock or the project's files change), then runs.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Every Python package, pinned with its hashes; `make lock` refreshes it, `make test-latest` tries
+# the newest releases pyproject.toml allows in a separate .venv-latest.
+LOCK   := requirements.lock
+LATEST := .venv-latest
+# pip-compile's options, one place: hashes, pip/setuptools/wheel pinned too, no index or machine paths.
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --extra test \
+	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 # Front-end libraries (socket.io-client) for the control panel: npm installs them into node_modules/.
 NPM_STAMP := node_modules/.package-lock.json
 PYTEST_ARGS ?=
@@ -14,7 +21,7 @@ GPHOTO2 ?=
 SYSTEM_GPHOTO2 := .gphoto2-system
 SYSTEM_STAMP := $(SYSTEM_GPHOTO2)/.built
 
-.PHONY: serve test setup setup-system clean debian-serve debian-test
+.PHONY: serve test test-latest lock setup setup-system clean debian-serve debian-test
 
 # Debian packages pip cannot install (python3-venv, npm; for the tests also chromium, libgphoto2-dev, pkg-config):
 # installed with apt-get when missing, so the two commands are all the set-up a machine needs.
@@ -32,11 +39,30 @@ test: debian-test $(STAMP) $(NPM_STAMP) $(SYSTEM_STAMP)
 
 setup: $(STAMP) $(NPM_STAMP)
 
-$(STAMP): pyproject.toml setup.py
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# A new .venv each time the lock changes, so nothing that left the lock stays installed. The build
+# of tether itself uses the locked setuptools (no build isolation, which would fetch the newest).
+$(STAMP): $(LOCK) pyproject.toml setup.py
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Re-resolve the lock: keeps every pin pyproject.toml still allows and adds what is new;
+# `make lock UPGRADE=1` moves every package to its newest allowed release (then run make test).
+lock: $(STAMP)
+	$(BIN)/pip-compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) -o $(LOCK) pyproject.toml
+
+# The suite against the newest releases pyproject.toml allows, in .venv-latest: how an upgrade is
+# tried before `make lock UPGRADE=1` makes it the tested set. Not part of CI. The lock check is
+# skipped there, since this environment is meant to differ from the lock.
+test-latest: debian-test $(NPM_STAMP) $(SYSTEM_STAMP)
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[test]'
+	$(LATEST)/bin/python -m pip list --format=freeze
+	TETHER_UNLOCKED=1 $(LATEST)/bin/python -m pytest $(PYTEST_ARGS)
 
 $(NPM_STAMP): package.json package-lock.json | debian-serve
 	npm ci --no-audit --no-fund --loglevel=error
@@ -49,9 +75,10 @@ setup-system: $(SYSTEM_STAMP)
 $(SYSTEM_STAMP): | $(STAMP) debian-test
 	@pkg-config --exists libgphoto2 || { echo "needs libgphoto2-dev and pkg-config (apt-get install libgphoto2-dev pkg-config)"; exit 1; }
 	rm -rf $(SYSTEM_GPHOTO2)
-	$(BIN)/python -m pip install --quiet --no-deps --no-binary gphoto2 --target $(SYSTEM_GPHOTO2) \
-		"gphoto2==$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("gphoto2"))')"
+	grep -A 999 '^gphoto2==' $(LOCK) | sed '/^[a-z]/{/^gphoto2==/!Q}' > $(VENV)/gphoto2.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --require-hashes --no-binary gphoto2 \
+		--target $(SYSTEM_GPHOTO2) -r $(VENV)/gphoto2.lock
 	touch $(SYSTEM_STAMP)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info node_modules $(SYSTEM_GPHOTO2)
+	rm -rf $(VENV) $(LATEST) build dist *.egg-info node_modules $(SYSTEM_GPHOTO2)
