@@ -122,8 +122,16 @@ def main() -> None:
             plain_t += p
             closes.append(c)
         b, p = statistics.median(burst_t), statistics.median(plain_t)
-        rows.append(("durable append (fsync each frame): burst", f"{mb / b:8.1f} MB/s", f"{1 / b:6.1f} frames/s  {b * 1e3:.2f} ms"))
-        rows.append(("write + fdatasync: plain file", f"{mb / p:8.1f} MB/s", f"{1 / p:6.1f} frames/s  {p * 1e3:.2f} ms"))
+        rows.append(
+            (
+                "durable append (fsync each frame): burst",
+                f"{mb / b:8.1f} MB/s",
+                f"{1 / b:6.1f} frames/s  {b * 1e3:.2f} ms",
+            )
+        )
+        rows.append(
+            ("write + fdatasync: plain file", f"{mb / p:8.1f} MB/s", f"{1 / p:6.1f} frames/s  {p * 1e3:.2f} ms")
+        )
         rows.append(("burst / plain (per frame, alternating)", f"{100 * p / b:8.0f} %", "target >= 80 %"))
         rows.append(("close (SHA-256 drain, manifest, directory)", f"{statistics.median(closes) * 1e3:8.1f} ms", ""))
         for fsync in (True, False):
@@ -134,10 +142,19 @@ def main() -> None:
                 summed_runs.append(write_plain(work / f"summed{fsync}{run}.bin", frames, fsync=fsync, checksums=True))
             b, p, c = (statistics.median(t) for t in (burst_runs, plain_runs, summed_runs))
             policy = "fsync each frame" if fsync else "no fsync"
-            rows.append((f"whole burst, {policy}: burst", f"{total_mb / b:8.1f} MB/s", f"{args.frames / b:6.1f} frames/s"))
-            rows.append((f"whole burst, {policy}: plain file", f"{total_mb / p:8.1f} MB/s", f"{args.frames / p:6.1f} frames/s"))
-            rows.append((f"whole burst, {policy}: plain + SHA-256 + CRC-32", f"{total_mb / c:8.1f} MB/s",
-                         f"{args.frames / c:6.1f} frames/s"))
+            rows.append(
+                (f"whole burst, {policy}: burst", f"{total_mb / b:8.1f} MB/s", f"{args.frames / b:6.1f} frames/s")
+            )
+            rows.append(
+                (f"whole burst, {policy}: plain file", f"{total_mb / p:8.1f} MB/s", f"{args.frames / p:6.1f} frames/s")
+            )
+            rows.append(
+                (
+                    f"whole burst, {policy}: plain + SHA-256 + CRC-32",
+                    f"{total_mb / c:8.1f} MB/s",
+                    f"{args.frames / c:6.1f} frames/s",
+                )
+            )
             rows.append((f"whole burst, {policy}: burst / plain", f"{100 * p / b:8.0f} %", ""))
 
         path = work / "burstTrue0.zip"
@@ -150,28 +167,37 @@ def main() -> None:
             rows.append(("decode 3840x2160 full scale", f"{full * 1e3:8.1f} ms", ""))
             for r in (2, 4, 8):
                 t = timed(lambda r=r: reader.frame_image(rng.randrange(reader.frame_count), reduce=r), args.runs)
-                rows.append((f"decode preview reduce={r} (DCT scaling)", f"{t * 1e3:8.1f} ms", f"{full / t:5.1f}x faster"))
+                rows.append(
+                    (f"decode preview reduce={r} (DCT scaling)", f"{t * 1e3:8.1f} ms", f"{full / t:5.1f}x faster")
+                )
         smooth_path = work / "smooth.zip"
         with BurstWriter.create(smooth_path, camera={}, sweep={}) as writer:
             smooth = make_frames(1, noise=1.0)[0]
             writer.append(smooth, FrameMeta())
         with open_burst(smooth_path) as reader:  # less entropy: the Huffman stage no longer dominates
             full_s = timed(lambda: reader.frame_image(0), args.runs)
-            rows.append((f"decode full scale, low-noise frame ({len(smooth) / 1e6:.2f} MB)", f"{full_s * 1e3:8.1f} ms", ""))
+            rows.append(
+                (f"decode full scale, low-noise frame ({len(smooth) / 1e6:.2f} MB)", f"{full_s * 1e3:8.1f} ms", "")
+            )
             for r in (4, 8):
                 t = timed(lambda r=r: reader.frame_image(0, reduce=r), args.runs)
-                rows.append((f"decode preview reduce={r}, low-noise frame", f"{t * 1e3:8.1f} ms", f"{full_s / t:5.1f}x faster"))
+                rows.append(
+                    (f"decode preview reduce={r}, low-noise frame", f"{t * 1e3:8.1f} ms", f"{full_s / t:5.1f}x faster")
+                )
         opened = timed(lambda: open_burst(path).close(), args.runs)
         rows.append((f"open a closed burst ({args.frames} frames)", f"{opened * 1e3:8.2f} ms", ""))
         crashed = work / "crashed.zip"
         data = path.read_bytes()
-        crashed.write_bytes(data[:data.rfind(b"manifest.json") - 30])
+        crashed.write_bytes(data[: data.rfind(b"manifest.json") - 30])
         scan = timed(lambda: open_burst(crashed).close(), args.runs)
         rows.append(("open an unclosed burst (recovery scan)", f"{scan * 1e3:8.1f} ms", f"{total_mb / scan:6.0f} MB/s"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"burst I/O: {args.frames} frames of {total_mb / args.frames:.2f} MB (3840x2160 JPEG), medians of {args.runs} runs")
+    print(
+        f"burst I/O: {args.frames} frames of {total_mb / args.frames:.2f} MB (3840x2160 JPEG), "
+        f"medians of {args.runs} runs"
+    )
     print("  (whole-burst times include create and close; the SHA-256 runs on a worker and is drained at close)")
     width = max(len(r[0]) for r in rows)
     for name, value, note in rows:

@@ -4,9 +4,11 @@
 
 The virtual Lumix runs in its own process and replays frames the simulated camera rendered
 beforehand, so the main figures measure the transport (PTP/IP, libgphoto2, python-gphoto2, the pipe
-to the supervised child), not the renderer; the last column renders every frame live. Targets: >= 25 fps at 1920x1080; proxy overhead <= 3 ms.
+to the supervised child), not the renderer; the last column renders every frame live.
+Targets: >= 25 fps at 1920x1080; proxy overhead <= 3 ms.
 Figures are medians over --runs runs; the in-process driver is the reference measured in the same run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -94,8 +96,11 @@ def serve(width: int, height: int, live: bool) -> None:
 @contextlib.contextmanager
 def virtual_lumix(width: int, height: int, *, live: bool) -> Iterator[CameraId]:
     """A virtual Lumix in its own process; yields its camera id."""
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(width), str(height), str(int(live))],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(width), str(height), str(int(live))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         yield parse_camera_id(f"ptpip:127.0.0.1:{int(server.stdout.readline())}")
@@ -153,10 +158,14 @@ def main() -> None:
         a, b = statistics.median(inproc), statistics.median(supervised)
         rows.append((f"{width}x{height}", size, 1 / a, 1 / b, (b - a) * 1000, b / a, 1 / live))
 
-    print(f"live view through libgphoto2 {gphoto.library_version()} ({library}), virtual Lumix over PTP/IP, "
-          f"median of {args.runs} runs x {args.frames} frames")
-    print(f"{'size':>10} {'JPEG bytes':>11} {'in-process fps':>15} {'supervised fps':>15} {'proxy ms/frame':>15} "
-          f"{'ratio':>6} {'rendered live fps':>18}")
+    print(
+        f"live view through libgphoto2 {gphoto.library_version()} ({library}), virtual Lumix over PTP/IP, "
+        f"median of {args.runs} runs x {args.frames} frames"
+    )
+    print(
+        f"{'size':>10} {'JPEG bytes':>11} {'in-process fps':>15} {'supervised fps':>15} {'proxy ms/frame':>15} "
+        f"{'ratio':>6} {'rendered live fps':>18}"
+    )
     for name, size, fps_a, fps_b, overhead, ratio, fps_live in rows:
         print(f"{name:>10} {size:>11} {fps_a:>15.1f} {fps_b:>15.1f} {overhead:>15.2f} {ratio:>6.2f} {fps_live:>18.1f}")
     print("targets: >= 25 fps at 1920x1080 (supervised); proxy overhead <= 3 ms per frame")

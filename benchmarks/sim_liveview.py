@@ -12,10 +12,11 @@ waits for), medians of --runs runs of --frames frames:
 
 Reference, measured just before each sweep run: JPEG-encoding one 1920x1080 frame (the part no live
 view can skip); ``x enc`` is a sweep frame's time over it (median of the runs), which stays put on a
-busy machine where the fps figures do not: fps on a quiet core ~ 1 / (x enc * quiet encode time). Target: sweep and paced >= 30 fps on one core
-(run under ``taskset -c 0``). Last: the time to capture a 4000x3000 still (first, with the scene's
-rasterisation at that size, then warm).
+busy machine where the fps figures do not: fps on a quiet core ~ 1 / (x enc * quiet encode time).
+Target: sweep and paced >= 30 fps on one core (run under ``taskset -c 0``). Last: the time to
+capture a 4000x3000 still (first, with the scene's rasterisation at that size, then warm).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,7 +83,10 @@ def main() -> None:
     settings = Settings().with_overrides({"sim": {"focus_step_ms": 0.0}}).sim
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"simulated live view 1920x1080, {args.runs} runs x {args.frames} frames, {cores} core(s) allowed")
-    print(f"{'scene':<10} {'still fps':>9} {'sweep fps':>9} {'paced fps':>9} {'enc ms':>7} {'x enc':>6}  target >= {TARGET_FPS:.0f}")
+    print(
+        f"{'scene':<10} {'still fps':>9} {'sweep fps':>9} {'paced fps':>9} {'enc ms':>7} {'x enc':>6}  "
+        f"target >= {TARGET_FPS:.0f}"
+    )
     worst = float("inf")
     for scene in args.scenes.split(","):
         camera = SimCamera(parse_camera_id(f"sim:{scene}"), settings, pace=False)
@@ -94,7 +98,10 @@ def main() -> None:
             paced = statistics.median(frames_per_second(camera, args.frames, True) for _ in range(args.runs))
         worst = min(worst, sweep, paced)
         print(f"{scene:<10} {still:9.1f} {sweep:9.1f} {paced:9.1f} {enc * 1000:7.2f} {ratio:6.1f}")
-    print(f"worst sweep/paced fps {worst:.1f}: {'meets' if worst >= TARGET_FPS * 0.97 else 'MISSES'} the {TARGET_FPS:.0f} fps target")
+    print(
+        f"worst sweep/paced fps {worst:.1f}: {'meets' if worst >= TARGET_FPS * 0.97 else 'MISSES'} "
+        f"the {TARGET_FPS:.0f} fps target"
+    )
 
     camera = SimCamera(parse_camera_id("sim:macro"), settings, pace=False)
     with camera:
@@ -103,8 +110,10 @@ def main() -> None:
             start = time.perf_counter()
             camera.capture_still()
             times.append(time.perf_counter() - start)
-    print(f"still 4000x3000 (macro): first {times[0]:.2f} s (rasterises the scene), then median "
-          f"{statistics.median(times[1:]):.2f} s")
+    print(
+        f"still 4000x3000 (macro): first {times[0]:.2f} s (rasterises the scene), then median "
+        f"{statistics.median(times[1:]):.2f} s"
+    )
 
 
 if __name__ == "__main__":

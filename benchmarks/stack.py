@@ -165,7 +165,8 @@ def main() -> None:
         for name in args.cases.split(","):
             folder = root / name
             folder.mkdir()
-            print(f"[{name}] rendering {CASES[name][2]} frames of {CASES[name][1][0]}x{CASES[name][1][1]} ...", flush=True)
+            count, (width, height) = CASES[name][2], CASES[name][1]
+            print(f"[{name}] rendering {count} frames of {width}x{height} ...", flush=True)
             paths, truth = render_case(name, folder)
             mp = truth.shape[0] * truth.shape[1] / 1e6
             results = {}
@@ -175,8 +176,12 @@ def main() -> None:
                     print(f"[{name}] {tool} run {k + 1}/{args.runs} ...", flush=True)
                     measures.append(runner(paths, folder / f"{tool}.tif"))
                 psnr, s = score(folder / f"{tool}.tif", truth)
-                results[tool] = (statistics.median(m.wall for m in measures),
-                                 statistics.median(m.peak_mb for m in measures), psnr, s)
+                results[tool] = (
+                    statistics.median(m.wall for m in measures),
+                    statistics.median(m.peak_mb for m in measures),
+                    psnr,
+                    s,
+                )
             best_single = max(cv2.PSNR(inner(cv2.imread(str(p))), inner(truth)) for p in paths)
             rows.append((name, len(paths), mp, results, best_single))
     finally:
@@ -188,22 +193,32 @@ def main() -> None:
 
 
 def print_table(rows: list, baseline: float, runs: int) -> None:
-    print(f"\nMedians of {runs} run(s); peak = peak RSS of the process(es); tether's includes "
-          f"{baseline:.0f} MB of Python and libraries (its idle peak).\n")
+    print(
+        f"\nMedians of {runs} run(s); peak = peak RSS of the process(es); tether's includes "
+        f"{baseline:.0f} MB of Python and libraries (its idle peak).\n"
+    )
     print("| case | tool | wall s | peak MB | MB/MP | PSNR dB | SSIM |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for name, count, mp, results, best in rows:
         for tool, (wall, peak, psnr, s) in results.items():
-            print(f"| {name} ({count} frames) | {tool} | {wall:.1f} | {peak:.0f} | {peak / mp:.1f} | {psnr:.2f} | {s:.4f} |")
+            cells = [f"{name} ({count} frames)", tool, f"{wall:.1f}", f"{peak:.0f}", f"{peak / mp:.1f}", f"{psnr:.2f}",
+                     f"{s:.4f}"]
+            print("| " + " | ".join(cells) + " |")
         print(f"| {name} | best single frame | | | | {best:.2f} | |")
     print("\n| case | time ratio (target <= 0.15) | PSNR gain dB (>= 1) | MB/MP (<= 30) | MB/MP above idle |")
     print("|---|---:|---:|---:|---:|")
     for name, _, mp, results, _ in rows:
         t, r = results["tether"], results["enfuse"]
         ratio, gain, per_mp = t[0] / r[0], t[2] - r[2], t[1] / mp
-        marks = ["ok" if ratio <= 0.15 else "MISSED", "ok" if gain >= 1 else "MISSED", "ok" if per_mp <= 30 else "MISSED"]
-        print(f"| {name} | {ratio:.3f} {marks[0]} | {gain:+.2f} {marks[1]} | {per_mp:.1f} {marks[2]} | "
-              f"{(t[1] - baseline) / mp:.1f} |")
+        marks = [
+            "ok" if ratio <= 0.15 else "MISSED",
+            "ok" if gain >= 1 else "MISSED",
+            "ok" if per_mp <= 30 else "MISSED",
+        ]
+        print(
+            f"| {name} | {ratio:.3f} {marks[0]} | {gain:+.2f} {marks[1]} | {per_mp:.1f} {marks[2]} | "
+            f"{(t[1] - baseline) / mp:.1f} |"
+        )
     if not math.isfinite(baseline):
         print("(no interpreter baseline)")
 

@@ -121,7 +121,10 @@ def main() -> None:
     print(f"{'camera rate, nominal (fps)':<44}{args.fps:>12.2f}")
     print(f"{'camera alone: step + frame (fps, reference)':<44}{ref:>12.2f}")
     print(f"{'sweep into a burst (fps)':<44}{sweep:>12.2f}")
-    print(f"{'sweep / reference, per run (target >= 95 %)':<44}{ratio * 100:>11.1f}%  {'OK' if ratio >= 0.95 else 'BELOW TARGET'}")
+    print(
+        f"{'sweep / reference, per run (target >= 95 %)':<44}{ratio * 100:>11.1f}%  "
+        f"{'OK' if ratio >= 0.95 else 'BELOW TARGET'}"
+    )
     print(f"{'sweep / nominal camera rate':<44}{sweep / args.fps * 100:>11.1f}%")
     print(f"{'frame interval at the camera rate (ms)':<44}{1000 / args.fps:>12.1f}")
     print(f"{'  append to burst, durable (ms, camera thr.)':<44}{append_ms:>12.1f}")

@@ -48,10 +48,11 @@ def start_server(base: Path, width: int, height: int, fps: float) -> tuple[subpr
     config.write_text(f"[sim]\nliveview_width = {width}\nliveview_height = {height}\nliveview_fps = {fps}\n")
     port = free_port()
     env = dict(os.environ, HOME=str(base), XDG_CONFIG_HOME=str(base / "config"), XDG_DATA_HOME=str(base / "share"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tether", "--config", str(config), "--data-dir", str(base / "data"),
-         "serve", "--camera", CAMERA, "--port", str(port)],
-        stdout=open(base / "server.log", "wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    with open(base / "server.log", "wb") as log:  # the server keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tether", "--config", str(config), "--data-dir", str(base / "data"),
+             "serve", "--camera", CAMERA, "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
@@ -82,7 +83,9 @@ class MjpegClient(threading.Thread):
 
     def run(self) -> None:
         with socket.create_connection((self.host, self.port)) as sock:
-            sock.sendall(f"GET /api/cameras/{CAMERA}/live.mjpg HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode())
+            sock.sendall(
+                f"GET /api/cameras/{CAMERA}/live.mjpg HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode()
+            )
             buf = bytearray(1 << 20)
             view = memoryview(buf)
             tail = b""
@@ -93,7 +96,7 @@ class MjpegClient(threading.Thread):
                 chunk = tail + bytes(view[:n])
                 if self.counting.is_set():
                     self.frames += chunk.count(BOUNDARY)
-                tail = chunk[-(len(BOUNDARY) - 1):]
+                tail = chunk[-(len(BOUNDARY) - 1) :]
 
 
 def camera_fps(url: str) -> float:
@@ -177,7 +180,9 @@ def refocus_run(url: str, data_dir: Path, taps: int) -> dict[str, float]:
     for _ in range(taps):
         x, y = rng.random(), rng.random()
         t0 = time.perf_counter()
-        response = session.get(f"{url}/api/bursts/{burst}/refocus", params={"x": f"{x:.4f}", "y": f"{y:.4f}"}, timeout=5)
+        response = session.get(
+            f"{url}/api/bursts/{burst}/refocus", params={"x": f"{x:.4f}", "y": f"{y:.4f}"}, timeout=5
+        )
         round_trip.append((time.perf_counter() - t0) * 1000)
         response.raise_for_status()
         server.append(float(response.headers["Server-Timing"].split("dur=")[1]))
@@ -194,8 +199,7 @@ def refocus_run(url: str, data_dir: Path, taps: int) -> dict[str, float]:
         t0 = time.perf_counter()
         index.refocus(x, y)
         bare.append((time.perf_counter() - t0) * 1000)
-    return {"server": server, "round_trip": round_trip, "bare": bare, "frames": index.frame_count,
-            "size": f"{w}x{h}"}
+    return {"server": server, "round_trip": round_trip, "bare": bare, "frames": index.frame_count, "size": f"{w}x{h}"}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -220,8 +224,10 @@ def main() -> None:
         base = Path(tmp)
         process, url = start_server(base, args.width, args.height, args.fps)
         try:
-            print(f"tether serve on {CAMERA} at {args.width}x{args.height}, {args.fps:g} fps; "
-                  f"{args.runs} runs x {args.seconds:g} s per client count\n")
+            print(
+                f"tether serve on {CAMERA} at {args.width}x{args.height}, {args.fps:g} fps; "
+                f"{args.runs} runs x {args.seconds:g} s per client count\n"
+            )
             parts = set(args.parts.split(","))
             if "mjpeg" in parts:
                 mjpeg_table(url, args)
@@ -234,7 +240,10 @@ def main() -> None:
 
 
 def mjpeg_table(url: str, args: argparse.Namespace) -> None:
-    print(f"{'clients':>7}  {'median client fps':>17}  {'slowest client fps':>18}  {'camera fps':>10}  {'slowest/camera':>14}")
+    print(
+        f"{'clients':>7}  {'median client fps':>17}  {'slowest client fps':>18}  {'camera fps':>10}  "
+        f"{'slowest/camera':>14}"
+    )
     for n in [int(c) for c in args.clients.split(",")]:
         medians, slowest, refs = [], [], []
         for _ in range(args.runs):
@@ -250,17 +259,23 @@ def memory_report(url: str, pid: int, seconds: float) -> None:
     samples = memory_run(url, pid, seconds)
     warm = [mb for t, mb in samples if t >= min(10.0, seconds / 3)] or [mb for _, mb in samples]
     minutes = max(1e-9, (samples[-1][0] - samples[0][0]) / 60)
-    print(f"\nserver memory with 5 clients over {seconds:g} s (RSS, MB): "
-          f"start {samples[0][1]:.1f}, after warm-up {warm[0]:.1f}, end {samples[-1][1]:.1f}, max {max(mb for _, mb in samples):.1f}; "
-          f"growth after warm-up {(warm[-1] - warm[0]) / minutes:+.2f} MB/min")
+    print(
+        f"\nserver memory with 5 clients over {seconds:g} s (RSS, MB): "
+        f"start {samples[0][1]:.1f}, after warm-up {warm[0]:.1f}, end {samples[-1][1]:.1f}, "
+        f"max {max(mb for _, mb in samples):.1f}; "
+        f"growth after warm-up {(warm[-1] - warm[0]) / minutes:+.2f} MB/min"
+    )
 
 
 def refocus_report(url: str, data_dir: Path, taps: int) -> None:
     tap = refocus_run(url, data_dir, taps)
     print(f"\nrefocus tap on a {tap['frames']}-frame {tap['size']} burst, {taps} taps (ms):")
     print(f"{'':>24}  {'median':>8}  {'p95':>8}")
-    for label, key in (("server time (target<=20)", "server"), ("bare index lookup (ref)", "bare"),
-                       ("HTTP round trip", "round_trip")):
+    for label, key in (
+        ("server time (target<=20)", "server"),
+        ("bare index lookup (ref)", "bare"),
+        ("HTTP round trip", "round_trip"),
+    ):
         print(f"{label:>24}  {statistics.median(tap[key]):>8.3f}  {pct(tap[key], 0.95):>8.3f}")
     print(f"{'server / reference':>24}  {statistics.median(tap['server']) / statistics.median(tap['bare']):>7.1f}x")
 

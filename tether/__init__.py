@@ -2,7 +2,10 @@
 
 
 def __getattr__(name: str) -> str:
-    """``tether.__version__``, looked up on first use: importlib.metadata costs ~4 MB that image commands need not pay."""
+    """``tether.__version__``, looked up on first use.
+
+    importlib.metadata costs ~4 MB that image commands need not pay.
+    """
     if name != "__version__":
         raise AttributeError(f"module 'tether' has no attribute {name!r}")
     from importlib.metadata import PackageNotFoundError, version

@@ -25,6 +25,10 @@ class ConfigError(TetherError):
     exit_code = 2
 
 
+#: Which libgphoto2 a camera process loads: the one python-gphoto2's wheel bundles, the OS's, or auto.
+GPHOTO_LIBRARIES = ("auto", "wheel", "system")
+
+
 def _opt(default: Any, help: str, **rules: Any) -> Any:
     """A settings field with its documentation and validation rules (choices, min, max)."""
     factory = (lambda: list(default)) if isinstance(default, list) else None
@@ -62,18 +66,25 @@ class SimSettings:
     seed: int = _opt(0, "random seed of the simulated scenes, noise and motor", min=0)
     movie_width: int = _opt(3840, "simulated movie width in pixels", min=64, max=7680)
     movie_height: int = _opt(2160, "simulated movie height in pixels", min=48, max=4320)
-    focus_step_ms: float = _opt(2.0, "simulated focus motor: milliseconds per step command (0 = instant)", min=0.0, max=1000.0)
+    focus_step_ms: float = _opt(
+        2.0, "simulated focus motor: milliseconds per step command (0 = instant)", min=0.0, max=1000.0
+    )
     focus_backlash: int = _opt(3, "simulated focus motor: units of play taken up after reversing", min=0, max=50)
-    focus_step_error: float = _opt(0.05, "simulated focus motor: chance a step lands one unit short or long", min=0.0, max=1.0)
-    faults: str = _opt("", "faults injected into every simulated camera, like an id's query: 'busy_rate=0.05&slow_ms=100'")
+    focus_step_error: float = _opt(
+        0.05, "simulated focus motor: chance a step lands one unit short or long", min=0.0, max=1.0
+    )
+    faults: str = _opt(
+        "", "faults injected into every simulated camera, like an id's query: 'busy_rate=0.05&slow_ms=100'"
+    )
 
 
 @dataclass(frozen=True)
 class GphotoSettings:
     call_timeout: float = _opt(10.0, "seconds a libgphoto2 call may take before the driver is restarted", min=0.5)
     library: str = _opt(
-        "auto", "which libgphoto2: 'wheel' (bundled), 'system' (built against the OS library), 'auto'",
-        choices=("auto", "wheel", "system"),
+        "auto",
+        "which libgphoto2: 'wheel' (bundled), 'system' (built against the OS library), 'auto'",
+        choices=GPHOTO_LIBRARIES,
     )
     system_path: str = _opt(
         "", "folder holding python-gphoto2 built against the OS libgphoto2; empty = .gphoto2-system in the source tree"
@@ -98,7 +109,7 @@ class Settings:
             return Path(self.paths.data_dir).expanduser()
         return Path(platformdirs.user_data_dir(APP_NAME))
 
-    def with_overrides(self, overrides: dict[str, dict[str, Any]], *, origin: str = "command line") -> "Settings":
+    def with_overrides(self, overrides: dict[str, dict[str, Any]], *, origin: str = "command line") -> Settings:
         """A copy with ``{"section": {"key": value}}`` applied and validated."""
         return _apply(self, overrides, origin)
 
@@ -112,14 +123,18 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Settings:
+def load_settings(
+    path: str | os.PathLike[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None
+) -> Settings:
     """Settings from ``path`` (else $TETHER_CONFIG, else the user config file if present), then overrides."""
     explicit = path or os.environ.get("TETHER_CONFIG")
     candidate = Path(explicit) if explicit else default_config_path()
     settings = Settings()
     if explicit and not candidate.is_file():
-        raise ConfigError(f"{candidate}: " + ("not a file (a config file is a TOML text file)" if candidate.exists()
-                                              else "config file not found"))
+        raise ConfigError(
+            f"{candidate}: "
+            + ("not a file (a config file is a TOML text file)" if candidate.exists() else "config file not found")
+        )
     if candidate.is_file():
         try:
             data = tomllib.loads(candidate.read_text(encoding="utf-8"))

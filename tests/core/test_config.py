@@ -80,7 +80,9 @@ def test_example_file_documents_every_key_with_its_default():
     for section, key, default, help_text in documented_keys():
         assert section in example, f"config.example.toml lacks [{section}]"
         assert key in example[section], f"config.example.toml lacks [{section}] {key}"
-        assert example[section][key] == default, f"[{section}] {key}: example shows {example[section][key]!r}, default is {default!r}"
+        assert example[section][key] == default, (
+            f"[{section}] {key}: example shows {example[section][key]!r}, default is {default!r}"
+        )
         assert help_text, f"[{section}] {key} has no help text"
     # And the example itself loads cleanly.
     assert isinstance(load_settings(ROOT / "config.example.toml"), Settings)

@@ -21,23 +21,36 @@ def test_wheel_carries_templates_and_static_files(tmp_path: Path) -> None:
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(source)],
-                           capture_output=True, text=True, timeout=240)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert build.returncode == 0, build.stderr
     assert "absent from the `packages` configuration" not in build.stderr
     (wheel,) = (tmp_path / "dist").glob("tether-*.whl")
 
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder in ("static", "templates"):
-        expected = {f"tether/{folder}/{p.relative_to(ROOT / folder)}" for p in (ROOT / folder).rglob("*") if p.is_file()}
+        expected = {
+            f"tether/{folder}/{p.relative_to(ROOT / folder)}" for p in (ROOT / folder).rglob("*") if p.is_file()
+        }
         assert expected and expected <= names, sorted(expected - names)
 
     # Unpacked on its own (no source checkout next to it), the web app finds its pages in the package.
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     probe = subprocess.run(
-        [sys.executable, "-c", "from tether.web.app import asset_dir; print(asset_dir('templates')); print(asset_dir('static'))"],
-        capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        [
+            sys.executable,
+            "-c",
+            "from tether.web.app import asset_dir; print(asset_dir('templates')); print(asset_dir('static'))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
     )
     assert probe.returncode == 0, probe.stderr
     templates, static = (Path(line) for line in probe.stdout.split())

@@ -36,10 +36,13 @@ def info(file: Path, as_json: bool) -> None:
         f"{file}",
         f"  format      {summary['format_version']}  status {summary['status']}"
         + ("  (recovered by scanning: not closed properly)" if summary["recovered"] else ""),
-        f"  camera      {' '.join(str(camera.get(k, '')) for k in ('model', 'serial', 'lens') if camera.get(k)) or '-'}",
+        f"  camera      {' '.join(str(camera[k]) for k in ('model', 'serial', 'lens') if camera.get(k)) or '-'}",
         f"  sweep       {json.dumps(summary['sweep'], sort_keys=True)}",
-        f"  frames      {summary['frame_count']}  ({', '.join(summary['sources']) or '-'}; {', '.join(summary['sizes']) or '-'})",
-        f"  focus       {summary['focus_range'][0]}..{summary['focus_range'][1]} steps" if summary["focus_range"] else "  focus       -",
+        f"  frames      {summary['frame_count']}  "
+        f"({', '.join(summary['sources']) or '-'}; {', '.join(summary['sizes']) or '-'})",
+        f"  focus       {summary['focus_range'][0]}..{summary['focus_range'][1]} steps"
+        if summary["focus_range"]
+        else "  focus       -",
         f"  duration    {summary['duration_s']:.2f} s   size {summary['bytes'] / 1e6:.1f} MB",
         f"  derived     {', '.join(summary['derived']) or '-'}",
     ]
@@ -65,7 +68,9 @@ def verify(file: Path) -> None:
 
 @burst.command(short_help="Write a valid copy beside a crashed burst.")
 @click.argument("file", type=_FILE)
-@click.option("--out", type=_FILE, help="where to write the repaired burst (default FILE-repaired.zip, or .burst, beside it)")
+@click.option(
+    "--out", type=_FILE, help="where to write the repaired burst (default FILE-repaired.zip, or .burst, beside it)"
+)
 def repair(file: Path, out: Path | None) -> None:
     """Write a valid copy of a crashed or damaged burst beside it (never in place)."""
     report = run_repair(file, out)
@@ -81,8 +86,14 @@ def repair(file: Path, out: Path | None) -> None:
 
 @burst.command(short_help="JPEG folder, MP4, ZIP or one frame.")
 @click.argument("file", type=_FILE)
-@click.option("--to", "target", type=click.Path(path_type=Path), required=True,
-              help="a folder (JPEGs with EXIF/XMP), FILE.mp4 (H.264), FILE.zip, or FILE.jpg (one frame: --frame, else the middle one)")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="a folder (JPEGs with EXIF/XMP), FILE.mp4 (H.264), FILE.zip, "
+    "or FILE.jpg (one frame: --frame, else the middle one)",
+)
 @click.option("--frame", type=int, help="export only this frame (position, 0-based)")
 @click.option("--fps", type=float, default=10.0, show_default=True, help="movie frame rate")
 @click.option("--width", type=int, help="movie width in pixels (default: the frames' width)")

@@ -45,7 +45,9 @@ def snapshot(app: AppContext, camera_id: str, out: Path) -> None:
 
 @click.command()
 @click.option("--camera", "camera_id", default="sim:macro", show_default=True, help="camera id")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="file to write, or a folder to keep the camera's name")
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="file to write, or a folder to keep the camera's name"
+)
 @pass_app
 def capture(app: AppContext, camera_id: str, out: Path) -> None:
     """Take one still picture and download it."""

@@ -5,16 +5,20 @@ import logging
 import signal
 import sys
 import threading
+from typing import Any
 
 import click
 
 from tether.cli.context import AppContext, pass_app
+from tether.config import GPHOTO_LIBRARIES
 from tether.errors import TetherError
 
 
 @click.command("virtual-camera")
 @click.option("--host", default="127.0.0.1", show_default=True, help="interface to listen on")
-@click.option("--port", default=15740, show_default=True, type=click.IntRange(1, 65535), help="TCP port (PTP/IP uses 15740)")
+@click.option(
+    "--port", default=15740, show_default=True, type=click.IntRange(1, 65535), help="TCP port (PTP/IP uses 15740)"
+)
 @click.option("--scene", default="macro", show_default=True, help="simulated scene the camera looks at")
 @pass_app
 def virtual_camera(app: AppContext, host: str, port: int, scene: str) -> None:
@@ -38,7 +42,7 @@ def virtual_camera(app: AppContext, host: str, port: int, scene: str) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     server.start()
-    extra = "" if port == 15740 else f"  (list it with: [camera] ptpip = [\"{server.camera_id}\"])"
+    extra = "" if port == 15740 else f'  (list it with: [camera] ptpip = ["{server.camera_id}"])'
     click.echo(f"virtual Lumix DMC-GX8 at {server.camera_id}, scene {scene}; Ctrl+C stops it{extra}")
     sys.stdout.flush()
     try:
@@ -53,18 +57,24 @@ def virtual_camera(app: AppContext, host: str, port: int, scene: str) -> None:
 
 @click.command("gphoto-check")
 @click.option("--camera", "camera_id", default="", help="also open this camera and list its settings")
-@click.option("--library", type=click.Choice(["auto", "wheel", "system"]), default=None,
-              help="which libgphoto2 (default: the [gphoto] library setting)")
+@click.option(
+    "--library",
+    type=click.Choice(GPHOTO_LIBRARIES),
+    default=None,
+    help="which libgphoto2 (default: the [gphoto] library setting)",
+)
 @click.option("--ptpip", "ptpip", multiple=True, metavar="HOST[:PORT]", help="also probe this PTP/IP camera")
 @click.option("--debug-gphoto", is_flag=True, help="print libgphoto2's internal debug log")
 @pass_app
-def gphoto_check(app: AppContext, camera_id: str, library: str | None, ptpip: tuple[str, ...], debug_gphoto: bool) -> None:
+def gphoto_check(
+    app: AppContext, camera_id: str, library: str | None, ptpip: tuple[str, ...], debug_gphoto: bool
+) -> None:
     """Show which libgphoto2 tether uses, its known defects, and the cameras it finds."""
     from tether.camera import gphoto_defects
     from tether.camera.ids import parse_camera_id
     from tether.camera.supervisor import ChildProcess, SupervisedCamera, ptpip_ids
 
-    overrides = {"debug": True} if debug_gphoto else {}
+    overrides: dict[str, Any] = {"debug": True} if debug_gphoto else {}
     if library:
         overrides["library"] = library
     settings = app.settings(gphoto=overrides) if overrides else app.settings()

@@ -65,7 +65,12 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 @click.group(cls=TetherGroup)
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
               help="Show the version and exit.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file (TOML); default $TETHER_CONFIG or the user config file")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="config file (TOML); default $TETHER_CONFIG or the user config file",
+)
 @click.option("--data-dir", type=click.Path(file_okay=False), help="where bursts, exports and logs go")
 @click.option("--debug", is_flag=True, help="show tracebacks and debug logging")
 @click.pass_context

@@ -18,7 +18,9 @@ def udev_rules(group: str) -> None:
     check_group(group)
     text = generate_rules(group)
     if not group_exists(group):
-        click.echo(f"tether: note: group {group!r} does not exist on this machine (create it: sudo groupadd {group})", err=True)
+        click.echo(
+            f"tether: note: group {group!r} does not exist on this machine (create it: sudo groupadd {group})", err=True
+        )
     click.echo(text, nl=False)
 
 
@@ -44,8 +46,12 @@ def doctor(app: AppContext, as_json: bool) -> None:
     else:
         for check in report.checks:
             click.echo(check.line())
-        click.echo("tethering is blocked: fix the FAIL lines above" if report.blocking
-                   else "ready to tether" + (" (see the WARN lines)" if any(c.status.value == "WARN" for c in report.checks) else ""))
+        click.echo(
+            "tethering is blocked: fix the FAIL lines above"
+            if report.blocking
+            else "ready to tether"
+            + (" (see the WARN lines)" if any(c.status.value == "WARN" for c in report.checks) else "")
+        )
     if report.blocking:
         raise SystemExit(1)
 

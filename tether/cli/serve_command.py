@@ -8,7 +8,9 @@ from tether.cli.context import AppContext, pass_app
 
 
 @click.command()
-@click.option("--camera", "camera_id", default=None, help="camera id; default: the first real camera, else the simulator")
+@click.option(
+    "--camera", "camera_id", default=None, help="camera id; default: the first real camera, else the simulator"
+)
 @click.option("--host", default=None, help="interface to listen on (default 127.0.0.1)")
 @click.option("--port", type=int, default=None, help="TCP port (default 8420)")
 @pass_app
