@@ -9,7 +9,12 @@ import pytest
 
 from tether.errors import Cancelled
 from tether.imaging import (
-    ArrayFrames, ImagingError, TooFewFrames, compute_focus_index, render_aperture, stack_frames,
+    ArrayFrames,
+    ImagingError,
+    TooFewFrames,
+    compute_focus_index,
+    render_aperture,
+    stack_frames,
 )
 from tether.imaging.focus_measure import focus_measure, luminance
 
@@ -69,7 +74,7 @@ def _sharpness(image: np.ndarray, mask: np.ndarray) -> float:
 def test_range_stack_is_sharp_inside_and_as_soft_as_the_source_outside(synthetic) -> None:
     # A plane slanting from frame 0 (left) to frame 13 (right); stack frames 2..6 only.
     n, a, b = 14, 2, 6
-    yy, xx = np.mgrid[0:160, 0:256].astype(np.float32)
+    xx = np.mgrid[0:160, 0:256][1].astype(np.float32)
     stack = synthetic(n=n, shape=(160, 256), depth=xx / 255 * (n - 1), seed=4)
     result = stack_frames(ArrayFrames(stack.frames), frames=range(a, b + 1))
     inside = (stack.depth >= a + 0.5) & (stack.depth <= b - 0.5)
@@ -138,10 +143,10 @@ def test_wider_virtual_aperture_blurs_what_is_out_of_focus(stack) -> None:
 @pytest.fixture
 def strips_of(monkeypatch):
     """Make pass 2 cut frames into strips of about ``rows`` rows (margins included)."""
-    from tether.imaging import pipeline
+    from tether.imaging import strips
 
     def cut(shape: tuple[int, int], rows: int) -> None:
-        monkeypatch.setattr(pipeline, "STRIP_PIXELS", rows * shape[1])
+        monkeypatch.setattr(strips, "STRIP_PIXELS", rows * shape[1])
     return cut
 
 

@@ -78,7 +78,6 @@ def _textured_points(stack: SimStack, count: int, margin: int, seed: int) -> lis
     local_sd = np.sqrt(np.maximum(cv2.blur(grey ** 2, (9, 9)) - cv2.blur(grey, (9, 9)) ** 2, 0))
     kernel = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
     one_object = cv2.erode(stack.objects, kernel) == cv2.dilate(stack.objects, kernel)
-    h, w = grey.shape
     ok = (local_sd > 6.0) & one_object
     ok[:margin], ok[-margin:], ok[:, :margin], ok[:, -margin:] = False, False, False, False
     ys, xs = np.nonzero(ok)
@@ -132,7 +131,7 @@ def test_no_drift_over_100_frames_of_breathing() -> None:
 
     corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
     worst = 0.0
-    for p, m in zip(stack.positions, index.transforms):
+    for p, m in zip(stack.positions, index.transforms, strict=True):
         truth = (np.linalg.inv(crop(p)) @ crop(stack.positions[0]))[:2]
         worst = max(worst, float(np.abs(corners @ (m - truth)[:, :2].T + (m - truth)[:, 2]).max()))
     # The breathing here moves the corners by 1 px over the sweep; what the aligner cannot see

@@ -90,3 +90,21 @@ def test_mp4_export(client, burst) -> None:
     assert job["state"] == "done", job
     data = client.get(f"/api/exports/{job['result']['export']}").data
     assert data[4:8] == b"ftyp"
+
+
+def test_the_stack_page_offers_what_the_api_takes(client, focus_burst) -> None:
+    from tether.imaging import FORMATS, METHODS
+
+    burst_id = focus_burst(4)
+    page = client.get(f"/stack/{burst_id}").get_data(as_text=True)
+    for name, choices in (("method", METHODS), ("format", FORMATS)):
+        menu = page.split(f'<select id="{name}">')[1].split("</select>")[0]
+        offered = [part.split('"')[0] for part in menu.split('value="')[1:]]
+        assert offered == list(choices), (name, offered)
+        assert "selected" in menu.split(f'value="{choices.default}"')[1].split("</option>")[0]
+    for method in METHODS:
+        started = client.post(f"/api/bursts/{burst_id}/stack", json={"method": method, "format": "png"})
+        assert started.status_code == 202
+        assert wait_job(client, started.get_json()["job"])["result"]["method"] == method
+    refused = client.post(f"/api/bursts/{burst_id}/stack", json={"method": "median"}).get_json()
+    assert all(name in refused["hint"] for name in METHODS), refused

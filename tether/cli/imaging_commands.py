@@ -9,11 +9,23 @@ from typing import Any
 
 import click
 
+from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.imaging import (
-    FOCUS_INDEX_NAME, METHODS, BurstFrames, FocusIndex, ImageFiles, ImagingError, coverage_map, depth_map,
-    compute_focus_index, render_aperture, stack_frames, write_image,
+    FOCUS_INDEX_NAME,
+    FORMATS,
+    METHODS,
+    FocusIndex,
+    ImageFiles,
+    ImagingError,
+    compute_focus_index,
+    coverage_map,
+    depth_map,
+    format_of,
+    render_aperture,
+    stack_frames,
+    write_image,
 )
-from tether.imaging.io import FORMATS
+from tether.imaging.formats import suffixes_text
 
 _IN = click.Path(dir_okay=False, path_type=Path)
 _OUT = click.Path(dir_okay=False, path_type=Path)
@@ -64,9 +76,14 @@ def _progress() -> Iterator[_Bar]:
 
 @contextlib.contextmanager
 def _open_source(inputs: tuple[Path, ...]) -> Iterator[tuple[Any, FocusIndex | None, Path | None]]:
-    """(frame source, cached focus index or None, burst path or None) for a burst or image files."""
+    """(frame source, cached focus index or None, burst path or None) for a burst or image files.
+
+    The process is about to hold frames: glibc is told to give large freed blocks back at once.
+    """
+    limit_heap_growth()
     if len(inputs) == 1 and _is_burst(inputs[0]):
         from tether.burst import open_burst
+        from tether.engine.burst_frames import BurstFrames
 
         with open_burst(inputs[0]) as reader:
             source = BurstFrames(reader)
@@ -76,7 +93,7 @@ def _open_source(inputs: tuple[Path, ...]) -> Iterator[tuple[Any, FocusIndex | N
                     index = FocusIndex.from_bytes(reader.derived(FOCUS_INDEX_NAME))
                 except ImagingError:
                     index = None  # stale or damaged: recompute
-                if index is not None and (index.frame_count != len(source) or tuple(index.shape) != tuple(source.shape)):
+                if index is not None and (index.frame_count, tuple(index.shape)) != (len(source), tuple(source.shape)):
                     index = None
             yield source, index, inputs[0]
         return
@@ -123,8 +140,12 @@ def _parse_point(text: str, option: str) -> tuple[float, float]:
 
 
 def _check_out(path: Path | None, option: str) -> None:
-    if path is not None and path.suffix.lower() not in FORMATS:
-        raise click.BadParameter(f"{path.name}: use .jpg, .png or .tif", param_hint=option)
+    if path is None:
+        return
+    try:
+        format_of(path.suffix)
+    except ImagingError:
+        raise click.BadParameter(f"{path.name}: use {suffixes_text()}", param_hint=option) from None
 
 
 def _default_out(inputs: tuple[Path, ...], dtype: Any, what: str) -> Path:
@@ -142,9 +163,10 @@ def _default_out(inputs: tuple[Path, ...], dtype: Any, what: str) -> Path:
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=_IN)
 @click.option("--range", "frame_range", metavar="A:B", help="stack only frames A to B (inclusive): a partial stack")
-@click.option("--method", type=click.Choice(METHODS), default="pyramid", show_default=True,
-              help="pyramid: best on fine detail; depthmap: best on smooth surfaces")
-@click.option("--out", type=_OUT, help="output image (.jpg, .png, .tif); default INPUT-stack.jpg beside the input")
+@click.option("--method", type=click.Choice(list(METHODS)), default=METHODS.default, show_default=True,
+              help="; ".join(f"{m.name}: {m.use}" for m in METHODS.values()))
+@click.option("--out", type=_OUT, help=f"output image ({', '.join(f.suffix for f in FORMATS.values())}); "
+                                       "default INPUT-stack.jpg beside the input")
 @click.option("--depth-map", "depth_out", type=_OUT, help="also write the depth map (16-bit PNG, near = bright)")
 @click.option("--coverage", "coverage_out", type=_OUT, help="also write the coverage map (black = never sharp)")
 @click.option("--no-align", is_flag=True, help="frames are already aligned (skip breathing correction)")
@@ -159,7 +181,8 @@ def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: P
         selected = _parse_range(frame_range, source)
         index = (compute_focus_index(source, align=False, progress=bar) if no_align
                  else _index_for(source, cached, burst, bar))
-        result = stack_frames(source, method=method, frames=selected, index=index, progress=bar)
+        result = stack_frames(source, method=method, frames=selected, index=index, progress=bar,
+                              on_strip_done=release_free_heap)
         bar.close()
         used = result.frames
         numbers = getattr(source, "indices", list(range(len(source))))
@@ -199,7 +222,7 @@ def refocus(burst: Path, at: str, out: Path | None) -> None:
         number = source.indices[answer.frame]
         target = out or _default_out((burst,), source.dtype, "refocus")
         data = source.reader.frame_bytes(number)
-        if target.suffix.lower() in (".jpg", ".jpeg") and data[:2] == b"\xff\xd8":
+        if format_of(target.suffix) == FORMATS["jpeg"] and data[:2] == b"\xff\xd8":
             from tether.fileio import write_atomic
 
             write_atomic(target, data)  # the camera's own JPEG, untouched
@@ -221,11 +244,11 @@ def _captured_f_number(source: Any) -> float | None:
 
     from PIL import Image, UnidentifiedImageError
 
-    with contextlib.suppress(UnidentifiedImageError, OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
-        with Image.open(io.BytesIO(source.exif_source())) as im:
-            value = im.getexif().get_ifd(0x8769).get(0x829D)  # Exif IFD, FNumber
-            if value:
-                return float(value)
+    with (contextlib.suppress(UnidentifiedImageError, OSError, ValueError, KeyError, TypeError, ZeroDivisionError),
+          Image.open(io.BytesIO(source.exif_source())) as im):
+        value = im.getexif().get_ifd(0x8769).get(0x829D)  # Exif IFD, FNumber
+        if value:
+            return float(value)
     return None
 
 
@@ -249,7 +272,8 @@ def aperture(burst: Path, focus: str, f_number: float, captured_f_number: float 
             raise ImagingError(f"{burst}: the aperture it was shot at is not recorded",
                                hint="give it with --captured-f-number")
         index = _index_for(source, cached, path, bar)
-        image = render_aperture(source, index, focus=(x, y), f_number=f_number, captured_f_number=shot, progress=bar)
+        image = render_aperture(source, index, focus=(x, y), f_number=f_number, captured_f_number=shot, progress=bar,
+                                on_strip_done=release_free_heap)
         bar.close()
         target = out or _default_out((burst,), image.dtype, "aperture")
         write_image(target, image, exif_from=source.exif_source(),

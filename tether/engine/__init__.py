@@ -22,9 +22,26 @@ Events it adds to the capture package's: ``burst.added``/``burst.deleted`` {burs
 ``export.added`` {export, name}, ``camera.setting`` (from the web layer), and the job events of
 its pool jobs (tether.jobs: one shape for every job).
 """
-from tether.engine.bursts import BurstService
-from tether.engine.engine import Engine
-from tether.engine.ids import UnknownId
-from tether.engine.store import BurstStore
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tether.engine.bursts import BurstService
+    from tether.engine.engine import Engine
+    from tether.engine.ids import UnknownId
+    from tether.engine.store import BurstStore
+
+#: Where each public name is defined. They are imported on first use, so that a command which needs
+#: one small module of the engine (``burst_frames``, ``heap``: ``tether stack``) does not load the
+#: cameras and the capture code with it (about 7 MB, which its peak memory would carry).
+_DEFINED_IN = {"BurstService": "bursts", "BurstStore": "store", "Engine": "engine", "UnknownId": "ids"}
 
 __all__ = ["BurstService", "BurstStore", "Engine", "UnknownId"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _DEFINED_IN:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_DEFINED_IN[name]}"), name)

@@ -11,20 +11,23 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 
 from tether.burst import BurstError, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip
 from tether.camera.errors import CameraBusy
+from tether.engine.burst_frames import BurstFrames
+from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.ids import UnknownId
 from tether.engine.store import BurstStore
 from tether.errors import TetherError
 from tether.events import EventBus
 from tether.imaging import (
     FOCUS_INDEX_NAME,
-    BurstFrames,
+    FORMATS,
+    METHODS,
     FocusIndex,
     compute_focus_index,
     depth_map_png,
@@ -35,11 +38,11 @@ from tether.imaging import (
 from tether.jobs import Job, JobPool
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 THUMB_REDUCE = 8
 #: Focus indexes kept in memory (a few hundred kB each) so taps never touch the disk.
 INDEX_CACHE = 8
-STACK_SUFFIX = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif"}
 
 
 class NotReady(CameraBusy):
@@ -108,7 +111,7 @@ class BurstService:
             "summary": info.get("summary", {}),
         }
 
-    def _cached(self, table: dict[str, Any], burst_id: str, make: Any) -> Any:
+    def _cached(self, table: dict[str, tuple[tuple[float, int], T]], burst_id: str, make: Callable[[Path], T]) -> T:
         """``make(path)`` for this burst, remembered until the file's size or time changes (not while written)."""
         path = self.store.burst_path(burst_id)
         key = _stamp(path)
@@ -239,6 +242,7 @@ class BurstService:
 
     def _compute_index(self, burst_id: str, job: Job) -> dict[str, Any]:
         path = self.store.burst_path(burst_id)
+        limit_heap_growth()
         with open_burst(path) as reader:
             source = BurstFrames(reader)
             index = compute_focus_index(source, progress=lambda d, t, _s: job.report(d, t, phase="analysing"),
@@ -271,11 +275,16 @@ class BurstService:
 
     # stacking -------------------------------------------------------------------------------
     def start_stack(self, burst_id: str, *, method: str, fmt: str, frames: tuple[int, int] | None) -> Job:
-        """Stack all frames or the burst frames ``frames`` = (first, last) into exports/ (+ a JPEG preview)."""
+        """Stack all frames or the burst frames ``frames`` = (first, last) into exports/ (+ a JPEG preview).
+
+        ``method`` and ``fmt`` name entries of ``tether.imaging.METHODS`` and ``FORMATS``.
+        """
         path = self.store.burst_path(burst_id)
         self._not_writing(burst_id)
+        output, label = FORMATS.pick(fmt), METHODS.pick(method).label
 
         def work(job: Job) -> dict[str, Any]:
+            limit_heap_growth()
             loaded = self._loaded(burst_id)
             with open_burst(path) as reader:
                 source = BurstFrames(reader)
@@ -283,23 +292,23 @@ class BurstService:
                 result = stack_frames(source, method=method, frames=selected,
                                       index=loaded.index if loaded else None,
                                       progress=lambda d, t, stage: job.report(d, t, phase=stage),
-                                      cancel=lambda: job.cancelled)
+                                      cancel=lambda: job.cancelled, on_strip_done=release_free_heap)
                 if loaded is None:
                     self._remember(burst_id, LoadedIndex(result.index, tuple(source.indices)))
                 first, last = source.indices[selected.start], source.indices[selected.stop - 1]
                 note = f"tether focus stack of {len(selected)} frames ({first}-{last}) of burst {burst_id}, {method}"
-                export_id, out = self.store.new_export_path(STACK_SUFFIX[fmt], f"{burst_id}-stack")
+                export_id, out = self.store.new_export_path(output.suffix, f"{burst_id}-stack")
                 write_image(out, result.image, exif_from=source.exif_source(), note=note)
             done = self._exported(export_id, out)
             preview = export_id
-            if fmt == "tiff":  # browsers cannot show TIFF: a JPEG beside it for the page
+            if not output.browsers_show:  # a JPEG beside it for the page
                 preview, preview_path = self.store.new_export_path(".jpg", f"{burst_id}-stack-preview")
                 preview_path.write_bytes(encode_image(result.image, ".jpg", note=note))
             return {**done, "preview": preview, "frames": len(selected), "range": [first, last], "method": method}
 
         # labels are for people: frames counted from 1, as the pages show them
-        label = f"Stack ({method}{'' if frames is None else f', frames {frames[0] + 1}-{frames[1] + 1}'})"
-        return self.pool.submit("stack", work, label=label, subject=burst_id)
+        extent = "" if frames is None else f", frames {frames[0] + 1}-{frames[1] + 1}"
+        return self.pool.submit("stack", work, label=f"Stack ({label}{extent})", subject=burst_id)
 
     def _not_writing(self, burst_id: str) -> None:
         if burst_id in self.writing:

@@ -64,16 +64,18 @@ def scale_transform(m: np.ndarray, factor: float) -> np.ndarray:
     """A 2x3 transform on images reduced by ``factor`` expressed on the full-size images."""
     # Pixel centres: full = factor * (small + 0.5) - 0.5.
     s = np.array([[factor, 0.0, (factor - 1) / 2], [0.0, factor, (factor - 1) / 2], [0.0, 0.0, 1.0]])
-    return (s @ np.vstack([m, [0, 0, 1]]) @ np.linalg.inv(s))[:2]
+    full: np.ndarray = (s @ np.vstack([m, [0, 0, 1]]) @ np.linalg.inv(s))[:2]
+    return full
 
 
 def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The 2x3 transform that applies ``b`` first, then ``a``."""
-    return (np.vstack([a, [0, 0, 1]]) @ np.vstack([b, [0, 0, 1]]))[:2]
+    both: np.ndarray = (np.vstack([a, [0, 0, 1]]) @ np.vstack([b, [0, 0, 1]]))[:2]
+    return both
 
 
 def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, patch: int, *,
-                 peak: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 peak: float | None = None, spectra: KeyframeSpectra | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Phase-correlation shift (dx, dy) of ``image`` against ``template`` in square patches.
 
     ``corners`` (n, 2) are patch top-left (x, y). Returns shifts (n, 2) and the peak's
@@ -83,17 +85,20 @@ def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, p
     matters: a defocused lens blurs with a disk, whose spectrum changes sign in rings, and
     two different disks split an untapered peak into a ring that the maximum lands on.
     (numpy's FFT, one batched transform for all patches; cv2.phaseCorrelate is avoided
-    because some OpenCV builds give call-to-call different answers.)
+    because some OpenCV builds give call-to-call different answers.) ``spectra`` keeps the
+    template's side for the next call with the same template.
     """
     peak = patch / 16 if peak is None else peak
     if len(corners) > _CHUNK:  # in chunks: the complex spectra of 100 large patches would take 300 MB
-        parts = [patch_shifts(template, image, corners[i:i + _CHUNK], patch, peak=peak)
+        parts = [patch_shifts(template, image, corners[i:i + _CHUNK], patch, peak=peak, spectra=spectra)
                  for i in range(0, len(corners), _CHUNK)]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     window = np.outer(np.hanning(patch), np.hanning(patch)).astype(np.float32)
     b = np.stack([image[y:y + patch, x:x + patch] for x, y in corners])
     b = (b - b.mean(axis=(1, 2), keepdims=True)) * window
-    cross = np.fft.rfft2(b) * _template_spectra(template, corners, patch, window)
+    own = (patch_spectra(template, corners, patch, window) if spectra is None
+           else spectra.get(template, corners, patch, window))
+    cross = np.fft.rfft2(b) * own
     cross /= np.abs(cross) + 1e-9
     fy = np.fft.fftfreq(patch)[:, None]
     fx = np.fft.rfftfreq(patch)[None, :]
@@ -117,36 +122,44 @@ def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, p
     return np.stack([dx, dy], axis=1), peak / norm
 
 
-_SPECTRA: dict[tuple[bytes, int], tuple[np.ndarray, np.ndarray]] = {}
+class KeyframeSpectra:
+    """The conjugate patch spectra of one template (a keyframe), kept while the template stays the same.
+
+    Owned by the object that registers one sequence of frames (a :class:`ChainAligner`), so
+    sequences registered at the same time on other threads neither see nor drop each other's;
+    it goes with its owner (several MB for large patches).
+    """
+
+    def __init__(self) -> None:
+        self._template: np.ndarray | None = None
+        self._spectra: dict[tuple[bytes, int], np.ndarray] = {}
+
+    def get(self, template: np.ndarray, corners: np.ndarray, patch: int, window: np.ndarray) -> np.ndarray:
+        """The spectra of ``template``'s patches at ``corners``, made on first use for this template."""
+        if template is not self._template:
+            self._template, self._spectra = template, {}
+        key = (corners.tobytes(), patch)
+        spectra = self._spectra.get(key)
+        if spectra is None:
+            spectra = self._spectra[key] = patch_spectra(template, corners, patch, window)
+        return spectra
 
 
-def release_spectra() -> None:
-    """Drop the cached keyframe spectra (several MB) once a sequence of frames is registered."""
-    _SPECTRA.clear()
-
-
-def _template_spectra(template: np.ndarray, corners: np.ndarray, patch: int, window: np.ndarray) -> np.ndarray:
-    """Conjugate spectra of the template's patches, reused while the template (a keyframe) stays the same."""
-    key = (corners.tobytes(), patch)
-    hit = _SPECTRA.get(key)
-    if hit is not None and hit[0] is template:
-        return hit[1]
-    if any(t is not template for t, _ in _SPECTRA.values()):
-        _SPECTRA.clear()
+def patch_spectra(template: np.ndarray, corners: np.ndarray, patch: int, window: np.ndarray) -> np.ndarray:
+    """Conjugate spectra (n, patch, patch // 2 + 1) complex64 of the windowed, zero-mean patches at ``corners``."""
     a = np.stack([template[y:y + patch, x:x + patch] for x, y in corners])
     a = (a - a.mean(axis=(1, 2), keepdims=True)) * window
-    spectra = np.conj(np.fft.rfft2(a)).astype(np.complex64)  # half the memory, ample precision
-    _SPECTRA[key] = (template, spectra)
-    return spectra
+    return np.conj(np.fft.rfft2(a)).astype(np.complex64)  # half the memory, ample precision
 
 
-def estimate_motion(template: np.ndarray, image: np.ndarray, *, patch: int | None = None) -> np.ndarray:
+def estimate_motion(template: np.ndarray, image: np.ndarray, *, patch: int | None = None,
+                    spectra: KeyframeSpectra | None = None) -> np.ndarray:
     """2x3 similarity transform mapping (x, y) of ``template`` to ``image``, both (h, w) float32 grey.
 
     Phase correlation on a grid of patches gives a local shift per patch (phase is blind
     to symmetric blur, so a focus change barely biases it); a weighted, outlier-trimmed
     least-squares fit turns the shifts into scale, rotation and shift. Returns
-    identity when too few patches carry texture.
+    identity when too few patches carry texture. ``spectra``: see :func:`patch_shifts`.
     """
     h, w = template.shape
     patch = patch or (256 if min(h, w) >= 1200 else 128 if min(h, w) >= 480 else 64 if min(h, w) >= 200 else 32)
@@ -156,7 +169,7 @@ def estimate_motion(template: np.ndarray, image: np.ndarray, *, patch: int | Non
     ys = np.linspace(0, h - patch, min(10, max(2, 2 * h // patch - 1))).astype(int)
     xs = np.linspace(0, w - patch, min(10, max(2, 2 * w // patch - 1))).astype(int)
     corners = np.array([(x, y) for y in ys for x in xs])
-    shifts, strength = patch_shifts(template, image, corners, patch)
+    shifts, strength = patch_shifts(template, image, corners, patch, spectra=spectra)
     p = corners + (patch - 1) / 2
     q = p + shifts
     # Peak-to-spread ratio: textured patches score far above flat or noisy ones.
@@ -244,6 +257,7 @@ class ChainAligner:
     _key_grey: np.ndarray | None = None
     _key_chain: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
     _ref_small: np.ndarray | None = None
+    _key_spectra: KeyframeSpectra = field(default_factory=KeyframeSpectra, repr=False, compare=False)
 
     def add(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Register the next reduced (h, w[, C]) frame; returns (full-res 2x3 transform, gains (C,)).
@@ -257,7 +271,7 @@ class ChainAligner:
         if self._key_grey is None:
             self._key_grey = grey
         else:
-            local = estimate_motion(self._key_grey, grey)
+            local = estimate_motion(self._key_grey, grey, spectra=self._key_spectra)
             if residual(self._key_grey, grey, local) < (1 - self.min_gain) * residual(self._key_grey, grey, IDENTITY):
                 chain_small = compose(local, self._key_chain)
                 self._key_grey, self._key_chain = grey, chain_small

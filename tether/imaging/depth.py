@@ -46,7 +46,8 @@ def coverage_tiles(index: FocusIndex) -> np.ndarray:
     at_start, at_end = best == 0, best == n - 1
     interior = textured & ~at_start & ~at_end
     peak = curves[best, rows, cols]
-    neighbour = np.maximum(curves[np.clip(best - 1, 0, n - 1), rows, cols], curves[np.clip(best + 1, 0, n - 1), rows, cols])
+    neighbour = np.maximum(curves[np.clip(best - 1, 0, n - 1), rows, cols],
+                           curves[np.clip(best + 1, 0, n - 1), rows, cols])
     # How steeply a curve falls from its peak when the peak is really inside the range.
     steep = float(np.median(peak[interior] / (neighbour[interior] + 1e-6))) if interior.any() else 2.0
     threshold = 1.0 + 0.5 * max(steep - 1.0, 0.0)

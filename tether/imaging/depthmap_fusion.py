@@ -9,12 +9,22 @@ depth edges (hair, bristles), where the pyramid method is better. This is the
 "DMap" approach of Zerene Stacker and focus-stack's depth-map output.
 
 Memory: the index map (4 bytes a pixel) and a float32 accumulator (4 bytes a pixel per
-channel); frames are folded in one at a time, in any order.
+channel); frames are folded in one at a time, in any order. :class:`DepthmapStack` runs it a
+strip at a time, for stacking and for the virtual aperture (another index map).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
+
+from tether.imaging.channels import scale_channels
+from tether.imaging.refocus import FocusIndex
+from tether.imaging.strips import Strip
+
+#: Rows ``start``..``stop`` of a (H, W) float32 fractional index map.
+IndexRows = Callable[[int, int], np.ndarray]
 
 
 class DepthmapFusion:
@@ -34,7 +44,8 @@ class DepthmapFusion:
 
     def add(self, k: int, image: np.ndarray) -> None:
         """Fold frame ``k``, a (H, W[, C]) image in reference geometry (any dtype), into the blend."""
-        weight = cv2.absdiff(self.index_map, float(k))
+        weight = np.subtract(self.index_map, np.float32(k))
+        np.abs(weight, out=weight)
         np.subtract(1.0, weight, out=weight)
         np.maximum(weight, 0.0, out=weight)
         cv2.add(self._weight, weight, dst=self._weight)
@@ -45,7 +56,7 @@ class DepthmapFusion:
             self._acc[:, :, c] += weight * image[:, :, c]
 
     def result(self, dtype: np.dtype, *, out: np.ndarray | None = None) -> np.ndarray:
-        """The blended image as ``dtype`` (rounded, saturated; into ``out`` if given); pixels no frame reached are black.
+        """The blended image as ``dtype`` (rounded, saturated; into ``out`` if given); black where no frame reached.
 
         Normalises in place: the accumulator is used up.
         """
@@ -58,4 +69,48 @@ class DepthmapFusion:
                 np.divide(acc[:, :, c], norm, out=acc[:, :, c])
         target = cv2.CV_16U if np.dtype(dtype) == np.uint16 else cv2.CV_8U
         channels = 1 if acc.ndim == 2 else acc.shape[2]
-        return cv2.multiply(acc, (1.0,) * channels + (0.0,) * (4 - channels), dst=out, dtype=target)
+        return scale_channels(acc, [1.0] * channels, dtype=target, out=out)
+
+
+class DepthmapStack:
+    """Depth-map fusion along the index map ``index_rows``, a strip at a time.
+
+    Strips need no margins (each pixel depends on its own index only), so a strip's kept rows
+    are all its rows; frames that no pixel of a strip uses are not even read.
+    """
+
+    stage = "blending"
+
+    def __init__(self, index_rows: IndexRows) -> None:
+        self.index_rows = index_rows
+
+    @classmethod
+    def of_stack(cls, index: FocusIndex, frames: range) -> DepthmapStack:
+        """The depth-map stack of ``frames``: each pixel from the frames where the focus index says it is sharp."""
+        def depth(start: int, stop: int) -> np.ndarray:
+            rows: np.ndarray = np.clip(index.depth_rows(start, stop), frames.start, frames.stop - 1)
+            return rows
+
+        return cls(depth)
+
+    def strip(self, strip: Strip) -> DepthmapStrip:
+        return DepthmapStrip(DepthmapFusion(self.index_rows(strip.start, strip.stop)))
+
+
+class DepthmapStrip:
+    """One strip of a :class:`DepthmapStack`."""
+
+    def __init__(self, fusion: DepthmapFusion) -> None:
+        self.fusion = fusion
+
+    def add(self, i: int, read: Callable[[], np.ndarray], gains: np.ndarray) -> None:
+        if not self.fusion.wants(i):
+            return
+        frame = read()
+        factors = [float(g) for g in gains]
+        if not np.allclose(factors, 1.0):  # saturating, in the frame's own dtype: no float copy
+            frame = scale_channels(frame, factors)
+        self.fusion.add(i, frame)
+
+    def finish(self, out: np.ndarray) -> None:
+        self.fusion.result(out.dtype, out=out)

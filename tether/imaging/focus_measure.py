@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+
 def luminance(image: np.ndarray) -> np.ndarray:
     """Luminance of a (H, W, 3) BGR or (H, W) image, uint8 or uint16, as (H, W) float32 on a 0..255 scale."""
     # cvtColor on the integer image avoids a full-size float32 colour copy (12 bytes a pixel).

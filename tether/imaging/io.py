@@ -18,14 +18,18 @@ import simplejpeg
 
 from tether.fileio import describe_os_error, write_atomic_with
 from tether.imaging.errors import ImagingError, MismatchedFrames, UnreadableImage
+from tether.imaging.formats import format_of
 
 _REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
-#: Output formats by file suffix, and the sample depths each can hold.
-FORMATS = {".jpg": (8,), ".jpeg": (8,), ".png": (8, 16), ".tif": (8, 16), ".tiff": (8, 16)}
 
 
 class FrameSource(Protocol):
-    """A lazily decoded sequence of equally sized frames."""
+    """A lazily decoded sequence of equally sized frames: all the image engine knows of where frames come from.
+
+    ``shape`` (H, W) and ``dtype`` (uint8 or uint16) of every frame; ``read(i, reduce=k)`` decodes
+    frame ``i`` as (H, W, 3) BGR scaled by 1/k; ``exif_source()`` the bytes of the reference
+    frame's file, whose EXIF the results carry (None: none).
+    """
 
     shape: tuple[int, int]
     dtype: np.dtype
@@ -88,8 +92,9 @@ def _decode_jpeg(data: np.ndarray, reduce: int) -> np.ndarray | None:
     try:
         height, width, _, _ = simplejpeg.decode_jpeg_header(data)
         # The smallest of libjpeg's M/8 scales at least 1/reduce of the size: exactly 1/reduce, rounded up.
-        return simplejpeg.decode_jpeg(data, colorspace="BGR", min_height=-(-height // reduce),
-                                      min_width=-(-width // reduce))
+        image: np.ndarray = simplejpeg.decode_jpeg(data, colorspace="BGR", min_height=-(-height // reduce),
+                                                   min_width=-(-width // reduce))
+        return image
     except ValueError:
         return None
 
@@ -126,7 +131,7 @@ class ImageFiles:
                 raise UnreadableImage(f"{p}: no such file")
             sizes.append(image_size(p))
         first = sizes[0]
-        for p, s in zip(self.paths, sizes):
+        for p, s in zip(self.paths, sizes, strict=True):
             if s != first:
                 raise MismatchedFrames(f"{p}: {s[1]}x{s[0]} pixels, but {self.paths[0]} is {first[1]}x{first[0]}; "
                                        "all frames of a stack must have one size")
@@ -154,44 +159,6 @@ class ImageFiles:
             return None
 
 
-class BurstFrames:
-    """The frames of a burst (``tether.burst`` reader) as a frame source; corrupt frames are left out."""
-
-    def __init__(self, reader: Any) -> None:
-        self.reader = reader
-        metas = reader.frames_meta()
-        self.indices = [i for i, m in enumerate(metas) if not m.corrupt]
-        self.skipped = len(metas) - len(self.indices)
-        if not self.indices:
-            raise ImagingError(f"{reader.path}: the burst holds no readable frames")
-        sizes = {(metas[i].height, metas[i].width) for i in self.indices if metas[i].width}
-        if len(sizes) > 1:
-            raise MismatchedFrames(f"{reader.path}: frames of several sizes ({', '.join(f'{w}x{h}' for h, w in sorted(sizes))}); "
-                                   "refocus and stacking need one size")
-        first = reader.frame_image(self.indices[0])
-        self.shape = first.shape[:2]
-        self.dtype = np.dtype(np.uint8)
-        self.focus_positions = [metas[i].focus_position for i in self.indices]
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def read(self, i: int, *, reduce: int = 1) -> np.ndarray:
-        from tether.burst import BurstError
-
-        try:
-            image = self.reader.frame_image(self.indices[i], reduce=reduce)
-        except BurstError as exc:
-            raise UnreadableImage(str(exc)) from None
-        if reduce == 1 and image.shape[:2] != self.shape:
-            raise MismatchedFrames(f"{self.reader.path}: frame {self.indices[i]} is {image.shape[1]}x{image.shape[0]}, "
-                                   f"expected {self.shape[1]}x{self.shape[0]}")
-        return image
-
-    def exif_source(self) -> bytes | None:
-        return self.reader.frame_bytes(self.indices[0])
-
-
 class ArrayFrames:
     """In-memory (H, W, 3) uint8/uint16 frames as a frame source (tests, the web layer's small previews)."""
 
@@ -199,7 +166,8 @@ class ArrayFrames:
         if not frames:
             raise ImagingError("no frames given")
         self.frames = [as_bgr(f) for f in frames]
-        self.shape = self.frames[0].shape[:2]
+        height, width = self.frames[0].shape[:2]
+        self.shape = (height, width)
         self.dtype = self.frames[0].dtype
         for k, f in enumerate(self.frames):
             if f.shape != self.frames[0].shape or f.dtype != self.dtype:
@@ -233,15 +201,13 @@ def encode_image(image: np.ndarray, suffix: str, *, exif_from: bytes | None = No
 def _encoder(image: np.ndarray, suffix: str, *, exif_from: bytes | None, note: str,
              quality: int = 95) -> Callable[[BinaryIO], object]:
     """A function that encodes ``image`` into a file as :func:`encode_image` describes; arguments are checked now."""
-    suffix = suffix.lower()
-    if suffix not in FORMATS:
-        raise ImagingError(f"cannot write {suffix or 'files without a suffix'}; use .jpg, .png or .tif")
-    if image.dtype == np.uint16 and 16 not in FORMATS[suffix]:
+    image_format = format_of(suffix)
+    if image.dtype == np.uint16 and 16 not in image_format.depths:
         image = (image.astype(np.uint32) * 255 + 32767) // 65535
         image = image.astype(np.uint8)
     exif = _exif_bytes(exif_from, note)
-    if image.dtype == np.uint8 and (exif or suffix in (".jpg", ".jpeg")):
-        fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}[suffix]
+    if image.dtype == np.uint8 and (exif or image_format.pillow == "JPEG"):
+        fmt = image_format.pillow
         options: dict[str, Any] = {"exif": exif} if exif else {}
         if fmt == "JPEG":
             options.update(quality=quality, subsampling=0)
@@ -256,7 +222,7 @@ def _encoder(image: np.ndarray, suffix: str, *, exif_from: bytes | None, note: s
             picture.save(fh, fmt, **options)
 
         return save
-    ok, data = cv2.imencode(suffix, image)
+    ok, data = cv2.imencode(image_format.suffix, image)
     if not ok:
         raise ImagingError(f"OpenCV could not encode a {image.dtype} image as {suffix}")
     return lambda fh: fh.write(data.data)

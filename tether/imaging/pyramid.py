@@ -19,18 +19,27 @@ Memory: the state is the fused pyramid and one activity map per level, stored as
 as int16 scaled by :data:`SCALE` (see :func:`to_work`). A fusion may cover a strip of
 rows of a larger frame (``origin``, ``frame_height``): it then gates each level exactly
 as the whole frame's fusion would, so strips fused one after another make the same picture
-away from their edges.
+away from their edges; :class:`PyramidStack` runs it so over a stack's frames.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
+
+from tether.imaging.channels import scale_channels
+from tether.imaging.refocus import FocusIndex
+from tether.imaging.strips import Strip, plan_strips
 
 #: uint8 values are multiplied by this before fusion (int16 keeps 1/8 grey level of precision).
 SCALE_U8 = 8.0
 #: uint16 values are multiplied by this (65535 / 8 fits int16 with room for coefficient overshoot).
 SCALE_U16 = 1.0 / 8.0
 _LUMA = np.array([[0.114, 0.587, 0.299]], np.float32)
+#: Rows of context above and below a pyramid strip, in pixels of its coarsest level: enough for
+#: the picture to match the whole frame's within rounding (docs/stacking.md, "Strips").
+PYRAMID_MARGIN = 1
 
 
 def work_scale(dtype: np.dtype) -> float:
@@ -43,20 +52,15 @@ def to_work(image: np.ndarray, gains: np.ndarray | None = None) -> np.ndarray:
     scale = work_scale(image.dtype)
     channels = 1 if image.ndim == 2 else image.shape[2]
     factors = [scale * float(g) for g in (gains if gains is not None else np.ones(channels))]
-    return cv2.multiply(image, tuple(factors) + (0.0,) * (4 - channels), dtype=cv2.CV_16S)
+    return scale_channels(image, factors, dtype=cv2.CV_16S)
 
 
 def from_work(work: np.ndarray, dtype: np.dtype, *, out: np.ndarray | None = None) -> np.ndarray:
     """int16 working image back to ``dtype`` (uint8 or uint16), rounded and clipped (into ``out`` if given)."""
     scale = work_scale(dtype)
     target = cv2.CV_16U if np.dtype(dtype) == np.uint16 else cv2.CV_8U
-    return cv2.multiply(work, _scalar(1.0 / scale, work), dst=out, dtype=target)
-
-
-def _scalar(value: float, image: np.ndarray) -> tuple[float, ...]:
-    """``value`` for every channel of ``image``, as the 4-tuple OpenCV takes for a per-channel scalar."""
-    channels = 1 if image.ndim == 2 else image.shape[2]
-    return (value,) * channels + (0.0,) * (4 - channels)
+    channels = 1 if work.ndim == 2 else work.shape[2]
+    return scale_channels(work, [1.0 / scale] * channels, dtype=target, out=out)
 
 
 def level_count(shape: tuple[int, int], *, smallest: int = 16, most: int = 7) -> int:
@@ -69,9 +73,10 @@ def level_count(shape: tuple[int, int], *, smallest: int = 16, most: int = 7) ->
 
 
 def _nearest_indices(src: int, dst: int, start: int, count: int) -> np.ndarray:
-    """The source indices ``cv2.resize(..., INTER_NEAREST)`` from ``src`` to ``dst`` samples picks for ``start`` onwards."""
-    picks = np.floor(np.arange(start, start + count) * (1.0 / (dst / src)))
-    return np.minimum(picks.astype(np.int64), src - 1)
+    """The source indices ``cv2.resize(..., INTER_NEAREST)`` from ``src`` to ``dst`` samples picks from ``start`` on."""
+    picks: np.ndarray = np.floor(np.arange(start, start + count) * (1.0 / (dst / src))).astype(np.int64)
+    np.minimum(picks, src - 1, out=picks)
+    return picks
 
 
 def _combine_expanded(fine: np.ndarray, coarse: np.ndarray, *, add: bool, band: int = 128) -> np.ndarray:
@@ -107,7 +112,7 @@ class PyramidFusion:
     def __init__(self, shape: tuple[int, ...], *, levels: int | None = None, window: int = 5, origin: int = 0,
                  frame_height: int | None = None) -> None:
         self.shape = tuple(shape)
-        self.levels = levels or level_count(self.shape[:2])
+        self.levels = levels or level_count((self.shape[0], self.shape[1]))
         if origin % (1 << self.levels):
             raise ValueError(f"a strip must start at a multiple of {1 << self.levels} rows, not {origin}")
         self.window = window
@@ -136,7 +141,7 @@ class PyramidFusion:
             lap = _combine_expanded(gauss[lvl], gauss[lvl + 1], add=False)  # in place: the level becomes its Laplacian
             gauss[lvl] = None  # type: ignore[call-overload]
             energy = _luma(lap)
-            cv2.absdiff(energy, 0, dst=energy)
+            cv2.absdiff(energy, 0, dst=energy)  # type: ignore[call-overload]  # (stubs: no scalar operand)
             cv2.GaussianBlur(energy, (self.window, self.window), 0, dst=energy)
             if finer is not None:
                 cv2.add(energy, finer, dst=energy)
@@ -159,7 +164,8 @@ class PyramidFusion:
             height = (height + 1) // 2  # pyrDown's rounding
         rows = allow[_nearest_indices(allow.shape[0], height, self.origin >> lvl, shape[0])]
         # Across, the strip spans the whole width: resize picks the same columns as for the whole frame.
-        return cv2.resize(rows, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+        gate: np.ndarray = cv2.resize(rows, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+        return gate
 
     def _merge(self, lvl: int, lap: np.ndarray, energy: np.ndarray) -> None:
         if len(self._fused) <= lvl:
@@ -180,3 +186,43 @@ class PyramidFusion:
             self._fused[lvl] = None  # type: ignore[call-overload]
         self._activity = []
         return image
+
+
+def pyramid_strips(shape: tuple[int, int]) -> list[Strip]:
+    """Strips of (H, W) that start on the coarsest level's rows, with :data:`PYRAMID_MARGIN` of context."""
+    levels = level_count(shape)
+    return plan_strips(shape, unit=1 << levels, margin=PYRAMID_MARGIN << levels)
+
+
+class PyramidStack:
+    """Pyramid fusion of a stack's ``frames``, a strip at a time; each frame may win only where the
+    focus index says it is near its sharpest (:meth:`FocusIndex.frame_window`)."""
+
+    stage = "stacking"
+
+    def __init__(self, index: FocusIndex, frames: range) -> None:
+        self.shape = (int(index.shape[0]), int(index.shape[1]))
+        self.levels = level_count(self.shape)
+        self.window = index.frame_window(frames)
+
+    def strip(self, strip: Strip) -> PyramidStrip:
+        return PyramidStrip(self, strip)
+
+
+class PyramidStrip:
+    """One strip of a :class:`PyramidStack`: a :class:`PyramidFusion` of its rows and margins."""
+
+    def __init__(self, stack: PyramidStack, strip: Strip) -> None:
+        height, width = stack.shape
+        self.strip = strip
+        self.window = stack.window
+        self.fusion = PyramidFusion((strip.stop - strip.start, width, 3), levels=stack.levels, origin=strip.start,
+                                    frame_height=height)
+
+    def add(self, i: int, read: Callable[[], np.ndarray], gains: np.ndarray) -> None:
+        lo, hi = self.window
+        self.fusion.add(to_work(read(), gains), ((lo <= i) & (hi >= i)).astype(np.uint8))
+
+    def finish(self, out: np.ndarray) -> None:
+        kept = slice(self.strip.keep_start - self.strip.start, self.strip.keep_stop - self.strip.start)
+        from_work(self.fusion.result()[kept], out.dtype, out=out)

@@ -63,7 +63,8 @@ class FocusIndex:
     # -- per-tile maps, computed once -------------------------------------------------
     @cached_property
     def _peaks(self) -> np.ndarray:
-        return self.scores.max(axis=0) + 1e-6
+        peaks: np.ndarray = self.scores.max(axis=0) + 1e-6
+        return peaks
 
     def _normalised(self, rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
         """The curves of the tiles ``rows``, ``cols`` divided by their peaks (1 at the sharpest frame).
@@ -71,18 +72,21 @@ class FocusIndex:
         Made on demand, never kept: the whole set is as large as ``scores``, which a stack's
         second pass would otherwise carry twice.
         """
-        return (self.scores[:, rows, cols] / self._peaks[rows, cols]).astype(np.float32)
+        curves: np.ndarray = (self.scores[:, rows, cols] / self._peaks[rows, cols]).astype(np.float32)
+        return curves
 
     @cached_property
     def best(self) -> np.ndarray:
         """(rows, cols) int16: the frame with the largest focus measure in each tile."""
-        return self.scores.argmax(axis=0).astype(np.int16)
+        best: np.ndarray = self.scores.argmax(axis=0).astype(np.int16)
+        return best
 
     @cached_property
     def confidence(self) -> np.ndarray:
         """(rows, cols) float32 in 0..1: how far each tile's peak stands above its curve's median."""
         median = np.median(self._normalised(), axis=0)
-        return (1.0 - median).astype(np.float32)
+        confidence: np.ndarray = (1.0 - median).astype(np.float32)
+        return confidence
 
     @cached_property
     def fine_index(self) -> np.ndarray:
@@ -112,7 +116,8 @@ class FocusIndex:
         den = cv2.GaussianBlur(weight, (0, 0), sigma)
         fill = np.where(den > 1e-4, num / np.maximum(den, 1e-4), float(np.median(fine)))
         smooth = weight * cv2.GaussianBlur(fine, (3, 3), 0) + (1 - weight) * fill
-        return np.clip(smooth, 0, self.frame_count - 1).astype(np.float32)
+        tiles: np.ndarray = np.clip(smooth, 0, self.frame_count - 1).astype(np.float32)
+        return tiles
 
     def frame_window(self, frames: range | None = None, *, tolerance: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
         """(lo, hi): (rows, cols) float32 bounds of the frames worth taking each tile from.
@@ -142,7 +147,8 @@ class FocusIndex:
         y0 = np.minimum(np.floor(y).astype(np.int64), tiles.shape[0] - 1)
         y1 = np.minimum(y0 + 1, tiles.shape[0] - 1)
         fy = (y - y0).astype(np.float32)[:, None]
-        return (across[y0] * (1 - fy) + across[y1] * fy).astype(np.float32)
+        rows: np.ndarray = (across[y0] * (1 - fy) + across[y1] * fy).astype(np.float32)
+        return rows
 
     # -- taps ---------------------------------------------------------------------------
     def refocus(self, x: float, y: float, *, radius: int | None = None) -> RefocusAnswer:
@@ -177,15 +183,16 @@ class FocusIndex:
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "FocusIndex":
+    def from_bytes(cls, data: bytes) -> FocusIndex:
         """Load what :meth:`to_bytes` wrote; an unknown or damaged blob raises ImagingError."""
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 if int(z["version"]) != FORMAT_VERSION:
                     raise ImagingError(f"focus index format {int(z['version'])} is not supported; recompute it")
                 scores = z["curves"].astype(np.float32) * z["peaks"]
-                return cls(scores=scores, shape=tuple(int(v) for v in z["shape"]), tile=int(z["tile"]),
-                           transforms=z["transforms"], gains=z["gains"])
+                height, width = (int(v) for v in z["shape"])
+                return cls(scores=scores, shape=(height, width), tile=int(z["tile"]), transforms=z["transforms"],
+                           gains=z["gains"])
         except (OSError, KeyError, ValueError) as exc:
             raise ImagingError(f"stored focus index is damaged ({exc}); recompute it") from None
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request, send_file
 
+from tether.imaging import FORMATS, METHODS
 from tether.web.api import engine, ok
 from tether.web.errors import BadRequest
 from tether.web.validation import Field, choice, int_pair, integer, json_body, number
@@ -93,8 +94,8 @@ def depth_map(burst_id: str) -> Response:
 @bp.post("/bursts/<burst_id>/stack")
 def stack(burst_id: str) -> Any:
     body = json_body({
-        "method": Field(choice("pyramid", "depthmap"), default="pyramid"),
-        "format": Field(choice("jpeg", "png", "tiff"), default="jpeg"),
+        "method": Field(choice(*METHODS), default=METHODS.default),
+        "format": Field(choice(*FORMATS), default=FORMATS.default),
         "range": Field(int_pair(0, 1_000_000)),
     })
     job = engine().bursts.start_stack(burst_id, method=body["method"], fmt=body["format"], frames=body["range"])

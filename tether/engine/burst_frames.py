@@ -1,0 +1,46 @@
+"""A burst's frames as the image engine's frame source (``tether.imaging.FrameSource``).
+
+Here, above both, so that the image engine knows nothing of bursts and the burst container
+nothing of image processing.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tether.burst import BurstError, BurstReader
+from tether.imaging import ImagingError, MismatchedFrames, UnreadableImage
+
+
+class BurstFrames:
+    """The readable frames of an open burst, in capture order; ``indices[k]`` is frame ``k``'s number in the burst."""
+
+    def __init__(self, reader: BurstReader) -> None:
+        self.reader = reader
+        metas = reader.frames_meta()
+        self.indices = [i for i, m in enumerate(metas) if not m.corrupt]
+        if not self.indices:
+            raise ImagingError(f"{reader.path}: the burst holds no readable frames")
+        sizes = {(metas[i].height, metas[i].width) for i in self.indices if metas[i].width}
+        if len(sizes) > 1:
+            listed = ", ".join(f"{w}x{h}" for h, w in sorted(sizes))
+            raise MismatchedFrames(f"{reader.path}: frames of several sizes ({listed}); "
+                                   "refocus and stacking need one size")
+        height, width = reader.frame_image(self.indices[0]).shape[:2]
+        self.shape = (height, width)
+        self.dtype = np.dtype(np.uint8)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def read(self, i: int, *, reduce: int = 1) -> np.ndarray:
+        try:
+            image = self.reader.frame_image(self.indices[i], reduce=reduce)
+        except BurstError as exc:
+            raise UnreadableImage(str(exc)) from None
+        if reduce == 1 and image.shape[:2] != self.shape:
+            raise MismatchedFrames(f"{self.reader.path}: frame {self.indices[i]} is {image.shape[1]}x{image.shape[0]}, "
+                                   f"expected {self.shape[1]}x{self.shape[0]}")
+        return image
+
+    def exif_source(self) -> bytes | None:
+        return self.reader.frame_bytes(self.indices[0])
