@@ -16,7 +16,7 @@ from flask import current_app, request
 from flask_socketio import SocketIO, emit
 
 from tether.events import Event
-from tether.web.jsonable import jsonable
+from tether.web.jsonable import data_root, jsonable
 from tether.web.security import AccessPolicy
 
 log = logging.getLogger(__name__)
@@ -38,16 +38,12 @@ def register_handlers(socketio: SocketIO) -> None:
         if refusal is not None:
             raise ConnectionRefusedError(refusal[1])
         engine = current_app.extensions["tether.engine"]
-        emit("snapshot", jsonable(engine.snapshot(), _root(engine)))
+        emit("snapshot", jsonable(engine.snapshot(), data_root(engine)))
 
     @socketio.on("snapshot")
     def on_snapshot() -> Any:
         engine = current_app.extensions["tether.engine"]
-        return jsonable(engine.snapshot(), _root(engine))
-
-
-def _root(engine: Any) -> str:
-    return str(engine.store.root.resolve()) + "/"
+        return jsonable(engine.snapshot(), data_root(engine))
 
 
 class Forwarder:
