@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from tether.config import is_loopback_host
 from tether.web import socketio
-from tether.web.security import AccessPolicy, is_loopback_host
+from tether.web.security import AccessPolicy
 
 TOKEN = "s3cret-token-for-tests"
 

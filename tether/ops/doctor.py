@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.camera.types import CameraInfo
-from tether.config import Settings
+from tether.config import Settings, is_loopback_host
 from tether.ops.system_facts import (
     PROC,
     Process,
@@ -364,8 +364,6 @@ def check_port(host: str, port: int, procs: list[Process] | None = None) -> Chec
 
 
 def _exposure(host: str) -> str:
-    from tether.web.security import is_loopback_host
-
     if is_loopback_host(host):
         return " (panel reachable from this machine only)"
     return " (panel reachable from the network: a token is required; see [server] token)"
