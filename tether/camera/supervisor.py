@@ -415,9 +415,6 @@ class SupervisedCamera(Camera):
     def set_setting(self, name: str, value: Any) -> Setting:
         return self._call("set_setting", name, value)
 
-    def _write_setting(self, name: str, value: Any) -> None:
-        self._call("set_setting", name, value)
-
     def live_view_frame(self) -> Frame:
         return self._call("live_view_frame")
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -113,9 +113,6 @@ class Setting:
                 raise InvalidValue(f"{self.label} must be between {lo:g} and {hi:g}, not {value!r}")
             return number
         return str(value)
-
-    def with_value(self, value: Any) -> "Setting":
-        return replace(self, value=value)
 
     def to_dict(self) -> dict[str, Any]:
         return {

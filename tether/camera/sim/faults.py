@@ -29,10 +29,6 @@ class FaultPlan:
     corrupt_every: int = 0        # 0 = never
     seed: int | None = None
 
-    @property
-    def active(self) -> bool:
-        return bool(self.disconnect_after or self.busy_rate or self.slow_ms or self.corrupt_every)
-
 
 _LIMITS = {
     "disconnect_after": (int, 1, None), "busy_rate": (float, 0.0, 1.0), "slow_ms": (float, 0.0, 60000.0),

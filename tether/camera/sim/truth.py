@@ -6,8 +6,8 @@ line up pixel for pixel with a frame taken there.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -53,10 +53,6 @@ class SceneTruth:
     def motor_range(self) -> tuple[int, int]:
         """(near end stop, far end stop) in units."""
         return 0, optics.MOTOR_RANGE
-
-    @property
-    def infinity_position(self) -> float:
-        return optics.INFINITY_POSITION
 
     @property
     def step_units(self) -> dict[str, int]:
