@@ -9,7 +9,7 @@ from pathlib import Path
 from tether.burst.errors import BurstError
 from tether.burst.format import EXT_MIME
 from tether.burst.meta import FrameMeta
-from tether.burst.sniff import sniff_mime
+from tether.imagebytes import sniff_mime
 from tether.burst.writer import BurstWriter
 
 #: Extensions taken from a folder; anything else in it (except hidden files) is an error, not a silent skip.

@@ -22,7 +22,7 @@ from tether.burst.format import (
     EXT_MIME, FORMAT_NAME, FORMAT_VERSION_TEXT, HEADER_ENTRY, MANIFEST_ENTRY, MIME_EXT, derived_entry, frame_entry, meta_entry,
 )
 from tether.burst.meta import FrameMeta
-from tether.burst.sniff import image_size, sniff_mime
+from tether.imagebytes import image_size, sniff_mime
 from tether.burst.zipcodec import crc32
 from tether.fileio import StorageError, describe_os_error
 

@@ -74,7 +74,7 @@ class SimCamera(Camera):
         base_plan = parse_fault_text(settings.faults, "[sim] faults")
         plan = merge(base_plan, parse_faults(camera_id.options, where), camera_id.options)
         self.seed = plan.seed if plan.seed is not None else settings.seed
-        self.faults = FaultInjector(plan, self.seed, f"simulated camera {camera_id.port}")
+        self.faults = FaultInjector(plan, self.seed, f"simulated camera {camera_id.without_options}")
         #: False = return frames as fast as they render (benchmarks); True = a real camera's cadence.
         self.pace = pace
         self._info = camera_info(self.scene.name)
@@ -120,7 +120,7 @@ class SimCamera(Camera):
 
     def _operation(self, what: str) -> None:
         if not self._open:
-            raise CameraDisconnected(f"simulated camera {self.camera_id.port} is not open", hint="open it first")
+            raise CameraDisconnected(f"simulated camera {self.camera_id.without_options} is not open", hint="open it first")
         self.faults.operation(what)
 
     # -- settings -------------------------------------------------------------------------------

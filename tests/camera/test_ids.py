@@ -1,0 +1,44 @@
+"""Camera ids: the strings users type, split once into what the drivers need."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tether.camera.errors import CameraNotFound
+from tether.camera.ids import parse_camera_id, ptpip_answers
+
+
+@pytest.mark.parametrize(("text", "host", "port", "event_port"), [
+    ("ptpip:10.0.0.5", "10.0.0.5", 15740, 15740),
+    ("ptpip:10.0.0.5:15741", "10.0.0.5", 15741, 15741),
+    ("ptpip:camera.local:15741:15999", "camera.local", 15741, 15999),
+    ("PTPIP:10.0.0.5:?faults=none", "10.0.0.5", 15740, 15740),
+    ("usb:001,005", "", 0, 0),
+    ("sim:macro", "", 0, 0),
+])
+def test_a_ptpip_id_names_host_port_and_event_port(text: str, host: str, port: int, event_port: int) -> None:
+    camera_id = parse_camera_id(text)
+    assert (camera_id.host, camera_id.port, camera_id.event_port) == (host, port, event_port)
+
+
+def test_options_stay_apart_from_the_address() -> None:
+    camera_id = parse_camera_id("sim:macro?busy_rate=0.1&seed=3")
+    assert camera_id.without_options == "sim:macro"
+    assert camera_id.options == {"busy_rate": "0.1", "seed": "3"}
+    assert str(camera_id) == "sim:macro?busy_rate=0.1&seed=3"
+
+
+@pytest.mark.parametrize("text", ["ptpip:", "ptpip::15740", "ptpip:host:port", "ptpip:host:70000",
+                                  "ptpip:host:1:2:3", "firewire:1", "sim?busy_rate"])
+def test_malformed_ids_are_refused_with_the_forms_that_work(text: str) -> None:
+    with pytest.raises(CameraNotFound) as refused:
+        parse_camera_id(text)
+    assert text in refused.value.message
+
+
+def test_ptpip_answers_only_when_something_listens() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        assert ptpip_answers(parse_camera_id(f"ptpip:127.0.0.1:{port}"))
+    assert not ptpip_answers(parse_camera_id(f"ptpip:127.0.0.1:{port}"))
