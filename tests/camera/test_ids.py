@@ -7,6 +7,9 @@ import pytest
 
 from tether.camera.errors import CameraNotFound
 from tether.camera.ids import parse_camera_id, ptpip_answers
+from tether.camera.registry import default_camera_id, is_simulated, open_camera
+from tether.camera.sim import SimCamera
+from tether.config import Settings
 
 
 @pytest.mark.parametrize(("text", "host", "port", "event_port"), [
@@ -30,7 +33,7 @@ def test_options_stay_apart_from_the_address() -> None:
 
 
 @pytest.mark.parametrize("text", ["ptpip:", "ptpip::15740", "ptpip:host:port", "ptpip:host:70000",
-                                  "ptpip:host:1:2:3", "firewire:1", "sim?busy_rate"])
+                                  "ptpip:host:1:2:3", "fire wire:1", "sim?busy_rate"])
 def test_malformed_ids_are_refused_with_the_forms_that_work(text: str) -> None:
     with pytest.raises(CameraNotFound) as refused:
         parse_camera_id(text)
@@ -42,3 +45,19 @@ def test_ptpip_answers_only_when_something_listens() -> None:
         port = listener.getsockname()[1]
         assert ptpip_answers(parse_camera_id(f"ptpip:127.0.0.1:{port}"))
     assert not ptpip_answers(parse_camera_id(f"ptpip:127.0.0.1:{port}"))
+
+
+def test_the_driver_table_decides_what_an_id_opens() -> None:
+    assert isinstance(open_camera("sim:product", Settings()), SimCamera)  # in this process, not supervised
+    with pytest.raises(CameraNotFound, match="no camera 'firewire:1'") as refused:
+        open_camera("firewire:1", Settings())
+    assert "ptpip:" in refused.value.hint
+    assert is_simulated("sim:macro?seed=2") and not is_simulated("usb:001,005") and not is_simulated("firewire:1")
+
+
+def test_a_configured_default_camera_says_whether_it_is_simulated() -> None:
+    def configured(camera_id: str) -> Settings:
+        return Settings().with_overrides({"camera": {"default": camera_id}})
+
+    assert default_camera_id(configured("sim:landscape")) == ("sim:landscape", True)
+    assert default_camera_id(configured("usb:001,005")) == ("usb:001,005", False)

@@ -14,6 +14,7 @@ from typing import Any
 
 from tether.camera import rpc
 from tether.camera.errors import CameraError
+from tether.config import Settings
 from tether.errors import TetherError
 
 
@@ -37,17 +38,13 @@ class Worker:
     def detect(self, ptpip_ids: list[str]) -> Any:
         return self.gphoto.detect(ptpip_ids)
 
-    def open(self, camera_id: str, delete_from_card: bool, skip_widgets: tuple[str, ...], sim_settings: Any) -> Any:
+    def open(self, camera_id: str, settings: Settings, skip_widgets: tuple[str, ...]) -> Any:
+        from tether.camera.drivers import driver_for
         from tether.camera.ids import parse_camera_id
 
         self.close()
         parsed = parse_camera_id(camera_id)
-        if parsed.scheme == "sim":
-            from tether.camera.sim import SimCamera
-
-            camera = SimCamera(parsed, sim_settings)
-        else:
-            camera = self.gphoto.GphotoCamera(parsed, delete_from_card=delete_from_card, skip_widgets=skip_widgets)
+        camera = driver_for(parsed).open_here(parsed, settings, skip_widgets)
         camera.open()
         self.camera = camera
         return camera.info

@@ -23,6 +23,7 @@ from typing import Any
 from tether.camera import errors as camera_errors
 from tether.camera import rpc
 from tether.camera.base import Camera
+from tether.camera.drivers import driver_for
 from tether.camera.errors import CameraDisconnected, CameraError, CameraNotFound, DriverCrashed, Unsupported
 from tether.camera.ids import DEFAULT_PTPIP_PORT, CameraId, parse_camera_id, ptpip_answers
 from tether.camera.types import CameraInfo, CapturedFile, FocusDirection, Frame, Setting, StepClass
@@ -289,11 +290,11 @@ class SupervisedCamera(Camera):
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def _open_args(self, camera_id: str) -> tuple:
-        return (camera_id, self.settings_.gphoto.delete_from_card, tuple(sorted(self._skip_widgets)), self.settings_.sim)
+    def _open_args(self, camera_id: str) -> tuple[str, Settings, tuple[str, ...]]:
+        return camera_id, self.settings_, tuple(sorted(self._skip_widgets))
 
     def _spawn(self) -> ChildProcess:
-        return ChildProcess(self.settings_, simulated=self.camera_id.scheme == "sim")
+        return ChildProcess(self.settings_, simulated=driver_for(self.camera_id).simulated)
 
     def open(self) -> None:
         with self._lock:
