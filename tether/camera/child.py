@@ -5,6 +5,7 @@ Run as ``python -m tether.camera.child READ_FD WRITE_FD``. Replies are ("ok", re
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -114,10 +115,8 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.DEBUG if os.environ.get("TETHER_GPHOTO_DEBUG") == "1" else logging.WARNING,
                         stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
     read_fd, write_fd = int(argv[0]), int(argv[1])
-    try:
+    with contextlib.suppress(rpc.PipeClosed):
         serve(read_fd, write_fd)
-    except rpc.PipeClosed:
-        pass
     return 0
 
 

@@ -62,7 +62,8 @@ def translate_error(exc: Exception, doing: str) -> CameraError:
     if code in (gp.GP_ERROR_CAMERA_BUSY, gp.GP_ERROR_IO_LOCK):
         return CameraBusy(f"the camera is busy ({doing}); try again in a moment", hint=text)
     if code in (gp.GP_ERROR_IO_USB_FIND, gp.GP_ERROR_MODEL_NOT_FOUND, gp.GP_ERROR_UNKNOWN_PORT):
-        return CameraNotFound(f"no camera answers ({doing})", hint="is it switched on, connected, and in PC/tether mode?")
+        return CameraNotFound(f"no camera answers ({doing})",
+                              hint="is it switched on, connected, and in PC/tether mode?")
     if code in (gp.GP_ERROR_IO, gp.GP_ERROR_IO_READ, gp.GP_ERROR_IO_WRITE, gp.GP_ERROR_TIMEOUT, gp.GP_ERROR_IO_INIT):
         return CameraDisconnected(
             f"the camera stopped answering while {doing}", hint=f"libgphoto2 said: {text}; check the cable or network",
@@ -190,7 +191,8 @@ class GphotoCamera(Camera):
             note = f"libgphoto2 offers no focus drive for {model}"
         elif drive.widget in self._blocked:
             defect = self._blocked[drive.widget]
-            note = f"focus drive is unavailable on libgphoto2 {version}: {defect.summary.format(version=version)}; {defect.fix}"
+            note = (f"focus drive is unavailable on libgphoto2 {version}: "
+                    f"{defect.summary.format(version=version)}; {defect.fix}")
             drive = None
         self._focus = drive
         caps = Capabilities(

@@ -6,6 +6,7 @@ model and serial) is re-opened with backoff. State changes go to subscribed list
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -232,10 +233,8 @@ class ChildProcess:
             except (OSError, rpc.Deadline, rpc.PipeClosed, subprocess.TimeoutExpired):
                 self.kill()
         for fd in (self._w, self._r):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 class SupervisedCamera(Camera):

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from tether.camera.errors import InvalidValue
 
 
-class StepClass(str, Enum):
+class StepClass(StrEnum):
     """Focus-drive step sizes; each vendor maps them to its own widget values."""
 
     SMALL = "small"
@@ -17,12 +17,12 @@ class StepClass(str, Enum):
     LARGE = "large"
 
 
-class FocusDirection(str, Enum):
+class FocusDirection(StrEnum):
     NEAR = "near"
     FAR = "far"
 
 
-class SettingKind(str, Enum):
+class SettingKind(StrEnum):
     CHOICE = "choice"
     RANGE = "range"
     TOGGLE = "toggle"

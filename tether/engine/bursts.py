@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 
@@ -35,6 +35,7 @@ from tether.imaging import (
 from tether.jobs import Job, JobPool
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 THUMB_REDUCE = 8
 #: Focus indexes kept in memory (a few hundred kB each) so taps never touch the disk.
@@ -104,7 +105,7 @@ class BurstService:
             "summary": info.get("summary", {}),
         }
 
-    def _cached(self, table: dict[str, Any], burst_id: str, make: Any) -> Any:
+    def _cached(self, table: dict[str, tuple[tuple[float, int], T]], burst_id: str, make: Callable[[Path], T]) -> T:
         """``make(path)`` for this burst, remembered until the file's size or time changes (not while written)."""
         path = self.store.burst_path(burst_id)
         key = _stamp(path)

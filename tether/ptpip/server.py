@@ -1,6 +1,7 @@
 """TCP side of the virtual Lumix: command and event connections on one port, told apart by their first packet."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import struct
@@ -65,7 +66,7 @@ class PtpIpServer:
         base = f"ptpip:{self.host}:{self.port}"
         return base if self.port == DEFAULT_PTPIP_PORT else f"{base}:{self.port}"
 
-    def start(self) -> "PtpIpServer":
+    def start(self) -> PtpIpServer:
         thread = threading.Thread(target=self.serve_forever, name="ptpip-accept", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -84,19 +85,15 @@ class PtpIpServer:
 
     def stop(self) -> None:
         self._stopped.set()
-        try:
+        with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close alone does not
-        except OSError:
-            pass
         self._listener.close()
         for sock in list(self._sockets):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
-    def __enter__(self) -> "PtpIpServer":
+    def __enter__(self) -> PtpIpServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response
 from flask_socketio import SocketIO
 
 from tether.config import Settings
@@ -52,7 +52,7 @@ def create_app(engine: Engine, settings: Settings, *, token: str | None = None) 
     app.wsgi_app = SecurityMiddleware(app.wsgi_app, policy)  # type: ignore[method-assign]
 
     @app.after_request
-    def headers(response):  # type: ignore[no-untyped-def]
+    def headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

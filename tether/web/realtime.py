@@ -5,6 +5,7 @@ job or camera and sent at most ``RATE`` times a second; all other events go out 
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import queue
@@ -59,15 +60,13 @@ class Forwarder:
         self._stopped = False
         self._sequence = itertools.count()
 
-    def start(self) -> "Forwarder":
+    def start(self) -> Forwarder:
         self._thread.start()
         return self
 
     def __call__(self, event: Event) -> None:
-        try:
+        with contextlib.suppress(queue.Full):  # nobody is draining: drop rather than block a sweep
             self._queue.put_nowait(event)
-        except queue.Full:  # nobody is draining: drop rather than block a sweep
-            pass
 
     def stop(self) -> None:
         self._stopped = True

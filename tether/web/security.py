@@ -46,7 +46,7 @@ class AccessPolicy:
     def token_ok(self, candidate: str | None) -> bool:
         if not self.token:
             return True
-        return bool(candidate) and hmac.compare_digest(candidate.encode(), self.token.encode())
+        return candidate is not None and hmac.compare_digest(candidate.encode(), self.token.encode())
 
     def host_ok(self, host_header: str) -> bool:
         """On loopback only our own names are acceptable Host headers (DNS rebinding defence)."""

@@ -115,7 +115,8 @@ class SceneTruth:
             targets = visited[np.abs(targets[:, None] - visited[None, :]).argmin(axis=1)]
         return targets[self.index_map(size, focus_position)]
 
-    def all_in_focus(self, size: tuple[int, int], focus_position: float | None = None, f_number: float = 2.8) -> np.ndarray:
+    def all_in_focus(self, size: tuple[int, int], focus_position: float | None = None,
+                     f_number: float = 2.8) -> np.ndarray:
         """uint8 BGR (H, W, 3): every object sharp (only the lens's residual blur), noiseless, white-balanced."""
         from tether.camera.sim.scene import raster
 
