@@ -38,6 +38,19 @@ def _opt(default: Any, help: str, **rules: Any) -> Any:
     return field(default=default, metadata=meta)
 
 
+#: Host names that reach this machine only: a server bound to one of them needs no token.
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for 127.0.0.1, ::1 and localhost: the only binds that need no token.
+
+    Other 127.x addresses count as non-loopback on purpose: they are unusual, and tests use
+    127.0.0.2 to exercise the token path without leaving the machine.
+    """
+    return host.strip().lower() in LOOPBACK_NAMES
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     host: str = _opt("127.0.0.1", "interface to listen on; anything but loopback requires a token")

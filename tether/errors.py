@@ -1,4 +1,8 @@
-"""The root of tether's error tree: every error a user may see carries a message and a hint."""
+"""The root of tether's error tree: every error a user may see carries a message and a hint.
+
+The bases below say what kind of trouble it is, whatever part of tether raised it; a front end
+answers by base (the web layer maps them to HTTP statuses), never by the concrete class.
+"""
 from __future__ import annotations
 
 
@@ -21,3 +25,19 @@ class Cancelled(TetherError):
     """Someone cancelled the job; whatever it had finished (a sweep's frames) is kept."""
 
     exit_code = 130
+
+
+class InvalidInput(TetherError):
+    """A value someone gave (a setting, a request field) is outside what is accepted."""
+
+
+class NotFound(TetherError):
+    """What was named is not there: a camera, a burst, an export, a frame, a job."""
+
+
+class Busy(TetherError):
+    """What was asked for is in use or not ready yet: the same request may work a little later."""
+
+
+class NotReady(Busy):
+    """A result that is still being computed (a refocus map); its job says when it is done."""

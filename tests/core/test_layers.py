@@ -1,7 +1,7 @@
 """tether's imports point one way, and no module imports itself round a cycle.
 
 web / cli -> engine -> capture -> burst / imaging -> camera -> the bottom floor (errors, events,
-jobs, config, fileio). Every ``import`` counts, also one inside a function or under
+jobs, config, fileio, imagebytes). Every ``import`` counts, also one inside a function or under
 ``TYPE_CHECKING``: a lazy import hides a cycle, it does not remove it.
 """
 from __future__ import annotations
@@ -18,18 +18,20 @@ MAY_IMPORT: dict[str, set[str]] = {
     "errors": set(),
     "events": set(),
     "fileio": {"errors"},
+    "imagebytes": set(),
     "config": {"errors", "fileio"},
     "jobs": {"errors", "events"},
-    "camera": {"errors", "events", "config", "fileio"},
-    "ptpip": {"errors", "fileio", "camera"},     # the virtual Lumix: a camera seen from the other side
-    "burst": {"errors", "fileio"},
-    "imaging": {"errors", "fileio"},
-    "capture": {"errors", "events", "jobs", "config", "fileio", "camera", "burst", "imaging"},
-    "engine": {"errors", "events", "jobs", "config", "fileio", "camera", "burst", "imaging", "capture"},
-    "ops": {"errors", "config", "fileio", "camera"},
-    "web": {"errors", "events", "jobs", "config", "fileio", "camera", "burst", "imaging", "capture", "engine"},
-    "cli": {"", "errors", "events", "jobs", "config", "fileio", "camera", "burst", "imaging", "capture", "engine",
-            "ops", "ptpip", "web"},
+    "camera": {"errors", "events", "config", "fileio", "imagebytes"},
+    "ptpip": {"errors", "fileio", "imagebytes", "camera"},  # the virtual Lumix: a camera seen from the other side
+    "burst": {"errors", "fileio", "imagebytes"},
+    "imaging": {"errors", "fileio", "imagebytes"},
+    "capture": {"errors", "events", "jobs", "config", "fileio", "imagebytes", "camera", "burst", "imaging"},
+    "engine": {"errors", "events", "jobs", "config", "fileio", "imagebytes", "camera", "burst", "imaging", "capture"},
+    "ops": {"errors", "config", "fileio", "imagebytes", "camera"},
+    "web": {"errors", "events", "jobs", "config", "fileio", "imagebytes", "camera", "burst", "imaging", "capture",
+            "engine"},
+    "cli": {"", "errors", "events", "jobs", "config", "fileio", "imagebytes", "camera", "burst", "imaging", "capture",
+            "engine", "ops", "ptpip", "web"},
     "__main__": {"cli"},
 }
 

@@ -1,13 +1,11 @@
 """Pure parts of the driver: port strings, the vendor focus table, the defect table, error messages."""
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import pytest
 
 from tether.camera import gphoto_defects, gphoto_focus
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, Unsupported
-from tether.camera.gphoto import jpeg_size, libgphoto2_port_path, translate_error
+from tether.camera.gphoto import libgphoto2_port_path, translate_error
 from tether.camera.gphoto_lib import gp
 from tether.camera.ids import parse_camera_id
 from tether.camera.types import FocusDirection, StepClass
@@ -60,9 +58,3 @@ def test_error_messages_a_photographer_can_act_on():
     assert isinstance(translate_error(gp.GPhoto2Error(gp.GP_ERROR_IO), "x"), CameraDisconnected)
     assert isinstance(translate_error(gp.GPhoto2Error(gp.GP_ERROR_NOT_SUPPORTED), "x"), Unsupported)
     assert type(translate_error(gp.GPhoto2Error(gp.GP_ERROR), "x")) is CameraError
-
-
-def test_jpeg_size_reads_the_frame_header():
-    data = cv2.imencode(".jpg", np.zeros((48, 64, 3), np.uint8))[1].tobytes()
-    assert jpeg_size(data) == (64, 48)
-    assert jpeg_size(b"\xff\xd8garbage") == (0, 0)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from tether.config import is_loopback_host
 from tether.web import socketio
-from tether.web.security import AccessPolicy, is_loopback_host
+from tether.web.security import AccessPolicy
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -40,7 +41,8 @@ def test_cross_origin_requests_are_refused(client, headers) -> None:
 
 def test_same_origin_request_passes(client, burst) -> None:
     burst_id = burst()
-    response = client.delete(f"/api/bursts/{burst_id}", headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"})
+    response = client.delete(f"/api/bursts/{burst_id}",
+                             headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"})
     assert response.status_code == 200
 
 

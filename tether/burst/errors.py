@@ -1,7 +1,7 @@
 """The errors a burst can raise; every one names the file and the problem."""
 from __future__ import annotations
 
-from tether.errors import TetherError
+from tether.errors import Busy, TetherError
 
 
 class BurstError(TetherError):
@@ -16,5 +16,5 @@ class UnsupportedVersion(BurstError):
     """The burst was written by a newer tether whose format major version this one cannot read."""
 
 
-class BurstBusy(BurstError):
+class BurstBusy(BurstError, Busy):
     """Another process (usually the writer of a running sweep) holds the burst."""

@@ -1,6 +1,7 @@
 """``tether burst import``: turn a folder (or list) of stack images from any camera into a burst."""
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -9,8 +10,8 @@ from pathlib import Path
 from tether.burst.errors import BurstError
 from tether.burst.format import EXT_MIME
 from tether.burst.meta import FrameMeta
-from tether.burst.sniff import sniff_mime
 from tether.burst.writer import BurstWriter
+from tether.imagebytes import sniff_mime
 
 #: Extensions taken from a folder; anything else in it (except hidden files) is an error, not a silent skip.
 IMAGE_EXTS = set(EXT_MIME) | {"jpg", "jpeg", "png", "tif", "tiff"}
@@ -52,7 +53,8 @@ def _exif_facts(path: Path) -> tuple[float, dict[str, str]]:
             exif = image.getexif()
     except (UnidentifiedImageError, OSError, ValueError):
         return 0.0, {}
-    camera = {k: str(exif[tag]).strip("\x00 ") for k, tag in (("manufacturer", _EXIF_MAKE), ("model", _EXIF_MODEL)) if tag in exif}
+    camera = {k: str(exif[tag]).strip("\x00 ")
+              for k, tag in (("manufacturer", _EXIF_MAKE), ("model", _EXIF_MODEL)) if tag in exif}
     stamp = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL)
     try:
         return (time.mktime(time.strptime(str(stamp), "%Y:%m:%d %H:%M:%S")) if stamp else 0.0), camera
@@ -87,7 +89,7 @@ def import_images(paths: Iterable[Path | str], out: Path | str, *,
              "note": "focus positions are the order of the files, not motor steps"}
     writer = BurstWriter.create(out, camera=camera or {"model": "unknown"}, sweep=sweep)
     try:
-        for n, (path, mime) in enumerate(zip(files, mimes)):
+        for n, (path, mime) in enumerate(zip(files, mimes, strict=True)):
             try:
                 data = path.read_bytes()
             except OSError as exc:
@@ -100,10 +102,8 @@ def import_images(paths: Iterable[Path | str], out: Path | str, *,
         writer.close({"imported_files": [p.name for p in files]})
     except BaseException:
         # the source images are untouched, so a half-made copy is only clutter
-        try:
+        with contextlib.suppress(Exception):
             writer.close(status="interrupted")
-        except Exception:
-            pass
         out.unlink(missing_ok=True)
         raise
     return out

@@ -7,9 +7,9 @@ import json
 import logging
 import os
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-import time
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -19,16 +19,25 @@ from tether import __version__
 from tether.burst.appender import Appender, fsync_dir
 from tether.burst.errors import BurstError, CorruptBurst
 from tether.burst.format import (
-    EXT_MIME, FORMAT_NAME, FORMAT_VERSION_TEXT, HEADER_ENTRY, MANIFEST_ENTRY, MIME_EXT, derived_entry, frame_entry, meta_entry,
+    EXT_MIME,
+    FORMAT_NAME,
+    FORMAT_VERSION_TEXT,
+    HEADER_ENTRY,
+    MANIFEST_ENTRY,
+    MIME_EXT,
+    derived_entry,
+    frame_entry,
+    meta_entry,
 )
 from tether.burst.meta import FrameMeta
-from tether.burst.sniff import image_size, sniff_mime
 from tether.burst.zipcodec import crc32
 from tether.fileio import StorageError, describe_os_error
+from tether.imagebytes import image_size, sniff_mime
 
 log = logging.getLogger(__name__)
 
-_FRAME_HINT = "frames written before this one are kept; free space, then 'tether burst repair' if the burst was not closed"
+_FRAME_HINT = ("frames written before this one are kept; free space, then 'tether burst repair' if the burst was "
+               "not closed")
 
 
 def to_json(value: Any, what: str) -> bytes:
@@ -56,12 +65,14 @@ class BurstWriter:
         self._pending: deque[tuple[int, Future[str]]] = deque()
 
     @classmethod
-    def create(cls, path: Path | str, *, camera: dict[str, Any], sweep: dict[str, Any], fsync: bool = True) -> BurstWriter:
+    def create(cls, path: Path | str, *, camera: dict[str, Any], sweep: dict[str, Any],
+               fsync: bool = True) -> BurstWriter:
         """Create a new burst at ``path`` (never overwriting one) and write its header entry."""
         path = Path(path)
+        created_at = time.time()
         header = {
             "format": FORMAT_NAME, "version": FORMAT_VERSION_TEXT, "tether_version": __version__,
-            "created_at": time.time(), "camera": camera, "sweep": sweep,
+            "created_at": created_at, "camera": camera, "sweep": sweep,
         }
         header_bytes = to_json(header, f"{path}: camera/sweep description")
         try:
@@ -74,7 +85,7 @@ class BurstWriter:
         fcntl.flock(fd, fcntl.LOCK_EX)
         writer = cls(path, fd, header, fsync=fsync)
         try:
-            writer._appender.add([(HEADER_ENTRY, header_bytes, header["created_at"])], sync=fsync)
+            writer._appender.add([(HEADER_ENTRY, header_bytes, created_at)], sync=fsync)
             if fsync:
                 fsync_dir(path)
         except BaseException:
@@ -110,7 +121,8 @@ class BurstWriter:
             name = frame_entry(index, frame_ext(meta))
             crc = crc32(data)
             # the record names the frame's CRC-32 (how a recovery scan pairs them); SHA-256 comes at close
-            record = to_json(dict(meta.to_dict(), entry=name, crc32=f"{crc:08x}"), f"{self.path}: metadata of frame {index}")
+            record = to_json(dict(meta.to_dict(), entry=name, crc32=f"{crc:08x}"),
+                             f"{self.path}: metadata of frame {index}")
             # the record goes first: a frame entry in the file always has its metadata before it
             self._appender.add([(meta_entry(index), record, meta.captured_at), (name, data, meta.captured_at)],
                                crcs=(None, crc))
@@ -165,19 +177,22 @@ class BurstWriter:
             try:
                 self._drain_hashes()
                 manifest = dict(self._header, closed_at=time.time(), status=status, error=error,
-                                summary=summary or {}, frame_count=len(self._frames), frames=self._frames, derived=self._derived)
+                                summary=summary or {}, frame_count=len(self._frames), frames=self._frames,
+                                derived=self._derived)
                 data = to_json(manifest, f"{self.path}: manifest (summary)")
                 self._appender.add([(MANIFEST_ENTRY, data, manifest["closed_at"])], sync=False)
                 self._appender.finish()
             except StorageError as exc:
-                raise StorageError(exc.message, hint="the frames are safe; run 'tether burst repair' on this file") from None
+                raise StorageError(exc.message,
+                                   hint="the frames are safe; run 'tether burst repair' on this file") from None
             finally:
                 os.close(self._fd)  # also releases the lock
 
     def __enter__(self) -> BurstWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self.close()
             return
@@ -206,8 +221,9 @@ def complete_meta(data: bytes, meta: FrameMeta, index: int, *, sha256: str | Non
     width, height = meta.width, meta.height
     if not (width and height):
         width, height = image_size(data)
-    meta = replace(meta, index=index, sha256=hashlib.sha256(data).hexdigest() if sha256 is None else sha256, mime=mime or "application/octet-stream",
-                   width=width, height=height, captured_at=float(meta.captured_at or time.time()))
+    meta = replace(meta, index=index, sha256=hashlib.sha256(data).hexdigest() if sha256 is None else sha256,
+                   mime=mime or "application/octet-stream", width=width, height=height,
+                   captured_at=float(meta.captured_at or time.time()))
     try:  # the same checks a reader applies, so nothing unreadable is ever written
         return FrameMeta.from_dict(meta.to_dict(), f"frame {index}")
     except CorruptBurst as exc:

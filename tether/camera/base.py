@@ -31,9 +31,9 @@ class Camera(ABC):
     def settings(self) -> list[Setting]:
         """Every setting the camera exposes, as typed descriptors with current values."""
 
-    @abstractmethod
     def _write_setting(self, name: str, value: Any) -> None:
-        """Send an already validated value to the camera."""
+        """Send an already validated value to the camera (a driver that writes settings overrides this)."""
+        raise Unsupported(f"{self.info.model} settings cannot be changed")
 
     def get_setting(self, name: str) -> Setting:
         for setting in self.settings():
@@ -72,7 +72,7 @@ class Camera(ABC):
         """Stop recording and download the movie file."""
         raise Unsupported(f"{self.info.model} cannot record movies over USB")
 
-    def __enter__(self) -> "Camera":
+    def __enter__(self) -> Camera:
         self.open()
         return self
 

@@ -5,6 +5,7 @@ Run as ``python -m tether.camera.child READ_FD WRITE_FD``. Replies are ("ok", re
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 from tether.camera import rpc
 from tether.camera.errors import CameraError
+from tether.config import Settings
 from tether.errors import TetherError
 
 
@@ -37,17 +39,13 @@ class Worker:
     def detect(self, ptpip_ids: list[str]) -> Any:
         return self.gphoto.detect(ptpip_ids)
 
-    def open(self, camera_id: str, delete_from_card: bool, skip_widgets: tuple[str, ...], sim_settings: Any) -> Any:
+    def open(self, camera_id: str, settings: Settings, skip_widgets: tuple[str, ...]) -> Any:
+        from tether.camera.drivers import driver_for
         from tether.camera.ids import parse_camera_id
 
         self.close()
         parsed = parse_camera_id(camera_id)
-        if parsed.scheme == "sim":
-            from tether.camera.sim import SimCamera
-
-            camera = SimCamera(parsed, sim_settings)
-        else:
-            camera = self.gphoto.GphotoCamera(parsed, delete_from_card=delete_from_card, skip_widgets=skip_widgets)
+        camera = driver_for(parsed).open_here(parsed, settings, skip_widgets)
         camera.open()
         self.camera = camera
         return camera.info
@@ -117,10 +115,8 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.DEBUG if os.environ.get("TETHER_GPHOTO_DEBUG") == "1" else logging.WARNING,
                         stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
     read_fd, write_fd = int(argv[0]), int(argv[1])
-    try:
+    with contextlib.suppress(rpc.PipeClosed):
         serve(read_fd, write_fd)
-    except rpc.PipeClosed:
-        pass
     return 0
 
 

@@ -1,18 +1,18 @@
 """Camera errors, one tree, each with a message a photographer can act on."""
 from __future__ import annotations
 
-from tether.errors import TetherError
+from tether.errors import Busy, InvalidInput, NotFound, TetherError
 
 
 class CameraError(TetherError):
     """Something went wrong talking to a camera."""
 
 
-class CameraNotFound(CameraError):
+class CameraNotFound(CameraError, NotFound):
     """No camera answers at the given id."""
 
 
-class CameraBusy(CameraError):
+class CameraBusy(CameraError, Busy):
     """The camera (or tether's owner of it) is doing something else; try again later."""
 
 
@@ -28,7 +28,7 @@ class Unsupported(CameraError):
     """This camera (or this libgphoto2) cannot do what was asked."""
 
 
-class InvalidValue(CameraError):
+class InvalidValue(CameraError, InvalidInput):
     """A setting value outside what the camera accepts."""
 
 

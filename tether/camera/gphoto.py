@@ -6,28 +6,38 @@ through tether.camera.supervisor, so a crash or hang in libgphoto2 never takes t
 from __future__ import annotations
 
 import logging
-import socket
-import struct
 import time
 from dataclasses import replace
 from typing import Any
 
 from tether.camera import gphoto_defects, gphoto_focus
 from tether.camera import gphoto_widgets as widgets
-from tether.camera.gphoto_lib import gp, library_version
 from tether.camera.base import Camera
 from tether.camera.errors import (
-    CameraBusy, CameraDisconnected, CameraError, CameraNotFound, CorruptFrame, InvalidValue, Unsupported,
+    CameraBusy,
+    CameraDisconnected,
+    CameraError,
+    CameraNotFound,
+    CorruptFrame,
+    InvalidValue,
+    Unsupported,
 )
-from tether.camera.ids import CameraId, parse_camera_id
+from tether.camera.gphoto_lib import gp, library_version
+from tether.camera.ids import CameraId, parse_camera_id, ptpip_answers
 from tether.camera.types import (
-    CameraInfo, Capabilities, CapturedFile, FocusDirection, Frame, Setting, StepClass,
+    CameraInfo,
+    Capabilities,
+    CapturedFile,
+    FocusDirection,
+    Frame,
+    Setting,
+    StepClass,
 )
+from tether.imagebytes import image_size
 
 log = logging.getLogger(__name__)
 
 
-DEFAULT_PTPIP_PORT = 15740
 PTPIP_ABILITIES = "PTP/IP Camera"
 GENERIC_ABILITIES = frozenset({PTPIP_ABILITIES, "USB PTP Class Camera", "MTP Device"})
 
@@ -35,12 +45,8 @@ GENERIC_ABILITIES = frozenset({PTPIP_ABILITIES, "USB PTP Class Camera", "MTP Dev
 def libgphoto2_port_path(camera_id: CameraId) -> str:
     """The libgphoto2 port string; for PTP/IP the event port is named, since libgphoto2 defaults it to 15740."""
     if camera_id.scheme != "ptpip":
-        return camera_id.port
-    parts = camera_id.address.split(":")
-    host = parts[0]
-    port = parts[1] if len(parts) > 1 and parts[1] else str(DEFAULT_PTPIP_PORT)
-    event_port = parts[2] if len(parts) > 2 and parts[2] else port
-    return f"ptpip:{host}:{port}:{event_port}"
+        return camera_id.without_options
+    return f"ptpip:{camera_id.host}:{camera_id.port}:{camera_id.event_port}"
 
 
 def translate_error(exc: Exception, doing: str) -> CameraError:
@@ -56,7 +62,8 @@ def translate_error(exc: Exception, doing: str) -> CameraError:
     if code in (gp.GP_ERROR_CAMERA_BUSY, gp.GP_ERROR_IO_LOCK):
         return CameraBusy(f"the camera is busy ({doing}); try again in a moment", hint=text)
     if code in (gp.GP_ERROR_IO_USB_FIND, gp.GP_ERROR_MODEL_NOT_FOUND, gp.GP_ERROR_UNKNOWN_PORT):
-        return CameraNotFound(f"no camera answers ({doing})", hint="is it switched on, connected, and in PC/tether mode?")
+        return CameraNotFound(f"no camera answers ({doing})",
+                              hint="is it switched on, connected, and in PC/tether mode?")
     if code in (gp.GP_ERROR_IO, gp.GP_ERROR_IO_READ, gp.GP_ERROR_IO_WRITE, gp.GP_ERROR_TIMEOUT, gp.GP_ERROR_IO_INIT):
         return CameraDisconnected(
             f"the camera stopped answering while {doing}", hint=f"libgphoto2 said: {text}; check the cable or network",
@@ -68,36 +75,8 @@ def translate_error(exc: Exception, doing: str) -> CameraError:
     return CameraError(f"libgphoto2 failed while {doing}: {text}")
 
 
-def jpeg_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from a JPEG's SOF marker; (0, 0) when there is none."""
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            i += 1
-            continue
-        marker = data[i + 1]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            i += 2
-            continue
-        (length,) = struct.unpack_from(">H", data, i + 2)
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack_from(">HH", data, i + 5)
-            return width, height
-        i += 2 + length
-    return 0, 0
-
-
 def _list_pairs(camera_list: Any) -> list[tuple[str, str]]:
     return [(camera_list.get_name(i), camera_list.get_value(i)) for i in range(camera_list.count())]
-
-
-def ptpip_reachable(host: str, port: int, timeout: float = 0.3) -> bool:
-    """A quick TCP connect, so listing never waits on libgphoto2's timeouts for an absent camera."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def detect(ptpip_ids: list[str]) -> list[CameraInfo]:
@@ -111,12 +90,9 @@ def detect(ptpip_ids: list[str]) -> list[CameraInfo]:
     ids = [port for _, port in usb if port.startswith("usb:")] + list(ptpip_ids)
     for text in ids:
         camera_id = parse_camera_id(text)
-        if camera_id.scheme == "ptpip":
-            host, _, rest = camera_id.address.partition(":")
-            port = int(rest.split(":")[0] or DEFAULT_PTPIP_PORT) if rest else DEFAULT_PTPIP_PORT
-            if not ptpip_reachable(host, port):
-                log.info("PTP/IP camera %s does not answer; not listed", text)
-                continue
+        if camera_id.scheme == "ptpip" and not ptpip_answers(camera_id):
+            log.info("PTP/IP camera %s does not answer; not listed", text)
+            continue
         camera = GphotoCamera(camera_id)
         try:
             camera.open()
@@ -215,7 +191,8 @@ class GphotoCamera(Camera):
             note = f"libgphoto2 offers no focus drive for {model}"
         elif drive.widget in self._blocked:
             defect = self._blocked[drive.widget]
-            note = f"focus drive is unavailable on libgphoto2 {version}: {defect.summary.format(version=version)}; {defect.fix}"
+            note = (f"focus drive is unavailable on libgphoto2 {version}: "
+                    f"{defect.summary.format(version=version)}; {defect.fix}")
             drive = None
         self._focus = drive
         caps = Capabilities(
@@ -246,10 +223,9 @@ class GphotoCamera(Camera):
 
     def _still_there(self) -> bool:
         """Whether the camera still answers where it was: its USB port is listed, or its PTP/IP port accepts."""
+        if self.camera_id.scheme == "ptpip":
+            return ptpip_answers(self.camera_id)
         port_path = libgphoto2_port_path(self.camera_id)
-        if port_path.startswith("ptpip:"):
-            _, host, port, _ = port_path.split(":")
-            return ptpip_reachable(host, int(port))
         try:
             return port_path in (port for _, port in _list_pairs(gp.Camera.autodetect()))
         except gp.GPhoto2Error:
@@ -314,7 +290,7 @@ class GphotoCamera(Camera):
             raise error from None
         if data[:2] != b"\xff\xd8":
             raise CorruptFrame(f"{self.info.model} sent a live-view frame that is not a JPEG ({len(data)} bytes)")
-        width, height = jpeg_size(data)
+        width, height = image_size(data)
         return Frame(data, time.time(), width, height)
 
     def capture_still(self) -> CapturedFile:
@@ -337,7 +313,7 @@ class GphotoCamera(Camera):
             except gp.GPhoto2Error as exc:
                 log.warning("could not delete %s/%s from the card: %s", path.folder, path.name, exc)
         self.drain_events()
-        width, height = jpeg_size(data) if data[:2] == b"\xff\xd8" else (0, 0)
+        width, height = image_size(data)
         return CapturedFile(data, path.name, mime or "image/jpeg", time.time(), width, height)
 
     def _capture_target_is_card(self) -> bool:

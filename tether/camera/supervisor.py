@@ -6,11 +6,11 @@ model and serial) is re-opened with backoff. State changes go to subscribed list
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,15 +24,17 @@ from typing import Any
 from tether.camera import errors as camera_errors
 from tether.camera import rpc
 from tether.camera.base import Camera
+from tether.camera.drivers import driver_for
 from tether.camera.errors import CameraDisconnected, CameraError, CameraNotFound, DriverCrashed, Unsupported
-from tether.camera.ids import CameraId, parse_camera_id
+from tether.camera.ids import DEFAULT_PTPIP_PORT, CameraId, parse_camera_id, ptpip_answers
 from tether.camera.types import CameraInfo, CapturedFile, FocusDirection, Frame, Setting, StepClass
 from tether.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 child_log = logging.getLogger("tether.camera.child")
 
-DEFAULT_PTPIP = "ptpip:127.0.0.1:15740"
+#: Where `tether virtual-camera` listens with its defaults.
+LOCAL_PTPIP = parse_camera_id(f"ptpip:127.0.0.1:{DEFAULT_PTPIP_PORT}")
 #: Seconds between re-open attempts after a crash.
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 #: Operations allowed longer than one call timeout (opening, detecting, capturing).
@@ -231,10 +233,8 @@ class ChildProcess:
             except (OSError, rpc.Deadline, rpc.PipeClosed, subprocess.TimeoutExpired):
                 self.kill()
         for fd in (self._w, self._r):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 class SupervisedCamera(Camera):
@@ -289,11 +289,11 @@ class SupervisedCamera(Camera):
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def _open_args(self, camera_id: str) -> tuple:
-        return (camera_id, self.settings_.gphoto.delete_from_card, tuple(sorted(self._skip_widgets)), self.settings_.sim)
+    def _open_args(self, camera_id: str) -> tuple[str, Settings, tuple[str, ...]]:
+        return camera_id, self.settings_, tuple(sorted(self._skip_widgets))
 
     def _spawn(self) -> ChildProcess:
-        return ChildProcess(self.settings_, simulated=self.camera_id.scheme == "sim")
+        return ChildProcess(self.settings_, simulated=driver_for(self.camera_id).simulated)
 
     def open(self) -> None:
         with self._lock:
@@ -415,9 +415,6 @@ class SupervisedCamera(Camera):
     def set_setting(self, name: str, value: Any) -> Setting:
         return self._call("set_setting", name, value)
 
-    def _write_setting(self, name: str, value: Any) -> None:
-        self._call("set_setting", name, value)
-
     def live_view_frame(self) -> Frame:
         return self._call("live_view_frame")
 
@@ -428,16 +425,6 @@ class SupervisedCamera(Camera):
         self._call("drive_focus", direction, step, count)
 
 
-def _port_answers(address: str, timeout: float = 0.3) -> bool:
-    host, _, rest = address.partition(":")
-    port = int(rest.split(":")[0]) if rest else 15740
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except (OSError, ValueError):
-        return False
-
-
 def ptpip_ids(settings: Settings, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Configured PTP/IP ids plus ``extra``; the local default port is added when something listens there."""
     ids: list[str] = []
@@ -446,8 +433,8 @@ def ptpip_ids(settings: Settings, extra: list[str] | tuple[str, ...] = ()) -> li
         parse_camera_id(text)
         if text not in ids:
             ids.append(text)
-    if DEFAULT_PTPIP not in ids and _port_answers(DEFAULT_PTPIP.partition(":")[2]):
-        ids.append(DEFAULT_PTPIP)  # `tether virtual-camera` with its defaults
+    if str(LOCAL_PTPIP) not in ids and ptpip_answers(LOCAL_PTPIP):
+        ids.append(str(LOCAL_PTPIP))
     return ids
 
 

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from enum import Enum
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from tether.camera.errors import InvalidValue
 
 
-class StepClass(str, Enum):
+class StepClass(StrEnum):
     """Focus-drive step sizes; each vendor maps them to its own widget values."""
 
     SMALL = "small"
@@ -17,12 +17,12 @@ class StepClass(str, Enum):
     LARGE = "large"
 
 
-class FocusDirection(str, Enum):
+class FocusDirection(StrEnum):
     NEAR = "near"
     FAR = "far"
 
 
-class SettingKind(str, Enum):
+class SettingKind(StrEnum):
     CHOICE = "choice"
     RANGE = "range"
     TOGGLE = "toggle"
@@ -113,9 +113,6 @@ class Setting:
                 raise InvalidValue(f"{self.label} must be between {lo:g} and {hi:g}, not {value!r}")
             return number
         return str(value)
-
-    def with_value(self, value: Any) -> "Setting":
-        return replace(self, value=value)
 
     def to_dict(self) -> dict[str, Any]:
         return {

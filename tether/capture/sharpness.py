@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tether.burst.sniff import image_size
+from tether.imagebytes import image_size
 from tether.imaging.focus_measure import focus_measure, tile_scores
 
 #: (rows, cols) of the tile grid.

@@ -20,7 +20,6 @@ from tether.capture.prescan import parse_range
 from tether.cli.context import AppContext, pass_app
 from tether.config import Settings
 from tether.engine import Engine
-from tether.engine.store import BURST_SUFFIX
 from tether.jobs import Job
 
 #: How long to wait for the camera to open before giving up.
@@ -152,7 +151,7 @@ def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None,
                                       "range": parse_range(range_text) if range_text else None})
     with _Session(settings, camera_id) as session:
         job, burst_id = session.engine.start_sweep(None, options, path=out)
-        path = out or session.engine.store.bursts_dir / f"{burst_id}{BURST_SUFFIX}"
+        path = out or session.engine.store.burst_file(burst_id)
         try:
             result = session.run(job, "sweep")
         except CameraError:

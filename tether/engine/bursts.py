@@ -15,20 +15,20 @@ from typing import Any, TypeVar
 
 import cv2
 
-from tether.burst import BurstError, open_burst, store_derived
+from tether.burst import BurstBusy, BurstError, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip
-from tether.camera.errors import CameraBusy
 from tether.engine.burst_frames import BurstFrames
 from tether.engine.heap import limit_heap_growth, release_free_heap
-from tether.engine.ids import UnknownId
 from tether.engine.store import BurstStore
-from tether.errors import TetherError
+from tether.errors import NotFound, NotReady, TetherError
 from tether.events import EventBus
 from tether.imaging import (
     FOCUS_INDEX_NAME,
     FORMATS,
     METHODS,
     FocusIndex,
+    ImagingError,
+    TooFewFrames,
     compute_focus_index,
     depth_map_png,
     encode_image,
@@ -43,10 +43,6 @@ T = TypeVar("T")
 THUMB_REDUCE = 8
 #: Focus indexes kept in memory (a few hundred kB each) so taps never touch the disk.
 INDEX_CACHE = 8
-
-
-class NotReady(CameraBusy):
-    """The thing asked for is still being computed (answered 409, like a busy camera)."""
 
 
 @dataclass(frozen=True)
@@ -140,14 +136,14 @@ class BurstService:
         """Frame ``index`` as JPEG: the camera's bytes at full size, else decoded at 1/reduce and re-encoded."""
         with open_burst(self.store.burst_path(burst_id)) as reader:
             if not 0 <= index < reader.frame_count:
-                raise UnknownId(f"burst {burst_id} has no frame {index} (it has {reader.frame_count})")
+                raise NotFound(f"burst {burst_id} has no frame {index} (it has {reader.frame_count})")
             meta = reader.meta(index)
             if reduce == 1 and meta.mime == "image/jpeg":
                 return reader.frame_bytes(index)
             image = reader.frame_image(index, reduce=reduce)
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
         if not ok:
-            raise UnknownId(f"frame {index} of burst {burst_id} cannot be shown")
+            raise ImagingError(f"frame {index} of burst {burst_id} cannot be encoded as JPEG")
         return encoded.tobytes()
 
     def thumbnail(self, burst_id: str) -> bytes:
@@ -156,14 +152,14 @@ class BurstService:
             with open_burst(path) as reader:
                 count = reader.frame_count
             if count == 0:
-                raise UnknownId(f"burst {burst_id} has no frames yet")
+                raise NotFound(f"burst {burst_id} has no frames yet")
             return self.frame_jpeg(burst_id, count // 2, reduce=THUMB_REDUCE)
 
         return self._cached(self._thumbs, burst_id, make)
 
     def delete(self, burst_id: str) -> None:
         if burst_id in self.writing:
-            raise CameraBusy(f"burst {burst_id} is being written by a sweep", hint="cancel the sweep first")
+            raise BurstBusy(f"burst {burst_id} is being written by a sweep", hint="cancel the sweep first")
         self.store.delete_burst(burst_id)
         with self._lock:
             self._summaries.pop(burst_id, None)
@@ -181,7 +177,7 @@ class BurstService:
             with open_burst(path) as reader:
                 if fmt == "frame":
                     if frame is None or not 0 <= frame < reader.frame_count:
-                        raise UnknownId(f"burst {burst_id} has no frame {frame}")
+                        raise NotFound(f"burst {burst_id} has no frame {frame}")
                     export_id, out = self.store.new_export_path(".jpg", f"{burst_id}-frame{frame:04d}")
                     export_frame(reader, frame, out)
                     job.report(1, 1)
@@ -312,7 +308,7 @@ class BurstService:
 
     def _not_writing(self, burst_id: str) -> None:
         if burst_id in self.writing:
-            raise CameraBusy(f"burst {burst_id} is still being written by a sweep", hint="wait for the sweep to end")
+            raise BurstBusy(f"burst {burst_id} is still being written by a sweep", hint="wait for the sweep to end")
 
 
 def _source_range(indices: list[int], frames: tuple[int, int] | None, burst_id: str) -> range:
@@ -322,7 +318,7 @@ def _source_range(indices: list[int], frames: tuple[int, int] | None, burst_id: 
     first, last = frames
     inside = [k for k, i in enumerate(indices) if first <= i <= last]
     if len(inside) < 2:
-        raise UnknownId(f"burst {burst_id} has fewer than two readable frames in {first}-{last}")
+        raise TooFewFrames(f"burst {burst_id} has fewer than two readable frames in {first}-{last}")
     return range(inside[0], inside[-1] + 1)
 
 

@@ -19,7 +19,7 @@ from tether.capture import CameraOwner, StepScale, plan_steps
 from tether.config import Settings
 from tether.engine.bursts import BurstService
 from tether.engine.ids import UnknownId
-from tether.engine.store import BURST_SUFFIX, BurstStore
+from tether.engine.store import BurstStore
 from tether.events import EventBus
 from tether.fileio import write_atomic
 from tether.jobs import Job, JobPool
@@ -126,7 +126,7 @@ class Engine:
         except BaseException:
             self.bursts.writing.discard(burst_id)
             raise
-        self._track(job, burst_id=burst_id)
+        self._track(job, burst_id=burst_id, path=path)
         return job, burst_id
 
     def plan_sweep(self, near: int, far: int, *, frames: int | None = None, dof: float | None = None,
@@ -138,10 +138,10 @@ class Engine:
         plan = plan_steps(near, far, scale, dof=dof, target_frames=frames, max_frames=max_frames)
         return {**plan.to_dict(), "positions": plan.positions()}
 
-    def _track(self, job: Job, *, burst_id: str) -> Job:
+    def _track(self, job: Job, *, burst_id: str, path: Path) -> Job:
         def finished(_: Future[Any]) -> None:
             self.bursts.writing.discard(burst_id)
-            if (self.store.bursts_dir / f"{burst_id}{BURST_SUFFIX}").exists():
+            if path.parent == self.store.bursts_dir and path.exists():  # in the gallery (not the CLI's --out)
                 self.bus.publish("burst.added", burst=burst_id)
 
         job.future.add_done_callback(finished)

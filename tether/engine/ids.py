@@ -5,14 +5,14 @@ import re
 import secrets
 import time
 
-from tether.errors import TetherError
+from tether.errors import NotFound
 
 #: A safe id: starts with a letter or digit, then letters, digits, '-' or '_'. No dots, no slashes,
 #: so joining it to a folder can never leave that folder.
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,95}$")
 
 
-class UnknownId(TetherError):
+class UnknownId(NotFound):
     """A request named a burst, export or job that does not exist (or a malformed id)."""
 
 

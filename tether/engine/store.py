@@ -48,9 +48,13 @@ class BurstStore:
         with self._lock:
             while True:
                 burst_id = new_id()
-                path = self.bursts_dir / f"{burst_id}{BURST_SUFFIX}"
+                path = self.burst_file(burst_id)
                 if not path.exists():
                     return burst_id, path
+
+    def burst_file(self, burst_id: str) -> Path:
+        """Where burst ``burst_id`` is (or will be) written; the id is checked, the file need not exist."""
+        return self.bursts_dir / f"{check_id(burst_id, 'burst')}{BURST_SUFFIX}"
 
     def burst_ids(self) -> list[str]:
         """Ids of every burst in the folder, newest first."""
@@ -63,8 +67,7 @@ class BurstStore:
 
     def burst_path(self, burst_id: str) -> Path:
         """The file of burst ``burst_id``; UnknownId if there is none."""
-        check_id(burst_id, "burst")
-        path = self.bursts_dir / f"{burst_id}{BURST_SUFFIX}"
+        path = self.burst_file(burst_id)
         if not path.is_file():
             raise UnknownId(f"no burst {burst_id!r}", hint="the gallery lists the bursts there are")
         return path

@@ -14,12 +14,12 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from tether.camera.types import CameraInfo
-from tether.config import Settings
+from tether.config import Settings, is_loopback_host
 from tether.ops.system_facts import (
     PROC,
     Process,
@@ -51,7 +51,7 @@ STOP_GVFS = (
 )
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     OK = OK
     WARN = WARN
     FAIL = FAIL
@@ -183,7 +183,8 @@ def check_cameras(cameras: list[CameraInfo], registry_warnings: list[str], lib: 
         caps = ", ".join(info.capabilities.names())
         note = info.capabilities.focus_drive_note
         if not caps and note:  # detection found it but could not open it
-            checks.append(Check("camera", Status.FAIL, f"camera {info.id} {info.model} found but cannot be opened: {note}",
+            checks.append(Check("camera", Status.FAIL,
+                                f"camera {info.id} {info.model} found but cannot be opened: {note}",
                                 "see the camera-holder and USB-access lines below"))
         else:
             checks.append(Check("camera", Status.OK, f"camera {info.id} {info.model} ({caps or 'no capabilities'})"))
@@ -232,19 +233,24 @@ def check_udev_rules(rules: dict[Path, set[str]], user: UserGroups) -> Check:
     """Whether udev will give a plugged-in camera to a group this user is in."""
     if not rules:
         return Check("udev rules", Status.WARN, "no udev rules give cameras to a group: a camera's USB node will "
-                     "belong to root (a user at the desktop may still get it through uaccess; a service will not)", RULES_HINT)
+                     "belong to root (a user at the desktop may still get it through uaccess; a service will not)",
+                     RULES_HINT)
     groups = set().union(*rules.values())
     names = ", ".join(str(p) for p in rules)
     if user.root:
-        return Check("udev rules", Status.OK, f"udev rules {names} installed; running as root (run the server as a normal user)")
+        return Check("udev rules", Status.OK,
+                     f"udev rules {names} installed; running as root (run the server as a normal user)")
     if groups & user.session:
-        return Check("udev rules", Status.OK, f"udev rules {names} give cameras to {', '.join(sorted(groups & user.session))}, which you are in")
+        yours = ", ".join(sorted(groups & user.session))
+        return Check("udev rules", Status.OK, f"udev rules {names} give cameras to {yours}, which you are in")
     if groups & user.listed:
         group = sorted(groups & user.listed)[0]
-        return Check("udev rules", Status.WARN, f"you were added to group {group}, but this session started before that",
+        return Check("udev rules", Status.WARN,
+                     f"you were added to group {group}, but this session started before that",
                      f"log out and in again (or `newgrp {group}`)")
     group = "plugdev" if "plugdev" in groups or not groups else sorted(groups)[0]
-    return Check("udev rules", Status.WARN, f"udev rules {names} give cameras to {', '.join(sorted(groups)) or 'no group'}; "
+    given = ", ".join(sorted(groups)) or "no group"
+    return Check("udev rules", Status.WARN, f"udev rules {names} give cameras to {given}; "
                  f"user {user.name} is not a member",
                  f"`sudo usermod -aG {group} {user.name}`, then log in again")
 
@@ -262,7 +268,8 @@ class Holder:
 
 
 KNOWN_HOLDERS: dict[str, Holder] = {
-    "gvfs-gphoto2-volume-monitor": Holder("the desktop's camera volume monitor: it mounts cameras as they are plugged in", STOP_GVFS),
+    "gvfs-gphoto2-volume-monitor": Holder(
+        "the desktop's camera volume monitor: it mounts cameras as they are plugged in", STOP_GVFS),
     "gvfsd-gphoto2": Holder("gvfs has a camera mounted and holds it", STOP_GVFS, holds=True),
     "gvfs-mtp-volume-monitor": Holder(
         "the desktop's MTP volume monitor: it mounts some cameras as they are plugged in",
@@ -315,7 +322,8 @@ def check_data_dir(path: Path, min_free: int = MIN_FREE, low_free: int = LOW_FRE
         existing = existing.parent
     if existing == path:
         if not path.is_dir():
-            return Check("data dir", Status.FAIL, f"data dir {path} is not a folder", "set [paths] data_dir to a folder")
+            return Check("data dir", Status.FAIL, f"data dir {path} is not a folder",
+                         "set [paths] data_dir to a folder")
         try:
             with tempfile.TemporaryFile(dir=path, prefix=".tether-doctor-"):
                 pass
@@ -331,9 +339,11 @@ def check_data_dir(path: Path, min_free: int = MIN_FREE, low_free: int = LOW_FRE
     free = shutil.disk_usage(existing).free
     text = f"{where}, {free / GIB:.1f} GiB free"
     if free < min_free:
-        return Check("data dir", Status.FAIL, f"{text}: too little for a focus sweep", "free some space or move [paths] data_dir")
+        return Check("data dir", Status.FAIL, f"{text}: too little for a focus sweep",
+                     "free some space or move [paths] data_dir")
     if free < low_free:
-        return Check("data dir", Status.WARN, f"{text}: bursts will soon fill it", "free some space or move [paths] data_dir")
+        return Check("data dir", Status.WARN, f"{text}: bursts will soon fill it",
+                     "free some space or move [paths] data_dir")
     return Check("data dir", Status.OK, text)
 
 
@@ -343,7 +353,8 @@ def check_port(host: str, port: int, procs: list[Process] | None = None) -> Chec
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        return Check("port", Status.FAIL, f"server host {host!r} cannot be resolved: {exc.strerror}", "set [server] host to an address of this machine")
+        return Check("port", Status.FAIL, f"server host {host!r} cannot be resolved: {exc.strerror}",
+                     "set [server] host to an address of this machine")
     family, kind, proto, _, address = infos[0]
     try:
         with socket.socket(family, kind, proto) as sock:
@@ -356,7 +367,8 @@ def check_port(host: str, port: int, procs: list[Process] | None = None) -> Chec
                          "stop that program (is tether already running? `systemctl status tether`) or choose "
                          "another port: [server] port / `tether serve --port`")
         if exc.errno == errno.EADDRNOTAVAIL:
-            return Check("port", Status.FAIL, f"{host} is not an address of this machine", "set [server] host (0.0.0.0 = all interfaces)")
+            return Check("port", Status.FAIL, f"{host} is not an address of this machine",
+                         "set [server] host (0.0.0.0 = all interfaces)")
         if exc.errno == errno.EACCES:
             return Check("port", Status.FAIL, f"port {port} needs root", "use a port above 1023 ([server] port)")
         return Check("port", Status.FAIL, f"cannot listen on {where}: {exc.strerror or exc}", "set [server] host/port")
@@ -364,8 +376,6 @@ def check_port(host: str, port: int, procs: list[Process] | None = None) -> Chec
 
 
 def _exposure(host: str) -> str:
-    from tether.web.security import is_loopback_host
-
     if is_loopback_host(host):
         return " (panel reachable from this machine only)"
     return " (panel reachable from the network: a token is required; see [server] token)"

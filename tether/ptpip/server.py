@@ -1,6 +1,7 @@
 """TCP side of the virtual Lumix: command and event connections on one port, told apart by their first packet."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import struct
@@ -8,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable
 
+from tether.camera.ids import DEFAULT_PTPIP_PORT
 from tether.ptpip import datasets as ds
 from tether.ptpip import packets as pk
 from tether.ptpip.responder import VirtualLumix
@@ -43,7 +45,7 @@ class _Session:
 class PtpIpServer:
     """Serve ``responder`` on (host, port) until ``stop()``; one host session at a time, like a camera."""
 
-    def __init__(self, responder: VirtualLumix, host: str = "127.0.0.1", port: int = 15740) -> None:
+    def __init__(self, responder: VirtualLumix, host: str = "127.0.0.1", port: int = DEFAULT_PTPIP_PORT) -> None:
         self.responder = responder
         self.guid = uuid.uuid5(uuid.NAMESPACE_DNS, f"tether-virtual-lumix-{responder.serial}").bytes
         self._listener = socket.create_server((host, port), reuse_port=False)
@@ -59,11 +61,12 @@ class PtpIpServer:
 
     @property
     def camera_id(self) -> str:
-        """The tether/libgphoto2 id of this camera; the event port is named when it is not 15740."""
+        """The tether/libgphoto2 id of this camera; the event port (this one too) is named when it is not the
+        default, which libgphoto2 would assume."""
         base = f"ptpip:{self.host}:{self.port}"
-        return base if self.port == 15740 else f"{base}:{self.port}"
+        return base if self.port == DEFAULT_PTPIP_PORT else f"{base}:{self.port}"
 
-    def start(self) -> "PtpIpServer":
+    def start(self) -> PtpIpServer:
         thread = threading.Thread(target=self.serve_forever, name="ptpip-accept", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -82,19 +85,15 @@ class PtpIpServer:
 
     def stop(self) -> None:
         self._stopped.set()
-        try:
+        with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close alone does not
-        except OSError:
-            pass
         self._listener.close()
         for sock in list(self._sockets):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
-    def __enter__(self) -> "PtpIpServer":
+    def __enter__(self) -> PtpIpServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

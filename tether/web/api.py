@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from tether.camera.errors import CameraBusy
 from tether.engine import Engine
-from tether.web.jsonable import jsonable
+from tether.web.jsonable import data_root, jsonable
 from tether.web.validation import Field, anything, boolean, choice, int_pair, integer, json_body, number, text
 
 bp = Blueprint("api", __name__)
@@ -25,12 +25,7 @@ def engine() -> Engine:
 
 
 def ok(value: Any, status: int = 200) -> tuple[Response, int]:
-    return jsonify(jsonable(value, data_root())), status
-
-
-def data_root() -> str:
-    """The data folder as a string prefix: paths under it are shown to clients as ids."""
-    return str(engine().store.root.resolve()) + "/"
+    return jsonify(jsonable(value, data_root(engine()))), status
 
 
 def camera_call(camera_id: str, fn: Any, label: str) -> Any:

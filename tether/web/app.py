@@ -4,12 +4,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response
 from flask_socketio import SocketIO
 
 from tether.config import Settings
 from tether.engine import Engine
 from tether.web import api, api_bursts, errors, live_api, pages
+from tether.web.jsonable import data_root
 from tether.web.realtime import Forwarder, register_handlers
 from tether.web.security import AccessPolicy, SecurityMiddleware
 
@@ -45,13 +46,13 @@ def create_app(engine: Engine, settings: Settings, *, token: str | None = None) 
     # cors_allowed_origins=None: Engine.IO accepts only our own origin; the middleware checks again.
     socketio.init_app(app, async_mode="threading", cors_allowed_origins=None, json=None,
                       max_http_buffer_size=64 * 1024, ping_interval=10)
-    forwarder = Forwarder(socketio.server, str(engine.store.root.resolve()) + "/").start()
+    forwarder = Forwarder(socketio.server, data_root(engine)).start()
     app.extensions["tether.unsubscribe"] = engine.bus.subscribe(forwarder)
     app.extensions["tether.forwarder"] = forwarder
     app.wsgi_app = SecurityMiddleware(app.wsgi_app, policy)  # type: ignore[method-assign]
 
     @app.after_request
-    def headers(response):  # type: ignore[no-untyped-def]
+    def headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

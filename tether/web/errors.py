@@ -1,57 +1,57 @@
-"""How errors become HTTP answers: a status and ``{"error": message, "hint": ...}``."""
+"""How errors become HTTP answers: a status chosen by the error's kind, and one line of JSON
+``{"error": message, "hint": ..., "kind": ...}`` that names files relative to the data folder."""
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
-from tether.camera.errors import CameraBusy, CameraDisconnected, CameraNotFound, InvalidValue, Unsupported
-from tether.engine.ids import UnknownId
-from tether.errors import TetherError
+from tether.camera.errors import CameraDisconnected, Unsupported
+from tether.errors import Busy, InvalidInput, NotFound, TetherError
 from tether.fileio import StorageError
-from tether.web.jsonable import jsonable
+from tether.web.jsonable import data_root, jsonable
 
 log = logging.getLogger(__name__)
 
 
-class BadRequest(TetherError):
+class BadRequest(InvalidInput):
     """A request body or parameter that the API cannot use."""
 
 
-#: Most specific first: the first matching class decides the status.
+#: The first base an error is an instance of decides its status.
 STATUS: list[tuple[type[TetherError], int]] = [
-    (BadRequest, 400),
-    (InvalidValue, 400),
-    (UnknownId, 404),
-    (CameraNotFound, 404),
-    (CameraBusy, 409),
+    (InvalidInput, 400),
+    (NotFound, 404),
+    (Busy, 409),
     (Unsupported, 422),
     (CameraDisconnected, 503),
     (StorageError, 507),
 ]
+#: Any other TetherError: the request was understood but cannot be done (a damaged burst, too few frames, ...).
+UNPROCESSABLE = 422
 
 
 def status_for(exc: TetherError) -> int:
-    for cls, status in STATUS:
-        if isinstance(exc, cls):
-            return status
-    return 422  # any other TetherError: the request was understood but cannot be done (bad burst, ...)
+    return next((status for base, status in STATUS if isinstance(exc, base)), UNPROCESSABLE)
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks (a driver's multi-line message) folded into spaces."""
+    return " ".join(text.split())
 
 
 def install(app: Flask) -> None:
     """Register handlers so every API error is JSON with a message a photographer understands."""
 
     @app.errorhandler(TetherError)
-    def tether_error(exc: TetherError):  # type: ignore[no-untyped-def]
+    def tether_error(exc: TetherError) -> tuple[Response, int]:
         status = status_for(exc)
-        if status >= 500 or status == 422:
+        if status >= 500 or status == UNPROCESSABLE:
             log.warning("request failed: %s", exc)
-        # messages often name a file: show it relative to the data folder, never the server's path
-        root = str(current_app.extensions["tether.engine"].store.root) + "/"
-        body = jsonable({"error": exc.message, "hint": exc.hint, "kind": type(exc).__name__}, root)
-        return jsonify(body), status
+        body = {"error": one_line(exc.message), "hint": one_line(exc.hint), "kind": type(exc).__name__}
+        return jsonify(jsonable(body, data_root(current_app.extensions["tether.engine"]))), status
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
         return jsonify(error=exc.description or exc.name), exc.code or 500

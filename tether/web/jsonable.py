@@ -5,7 +5,15 @@ import dataclasses
 import enum
 import math
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tether.engine import Engine
+
+
+def data_root(engine: Engine) -> str:
+    """The engine's data folder as a string prefix: paths under it are shown to clients as ids."""
+    return f"{engine.store.root}/"
 
 
 def jsonable(value: Any, root: str = "") -> Any:

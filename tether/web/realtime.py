@@ -5,6 +5,7 @@ job or camera and sent at most ``RATE`` times a second; all other events go out 
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import queue
@@ -16,7 +17,7 @@ from flask import current_app, request
 from flask_socketio import SocketIO, emit
 
 from tether.events import Event
-from tether.web.jsonable import jsonable
+from tether.web.jsonable import data_root, jsonable
 from tether.web.security import AccessPolicy
 
 log = logging.getLogger(__name__)
@@ -38,16 +39,12 @@ def register_handlers(socketio: SocketIO) -> None:
         if refusal is not None:
             raise ConnectionRefusedError(refusal[1])
         engine = current_app.extensions["tether.engine"]
-        emit("snapshot", jsonable(engine.snapshot(), _root(engine)))
+        emit("snapshot", jsonable(engine.snapshot(), data_root(engine)))
 
     @socketio.on("snapshot")
     def on_snapshot() -> Any:
         engine = current_app.extensions["tether.engine"]
-        return jsonable(engine.snapshot(), _root(engine))
-
-
-def _root(engine: Any) -> str:
-    return str(engine.store.root.resolve()) + "/"
+        return jsonable(engine.snapshot(), data_root(engine))
 
 
 class Forwarder:
@@ -63,15 +60,13 @@ class Forwarder:
         self._stopped = False
         self._sequence = itertools.count()
 
-    def start(self) -> "Forwarder":
+    def start(self) -> Forwarder:
         self._thread.start()
         return self
 
     def __call__(self, event: Event) -> None:
-        try:
+        with contextlib.suppress(queue.Full):  # nobody is draining: drop rather than block a sweep
             self._queue.put_nowait(event)
-        except queue.Full:  # nobody is draining: drop rather than block a sweep
-            pass
 
     def stop(self) -> None:
         self._stopped = True

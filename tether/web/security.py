@@ -18,20 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from tether.config import LOOPBACK_NAMES, is_loopback_host
+
 COOKIE = "tether_token"
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for 127.0.0.1, ::1 and localhost: the only binds that need no token.
-
-    Other 127.x addresses count as non-loopback on purpose: they are unusual, and tests use
-    127.0.0.2 to exercise the token path without leaving the machine.
-    """
-    return host.strip().lower() in LOOPBACK_NAMES
 
 
 def new_token() -> str:
@@ -47,14 +39,14 @@ class AccessPolicy:
     loopback: bool
 
     @classmethod
-    def for_bind(cls, host: str, port: int, token: str) -> "AccessPolicy":
+    def for_bind(cls, host: str, port: int, token: str) -> AccessPolicy:
         loopback = is_loopback_host(host)
         return cls(token="" if loopback and not token else token, port=port, loopback=loopback)
 
     def token_ok(self, candidate: str | None) -> bool:
         if not self.token:
             return True
-        return bool(candidate) and hmac.compare_digest(candidate.encode(), self.token.encode())
+        return candidate is not None and hmac.compare_digest(candidate.encode(), self.token.encode())
 
     def host_ok(self, host_header: str) -> bool:
         """On loopback only our own names are acceptable Host headers (DNS rebinding defence)."""

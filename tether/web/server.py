@@ -9,11 +9,11 @@ import threading
 
 import click
 
-from tether.config import Settings
+from tether.config import Settings, is_loopback_host
 from tether.engine import Engine
 from tether.errors import TetherError
 from tether.web.app import create_app, shutdown_app, socketio
-from tether.web.security import is_loopback_host, new_token
+from tether.web.security import new_token
 
 log = logging.getLogger(__name__)
 

@@ -74,7 +74,7 @@ class SimCamera(Camera):
         base_plan = parse_fault_text(settings.faults, "[sim] faults")
         plan = merge(base_plan, parse_faults(camera_id.options, where), camera_id.options)
         self.seed = plan.seed if plan.seed is not None else settings.seed
-        self.faults = FaultInjector(plan, self.seed, f"simulated camera {camera_id.port}")
+        self.faults = FaultInjector(plan, self.seed, f"simulated camera {camera_id.without_options}")
         #: False = return frames as fast as they render (benchmarks); True = a real camera's cadence.
         self.pace = pace
         self._info = camera_info(self.scene.name)
@@ -120,7 +120,8 @@ class SimCamera(Camera):
 
     def _operation(self, what: str) -> None:
         if not self._open:
-            raise CameraDisconnected(f"simulated camera {self.camera_id.port} is not open", hint="open it first")
+            raise CameraDisconnected(f"simulated camera {self.camera_id.without_options} is not open",
+                                     hint="open it first")
         self.faults.operation(what)
 
     # -- settings -------------------------------------------------------------------------------
@@ -131,7 +132,8 @@ class SimCamera(Camera):
         shutter = sensor.auto_shutter(v["iso"], v["aperture"]) if v["exposuremode"] == "A" else v["shutterspeed"]
         choice = SettingKind.CHOICE
         return [
-            Setting("aperture", "Aperture (f-number)", choice, v["aperture"], group="exposure", choices=sensor.APERTURES),
+            Setting("aperture", "Aperture (f-number)", choice, v["aperture"], group="exposure",
+                    choices=sensor.APERTURES),
             Setting("shutterspeed", "Shutter speed", choice, shutter, read_only=v["exposuremode"] == "A",
                     group="exposure", choices=sensor.SHUTTERS),
             Setting("iso", "ISO", choice, v["iso"], group="exposure", choices=sensor.ISOS),
@@ -175,7 +177,7 @@ class SimCamera(Camera):
     def clean_frame(self, position: float, size: tuple[int, int], *, cache: bool = True) -> np.ndarray:
         """The noiseless processed image at ``position`` (uint8 BGR), cached by position and settings."""
         gains = self._gains()
-        key = (int(round(position)), size, self.f_number, tuple(round(g, 4) for g in gains))
+        key = (round(position), size, self.f_number, tuple(round(g, 4) for g in gains))
         image = self._frames.get(key)
         if image is not None:
             self._frames.move_to_end(key)
@@ -283,7 +285,7 @@ class SimCamera(Camera):
             raise CameraError("no movie is being recorded", hint="start one first")
         start, stop = self._movie_start, time.time()
         self._movie_start = None
-        count = int(math.floor(min(stop - start, MAX_MOVIE_SECONDS) * MOVIE_FPS)) + 1
+        count = math.floor(min(stop - start, MAX_MOVIE_SECONDS) * MOVIE_FPS) + 1
         size = self.image_sizes()["movie"]
         data = self._write_movie(start, count, size)
         self._file_count += 1
@@ -297,7 +299,7 @@ class SimCamera(Camera):
         fd, path = tempfile.mkstemp(prefix="tether-sim-", suffix=".avi")
         os.close(fd)
         try:
-            writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), MOVIE_FPS, size)
+            writer = cv2.VideoWriter(path, cv2.VideoWriter.fourcc(*"MJPG"), MOVIE_FPS, size)
             if not writer.isOpened():
                 raise CameraError("the simulated camera cannot write its movie (OpenCV has no MJPG writer)")
             try:

@@ -29,10 +29,6 @@ class FaultPlan:
     corrupt_every: int = 0        # 0 = never
     seed: int | None = None
 
-    @property
-    def active(self) -> bool:
-        return bool(self.disconnect_after or self.busy_rate or self.slow_ms or self.corrupt_every)
-
 
 _LIMITS = {
     "disconnect_after": (int, 1, None), "busy_rate": (float, 0.0, 1.0), "slow_ms": (float, 0.0, 60000.0),
@@ -52,7 +48,8 @@ def parse_faults(options: dict[str, str], where: str) -> FaultPlan:
         try:
             value = kind(text)
         except ValueError:
-            raise CameraNotFound(f"{where}: option {key}={text!r} must be a {'whole number' if kind is int else 'number'}") from None
+            expected = "whole number" if kind is int else "number"
+            raise CameraNotFound(f"{where}: option {key}={text!r} must be a {expected}") from None
         if value < lo or (hi is not None and value > hi):
             bounds = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
             raise CameraNotFound(f"{where}: option {key}={text!r} must be {bounds}")
@@ -103,7 +100,8 @@ class FaultInjector:
         if plan.disconnect_after and self.operations > plan.disconnect_after:
             self.disconnected = True
             raise CameraDisconnected(f"{self.camera} disconnected during {what} (simulated fault after "
-                                     f"{plan.disconnect_after} operations)", hint="reconnect the camera (close and open it)")
+                                     f"{plan.disconnect_after} operations)",
+                                     hint="reconnect the camera (close and open it)")
         if plan.busy_rate and self._rng.random() < plan.busy_rate:
             raise CameraBusy(f"{self.camera} is busy and refused {what} (simulated fault)", hint="try again")
 

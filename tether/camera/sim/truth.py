@@ -6,8 +6,8 @@ line up pixel for pixel with a frame taken there.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -53,10 +53,6 @@ class SceneTruth:
     def motor_range(self) -> tuple[int, int]:
         """(near end stop, far end stop) in units."""
         return 0, optics.MOTOR_RANGE
-
-    @property
-    def infinity_position(self) -> float:
-        return optics.INFINITY_POSITION
 
     @property
     def step_units(self) -> dict[str, int]:
@@ -119,7 +115,8 @@ class SceneTruth:
             targets = visited[np.abs(targets[:, None] - visited[None, :]).argmin(axis=1)]
         return targets[self.index_map(size, focus_position)]
 
-    def all_in_focus(self, size: tuple[int, int], focus_position: float | None = None, f_number: float = 2.8) -> np.ndarray:
+    def all_in_focus(self, size: tuple[int, int], focus_position: float | None = None,
+                     f_number: float = 2.8) -> np.ndarray:
         """uint8 BGR (H, W, 3): every object sharp (only the lens's residual blur), noiseless, white-balanced."""
         from tether.camera.sim.scene import raster
 
