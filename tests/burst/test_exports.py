@@ -66,7 +66,9 @@ def test_mp4_is_h264_with_the_right_frame_count_and_size(make_burst, tmp_path):
             break
         decoded.append(frame.shape)
     assert len(decoded) == 9 and set(decoded) == {(74, 130, 3)}  # odd height rounded down to even for yuv420p
-    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(movie)], capture_output=True, text=True)
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(movie)], capture_output=True, text=True
+    )
     assert "Video: h264" in probe.stderr and "yuv420p" in probe.stderr
 
 

@@ -137,7 +137,7 @@ STORE_CHILD = textwrap.dedent("""
 
 
 def test_disk_full_during_store_derived_leaves_the_burst_exactly_as_it_was(make_burst, tmp_path):
-    path, frames = make_burst(3)
+    path, _ = make_burst(3)
     original = path.read_bytes()
     probe = tmp_path / "probe.zip"
     probe.write_bytes(original)

@@ -81,11 +81,10 @@ def test_never_overwrites_an_existing_burst(make_burst):
 
 def test_an_exception_inside_the_with_block_still_closes_a_valid_burst(tmp_path, make_jpeg):
     path = tmp_path / "cancelled.zip"
-    with pytest.raises(RuntimeError):
-        with BurstWriter.create(path, camera=CAMERA, sweep=SWEEP) as writer:
-            writer.append(make_jpeg(0), FrameMeta(focus_position=1))
-            writer.append(make_jpeg(1), FrameMeta(focus_position=2))
-            raise RuntimeError("cable pulled")
+    with pytest.raises(RuntimeError), BurstWriter.create(path, camera=CAMERA, sweep=SWEEP) as writer:
+        writer.append(make_jpeg(0), FrameMeta(focus_position=1))
+        writer.append(make_jpeg(1), FrameMeta(focus_position=2))
+        raise RuntimeError("cable pulled")
     with open_burst(path) as reader:
         assert not reader.recovered and reader.frame_count == 2
         assert reader.manifest["status"] == "interrupted"

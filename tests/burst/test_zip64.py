@@ -7,8 +7,7 @@ import zipfile
 
 import pytest
 
-from tether.burst import BurstWriter, FrameMeta, open_burst, store_derived
-from tether.burst import zipcodec
+from tether.burst import BurstWriter, FrameMeta, open_burst, store_derived, zipcodec
 
 
 def test_zip64_offsets_are_read_by_us_zipfile_and_unzip(tmp_path, make_jpeg, monkeypatch):

@@ -28,7 +28,9 @@ def test_snapshot_writes_a_full_hd_jpeg(run_tether, tmp_path):
 def test_capture_writes_the_camera_named_still(run_tether, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text("[sim]\nstill_width = 800\nstill_height = 600\n")
-    result = run_tether("--config", str(config), "capture", "--camera", "sim:product", "--out", str(tmp_path), check=True)
+    result = run_tether(
+        "--config", str(config), "capture", "--camera", "sim:product", "--out", str(tmp_path), check=True
+    )
     still = tmp_path / "SIM_0001.JPG"
     assert still.is_file() and "800x600" in result.stdout
 

@@ -92,17 +92,22 @@ def test_faults_from_the_config(sim_settings):
         with pytest.raises(CameraDisconnected):
             camera.live_view_frame()
     # The id's query overrides the configured plan, option by option.
-    with SimCamera(parse_camera_id("sim:product?disconnect_after=3"), sim_settings(faults="disconnect_after=1")) as camera:
+    with SimCamera(
+        parse_camera_id("sim:product?disconnect_after=3"), sim_settings(faults="disconnect_after=1")
+    ) as camera:
         for _ in range(3):
             camera.live_view_frame()
 
 
-@pytest.mark.parametrize("query, message", [
-    ("bogus=1", "unknown simulated-camera option 'bogus'"),
-    ("busy_rate=2", "busy_rate='2' must be between 0.0 and 1.0"),
-    ("disconnect_after=soon", "must be a whole number"),
-    ("slow_ms=-5", "slow_ms='-5' must be between"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("bogus=1", "unknown simulated-camera option 'bogus'"),
+        ("busy_rate=2", "busy_rate='2' must be between 0.0 and 1.0"),
+        ("disconnect_after=soon", "must be a whole number"),
+        ("slow_ms=-5", "slow_ms='-5' must be between"),
+    ],
+)
 def test_bad_options_are_refused_naming_what_is_allowed(sim_settings, query, message):
     with pytest.raises(CameraNotFound, match=message) as err:
         SimCamera(parse_camera_id(f"sim:macro?{query}"), sim_settings())

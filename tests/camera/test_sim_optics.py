@@ -90,7 +90,7 @@ def test_near_objects_blur_over_far_ones_at_occlusion_edges():
 def test_breathing_magnifies_a_little_toward_the_near_stop():
     near, far = optics.magnification(0), optics.magnification(optics.MOTOR_RANGE)
     assert 0.002 <= near - far <= 0.006
-    x0, y0, w, h = optics.breathing_crop(0, 1920, 1080)
+    x0, _, w, h = optics.breathing_crop(0, 1920, 1080)
     assert (w, h) != (1920, 1080) and x0 == (1920 - w) // 2
 
 

@@ -72,7 +72,7 @@ def test_contract(camera):
 
     read_only = [s for s in settings if s.read_only]
     if read_only:  # refused: read-only, or blocked because the write would crash this libgphoto2
-        with pytest.raises((InvalidValue, Unsupported), match="read-only|unavailable on libgphoto2"):
+        with pytest.raises((InvalidValue, Unsupported), match=r"read-only|unavailable on libgphoto2"):
             cam.set_setting(read_only[0].name, read_only[0].value)
 
     choices = [s for s in settings if s.kind is SettingKind.CHOICE and not s.read_only and len(s.choices) > 1

@@ -159,7 +159,9 @@ def test_a_blocked_camera_process_ends_when_the_server_is_killed() -> None:
     """After a kill -9 of the server, its camera process must not keep the camera claimed."""
     # The simulated camera in the child, delaying its frame by a minute, stands in for a libgphoto2
     # call that does not return (no real camera hangs on demand here).
-    server = subprocess.Popen([sys.executable, "-c", _SERVER, "sim:macro?slow_ms=60000"], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", _SERVER, "sim:macro?slow_ms=60000"], stdout=subprocess.PIPE, text=True
+    )
     try:
         child = int(server.stdout.readline())
         time.sleep(1.0)  # the frame request is in the child, which sleeps in it

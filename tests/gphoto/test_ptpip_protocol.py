@@ -80,12 +80,18 @@ def test_session_properties_focus_drive_and_empty_data_phases(virtual_lumix):
     assert rc == ds.RC_INVALID_PARAMETER
     # The exact 10-byte ManualFocusDrive data phase moves the motor; a zero-length one is refused.
     before = responder.counters.focus_drives
-    rc, _ = _request(cmd, pana.OC_MANUAL_FOCUS_DRIVE, 7, pana.FOCUS_CONTROL, data=struct.pack("<IIH", pana.FOCUS_CONTROL, 2, 1))
+    rc, _ = _request(
+        cmd, pana.OC_MANUAL_FOCUS_DRIVE, 7, pana.FOCUS_CONTROL, data=struct.pack("<IIH", pana.FOCUS_CONTROL, 2, 1)
+    )
     assert rc == ds.RC_OK and responder.counters.focus_drives == before + 1
     rc, _ = _request(cmd, pana.OC_MANUAL_FOCUS_DRIVE, 8, pana.FOCUS_CONTROL, data=b"")
     assert rc == ds.RC_INVALID_PARAMETER
     rc, frame = _request(cmd, pana.OC_LIVEVIEW_IMAGE, 9)
-    assert rc == ds.RC_OK and frame.startswith(pana.LIVEVIEW_HEADER) and frame[len(pana.LIVEVIEW_HEADER):][:2] == b"\xff\xd8"
+    assert (
+        rc == ds.RC_OK
+        and frame.startswith(pana.LIVEVIEW_HEADER)
+        and frame[len(pana.LIVEVIEW_HEADER) :][:2] == b"\xff\xd8"
+    )
     assert b"\xff" not in pana.LIVEVIEW_HEADER
     # A capture announces the new object on the event connection.
     assert _request(cmd, pana.OC_INITIATE_CAPTURE, 10, 0x03000011)[0] == ds.RC_OK
@@ -107,7 +113,9 @@ def test_unknown_first_packet_gets_init_fail(virtual_lumix):
     sock.close()
 
 
-@pytest.mark.parametrize("mode,expected", [(1, ("near", "large")), (2, ("near", "small")), (3, ("far", "small")), (4, ("far", "large"))])
+@pytest.mark.parametrize(
+    "mode,expected", [(1, ("near", "large")), (2, ("near", "small")), (3, ("far", "small")), (4, ("far", "large"))]
+)
 def test_focus_modes_follow_libgphoto2_labels(mode, expected):
     data = struct.pack("<IIH", 0x03010011, 2, mode)
     direction, step = pana.FOCUS_MODES[pana.parse_focus_drive(data)]

@@ -110,7 +110,7 @@ def test_wheel_build_refuses_focus_drive_instead_of_crashing(virtual_lumix, gpho
         with pytest.raises(Unsupported, match=f"unavailable on libgphoto2 {version}"):
             camera.drive_focus(FocusDirection.NEAR, StepClass.SMALL)
         assert "manualfocusdrive" not in [s.name for s in camera.settings()]
-        with pytest.raises(Unsupported, match="liveviewsize|manualfocusdrive|this camera has no setting"):
+        with pytest.raises(Unsupported, match=r"liveviewsize|manualfocusdrive|this camera has no setting"):
             camera.set_setting("manualfocusdrive", "Near 1")
         # 2.5.34 reads the live-view sizes fine (0x9414) but would crash writing one (0x9415).
         size = camera.get_setting("liveviewsize")

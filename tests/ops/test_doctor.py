@@ -133,7 +133,8 @@ def test_libgphoto2_versions_and_defects() -> None:
     assert hit.status is Status.WARN and hit.message.startswith("DMC-GX8 (usb:001,005): focus drive disabled")
     assert "Nikon" not in hit.message
     (broken,) = doctor.check_libgphoto2(Libgphoto2(error="boom", hint="run `make setup-system`"), [])
-    assert broken.status is Status.FAIL and broken.line() == "FAIL libgphoto2 unusable: boom -- fix: run `make setup-system`"
+    assert broken.status is Status.FAIL
+    assert broken.line() == "FAIL libgphoto2 unusable: boom -- fix: run `make setup-system`"
 
 
 def test_libgphoto2_missing_system_build_is_a_fail(tmp_path) -> None:
@@ -146,14 +147,24 @@ def test_libgphoto2_missing_system_build_is_a_fail(tmp_path) -> None:
 
 def test_cameras_found_unopenable_and_unlisted() -> None:
     lib = Libgphoto2("2.5.30", "system")
-    good = CameraInfo(id="usb:001,005", model="Panasonic DC-GH5", capabilities=Capabilities(live_view=True, still_capture=True))
-    held = CameraInfo(id="usb:001,006", model="Canon EOS R", capabilities=Capabilities(focus_drive_note="Could not claim the USB device"))
+    good = CameraInfo(
+        id="usb:001,005", model="Panasonic DC-GH5", capabilities=Capabilities(live_view=True, still_capture=True)
+    )
+    held = CameraInfo(
+        id="usb:001,006",
+        model="Canon EOS R",
+        capabilities=Capabilities(focus_drive_note="Could not claim the USB device"),
+    )
     checks = doctor.check_cameras([good, held], [], lib, [])
     assert [c.status for c in checks] == [Status.OK, Status.FAIL]
     assert "found but cannot be opened: Could not claim the USB device" in checks[1].message
-    (none,) = doctor.check_cameras([], ["camera detection failed: x"], lib, [UsbDevice(1, 9, "04da", "2382", "Panasonic DC-GH5")])
+    (none,) = doctor.check_cameras(
+        [], ["camera detection failed: x"], lib, [UsbDevice(1, 9, "04da", "2382", "Panasonic DC-GH5")]
+    )
     assert none.status is Status.FAIL
-    assert "a PTP device is on the USB bus (usb:001,009 Panasonic DC-GH5) but libgphoto2 did not list it" in none.message
+    assert (
+        "a PTP device is on the USB bus (usb:001,009 Panasonic DC-GH5) but libgphoto2 did not list it" in none.message
+    )
     assert "(camera detection failed: x)" in none.message
 
 
@@ -163,14 +174,25 @@ def test_ptp_devices_are_read_from_sysfs(tmp_path) -> None:
         for name, value in values.items():
             (folder / name).write_text(value + "\n")
 
-    write(tmp_path / "1-1", busnum="1", devnum="5", idVendor="04da", idProduct="2374", manufacturer="Panasonic", product="DMC-GX8")
+    write(
+        tmp_path / "1-1",
+        busnum="1",
+        devnum="5",
+        idVendor="04da",
+        idProduct="2374",
+        manufacturer="Panasonic",
+        product="DMC-GX8",
+    )
     write(tmp_path / "1-1:1.0", bInterfaceClass="06", bInterfaceSubClass="01", bInterfaceProtocol="01")
     write(tmp_path / "1-2", busnum="1", devnum="6", idVendor="046d", idProduct="c52b")
     write(tmp_path / "1-2:1.0", bInterfaceClass="03", bInterfaceSubClass="01", bInterfaceProtocol="01")  # a keyboard
     (device,) = system_facts.ptp_devices(tmp_path)
     assert device == UsbDevice(1, 5, "04da", "2374", "Panasonic DMC-GX8")
     assert device.camera_id == "usb:001,005" and str(device.node) == "/dev/bus/usb/001/005"
-    assert system_facts.usb_device_for("usb:002,017") == UsbDevice(2, 17) and system_facts.usb_device_for("ptpip:1.2.3.4") is None
+    assert (
+        system_facts.usb_device_for("usb:002,017") == UsbDevice(2, 17)
+        and system_facts.usb_device_for("ptpip:1.2.3.4") is None
+    )
 
 
 _ACCESS_SNIPPET = """
@@ -178,7 +200,8 @@ import json, sys
 from pathlib import Path
 from tether.ops import doctor, system_facts
 system_facts.USB_NODES = Path(sys.argv[1])
-checks = doctor.check_usb_access([system_facts.UsbDevice(1, 5), system_facts.UsbDevice(1, 6), system_facts.UsbDevice(1, 7)])
+devices = [system_facts.UsbDevice(1, 5), system_facts.UsbDevice(1, 6), system_facts.UsbDevice(1, 7)]
+checks = doctor.check_usb_access(devices)
 print(json.dumps([c.to_dict() for c in checks]))
 """
 
@@ -198,15 +221,24 @@ def test_usb_node_access_as_an_unprivileged_user() -> None:
         for name, mode in (("005", 0o666), ("006", 0o644)):  # with the udev rules / as root:root without them
             (nodes / "001" / name).touch()
             os.chmod(nodes / "001" / name, mode)
-        result = subprocess.run([*command, str(nodes)], capture_output=True, text=True, timeout=60,
-                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        result = subprocess.run(
+            [*command, str(nodes)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
     finally:
         shutil.rmtree(nodes)
     assert result.returncode == 0, result.stderr
     ok, denied, missing = json.loads(result.stdout)
     assert ok["status"] == "OK" and "readable and writable" in ok["message"]
     assert denied["status"] == "FAIL" and denied["message"].startswith("usb:001,006: you cannot open ")
-    assert "(mode 644, group " in denied["message"] and "udev-rules" in denied["fix"] and "usermod -aG plugdev" in denied["fix"]
+    assert (
+        "(mode 644, group " in denied["message"]
+        and "udev-rules" in denied["fix"]
+        and "usermod -aG plugdev" in denied["fix"]
+    )
     assert missing["status"] == "WARN" and "does not exist" in missing["message"]
 
 
@@ -222,8 +254,15 @@ def fake_usb_nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_processes_holding_a_camera_are_found_in_proc(fake_usb_nodes: Path) -> None:
     """Real processes: one named like the gvfs monitor, one holding the (stand-in) camera node open."""
     monitor = subprocess.Popen(["bash", "-c", "exec -a gvfs-gphoto2-volume-monitor sleep 30"])
-    holder = subprocess.Popen([sys.executable, "-c", f"f = open({str(fake_usb_nodes)!r}, 'rb'); print('ready', flush=True); import time; time.sleep(30)"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"f = open({str(fake_usb_nodes)!r}, 'rb'); print('ready', flush=True); import time; time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline() == "ready\n"
         deadline = time.monotonic() + 5
@@ -240,7 +279,9 @@ def test_processes_holding_a_camera_are_found_in_proc(fake_usb_nodes: Path) -> N
         holder.wait()
     by_pid = {int(c.message.split("(pid ")[1].split(")")[0]): c for c in checks if "(pid " in c.message}
     watch = by_pid[monitor.pid]
-    assert watch.status is Status.WARN and watch.message.startswith(f"gvfs-gphoto2-volume-monitor (pid {monitor.pid}) is running")
+    assert watch.status is Status.WARN and watch.message.startswith(
+        f"gvfs-gphoto2-volume-monitor (pid {monitor.pid}) is running"
+    )
     assert "systemctl --user stop gvfs-gphoto2-volume-monitor" in watch.fix and "systemctl --user mask" in watch.fix
     held = by_pid[holder.pid]
     assert held.status is Status.FAIL and held.message.endswith(f"holds the camera at {fake_usb_nodes}")
@@ -276,11 +317,19 @@ def test_data_dir_checks(tmp_path: Path) -> None:
 def test_port_checks() -> None:
     port = _free_port()
     assert doctor.check_port("127.0.0.1", port).line() == (
-        f"OK   port 127.0.0.1:{port} is free (panel reachable from this machine only)")
+        f"OK   port 127.0.0.1:{port} is free (panel reachable from this machine only)"
+    )
     assert "token is required" in doctor.check_port("0.0.0.0", port).message
     listener = subprocess.Popen(
-        [sys.executable, "-c", f"import socket,time; s=socket.socket(); s.bind(('127.0.0.1',{port})); s.listen(); "
-                               "print('up', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import socket,time; s=socket.socket(); s.bind(('127.0.0.1',{port})); s.listen(); "
+            "print('up', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert listener.stdout.readline() == "up\n"
         busy = doctor.check_port("127.0.0.1", port, system_facts.processes())
@@ -297,7 +346,9 @@ def test_udev_rules_installed_and_group_membership(tmp_path: Path) -> None:
     etc, lib = tmp_path / "etc", tmp_path / "lib"
     etc.mkdir()
     lib.mkdir()
-    (etc / "60-tether-cameras.rules").write_text('ATTR{idVendor}=="04da", MODE="0664", GROUP="studio", TAG+="uaccess"\n')
+    (etc / "60-tether-cameras.rules").write_text(
+        'ATTR{idVendor}=="04da", MODE="0664", GROUP="studio", TAG+="uaccess"\n'
+    )
     (lib / "60-libgphoto2-6.rules").write_text('ENV{ID_USB_INTERFACES}=="*:060101:*", MODE="0664", GROUP="plugdev"\n')
     (lib / "99-printers.rules").write_text('ATTR{idVendor}=="03f0", GROUP="lp"\n')
     (tmp_path / "alias").symlink_to(lib, target_is_directory=True)  # /lib -> /usr/lib: counted once

@@ -56,7 +56,9 @@ def test_system_unit_passes_systemd_analyze_verify(tmp_path: Path, isolated_env:
 
 def test_verify_would_catch_a_broken_unit(tmp_path: Path, isolated_env: Path) -> None:
     unit = tmp_path / "tether.service"
-    unit.write_text(UNIT.read_text().replace(INSTALLED_ROOT, str(ROOT)).replace("Restart=on-failure", "Restart=on-falure"))
+    unit.write_text(
+        UNIT.read_text().replace(INSTALLED_ROOT, str(ROOT)).replace("Restart=on-failure", "Restart=on-falure")
+    )
     with pytest.raises(AssertionError, match="restart"):
         _verify(unit, user=False, home=isolated_env)
 

@@ -35,7 +35,9 @@ def parse_rules(text: str) -> list[list[tuple[str, str | None, str, str]]]:
             key, name, op, value = m["key"], m["name"], m["op"], m["value"]
             allowed = MATCH_KEYS if op in ("==", "!=") else ASSIGN_KEYS
             assert key in allowed, f"line {number}: {key} cannot be used with {op}"
-            assert (name is not None) == (key in NAMED_KEYS), f"line {number}: {key} {'needs' if name is None else 'takes no'} {{name}}"
+            assert (name is not None) == (key in NAMED_KEYS), (
+                f"line {number}: {key} {'needs' if name is None else 'takes no'} {{name}}"
+            )
             if key == "MODE":
                 assert re.fullmatch(r"0[0-7]{3}", value), f"line {number}: MODE {value!r} is not octal"
             if key == "LABEL":
@@ -64,13 +66,15 @@ def test_committed_rules_parse_strictly(rules_text: str) -> None:
 
 
 def test_parser_rejects_what_udev_would_not_take() -> None:
-    for bad in ('ATTR{idVendor}="04da", MODE="0664"',          # no match at all
-                'ATTRS{idVendor}=="04da" MODE="0664"',           # missing comma
-                'ATTR{idVendor}=="04da", MODE="664x"',           # MODE not octal
-                'ATTR{idVendor}=="04da", GOTO="nowhere"',        # GOTO without LABEL
-                'ATTR{idVendor}=="04da", GROUP=="plugdev"',       # GROUP is not a match key
-                'ATTR=="04da", MODE="0664"',                     # ATTR needs {name}
-                'ATTR{idVendor}=="04da", LABEL="x"'):            # LABEL shares a line
+    for bad in (
+        'ATTR{idVendor}="04da", MODE="0664"',  # no match at all
+        'ATTRS{idVendor}=="04da" MODE="0664"',  # missing comma
+        'ATTR{idVendor}=="04da", MODE="664x"',  # MODE not octal
+        'ATTR{idVendor}=="04da", GOTO="nowhere"',  # GOTO without LABEL
+        'ATTR{idVendor}=="04da", GROUP=="plugdev"',  # GROUP is not a match key
+        'ATTR=="04da", MODE="0664"',  # ATTR needs {name}
+        'ATTR{idVendor}=="04da", LABEL="x"',
+    ):  # LABEL shares a line
         with pytest.raises(AssertionError):
             parse_rules(bad + "\n")
 

@@ -53,7 +53,7 @@ def write_focus_burst(engine: Engine, frames: int = 6, size: tuple[int, int] = (
             image = texture.copy()
             image[:, : w // 2] = cv2.GaussianBlur(texture, (0, 0), left_blur)[:, : w // 2]
             image[:, w // 2:] = cv2.GaussianBlur(texture, (0, 0), right_blur)[:, w // 2:]
-            ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            _, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
             writer.append(data.tobytes(), FrameMeta(captured_at=time.time(), focus_position=20 * i))
     return burst_id
 

@@ -113,7 +113,9 @@ def test_pages_render(client, burst) -> None:
 
 def test_frame_plan_before_the_sweep(client) -> None:
     by_count = client.post("/api/plan", json={"range": [10, 100], "frames": 10}).get_json()
-    assert 2 <= by_count["frames"] <= 10 and by_count["start"] == 10 and len(by_count["positions"]) == by_count["frames"]
+    assert (
+        2 <= by_count["frames"] <= 10 and by_count["start"] == 10 and len(by_count["positions"]) == by_count["frames"]
+    )
     by_dof = client.post("/api/plan", json={"range": [10, 100], "dof": 3.0, "large": 8.0}).get_json()
     assert by_dof["frames"] >= 25 and "overlap" in by_dof["reason"]
     assert client.post("/api/plan", json={"range": [10, 100], "frames": 1}).status_code == 400
@@ -126,5 +128,8 @@ def test_answers_never_show_server_paths(engine) -> None:
     root = str(engine.store.root) + "/"
     burst = f"{root}bursts/20260101-000000-abcdef.burst"
     out = jsonable({"burst": burst, "error": f"{burst}: the disk is full", "n": float("nan")}, root)
-    assert out == {"burst": "20260101-000000-abcdef", "error": "bursts/20260101-000000-abcdef.burst: the disk is full",
-                   "n": None}
+    assert out == {
+        "burst": "20260101-000000-abcdef",
+        "error": "bursts/20260101-000000-abcdef.burst: the disk is full",
+        "n": None,
+    }

@@ -27,10 +27,14 @@ def test_busy_port_is_one_line_error(run_tether, tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_tether("--data-dir", str(tmp_path), "serve", "--camera", "sim:macro", "--port", str(port), timeout=60)
+        result = run_tether(
+            "--data-dir", str(tmp_path), "serve", "--camera", "sim:macro", "--port", str(port), timeout=60
+        )
     assert result.returncode == 1
-    assert result.stderr.strip() == (f"tether: cannot listen on 127.0.0.1:{port}: Address already in use "
-                                     "(is another tether running? choose another --port)")
+    assert result.stderr.strip() == (
+        f"tether: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(is another tether running? choose another --port)"
+    )
 
 
 def test_generated_token_is_printed_and_required(tmp_path: Path) -> None:
@@ -38,9 +42,27 @@ def test_generated_token_is_printed_and_required(tmp_path: Path) -> None:
     config.write_text("[sim]\nliveview_width = 160\nliveview_height = 120\nliveview_fps = 5\n")
     port = free_port("127.0.0.2")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tether", "--config", str(config), "--data-dir", str(tmp_path / "data"),
-         "serve", "--camera", "sim:macro", "--host", "127.0.0.2", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        [
+            sys.executable,
+            "-m",
+            "tether",
+            "--config",
+            str(config),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "serve",
+            "--camera",
+            "sim:macro",
+            "--host",
+            "127.0.0.2",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
     try:
         line = process.stdout.readline()
         match = re.search(r"http://127\.0\.0\.2:(\d+)/\?token=([A-Za-z0-9_-]{20,})", line)

@@ -63,7 +63,7 @@ def test_pool_job_reports_progress_and_result(sio, engine) -> None:
     job = engine.pool.submit("test", work, label="Test work")
     assert job.future.result(timeout=5) == {"answer": 42}
     events = _events(sio, lambda got: any(e["type"] == "job.done" for e in got))
-    done = [e for e in events if e["type"] == "job.done"][0]
+    done = next(e for e in events if e["type"] == "job.done")
     assert done["job"] == job.id and done["fraction"] == 1.0 and done["result"] == {"answer": 42}
 
 

@@ -16,6 +16,14 @@ from tether.burst.reader import BurstReader, open_burst
 from tether.burst.writer import BurstWriter
 
 __all__ = [
-    "BurstBusy", "BurstError", "BurstReader", "BurstWriter", "CorruptBurst", "FORMAT_VERSION_TEXT", "FrameMeta",
-    "UnsupportedVersion", "open_burst", "store_derived",
+    "FORMAT_VERSION_TEXT",
+    "BurstBusy",
+    "BurstError",
+    "BurstReader",
+    "BurstWriter",
+    "CorruptBurst",
+    "FrameMeta",
+    "UnsupportedVersion",
+    "open_burst",
+    "store_derived",
 ]

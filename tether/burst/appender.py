@@ -5,13 +5,13 @@ readable after a crash in the middle of it (the reader's scan finds the local en
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from tether.burst.zipcodec import Entry, central_header, crc32, dos_datetime, end_records, local_header
 from tether.fileio import StorageError, describe_os_error
-
 
 # macOS has no fdatasync (fsync is the closest there); some systems lack pwritev
 _datasync = getattr(os, "fdatasync", os.fsync)
@@ -94,10 +94,8 @@ class Appender:
         self.offset = start + n
 
     def _fail(self, start: int, exc: OSError) -> None:
-        try:  # leave no half entry behind: the file ends after the last complete one
+        with contextlib.suppress(OSError):  # leave no half entry behind: the file ends after the last complete one
             os.ftruncate(self.fd, start)
-        except OSError:
-            pass
         raise StorageError(describe_os_error(exc, self.path), hint=self.hint) from None
 
 

@@ -59,7 +59,9 @@ def export_folder(reader: BurstReader, out_dir: Path | str, *, stem: str | None 
         written.append(target)
         if reader.meta(i).mime != "image/jpeg":
             sidecar = target.with_suffix(".xmp")
-            write_atomic(sidecar, xmp_packet(reader.meta(i), reader.manifest.get("camera", {})).encode(), overwrite=False)
+            write_atomic(
+                sidecar, xmp_packet(reader.meta(i), reader.manifest.get("camera", {})).encode(), overwrite=False
+            )
             written.append(sidecar)
         progress(i + 1, reader.frame_count)
     return written
@@ -87,8 +89,9 @@ def _write_zip(reader: BurstReader, tmp: Path, stem: str, progress: Progress) ->
             progress(i + 1, reader.frame_count)
 
 
-def export_mp4(reader: BurstReader, out: Path | str, *, fps: float = 10.0, width: int | None = None,
-               progress: Progress = _noop) -> tuple[Path, int]:
+def export_mp4(
+    reader: BurstReader, out: Path | str, *, fps: float = 10.0, width: int | None = None, progress: Progress = _noop
+) -> tuple[Path, int]:
     """Encode the frames (in focus order) as H.264 MP4 with imageio-ffmpeg's ffmpeg; returns (path, frames)."""
     out = Path(out)
     if not 0 < fps <= 240:
@@ -110,14 +113,30 @@ def export_mp4(reader: BurstReader, out: Path | str, *, fps: float = 10.0, width
     return out, count[0]
 
 
-def _encode(reader: BurstReader, tmp: Path, frames: list[int], size: tuple[int, int], reduce: int, fps: float,
-            progress: Progress, count: list[int]) -> None:
+def _encode(
+    reader: BurstReader,
+    tmp: Path,
+    frames: list[int],
+    size: tuple[int, int],
+    reduce: int,
+    fps: float,
+    progress: Progress,
+    count: list[int],
+) -> None:
     import cv2
     import imageio_ffmpeg
 
     writer = imageio_ffmpeg.write_frames(
-        str(tmp), size, pix_fmt_in="bgr24", pix_fmt_out="yuv420p", fps=fps, codec="libx264", quality=None,
-        macro_block_size=1, ffmpeg_log_level="error", output_params=["-crf", "20", "-movflags", "+faststart", "-f", "mp4"],
+        str(tmp),
+        size,
+        pix_fmt_in="bgr24",
+        pix_fmt_out="yuv420p",
+        fps=fps,
+        codec="libx264",
+        quality=None,
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+        output_params=["-crf", "20", "-movflags", "+faststart", "-f", "mp4"],
     )
     writer.send(None)
     try:
@@ -162,8 +181,15 @@ def _publish(out: Path, produce: Callable[[Path], None]) -> Path:
     return out
 
 
-def export(reader: BurstReader, target: Path | str, *, frame: int | None = None, fps: float = 10.0,
-           width: int | None = None, progress: Progress = _noop) -> dict[str, object]:
+def export(
+    reader: BurstReader,
+    target: Path | str,
+    *,
+    frame: int | None = None,
+    fps: float = 10.0,
+    width: int | None = None,
+    progress: Progress = _noop,
+) -> dict[str, object]:
     """Pick the export by ``target``: ``*.mp4`` movie, ``*.zip`` archive, ``*.jpg`` one frame, else a folder."""
     target = Path(target)
     suffix = target.suffix.lower()
@@ -177,7 +203,9 @@ def export(reader: BurstReader, target: Path | str, *, frame: int | None = None,
         export_zip(reader, target, progress=progress)
         return {"kind": "zip", "path": str(target), "frames": reader.frame_count}
     if suffix:
-        raise BurstError(f"{target}: cannot export to a '{suffix}' file", hint="use a folder, FILE.mp4, FILE.zip or FILE.jpg")
+        raise BurstError(
+            f"{target}: cannot export to a '{suffix}' file", hint="use a folder, FILE.mp4, FILE.zip or FILE.jpg"
+        )
     files = export_folder(reader, target, progress=progress)
     return {"kind": "folder", "path": str(target), "frames": reader.frame_count, "files": len(files)}
 

@@ -11,22 +11,41 @@ from typing import TYPE_CHECKING, Any
 
 from tether.burst.errors import BurstError, CorruptBurst
 from tether.burst.format import (
-    DERIVED_DIR, HEADER_ENTRY, MANIFEST_ENTRY, check_derived_name, is_safe_entry_name, meta_entry,
-    parse_frame_entry, parse_meta_entry,
+    DERIVED_DIR,
+    HEADER_ENTRY,
+    MANIFEST_ENTRY,
+    check_derived_name,
+    is_safe_entry_name,
+    meta_entry,
+    parse_frame_entry,
+    parse_meta_entry,
 )
 from tether.burst.manifest import check_header, check_manifest, parse_json
 from tether.burst.matching import FrameMatcher
 from tether.burst.meta import FrameMeta
 from tether.burst.scan import scan_entries
 from tether.burst.zipcodec import (
-    EOCD, LOCAL, LOCAL_SIG, STORED, Entry, ZipFormatError, crc32, data_offset_from_local, find_end,
+    EOCD,
+    LOCAL,
+    LOCAL_SIG,
+    STORED,
+    Entry,
+    ZipFormatError,
+    crc32,
+    data_offset_from_local,
+    find_end,
     parse_central_directory,
 )
 
 if TYPE_CHECKING:
     import numpy as np
 
-_REDUCE_FLAGS = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4", 8: "IMREAD_REDUCED_COLOR_8"}
+_REDUCE_FLAGS = {
+    1: "IMREAD_COLOR",
+    2: "IMREAD_REDUCED_COLOR_2",
+    4: "IMREAD_REDUCED_COLOR_4",
+    8: "IMREAD_REDUCED_COLOR_8",
+}
 
 
 class _Damaged(Exception):
@@ -115,8 +134,10 @@ class BurstReader:
             if entry.name in entries:
                 raise CorruptBurst(f"{self.path}: the entry {entry.name!r} appears twice")
             if entry.method != STORED:
-                raise CorruptBurst(f"{self.path}: {entry.name} is compressed; burst entries are stored",
-                                   hint="was the file re-zipped by another tool?")
+                raise CorruptBurst(
+                    f"{self.path}: {entry.name} is compressed; burst entries are stored",
+                    hint="was the file re-zipped by another tool?",
+                )
             if entry.offset + LOCAL.size + entry.size > self._size or entry.csize != entry.size:
                 raise _Damaged(f"the directory places {entry.name} beyond the end of the file")
             entries[entry.name] = entry
@@ -133,7 +154,9 @@ class BurstReader:
             if HEADER_ENTRY not in self._entries:
                 if scanned:
                     raise _Damaged("no burst.json or manifest.json could be read; not a tether burst, or damaged")
-                raise CorruptBurst(f"{self.path}: a ZIP archive without burst.json or manifest.json, not a tether burst")
+                raise CorruptBurst(
+                    f"{self.path}: a ZIP archive without burst.json or manifest.json, not a tether burst"
+                )
             pairs = self._from_records()
         self._frames = [meta for meta, _ in pairs]
         self._frame_entries = [entry for _, entry in pairs]
@@ -197,7 +220,9 @@ class BurstReader:
             meta, name, crc = records[index]
             found = matcher.take(meta, name, crc)
             if found is None:
-                self.problems.append(f"frame {index}: metadata present but the frame data is missing (the frame in flight)")
+                self.problems.append(
+                    f"frame {index}: metadata present but the frame data is missing (the frame in flight)"
+                )
             else:
                 pairs.append(found)
         taken = {meta.index for meta, _ in pairs}
@@ -212,10 +237,20 @@ class BurstReader:
             pairs.append((meta, entry))
             taken.add(index)
         pairs.sort(key=lambda p: p[0].index)
-        derived = {n[len(DERIVED_DIR):]: {"entry": n, "size": e.size, "sha256": ""}
-                   for n, e in self._entries.items() if n.startswith(DERIVED_DIR)}
-        self.manifest = dict(header, status="unclosed", closed_at=None, summary={}, frame_count=len(pairs),
-                             frames=[dict(m.to_dict(), entry=e.name) for m, e in pairs], derived=derived)
+        derived = {
+            n[len(DERIVED_DIR) :]: {"entry": n, "size": e.size, "sha256": ""}
+            for n, e in self._entries.items()
+            if n.startswith(DERIVED_DIR)
+        }
+        self.manifest = dict(
+            header,
+            status="unclosed",
+            closed_at=None,
+            summary={},
+            frame_count=len(pairs),
+            frames=[dict(m.to_dict(), entry=e.name) for m, e in pairs],
+            derived=derived,
+        )
         return pairs
 
     def _all_entries(self) -> list[Entry]:
@@ -279,8 +314,10 @@ class BurstReader:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, _REDUCE_FLAGS[reduce]))
         if image is None:
             meta = self._frames[i]
-            raise BurstError(f"{self.path}: frame {i} ({self.frame_name(i)}, {meta.mime}) cannot be decoded"
-                             + (" (the camera sent it corrupt)" if meta.corrupt else ""))
+            raise BurstError(
+                f"{self.path}: frame {i} ({self.frame_name(i)}, {meta.mime}) cannot be decoded"
+                + (" (the camera sent it corrupt)" if meta.corrupt else "")
+            )
         return image
 
     def derived_names(self) -> list[str]:
@@ -293,8 +330,10 @@ class BurstReader:
         info = self.manifest.get("derived", {}).get(name)
         entry = self._entries.get(info["entry"]) if info else None
         if entry is None:
-            raise BurstError(f"{self.path}: no derived data named {name!r}",
-                             hint=f"stored: {', '.join(self.derived_names()) or 'none'}")
+            raise BurstError(
+                f"{self.path}: no derived data named {name!r}",
+                hint=f"stored: {', '.join(self.derived_names()) or 'none'}",
+            )
         data = self._read(entry)
         if info.get("sha256") and hashlib.sha256(data).hexdigest() != info["sha256"]:
             raise CorruptBurst(f"{self.path}: derived data {name!r} does not match its checksum")
@@ -303,7 +342,7 @@ class BurstReader:
     def verify(self) -> list[str]:
         """Check every frame's CRC and SHA-256 and the records against the manifest; returns the problems."""
         problems = list(self.problems)
-        for pos, (meta, entry) in enumerate(zip(self._frames, self._frame_entries)):
+        for pos, (meta, entry) in enumerate(zip(self._frames, self._frame_entries, strict=False)):
             try:
                 data = self._read(entry)
             except CorruptBurst as exc:
@@ -322,7 +361,7 @@ class BurstReader:
     def _verify_records(self) -> list[str]:
         """The per-frame records written during the sweep must agree with the manifest written at close."""
         problems = []
-        for meta, frame in zip(self._frames, self._frame_entries):
+        for meta, frame in zip(self._frames, self._frame_entries, strict=False):
             entry = self._entries.get(meta_entry(meta.index))
             if entry is None:
                 if not meta.extra.get("recovered"):
@@ -373,5 +412,7 @@ class BurstReader:
     def __enter__(self) -> BurstReader:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -9,8 +9,18 @@ import os
 
 from tether.burst.format import is_known_entry
 from tether.burst.zipcodec import (
-    CENTRAL, CENTRAL_SIG, EOCD, EOCD_SIG, LOCAL, LOCAL_SIG, STORED, ZIP64_EOCD_SIG, ZIP64_LOCATOR,
-    ZIP64_LOCATOR_SIG, Entry, crc32,
+    CENTRAL,
+    CENTRAL_SIG,
+    EOCD,
+    EOCD_SIG,
+    LOCAL,
+    LOCAL_SIG,
+    STORED,
+    ZIP64_EOCD_SIG,
+    ZIP64_LOCATOR,
+    ZIP64_LOCATOR_SIG,
+    Entry,
+    crc32,
 )
 
 _CHUNK = 1 << 20

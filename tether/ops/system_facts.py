@@ -16,7 +16,12 @@ USB_NODES = Path("/dev/bus/usb")
 SYS_USB = Path("/sys/bus/usb/devices")
 PROC = Path("/proc")
 #: Where udev reads rules from (later entries are the distribution's; /lib is often /usr/lib).
-RULE_DIRS = (Path("/etc/udev/rules.d"), Path("/run/udev/rules.d"), Path("/usr/lib/udev/rules.d"), Path("/lib/udev/rules.d"))
+RULE_DIRS = (
+    Path("/etc/udev/rules.d"),
+    Path("/run/udev/rules.d"),
+    Path("/usr/lib/udev/rules.d"),
+    Path("/lib/udev/rules.d"),
+)
 _GROUP_ASSIGNMENT = re.compile(r'\bGROUP="([^"]+)"')
 
 
@@ -50,8 +55,11 @@ def ptp_devices(sys_usb: Path = SYS_USB) -> list[UsbDevice]:
     """USB devices with a PTP still-image interface (06/01/01), read from sysfs without libgphoto2."""
     found = []
     for interface in sorted(sys_usb.glob("*:*")):
-        if (read_text(interface / "bInterfaceClass"), read_text(interface / "bInterfaceSubClass"),
-                read_text(interface / "bInterfaceProtocol")) != ("06", "01", "01"):
+        if (
+            read_text(interface / "bInterfaceClass"),
+            read_text(interface / "bInterfaceSubClass"),
+            read_text(interface / "bInterfaceProtocol"),
+        ) != ("06", "01", "01"):
             continue
         device = sys_usb / interface.name.split(":")[0]  # "1-1:1.0" is an interface of device "1-1"
         try:
@@ -119,8 +127,6 @@ def group_name(gid: int) -> str:
         return grp.getgrgid(gid).gr_name
     except KeyError:
         return str(gid)
-
-
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,9 @@ def load_camera_list() -> CameraList:
         if not entry.port & gp.GP_PORT_USB:
             continue  # serial, PTP/IP, USB mass storage: no /dev/bus/usb node to grant
         if entry.usb_vendor:  # as in print-camera-list: the product id may legitimately be 0
-            match = by_id.setdefault((entry.usb_vendor, entry.usb_product), UsbMatch(entry.usb_vendor, entry.usb_product))
+            match = by_id.setdefault(
+                (entry.usb_vendor, entry.usb_product), UsbMatch(entry.usb_vendor, entry.usb_product)
+            )
             if entry.model not in match.models:
                 match.models.append(entry.model)
         elif entry.usb_class and entry.usb_class != MTP_CLASS:
@@ -100,7 +102,7 @@ def render_rules(cameras: CameraList, group: str = DEFAULT_GROUP) -> str:
         f" ({len(cameras.usb)} USB ids); do not edit, regenerate.",
         f"# Install: sudo install -m 644 {RULES_FILE} /etc/udev/rules.d/ && sudo udevadm control --reload"
         " && sudo udevadm trigger --subsystem-match=usb",
-        "# TAG+=\"uaccess\" also gives the user at the desktop access (it must run before 73-seat-late.rules).",
+        '# TAG+="uaccess" also gives the user at the desktop access (it must run before 73-seat-late.rules).',
         "",
         f'ACTION=="remove", GOTO="{END_LABEL}"',
         f'SUBSYSTEM!="usb", GOTO="{END_LABEL}"',

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 # Standard operation codes the virtual camera answers.
 OC_GET_DEVICE_INFO = 0x1001

@@ -4,6 +4,7 @@ Pure functions plus a blocking reader; the server decides what the packets mean.
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 from dataclasses import dataclass
@@ -81,10 +82,8 @@ def quickack(sock: socket.socket) -> None:
     """Re-arm TCP_QUICKACK: Linux clears it after each ACK, and a delayed ACK stalls every data phase ~40 ms."""
     quick = getattr(socket, "TCP_QUICKACK", None)
     if quick is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, quick, 1)
-        except OSError:
-            pass
 
 
 def tune(sock: socket.socket) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 #: Public name -> path inside node_modules. Only these files are served.
@@ -12,7 +12,7 @@ FILES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def node_modules() -> Path | None:
     """The node_modules folder: $TETHER_NODE_MODULES, else the source checkout's, else the working dir's."""
     candidates = []

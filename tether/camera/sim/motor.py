@@ -86,4 +86,4 @@ class FocusMotor:
     def trim_history(self, before: float) -> None:
         """Forget changes older than ``before`` (keeping the position in force then)."""
         keep = [h for h in self._history if h[0] >= before]
-        self._history = [(before, self.position_at(before))] + keep
+        self._history = [(before, self.position_at(before)), *keep]

@@ -15,8 +15,9 @@ from __future__ import annotations
 import functools
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -81,7 +82,7 @@ def diffraction_sigma(f_number: float, width: int) -> float:
 @functools.lru_cache(maxsize=256)
 def disk_psf(radius: float, sigma: float) -> np.ndarray:
     """A disk of ``radius`` px with its edge softened by about ``sigma`` px, summing to 1."""
-    half = int(math.ceil(radius + 2 * sigma + 0.5))
+    half = math.ceil(radius + 2 * sigma + 0.5)
     yy, xx = np.mgrid[-half:half + 1, -half:half + 1].astype(np.float64)
     d = np.hypot(xx, yy)
     s = max(sigma, 0.3)
@@ -92,7 +93,7 @@ def disk_psf(radius: float, sigma: float) -> np.ndarray:
 @functools.lru_cache(maxsize=512)
 def pixel_gaussian(sigma: float) -> np.ndarray:
     """1-D Gaussian integrated over each pixel (exact for sub-pixel sigmas, where sampling it is not)."""
-    half = int(math.ceil(3 * sigma)) + 1
+    half = math.ceil(3 * sigma) + 1
     edges = np.arange(-half - 0.5, half + 1.0, 1.0)
     cdf = np.array([0.5 * (1 + math.erf(e / (math.sqrt(2) * sigma))) for e in edges])
     k = np.diff(cdf)
@@ -111,7 +112,7 @@ def shrink(image: np.ndarray, factor: int, sigma: float, border: int) -> tuple[n
     right/bottom to make the size a whole multiple of ``factor`` (so the grids stay aligned). It does
     not depend on the radius, so a sweep reuses it for every radius with the same factor.
     """
-    margin = int(math.ceil(_DIRECT_LIMIT * factor + 2 * sigma)) + 2
+    margin = math.ceil(_DIRECT_LIMIT * factor + 2 * sigma) + 2
     h, w = image.shape[:2]
     ex, ey = (-(w + 2 * margin)) % factor, (-(h + 2 * margin)) % factor
     padded = cv2.copyMakeBorder(image, margin, margin + ey, margin, margin + ex, border, value=0)
@@ -122,26 +123,30 @@ def shrink(image: np.ndarray, factor: int, sigma: float, border: int) -> tuple[n
 Shrunk = Callable[[int], tuple[np.ndarray, int, int, int]]
 
 
-def _blur(image: np.ndarray, radius: float, sigma: float, border: int, shrunk: Shrunk | None = None) -> tuple[np.ndarray, int]:
+def _blur(
+    image: np.ndarray, radius: float, sigma: float, border: int, shrunk: Shrunk | None = None
+) -> tuple[np.ndarray, int]:
     """Blur ``image`` (uint8) by the PSF; returns (blurred, margin) with the result padded by margin per side."""
     if radius <= _DIRECT_LIMIT:
         g = gaussian_sigma(radius, sigma)
-        margin = int(math.ceil(3 * g)) + 1
+        margin = math.ceil(3 * g) + 1
         padded = cv2.copyMakeBorder(image, margin, margin, margin, margin, border, value=0)
         kernel = pixel_gaussian(round(g, 3))
         return cv2.sepFilter2D(padded, -1, kernel, kernel, borderType=border), margin
     # Wide blur: shrink by a whole factor so the disk is at most _DIRECT_LIMIT px, blur there, grow back
     # (the result has no finer detail than the small image holds).
-    factor = int(math.ceil(radius / _DIRECT_LIMIT))
+    factor = math.ceil(radius / _DIRECT_LIMIT)
     small, margin, ex, ey = shrunk(factor) if shrunk else shrink(image, factor, sigma, border)
     kernel = disk_psf(round(radius / factor, 2), round(max(sigma / factor, 0.3), 2))
     small = cv2.filter2D(small, -1, kernel, borderType=border)
     ph, pw = small.shape[0] * factor, small.shape[1] * factor
     grown = cv2.resize(small, (pw, ph), interpolation=cv2.INTER_LINEAR)
-    return grown[:ph - ey, :pw - ex], margin
+    return grown[: ph - ey, : pw - ex], margin
 
 
-def blur_object(rgba: np.ndarray, radius: float, sigma: float, shrunk: Shrunk | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+def blur_object(
+    rgba: np.ndarray, radius: float, sigma: float, shrunk: Shrunk | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Blur a premultiplied layer; returns (colour*alpha, 255-alpha as 3 channels, margin) ready to composite."""
     blurred, margin = _blur(rgba, radius, sigma, cv2.BORDER_CONSTANT, shrunk)
     colour = cv2.cvtColor(blurred, cv2.COLOR_BGRA2BGR)
@@ -153,7 +158,7 @@ def blur_backdrop(image: np.ndarray, radius: float, sigma: float, shrunk: Shrunk
     """Blur the frame-filling backdrop (mirrored at the frame edge, as if it went on)."""
     blurred, margin = _blur(image, radius, sigma, cv2.BORDER_REFLECT, shrunk)
     h, w = image.shape[:2]
-    return blurred[margin:margin + h, margin:margin + w]
+    return blurred[margin : margin + h, margin : margin + w]
 
 
 def quantise_radius(radius: float) -> float:
@@ -195,11 +200,13 @@ class LayerCache:
 
     def shrinker(self, key: tuple, image: np.ndarray, sigma: float, border: int) -> Shrunk:
         """:func:`shrink` for one layer, remembered per factor (a fraction of the layer's size in all)."""
+
         def shrunk(factor: int) -> tuple[np.ndarray, int, int, int]:
             k = (*key, "shrunk", factor, round(sigma, 2))
             if k not in self.shrunk:
                 self.shrunk[k] = shrink(image, factor, sigma, border)
             return self.shrunk[k]
+
         return shrunk
 
     def fetch(self, key: tuple, make: Callable[[], Any]) -> Any:
@@ -213,20 +220,27 @@ class LayerCache:
         return value
 
 
-def composite(layers: tuple[Layer, ...], radii: list[float], sigma: float, width: int, height: int,
-              cache: LayerCache | None = None, cache_key: tuple = ()) -> np.ndarray:
+def composite(
+    layers: tuple[Layer, ...],
+    radii: list[float],
+    sigma: float,
+    width: int,
+    height: int,
+    cache: LayerCache | None = None,
+    cache_key: tuple = (),
+) -> np.ndarray:
     """Blur each layer by its radius and composite back to front (premultiplied 'over'); uint8 BGR."""
     cache = cache or LayerCache(0)
     out = None
-    for index, (layer, radius) in enumerate(zip(layers, radii)):
+    for index, (layer, radius) in enumerate(zip(layers, radii, strict=True)):
         q = quantise_radius(radius)
         key = (*cache_key, index, q, round(sigma, 2))
         border = cv2.BORDER_REFLECT if layer.full_frame else cv2.BORDER_CONSTANT
         shrunk = cache.shrinker(key[:-2], layer.pixels, sigma, border)
         if layer.full_frame:
-            out = cache.fetch(key, lambda: blur_backdrop(layer.pixels, q, sigma, shrunk)).copy()
+            out = cache.fetch(key, functools.partial(blur_backdrop, layer.pixels, q, sigma, shrunk)).copy()
             continue
-        colour, inverse, margin = cache.fetch(key, lambda: blur_object(layer.pixels, q, sigma, shrunk))
+        colour, inverse, margin = cache.fetch(key, functools.partial(blur_object, layer.pixels, q, sigma, shrunk))
         x0, y0, x1, y1 = layer.box
         bx0, by0 = x0 - margin, y0 - margin
         bx1, by1 = x1 + margin, y1 + margin
@@ -256,7 +270,7 @@ def breathe(image: np.ndarray, position: float, interpolation: int = cv2.INTER_L
     """Magnify ``image`` about its centre by the focus-breathing factor at ``position``."""
     h, w = image.shape[:2]
     x0, y0, cw, ch = breathing_crop(position, w, h)
-    return cv2.resize(image[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=interpolation)
+    return cv2.resize(image[y0 : y0 + ch, x0 : x0 + cw], (w, h), interpolation=interpolation)
 
 
 def radii_for(scene: Scene, layers: tuple[Layer, ...], position: float, f_number: float, width: int) -> list[float]:
@@ -264,8 +278,16 @@ def radii_for(scene: Scene, layers: tuple[Layer, ...], position: float, f_number
     return [lens.blur_radius(layer.distance, position, f_number, width) for layer in layers]
 
 
-def render(scene: Scene | str, focus_position: float, size: tuple[int, int], *, f_number: float = 2.8,
-           breathing: bool = True, seed: int = 0, cache: LayerCache | None = None) -> np.ndarray:
+def render(
+    scene: Scene | str,
+    focus_position: float,
+    size: tuple[int, int],
+    *,
+    f_number: float = 2.8,
+    breathing: bool = True,
+    seed: int = 0,
+    cache: LayerCache | None = None,
+) -> np.ndarray:
     """The noiseless image (H, W, 3) uint8 BGR of ``scene`` focused at ``focus_position``; size = (width, height).
 
     Pure (no camera, no motor): tests and benchmarks build focus stacks of known truth with it.

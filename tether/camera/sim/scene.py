@@ -60,35 +60,93 @@ def _rect(x0: float, y0: float, x1: float, y1: float) -> tuple[tuple[float, floa
 _FULL = _rect(-1.2, -1.0, 1.2, 1.0)
 
 SCENE_LIST: tuple[Scene, ...] = (
-    Scene("macro", "macro bench: coin, leaf, stamp, fabric and a ruler on a cork board", 0.12, (
-        SceneObject("cork board", 0.60, "rect", _FULL, "cork", (90, 140, 185)),
-        SceneObject("ruler", 0.36, "rect", _rect(-0.95, -0.50, 0.95, -0.30), "ruler", (215, 235, 240), angle=-6),
-        SceneObject("fabric", 0.27, "poly", ((0.25, -0.28), (0.92, -0.22), (0.86, 0.42), (0.30, 0.46)), "fabric", (150, 60, 50)),
-        SceneObject("stamp", 0.21, "rect", _rect(-0.62, -0.22, -0.16, 0.22), "print", (70, 90, 200), angle=8),
-        SceneObject("leaf", 0.17, "poly", ((-0.08, 0.48), (0.10, 0.05), (0.34, -0.06), (0.30, 0.22), (0.14, 0.45)), "leaf", (40, 150, 60)),
-        SceneObject("coin", 0.14, "ellipse", ((-0.78, 0.30), (0.17, 0.17)), "coin", (60, 150, 190)),
-    ), lens="simulated 60mm macro", illuminant=(0.92, 1.0, 1.06)),
-    Scene("product", "product table: bottle, box, mug and a book before a seamless backdrop", 0.35, (
-        SceneObject("backdrop", 1.80, "rect", _FULL, "paper", (200, 200, 205)),
-        SceneObject("book", 1.10, "rect", _rect(0.30, -0.50, 0.95, 0.35), "print", (60, 60, 140), angle=-4),
-        SceneObject("mug", 0.80, "ellipse", ((0.05, 0.10), (0.22, 0.28)), "stripes", (180, 120, 40)),
-        SceneObject("box", 0.60, "rect", _rect(-0.75, -0.35, -0.20, 0.30), "print", (40, 170, 220), angle=3),
-        SceneObject("bottle label", 0.45, "rect", _rect(-0.30, 0.05, 0.10, 0.50), "label", (230, 235, 240), angle=-2),
-    ), lens="simulated 50mm", illuminant=(1.0, 1.0, 1.0)),
-    Scene("portrait", "portrait: a hand with a flower, a face, a jacket and a plant before a wall", 0.50, (
-        SceneObject("wall", 4.00, "rect", _FULL, "brick", (90, 110, 170)),
-        SceneObject("plant", 2.00, "poly", ((0.55, 0.55), (0.62, -0.40), (0.80, -0.52), (0.98, -0.30), (0.95, 0.55)), "leaf", (50, 130, 50)),
-        SceneObject("jacket", 1.30, "poly", ((-0.75, 0.55), (-0.55, 0.10), (0.35, 0.10), (0.55, 0.55)), "fabric", (60, 50, 45)),
-        SceneObject("face", 1.00, "ellipse", ((-0.10, -0.12), (0.22, 0.29)), "skin", (150, 175, 215)),
-        SceneObject("flower", 0.70, "ellipse", ((-0.70, -0.25), (0.16, 0.16)), "petals", (80, 60, 220)),
-    ), lens="simulated 85mm", illuminant=(0.80, 0.97, 1.12)),
-    Scene("landscape", "landscape: fence post, flowers, a tree, a house and mountains under sky", 1.50, (
-        SceneObject("mountains and sky", 1000.0, "rect", _FULL, "sky", (200, 170, 140)),
-        SceneObject("house", 15.0, "rect", _rect(0.30, -0.12, 0.75, 0.20), "brick", (80, 100, 170)),
-        SceneObject("tree", 6.0, "ellipse", ((-0.45, -0.10), (0.28, 0.33)), "leaf", (40, 110, 40)),
-        SceneObject("flowers", 3.0, "rect", _rect(-1.10, 0.25, 1.10, 0.60), "petals", (60, 190, 230)),
-        SceneObject("fence post", 2.0, "rect", _rect(0.80, -0.55, 0.95, 0.60), "bark", (60, 90, 120)),
-    ), lens="simulated 135mm", illuminant=(1.05, 1.0, 0.95)),
+    Scene(
+        "macro",
+        "macro bench: coin, leaf, stamp, fabric and a ruler on a cork board",
+        0.12,
+        (
+            SceneObject("cork board", 0.60, "rect", _FULL, "cork", (90, 140, 185)),
+            SceneObject("ruler", 0.36, "rect", _rect(-0.95, -0.50, 0.95, -0.30), "ruler", (215, 235, 240), angle=-6),
+            SceneObject(
+                "fabric",
+                0.27,
+                "poly",
+                ((0.25, -0.28), (0.92, -0.22), (0.86, 0.42), (0.30, 0.46)),
+                "fabric",
+                (150, 60, 50),
+            ),
+            SceneObject("stamp", 0.21, "rect", _rect(-0.62, -0.22, -0.16, 0.22), "print", (70, 90, 200), angle=8),
+            SceneObject(
+                "leaf",
+                0.17,
+                "poly",
+                ((-0.08, 0.48), (0.10, 0.05), (0.34, -0.06), (0.30, 0.22), (0.14, 0.45)),
+                "leaf",
+                (40, 150, 60),
+            ),
+            SceneObject("coin", 0.14, "ellipse", ((-0.78, 0.30), (0.17, 0.17)), "coin", (60, 150, 190)),
+        ),
+        lens="simulated 60mm macro",
+        illuminant=(0.92, 1.0, 1.06),
+    ),
+    Scene(
+        "product",
+        "product table: bottle, box, mug and a book before a seamless backdrop",
+        0.35,
+        (
+            SceneObject("backdrop", 1.80, "rect", _FULL, "paper", (200, 200, 205)),
+            SceneObject("book", 1.10, "rect", _rect(0.30, -0.50, 0.95, 0.35), "print", (60, 60, 140), angle=-4),
+            SceneObject("mug", 0.80, "ellipse", ((0.05, 0.10), (0.22, 0.28)), "stripes", (180, 120, 40)),
+            SceneObject("box", 0.60, "rect", _rect(-0.75, -0.35, -0.20, 0.30), "print", (40, 170, 220), angle=3),
+            SceneObject(
+                "bottle label", 0.45, "rect", _rect(-0.30, 0.05, 0.10, 0.50), "label", (230, 235, 240), angle=-2
+            ),
+        ),
+        lens="simulated 50mm",
+        illuminant=(1.0, 1.0, 1.0),
+    ),
+    Scene(
+        "portrait",
+        "portrait: a hand with a flower, a face, a jacket and a plant before a wall",
+        0.50,
+        (
+            SceneObject("wall", 4.00, "rect", _FULL, "brick", (90, 110, 170)),
+            SceneObject(
+                "plant",
+                2.00,
+                "poly",
+                ((0.55, 0.55), (0.62, -0.40), (0.80, -0.52), (0.98, -0.30), (0.95, 0.55)),
+                "leaf",
+                (50, 130, 50),
+            ),
+            SceneObject(
+                "jacket",
+                1.30,
+                "poly",
+                ((-0.75, 0.55), (-0.55, 0.10), (0.35, 0.10), (0.55, 0.55)),
+                "fabric",
+                (60, 50, 45),
+            ),
+            SceneObject("face", 1.00, "ellipse", ((-0.10, -0.12), (0.22, 0.29)), "skin", (150, 175, 215)),
+            SceneObject("flower", 0.70, "ellipse", ((-0.70, -0.25), (0.16, 0.16)), "petals", (80, 60, 220)),
+        ),
+        lens="simulated 85mm",
+        illuminant=(0.80, 0.97, 1.12),
+    ),
+    Scene(
+        "landscape",
+        "landscape: fence post, flowers, a tree, a house and mountains under sky",
+        1.50,
+        (
+            SceneObject("mountains and sky", 1000.0, "rect", _FULL, "sky", (200, 170, 140)),
+            SceneObject("house", 15.0, "rect", _rect(0.30, -0.12, 0.75, 0.20), "brick", (80, 100, 170)),
+            SceneObject("tree", 6.0, "ellipse", ((-0.45, -0.10), (0.28, 0.33)), "leaf", (40, 110, 40)),
+            SceneObject("flowers", 3.0, "rect", _rect(-1.10, 0.25, 1.10, 0.60), "petals", (60, 190, 230)),
+            SceneObject("fence post", 2.0, "rect", _rect(0.80, -0.55, 0.95, 0.60), "bark", (60, 90, 120)),
+        ),
+        lens="simulated 135mm",
+        illuminant=(1.05, 1.0, 0.95),
+    ),
 )
 
 SCENES: tuple[str, ...] = tuple(s.name for s in SCENE_LIST)
@@ -100,7 +158,9 @@ def get_scene(name: str) -> Scene:
     for scene in SCENE_LIST:
         if scene.name == key:
             return scene
-    raise CameraNotFound(f"no simulated scene {name!r}", hint="simulated cameras: " + ", ".join(f"sim:{s}" for s in SCENES))
+    raise CameraNotFound(
+        f"no simulated scene {name!r}", hint="simulated cameras: " + ", ".join(f"sim:{s}" for s in SCENES)
+    )
 
 
 def to_pixels(x: float, y: float, width: int, height: int) -> tuple[float, float]:
@@ -119,8 +179,18 @@ def object_mask(obj: SceneObject, width: int, height: int) -> np.ndarray:
     if obj.shape == "ellipse":
         (cx, cy), (rx, ry) = obj.points
         px, py = to_pixels(cx, cy, width, height)
-        cv2.ellipse(mask, (round(px * _ONE), round(py * _ONE)), (round(rx * scale * _ONE), round(ry * scale * _ONE)),
-                    obj.angle, 0, 360, 255, -1, cv2.LINE_AA, _SHIFT)
+        cv2.ellipse(
+            mask,
+            (round(px * _ONE), round(py * _ONE)),
+            (round(rx * scale * _ONE), round(ry * scale * _ONE)),
+            obj.angle,
+            0,
+            360,
+            255,
+            -1,
+            cv2.LINE_AA,
+            _SHIFT,
+        )
     else:
         if obj.shape == "rect":
             (x0, y0), (x1, y1) = obj.points
@@ -153,13 +223,28 @@ def _face(img: np.ndarray, rng: np.random.Generator, u: float) -> None:
                 x = ex + i * ew // 6
                 cv2.line(m, (x, ey - eh), (x + i, ey - eh - max(2, int(4 * u))), 255, thin, cv2.LINE_AA)
                 cv2.line(m, (x, ey - 3 * eh), (x + 2 * i, ey - 4 * eh), 255, thin, cv2.LINE_AA)
-        cv2.ellipse(m, (w // 2, int(h * 0.72)), (int(w * 0.16), max(2, int(h * 0.04))), 0, 0, 180, 255, 2 * thin, cv2.LINE_AA)
+        cv2.ellipse(
+            m, (w // 2, int(h * 0.72)), (int(w * 0.16), max(2, int(h * 0.04))), 0, 0, 180, 255, 2 * thin, cv2.LINE_AA
+        )
         for _ in range(160):  # hair at the top
             x = int(rng.uniform(0.1, 0.9) * w)
-            cv2.line(m, (x, 0), (x + int(rng.uniform(-0.08, 0.08) * w), int(rng.uniform(0.08, 0.2) * h)), 255, thin, cv2.LINE_AA)
+            cv2.line(
+                m,
+                (x, 0),
+                (x + int(rng.uniform(-0.08, 0.08) * w), int(rng.uniform(0.08, 0.2) * h)),
+                255,
+                thin,
+                cv2.LINE_AA,
+            )
+
     _ink(img, dark, strokes)
-    _ink(img, lip, lambda m: cv2.ellipse(m, (w // 2, int(h * 0.74)), (int(w * 0.12), max(2, int(h * 0.025))),
-                                         0, 0, 360, 255, -1, cv2.LINE_AA))
+    _ink(
+        img,
+        lip,
+        lambda m: cv2.ellipse(
+            m, (w // 2, int(h * 0.74)), (int(w * 0.12), max(2, int(h * 0.025))), 0, 0, 360, 255, -1, cv2.LINE_AA
+        ),
+    )
 
 
 def _noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
@@ -174,7 +259,7 @@ def _multiscale(rng: np.random.Generator, h: int, w: int, scale: float, octaves:
     total = np.zeros((h, w), np.float32)
     weight = 0.0
     for i, cell in enumerate(octaves):
-        amp = 0.6 ** i
+        amp = 0.6**i
         total += amp * _noise(rng, h, w, max(1.0, cell * scale))
         weight += amp
     return total / weight
@@ -189,7 +274,9 @@ def _ink(img: np.ndarray, colour: tuple[float, float, float], draw) -> None:
     img += cover * np.asarray(colour, np.float32)
 
 
-def _text(img: np.ndarray, rng: np.random.Generator, px: float, colour: tuple[int, int, int], rows: int, size: float) -> None:
+def _text(
+    img: np.ndarray, rng: np.random.Generator, px: float, colour: tuple[int, int, int], rows: int, size: float
+) -> None:
     """Lines of printed words: thin strokes and hard edges, the best focus targets a real scene has."""
     _ink(img, colour, lambda mask: _words(mask, rng, px, rows, size))
 
@@ -240,13 +327,16 @@ def texture(kind: str, colour: tuple[int, int, int], h: int, w: int, px: float, 
     elif kind in ("leaf", "petals"):
         field = _multiscale(rng, h, w, u, (25, 6, 2))
         base *= (0.85 + 0.35 * field + 0.08 * grain)[..., None]
-        segments = [((int(rng.uniform(0, w)), int(rng.uniform(0, h))), (int(rng.uniform(0, w)), int(rng.uniform(0, h))))
-                    for _ in range(int(14 + 6 * rng.random()))]  # veins / petal edges: fine curved lines
+        segments = [
+            ((int(rng.uniform(0, w)), int(rng.uniform(0, h))), (int(rng.uniform(0, w)), int(rng.uniform(0, h))))
+            for _ in range(int(14 + 6 * rng.random()))
+        ]  # veins / petal edges: fine curved lines
         light = tuple(min(255.0, c * 1.7) for c in colour) if kind == "leaf" else (240.0, 240.0, 250.0)
 
         def veins(mask: np.ndarray) -> None:
             for p0, p1 in segments:
                 cv2.line(mask, p0, p1, 255, max(1, round(u)), cv2.LINE_AA)
+
         _ink(base, light, veins)
     elif kind == "coin":
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -270,6 +360,7 @@ def texture(kind: str, colour: tuple[int, int, int], h: int, w: int, px: float, 
     else:  # "print", "label", "ruler": paper with strokes, edges and patches of colour
         base *= (0.95 + 0.04 * grain + 0.05 * _noise(rng, h, w, 10 * u))[..., None]
         if kind == "ruler":
+
             def ticks(mask: np.ndarray) -> None:
                 step = max(3.0, 9.0 * u)
                 for i in range(int(w / step)):
@@ -277,16 +368,29 @@ def texture(kind: str, colour: tuple[int, int, int], h: int, w: int, px: float, 
                     length = h * (0.45 if i % 10 == 0 else 0.3 if i % 5 == 0 else 0.18)
                     cv2.line(mask, (x, 0), (x, int(length)), 255, max(1, round(0.8 * u)), cv2.LINE_AA)
                     if i % 10 == 0:
-                        cv2.putText(mask, str(i // 10), (x + 2, int(h * 0.8)), cv2.FONT_HERSHEY_SIMPLEX,
-                                    max(0.3, 0.5 * u), 255, max(1, round(u)), cv2.LINE_AA)
+                        cv2.putText(
+                            mask,
+                            str(i // 10),
+                            (x + 2, int(h * 0.8)),
+                            cv2.FONT_HERSHEY_SIMPLEX,
+                            max(0.3, 0.5 * u),
+                            255,
+                            max(1, round(u)),
+                            cv2.LINE_AA,
+                        )
+
             _ink(base, (20, 20, 20), ticks)
         else:
             for _ in range(3):
                 x0, y0 = int(rng.uniform(0, w * 0.7)), int(rng.uniform(0, h * 0.7))
                 patch = tuple(float(v) for v in rng.uniform(30, 230, 3))
-                base[y0:y0 + int(h * 0.2), x0:x0 + int(w * 0.25)] = patch
+                base[y0 : y0 + int(h * 0.2), x0 : x0 + int(w * 0.25)] = patch
             _text(base, rng, px, (25, 25, 25), 9 if kind == "print" else 6, 0.03)
-            _ink(base, (30, 30, 30), lambda m: cv2.rectangle(m, (2, 2), (w - 3, h - 3), 255, max(1, round(2 * u)), cv2.LINE_AA))
+            _ink(
+                base,
+                (30, 30, 30),
+                lambda m: cv2.rectangle(m, (2, 2), (w - 3, h - 3), 255, max(1, round(2 * u)), cv2.LINE_AA),
+            )
     return cv2.convertScaleAbs(base)  # saturates to 0..255
 
 
@@ -296,7 +400,7 @@ class Layer:
 
     name: str
     distance: float
-    box: tuple[int, int, int, int]       # x0, y0, x1, y1 in pixels (half-open)
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels (half-open)
     #: (h, w, 4) uint8: colour * coverage and coverage (0..255); the backdrop (full_frame) is (H, W, 3) colour.
     pixels: np.ndarray
     full_frame: bool

@@ -52,12 +52,14 @@ def auto_shutter(iso: str, aperture: str) -> str:
     return min(SHUTTERS, key=lambda s: abs(math.log(shutter_seconds(s) / ideal)))
 
 
-def channel_gains(exposure: float, illuminant: tuple[float, float, float], white_balance: str) -> tuple[float, float, float]:
+def channel_gains(
+    exposure: float, illuminant: tuple[float, float, float], white_balance: str
+) -> tuple[float, float, float]:
     """Per-channel (BGR) gain applied to the scene's reflectance."""
     correction = WHITE_BALANCE[white_balance]
     if correction is None:
         correction = tuple(illuminant[1] / c for c in illuminant)  # type: ignore[assignment]
-    return tuple(exposure * i * c for i, c in zip(illuminant, correction))  # type: ignore[return-value]
+    return tuple(exposure * i * c for i, c in zip(illuminant, correction, strict=True))  # type: ignore[return-value]
 
 
 def apply_gains(image: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
@@ -97,7 +99,7 @@ class NoiseSource:
         plane = self._plane(w, h)
         oy, ox = (int(v) for v in self._rng.integers(0, _TILE, 2))
         k = sigma / 32.0
-        return cv2.addWeighted(image, 1.0, plane[oy:oy + h, ox:ox + w], k, -128.0 * k)
+        return cv2.addWeighted(image, 1.0, plane[oy : oy + h, ox : ox + w], k, -128.0 * k)
 
 
 def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
