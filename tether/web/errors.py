@@ -7,6 +7,7 @@ from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraNotFound, InvalidValue, Unsupported
+from tether.capture import PlanError
 from tether.engine.ids import UnknownId
 from tether.errors import TetherError
 from tether.fileio import StorageError
@@ -23,6 +24,7 @@ class BadRequest(TetherError):
 STATUS: list[tuple[type[TetherError], int]] = [
     (BadRequest, 400),
     (InvalidValue, 400),
+    (PlanError, 400),
     (UnknownId, 404),
     (CameraNotFound, 404),
     (CameraBusy, 409),

@@ -1,9 +1,10 @@
 """The HTML pages: thin shells; the ES modules in static/js draw them from the snapshot and events."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask import Blueprint, Response, abort, current_app, render_template, send_from_directory
 
-from tether.engine.ids import check_id, UnknownId
+from tether.capture import MODES
+from tether.engine.ids import UnknownId, check_id
 from tether.web import vendor
 
 bp = Blueprint("pages", __name__)
@@ -24,7 +25,7 @@ def camera() -> str:
 
 @bp.get("/postfocus")
 def postfocus() -> str:
-    return _page("postfocus")
+    return _page("postfocus", modes=MODES)
 
 
 @bp.get("/bursts")
@@ -43,7 +44,7 @@ def stack(burst_id: str) -> str:
 
 
 @bp.get("/vendor/<name>")
-def vendor_file(name: str):  # type: ignore[no-untyped-def]
+def vendor_file(name: str) -> Response:
     """Front-end libraries installed by npm at set-up (never copied into git)."""
     found = vendor.locate(name)
     if found is None:
