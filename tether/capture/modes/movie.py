@@ -64,7 +64,7 @@ def sweep(ctx: SweepContext) -> None:
         raise cancelled
 
 
-MODE = SweepMode("movie", "Movie", needs=lambda caps: caps.movie, run=sweep)
+MODE = SweepMode("movie", "Movie (split into frames)", needs=lambda caps: caps.movie, run=sweep)
 
 
 def matched_frames(data: bytes,
