@@ -52,19 +52,19 @@ class TruthCamera(SimCamera):
         return self.movie_started
 
 
-def truth_camera(camera_id: str = "sim:macro", **sim: Any) -> TruthCamera:
-    camera = TruthCamera(parse_camera_id(camera_id), sim_settings(**sim).sim)
+def truth_camera(camera_id: str = "sim:macro", camera_class: type[SimCamera] = TruthCamera, **sim: Any) -> Any:
+    camera = camera_class(parse_camera_id(camera_id), sim_settings(**sim).sim)
     camera.open()
     return camera
 
 
 @pytest.fixture(name="truth_camera")
 def truth_camera_fixture():
-    """``truth_camera(camera_id, **sim_settings)`` -> an opened TruthCamera; closed after the test."""
-    made: list[TruthCamera] = []
+    """``truth_camera(camera_id, camera_class=TruthCamera, **sim_settings)`` -> an opened camera, closed after."""
+    made: list[SimCamera] = []
 
-    def make(camera_id: str = "sim:macro", **sim: Any) -> TruthCamera:
-        made.append(truth_camera(camera_id, **sim))
+    def make(camera_id: str = "sim:macro", camera_class: type[SimCamera] = TruthCamera, **sim: Any) -> Any:
+        made.append(truth_camera(camera_id, camera_class, **sim))
         return made[-1]
 
     yield make
@@ -98,7 +98,8 @@ class Recorder:
                     return found
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"no {count} x {kind} {match} within {timeout} s; got {[e['type'] for e in self.events][-20:]}")
+                    recent = [e["type"] for e in self.events][-20:]
+                    raise AssertionError(f"no {count} x {kind} {match} within {timeout} s; got {recent}")
                 self._cond.wait(left)
 
 

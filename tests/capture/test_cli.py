@@ -64,8 +64,10 @@ def test_full_sweep_in_stills_mode_to_a_named_file(cli, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (("sweep", "--camera", "sim:macro", "--range", "100:40"), "range 100:40 must have 0 <= NEAR <= FAR"),
-    (("sweep", "--camera", "sim:macro", "--range", "near:far"), "is not NEAR:FAR in focus steps"),
+    (("sweep", "--camera", "sim:macro", "--range", "100:40"), "range must be NEAR:FAR in small focus steps with "
+                                                              "0 <= NEAR <= FAR <= 100000, not '100:40'"),
+    (("sweep", "--camera", "sim:macro", "--range", "near:far"), "range must be NEAR:FAR"),
+    (("sweep", "--camera", "sim:macro", "--frames", "1"), "frames must be a whole number from 2 to 2000, not 1"),
     (("prescan", "--camera", "sim:nowhere"), "no simulated scene 'nowhere'"),
 ])
 def test_bad_input_is_one_clear_line(cli, args, message):

@@ -16,7 +16,7 @@ def curves(centres: list[float], n: int = 12, sigma: float = 2.0) -> np.ndarray:
 
 def thumbs_for(tiles: np.ndarray) -> np.ndarray:
     # thumbnails that change with focus as the tiles do: one band of columns per tile
-    n, _, cols = tiles.shape
+    cols = tiles.shape[2]
     bands = np.repeat(tiles[:, 0, :], int(np.ceil(64 / cols)), axis=1)[:, :64]
     return np.repeat(bands[:, None, :], 36, axis=1)
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from tether.camera.types import Frame
 from tether.capture.frames import FrameHub
-from tether.capture.movie import matched_frames
+from tether.capture.modes.movie import matched_frames
 from tether.capture.sharpness import looks_like_jpeg, summarize
 
 
@@ -67,7 +67,7 @@ def test_movie_frames_are_matched_to_the_middle_of_each_rest(tmp_path: Path) -> 
     rests = [(3 / 30, 5 / 30, 10.0), (10 / 30, 14 / 30, 20.0), (20 / 30, 22 / 30, 30.0)]
     got = list(matched_frames(path.read_bytes(), rests))
     assert len(got) == 3
-    levels = [int(round(float(gray.mean()) / 4)) for _, gray, _ in got]
+    levels = [round(float(gray.mean()) / 4) for _, gray, _ in got]
     assert levels == [4, 12, 21]
 
 

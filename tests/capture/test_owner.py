@@ -98,7 +98,7 @@ def test_disconnect_mid_sweep_keeps_every_frame_and_the_owner_reconnects(make_ow
 
 
 def test_busy_replies_are_retried_and_corrupt_frames_recorded(make_owner, tmp_path):
-    owner, events, _ = make_owner("sim:macro?busy_rate=0.08&corrupt_every=6&seed=2")
+    owner, _, _ = make_owner("sim:macro?busy_rate=0.08&corrupt_every=6&seed=2")
     path = tmp_path / "f.burst"
     result = owner.start_sweep(SHORT, path).future.result(60)
     assert result["frames"] == 19
@@ -116,7 +116,7 @@ def test_stills_mode_stores_full_resolution_stills(make_owner, tmp_path):
     with open_burst(path) as reader:
         metas = reader.frames_meta()
     assert [(m.width, m.height, m.source) for m in metas] == [(640, 480, "still")] * 5
-    assert [m.filename for m in metas][0].endswith(".JPG")
+    assert metas[0].filename.endswith(".JPG")
     assert [m.focus_position for m in metas] == [50, 75, 100, 125, 150]
 
 

@@ -1,6 +1,7 @@
 """Pre-scan and sweep against the simulated scenes, checked against the simulator's ground truth."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,7 @@ import pytest
 from tether.burst import open_burst
 from tether.camera.sim import STEP_UNITS
 from tether.camera.types import StepClass
-from tether.capture import SweepOptions, run_sweep
-from tether.capture.prescan import PrescanOptions, run_prescan
+from tether.capture import PrescanOptions, SweepOptions, run_prescan, run_sweep
 
 LARGE = STEP_UNITS[StepClass.LARGE]
 
@@ -112,12 +112,12 @@ def test_movie_mode_splits_the_recording_into_one_frame_per_position(truth_camer
     assert [m.focus_position for m in metas] == [30, 50, 70, 90, 110, 130]
     # each frame was taken while the focus rested at its position (matched by time, never mid-move)
     truths = [camera.motor.position_at(camera.movie_started + m.extra["movie_time"]) for m in metas]
-    assert [b - a for a, b in zip(truths, truths[1:])] == [20] * 5, truths
+    assert [b - a for a, b in itertools.pairwise(truths)] == [20] * 5, truths
 
 
 def test_cancelled_movie_keeps_the_positions_recorded(truth_camera, tmp_path):
-    from tether.errors import Cancelled
     from tether.capture.sweep import Hooks
+    from tether.errors import Cancelled
 
     camera = truth_camera("sim:macro")
     rests = []
@@ -126,7 +126,11 @@ def test_cancelled_movie_keeps_the_positions_recorded(truth_camera, tmp_path):
         if len(rests) >= 3:
             raise Cancelled("sweep cancelled")
 
-    hooks = Hooks(check=check, progress=lambda done, total, **kw: rests.append(done) if kw["phase"] == "recording" else None)
+    def progress(done: int, total: int, **kw: object) -> None:
+        if kw["phase"] == "recording":
+            rests.append(done)
+
+    hooks = Hooks(check=check, progress=progress)
     path = tmp_path / "cut-movie.burst"
     result = run_sweep(camera, SweepOptions(mode="movie", range=(30, 130), frames=6), path, hooks)
     assert result["cancelled"] and result["frames"] == 3

@@ -8,7 +8,14 @@ import pytest
 
 from tether.camera.types import StepClass
 from tether.capture.step_plan import (
-    PlanError, StepScale, curve_peak, dof_spacing, plan_steps, realize, sweep_range, tile_peaks,
+    PlanError,
+    StepScale,
+    curve_peak,
+    dof_spacing,
+    plan_steps,
+    realize,
+    sweep_range,
+    tile_peaks,
 )
 
 

@@ -2,10 +2,12 @@
 events to every client with ids (never paths), cancel keeps a valid burst."""
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
+from tether.capture import MODES
 from tether.web import socketio
 
 pytestmark = pytest.mark.slow
@@ -90,3 +92,27 @@ def test_bad_sweep_options_are_400(client, started) -> None:
     assert client.post("/api/cameras/sim:macro/sweep", json={"frames": 1}).status_code == 400
     assert client.post("/api/cameras/sim:macro/sweep", json={"range": [50, 10]}).status_code == 400
     assert client.post("/api/cameras/sim:macro/sweep", json={"path": "/etc/passwd"}).status_code == 400
+
+
+@pytest.mark.parametrize("cli_args,body", [
+    (["--frames", "1"], {"frames": 1}),
+    (["--max-frames", "5000"], {"max_frames": 5000}),
+    (["--step-count", "0"], {"step_count": 0}),
+    (["--range", "100:40"], {"range": "100:40"}),
+])
+def test_a_bad_sweep_option_gets_the_same_line_from_the_api_and_the_cli(client, run_tether, data_dir, cli_args,
+                                                                        body) -> None:
+    response = client.post("/api/cameras/sim:macro/sweep", json=body)
+    assert response.status_code == 400
+    message = response.get_json()["error"]
+    assert message.startswith(next(iter(body)))  # it names the option
+    result = run_tether("--data-dir", str(data_dir), "sweep", "--camera", "sim:macro", *cli_args)
+    assert result.returncode == 1 and result.stderr == f"tether: {message}\n"
+
+
+def test_the_post_focus_page_offers_exactly_the_registered_modes(client) -> None:
+    page = client.get("/postfocus").get_data(as_text=True)
+    select = re.search(r'<select id="mode">(.*?)</select>', page, re.S)
+    assert select is not None
+    offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', select.group(1))
+    assert offered == [(mode.value, mode.label) for mode in MODES]

@@ -10,6 +10,8 @@ Public API (what the engine and the web layer call)::
     owner.frames.latest() / owner.frames.wait_next(after_seq, timeout)   # (seq, Frame) | None
     job = owner.start_prescan({"range": [a, b]} | {"from_here": True} | {} | PrescanOptions(...))
     job = owner.start_sweep({"mode": "liveview", "frames": 60, ...} | SweepOptions(...), burst_path)
+    MODES                # the sweep modes (tether.capture.modes): value, label, capability, run
+    SweepOptions.from_dict(body) / PrescanOptions.from_dict(body)   # the one check of options: PlanError
     job                  # a tether.jobs.Job (subject: the camera id), run on the owner thread
     owner.stop()
 
@@ -24,12 +26,14 @@ Positions are small focus steps counted from the near end stop (there is no read
 cameras); see docs/step-plan.md.
 """
 from tether.capture.frames import FrameHub
+from tether.capture.modes import MODES, SweepMode
+from tether.capture.options import PrescanOptions, SweepOptions
 from tether.capture.owner import STATES, CameraOwner
-from tether.capture.prescan import PrescanOptions, PrescanResult, run_prescan
+from tether.capture.prescan import PrescanResult, run_prescan
 from tether.capture.step_plan import PlanError, StepPlan, StepScale, plan_steps
-from tether.capture.sweep import MODES, SweepOptions, run_sweep
+from tether.capture.sweep import run_sweep
 
 __all__ = [
     "MODES", "STATES", "CameraOwner", "FrameHub", "PlanError", "PrescanOptions", "PrescanResult",
-    "StepPlan", "StepScale", "SweepOptions", "plan_steps", "run_prescan", "run_sweep",
+    "StepPlan", "StepScale", "SweepMode", "SweepOptions", "plan_steps", "run_prescan", "run_sweep",
 ]

@@ -13,14 +13,14 @@ side, so the backlash is the same in both and cancels.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from tether.camera.types import FocusDirection, StepClass
+from tether.camera.types import FocusDirection, Frame, StepClass
 from tether.capture.motion import Motor
 from tether.capture.sharpness import FrameSummary
-
 
 #: A fit is believed when the matched frames are, on average, this close relative to the median.
 MATCH_COST = 0.5
@@ -62,7 +62,7 @@ def refine_minimum(values: list[float], i: int) -> float:
 
 
 def calibrate_step(motor: Motor, step: StepClass, curves: np.ndarray, textured: np.ndarray, *, max_small: int = 400,
-                   references: int = 4, on_frame=lambda frame: None) -> Calibration | None:
+                   references: int = 4, on_frame: Callable[[Frame], object] = lambda frame: None) -> Calibration | None:
     """Home, then measure small steps per ``step`` against the coarse ``curves`` (n, rows, cols) taken at that step.
 
     The fine pass starts two coarse steps before the most sensitive sample and is matched against up
@@ -93,9 +93,9 @@ def calibrate_step(motor: Motor, step: StepClass, curves: np.ndarray, textured: 
         if j >= 6 and j % 3 == 0:
             fit = fit_ratio(steps, [np.asarray(d) for d in distances])
             # done once a clear best explanation has seen every reference's match, with room after it
-            if _convincing(fit) and j >= fit[2] + steps[-1] * fit[1] + max(4.0, 0.3 * fit[1]):
+            if fit is not None and _convincing(fit) and j >= fit[2] + steps[-1] * fit[1] + max(4.0, 0.3 * fit[1]):
                 break
-    if not _convincing(fit):
+    if fit is None or not _convincing(fit):
         return None
     ratio = refine_ratio(steps, [np.asarray(d) for d in distances], fit[1], fit[2])
     if ratio < 1.0:
@@ -126,7 +126,7 @@ def fit_ratio(steps: list[int], distances: list[np.ndarray]) -> tuple[float, flo
         offsets = np.arange(-reach, reach + 1e-9, 0.25)
         total = np.zeros_like(offsets)
         count = np.zeros_like(offsets)
-        for k, curve in zip(steps, curves):
+        for k, curve in zip(steps, curves, strict=True):
             x = offsets + k * ratio
             inside = (x >= 0) & (x <= length - 1)
             total += np.where(inside, np.interp(x, grid, curve), 0.0)
@@ -141,17 +141,17 @@ def fit_ratio(steps: list[int], distances: list[np.ndarray]) -> tuple[float, flo
     return best
 
 
-def _convincing(fit: tuple[float, float, float, bool] | None) -> bool:
+def _convincing(fit: tuple[float, float, float, bool]) -> bool:
     """All references seen, and the matched frames clearly closer than typical (half the median distance)."""
-    return fit is not None and fit[3] and fit[0] < MATCH_COST
+    return fit[3] and fit[0] < MATCH_COST
 
 
 def refine_ratio(steps: list[int], distances: list[np.ndarray], ratio: float, offset: float) -> float:
     """The slope of a line through each reference's own best match near where (ratio, offset) puts it."""
     matches = []
-    for k, d in zip(steps, distances):
+    for k, d in zip(steps, distances, strict=True):
         x = offset + k * ratio
-        lo, hi = max(0, int(x - 0.15 * ratio) - 1), min(len(d) - 1, int(math.ceil(x + 0.15 * ratio)) + 1)
+        lo, hi = max(0, int(x - 0.15 * ratio) - 1), min(len(d) - 1, math.ceil(x + 0.15 * ratio) + 1)
         if hi > lo:
             i = lo + int(np.argmin(d[lo:hi + 1]))
             if lo < i < hi:

@@ -86,7 +86,8 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
         result.warnings.append(f"{len(result.duplicates)} pair(s) of consecutive frames are identical ({pairs}): the "
                                "focus did not move between them (lost steps or the end stop); re-shoot")
     if result.corrupt:
-        result.warnings.append(f"{len(result.corrupt)} frame(s) arrived corrupt ({', '.join(map(str, result.corrupt[:5]))}); "
+        listed = ", ".join(map(str, result.corrupt[:5]))
+        result.warnings.append(f"{len(result.corrupt)} frame(s) arrived corrupt ({listed}); "
                                "they are kept and marked; re-shoot for a complete sweep")
     return result
 

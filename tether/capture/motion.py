@@ -43,22 +43,6 @@ def retry_busy(fn: Callable[[], T], *, attempts: int = BUSY_ATTEMPTS, delay: flo
     raise AssertionError("unreachable")
 
 
-def step_scale_of(camera: Camera) -> StepScale:
-    """The step-class sizes the driver knows (``focus_step_sizes``), else tether's defaults."""
-    sizes = getattr(camera, "focus_step_sizes", None)
-    if callable(sizes):
-        sizes = sizes()
-    if isinstance(sizes, dict):
-        try:
-            small = float(sizes.get("small", sizes.get(StepClass.SMALL, 1)))
-            medium = float(sizes.get("medium", sizes.get(StepClass.MEDIUM)))
-            large = float(sizes.get("large", sizes.get(StepClass.LARGE)))
-            return StepScale(medium / small, large / small, source="camera")
-        except (TypeError, ValueError):
-            log.warning("ignoring the driver's focus step sizes %r", sizes)
-    return StepScale()
-
-
 class Motor:
     """The focus motor of one camera, with the position counted in small steps from the near end stop."""
 
@@ -83,7 +67,8 @@ class Motor:
         retry_busy(lambda: self.camera.drive_focus(direction, step, count))
         if self.position is not None:
             delta = self.scale.size(step) * count
-            self.position = self.position + delta if direction is FocusDirection.FAR else max(0.0, self.position - delta)
+            far = direction is FocusDirection.FAR
+            self.position = self.position + delta if far else max(0.0, self.position - delta)
 
     def frame(self) -> Frame:
         """A live-view frame taken after the last move (skipping ``settle_frames`` stale ones)."""
@@ -138,7 +123,7 @@ class Motor:
         left = target - self.position
         for step in reversed(self.scale.usable()):
             size = self.scale.size(step)
-            count = int(math.floor(left / size + 1e-9))
+            count = math.floor(left / size + 1e-9)
             if count > 0:
                 self.drive(FocusDirection.FAR, step, count)
                 left -= count * size

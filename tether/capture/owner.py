@@ -27,8 +27,9 @@ from tether.camera.base import Camera
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, CameraNotFound, CorruptFrame, Unsupported
 from tether.camera.types import CameraInfo
 from tether.capture.frames import FrameHub
-from tether.capture.prescan import PrescanOptions, PrescanResult, run_prescan
-from tether.capture.sweep import Hooks, SweepOptions, run_sweep
+from tether.capture.options import PrescanOptions, SweepOptions
+from tether.capture.prescan import PrescanResult, run_prescan
+from tether.capture.sweep import Hooks, run_sweep
 from tether.events import EventBus
 from tether.jobs import Job
 

@@ -25,54 +25,10 @@ from tether.camera.base import Camera
 from tether.camera.errors import Unsupported
 from tether.camera.types import FocusDirection, Frame, StepClass
 from tether.capture.calibrate import calibrate_step
-from tether.capture.motion import Motor, step_scale_of
+from tether.capture.motion import Motor
+from tether.capture.options import PrescanOptions
 from tether.capture.sharpness import FrameSummary, thumb_difference
 from tether.capture.step_plan import PlanError, StepScale, TilePeak, dof_spacing, sweep_range, tile_peaks
-
-
-@dataclass(frozen=True)
-class PrescanOptions:
-    """What the pre-scan should do; ``range`` (near, far) in small steps skips the scan."""
-
-    range: tuple[int, int] | None = None
-    from_here: bool = False
-    max_frames: int = 400
-    settle_frames: int = 0
-    min_contrast: float = 1.6
-    grid: tuple[int, int] = (9, 16)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "PrescanOptions":
-        """Options from a JSON body / CLI dict; unknown keys are refused."""
-        data = dict(data or {})
-        allowed = {"range", "from_here", "max_frames", "settle_frames", "min_contrast"}
-        unknown = set(data) - allowed
-        if unknown:
-            raise PlanError(f"unknown pre-scan option(s): {', '.join(sorted(unknown))}",
-                            hint="allowed: " + ", ".join(sorted(allowed)))
-        rng = data.get("range")
-        if rng is not None:
-            rng = parse_range(rng)
-        return cls(range=rng, from_here=bool(data.get("from_here", False)),
-                   max_frames=int(data.get("max_frames", 400)), settle_frames=int(data.get("settle_frames", 0)),
-                   min_contrast=float(data.get("min_contrast", 1.6)))
-
-
-def parse_range(value: Any) -> tuple[int, int]:
-    """(near, far) from "NEAR:FAR" or a pair; a PlanError naming the value otherwise."""
-    try:
-        if isinstance(value, str):
-            near_text, sep, far_text = value.partition(":")
-            if not sep:
-                raise ValueError
-            near, far = int(near_text), int(far_text)
-        else:
-            near, far = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise PlanError(f"range {value!r} is not NEAR:FAR in focus steps", hint="for example 120:480") from None
-    if near < 0 or far < near:
-        raise PlanError(f"range {near}:{far} must have 0 <= NEAR <= FAR")
-    return near, far
 
 
 @dataclass
@@ -94,13 +50,13 @@ class PrescanResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able, for the job result and the UI: range, per-tile peaks and curves."""
-        curves = [] if self.curves is None else np.round(self.curves.astype(np.float64), 3)
+        curves = [] if self.curves is None else np.round(self.curves.astype(np.float64), 3).transpose(1, 2, 0).tolist()
         return {
             "range": [self.near, self.far], "unit": "small focus steps from the near end stop",
             "scale": self.scale.to_dict(), "dof_spacing": None if self.dof is None else round(self.dof, 2),
             "positions": [round(p, 2) for p in self.positions],
             "grid": None if self.curves is None else list(self.curves.shape[1:]),
-            "curves": curves if isinstance(curves, list) else curves.transpose(1, 2, 0).tolist(),
+            "curves": curves,
             "peaks": [p.to_dict() for p in self.peaks],
             "subjects": sum(1 for p in self.peaks if p.subject),
             "frames": self.frames, "seconds": round(self.seconds, 3),
@@ -127,14 +83,14 @@ class _Scan:
 
 def run_prescan(camera: Camera, options: PrescanOptions, *, check: Callable[[], None] = lambda: None,
                 progress: Progress = lambda done, total, pos: None,
-                on_frame: Callable[[Frame], None] = lambda f: None) -> tuple[PrescanResult, Motor]:
+                on_frame: Callable[[Frame], object] = lambda f: None) -> tuple[PrescanResult, Motor]:
     """Scan ``camera``'s focus range; returns the result and the motor (homed, position counted)."""
     caps = camera.info.capabilities
     if not (caps.focus_drive and caps.live_view):
         raise Unsupported(caps.focus_drive_note or f"{camera.info.model} cannot drive focus with live view, "
                           "so it cannot pre-scan", hint="give the range by hand or use another camera")
     began = time.monotonic()
-    scale = step_scale_of(camera)
+    scale = StepScale()
     motor = Motor(camera, scale, settle_frames=options.settle_frames, check=check)
     if options.range is not None:
         near, far = options.range
@@ -164,19 +120,16 @@ def run_prescan(camera: Camera, options: PrescanOptions, *, check: Callable[[], 
     textured = np.array([p.subject for p in coarse_peaks]).reshape(curves.shape[1:])
     cal = calibrate_step(motor, scan.step, curves, textured, on_frame=on_frame)
     fine_peaks: list[TilePeak] = []
-    known = scale.size(scan.step)
     if cal is not None:
         budget.frames += cal.frames
-        if scale.source == "camera" and abs(cal.ratio / known - 1) > 0.2:
-            warnings.append(f"the driver says a {scan.step.value} step is {known:g} small ones, the live view "
-                            f"says {cal.ratio:.1f}; using the measurement")
-        scale = _measured_scale(scale, scan.step, cal.ratio)
+        scale = _measured_scale(scan.step, cal.ratio)
         motor.scale = scale
         motor.position = cal.positions[-1]
         fine = np.stack([s.tiles for s in cal.summaries])
         fine_peaks = tile_peaks(np.asarray(cal.positions), fine, min_contrast=options.min_contrast)
-    elif scale.source != "camera":
-        warnings.append(f"could not measure the size of a {scan.step.value} focus step; assuming {known:g} small steps")
+    else:
+        warnings.append(f"could not measure the size of a {scan.step.value} focus step; "
+                        f"assuming {scale.size(scan.step):g} small steps")
     size = scale.size(scan.step)
     positions = [float(k * size) for k in counts]
     peaks = tile_peaks(np.asarray(positions), curves, min_contrast=options.min_contrast)
@@ -185,8 +138,8 @@ def run_prescan(camera: Camera, options: PrescanOptions, *, check: Callable[[], 
     near, far = sweep_range(peaks, margin=size / 2, lowest=0.0, highest=highest + size / 2)
     if here is not None:  # "from here to infinity": the current focus, found again in the scan, to the far end
         match = int(np.argmin([thumb_difference(here.thumb, s.thumb) for s in summaries]))
-        near = int(round(positions[match]))
-        far = max(int(round(highest)), near)
+        near = round(positions[match])
+        far = max(round(highest), near)
     edge = [p for p in peaks if p.subject and p.at_edge and p.position >= highest]
     if edge and not scan.reached_stop:
         warnings.append(f"{len(edge)} tile(s) were still getting sharper at the end of the scan; "
@@ -212,7 +165,7 @@ class _Budget:
 
 
 def _coarse_scan(motor: Motor, step: StepClass, options: PrescanOptions, budget: _Budget,
-                 on_frame: Callable[[Frame], None]) -> _Scan:
+                 on_frame: Callable[[Frame], object]) -> _Scan:
     """From the near stop toward infinity in ``step`` steps until the far stop or nothing farther."""
     summaries: list[FrameSummary] = []
     still, taken = 0, 0
@@ -233,11 +186,8 @@ def _coarse_scan(motor: Motor, step: StepClass, options: PrescanOptions, budget:
         taken += 1
 
 
-def _measured_scale(known: StepScale, step: StepClass, ratio: float) -> StepScale:
-    """The scale with ``step`` measured as ``ratio`` small steps; the others scaled alike if the driver knew them."""
-    if known.source == "camera":
-        factor = ratio / known.size(step)
-        return StepScale(known.medium * factor, known.large * factor, source="measured")
+def _measured_scale(step: StepClass, ratio: float) -> StepScale:
+    """The scale with ``step`` measured as ``ratio`` small steps; the other class is unknown (NaN)."""
     if step is StepClass.LARGE:
         return StepScale(math.nan, ratio, source="measured")
     return StepScale(ratio, math.nan, source="measured")

@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 
 from tether.camera.types import StepClass
-from tether.errors import TetherError
+from tether.errors import InvalidInput
 
 CLASSES = (StepClass.SMALL, StepClass.MEDIUM, StepClass.LARGE)
 
 
-class PlanError(TetherError):
+class PlanError(InvalidInput):
     """The options asked for a sweep that cannot be planned."""
 
 
@@ -42,7 +42,7 @@ class StepScale:
 
     medium: float = 4.0              # NaN: unknown, the class is not used
     large: float = 16.0
-    source: str = "default"          # "camera" (the driver knows), "measured", or "default"
+    source: str = "default"          # "measured" (by a pre-scan) or "default"
 
     def usable(self) -> tuple[StepClass, ...]:
         """The classes whose size is known, smallest first."""
@@ -142,7 +142,7 @@ def sweep_range(peaks: list[TilePeak], *, margin: float, lowest: float = 0.0,
     near = max(lowest, near)
     if highest is not None:
         far = min(highest, far)
-    return int(math.floor(near)), int(math.ceil(max(far, near)))
+    return math.floor(near), math.ceil(max(far, near))
 
 
 def dof_spacing(peaks: list[TilePeak], *, keep: float = 0.8, quantile: float = 0.25) -> float | None:
@@ -172,11 +172,11 @@ class StepPlan:
 
     def positions(self) -> list[int]:
         """Planned focus position of every frame, in small steps from the near end stop."""
-        return [int(round(self.start + i * self.spacing)) for i in range(self.frames)]
+        return [round(self.start + i * self.spacing) for i in range(self.frames)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": round(self.end, 2), "step_class": self.step_class.value, "count": self.count,
-                "spacing": round(self.spacing, 3), "frames": self.frames, "reason": self.reason,
+        return {"start": self.start, "end": round(self.end, 2), "step_class": self.step_class.value,
+                "count": self.count, "spacing": round(self.spacing, 3), "frames": self.frames, "reason": self.reason,
                 "warnings": list(self.warnings)}
 
 
@@ -233,11 +233,11 @@ def plan_steps(near: int, far: int, scale: StepScale, *, dof: float | None, targ
             step, count = realize(length / (max_frames - 1), scale, at_least=True)
             reason += f", thinned to at most {max_frames} frames"
     spacing = scale.size(step) * count
-    frames = int(math.ceil(length / spacing - 1e-9)) + 1 if length > 0 else 1
+    frames = math.ceil(length / spacing - 1e-9) + 1 if length > 0 else 1
     frames = max(frames, 2)
     if max_frames is not None and frames > max_frames:
         frames = max_frames
-        warnings.append(f"the range needs {int(math.ceil(length / spacing)) + 1} frames at this step; "
+        warnings.append(f"the range needs {math.ceil(length / spacing) + 1} frames at this step; "
                         f"only {max_frames} are taken, so the far end is not reached")
     if dof is not None and spacing > dof * 1.5:
         warnings.append(f"frames are {spacing:.0f} steps apart but the depth of field is about {dof:.0f}: "

@@ -1,8 +1,8 @@
 """The focus sweep: drive through the range in one direction and append a frame at every position.
 
-Modes: ``liveview`` (a live-view frame per position: fast), ``stills`` (a full-resolution still per
-position, waiting for the file), ``movie`` (record while stepping; the movie is then split into
-frames matched to focus positions by time, see :mod:`tether.capture.movie`).
+How the frames are taken is the sweep mode's (:mod:`tether.capture.modes`: live view, stills,
+movie); this module keeps the rest: the pre-scan and plan, the burst, sharpness, when to stop
+early or go on, the coverage check.
 
 Every frame goes into the burst as it arrives (durable when ``append`` returns); per-frame
 sharpness is computed on a worker thread so the camera thread only waits for the camera. A cancel
@@ -24,77 +24,22 @@ import numpy as np
 from tether.burst import BurstWriter, FrameMeta, store_derived
 from tether.burst.errors import BurstError
 from tether.camera.base import Camera
-from tether.camera.errors import CameraDisconnected, CorruptFrame, Unsupported
-from tether.camera.types import FocusDirection, Frame, StepClass
+from tether.camera.errors import CameraDisconnected
+from tether.camera.types import FocusDirection, Frame
+from tether.capture import modes
 from tether.capture.coverage import check_coverage, rising_at_end
-from tether.capture.motion import Motor, retry_busy, step_scale_of
-from tether.capture.prescan import PrescanOptions, PrescanResult, parse_range, run_prescan
-from tether.capture.sharpness import FrameSummary, looks_like_jpeg, summarize
-from tether.capture.step_plan import PlanError, StepPlan, StepScale, plan_steps
+from tether.capture.motion import Motor
+from tether.capture.options import SweepOptions
+from tether.capture.prescan import PrescanResult, run_prescan
+from tether.capture.sharpness import FrameSummary, summarize
+from tether.capture.step_plan import StepPlan, StepScale, plan_steps
 from tether.errors import Cancelled
 from tether.fileio import StorageError
 
 log = logging.getLogger(__name__)
 
-MODES = ("liveview", "stills", "movie")
 #: The sweep goes on past its plan while at least this many tiles still get sharper at the last frame.
 EXTEND_MIN_TILES = 2
-SOURCE = {"liveview": "liveview", "stills": "still", "movie": "movie"}
-
-
-@dataclass(frozen=True)
-class SweepOptions:
-    """How to sweep. Without ``range`` a pre-scan runs first and its measurements drive the step plan."""
-
-    mode: str = "liveview"
-    range: tuple[int, int] | None = None
-    frames: int | None = None          # target frame count
-    max_frames: int | None = 300
-    step: StepClass | None = None      # explicit step class per frame ...
-    step_count: int | None = None      # ... and how many of them
-    dof: float | None = None           # frame spacing from an earlier pre-scan (with ``range``)
-    scale: StepScale | None = None     # step sizes measured by an earlier pre-scan (with ``range``)
-    settle_frames: int = 0
-    movie_dwell: float = 0.1           # seconds the focus rests at each position while recording
-    extend_frames: int | None = None   # extra frames allowed past the plan while subjects still sharpen
-    prescan: PrescanOptions = PrescanOptions()
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise PlanError(f"sweep mode {self.mode!r} is unknown", hint="choose liveview, stills or movie")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "SweepOptions":
-        """Options from a JSON body or the CLI (keys as in the REST API); unknown keys are refused."""
-        data = {k: v for k, v in dict(data or {}).items() if v is not None}
-        allowed = {"mode", "range", "frames", "max_frames", "step", "step_count", "dof", "settle_frames",
-                   "movie_dwell", "from_here"}
-        unknown = set(data) - allowed
-        if unknown:
-            raise PlanError(f"unknown sweep option(s): {', '.join(sorted(unknown))}",
-                            hint="allowed: " + ", ".join(sorted(allowed)))
-        try:
-            step = StepClass(data["step"]) if "step" in data else None
-        except ValueError:
-            raise PlanError(f"step {data['step']!r} is unknown", hint="choose small, medium or large") from None
-        return cls(mode=str(data.get("mode", "liveview")),
-                   range=parse_range(data["range"]) if "range" in data else None,
-                   frames=_int(data, "frames"), max_frames=_int(data, "max_frames") or 300,
-                   step=step, step_count=_int(data, "step_count"),
-                   dof=float(data["dof"]) if "dof" in data else None,
-                   settle_frames=_int(data, "settle_frames") or 0,
-                   movie_dwell=float(data.get("movie_dwell", 0.1)),
-                   prescan=PrescanOptions(from_here=bool(data.get("from_here", False)),
-                                          settle_frames=_int(data, "settle_frames") or 0))
-
-
-def _int(data: dict[str, Any], key: str) -> int | None:
-    if key not in data:
-        return None
-    try:
-        return int(data[key])
-    except (TypeError, ValueError):
-        raise PlanError(f"{key} must be a whole number, not {data[key]!r}") from None
 
 
 @dataclass
@@ -103,16 +48,18 @@ class Hooks:
 
     check: Callable[[], None] = lambda: None
     progress: Callable[..., None] = lambda done, total, **kw: None
-    on_live: Callable[[Frame], None] = lambda frame: None
+    on_live: Callable[[Frame], object] = lambda frame: None
     on_saved: Callable[[int, int], None] = lambda index, position: None
 
 
-def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str, hooks: Hooks | None = None) -> dict[str, Any]:
+def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
+              hooks: Hooks | None = None) -> dict[str, Any]:
     """Pre-scan (unless a range is given), plan, sweep into a new burst at ``burst_path``; returns the result."""
     hooks = hooks or Hooks()
     burst_path = Path(burst_path)
     caps = camera.info.capabilities
-    _check_capable(camera, options.mode)
+    mode = modes.lookup(options.mode)
+    mode.check_capable(camera)
     began = time.monotonic()
     prescan: PrescanResult | None = None
     if options.range is None:
@@ -123,7 +70,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str, hoo
         hooks.progress(0, 1, phase="homing", focus_position=None)
         motor.home(known_far=max(prescan.far_stop or 0.0, motor.position or 0.0))
     else:
-        scale = options.scale or step_scale_of(camera)
+        scale = options.scale or StepScale()
         motor = Motor(camera, scale, settle_frames=options.settle_frames, check=hooks.check)
         near, far = options.range
         dof = options.dof
@@ -134,16 +81,17 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str, hoo
     plan = plan_steps(near, far, motor.scale, dof=dof, target_frames=options.frames, max_frames=options.max_frames,
                       step_class=options.step, step_count=options.step_count)
     motor.advance_to(plan.start)
-    sweep_info = {"mode": options.mode, "range": [near, far], "plan": plan.to_dict(), "scale": motor.scale.to_dict(),
+    sweep_info = {"mode": mode.value, "range": [near, far], "plan": plan.to_dict(), "scale": motor.scale.to_dict(),
                   "unit": "small focus steps from the near end stop",
-                  "prescan": None if prescan is None else {"frames": prescan.frames, "seconds": round(prescan.seconds, 3),
-                                                           "dof_spacing": prescan.dof, "warnings": prescan.warnings}}
+                  "prescan": None if prescan is None else {
+                      "frames": prescan.frames, "seconds": round(prescan.seconds, 3), "dof_spacing": prescan.dof,
+                      "warnings": prescan.warnings}}
     runner = _SweepRun(camera, motor, plan, options, burst_path, hooks)
     if prescan is not None and prescan.curves is not None and not options.prescan.from_here:
         runner.subjects = np.array([p.subject for p in prescan.peaks]).reshape(prescan.curves.shape[1:])
     with BurstWriter.create(burst_path, camera=camera.info.to_dict(), sweep=sweep_info) as writer:
         runner.writer = writer
-        result = runner.run()
+        result = runner.run(mode)
     result.update(range=[near, far], plan=plan.to_dict(), seconds=round(time.monotonic() - began, 3),
                   prescan=None if prescan is None else prescan.to_dict())
     if prescan is not None:
@@ -156,22 +104,13 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str, hoo
     return result
 
 
-def _check_capable(camera: Camera, mode: str) -> None:
-    caps = camera.info.capabilities
-    if not caps.focus_drive:
-        raise Unsupported(caps.focus_drive_note or f"{camera.info.model} cannot drive focus, so it cannot sweep")
-    needed = {"liveview": caps.live_view, "stills": caps.still_capture, "movie": caps.movie}[mode]
-    if not needed:
-        raise Unsupported(f"{camera.info.model} cannot sweep in {mode} mode over USB",
-                          hint="choose another --mode")
-
-
 class _SweepRun:
     """One sweep's capture loop; keeps the burst consistent whatever stops it."""
 
     def __init__(self, camera: Camera, motor: Motor, plan: StepPlan, options: SweepOptions, path: Path,
                  hooks: Hooks) -> None:
-        self.camera, self.motor, self.plan, self.options, self.path, self.hooks = camera, motor, plan, options, path, hooks
+        self.camera, self.motor, self.plan, self.options = camera, motor, plan, options
+        self.path, self.hooks = path, hooks
         self.writer: BurstWriter | None = None
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-sharpness")
         self.summaries: list[Future[FrameSummary]] = []
@@ -184,17 +123,16 @@ class _SweepRun:
         #: (rows, cols) bool: the pre-scan's subject tiles (None for a range given by hand).
         self.subjects: np.ndarray | None = None
 
-    def run(self) -> dict[str, Any]:
+    def run(self, mode: modes.SweepMode) -> dict[str, Any]:
         assert self.writer is not None
         status, error, cancelled = "complete", "", False
         self.started = time.monotonic()
+        context = modes.SweepContext(
+            camera=self.camera, motor=self.motor, plan=self.plan, dwell=self.options.movie_dwell,
+            check=self.hooks.check, progress=self.hooks.progress, add=self.add, on_live=self.hooks.on_live,
+            step_and_grab=self._step_and_grab)
         try:
-            if self.options.mode == "movie":
-                from tether.capture.movie import sweep_movie
-
-                sweep_movie(self)
-            else:
-                self._step_and_grab()
+            mode.run(context)
         except Cancelled:
             status, cancelled = "cancelled", True
         except CameraDisconnected as exc:  # includes a driver crash: keep what we have, then report it
@@ -223,11 +161,12 @@ class _SweepRun:
                 "warnings": list(coverage.warnings), "coverage": coverage.to_dict()}
 
     # capture -----------------------------------------------------------------------------
-    def _step_and_grab(self) -> None:
+    def _step_and_grab(self, grab: Callable[[], modes.Grabbed]) -> None:
+        """Drive through the plan adding ``grab()``'s frame at each position (the context's ``step_and_grab``)."""
         for i in range(self.plan.frames):
             if i:
                 self.motor.drive(FocusDirection.FAR, self.plan.step_class, self.plan.count)
-            self._grab()
+            self._add_grabbed(grab)
             if self.subjects is not None and i + 1 < self.plan.frames and self._past_every_subject(i):
                 self.trimmed = self.plan.frames - i - 1
                 return
@@ -242,7 +181,7 @@ class _SweepRun:
             if rising_at_end(tiles) < EXTEND_MIN_TILES:
                 break
             self.motor.drive(FocusDirection.FAR, self.plan.step_class, self.plan.count)
-            self._grab()
+            self._add_grabbed(grab)
             self.extended += 1
 
     def _past_every_subject(self, i: int) -> bool:
@@ -263,39 +202,16 @@ class _SweepRun:
         fallen = stack[-1] < floor + 0.5 * (best - floor)
         return bool(np.all(peaked & fallen))
 
-    def _grab(self) -> None:
+    def _add_grabbed(self, grab: Callable[[], modes.Grabbed]) -> None:
         self.hooks.check()
-        if self.options.mode == "liveview":
-            data, meta = self._live_frame()
-        else:
-            data, meta = self._still()
+        data, meta = grab()
         self.add(data, meta)
 
-    def _live_frame(self) -> tuple[bytes, FrameMeta]:
-        try:
-            frame = self.motor.frame()
-        except CorruptFrame as exc:
-            return _corrupt_bytes(exc), FrameMeta(captured_at=time.time(), source="liveview", corrupt=True,
-                                                  extra={"error": str(exc)})
-        self.hooks.on_live(frame)
-        return frame.data, FrameMeta(captured_at=time.time(), source="liveview", width=frame.width,
-                                     height=frame.height, mime=frame.mime, corrupt=not _intact(frame.data, frame.mime),
-                                     extra={"camera_time": frame.timestamp})
-
-    def _still(self) -> tuple[bytes, FrameMeta]:
-        try:
-            still = retry_busy(self.camera.capture_still)
-        except CorruptFrame as exc:
-            return _corrupt_bytes(exc), FrameMeta(captured_at=time.time(), source="still", corrupt=True,
-                                                  extra={"error": str(exc)})
-        return still.data, FrameMeta(captured_at=time.time(), source="still", width=still.width, height=still.height,
-                                     mime=still.mime, filename=still.name, corrupt=not _intact(still.data, still.mime),
-                                     extra={"camera_time": still.timestamp})
-
-    def add(self, data: bytes, meta: FrameMeta, *, position: float | None = None, summary: Any = None) -> int:
+    def add(self, data: bytes, meta: FrameMeta, *, position: float | None = None,
+            summary: FrameSummary | None = None) -> int:
         """Append one frame at the motor's counted position; its sharpness is computed on the worker."""
         assert self.writer is not None
-        pos = int(round(self.motor.position if position is None else position))
+        pos = round((self.motor.position if position is None else position) or 0.0)
         meta = replace(meta, focus_position=pos, step_class=self.plan.step_class.value)
         index = self.writer.append(data, meta)
         self.positions.append(pos)
@@ -329,12 +245,3 @@ class _SweepRun:
         except (BurstError, StorageError) as exc:  # the frames are safe; only the summary is missing
             log.warning("could not store sharpness in %s: %s", self.path, exc)
 
-
-def _intact(data: bytes, mime: str) -> bool:
-    return looks_like_jpeg(data) if mime == "image/jpeg" else bool(data)
-
-
-def _corrupt_bytes(exc: CorruptFrame) -> bytes:
-    """Whatever bytes the camera sent with a corrupt frame (kept as evidence), else none."""
-    data = getattr(exc, "data", b"")
-    return data if isinstance(data, bytes) else b""

@@ -6,6 +6,7 @@ works in the browser. Ctrl-C during a sweep cancels it and keeps the frames take
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,8 +16,8 @@ import click
 
 from tether.camera.errors import CameraDisconnected, CameraError
 from tether.camera.registry import default_camera_id
-from tether.capture import PrescanOptions, SweepOptions
-from tether.capture.prescan import parse_range
+from tether.camera.types import StepClass
+from tether.capture import MODES, PrescanOptions, SweepOptions
 from tether.cli.context import AppContext, pass_app
 from tether.config import Settings
 from tether.engine import Engine
@@ -86,7 +87,7 @@ class _Session:
                             bar.render_finish()
                         phase = event["phase"]
                         bar = click.progressbar(length=max(1, round(event["total"])), label=f"{label}: {phase}",
-                                                file=click.get_text_stream("stderr"), show_eta=True)
+                                                file=sys.stderr, show_eta=True)
                     bar.length = max(1, round(event["total"]))
                     bar.update(round(event["done"]) - bar.pos)
             if bar is not None:
@@ -102,7 +103,8 @@ def _camera_id(app: AppContext, camera_id: str | None) -> str:
 
 @click.command()
 @click.option("--camera", "camera_id", help="camera id (default: the configured or first camera, else sim:macro)")
-@click.option("--from-here", is_flag=True, help="range from the current focus to infinity instead of nearest to farthest subject")
+@click.option("--from-here", is_flag=True,
+              help="range from the current focus to infinity instead of nearest to farthest subject")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output, with every tile's curve")
 @pass_app
 def prescan(app: AppContext, camera_id: str | None, from_here: bool, as_json: bool) -> None:
@@ -131,24 +133,26 @@ def prescan(app: AppContext, camera_id: str | None, from_here: bool, as_json: bo
 
 @click.command()
 @click.option("--camera", "camera_id", help="camera id (default: the configured or first camera, else sim:macro)")
-@click.option("--mode", type=click.Choice(["liveview", "stills", "movie"]), default="liveview", show_default=True,
-              help="live-view frames (fast), full-resolution stills, or a movie split into frames")
-@click.option("--frames", type=click.IntRange(2, 2000), help="target frame count (default: from the depth of field)")
-@click.option("--max-frames", type=click.IntRange(2, 2000), default=300, show_default=True, help="never more frames than this")
+@click.option("--mode", type=click.Choice([mode.value for mode in MODES]), default=SweepOptions.mode, show_default=True,
+              help="how frames are taken: " + ", ".join(f"{mode.value} = {mode.label}" for mode in MODES))
+@click.option("--frames", type=int, help="target frame count (default: from the depth of field)")
+@click.option("--max-frames", type=int, default=SweepOptions.max_frames, show_default=True,
+              help="never more frames than this")
 @click.option("--range", "range_text", metavar="NEAR:FAR", help="focus range in small steps (skips the pre-scan)")
 @click.option("--from-here", is_flag=True, help="sweep from the current focus to infinity (pre-scan still measures)")
-@click.option("--step", type=click.Choice(["small", "medium", "large"]), help="step class between frames (overrides the plan)")
-@click.option("--step-count", type=click.IntRange(1, 1000), help="steps of that class between frames")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="burst file to create (default: in the data dir)")
+@click.option("--step", type=click.Choice([step.value for step in StepClass]),
+              help="step class between frames (overrides the plan)")
+@click.option("--step-count", type=int, help="steps of that class between frames")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="burst file to create (default: in the data dir)")
 @pass_app
-def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None, max_frames: int, range_text: str | None,
-          from_here: bool, step: str | None, step_count: int | None, out: Path | None) -> None:
+def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None, max_frames: int,
+          range_text: str | None, from_here: bool, step: str | None, step_count: int | None, out: Path | None) -> None:
     """Pre-scan, then sweep focus through the range into a new burst."""
     settings = app.settings()
     camera_id = _camera_id(app, camera_id)
     options = SweepOptions.from_dict({"mode": mode, "frames": frames, "max_frames": max_frames, "step": step,
-                                      "step_count": step_count, "from_here": from_here or None,
-                                      "range": parse_range(range_text) if range_text else None})
+                                      "step_count": step_count, "from_here": from_here or None, "range": range_text})
     with _Session(settings, camera_id) as session:
         job, burst_id = session.engine.start_sweep(None, options, path=out)
         path = out or session.engine.store.burst_file(burst_id)

@@ -1,6 +1,7 @@
 """REST API for cameras and jobs: thin handlers that validate, call the engine and answer.
 
-Long work answers 202 with the job; a busy camera answers 409; a bad body answers 400.
+Long work answers 202 with the job; a busy camera answers 409; a bad body answers 400 (pre-scan and
+sweep options are checked by tether.capture's own validator, the same one the CLI uses).
 """
 from __future__ import annotations
 
@@ -10,9 +11,20 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from tether.camera.errors import CameraBusy
+from tether.capture import PrescanOptions, SweepOptions
 from tether.engine import Engine
 from tether.web.jsonable import data_root, jsonable
-from tether.web.validation import Field, anything, boolean, choice, int_pair, integer, json_body, number, text
+from tether.web.validation import (
+    Field,
+    anything,
+    choice,
+    int_pair,
+    integer,
+    json_body,
+    json_object,
+    number,
+    text,
+)
 
 bp = Blueprint("api", __name__)
 
@@ -99,15 +111,13 @@ def capture(camera_id: str) -> Any:
 
 @bp.post("/cameras/<camera_id>/prescan")
 def prescan(camera_id: str) -> Any:
-    body = json_body(PRESCAN_FIELDS)
-    job = engine().start_prescan(camera_id, body)
+    job = engine().start_prescan(camera_id, PrescanOptions.from_dict(json_object()))
     return ok({"job": job.id}, 202)
 
 
 @bp.post("/cameras/<camera_id>/sweep")
 def sweep(camera_id: str) -> Any:
-    body = json_body(SWEEP_FIELDS)
-    job, burst_id = engine().start_sweep(camera_id, body)
+    job, burst_id = engine().start_sweep(camera_id, SweepOptions.from_dict(json_object()))
     return ok({"job": job.id, "burst": burst_id}, 202)
 
 
@@ -125,19 +135,6 @@ def plan() -> Any:
     return ok(engine().plan_sweep(near, far, frames=body["frames"], dof=body["dof"],
                                   medium=body["medium"], large=body["large"]))
 
-
-PRESCAN_FIELDS = {
-    "range": Field(int_pair(0, 100_000)),
-    "from_here": Field(boolean, default=False),
-}
-SWEEP_FIELDS = {
-    "mode": Field(choice("liveview", "stills", "movie"), default="liveview"),
-    "range": Field(int_pair(0, 100_000)),
-    "frames": Field(integer(2, 2000)),
-    "max_frames": Field(integer(2, 2000)),
-    "step": Field(choice("small", "medium", "large")),
-    "step_count": Field(integer(1, 1000)),
-}
 
 
 # jobs ---------------------------------------------------------------------------------------

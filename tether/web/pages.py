@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, send_from_directory
 
+from tether.capture import MODES
 from tether.engine.ids import UnknownId, check_id
 from tether.imaging import FORMATS, METHODS
 from tether.web import vendor
@@ -25,7 +26,7 @@ def camera() -> str:
 
 @bp.get("/postfocus")
 def postfocus() -> str:
-    return _page("postfocus")
+    return _page("postfocus", modes=MODES)
 
 
 @bp.get("/bursts")

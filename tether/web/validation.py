@@ -20,8 +20,8 @@ class Field:
     default: Any = None
 
 
-def json_body(fields: dict[str, Field]) -> dict[str, Any]:
-    """The request's JSON object, checked against ``fields``; absent optional keys get their default."""
+def json_object() -> dict[str, Any]:
+    """The request's JSON object, unchecked ({} without a body): for options the domain validates itself."""
     if request.content_length and not request.is_json:
         raise BadRequest("send the body as JSON (Content-Type: application/json)")
     data = request.get_json(silent=True) if request.content_length else {}
@@ -29,6 +29,12 @@ def json_body(fields: dict[str, Field]) -> dict[str, Any]:
         raise BadRequest("the body is not valid JSON")
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def json_body(fields: dict[str, Field]) -> dict[str, Any]:
+    """The request's JSON object, checked against ``fields``; absent optional keys get their default."""
+    data = json_object()
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}", hint="allowed: " + ", ".join(sorted(fields)) or "none")

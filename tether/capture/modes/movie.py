@@ -1,18 +1,19 @@
-"""Movie-mode sweep: record while stepping, then split the movie into one frame per focus position.
+"""Movie mode: record while stepping, then split the movie into one frame per focus position.
 
-The camera records continuously while the focus rests ``movie_dwell`` seconds at each position.
-The times of each rest are noted on our clock, relative to the moment recording started; after
-the download every rest is matched to the movie frame nearest its middle (movie frame i sits at
-``i / fps`` from the first frame). Frames taken while the motor moved are never chosen. The
-chosen frames are stored as JPEG (quality 95), since a movie frame has no JPEG of its own.
+The camera records continuously while the focus rests ``dwell`` seconds (the sweep option
+``movie_dwell``) at each position. The times of each rest are noted on our clock, relative to
+the moment recording started; after the download every rest is matched to the movie frame
+nearest its middle (movie frame i sits at ``i / fps`` from the first frame). Frames taken
+while the motor moved are never chosen. The chosen frames are stored as JPEG (quality 95),
+since a movie frame has no JPEG of its own.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -20,19 +21,17 @@ import numpy as np
 from tether.burst import FrameMeta
 from tether.camera.errors import CorruptFrame
 from tether.camera.types import FocusDirection
+from tether.capture.modes.base import SweepContext, SweepMode
 from tether.capture.motion import retry_busy
 from tether.capture.sharpness import summarize_array
 from tether.errors import Cancelled
 
-if TYPE_CHECKING:
-    from tether.capture.sweep import _SweepRun
-
 JPEG_QUALITY = 95
 
 
-def sweep_movie(run: "_SweepRun") -> None:
-    """Record the sweep as a movie on ``run``'s camera and append the matched frames to its burst."""
-    camera, motor, plan = run.camera, run.motor, run.plan
+def sweep(ctx: SweepContext) -> None:
+    """Record the sweep as a movie and add the frames matched to each focus position."""
+    camera, motor, plan = ctx.camera, ctx.motor, ctx.plan
     rests: list[tuple[float, float, float]] = []     # (start, end, position) in seconds since recording began
     retry_busy(camera.start_movie)
     t0 = time.monotonic()
@@ -41,18 +40,16 @@ def sweep_movie(run: "_SweepRun") -> None:
         for i in range(plan.frames):
             if i:
                 motor.drive(FocusDirection.FAR, plan.step_class, plan.count)
-            run.hooks.check()
+            ctx.check()
             start = time.monotonic() - t0
-            time.sleep(run.options.movie_dwell)
+            time.sleep(ctx.dwell)
             rests.append((start, time.monotonic() - t0, float(motor.position or 0.0)))
-            run.hooks.progress(i + 1, plan.frames, phase="recording", focus_position=motor.position)
+            ctx.progress(i + 1, plan.frames, phase="recording", focus_position=motor.position)
     except Cancelled as exc:  # stop recording and keep the positions already recorded
         cancelled = exc
     except BaseException:
-        try:  # a failure mid-recording: try to leave the camera not recording
+        with contextlib.suppress(Exception):  # a failure mid-recording: try to leave the camera not recording
             camera.stop_movie()
-        except Exception:
-            pass
         raise
     movie = retry_busy(camera.stop_movie)
     for index, (time_s, gray, bgr) in enumerate(matched_frames(movie.data, rests)):
@@ -62,12 +59,16 @@ def sweep_movie(run: "_SweepRun") -> None:
         height, width = bgr.shape[:2]
         meta = FrameMeta(captured_at=time.time(), source="movie", width=width, height=height, mime="image/jpeg",
                          extra={"movie_time": round(time_s, 4), "movie_name": movie.name})
-        run.add(jpeg.tobytes(), meta, position=rests[index][2], summary=summarize_array(gray))
+        ctx.add(jpeg.tobytes(), meta, position=rests[index][2], summary=summarize_array(gray))
     if cancelled is not None:
         raise cancelled
 
 
-def matched_frames(data: bytes, rests: list[tuple[float, float, float]]) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
+MODE = SweepMode("movie", "Movie (split into frames)", needs=lambda caps: caps.movie, run=sweep)
+
+
+def matched_frames(data: bytes,
+                   rests: list[tuple[float, float, float]]) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
     """For each rest (start, end, position), the movie frame nearest its middle: (time, gray, BGR image)."""
     if not rests:
         return
