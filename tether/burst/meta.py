@@ -57,12 +57,13 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _check(name: str, value: Any, where: str) -> Any:
+def _check(name: str, stored: object, where: str) -> Any:
     expected = _TYPES[name]
     # bool is an int in Python; a stored true/false is never a valid count or position
-    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+    if not isinstance(stored, expected) or (isinstance(stored, bool) and bool not in expected):
         names = " or ".join(t.__name__ for t in expected)
-        raise CorruptBurst(f"{where}: '{name}' must be {names}, got {type(value).__name__} {value!r:.40}")
+        raise CorruptBurst(f"{where}: '{name}' must be {names}, got {type(stored).__name__} {stored!r:.40}")
+    value: Any = stored  # of one of the expected types, which the checks below tell apart by name
     if name == "captured_at":
         if not math.isfinite(value):
             raise CorruptBurst(f"{where}: 'captured_at' must be a finite number")

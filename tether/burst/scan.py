@@ -104,7 +104,7 @@ def _skip_central(fd: int, pos: int, size: int) -> int:
     if len(head) < CENTRAL.size:
         return size
     rec = CENTRAL.unpack(head)
-    return pos + CENTRAL.size + rec[10] + rec[11] + rec[12]
+    return int(pos + CENTRAL.size + rec[10] + rec[11] + rec[12])
 
 
 def _resync(fd: int, start: int, size: int, problems: list[str], note: bool = False) -> int:

@@ -191,4 +191,4 @@ def data_offset_from_local(header: bytes, entry: Entry) -> int:
     name = header[LOCAL.size:LOCAL.size + nlen]
     if name != entry.name.encode("utf-8") and name != entry.name.encode("cp437", "replace"):
         raise ZipFormatError(f"entry {entry.name!r}: local header names {name[:60]!r}")
-    return entry.offset + LOCAL.size + nlen + xlen
+    return int(entry.offset + LOCAL.size + nlen + xlen)

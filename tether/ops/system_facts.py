@@ -157,7 +157,7 @@ def processes(proc: Path = PROC) -> list[Process]:
         except OSError:
             continue  # gone meanwhile
         argv = tuple(a.decode("utf-8", "replace") for a in raw.split(b"\0") if a)
-        nodes: set[str] | None = set()
+        nodes: set[str] = set()
         try:
             for fd in (entry / "fd").iterdir():
                 try:
@@ -166,7 +166,8 @@ def processes(proc: Path = PROC) -> list[Process]:
                     continue
                 if target.startswith(f"{USB_NODES}/"):
                     nodes.add(target)
-        except OSError:
-            nodes = None
-        found.append(Process(int(entry.name), argv, frozenset(nodes) if nodes is not None else None))
+        except OSError:  # another user's process: which devices it holds is unknown, not none
+            found.append(Process(int(entry.name), argv, None))
+            continue
+        found.append(Process(int(entry.name), argv, frozenset(nodes)))
     return found

@@ -4,13 +4,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from tether.camera.errors import Unsupported
+from tether.capture import CameraOwner
 from tether.web.live import MIMETYPE, mjpeg_parts
 
 bp = Blueprint("live", __name__)
 
 
-def _owner(camera_id: str):  # type: ignore[no-untyped-def]
-    return current_app.extensions["tether.engine"].owner_for(camera_id)
+def _owner(camera_id: str) -> CameraOwner:
+    owner: CameraOwner = current_app.extensions["tether.engine"].owner_for(camera_id)
+    return owner
 
 
 @bp.get("/cameras/<camera_id>/live.mjpg")

@@ -231,7 +231,7 @@ def composite(
 ) -> np.ndarray:
     """Blur each layer by its radius and composite back to front (premultiplied 'over'); uint8 BGR."""
     cache = cache or LayerCache(0)
-    out = None
+    out: np.ndarray | None = None
     for index, (layer, radius) in enumerate(zip(layers, radii, strict=True)):
         q = quantise_radius(radius)
         key = (*cache_key, index, q, round(sigma, 2))
@@ -247,10 +247,14 @@ def composite(
         cx0, cy0, cx1, cy1 = max(bx0, 0), max(by0, 0), min(bx1, width), min(by1, height)
         if cx1 <= cx0 or cy1 <= cy0:
             continue
+        if out is None:
+            raise ValueError("a scene's first layer must be its full-frame backdrop")
         region = out[cy0:cy1, cx0:cx1]
         src = (slice(cy0 - by0, cy1 - by0), slice(cx0 - bx0, cx1 - bx0))
         cv2.multiply(region, inverse[src], dst=region, scale=1.0 / 255.0)
         cv2.add(region, colour[src], dst=region)
+    if out is None:
+        raise ValueError("a scene needs a full-frame backdrop layer")
     return out
 
 

@@ -331,7 +331,8 @@ def texture(kind: str, colour: tuple[int, int, int], h: int, w: int, px: float, 
             ((int(rng.uniform(0, w)), int(rng.uniform(0, h))), (int(rng.uniform(0, w)), int(rng.uniform(0, h))))
             for _ in range(int(14 + 6 * rng.random()))
         ]  # veins / petal edges: fine curved lines
-        light = tuple(min(255.0, c * 1.7) for c in colour) if kind == "leaf" else (240.0, 240.0, 250.0)
+        lb, lg, lr = (min(255.0, c * 1.7) for c in colour)
+        light = (lb, lg, lr) if kind == "leaf" else (240.0, 240.0, 250.0)
 
         def veins(mask: np.ndarray) -> None:
             for p0, p1 in segments:

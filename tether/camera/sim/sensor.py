@@ -56,17 +56,16 @@ def channel_gains(
     exposure: float, illuminant: tuple[float, float, float], white_balance: str
 ) -> tuple[float, float, float]:
     """Per-channel (BGR) gain applied to the scene's reflectance."""
-    correction = WHITE_BALANCE[white_balance]
-    if correction is None:
-        correction = tuple(illuminant[1] / c for c in illuminant)  # type: ignore[assignment]
-    return tuple(exposure * i * c for i, c in zip(illuminant, correction, strict=True))  # type: ignore[return-value]
+    correction = WHITE_BALANCE[white_balance] or (illuminant[1] / illuminant[0], 1.0, illuminant[1] / illuminant[2])
+    b, g, r = (exposure * i * c for i, c in zip(illuminant, correction, strict=True))
+    return b, g, r
 
 
 def apply_gains(image: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
     """``image`` (uint8 BGR) times per-channel gains, saturating like a sensor."""
     if all(abs(g - 1.0) < 1e-6 for g in gains):
         return image
-    return cv2.multiply(image, (*gains, 0.0), dtype=cv2.CV_8U)
+    return cv2.multiply(image, np.array([*gains, 0.0]), dtype=cv2.CV_8U)
 
 
 def noise_sigma(iso: str) -> float:
