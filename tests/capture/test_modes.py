@@ -10,23 +10,23 @@ import pytest
 from tether.camera.errors import Unsupported
 from tether.camera.sim import SimCamera
 from tether.camera.types import CameraInfo, StepClass
-from tether.capture import MODES, PlanError, PrescanOptions, SweepOptions, run_sweep
-from tether.capture.modes import lookup
+from tether.capture import MODES, PrescanOptions, SweepOptions, run_sweep
 from tether.cli.capture_commands import sweep as sweep_command
+from tether.errors import InvalidInput
 
 
 def test_the_cli_offers_exactly_the_registered_modes() -> None:
     option = next(p for p in sweep_command.params if p.name == "mode")
     assert isinstance(option.type, click.Choice)
-    assert list(option.type.choices) == [mode.value for mode in MODES]
-    assert option.default == MODES[0].value == SweepOptions().mode
+    assert list(option.type.choices) == list(MODES)
+    assert option.default == MODES.default == "liveview" == SweepOptions().mode
 
 
 def test_an_unknown_mode_names_the_modes_there_are() -> None:
-    with pytest.raises(PlanError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         SweepOptions.from_dict({"mode": "video"})
     assert caught.value.message == "mode must be one of liveview, stills, movie, not 'video'"
-    assert lookup("stills").label == "Stills (full resolution)"
+    assert MODES.pick("stills").label == "Stills (full resolution)"
 
 
 class NoMovieCamera(SimCamera):
@@ -62,7 +62,7 @@ def test_a_mode_the_camera_cannot_do_is_refused_before_anything_moves(truth_came
                               "mode, movie_dwell, range, settle_frames, step, step_count"),
 ])
 def test_bad_sweep_options_get_one_line_naming_the_option(body: dict[str, Any], message: str) -> None:
-    with pytest.raises(PlanError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         SweepOptions.from_dict(body)
     assert caught.value.message == message and not caught.value.hint
 
@@ -79,7 +79,7 @@ def test_good_sweep_options_from_the_api_and_from_the_command_line() -> None:
 
 def test_prescan_options_are_checked_by_the_same_rules() -> None:
     assert PrescanOptions.from_dict({"range": [10, 90], "from_here": False}) == PrescanOptions(range=(10, 90))
-    with pytest.raises(PlanError, match=r"^max_frames must be a whole number from 2 to 2000, not 1$"):
+    with pytest.raises(InvalidInput, match=r"^max_frames must be a whole number from 2 to 2000, not 1$"):
         PrescanOptions.from_dict({"max_frames": 1})
-    with pytest.raises(PlanError, match="unknown pre-scan option 'mode'"):
+    with pytest.raises(InvalidInput, match="unknown pre-scan option 'mode'"):
         PrescanOptions.from_dict({"mode": "liveview"})

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tether.errors import Cancelled
+from tether.errors import Cancelled, InvalidInput
 from tether.imaging import (
     ArrayFrames,
     ImagingError,
@@ -62,7 +62,7 @@ def test_one_frame_or_a_bad_range_is_refused(stack) -> None:
         stack_frames(source, frames=range(3, 4))
     with pytest.raises(ImagingError, match="outside"):
         stack_frames(source, frames=range(5, 20))
-    with pytest.raises(ImagingError, match="method"):
+    with pytest.raises(InvalidInput, match=r"^stacking method must be one of pyramid, depthmap, not 'median'$"):
         stack_frames(source, method="median")
 
 

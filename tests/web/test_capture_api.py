@@ -115,4 +115,4 @@ def test_the_post_focus_page_offers_exactly_the_registered_modes(client) -> None
     select = re.search(r'<select id="mode">(.*?)</select>', page, re.S)
     assert select is not None
     offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', select.group(1))
-    assert offered == [(mode.value, mode.label) for mode in MODES]
+    assert offered == [(mode.name, mode.label) for mode in MODES.values()]

@@ -107,4 +107,4 @@ def test_the_stack_page_offers_what_the_api_takes(client, focus_burst) -> None:
         assert started.status_code == 202
         assert wait_job(client, started.get_json()["job"])["result"]["method"] == method
     refused = client.post(f"/api/bursts/{burst_id}/stack", json={"method": "median"}).get_json()
-    assert all(name in refused["hint"] for name in METHODS), refused
+    assert all(name in refused["error"] for name in METHODS), refused

@@ -2,21 +2,20 @@
 
 The REST API, the CLI and the camera owner all build options with :meth:`PrescanOptions.from_dict`
 and :meth:`SweepOptions.from_dict` (keys as in the REST API), so a bad option gets the same
-one-line :class:`PlanError` everywhere, naming the option and what it may be; the web answers it
+one-line :class:`~tether.errors.InvalidInput` everywhere, naming the option and what it may be; the web answers it
 with 400.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from tether.camera.types import StepClass
 from tether.capture import modes
-from tether.capture.step_plan import PlanError, StepScale
-
-#: ``rule(name, value)``: the value as the options hold it, or a PlanError naming ``name``.
-Rule = Callable[[str, Any], Any]
+from tether.capture.step_plan import StepScale
+from tether.checks import Rule, checked, flag, number, one_of, whole
+from tether.errors import InvalidInput
 
 #: Positions are small focus steps from the near end stop; no lens has more.
 MAX_POSITION = 100_000
@@ -44,7 +43,7 @@ class PrescanOptions:
 class SweepOptions:
     """How to sweep. Without ``range`` a pre-scan runs first and its measurements drive the step plan."""
 
-    mode: str = modes.DEFAULT.value
+    mode: str = modes.MODES.default
     range: tuple[int, int] | None = None
     frames: int | None = None          # target frame count
     max_frames: int | None = 300
@@ -65,46 +64,8 @@ class SweepOptions:
         return cls(**given, prescan=prescan)
 
 
-def checked(data: Mapping[str, Any] | None, rules: Mapping[str, Rule], what: str) -> dict[str, Any]:
-    """``data`` without its None values (absent), every key one of ``rules``, every value through its rule."""
-    given = {key: value for key, value in dict(data or {}).items() if value is not None}
-    for key in given:
-        if key not in rules:
-            raise PlanError(f"unknown {what} option {key!r}: the options are {', '.join(sorted(rules))}")
-    return {key: rules[key](key, value) for key, value in given.items()}
-
-
-def whole(lo: int, hi: int) -> Rule:
-    def check(name: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise PlanError(f"{name} must be a whole number from {lo} to {hi}, not {value!r}")
-        return value
-    return check
-
-
-def number(lo: float, hi: float) -> Rule:
-    def check(name: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-            raise PlanError(f"{name} must be a number from {lo:g} to {hi:g}, not {value!r}")
-        return float(value)
-    return check
-
-
-def flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise PlanError(f"{name} must be true or false, not {value!r}")
-    return value
-
-
 def step_class(name: str, value: Any) -> StepClass:
-    allowed = [step.value for step in StepClass]
-    if value not in allowed:
-        raise PlanError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-    return StepClass(value)
-
-
-def mode(name: str, value: Any) -> str:
-    return modes.lookup(value).value
+    return StepClass(one_of(*(step.value for step in StepClass))(name, value))
 
 
 def focus_range(name: str, value: Any) -> tuple[int, int]:
@@ -115,7 +76,7 @@ def focus_range(name: str, value: Any) -> tuple[int, int]:
     if (not isinstance(pair, (list, tuple)) or len(pair) != 2
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
             or not 0 <= pair[0] <= pair[1] <= MAX_POSITION):
-        raise PlanError(f"{name} must be NEAR:FAR in small focus steps with 0 <= NEAR <= FAR <= {MAX_POSITION}, "
+        raise InvalidInput(f"{name} must be NEAR:FAR in small focus steps with 0 <= NEAR <= FAR <= {MAX_POSITION}, "
                         f"not {value!r}")
     return pair[0], pair[1]
 
@@ -128,7 +89,7 @@ PRESCAN_RULES: dict[str, Rule] = {
     "min_contrast": number(1.0, 100.0),
 }
 SWEEP_RULES: dict[str, Rule] = {
-    "mode": mode,
+    "mode": modes.MODES.check,
     "range": focus_range,
     "frames": whole(2, MAX_FRAMES),
     "max_frames": whole(2, MAX_FRAMES),

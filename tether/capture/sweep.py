@@ -58,7 +58,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     hooks = hooks or Hooks()
     burst_path = Path(burst_path)
     caps = camera.info.capabilities
-    mode = modes.lookup(options.mode)
+    mode = modes.MODES.pick(options.mode)
     mode.check_capable(camera)
     began = time.monotonic()
     prescan: PrescanResult | None = None
@@ -81,7 +81,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     plan = plan_steps(near, far, motor.scale, dof=dof, target_frames=options.frames, max_frames=options.max_frames,
                       step_class=options.step, step_count=options.step_count)
     motor.advance_to(plan.start)
-    sweep_info = {"mode": mode.value, "range": [near, far], "plan": plan.to_dict(), "scale": motor.scale.to_dict(),
+    sweep_info = {"mode": mode.name, "range": [near, far], "plan": plan.to_dict(), "scale": motor.scale.to_dict(),
                   "unit": "small focus steps from the near end stop",
                   "prescan": None if prescan is None else {
                       "frames": prescan.frames, "seconds": round(prescan.seconds, 3), "dof_spacing": prescan.dof,

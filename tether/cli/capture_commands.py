@@ -133,8 +133,8 @@ def prescan(app: AppContext, camera_id: str | None, from_here: bool, as_json: bo
 
 @click.command()
 @click.option("--camera", "camera_id", help="camera id (default: the configured or first camera, else sim:macro)")
-@click.option("--mode", type=click.Choice([mode.value for mode in MODES]), default=SweepOptions.mode, show_default=True,
-              help="how frames are taken: " + ", ".join(f"{mode.value} = {mode.label}" for mode in MODES))
+@click.option("--mode", type=click.Choice(list(MODES)), default=SweepOptions.mode, show_default=True,
+              help="how frames are taken: " + ", ".join(f"{mode.name} = {mode.label}" for mode in MODES.values()))
 @click.option("--frames", type=int, help="target frame count (default: from the depth of field)")
 @click.option("--max-frames", type=int, default=SweepOptions.max_frames, show_default=True,
               help="never more frames than this")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tether.imaging.choices import Choices
+from tether.choices import Choices
 from tether.imaging.errors import ImagingError
 
 

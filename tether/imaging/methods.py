@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from tether.imaging.choices import Choices
+from tether.choices import Choices
 from tether.imaging.depthmap_fusion import DepthmapStack
 from tether.imaging.pyramid import PyramidStack, pyramid_strips
 from tether.imaging.refocus import FocusIndex

@@ -11,20 +11,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from tether.camera.errors import CameraBusy
+from tether.camera.types import FocusDirection, StepClass
 from tether.capture import PrescanOptions, SweepOptions
+from tether.capture.options import MAX_FRAMES, MAX_POSITION, focus_range
+from tether.checks import number, one_of, scalar, text, whole
 from tether.engine import Engine
 from tether.web.jsonable import data_root, jsonable
-from tether.web.validation import (
-    Field,
-    anything,
-    choice,
-    int_pair,
-    integer,
-    json_body,
-    json_object,
-    number,
-    text,
-)
+from tether.web.validation import Field, json_body, json_object
 
 bp = Blueprint("api", __name__)
 
@@ -81,7 +74,7 @@ def settings(camera_id: str) -> Any:
 
 @bp.put("/cameras/<camera_id>/settings/<name>")
 def set_setting(camera_id: str, name: str) -> Any:
-    body = json_body({"value": Field(anything, required=True)})
+    body = json_body({"value": Field(scalar, required=True)})
     value = body["value"]
     setting = camera_call(camera_id, lambda cam: cam.set_setting(name, value), f"set {name}")
     engine().bus.publish("camera.setting", camera=camera_id, setting=setting.to_dict())
@@ -91,12 +84,10 @@ def set_setting(camera_id: str, name: str) -> Any:
 @bp.post("/cameras/<camera_id>/focus")
 def drive_focus(camera_id: str) -> Any:
     body = json_body({
-        "direction": Field(choice("near", "far"), required=True),
-        "step": Field(choice("small", "medium", "large"), default="medium"),
-        "count": Field(integer(1, 200), default=1),
+        "direction": Field(one_of(*(d.value for d in FocusDirection)), required=True),
+        "step": Field(one_of(*(s.value for s in StepClass)), default=StepClass.MEDIUM.value),
+        "count": Field(whole(1, 200), default=1),
     })
-    from tether.camera.types import FocusDirection, StepClass
-
     direction, step = FocusDirection(body["direction"]), StepClass(body["step"])
     camera_call(camera_id, lambda cam: cam.drive_focus(direction, step, body["count"]), "drive focus")
     return ok({"moved": body})
@@ -125,11 +116,11 @@ def sweep(camera_id: str) -> Any:
 def plan() -> Any:
     """The frame plan for a range (and the pre-scan's depth of field and step sizes), before sweeping."""
     body = json_body({
-        "range": Field(int_pair(0, 100_000), required=True),
-        "frames": Field(integer(2, 2000)),
-        "dof": Field(number(0.01, 100_000)),
-        "medium": Field(number(0.01, 100_000)),
-        "large": Field(number(0.01, 100_000)),
+        "range": Field(focus_range, required=True),
+        "frames": Field(whole(2, MAX_FRAMES)),
+        "dof": Field(number(0.01, MAX_POSITION)),
+        "medium": Field(number(0.01, MAX_POSITION)),
+        "large": Field(number(0.01, MAX_POSITION)),
     })
     near, far = body["range"]
     return ok(engine().plan_sweep(near, far, frames=body["frames"], dof=body["dof"],

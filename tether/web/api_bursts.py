@@ -9,12 +9,17 @@ from typing import Any
 
 from flask import Blueprint, Response, request, send_file
 
+from tether.checks import number, one_of, ordered_pair, whole
 from tether.imaging import FORMATS, METHODS
 from tether.web.api import engine, ok
 from tether.web.errors import BadRequest
-from tether.web.validation import Field, choice, int_pair, integer, json_body, number
+from tether.web.validation import Field, json_body
 
 bp = Blueprint("api_bursts", __name__)
+
+#: Frame indexes a request may name; a burst has far fewer, and the burst says which exist.
+MAX_FRAME_INDEX = 1_000_000
+
 
 
 @bp.get("/bursts")
@@ -55,8 +60,8 @@ def thumbnail(burst_id: str) -> Response:
 @bp.post("/bursts/<burst_id>/export")
 def export(burst_id: str) -> Any:
     body = json_body({
-        "format": Field(choice("zip", "mp4", "frame"), required=True),
-        "frame": Field(integer(0, 1_000_000)),
+        "format": Field(one_of("zip", "mp4", "frame"), required=True),
+        "frame": Field(whole(0, MAX_FRAME_INDEX)),
     })
     if body["format"] == "frame" and body["frame"] is None:
         raise BadRequest("exporting a single frame needs its index in 'frame'")
@@ -94,9 +99,9 @@ def depth_map(burst_id: str) -> Response:
 @bp.post("/bursts/<burst_id>/stack")
 def stack(burst_id: str) -> Any:
     body = json_body({
-        "method": Field(choice(*METHODS), default=METHODS.default),
-        "format": Field(choice(*FORMATS), default=FORMATS.default),
-        "range": Field(int_pair(0, 1_000_000)),
+        "method": Field(METHODS.check, default=METHODS.default),
+        "format": Field(FORMATS.check, default=FORMATS.default),
+        "range": Field(ordered_pair(0, MAX_FRAME_INDEX)),
     })
     job = engine().bursts.start_stack(burst_id, method=body["method"], fmt=body["format"], frames=body["range"])
     return ok({"job": job.id}, 202)
@@ -104,7 +109,7 @@ def stack(burst_id: str) -> Any:
 
 @bp.post("/bursts/<burst_id>/save-frame")
 def save_frame(burst_id: str) -> Any:
-    body = json_body({"frame": Field(integer(0, 1_000_000), required=True)})
+    body = json_body({"frame": Field(whole(0, MAX_FRAME_INDEX), required=True)})
     job = engine().bursts.start_export(burst_id, "frame", frame=body["frame"])
     return ok({"job": job.id}, 202)
 
@@ -141,5 +146,5 @@ def _query_float(name: str) -> float:
         raise BadRequest(f"query parameter {name!r} is required")
     try:
         return number(0.0, 1.0)(name, float(raw))
-    except ValueError:
-        raise BadRequest(f"{name} must be a number between 0 and 1, not {raw!r}") from None
+    except ValueError:  # not a number at all: the rule refuses the text in its own words
+        return number(0.0, 1.0)(name, raw)

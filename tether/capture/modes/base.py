@@ -56,10 +56,10 @@ class SweepContext:
 
 @dataclass(frozen=True)
 class SweepMode:
-    """One way to sweep: the value the API and the CLI take, a label for the photographer, the
+    """One way to sweep: the name the API and the CLI take, a label for the photographer, the
     camera capability it needs and the function that takes the frames."""
 
-    value: str
+    name: str
     label: str
     #: Whether a camera with these capabilities can sweep in this mode.
     needs: Callable[[Capabilities], bool]
@@ -71,7 +71,7 @@ class SweepMode:
         if not caps.focus_drive:
             raise Unsupported(caps.focus_drive_note or f"{camera.info.model} cannot drive focus, so it cannot sweep")
         if not self.needs(caps):
-            raise Unsupported(f"{camera.info.model} cannot sweep in {self.value} mode over USB",
+            raise Unsupported(f"{camera.info.model} cannot sweep in {self.name} mode over USB",
                               hint="choose another mode")
 
 
