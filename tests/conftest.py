@@ -1,14 +1,53 @@
-"""Fixtures shared by every test: an isolated home, data dir and config, and the real CLI."""
+"""Fixtures shared by every test: an isolated home, data dir and config, and the real CLI; and a check
+that the run leaves nothing in the system temp directory."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: The temp folder this run owns, in the environment so xdist workers and subprocesses share it.
+RUN_TEMP = "TETHER_TESTS_TMPDIR"
+run_temp_key = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point TMPDIR (this process, xdist workers, servers, Chromium) at a fresh folder of this run's own,
+    so what the tests and the code under test leave behind is told apart from other runs on the machine.
+    pytest's own basetemp stays in the system temp dir, where it keeps the last runs for inspection."""
+    if os.environ.get(RUN_TEMP):  # an xdist worker: the controller made the folder and checks it
+        return
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
+    folder = Path(tempfile.mkdtemp(prefix="tether-tests-"))
+    folder.chmod(0o711)  # tests that drop root to `nobody` must reach the files they make below it
+    os.environ[RUN_TEMP] = os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
+    config.stash[run_temp_key] = folder
+
+
+@pytest.hookimpl(trylast=True)  # after the session's fixtures (servers, the browser) are torn down
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the run when it left files or folders in its temp folder; then remove the folder."""
+    folder = session.config.stash.get(run_temp_key, None)
+    if folder is None:
+        return
+    left = sorted(entry.name for entry in folder.iterdir())
+    shutil.rmtree(folder, ignore_errors=True)
+    if not left:
+        return
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write("\n")  # the progress line is still open
+        reporter.write_sep("=", "temporary files left behind", red=True)
+        reporter.write_line(f"left in TMPDIR by the tests or the code they ran: {', '.join(left)}", red=True)
 
 
 @pytest.fixture(autouse=True)

@@ -29,10 +29,11 @@ def stack_files(synthetic, tmp_path_factory: pytest.TempPathFactory):
     return stack, paths
 
 
-@pytest.fixture(scope="module")
-def burst_file(stack_files, tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture
+def burst_file(stack_files, tmp_path: Path) -> Path:
+    """A new burst for each test: the refocus test checks that the index is cached in it."""
     _, paths = stack_files
-    path = tmp_path_factory.mktemp("burst") / "b.burst"
+    path = tmp_path / "b.burst"
     with BurstWriter.create(path, camera={"model": "test"}, sweep={"steps": len(paths)}, fsync=False) as writer:
         for k, p in enumerate(paths):
             writer.append(p.read_bytes(), FrameMeta(focus_position=10 * k, source="still", exposure={"f_number": 8}))

@@ -1,26 +1,35 @@
 """The control panel in a real browser against a real ``tether serve`` on the simulated camera.
 
-One server (480x320 live view) serves the tests of this module in order: live view, a pre-scan
-and a sweep watched by a second browser, refocus by a tap, a range stack downloaded, the gallery.
+One server (480x320 live view) serves the tests of this module: live view, a pre-scan and a sweep
+watched by a second browser, refocus by a tap, a range stack downloaded, the gallery. The last three
+each open a burst of their own (see ``burst``), so every test runs alone or in any order.
 Each test also saves a screenshot of its page (see ``shot``: the README's come from here).
 """
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import pytest
 import requests
+from playwright.sync_api import Page
+
+if TYPE_CHECKING:
+    from tests.web.browser.conftest import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def shot(page: Page, name: str) -> None:
     """Screenshot of the page: into test-artifacts/screenshots/, or with TETHER_SCREENSHOTS=docs into
     docs/screenshots/ for the README (so an ordinary test run leaves the repository unchanged)."""
     folder = ROOT / ("docs" if os.environ.get("TETHER_SCREENSHOTS") == "docs" else "test-artifacts") / "screenshots"
@@ -28,7 +37,7 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.screenshot(path=str(folder / f"{name}.jpg"), type="jpeg", quality=82)
 
 
-def frame_signature(page) -> float:  # type: ignore[no-untyped-def]
+def frame_signature(page: Page) -> float:
     """A number that changes when the live-view <img> shows a new frame (mean of a drawn copy)."""
     return page.evaluate("""() => {
         const img = document.querySelector('#live-img');
@@ -40,7 +49,7 @@ def frame_signature(page) -> float:  # type: ignore[no-untyped-def]
     }""")
 
 
-def test_live_view_frames_arrive(server, new_page) -> None:
+def test_live_view_frames_arrive(server: Server, new_page: Callable[..., Page]) -> None:
     page = new_page()
     page.goto(f"{server.url}/")
     page.wait_for_function("document.querySelector('#live-img').naturalWidth === 480")
@@ -64,13 +73,40 @@ def test_live_view_frames_arrive(server, new_page) -> None:
     page.wait_for_selector("#loupe", state="hidden")
 
 
+def finished_job(server: Server, started: requests.Response, timeout: float = 90) -> dict[str, Any]:
+    """The job a POST started, once it is done (an AssertionError if it fails or takes too long)."""
+    assert started.status_code == 202, started.text
+    url = f"{server.url}/api/jobs/{started.json()['job']}"
+    deadline = time.monotonic() + timeout
+    while (job := requests.get(url, timeout=10).json())["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline, f"job still {job['state']} after {timeout} s"
+        time.sleep(0.2)
+    assert job["state"] == "done", job
+    return job
+
+
 @pytest.fixture(scope="module")
-def swept(server) -> dict:  # type: ignore[no-untyped-def]
-    """Filled in by the sweep test; the refocus and stack tests use its burst."""
-    return {}
+def swept(server: Server) -> str:
+    """The id of a burst swept once per module as the panel sweeps: a pre-scan, then 14 frames over the
+    range it found, through the REST API. Tests never open it; each gets a copy (``burst``)."""
+    camera = f"{server.url}/api/cameras/sim:macro"
+    prescan = finished_job(server, requests.post(f"{camera}/prescan", json={}, timeout=10))
+    sweep = requests.post(f"{camera}/sweep", json={"range": prescan["result"]["range"], "frames": 14}, timeout=10)
+    finished_job(server, sweep)
+    return str(sweep.json()["burst"])
 
 
-def test_prescan_and_sweep_seen_by_a_second_browser(server, new_page, swept) -> None:
+@pytest.fixture
+def burst(server: Server, swept: str) -> str:
+    """A burst of this test's own: the module's swept burst copied under a new id into the server's data
+    dir, so what one test derives from it (refocus map, stacks) is not what another test finds."""
+    bursts = server.data_dir / "bursts"
+    burst_id = f"{swept}-{secrets.token_hex(3)}"
+    shutil.copyfile(bursts / f"{swept}.burst", bursts / f"{burst_id}.burst")
+    return burst_id
+
+
+def test_prescan_and_sweep_seen_by_a_second_browser(server: Server, new_page: Callable[..., Page]) -> None:
     first, second = new_page(), new_page()
     for page in (first, second):
         page.goto(f"{server.url}/postfocus")
@@ -93,11 +129,10 @@ def test_prescan_and_sweep_seen_by_a_second_browser(server, new_page, swept) -> 
     second.wait_for_selector("#open-refocus", timeout=10_000)
     assert float(second.get_attribute("#sweep-bar", "data-fraction")) == 1.0
     assert second.get_attribute("#open-refocus", "href") == first.get_attribute("#open-refocus", "href")
-    swept["burst"] = first.get_attribute("#open-refocus", "href").rsplit("/", 1)[1]
     shot(first, "postfocus")
 
 
-def truth(burst_id: str, server) -> tuple[tuple[float, float], tuple[float, float], int]:  # type: ignore[no-untyped-def]
+def truth(burst_id: str, server: Server) -> tuple[tuple[float, float], tuple[float, float], int]:
     """From the simulator's ground truth: a point well inside the coin, one on the far cork board
     (fractions of the picture), and the burst frame focused nearest to the coin."""
     from tether.camera.sim import SceneTruth
@@ -117,9 +152,10 @@ def truth(burst_id: str, server) -> tuple[tuple[float, float], tuple[float, floa
     return inside("coin"), inside("cork board"), best
 
 
-def picture_box(page, selector: str) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def picture_box(page: Page, selector: str) -> dict[str, float]:
     """Where an <img> with object-fit: contain shows its picture, in page coordinates."""
     box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not shown"
     w0, h0 = page.eval_on_selector(selector, "img => [img.naturalWidth, img.naturalHeight]")
     scale = min(box["width"] / w0, box["height"] / h0)
     width, height = w0 * scale, h0 * scale
@@ -127,17 +163,16 @@ def picture_box(page, selector: str) -> dict[str, float]:  # type: ignore[no-unt
             "width": width, "height": height}
 
 
-def test_tap_shows_the_frame_sharpest_there(server, new_page, swept) -> None:
-    if "burst" not in swept:
-        pytest.skip("needs the burst of the sweep test")
-    (fx, fy), (bx, by), expected = truth(swept["burst"], server)
+def test_tap_shows_the_frame_sharpest_there(server: Server, new_page: Callable[..., Page], burst: str) -> None:
+    (fx, fy), (bx, by), expected = truth(burst, server)
     page = new_page(viewport={"width": 1000, "height": 760}, has_touch=True)
-    page.goto(f"{server.url}/refocus/{swept['burst']}")
+    page.goto(f"{server.url}/refocus/{burst}")
     page.wait_for_selector("#stage[data-ready=true]", timeout=60_000)
     box = picture_box(page, "#frame")
     page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
     page.wait_for_function("document.querySelector('#frame').dataset.tapFrame !== undefined")
-    page.wait_for_function("document.querySelector('#frame').dataset.index === document.querySelector('#frame').dataset.tapFrame")
+    page.wait_for_function(
+        "document.querySelector('#frame').dataset.index === document.querySelector('#frame').dataset.tapFrame")
     shown = int(page.get_attribute("#frame", "data-index"))
     assert abs(shown - expected) <= 1, f"tapped the coin: showed frame {shown}, sharpest is {expected}"
     assert int(page.input_value("#scrubber")) == shown
@@ -150,14 +185,13 @@ def test_tap_shows_the_frame_sharpest_there(server, new_page, swept) -> None:
     shot(page, "refocus")
 
 
-def test_range_stack_is_exported_and_downloaded(server, new_page, swept, tmp_path) -> None:
-    if "burst" not in swept:
-        pytest.skip("needs the burst of the sweep test")
+def test_range_stack_is_exported_and_downloaded(server: Server, new_page: Callable[..., Page], burst: str,
+                                                tmp_path: Path) -> None:
     page = new_page()
-    page.goto(f"{server.url}/stack/{swept['burst']}")
+    page.goto(f"{server.url}/stack/{burst}")
     page.wait_for_function("document.querySelector('#single').naturalWidth > 0")
     # a range from two taps: the near coin and the far cork board
-    (cx, cy), (bx, by), coin_frame = truth(swept["burst"], server)
+    (cx, cy), (bx, by), coin_frame = truth(burst, server)
     page.click("#pick-points")
     page.wait_for_function("document.querySelector('#stack-status').textContent.includes('nearest point')")
     box = picture_box(page, "#single")
@@ -187,13 +221,12 @@ def test_range_stack_is_exported_and_downloaded(server, new_page, swept, tmp_pat
     page.wait_for_function("document.querySelector('#result').src.includes('depthmap.png')")
 
 
-def test_gallery_lists_the_burst(server, new_page, swept) -> None:
-    if "burst" not in swept:
-        pytest.skip("needs the burst of the sweep test")
+def test_gallery_lists_the_burst(server: Server, new_page: Callable[..., Page], burst: str) -> None:
     page = new_page()
     page.goto(f"{server.url}/bursts")
-    card = page.wait_for_selector(f"[data-burst='{swept['burst']}']")
-    count = requests.get(f"{server.url}/api/bursts/{swept['burst']}", timeout=10).json()["frame_count"]
+    card = page.wait_for_selector(f"[data-burst='{burst}']")
+    assert card is not None
+    count = requests.get(f"{server.url}/api/bursts/{burst}", timeout=10).json()["frame_count"]
     assert count >= 10 and f"{count} frames" in card.inner_text()
-    page.wait_for_function(f"document.querySelector(\"[data-burst='{swept['burst']}'] img\").naturalWidth > 0")
+    page.wait_for_function(f"document.querySelector(\"[data-burst='{burst}'] img\").naturalWidth > 0")
     shot(page, "bursts")
