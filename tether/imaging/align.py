@@ -222,13 +222,11 @@ def refine_motion(template: np.ndarray, image: np.ndarray, guess: np.ndarray) ->
     returned.
     """
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
-    warp = guess.astype(np.float32)
     try:
-        _, warp = cv2.findTransformECC(template, image, warp, cv2.MOTION_AFFINE, criteria, None, 3)
+        _, warp = cv2.findTransformECC(template, image, guess.astype(np.float32), cv2.MOTION_AFFINE, criteria, None)
     except cv2.error:  # "the algorithm stopped before its convergence": no better than the guess
         return guess.copy()
-    out: np.ndarray = warp.astype(np.float64)
-    return out
+    return np.asarray(warp, np.float64)
 
 
 def corner_shift(m: np.ndarray, shape: tuple[int, int]) -> float:
