@@ -83,7 +83,10 @@ def test_range_stack_is_sharp_inside_and_as_soft_as_the_source_outside(synthetic
     assert cv2.PSNR(result.image[inside], stack.sharp[inside]) > cv2.PSNR(full[inside], stack.sharp[inside]) - 1.0
     # Outside the range the sharpest source frame is the last one of the range: no sharper, no softer.
     ratio = _sharpness(result.image, outside) / _sharpness(stack.frames[b], outside)
-    assert 0.6 < ratio < 1.25, ratio  # between frames b - 1 and b
+    # Between frames b - 1 and b, plus what the pyramid's pick of the strongest of five frames'
+    # noise adds there (1.27; 1.10 without noise). A spurious sub-pixel resampling of every
+    # frame used to hide that (0.62).
+    assert 0.6 < ratio < 1.4, ratio
     assert cv2.PSNR(result.image[outside], stack.sharp[outside]) < cv2.PSNR(full[outside], stack.sharp[outside]) - 3
 
 

@@ -12,9 +12,9 @@ The *fine* chain refines that to a few hundredths of a pixel: ECC (Evangelidis &
 2008, ``cv2.findTransformECC``, affine) of each frame against its predecessor, started from
 the coarse chain's step. Neighbours differ little in focus, so the blur change barely
 pulls the estimate; but a focus change does fake a small motion (defocused edges spread
-over what they occlude), about 0.03 px a frame, always the same way, and a hundred of them
-would add up to pixels. A step is therefore taken only when it moves a corner by more than
-:attr:`ChainAligner.min_step` full-size pixels -- real motion between neighbours (a lens's
+over what they occlude), a few hundredths to a fifth of a reduced pixel a frame, always the
+same way, and a hundred of them would add up to pixels. A step is therefore taken only when
+it moves a corner by more than :attr:`ChainAligner.min_step` reduced pixels -- real motion between neighbours (a lens's
 breathing, a whole-pixel jump) is larger; what focus fakes is not. A stack that did not move
 thus keeps the identity and is not resampled at all. The price: a motion that creeps on by
 less than that between every two frames is not followed (the coarse chain sees it, but its
@@ -298,9 +298,10 @@ class ChainAligner:
     match_colour: bool = True
     #: A new coarse estimate must lower the squared difference by this fraction to be accepted.
     min_gain: float = 0.02
-    #: Full-size pixels a refined step must move a corner by to be taken: a focus change between
-    #: neighbours fakes a few hundredths of a reduced pixel, a whole-pixel crop moves it by one.
-    min_step: float = 0.25
+    #: Reduced pixels a refined step must move a corner by to be taken. A focus change between
+    #: neighbours fakes up to 0.19 of them on the simulator (more where the blur grows faster,
+    #: which is where the frames are larger); a whole-pixel crop of a 12 MP frame moves it by 0.27.
+    min_step: float = 0.22
     #: Colour gains closer to 1 than this are taken as 1: a focus change alone moves a region's mean
     #: by up to 1 % (light spills across its edges, a blurred foreground covers more of what is behind
     #: it), and scaling every frame by that costs a still stack 0.15 dB; a flicker that small does not show.
@@ -341,7 +342,7 @@ class ChainAligner:
         """The fine chain after ``grey``, given the previous frame ``prev`` (reduced coordinates)."""
         coarse_step = compose(self._key_chain, invert(self._prev_coarse))
         step = refine_motion(prev, grey, coarse_step)
-        if corner_shift(step, shape) * self.factor > self.min_step:
+        if corner_shift(step, shape) > self.min_step:
             return compose(step, self._fine)
         return self._fine
 
