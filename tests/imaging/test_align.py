@@ -76,3 +76,34 @@ def test_footprint_box_of_a_zoomed_frame_is_the_whole_reference() -> None:
     assert al.footprint_box(zoom_in, (160, 200)) == (4, 156, 5, 195)
     shifted = np.array([[1.0, 0, 10.0], [0, 1.0, 0.0]])  # the frame starts 10 px right of the reference
     assert al.footprint_box(shifted, (160, 200))[2:] == (0, 190)
+
+
+def test_refinement_recovers_a_whole_pixel_crop_to_a_twentieth_of_a_pixel() -> None:
+    # A camera that crops whole pixels and scales back up magnifies width and height unequally.
+    a = _texture((240, 320))
+    b = cv2.resize(a[1:239, 2:318], (320, 240), interpolation=cv2.INTER_CUBIC)
+    sx, sy = 316 / 320, 238 / 240  # b's pixel -> a's pixel: x = sx * (x' + 0.5) - 0.5 + 2
+    to_a = np.array([[sx, 0, 2 + 0.5 * sx - 0.5], [0, sy, 1 + 0.5 * sy - 0.5], [0, 0, 1]])
+    truth = np.linalg.inv(to_a)[:2]  # a -> b
+    m = al.refine_motion(a, b, al.IDENTITY)
+    assert al.corner_shift(m - truth + al.IDENTITY, (240, 320)) < 0.05, m
+    assert al.corner_shift(al.estimate_motion(a, b) - truth + al.IDENTITY, (240, 320)) > 0.2  # a similarity cannot
+
+
+def _shifted(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """``image``'s content moved by (dx, dy) px."""
+    return cv2.warpAffine(image, np.array([[1.0, 0, -dx], [0, 1.0, -dy]]), image.shape[::-1],
+                          flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
+
+
+def test_a_step_smaller_than_focus_can_fake_is_not_taken() -> None:
+    a = _texture((240, 320))
+    aligner = al.ChainAligner(match_colour=False)
+    aligner.add(a)
+    m, _ = aligner.add(_shifted(a, 0.1, 0.05))
+    assert np.array_equal(m, al.IDENTITY)  # left alone: not resampled at all
+    aligner = al.ChainAligner(match_colour=False)
+    aligner.add(a)
+    m, _ = aligner.add(_shifted(a, 0.6, -0.4))
+    truth = np.array([[1.0, 0, 0.6], [0, 1.0, -0.4]])
+    assert al.corner_shift(m - truth + al.IDENTITY, (240, 320)) < 0.1, m  # (the reflected borders pull a little)
