@@ -80,10 +80,19 @@ def test_deeply_nested_json_is_a_400_on_every_endpoint(server: Server, method: s
                                   headers={"Content-Type": "application/json"})
         assert answer.status_code == 400, answer.text
         assert answer.json()["error"] == f"the body is nested too deeply (at most {MAX_JSON_DEPTH} levels)"
+    assert server.process.poll() is None
+
+
+def test_nesting_up_to_the_limit_is_read(server: Server) -> None:
+    """The object is one level, so its value may add MAX_JSON_DEPTH - 1 more: read, then judged by its type."""
+    for extra, nested in ((MAX_JSON_DEPTH - 1, False), (MAX_JSON_DEPTH, True)):
+        body = '{"range": ' + "[" * extra + "]" * extra + "}"
+        answer = requests.post(server.url + "/api/plan", data=body, timeout=30,
+                               headers={"Content-Type": "application/json"})
+        assert answer.status_code == 400 and ("nested" in answer.json()["error"]) is nested, answer.text
     # brackets inside a string are text, not nesting
     answer = requests.post(server.url + "/api/plan", json={"range": [0, 100], "frames": "[" * 1000}, timeout=30)
     assert answer.status_code == 400 and "nested" not in answer.json()["error"]
-    assert server.process.poll() is None
 
 
 def test_a_chunked_json_body_is_read(server: Server) -> None:
