@@ -28,6 +28,7 @@ from tether.camera.errors import CameraDisconnected
 from tether.camera.types import FocusDirection, Frame
 from tether.capture import modes
 from tether.capture.coverage import check_coverage, rising_at_end
+from tether.capture.far_stop import FarStopWatch
 from tether.capture.motion import Motor
 from tether.capture.options import SweepOptions
 from tether.capture.prescan import PrescanResult, run_prescan
@@ -122,6 +123,10 @@ class _SweepRun:
         self.trimmed = 0
         #: (rows, cols) bool: the pre-scan's subject tiles (None for a range given by hand).
         self.subjects: np.ndarray | None = None
+        self.far_stop_watch = FarStopWatch(motor.still_threshold)
+        self.watched = 0  # frames fed to the watch so far
+        #: The first frame at the lens's far stop (where the frames stopped changing), when the sweep ran into it.
+        self.far_stop_frame: int | None = None
 
     def run(self, mode: modes.SweepMode) -> dict[str, Any]:
         assert self.writer is not None
@@ -143,11 +148,16 @@ class _SweepRun:
         self.capture_seconds = time.monotonic() - self.started
         summaries = [f.result() for f in self.summaries]
         self.pool.shutdown(wait=True)
-        coverage = self._coverage(summaries, complete=status == "complete")
+        far_stop = None if self.far_stop_frame is None else self.positions[self.far_stop_frame]
+        # the repeats of the stop frame are no part of the focus range: judged, they read as lost steps
+        covered = summaries if self.far_stop_frame is None else summaries[:self.far_stop_frame + 1]
+        coverage = self._coverage(covered, complete=status == "complete")
+        if far_stop is not None:
+            coverage.warnings.insert(0, f"the range went past the lens's far stop at ~{far_stop} steps; stopped")
         frames = self.writer.frame_count
         fps = (frames - 1) / self.capture_seconds if frames > 1 and self.capture_seconds > 0 else 0.0
         summary = {"frames": frames, "planned": self.plan.frames, "extended": self.extended,
-                   "trimmed": self.trimmed, "cancelled": cancelled,
+                   "trimmed": self.trimmed, "far_stop": far_stop, "cancelled": cancelled,
                    "fps": round(fps, 3),
                    "capture_seconds": round(self.capture_seconds, 3), "coverage": coverage.to_dict(),
                    "warnings": coverage.warnings}
@@ -155,7 +165,7 @@ class _SweepRun:
         if summaries:
             self._store_sharpness(summaries)
         return {"burst": str(self.path), "frames": frames, "planned": self.plan.frames, "extended": self.extended,
-                "trimmed": self.trimmed, "mode": self.options.mode,
+                "trimmed": self.trimmed, "far_stop": far_stop, "mode": self.options.mode,
                 "cancelled": cancelled, "status": status, "fps": round(fps, 3),
                 "capture_seconds": round(self.capture_seconds, 3), "positions": list(self.positions),
                 "warnings": list(coverage.warnings), "coverage": coverage.to_dict()}
@@ -167,6 +177,8 @@ class _SweepRun:
             if i:
                 self.motor.drive(FocusDirection.FAR, self.plan.step_class, self.plan.count)
             self._add_grabbed(grab)
+            if self._at_far_stop():
+                return
             if self.subjects is not None and i + 1 < self.plan.frames and self._past_every_subject(i):
                 self.trimmed = self.plan.frames - i - 1
                 return
@@ -183,6 +195,18 @@ class _SweepRun:
             self.motor.drive(FocusDirection.FAR, self.plan.step_class, self.plan.count)
             self._add_grabbed(grab)
             self.extended += 1
+            if self._at_far_stop():
+                return
+
+    def _at_far_stop(self) -> bool:
+        """The frames have stopped changing: the motor sits at the far stop, and every frame from here would
+        be the same one. Fed only what the worker has finished (never waits): seen a frame or two late."""
+        while self.watched < len(self.summaries) and self.summaries[self.watched].done():
+            self.far_stop_frame = self.far_stop_watch.add(self.summaries[self.watched].result().thumb)
+            self.watched += 1
+            if self.far_stop_frame is not None:
+                return True
+        return False
 
     def _past_every_subject(self, i: int) -> bool:
         """In the last quarter of the plan, every pre-scan subject tile has peaked and fallen away."""

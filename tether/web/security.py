@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from tether.config import LOOPBACK_NAMES, is_loopback_host
 
@@ -121,7 +121,8 @@ def _set_cookie_and_redirect(environ: Environ, start_response: StartResponse, to
                              query: list[tuple[str, str]]) -> Iterable[bytes]:
     """Trade ``?token=`` for an HttpOnly cookie so the token leaves the address bar and history."""
     rest = urlencode([(k, v) for k, v in query if k != "token"])
-    location = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/") + (f"?{rest}" if rest else "")
+    location = same_origin_path(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/")) + (
+        f"?{rest}" if rest else "")
     start_response("303 See Other", [
         ("Location", location),
         ("Set-Cookie", f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
@@ -129,6 +130,17 @@ def _set_cookie_and_redirect(environ: Environ, start_response: StartResponse, to
         ("Cache-Control", "no-store"),
     ])
     return [b""]
+
+
+def same_origin_path(path: str) -> str:
+    """``path`` (a decoded WSGI path) as a Location that stays on this origin, else ``/``.
+
+    Browsers read ``//host/...`` and ``/\\host/...`` as another host, and drop tabs and line breaks
+    before reading, so only a path with one leading ``/`` and no backslash qualifies; what is left
+    is percent-encoded (control characters included) so the browser reads it as we checked it."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return quote(path.encode("latin-1", "replace"), safe="/-._~!$&'()*+,;=:@")
 
 
 def _refuse(environ: Environ, start_response: StartResponse, status: int, reason: str) -> Iterable[bytes]:
