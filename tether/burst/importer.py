@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -49,9 +50,12 @@ def _exif_facts(path: Path) -> tuple[float, dict[str, str]]:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            exif = image.getexif()
-    except (UnidentifiedImageError, OSError, ValueError):
+        # EXIF only, no pixels: Pillow's decompression-bomb warning and error are for a decode not done here
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                exif = image.getexif()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
         return 0.0, {}
     camera = {k: str(exif[tag]).strip("\x00 ")
               for k, tag in (("manufacturer", _EXIF_MAKE), ("model", _EXIF_MODEL)) if tag in exif}

@@ -8,6 +8,7 @@ so a stack of any length costs one frame of memory at a time.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -238,9 +239,12 @@ def _exif_bytes(source: bytes | None, note: str) -> bytes:
     exif = Image.Exif()
     if source:
         try:
-            with Image.open(io.BytesIO(source)) as im:
-                exif = im.getexif()
-        except (UnidentifiedImageError, OSError, ValueError):
+            # EXIF only, no pixels: Pillow's decompression-bomb warning and error are for a decode not done here
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(source)) as im:
+                    exif = im.getexif()
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
             pass
     if not note and not len(exif):
         return b""
