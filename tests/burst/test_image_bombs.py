@@ -67,6 +67,17 @@ def jpeg_claiming(width: int, height: int) -> bytes:
     return bytes(data)
 
 
+def tiff_claiming(width: int, height: int) -> bytes:
+    """A little-endian TIFF whose directory (at the end, where libtiff puts it) claims ``width`` x ``height``."""
+    pixels = bytes(64)
+    tags = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8), (277, 3, 1),
+            (278, 4, height), (279, 4, len(pixels))]
+    entries = b"".join(struct.pack("<HHII", tag, kind, 1, value) for tag, kind, value in tags)
+    ifd = struct.pack("<H", len(tags)) + entries
+    ifd += bytes(4)  # no next directory
+    return b"II*\x00" + struct.pack("<I", 8 + len(pixels)) + pixels + ifd
+
+
 def bomb_burst(path: Path, frames: int = 3) -> Path:
     """A burst of 30000x30000 1-bit PNG frames (about 110 kB each) appended as a sweep would."""
     png = png_bomb(30000, 30000)
@@ -79,13 +90,14 @@ def bomb_burst(path: Path, frames: int = 3) -> Path:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """ok.jpg ok2.jpg, bomb.png (225 MP, a Pillow decompression bomb), huge.jpg (65000x65000), cut.jpg
+    """ok.jpg ok2.jpg, bomb.png (225 MP, a Pillow decompression bomb), huge.jpg (65000x65000), big.tif, cut.jpg
     (truncated), and bomb.burst (three 900 MP frames, 331 kB)."""
     folder = tmp_path_factory.mktemp("bombs")
     (folder / "ok.jpg").write_bytes(jpeg(seed=1))
     (folder / "ok2.jpg").write_bytes(jpeg(seed=2))
     (folder / "bomb.png").write_bytes(png_bomb(15000, 15000, bits=8))
     (folder / "huge.jpg").write_bytes(jpeg_claiming(65000, 65000))
+    (folder / "big.tif").write_bytes(tiff_claiming(20000, 20000))
     whole = jpeg(640, 480, seed=3)
     (folder / "cut.jpg").write_bytes(whole[: len(whole) * 2 // 3])
     bomb_burst(folder / "bomb.burst")
@@ -144,6 +156,7 @@ def assert_refused(result: Finished, *named: str) -> str:
 @pytest.mark.parametrize(("bad", "says"), [
     ("bomb.png", "bomb.png is 15000x15000 pixels (225 megapixels); " + LIMIT),
     ("huge.jpg", "huge.jpg is 65000x65000 pixels (4225 megapixels); " + LIMIT),
+    ("big.tif", "big.tif is 20000x20000 pixels (400 megapixels); " + LIMIT),
     ("cut.jpg", "cut.jpg: the JPEG image is cut short or damaged"),
 ])
 def test_import_refuses_in_one_line_and_writes_nothing(files: Path, tmp_path: Path, bad: str, says: str) -> None:
@@ -159,7 +172,7 @@ def test_import_of_whole_images_still_works(files: Path, tmp_path: Path) -> None
     assert result.stdout.strip() == "fine.burst: 2 frames imported"
 
 
-@pytest.mark.parametrize("bad", ["bomb.png", "huge.jpg"])
+@pytest.mark.parametrize("bad", ["bomb.png", "huge.jpg", "big.tif"])
 def test_stack_of_files_refuses_the_bomb(files: Path, tmp_path: Path, bad: str) -> None:
     result = tether("stack", "ok.jpg", bad, "--out", str(tmp_path / "s.jpg"), cwd=files)
     assert assert_refused(result, LIMIT).startswith(f"tether: {bad} is ")
