@@ -4,11 +4,12 @@ decoding anything, and stay small while doing so.
 
 Every child runs under an address-space limit that its libraries and threads fit but a decoded bomb
 does not, so a regression fails at once (not after minutes of swapping); its peak resident memory,
-from ``wait4``, is checked against :data:`PEAK_MB`.
+from its /proc status, is checked against :data:`PEAK_MB`.
 """
 from __future__ import annotations
 
 import os
+import re
 import resource
 import signal
 import socket
@@ -115,23 +116,34 @@ class Finished:
     peak_mb: float
 
 
+#: ``python -m tether`` that, on its way out, copies its /proc status (VmHWM: the peak resident memory of
+#: its own address space) to the file named first. Not ``wait4``'s figure: Linux carries that across
+#: exec, so a child forked from a large pytest would report pytest's size.
+_REPORTING = ("import atexit, runpy, shutil, sys\n"
+              "report = sys.argv.pop(1)\n"
+              "atexit.register(lambda: shutil.copyfile('/proc/self/status', report))\n"
+              "runpy.run_module('tether', run_name='__main__', alter_sys=True)\n")
+
+
 def _limit_address_space() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
 
 
 def start(args: list[str], log: Path, **popen: object) -> subprocess.Popen[bytes]:
-    """``python -m tether ARGS`` under :data:`ADDRESS_SPACE`; stdout and stderr into ``log``.out/.err."""
+    """``python -m tether ARGS`` under :data:`ADDRESS_SPACE`; stdout, stderr and status into ``log``.*."""
     with log.with_suffix(".out").open("wb") as out, log.with_suffix(".err").open("wb") as err:
-        return subprocess.Popen([sys.executable, "-m", "tether", *args], preexec_fn=_limit_address_space,
-                                stdout=out, stderr=err, **popen)  # type: ignore[call-overload]
+        return subprocess.Popen([sys.executable, "-c", _REPORTING, str(log.with_suffix(".status")), *args],
+                                preexec_fn=_limit_address_space, stdout=out, stderr=err,
+                                **popen)  # type: ignore[call-overload]
 
 
 def finish(process: subprocess.Popen[bytes], log: Path) -> Finished:
-    """Wait for the child; its exit code, output and its own peak resident memory (from wait4)."""
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    """Wait for the child; its exit code, output and peak resident memory."""
+    process.wait()
+    status = log.with_suffix(".status").read_text()
+    peak_kb = int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1))  # type: ignore[union-attr]
     return Finished(process.returncode, log.with_suffix(".out").read_text(errors="replace"),
-                    log.with_suffix(".err").read_text(errors="replace"), usage.ru_maxrss / 1024)
+                    log.with_suffix(".err").read_text(errors="replace"), peak_kb / 1024)
 
 
 def tether(*args: str, cwd: Path) -> Finished:
