@@ -91,8 +91,8 @@ def bomb_burst(path: Path, frames: int = 3) -> Path:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """ok.jpg ok2.jpg, bomb.png (225 MP, a Pillow decompression bomb), huge.jpg (65000x65000), big.tif, cut.jpg
-    (truncated), and bomb.burst (three 900 MP frames, 331 kB)."""
+    """ok.jpg ok2.jpg, bomb.png (225 MP, a Pillow decompression bomb), huge.jpg (65000x65000), big.tif, cut.jpg and
+    cut.png (truncated), and bomb.burst (three 900 MP frames, 331 kB)."""
     folder = tmp_path_factory.mktemp("bombs")
     (folder / "ok.jpg").write_bytes(jpeg(seed=1))
     (folder / "ok2.jpg").write_bytes(jpeg(seed=2))
@@ -101,6 +101,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "big.tif").write_bytes(tiff_claiming(20000, 20000))
     whole = jpeg(640, 480, seed=3)
     (folder / "cut.jpg").write_bytes(whole[: len(whole) * 2 // 3])
+    png = cv2.imencode(".png", np.random.default_rng(4).integers(0, 255, (240, 320), dtype=np.uint8))[1].tobytes()
+    (folder / "cut.png").write_bytes(png[: len(png) // 2])
     bomb_burst(folder / "bomb.burst")
     assert (folder / "bomb.burst").stat().st_size < 400_000
     return folder
@@ -170,6 +172,7 @@ def assert_refused(result: Finished, *named: str) -> str:
     ("huge.jpg", "huge.jpg is 65000x65000 pixels (4225 megapixels); " + LIMIT),
     ("big.tif", "big.tif is 20000x20000 pixels (400 megapixels); " + LIMIT),
     ("cut.jpg", "cut.jpg: the JPEG image is cut short or damaged"),
+    ("cut.png", "cut.png: the PNG image is cut short or damaged"),
 ])
 def test_import_refuses_in_one_line_and_writes_nothing(files: Path, tmp_path: Path, bad: str, says: str) -> None:
     result = tether("burst", "import", "ok.jpg", bad, "--out", "new.burst", cwd=files)
