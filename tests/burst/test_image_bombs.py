@@ -28,8 +28,6 @@ import requests
 
 from tether.burst import BurstWriter, FrameMeta
 
-pytestmark = pytest.mark.slow
-
 #: The address space a tether child may map: idle it maps under 1 GB, a bomb asks for gigabytes more.
 ADDRESS_SPACE = 2 << 30
 #: The resident memory, in MB, a refusal may cost: tether's own size plus a little.
@@ -222,6 +220,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_server_refuses_the_bomb_burst_and_stays_small(files: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "bursts").mkdir(parents=True)

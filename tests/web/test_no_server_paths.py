@@ -15,9 +15,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import pytest
-
-pytestmark = pytest.mark.slow
 
 #: Answers that are pictures, movies or files, not JSON.
 _NOT_JSON = re.compile(r"\.(jpg|png|mjpg)$|/download$|^/api/exports/<")
