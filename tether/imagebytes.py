@@ -83,8 +83,14 @@ def _jpeg_segments(read: Read) -> Iterator[tuple[int, int, bytes]]:
     pos = 2
     for _ in range(_MAX_STEPS):
         segment = read(pos, 9)
-        if len(segment) < 4 or segment[0] != 0xFF:
+        if len(segment) < 4:
             return
+        if segment[0] != 0xFF:  # stray bytes before a marker, which some cameras write: skipped, as libjpeg does
+            skip = read(pos, 4096).find(b"\xff")
+            if skip < 0:
+                return
+            pos += skip
+            continue
         marker = segment[1]
         if marker == 0xFF:  # fill byte
             pos += 1

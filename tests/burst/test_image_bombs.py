@@ -89,11 +89,14 @@ def bomb_burst(path: Path, frames: int = 3) -> Path:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """ok.jpg ok2.jpg, bomb.png (225 MP, a Pillow decompression bomb), huge.jpg (65000x65000), big.tif, cut.jpg and
-    cut.png (truncated), and bomb.burst (three 900 MP frames, 331 kB)."""
+    """ok.jpg, ok2.jpg (two stray bytes before a marker, which decoders skip), bomb.png (225 MP, a Pillow
+    decompression bomb), huge.jpg (65000x65000), big.tif (400 MP), cut.jpg and cut.png (truncated), and
+    bomb.burst (three 900 MP frames, 331 kB)."""
     folder = tmp_path_factory.mktemp("bombs")
     (folder / "ok.jpg").write_bytes(jpeg(seed=1))
-    (folder / "ok2.jpg").write_bytes(jpeg(seed=2))
+    second = jpeg(seed=2)
+    tables = second.find(b"\xff\xdb")
+    (folder / "ok2.jpg").write_bytes(second[:tables] + b"\x00\x00" + second[tables:])  # stray bytes, as some cameras
     (folder / "bomb.png").write_bytes(png_bomb(15000, 15000, bits=8))
     (folder / "huge.jpg").write_bytes(jpeg_claiming(65000, 65000))
     (folder / "big.tif").write_bytes(tiff_claiming(20000, 20000))
