@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 #: ECC runs on at most this many pixels across; the homography is then scaled up to full size.
-ECC_MAX_WIDTH = 2048
+ECC_MAX_WIDTH = 1024
 BORDER = 0.03
 
 
@@ -54,18 +54,14 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
 
 
-def _level(image: np.ndarray, s: float) -> np.ndarray:
-    if s == 1.0:
-        return image
+def _level(image: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` scaled by about ``s``, and the matrix taking its pixels to the scaled ones (sizes are whole
+    pixels, so the exact scale is per axis; pixel centres kept: x' = (x + 0.5) sx - 0.5)."""
     h, w = image.shape[:2]
-    return cv2.resize(image, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
-
-
-def _rescale(matrix: np.ndarray, s: float) -> np.ndarray:
-    """The same mapping on images scaled by ``s`` (pixel centres kept: x' = (x + 0.5) s - 0.5)."""
-    a = np.array([[s, 0, 0.5 * s - 0.5], [0, s, 0.5 * s - 0.5], [0, 0, 1]])
-    out: np.ndarray = a @ matrix @ np.linalg.inv(a)
-    return out / out[2, 2]
+    size = (max(8, round(w * s)), max(8, round(h * s)))
+    sx, sy = size[0] / w, size[1] / h
+    a = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
+    return (image if size == (w, h) else cv2.resize(image, size, interpolation=cv2.INTER_AREA)), a
 
 
 def register(result: np.ndarray, truth: np.ndarray) -> Registration:
@@ -80,12 +76,15 @@ def register(result: np.ndarray, truth: np.ndarray) -> Registration:
     matrix = centre @ crop   # crop pixels -> truth pixels, as if the result were a centred crop
     finest = min(1.0, ECC_MAX_WIDTH / max(rw, tw))
     scales = [finest / 2 ** k for k in range(4, -1, -1) if finest / 2 ** k * min(rw, rh) >= 64]
-    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 200, 1e-7)
     for s in scales:
-        warp = _rescale(matrix, s).astype(np.float32)
-        _, warp = cv2.findTransformECC(_level(template_full, s), _level(moving_full, s), warp,
-                                       cv2.MOTION_HOMOGRAPHY, criteria, None, 5)
-        matrix = _rescale(warp.astype(np.float64), 1 / s)
+        # Coarse levels converge from afar; the finest only refines (each of its iterations is the costly one).
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30 if s == scales[-1] else 100, 1e-6)
+        template, at = _level(template_full, s)
+        moving, am = _level(moving_full, s)
+        warp = (am @ matrix @ np.linalg.inv(at)).astype(np.float32)
+        _, warp = cv2.findTransformECC(template, moving, warp / warp[2, 2], cv2.MOTION_HOMOGRAPHY, criteria, None, 5)
+        matrix = np.linalg.inv(am) @ warp.astype(np.float64) @ at
+        matrix /= matrix[2, 2]
     return Registration(matrix @ np.linalg.inv(crop), (rw, rh), (tw, th))
 
 

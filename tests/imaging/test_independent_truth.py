@@ -9,6 +9,7 @@ OpenCV 5.0 / numpy 2 (figures in each test) with margins for other releases.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -29,9 +30,15 @@ class Case:
     index: FocusIndex
 
 
+@functools.cache
+def _render(breathing: float) -> RenderedStack:
+    """The sweep (pure and seeded, so tests may share it: it takes a few seconds)."""
+    return render_stack(frames=FRAMES, breathing=breathing)
+
+
 @pytest.fixture(scope="module", params=[0.0, BREATHING], ids=["static", "breathing"])
 def case(request) -> Case:
-    stack = render_stack(frames=FRAMES, breathing=request.param)
+    stack = _render(request.param)
     return Case(stack, compute_focus_index(ArrayFrames(stack.frames)))
 
 
@@ -40,7 +47,7 @@ def _stacked(case: Case, method: str = "pyramid") -> np.ndarray:
 
 
 def test_stack_is_4_db_above_the_best_single_frame(case) -> None:
-    # Measured: best frame 27.4 dB (static) / 28.0 (breathing); pyramid 33.4 / 34.0, depthmap 33.3 / 33.9.
+    # Measured: best frame 27.4 dB (static) / 28.0 (breathing); pyramid 33.4 / 33.9, depthmap 33.3 / 33.8.
     best = max(score(frame, case.stack.truth).psnr for frame in case.stack.frames)
     for method in ("pyramid", "depthmap"):
         result = score(_stacked(case, method), case.stack.truth)
@@ -48,8 +55,10 @@ def test_stack_is_4_db_above_the_best_single_frame(case) -> None:
 
 
 def test_the_stack_keeps_the_reference_frames_geometry(case) -> None:
-    # The truth is in frame 0's geometry, tether's reference. Measured: rotation 0.004-0.006 deg,
-    # centre shift 0.1-0.2 px (the issue's bounds: 0.02 deg, 0.3 px).
+    # The truth is in frame 0's geometry, tether's reference. Measured: rotation 0.011-0.012 deg,
+    # centre shift 0.10-0.17 px (the issue's bounds: 0.02 deg, 0.3 px). Not asserted: scale, which
+    # registers at -0.10 % (static) and -0.19 % (breathing) against -0.04 % for --no-align on the
+    # static stack (the registration's own floor here): 0.2-0.5 px at the corners, issue 13's item 1.
     reg = score(_stacked(case), case.stack.truth).registration
     assert abs(reg.rotation_deg) <= 0.02, reg.describe()
     assert float(np.hypot(*reg.shift)) <= 0.3, reg.describe()
@@ -98,22 +107,18 @@ def test_depth_map_is_ordered_like_the_truth(case) -> None:
     assert np.abs(np.array(found) - np.array(true)).max() <= 0.5, (found, true)
 
 
-@pytest.fixture(scope="module")
-def static() -> RenderedStack:
-    return render_stack(frames=FRAMES, breathing=0.0)
-
-
-def test_a_static_stack_aligned_is_within_a_tenth_of_a_db_of_no_align(static) -> None:
+def test_a_static_stack_aligned_is_within_a_tenth_of_a_db_of_no_align() -> None:
     # Measured (registered): aligned 33.4 dB, --no-align 32.5 dB: the aligner costs nothing here.
+    static = _render(0.0)
     source = ArrayFrames(static.frames)
     aligned = score(stack_frames(source).image, static.truth).psnr
     unaligned = score(stack_frames(source, align=False).image, static.truth).psnr
     assert aligned >= unaligned - 0.1, (aligned, unaligned)
 
 
-def test_a_breathing_stack_is_within_0_3_db_of_the_same_scene_static(static) -> None:
-    # Measured (registered): 34.0 dB breathing against 33.4 static.
-    breathing = render_stack(frames=FRAMES, breathing=BREATHING)
+def test_a_breathing_stack_is_within_0_3_db_of_the_same_scene_static() -> None:
+    # Measured (registered): 33.9 dB breathing against 33.4 static.
+    static, breathing = _render(0.0), _render(BREATHING)
     moved = score(stack_frames(ArrayFrames(breathing.frames)).image, breathing.truth).psnr
     still = score(stack_frames(ArrayFrames(static.frames)).image, static.truth).psnr
     assert moved >= still - 0.3, (moved, still)
