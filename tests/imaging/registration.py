@@ -44,6 +44,15 @@ class Registration:
         p = self.matrix @ np.array([(rw - 1) / 2, (rh - 1) / 2, 1.0])
         return float(p[0] / p[2] - (tw - 1) / 2), float(p[1] / p[2] - (th - 1) / 2)
 
+    @property
+    def corner_shift(self) -> float:
+        """How far (px) the worst corner of the result lands from where a centred, unscaled copy would put it."""
+        (rw, rh), (tw, th) = self.result_size, self.truth_size
+        corners = np.array([[0, 0, 1], [rw - 1, 0, 1], [0, rh - 1, 1], [rw - 1, rh - 1, 1]], np.float64).T
+        mapped = self.matrix @ corners
+        expected = corners[:2] + np.array([[(tw - rw) / 2], [(th - rh) / 2]])
+        return float(np.hypot(*(mapped[:2] / mapped[2] - expected)).max())
+
     def describe(self) -> str:
         dx, dy = self.shift
         scale = 100 * (self.scale - 1)

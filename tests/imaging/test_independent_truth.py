@@ -56,12 +56,19 @@ def test_stack_is_4_db_above_the_best_single_frame(case) -> None:
 
 def test_the_stack_keeps_the_reference_frames_geometry(case) -> None:
     # The truth is in frame 0's geometry, tether's reference. Measured: rotation 0.011-0.012 deg,
-    # centre shift 0.10-0.17 px (the issue's bounds: 0.02 deg, 0.3 px). Not asserted: scale, which
-    # registers at -0.10 % (static) and -0.19 % (breathing) against -0.04 % for --no-align on the
-    # static stack (the registration's own floor here): 0.2-0.5 px at the corners, issue 13's item 1.
+    # centre shift 0.10-0.17 px (the issue's bounds: 0.02 deg, 0.3 px).
     reg = score(_stacked(case), case.stack.truth).registration
     assert abs(reg.rotation_deg) <= 0.02, reg.describe()
     assert float(np.hypot(*reg.shift)) <= 0.3, reg.describe()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13, item 1: the aligner rescales the stack (being fixed on branch align)")
+def test_the_stack_is_not_rescaled(case) -> None:
+    # The registration's own floor: a --no-align stack of the static sweep registers at -0.04 %
+    # of scale, 0.13 px at the corners. Measured today: -0.10 % static, -0.19 % breathing (0.40 and
+    # 0.96 px at the corners; at 1200x900 the aligner finds a third of the first frames' breathing).
+    reg = score(_stacked(case), case.stack.truth).registration
+    assert reg.corner_shift <= 0.3, reg.describe()
 
 
 def _textured(case: Case) -> np.ndarray:
