@@ -21,6 +21,11 @@ from urllib.parse import parse_qsl, quote, urlencode
 from tether.config import LOOPBACK_NAMES, is_loopback_host
 
 COOKIE = "tether_token"
+#: How long the browser keeps the token cookie: 400 days, the longest browsers honour (RFC 6265bis),
+#: so "open the URL once" holds for a configured token; a generated one changes at each start anyway.
+COOKIE_MAX_AGE = 400 * 24 * 3600
+#: Shorter configured tokens are guessable: ``tether serve`` warns (new_token() makes 32 characters).
+MIN_TOKEN_LENGTH = 16
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -125,7 +130,7 @@ def _set_cookie_and_redirect(environ: Environ, start_response: StartResponse, to
         f"?{rest}" if rest else "")
     start_response("303 See Other", [
         ("Location", location),
-        ("Set-Cookie", f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
+        ("Set-Cookie", f"{COOKIE}={token}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Strict"),
         ("Content-Length", "0"),
         ("Cache-Control", "no-store"),
     ])
