@@ -12,6 +12,7 @@ import click
 from tether.config import Settings, is_loopback_host
 from tether.engine import Engine
 from tether.errors import TetherError
+from tether.web import vendor
 from tether.web.app import create_app, shutdown_app, socketio
 from tether.web.security import MIN_TOKEN_LENGTH, new_token
 
@@ -54,6 +55,9 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     """Serve the control panel for ``camera_id`` on settings.server.host:port (blocks)."""
     host, port = settings.server.host, settings.server.port
     check_can_listen(host, port)
+    if missing := vendor.missing():  # else every page would say "connecting..." forever
+        raise ServerError(f"the control panel's front-end library {missing[0]} is missing",
+                          hint="run `npm ci` (or `make setup`) in the source checkout, then build the wheel again")
     # Werkzeug logs every request at INFO (a live view is many requests): keep only its errors
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     simulated_camera = camera_id.split(":", 1)[0].split("?", 1)[0] == "sim"
