@@ -90,19 +90,56 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     runner = _SweepRun(camera, motor, plan, options, burst_path, hooks)
     if prescan is not None and prescan.curves is not None and not options.prescan.from_here:
         runner.subjects = np.array([p.subject for p in prescan.peaks]).reshape(prescan.curves.shape[1:])
-    with BurstWriter.create(burst_path, camera=camera.info.to_dict(), sweep=sweep_info) as writer:
-        runner.writer = writer
+    try:
+        writer = BurstWriter.create(burst_path, camera=camera.info.to_dict(), sweep=sweep_info)
+    except StorageError as unwritten:  # the writer removes what it began: there is no file to repair
+        raise _storage_failure(unwritten, burst_path, 0, closed=False) from None
+    runner.writer = writer
+    try:
         result = runner.run(mode)
+    except BaseException as stopped:
+        closed = _close_stopped(writer, stopped)
+        if writer.frame_count == 0:
+            burst_path.unlink(missing_ok=True)  # an empty burst in the gallery helps no one
+        if isinstance(stopped, StorageError):
+            raise _storage_failure(stopped, burst_path, writer.frame_count, closed=closed) from None
+        raise
+    if result["frames"] == 0:  # cancelled, or the camera failed, before the first frame
+        burst_path.unlink(missing_ok=True)
+        result["burst"] = None
     result.update(range=[near, far], plan=plan.to_dict(), seconds=round(time.monotonic() - began, 3),
                   prescan=None if prescan is None else prescan.to_dict())
     if prescan is not None:
         result["warnings"] = list(prescan.warnings) + result["warnings"]
     if runner.failure is not None:
-        exc = runner.failure
-        raise type(exc)(f"{exc.message}; the sweep stopped after {result['frames']} frame(s), all kept in burst "
-                        f"{burst_path.name}",
-                        hint=exc.hint) from exc
+        failure = runner.failure
+        kept = (f"the sweep stopped after {result['frames']} frame(s), all kept in burst {burst_path.name}"
+                if result["frames"] else "the sweep stopped before its first frame; no burst was kept")
+        raise type(failure)(f"{failure.message}; {kept}", hint=failure.hint) from failure
     return result
+
+
+def _close_stopped(writer: BurstWriter, exc: BaseException) -> bool:
+    """Close the burst of a sweep that ``exc`` stopped; False when it could not be closed (the disk is full)."""
+    if writer.closed:  # closing was attempted, and is what raised
+        return False
+    try:
+        writer.close(status="interrupted", error=f"{type(exc).__name__}: {exc}")
+    except (BurstError, StorageError):
+        return False
+    return True
+
+
+def _storage_failure(exc: StorageError, path: Path, frames: int, *, closed: bool) -> StorageError:
+    """What a sweep the disk stopped left behind, and whether it needs a repair: only an unclosed burst does."""
+    if not frames:
+        return StorageError(f"{exc.message}; the sweep stopped before its first frame and no burst was kept",
+                            hint="free some space and sweep again; there is nothing to repair")
+    kept = f"{exc.message}; the sweep stopped after {frames} frame(s), kept in burst {path.name}"
+    if closed:
+        return StorageError(kept, hint="the burst is closed and needs no repair; free some space before the next sweep")
+    return StorageError(f"{kept}, which could not be closed",
+                        hint=f"free some space, then run 'tether burst repair {path}'")
 
 
 class _SweepRun:
