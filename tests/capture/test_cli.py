@@ -115,7 +115,9 @@ def test_a_range_past_the_far_stop_stops_there_and_warns(cli, mode: str, range_a
     k = positions.index(at)  # the frame named as the first at the stop
     assert all(thumb_difference(thumbs[-1], t) < 0.5 for t in thumbs[k:])  # from there on, the same frame
     assert thumb_difference(thumbs[-1], thumbs[0]) > 1.0  # before it, the focus moved
-    assert 2 <= frames - k <= 8  # a few repeats are seen before stopping, not hundreds
+    # a few repeats are seen before stopping, not hundreds; how many depends on how far the sharpness
+    # worker (which the watch reads) lags the camera, which a loaded machine stretches
+    assert 2 <= frames - k <= 30
     # the simulated lens stops at MOTOR_RANGE; counted positions are a step late (and a few per cent off)
     assert 0.9 * MOTOR_RANGE <= at <= 1.1 * MOTOR_RANGE + positions[1] - positions[0]
 
