@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from tether.burst import open_burst
+from tether.camera.sim import MOTOR_RANGE
+from tether.capture.sharpness import summarize, thumb_difference
 from tether.engine.store import BurstStore
 
 CONFIG = """
@@ -85,3 +88,44 @@ def test_a_disconnect_mid_sweep_says_where_the_frames_are(cli, tmp_path):
     assert "disconnected" in result.stderr.splitlines()[-1] and "all kept in burst cut.burst" in result.stderr
     with open_burst(out) as reader:
         assert 1 <= reader.frame_count < 91 and reader.info()["status"] == "interrupted"
+
+
+@pytest.mark.parametrize(("mode", "range_args"), [
+    ("liveview", ["--range", "0:2000", "--step", "small", "--step-count", "10"]),  # 201 frames planned
+    ("stills", ["--range", "0:3000", "--step", "small", "--step-count", "10"]),   # 301 planned
+    ("liveview", ["--range", "0:100000"]),  # the range of the report: 299 frames planned, all but 2 at the stop
+])
+def test_a_range_past_the_far_stop_stops_there_and_warns(cli, mode: str, range_args: list[str]) -> None:
+    """Past the lens's travel the frames stop changing (the motor sits at its far stop): the sweep stops there
+    and says so, instead of filling the burst with the same frame."""
+    result = cli("sweep", "--camera", "sim:macro", "--mode", mode, *range_args)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    burst = Path(lines[1])
+    frames = int(lines[0].split()[1])
+    warnings = [line for line in lines if line.startswith("warning:")]
+    stop = re.fullmatch(r"warning: the range went past the lens's far stop at ~(\d+) steps; stopped", warnings[0])
+    assert stop, lines
+    assert not any("identical" in w for w in warnings), warnings  # the repeats at the stop are not "lost steps"
+    with open_burst(burst) as reader:
+        assert reader.frame_count == frames
+        thumbs = [summarize(reader.frame_bytes(i)).thumb for i in range(frames)]
+        positions = [m.focus_position for m in reader.frames_meta()]
+    at = int(stop.group(1))
+    k = positions.index(at)  # the frame named as the first at the stop
+    assert all(thumb_difference(thumbs[-1], t) < 0.5 for t in thumbs[k:])  # from there on, the same frame
+    assert thumb_difference(thumbs[-1], thumbs[0]) > 1.0  # before it, the focus moved
+    # a few repeats are seen before stopping, not hundreds; how many depends on how far the sharpness
+    # worker (which the watch reads) lags the camera, which a loaded machine stretches
+    assert 2 <= frames - k <= 30
+    # the simulated lens stops at MOTOR_RANGE; counted positions are a step late (and a few per cent off)
+    assert 0.9 * MOTOR_RANGE <= at <= 1.1 * MOTOR_RANGE + positions[1] - positions[0]
+
+def test_a_range_inside_the_travel_is_swept_whole(cli) -> None:
+    result = cli("sweep", "--camera", "sim:macro", "--range", "0:200", "--step", "small", "--step-count", "10")
+    lines = result.stdout.splitlines()
+    burst = Path(lines[1])
+    assert lines[0].startswith("wrote 21 frames")
+    assert not any("far stop" in line for line in lines)
+    with open_burst(burst) as reader:
+        assert reader.manifest["summary"]["far_stop"] is None

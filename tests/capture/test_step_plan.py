@@ -98,7 +98,7 @@ def test_plan_target_and_maximum() -> None:
     assert plan.frames == 11 and plan.spacing == 16
     assert any("depth of field" in w for w in plan.warnings)  # 16 apart with a depth of field of 2
     capped = plan_steps(0, 160, scale, dof=2.0, max_frames=20)
-    assert capped.frames <= 20 and capped.end >= 160
+    assert capped.frames <= 20 and 160 - capped.spacing < capped.end <= 160  # the near stop at 0: ends short of Far
 
 
 def test_plan_explicit_step_and_bad_input() -> None:
@@ -108,3 +108,26 @@ def test_plan_explicit_step_and_bad_input() -> None:
         plan_steps(20, 10, StepScale(), dof=None)
     with pytest.raises(PlanError, match="at least 2"):
         plan_steps(0, 10, StepScale(), dof=None, target_frames=1)
+
+
+@pytest.mark.parametrize("near,far,asked,scale", [
+    (0, 1000, 100, StepScale()), (0, 800, 100, StepScale()), (100, 1000, 100, StepScale()), (3, 800, 100, StepScale()),
+    (40, 95, 7, StepScale()), (120, 1000, 100, StepScale(4.3, 17.1, source="measured")), (10, 100, 10, StepScale()),
+])
+def test_a_frame_count_plan_says_how_many_frames_it_takes_and_ends_at_or_before_far(near, far, asked, scale) -> None:
+    plan = plan_steps(near, far, scale, dof=None, target_frames=asked)
+    positions = plan.positions()
+    assert len(positions) == plan.frames <= asked
+    if plan.frames == asked:
+        assert plan.reason == f"{asked} frames, as asked"
+    else:
+        assert plan.reason == f"{plan.frames} frames ({asked} asked: the gap must be a whole number of steps)"
+    assert 0 <= positions[0] <= near and plan.end <= far  # never driven past Far
+    # the frames still reach Far within one gap, and start within one gap of Near
+    assert far - plan.end < plan.spacing and near - positions[0] < plan.spacing
+
+
+def test_a_plan_against_the_near_stop_takes_one_frame_fewer_rather_than_pass_far() -> None:
+    plan = plan_steps(0, 1000, StepScale(), dof=None, target_frames=100)
+    assert plan.positions()[0] == 0 and plan.frames == 84 and plan.end == 996
+    assert plan.to_dict()["reason"] == "84 frames (100 asked: the gap must be a whole number of steps)"

@@ -16,7 +16,7 @@ FLOOR: dict[str, set[str]] = {
     "": set(),                       # tether/__init__.py (the version)
     "errors": set(),
     "events": set(),
-    "imagebytes": set(),
+    "imagebytes": {"errors"},
     "fileio": {"errors"},
     "checks": {"errors"},
     "choices": {"errors"},

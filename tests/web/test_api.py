@@ -133,3 +133,10 @@ def test_answers_never_show_server_paths(engine) -> None:
         "error": "bursts/20260101-000000-abcdef.burst: the disk is full",
         "n": None,
     }
+
+
+def test_the_plan_says_the_frame_count_it_will_take_and_stays_within_far(client) -> None:
+    plan = client.post("/api/plan", json={"range": [100, 900], "frames": 100}).get_json()
+    assert plan["frames"] == len(plan["positions"]) < 100
+    assert plan["reason"] == f"{plan['frames']} frames (100 asked: the gap must be a whole number of steps)"
+    assert plan["positions"][-1] == plan["end"] <= 900 and plan["positions"][0] <= 100

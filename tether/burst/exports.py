@@ -16,6 +16,7 @@ from tether.burst.errors import BurstError
 from tether.burst.reader import BurstReader
 from tether.burst.tagging import tag_jpeg, xmp_packet
 from tether.fileio import StorageError, describe_os_error, write_atomic
+from tether.imagebytes import decodable_size
 
 Progress = Callable[[int, int], None]
 
@@ -99,8 +100,8 @@ def export_mp4(
     decodable = [i for i in range(reader.frame_count) if reader.meta(i).mime in ("image/jpeg", "image/png")]
     if not decodable:
         raise BurstError(f"{reader.path}: no JPEG frames to put in a movie")
-    meta0 = reader.meta(decodable[0])
-    src_w, src_h = meta0.width or 0, meta0.height or 0
+    # the frames' size from the first one's header, not its metadata: checked before ffmpeg starts
+    src_w, src_h = decodable_size(reader.frame_bytes(decodable[0]), f"{reader.path}: frame {decodable[0]}")
     if not (src_w and src_h):
         h, w = reader.frame_image(decodable[0]).shape[:2]
         src_w, src_h = w, h

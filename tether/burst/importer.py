@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from tether.burst.errors import BurstError
 from tether.burst.format import EXT_MIME
 from tether.burst.meta import FrameMeta
 from tether.burst.writer import BurstWriter
-from tether.imagebytes import sniff_mime
+from tether.imagebytes import decodable_size, sniff_mime, truncated
 
 #: Extensions taken from a folder; anything else in it (except hidden files) is an error, not a silent skip.
 IMAGE_EXTS = set(EXT_MIME) | {"jpg", "jpeg", "png", "tif", "tiff"}
@@ -49,9 +50,12 @@ def _exif_facts(path: Path) -> tuple[float, dict[str, str]]:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            exif = image.getexif()
-    except (UnidentifiedImageError, OSError, ValueError):
+        # EXIF only, no pixels: Pillow's decompression-bomb warning and error are for a decode not done here
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                exif = image.getexif()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
         return 0.0, {}
     camera = {k: str(exif[tag]).strip("\x00 ")
               for k, tag in (("manufacturer", _EXIF_MAKE), ("model", _EXIF_MODEL)) if tag in exif}
@@ -63,17 +67,23 @@ def _exif_facts(path: Path) -> tuple[float, dict[str, str]]:
 
 
 def check_contents(path: Path) -> str:
-    """The file's MIME type, after checking a JPEG/PNG/TIFF really starts like one (RAW: by extension)."""
+    """The file's MIME type, after checking a JPEG/PNG/TIFF really is one, whole, and not too large to decode.
+
+    RAW formats have many magic numbers: for them the extension is what the camera wrote.
+    """
     expected = EXT_MIME.get(path.suffix.lower().lstrip("."), "")
     if expected not in ("image/jpeg", "image/png", "image/tiff"):
-        return expected  # RAW formats have many magic numbers; the extension is what the camera wrote
+        return expected
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(16)
+        data = path.read_bytes()
     except OSError as exc:
         raise BurstError(f"{path}: cannot read ({exc.strerror})") from None
-    if sniff_mime(head) != expected:
-        raise BurstError(f"{path}: the contents are not a {expected.split('/')[1].upper()} image")
+    kind = expected.split("/")[1].upper()
+    if sniff_mime(data[:16]) != expected:
+        raise BurstError(f"{path}: the contents are not a {kind} image")
+    # a frame too large or cut short would only fail later, when stacked or exported
+    if decodable_size(data, str(path)) == (0, 0) or truncated(data):
+        raise BurstError(f"{path}: the {kind} image is cut short or damaged; copy it again from the card")
     return expected
 
 
@@ -84,7 +94,8 @@ def import_images(paths: Iterable[Path | str], out: Path | str, *,
     mimes = [check_contents(p) for p in files]  # every file checked before the burst is created
     out = Path(out)
     first_time, camera = _exif_facts(files[0])
-    sources = sorted({str(p.parent) for p in files})
+    # the folders' names only: a full path would tell whoever sees the burst (the web panel) about this machine
+    sources = sorted({p.parent.resolve().name for p in files})
     sweep = {"mode": "imported", "source": sources[0] if len(sources) == 1 else sources, "frames": len(files),
              "note": "focus positions are the order of the files, not motor steps"}
     writer = BurstWriter.create(out, camera=camera or {"model": "unknown"}, sweep=sweep)

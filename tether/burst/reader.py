@@ -36,6 +36,7 @@ from tether.burst.zipcodec import (
     find_end,
     parse_central_directory,
 )
+from tether.imagebytes import decodable_size
 
 if TYPE_CHECKING:
     import numpy as np
@@ -311,7 +312,9 @@ class BurstReader:
         if reduce not in _REDUCE_FLAGS:
             raise BurstError(f"reduce must be one of 1, 2, 4, 8, not {reduce!r}")
         data = self.frame_bytes(i)
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, _REDUCE_FLAGS[reduce]))
+        # the size is checked from the header first: a few kB of PNG may claim gigapixels
+        known = decodable_size(data, f"{self.path}: frame {i}") != (0, 0)
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, _REDUCE_FLAGS[reduce])) if known else None
         if image is None:
             meta = self._frames[i]
             raise BurstError(

@@ -1,15 +1,20 @@
 """``tether burst repair``: rebuild a valid burst beside a crashed or damaged one, never in place."""
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tether.burst.appender import fsync_dir
 from tether.burst.errors import BurstBusy, BurstError, CorruptBurst
-from tether.burst.reader import open_burst
+from tether.burst.reader import BurstReader, open_burst
 from tether.burst.writer import BurstWriter
+from tether.errors import TetherError
+from tether.fileio import StorageError, describe_os_error
 
 
 @dataclass
@@ -31,7 +36,11 @@ def repaired_path(path: Path) -> Path:
 
 
 def repair(path: Path | str, out: Path | str | None = None, *, force: bool = False) -> RepairReport:
-    """Copy every intact frame, record and derived item of ``path`` into a new burst at ``out``."""
+    """Copy every intact frame, record and derived item of ``path`` into a new burst at ``out``.
+
+    The copy is written under a temporary name beside ``out`` and renamed only once it is closed and
+    on disk, so ``out`` is either a complete repair or absent: a copy cut short (a full disk) would
+    itself verify as a good, shorter burst, and a user who trusted it could delete the original."""
     path = Path(path)
     out = Path(out) if out else repaired_path(path)
     _refuse_if_being_written(path)
@@ -39,32 +48,62 @@ def repair(path: Path | str, out: Path | str | None = None, *, force: bool = Fal
         problems = reader.verify()
         if not problems and not reader.recovered and not force:
             return RepairReport(path, None, reader.frame_count, notes=["the burst is intact; nothing to repair"])
-        if out.exists():
-            raise BurstError(f"{out}: already exists; tether never overwrites a burst", hint="choose another --out")
-        manifest = reader.manifest
-        lost = [p for p in reader.problems if p.startswith(("frame ", "frames/", "meta/"))]
-        report = RepairReport(path, out, 0, notes=[p for p in reader.problems if p not in lost])
-        summary = dict(manifest.get("summary") or {}, repaired_from=path.name)
-        with BurstWriter.create(out, camera=manifest.get("camera", {}), sweep=manifest.get("sweep", {})) as writer:
-            for pos, meta in enumerate(reader.frames_meta()):
-                try:
-                    data = reader.frame_bytes(pos)
-                except CorruptBurst as exc:
-                    report.dropped.append(f"frame {meta.index}: {exc.message.removeprefix(f'{path}: ')}")
-                    continue
-                if meta.sha256 and hashlib.sha256(data).hexdigest() != meta.sha256:
-                    report.dropped.append(f"frame {meta.index}: SHA-256 does not match its metadata")
-                    continue
-                writer.append(data, meta, keep_index=True)
-                report.kept += 1
-            for name in reader.derived_names():
-                try:
-                    writer.add_derived(name, reader.derived(name))
-                except CorruptBurst as exc:
-                    report.dropped.append(f"derived {name!r}: {exc.message.removeprefix(f'{path}: ')}")
-            report.dropped += lost
-            summary["dropped"] = report.dropped
-            writer.close(summary, status="repaired")
+        _refuse_existing(out)
+        temp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.part")
+        try:
+            report = _copy(reader, path, temp, out)
+            _refuse_existing(out)
+            try:
+                os.rename(temp, out)
+            except OSError as exc:
+                raise StorageError(describe_os_error(exc, temp)) from None
+        except BaseException as exc:
+            temp.unlink(missing_ok=True)
+            if isinstance(exc, StorageError):
+                raise StorageError(f"{out}: not written: {exc.message.removeprefix(f'{temp}: ')}",
+                                   hint=f"free some space and run repair again; {path} is unchanged") from None
+            raise
+    fsync_dir(out)
+    return report
+
+
+def _refuse_existing(out: Path) -> None:
+    if out.exists():
+        raise BurstError(f"{out}: already exists; tether never overwrites a burst", hint="choose another --out")
+
+
+def _copy(reader: BurstReader, path: Path, temp: Path, out: Path) -> RepairReport:
+    """Write what is intact in ``reader`` (the burst at ``path``) to a closed burst at ``temp``."""
+    manifest = reader.manifest
+    lost = [p for p in reader.problems if p.startswith(("frame ", "frames/", "meta/"))]
+    report = RepairReport(path, out, 0, notes=[p for p in reader.problems if p not in lost])
+    summary = dict(manifest.get("summary") or {}, repaired_from=path.name)
+    writer = BurstWriter.create(temp, camera=manifest.get("camera", {}), sweep=manifest.get("sweep", {}))
+    try:
+        for pos, meta in enumerate(reader.frames_meta()):
+            try:
+                data = reader.frame_bytes(pos)
+            except CorruptBurst as exc:
+                report.dropped.append(f"frame {meta.index}: {exc.message.removeprefix(f'{path}: ')}")
+                continue
+            if meta.sha256 and hashlib.sha256(data).hexdigest() != meta.sha256:
+                report.dropped.append(f"frame {meta.index}: SHA-256 does not match its metadata")
+                continue
+            writer.append(data, meta, keep_index=True)
+            report.kept += 1
+        for name in reader.derived_names():
+            try:
+                writer.add_derived(name, reader.derived(name))
+            except CorruptBurst as exc:
+                report.dropped.append(f"derived {name!r}: {exc.message.removeprefix(f'{path}: ')}")
+        report.dropped += lost
+        summary["dropped"] = report.dropped
+    except BaseException:
+        # the copy is deleted, not closed as "interrupted": a closed short copy is what must never exist
+        with contextlib.suppress(TetherError):
+            writer.close(status="interrupted")
+        raise
+    writer.close(summary, status="repaired")  # writes the directory and fsyncs the file
     return report
 
 

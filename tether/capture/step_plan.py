@@ -220,7 +220,7 @@ def plan_steps(near: int, far: int, scale: StepScale, *, dof: float | None, targ
     else:
         if target_frames is not None:
             wish = length / (target_frames - 1) if length > 0 else 1.0
-            reason = f"{target_frames} frames, as asked"
+            reason = ""  # said once the frame count is known: it may not be the one asked for
             step, count = realize(wish, scale, at_least=True)  # never more frames than asked
         elif dof is not None:
             wish = dof
@@ -235,11 +235,21 @@ def plan_steps(near: int, far: int, scale: StepScale, *, dof: float | None, targ
     spacing = scale.size(step) * count
     frames = math.ceil(length / spacing - 1e-9) + 1 if length > 0 else 1
     frames = max(frames, 2)
+    start = near
     if max_frames is not None and frames > max_frames:
         frames = max_frames
         warnings.append(f"the range needs {math.ceil(length / spacing) + 1} frames at this step; "
                         f"only {max_frames} are taken, so the far end is not reached")
+    else:
+        # the frames span a whole number of gaps, usually a little more than the range: start that much
+        # nearer rather than drive past Far (toward the lens's far stop)
+        start = near - math.ceil(spacing * (frames - 1) - length - 1e-9)
+        if start < 0:  # the near stop is in the way: one frame fewer, ending less than a gap short of Far
+            start, frames = near, max(2, frames - 1)
+    if target_frames is not None and not reason:
+        reason = (f"{frames} frames, as asked" if frames == target_frames else
+                  f"{frames} frames ({target_frames} asked: the gap must be a whole number of steps)")
     if dof is not None and spacing > dof * 1.5:
         warnings.append(f"frames are {spacing:.0f} steps apart but the depth of field is about {dof:.0f}: "
                         "some depths will not be sharp in any frame; allow more frames")
-    return StepPlan(near, step, count, spacing, frames, reason, tuple(warnings))
+    return StepPlan(start, step, count, spacing, frames, reason, tuple(warnings))

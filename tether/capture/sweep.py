@@ -28,6 +28,7 @@ from tether.camera.errors import CameraDisconnected
 from tether.camera.types import FocusDirection, Frame
 from tether.capture import modes
 from tether.capture.coverage import check_coverage, rising_at_end
+from tether.capture.far_stop import FarStopWatch
 from tether.capture.motion import Motor
 from tether.capture.options import SweepOptions
 from tether.capture.prescan import PrescanResult, run_prescan
@@ -89,19 +90,56 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     runner = _SweepRun(camera, motor, plan, options, burst_path, hooks)
     if prescan is not None and prescan.curves is not None and not options.prescan.from_here:
         runner.subjects = np.array([p.subject for p in prescan.peaks]).reshape(prescan.curves.shape[1:])
-    with BurstWriter.create(burst_path, camera=camera.info.to_dict(), sweep=sweep_info) as writer:
-        runner.writer = writer
+    try:
+        writer = BurstWriter.create(burst_path, camera=camera.info.to_dict(), sweep=sweep_info)
+    except StorageError as unwritten:  # the writer removes what it began: there is no file to repair
+        raise _storage_failure(unwritten, burst_path, 0, closed=False) from None
+    runner.writer = writer
+    try:
         result = runner.run(mode)
+    except BaseException as stopped:
+        closed = _close_stopped(writer, stopped)
+        if writer.frame_count == 0:
+            burst_path.unlink(missing_ok=True)  # an empty burst in the gallery helps no one
+        if isinstance(stopped, StorageError):
+            raise _storage_failure(stopped, burst_path, writer.frame_count, closed=closed) from None
+        raise
+    if result["frames"] == 0:  # cancelled, or the camera failed, before the first frame
+        burst_path.unlink(missing_ok=True)
+        result["burst"] = None
     result.update(range=[near, far], plan=plan.to_dict(), seconds=round(time.monotonic() - began, 3),
                   prescan=None if prescan is None else prescan.to_dict())
     if prescan is not None:
         result["warnings"] = list(prescan.warnings) + result["warnings"]
     if runner.failure is not None:
-        exc = runner.failure
-        raise type(exc)(f"{exc.message}; the sweep stopped after {result['frames']} frame(s), all kept in burst "
-                        f"{burst_path.name}",
-                        hint=exc.hint) from exc
+        failure = runner.failure
+        kept = (f"the sweep stopped after {result['frames']} frame(s), all kept in burst {burst_path.name}"
+                if result["frames"] else "the sweep stopped before its first frame; no burst was kept")
+        raise type(failure)(f"{failure.message}; {kept}", hint=failure.hint) from failure
     return result
+
+
+def _close_stopped(writer: BurstWriter, exc: BaseException) -> bool:
+    """Close the burst of a sweep that ``exc`` stopped; False when it could not be closed (the disk is full)."""
+    if writer.closed:  # closing was attempted, and is what raised
+        return False
+    try:
+        writer.close(status="interrupted", error=f"{type(exc).__name__}: {exc}")
+    except (BurstError, StorageError):
+        return False
+    return True
+
+
+def _storage_failure(exc: StorageError, path: Path, frames: int, *, closed: bool) -> StorageError:
+    """What a sweep the disk stopped left behind, and whether it needs a repair: only an unclosed burst does."""
+    if not frames:
+        return StorageError(f"{exc.message}; the sweep stopped before its first frame and no burst was kept",
+                            hint="free some space and sweep again; there is nothing to repair")
+    kept = f"{exc.message}; the sweep stopped after {frames} frame(s), kept in burst {path.name}"
+    if closed:
+        return StorageError(kept, hint="the burst is closed and needs no repair; free some space before the next sweep")
+    return StorageError(f"{kept}, which could not be closed",
+                        hint=f"free some space, then run 'tether burst repair {path}'")
 
 
 class _SweepRun:
@@ -122,6 +160,10 @@ class _SweepRun:
         self.trimmed = 0
         #: (rows, cols) bool: the pre-scan's subject tiles (None for a range given by hand).
         self.subjects: np.ndarray | None = None
+        self.far_stop_watch = FarStopWatch(motor.still_threshold)
+        self.watched = 0  # frames fed to the watch so far
+        #: The first frame at the lens's far stop (where the frames stopped changing), when the sweep ran into it.
+        self.far_stop_frame: int | None = None
 
     def run(self, mode: modes.SweepMode) -> dict[str, Any]:
         assert self.writer is not None
@@ -143,11 +185,16 @@ class _SweepRun:
         self.capture_seconds = time.monotonic() - self.started
         summaries = [f.result() for f in self.summaries]
         self.pool.shutdown(wait=True)
-        coverage = self._coverage(summaries, complete=status == "complete")
+        far_stop = None if self.far_stop_frame is None else self.positions[self.far_stop_frame]
+        # the repeats of the stop frame are no part of the focus range: judged, they read as lost steps
+        covered = summaries if self.far_stop_frame is None else summaries[:self.far_stop_frame + 1]
+        coverage = self._coverage(covered, complete=status == "complete")
+        if far_stop is not None:
+            coverage.warnings.insert(0, f"the range went past the lens's far stop at ~{far_stop} steps; stopped")
         frames = self.writer.frame_count
         fps = (frames - 1) / self.capture_seconds if frames > 1 and self.capture_seconds > 0 else 0.0
         summary = {"frames": frames, "planned": self.plan.frames, "extended": self.extended,
-                   "trimmed": self.trimmed, "cancelled": cancelled,
+                   "trimmed": self.trimmed, "far_stop": far_stop, "cancelled": cancelled,
                    "fps": round(fps, 3),
                    "capture_seconds": round(self.capture_seconds, 3), "coverage": coverage.to_dict(),
                    "warnings": coverage.warnings}
@@ -155,7 +202,7 @@ class _SweepRun:
         if summaries:
             self._store_sharpness(summaries)
         return {"burst": str(self.path), "frames": frames, "planned": self.plan.frames, "extended": self.extended,
-                "trimmed": self.trimmed, "mode": self.options.mode,
+                "trimmed": self.trimmed, "far_stop": far_stop, "mode": self.options.mode,
                 "cancelled": cancelled, "status": status, "fps": round(fps, 3),
                 "capture_seconds": round(self.capture_seconds, 3), "positions": list(self.positions),
                 "warnings": list(coverage.warnings), "coverage": coverage.to_dict()}
@@ -167,6 +214,8 @@ class _SweepRun:
             if i:
                 self.motor.drive(FocusDirection.FAR, self.plan.step_class, self.plan.count)
             self._add_grabbed(grab)
+            if self._at_far_stop():
+                return
             if self.subjects is not None and i + 1 < self.plan.frames and self._past_every_subject(i):
                 self.trimmed = self.plan.frames - i - 1
                 return
@@ -183,6 +232,18 @@ class _SweepRun:
             self.motor.drive(FocusDirection.FAR, self.plan.step_class, self.plan.count)
             self._add_grabbed(grab)
             self.extended += 1
+            if self._at_far_stop():
+                return
+
+    def _at_far_stop(self) -> bool:
+        """The frames have stopped changing: the motor sits at the far stop, and every frame from here would
+        be the same one. Fed only what the worker has finished (never waits): seen a frame or two late."""
+        while self.watched < len(self.summaries) and self.summaries[self.watched].done():
+            self.far_stop_frame = self.far_stop_watch.add(self.summaries[self.watched].result().thumb)
+            self.watched += 1
+            if self.far_stop_frame is not None:
+                return True
+        return False
 
     def _past_every_subject(self, i: int) -> bool:
         """In the last quarter of the plan, every pre-scan subject tile has peaked and fallen away."""

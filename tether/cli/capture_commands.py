@@ -162,6 +162,9 @@ def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None,
             if path.exists():  # a fault mid-sweep: say where the frames taken are
                 click.echo(f"the frames taken before the fault are in {path}", err=True)
             raise
+    if result["burst"] is None:
+        click.echo("cancelled before the first frame: no burst was kept")
+        return
     state = "cancelled, kept" if result.get("cancelled") else "wrote"
     click.echo(f"{state} {result['frames']} frames ({result['mode']}, range {result['range'][0]}:{result['range'][1]}, "
                f"{result['fps']:.1f} fps) to")

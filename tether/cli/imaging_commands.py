@@ -109,10 +109,12 @@ def _index_for(source: Any, cached: FocusIndex | None, burst: Path | None, bar: 
         return cached
     index = compute_focus_index(source, progress=bar)
     if burst is not None:
-        from tether.burst import BurstError, store_derived
+        from tether.engine.bursts import store_focus_index
 
-        with contextlib.suppress(BurstError, OSError):
-            store_derived(burst, FOCUS_INDEX_NAME, index.to_bytes())
+        reason = store_focus_index(burst, index)
+        if reason:
+            bar.close()  # the warning gets a line of its own, not the end of the progress line
+            click.echo(f"warning: {reason}", err=True)
     return index
 
 

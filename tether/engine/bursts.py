@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import cv2
 
-from tether.burst import BurstBusy, BurstError, open_burst, store_derived
+from tether.burst import BurstBusy, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip
 from tether.engine.burst_frames import BurstFrames
 from tether.engine.heap import limit_heap_growth, release_free_heap
@@ -244,10 +244,9 @@ class BurstService:
             index = compute_focus_index(source, progress=lambda d, t, _s: job.report(d, t, phase="analysing"),
                                         cancel=lambda: job.cancelled)
             frames = tuple(source.indices)
-        try:
-            store_derived(path, FOCUS_INDEX_NAME, index.to_bytes())
-        except (BurstError, TetherError) as exc:  # e.g. a recovered burst: keep it in memory only
-            log.warning("focus index of %s not cached in the burst: %s", burst_id, exc)
+        reason = store_focus_index(path, index)
+        if reason:
+            log.warning("burst %s: %s", burst_id, reason)
         self._remember(burst_id, LoadedIndex(index, frames))
         return {"burst": burst_id, "frames": len(frames)}
 
@@ -309,6 +308,18 @@ class BurstService:
     def _not_writing(self, burst_id: str) -> None:
         if burst_id in self.writing:
             raise BurstBusy(f"burst {burst_id} is still being written by a sweep", hint="wait for the sweep to end")
+
+
+def store_focus_index(path: Path, index: FocusIndex) -> str | None:
+    """Keep ``index`` in the burst at ``path`` for next time; None when stored, else why not, as a warning.
+
+    The index is only a cache: a read-only folder, a full disk or a burst never closed properly must
+    not stop the refocus or stack that computed it, which goes on from memory."""
+    try:
+        store_derived(path, FOCUS_INDEX_NAME, index.to_bytes())
+    except TetherError as exc:
+        return f"the focus index is not kept in the burst ({exc.message}); it is computed again next time"
+    return None
 
 
 def _source_range(indices: list[int], frames: tuple[int, int] | None, burst_id: str) -> range:

@@ -11,7 +11,8 @@ def scale_channels(image: np.ndarray, factors: Sequence[float], *, dtype: int = 
                    out: np.ndarray | None = None) -> np.ndarray:
     """(H, W[, C]) ``image`` with channel c times ``factors[c]``, rounded and saturated to the OpenCV depth ``dtype``
     (-1: the image's own), into ``out`` if given."""
-    scalar = tuple(float(f) for f in factors) + (0.0,) * (4 - len(factors))  # OpenCV's per-channel Scalar
-    # OpenCV's stubs know no Scalar as the second operand; the binding takes one.
-    scaled: np.ndarray = cv2.multiply(image, scalar, dst=out, dtype=dtype)  # type: ignore[call-overload]
+    # OpenCV's per-channel Scalar, as the 4-vector of doubles the binding takes for one (the stubs
+    # of some OpenCV releases know no tuple there)
+    scalar = np.array([*(float(f) for f in factors), *(0.0,) * (4 - len(factors))])
+    scaled: np.ndarray = cv2.multiply(image, scalar, dst=out, dtype=dtype)
     return scaled

@@ -8,6 +8,7 @@ so a stack of any length costs one frame of memory at a time.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -17,9 +18,11 @@ import numpy as np
 import simplejpeg
 
 from tether.fileio import describe_os_error, write_atomic_with
+from tether.imagebytes import check_pixels, decodable_size, file_image_size
 from tether.imaging.errors import ImagingError, MismatchedFrames, UnreadableImage
 from tether.imaging.formats import format_of
 
+_NOT_AN_IMAGE = "not an image tether can read (JPEG, PNG or TIFF)"
 _REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
@@ -59,15 +62,22 @@ def shrink(image: np.ndarray, reduce: int) -> np.ndarray:
 
 
 def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
-    """Decode an image file to (H, W, 3) BGR, uint8 or uint16 (16-bit files stay 16-bit)."""
+    """Decode an image file to (H, W, 3) BGR, uint8 or uint16 (16-bit files stay 16-bit).
+
+    The header's size is checked first (:func:`tether.imagebytes.check_pixels`): nothing is decoded
+    whose size is unknown or beyond the limit.
+    """
     path = Path(path)
     try:
-        data = np.fromfile(path, np.uint8)
+        raw = path.read_bytes()
     except OSError as exc:
         raise UnreadableImage(describe_os_error(exc, path)) from None
-    if data.size == 0:
+    if not raw:
         raise UnreadableImage(f"{path}: the file is empty")
-    is_jpeg = data[:2].tobytes() == b"\xff\xd8"
+    if decodable_size(raw, str(path)) == (0, 0):
+        raise UnreadableImage(f"{path}: {_NOT_AN_IMAGE}")
+    data = np.frombuffer(raw, np.uint8)
+    is_jpeg = raw[:2] == b"\xff\xd8"
     if is_jpeg and reduce in (1, *_REDUCED):
         image = _decode_jpeg(data, reduce)
         if image is not None:
@@ -76,7 +86,7 @@ def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
     # Pixels as stored, at every scale (the EXIF orientation, carried to the output, says how to show them).
     image = cv2.imdecode(data, flags | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
-        raise UnreadableImage(f"{path}: not an image tether can read (JPEG, PNG or TIFF)")
+        raise UnreadableImage(f"{path}: {_NOT_AN_IMAGE}")
     if image.dtype not in (np.uint8, np.uint16):
         raise UnreadableImage(f"{path}: {image.dtype} samples are not supported; use 8- or 16-bit images")
     image = as_bgr(image)
@@ -100,22 +110,16 @@ def _decode_jpeg(data: np.ndarray, reduce: int) -> np.ndarray | None:
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    """(H, W) of an image file from its header (libjpeg's or Pillow's), else by decoding it."""
+    """(H, W) of an image file from its header alone, after checking it against the largest size tether decodes."""
     try:
         with path.open("rb") as fh:
-            head = fh.read(1 << 20)  # the frame header sits in the first few hundred kB even behind big EXIF
-        height, width, _, _ = simplejpeg.decode_jpeg_header(head)
-        return height, width
-    except (OSError, ValueError):
-        pass
-    # Not a JPEG: Pillow, which ``tether stack`` then loads beside its frames (3 MB) only for these.
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return im.height, im.width
-    except (UnidentifiedImageError, OSError, ValueError):
-        return read_image(path).shape[:2]
+            width, height = file_image_size(fh)
+    except OSError as exc:
+        raise UnreadableImage(describe_os_error(exc, path)) from None
+    if not width:
+        raise UnreadableImage(f"{path}: {_NOT_AN_IMAGE}")
+    check_pixels(width, height, str(path))
+    return height, width
 
 
 class ImageFiles:
@@ -235,9 +239,12 @@ def _exif_bytes(source: bytes | None, note: str) -> bytes:
     exif = Image.Exif()
     if source:
         try:
-            with Image.open(io.BytesIO(source)) as im:
-                exif = im.getexif()
-        except (UnidentifiedImageError, OSError, ValueError):
+            # EXIF only, no pixels: Pillow's decompression-bomb warning and error are for a decode not done here
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(source)) as im:
+                    exif = im.getexif()
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
             pass
     if not note and not len(exif):
         return b""

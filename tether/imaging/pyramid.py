@@ -37,6 +37,8 @@ SCALE_U8 = 8.0
 #: uint16 values are multiplied by this (65535 / 8 fits int16 with room for coefficient overshoot).
 SCALE_U16 = 1.0 / 8.0
 _LUMA = np.array([[0.114, 0.587, 0.299]], np.float32)
+#: The Scalar 0 as OpenCV's binding takes it (|x - 0| = |x| in one pass, in place).
+ZERO_SCALAR = np.zeros(4)
 #: Rows of context above and below a pyramid strip, in pixels of its coarsest level: enough for
 #: the picture to match the whole frame's within rounding (docs/stacking.md, "Strips").
 PYRAMID_MARGIN = 1
@@ -141,7 +143,7 @@ class PyramidFusion:
             lap = _combine_expanded(gauss[lvl], gauss[lvl + 1], add=False)  # in place: the level becomes its Laplacian
             gauss[lvl] = None  # type: ignore[call-overload]
             energy = _luma(lap)
-            cv2.absdiff(energy, 0, dst=energy)  # type: ignore[call-overload]  # (stubs: no scalar operand)
+            cv2.absdiff(energy, ZERO_SCALAR, dst=energy)
             cv2.GaussianBlur(energy, (self.window, self.window), 0, dst=energy)
             if finer is not None:
                 cv2.add(energy, finer, dst=energy)

@@ -26,8 +26,22 @@ RATE = 10.0
 COALESCE = {"job.progress": "job", "liveview.fps": "camera", "camera.state": "camera"}
 
 
+class UnreadablePayload(logging.Filter):
+    """Engine.IO logs a traceback when a client's long-polling POST cannot be read (more than 16
+    messages batched in one request, from a client emitting faster than it polls, or a malformed
+    payload); it drops the request and goes on. That is the client's fault, not ours: one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "post request handler error" and record.exc_info and record.exc_info[1] is not None:
+            record.msg, record.args = "a Socket.IO client's request was dropped: %s", (record.exc_info[1],)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
+
+
 def register_handlers(socketio: SocketIO) -> None:
     """Attach the connect handler (token + origin checked again: the test client skips WSGI)."""
+    logging.getLogger("engineio.server").addFilter(UnreadablePayload())
 
     @socketio.on("connect")
     def on_connect(auth: Any = None) -> None:
@@ -42,7 +56,7 @@ def register_handlers(socketio: SocketIO) -> None:
         emit("snapshot", jsonable(engine.snapshot(), data_root(engine)))
 
     @socketio.on("snapshot")
-    def on_snapshot() -> Any:
+    def on_snapshot(*_ignored: Any) -> Any:  # a client's arguments are not an error (nor a traceback)
         engine = current_app.extensions["tether.engine"]
         return jsonable(engine.snapshot(), data_root(engine))
 

@@ -16,11 +16,16 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from tether.config import LOOPBACK_NAMES, is_loopback_host
 
 COOKIE = "tether_token"
+#: How long the browser keeps the token cookie: 400 days, the longest browsers honour (RFC 6265bis),
+#: so "open the URL once" holds for a configured token; a generated one changes at each start anyway.
+COOKIE_MAX_AGE = 400 * 24 * 3600
+#: Shorter configured tokens are guessable: ``tether serve`` warns (new_token() makes 32 characters).
+MIN_TOKEN_LENGTH = 16
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -121,14 +126,26 @@ def _set_cookie_and_redirect(environ: Environ, start_response: StartResponse, to
                              query: list[tuple[str, str]]) -> Iterable[bytes]:
     """Trade ``?token=`` for an HttpOnly cookie so the token leaves the address bar and history."""
     rest = urlencode([(k, v) for k, v in query if k != "token"])
-    location = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/") + (f"?{rest}" if rest else "")
+    location = same_origin_path(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "/")) + (
+        f"?{rest}" if rest else "")
     start_response("303 See Other", [
         ("Location", location),
-        ("Set-Cookie", f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
+        ("Set-Cookie", f"{COOKIE}={token}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Strict"),
         ("Content-Length", "0"),
         ("Cache-Control", "no-store"),
     ])
     return [b""]
+
+
+def same_origin_path(path: str) -> str:
+    """``path`` (a decoded WSGI path) as a Location that stays on this origin, else ``/``.
+
+    Browsers read ``//host/...`` and ``/\\host/...`` as another host, and drop tabs and line breaks
+    before reading, so only a path with one leading ``/`` and no backslash qualifies; what is left
+    is percent-encoded (control characters included) so the browser reads it as we checked it."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return quote(path.encode("latin-1", "replace"), safe="/-._~!$&'()*+,;=:@")
 
 
 def _refuse(environ: Environ, start_response: StartResponse, status: int, reason: str) -> Iterable[bytes]:

@@ -12,8 +12,9 @@ import click
 from tether.config import Settings, is_loopback_host
 from tether.engine import Engine
 from tether.errors import TetherError
+from tether.web import vendor
 from tether.web.app import create_app, shutdown_app, socketio
-from tether.web.security import new_token
+from tether.web.security import MIN_TOKEN_LENGTH, new_token
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     """Serve the control panel for ``camera_id`` on settings.server.host:port (blocks)."""
     host, port = settings.server.host, settings.server.port
     check_can_listen(host, port)
+    if missing := vendor.missing():  # else every page would say "connecting..." forever
+        raise ServerError(f"the control panel's front-end library {missing[0]} is missing",
+                          hint="run `npm ci` (or `make setup`) in the source checkout, then build the wheel again")
     # Werkzeug logs every request at INFO (a live view is many requests): keep only its errors
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     simulated_camera = camera_id.split(":", 1)[0].split("?", 1)[0] == "sim"
@@ -62,6 +66,13 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     engine = Engine(settings, camera_id=camera_id, simulated=simulated_camera, fallback=simulated).start()
     app = create_app(engine, settings, token=token)
     click.echo(f"tether control panel: {access_url(host, port, token)}")
+    if token and len(token) < MIN_TOKEN_LENGTH:
+        # warned, not refused: a service configured so must not stop (and restart in a loop) after an
+        # upgrade; the warning in its log says what to change
+        click.echo(f"warning: the configured token is too short to be safe ({len(token)} of at least "
+                   f"{MIN_TOKEN_LENGTH} characters); make one with "
+                   "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'",
+                   err=True)
     if not is_loopback_host(host):
         click.echo("Listening beyond this machine: the token in that URL is required; keep it private.")
     sys.stdout.flush()

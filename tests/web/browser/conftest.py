@@ -51,8 +51,9 @@ class Server:
 
 
 def start_server(base: Path, *, host: str = "127.0.0.1", token: str = "", fps: float = 12.0,
-                 size: tuple[int, int] = (480, 320)) -> Server:
-    """Run ``tether serve`` on the simulated camera with a small live view; wait until it answers."""
+                 size: tuple[int, int] = (480, 320), python: str = sys.executable) -> Server:
+    """Run ``tether serve`` on the simulated camera with a small live view; wait until it answers.
+    ``python`` is the interpreter whose installed tether runs (-P: never the checkout in the working dir)."""
     base.mkdir(parents=True, exist_ok=True)
     data_dir = base / "data"
     config = base / "config.toml"
@@ -66,7 +67,7 @@ def start_server(base: Path, *, host: str = "127.0.0.1", token: str = "", fps: f
                XDG_DATA_HOME=str(home / ".local/share"), PYTHONUNBUFFERED="1")
     log = open(base / "server.log", "w", encoding="utf-8")  # noqa: SIM115 (closed with the process)
     process = subprocess.Popen(
-        [sys.executable, "-m", "tether", "--config", str(config), "--data-dir", str(data_dir),
+        [python, "-P", "-m", "tether", "--config", str(config), "--data-dir", str(data_dir),
          "serve", "--camera", "sim:macro", "--host", host, "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
         start_new_session=True)
