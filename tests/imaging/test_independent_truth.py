@@ -63,11 +63,13 @@ def test_the_stack_keeps_the_reference_frames_geometry(case) -> None:
     assert float(np.hypot(*reg.shift)) <= 0.3, reg.describe()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13, item 1: the aligner rescales the stack (being fixed on branch align)")
-def test_the_stack_is_not_rescaled(case) -> None:
+def test_the_stack_is_not_rescaled(case, request) -> None:
+    if request.node.callspec.params["case"] == BREATHING:
+        # Each breathing step the aligner takes carries what the focus change fakes (-0.15 %).
+        request.applymarker(pytest.mark.xfail(strict=True, reason="issue 13, item 1: breathing steps carry a bias"))
     # The registration's own floor: a --no-align stack of the static sweep registers at -0.04 %
-    # of scale, 0.13 px at the corners. Measured today: -0.10 % static, -0.19 % breathing (0.40 and
-    # 0.96 px at the corners; at 1200x900 the aligner finds a third of the first frames' breathing).
+    # of scale, 0.13 px at the corners. Measured: -0.04 % static (the aligner leaves it alone; it
+    # was -0.10 %), -0.15 % breathing (was -0.19 %).
     reg = score(_stacked(case), case.stack.truth).registration
     assert reg.corner_shift <= 0.3, reg.describe()
 
