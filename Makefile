@@ -59,7 +59,7 @@ lock: $(STAMP)
 test-latest: debian-test $(NPM_STAMP) $(SYSTEM_STAMP)
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
-	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[test]'
 	$(LATEST)/bin/python -m pip list --format=freeze
 	TETHER_UNLOCKED=1 $(LATEST)/bin/python -m pytest $(PYTEST_ARGS)
