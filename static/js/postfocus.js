@@ -147,14 +147,14 @@ function showWarnings(warnings) {
     el("p", { class: "warning" }, typeof w === "string" ? w : `${w.message}${w.suggestion ? ` — ${w.suggestion}` : ""}`)));
 }
 
-// Frames appearing as they arrive: the live view's current picture, captioned with the frame number.
+// Frames appearing as they arrive: each one as the burst holds it (the frame captured, not the live
+// view of that moment, which a still or movie sweep does not show and a reloaded page has not got).
 on("sweep.frame", (ev) => {
   if (ev.camera && ev.camera !== cameraId()) return;
   if (ev.burst) sweepBurst = ev.burst;
   const strip = $("#sweep-frames");
-  const live = $("#live-img");
-  const thumb = el("canvas", { width: 96, height: 64, class: "frame-thumb", title: `frame ${ev.index + 1}` });
-  if (live.naturalWidth) thumb.getContext("2d").drawImage(live, 0, 0, 96, 64);
+  const thumb = el("img", { src: `/api/bursts/${sweepBurst}/frames/${ev.index}.jpg?reduce=8`, class: "frame-thumb",
+    alt: `frame ${ev.index + 1}`, dataset: { index: String(ev.index) } });
   strip.append(el("figure", {}, thumb, el("figcaption", {}, String((ev.index ?? strip.children.length) + 1))));
   while (strip.children.length > 60) strip.firstChild.remove();
   strip.scrollLeft = strip.scrollWidth;
