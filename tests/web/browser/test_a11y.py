@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 from playwright.sync_api import Page
 
 from tests.web.browser import test_panel
-from tests.web.browser.test_panel import truth
+from tests.web.browser.test_panel import finished_job, truth
 
 if TYPE_CHECKING:
     from tests.web.browser.conftest import Server
@@ -43,9 +44,30 @@ TARGETS = """() => [...document.querySelectorAll(
                    height: e.getBoundingClientRect().height }))
     .filter((t) => t.height < 44)"""
 
-# test_panel's fixtures: one sweep per module (on this module's server), a copy of it per test
-swept = test_panel.swept
+# a copy per test (test_panel's) of the module's burst (made below)
 burst = test_panel.burst
+
+
+@pytest.fixture(scope="module")
+def swept(server: Server) -> str:
+    """test_panel's module burst, made without the pre-scan (the slowest part): 14 frames over the
+    depth the simulator's scene truth gives, from just before its nearest to past its farthest subject."""
+    from tether.camera.sim import SceneTruth
+
+    depths = [o.focus_position for o in SceneTruth("macro").objects]
+    sweep = requests.post(f"{server.url}/api/cameras/sim:macro/sweep", timeout=10,
+                          json={"range": [int(min(depths)) - 8, int(max(depths)) + 10], "frames": 14})
+    finished_job(server, sweep)
+    return str(sweep.json()["burst"])
+
+
+def cut_off(page: Page) -> list[str]:
+    """What sticks out past the window's right edge (the page scrolls sideways, or hides it)."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    return [f"page {width} px wide"] * (width > page.evaluate("window.innerWidth")) + page.evaluate(
+        """() => [...document.querySelectorAll('main *, header *')]
+        .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .map((e) => e.id || e.tagName)""")
 
 
 def open_page(new_page: Callable[..., Page], url: str, ready: str, **device: Any) -> Page:
@@ -71,6 +93,7 @@ def test_axe_finds_nothing_serious(server: Server, new_page: Callable[..., Page]
     assert page.get_by_role("heading", level=2).count() >= 1
     if device is PHONE:
         assert page.evaluate(TARGETS) == []
+        assert cut_off(page) == []  # issue 16 defect 10: the phone layout overflowed
 
 
 def test_buttons_and_canvases_say_what_they_are(server: Server, new_page: Callable[..., Page]) -> None:

@@ -17,7 +17,8 @@ import pytest
 import requests
 from playwright.sync_api import Page
 
-from tests.web.browser import test_panel
+from tests.web.browser import test_a11y, test_panel
+from tests.web.browser.test_a11y import cut_off
 from tests.web.browser.test_panel import finished_job, picture_box, shot
 
 if TYPE_CHECKING:
@@ -30,8 +31,8 @@ PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile":
                          "device_scale_factor": 2}
 CAMERA = "sim:macro"
 
-# test_panel's fixtures: one sweep per module (on this module's server), a copy of it per test
-swept = test_panel.swept
+# a burst swept once per module on this module's server (no pre-scan), and a copy of it per test
+swept = test_a11y.swept
 burst = test_panel.burst
 
 
@@ -106,24 +107,16 @@ def test_magnifier_stays_on_screen_on_a_phone(server: Server, new_page: Callable
     touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
-@pytest.mark.parametrize("path", ["/", "/postfocus", "/bursts", "/refocus/{burst}", "/stack/{burst}"])
-def test_phone_pages_fit_the_screen(server: Server, new_page: Callable[..., Page], burst: str, path: str) -> None:
+def test_camera_page_fits_a_phone(server: Server, new_page: Callable[..., Page]) -> None:
+    """The other pages on a phone: test_a11y (every page, phone size, nothing cut off)."""
     page = new_page(**PHONE)
-    page.goto(server.url + path.format(burst=burst))
-    page.wait_for_load_state("load")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    # nothing the photographer needs is cut off at the right edge
-    cut = page.evaluate("""() => [...document.querySelectorAll('main *, header *')]
-        .filter((e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-        .map((e) => e.id || e.tagName)""")
-    assert cut == []
-    if path == "/":
-        page.wait_for_function("document.querySelector('#live-img').naturalWidth > 0")
-        for selector in ("#live-img", "#histogram", "#liveview-fps"):
-            box = page.locator(selector).bounding_box()
-            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (selector, box)
-        shot(page, "camera-phone")
+    page.goto(f"{server.url}/")
+    page.wait_for_function("document.querySelector('#live-img').naturalWidth > 0")
+    assert cut_off(page) == []
+    for selector in ("#live-img", "#histogram", "#liveview-fps"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (selector, box)
+    shot(page, "camera-phone")
 
 
 def picture(data: bytes) -> np.ndarray:
