@@ -26,7 +26,8 @@ export function keyboardCursor(img, action) {
     return { clientX, clientY, bubbles: true, cancelable: true, pointerType: "mouse", isPrimary: true };
   };
 
-  img.addEventListener("focus", () => place());
+  // shown when the keyboard brought the focus here, not after a click (the mouse is the cursor then)
+  img.addEventListener("focus", () => { if (img.matches(":focus-visible")) place(); });
   img.addEventListener("blur", () => { marker.hidden = true; });
   img.addEventListener("keydown", (event) => {
     const move = MOVES[event.key];
