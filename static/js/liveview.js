@@ -1,5 +1,6 @@
 // The live view: an <img> on the MJPEG stream, with optional peaking, histogram and loupe.
 import { $, cameraPath, on } from "./core.js";
+import { keyboardCursor } from "./cursor.js";
 import { drawHistogram, drawLoupe, drawPeaking, imagePoint, pixels } from "./imagetools.js";
 
 export function startLiveView({ peaking = false, histogram = false, loupe = false } = {}) {
@@ -35,6 +36,7 @@ export function startLiveView({ peaking = false, histogram = false, loupe = fals
     $("#toggle-histogram").addEventListener("change", (e) => { $("#histogram").hidden = !e.target.checked; });
   }
   if (loupe) {
+    keyboardCursor(img, "opens the loupe there (Enter again closes it)");
     img.addEventListener("click", (event) => {
       const canvas = $("#loupe");
       if (lens) { lens = null; canvas.hidden = true; return; }

@@ -147,16 +147,22 @@ function showWarnings(warnings) {
     el("p", { class: "warning" }, typeof w === "string" ? w : `${w.message}${w.suggestion ? ` — ${w.suggestion}` : ""}`)));
 }
 
-// Frames appearing as they arrive: the live view's current picture, captioned with the frame number.
+// the strip keeps the latest frames only: a sweep of hundreds would fill the page
+const STRIP_FRAMES = 60;
+
+// Frames appearing as they arrive: each one as the burst holds it (the frame captured, not the live
+// view of that moment, which a still or movie sweep does not show and a reloaded page has not got).
 on("sweep.frame", (ev) => {
   if (ev.camera && ev.camera !== cameraId()) return;
   if (ev.burst) sweepBurst = ev.burst;
   const strip = $("#sweep-frames");
-  const live = $("#live-img");
-  const thumb = el("canvas", { width: 96, height: 64, class: "frame-thumb", title: `frame ${ev.index + 1}` });
-  if (live.naturalWidth) thumb.getContext("2d").drawImage(live, 0, 0, 96, 64);
-  strip.append(el("figure", {}, thumb, el("figcaption", {}, String((ev.index ?? strip.children.length) + 1))));
-  while (strip.children.length > 60) strip.firstChild.remove();
+  const thumb = (i) => el("figure", { dataset: { index: String(i) } },
+    el("img", { src: `/api/bursts/${sweepBurst}/frames/${i}.jpg?reduce=8`, class: "frame-thumb", alt: `frame ${i + 1}` }),
+    el("figcaption", {}, String(i + 1)));
+  // from the last one shown: a page opened (or reloaded) mid-sweep gets the frames taken before too
+  const last = strip.lastElementChild ? Number(strip.lastElementChild.dataset.index) : -1;
+  for (let i = Math.max(last + 1, ev.index - (STRIP_FRAMES - 1)); i <= ev.index; i++) strip.append(thumb(i));
+  while (strip.children.length > STRIP_FRAMES) strip.firstChild.remove();
   strip.scrollLeft = strip.scrollWidth;
 });
 

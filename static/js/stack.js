@@ -2,6 +2,7 @@
 // progress; the result beside a single frame; download; depth map.
 import { $, $$, api, attempt, connect, el, toast } from "./core.js";
 import { follow } from "./jobs.js";
+import { keyboardCursor } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
 import { FrameViewer } from "./viewer.js";
 
@@ -12,6 +13,7 @@ const last = $("#range-last");
 let viewer = null;
 let picking = null;
 let currentJob = null;
+keyboardCursor($("#single"), "picks the point there (after Tap a near and a far point)");
 
 const extent = () => $$("input[name=extent]").find((r) => r.checked).value;
 

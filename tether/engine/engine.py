@@ -18,7 +18,7 @@ from tether.camera.errors import CameraNotFound
 from tether.capture import CameraOwner, StepScale, plan_steps
 from tether.config import Settings
 from tether.engine.bursts import BurstService
-from tether.engine.ids import UnknownId
+from tether.engine.ids import UnknownId, is_valid_id
 from tether.engine.store import BurstStore
 from tether.events import EventBus
 from tether.fileio import write_atomic
@@ -160,10 +160,13 @@ class Engine:
     # stills ---------------------------------------------------------------------------------
     def save_capture(self, captured: Any) -> str:
         """Write a captured still into exports/ under a new id; returns the id."""
-        suffix = Path(captured.name).suffix.lower() or ".jpg"
+        suffix = Path(captured.name).suffix or ".jpg"
         if not suffix[1:].isalnum():
             suffix = ".bin"
-        export_id, path = self.store.new_export_path(suffix, "still")
+        # named as the camera named it (SIM_0001.JPG), unless that name is taken or not a valid id
+        stem = Path(captured.name).stem
+        named = is_valid_id(stem)
+        export_id, path = self.store.new_export_path(suffix, stem if named else "still", exact=named)
         write_atomic(path, captured.data, overwrite=False)
         self.bus.publish("export.added", export=export_id, name=path.name)
         return export_id
