@@ -154,6 +154,15 @@ def dof_spacing(peaks: list[TilePeak], *, keep: float = 0.8, quantile: float = 0
     return 2.0 * sigma * math.sqrt(2.0 * math.log(1.0 / keep))
 
 
+#: Frames more than this many depths of field apart leave depths that are sharp in no frame.
+SPARSE_FACTOR = 1.5
+
+
+def too_sparse(spacing: float, dof: float) -> bool:
+    """Frames ``spacing`` small steps apart are too far apart for a depth of field of ``dof`` small steps."""
+    return spacing > dof * SPARSE_FACTOR
+
+
 @dataclass(frozen=True)
 class StepPlan:
     """Where the sweep starts, which step class it drives (``count`` of them between frames), and how many frames."""
@@ -249,7 +258,7 @@ def plan_steps(near: int, far: int, scale: StepScale, *, dof: float | None, targ
     if target_frames is not None and not reason:
         reason = (f"{frames} frames, as asked" if frames == target_frames else
                   f"{frames} frames ({target_frames} asked: the gap must be a whole number of steps)")
-    if dof is not None and spacing > dof * 1.5:
+    if dof is not None and too_sparse(spacing, dof):
         warnings.append(f"frames are {spacing:.0f} steps apart but the depth of field is about {dof:.0f}: "
                         "some depths will not be sharp in any frame; allow more frames")
     return StepPlan(start, step, count, spacing, frames, reason, tuple(warnings))

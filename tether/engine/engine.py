@@ -19,6 +19,7 @@ from tether.capture import CameraOwner, StepScale, plan_steps
 from tether.config import Settings
 from tether.engine.bursts import BurstService
 from tether.engine.ids import UnknownId, is_valid_id
+from tether.engine.prescans import PrescanMemory
 from tether.engine.store import BurstStore
 from tether.events import EventBus
 from tether.fileio import write_atomic
@@ -37,6 +38,7 @@ class Engine:
         self.store = BurstStore(settings.data_dir)
         self.pool = JobPool(self.bus, workers=workers)
         self.bursts = BurstService(self.store, self.pool, self.bus)
+        self.prescans = PrescanMemory(self.store.root)
         self.primary_camera = camera_id
         #: The primary camera is simulated; ``fallback``: because no real camera was found.
         self.simulated = simulated
@@ -108,7 +110,14 @@ class Engine:
     # capture jobs -------------------------------------------------------------------------
     def start_prescan(self, camera_id: str | None, options: Any) -> Job:
         owner = self.owner_for(camera_id)
-        return self.pool.track(owner.start_prescan(options))
+        job = owner.start_prescan(options)
+
+        def finished(done: Future[Any]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self.prescans.remember(owner.camera_id, done.result())
+
+        job.future.add_done_callback(finished)
+        return self.pool.track(job)
 
     def start_sweep(self, camera_id: str | None, options: Any, *, path: Path | None = None) -> tuple[Job, str]:
         """Start a sweep into a new burst named by the store; returns (job, burst id).
@@ -177,7 +186,8 @@ class Engine:
         return {
             "server": {"version": __version__, "simulated": self.simulated, "fallback": self.fallback,
                        "primary_camera": self.primary_camera},
-            "cameras": [owner.snapshot() for owner in self.owners()],
+            "cameras": [{**owner.snapshot(), "last_prescan": self.prescans.get(owner.camera_id)}
+                        for owner in self.owners()],
             "jobs": [job.to_dict() for job in self.pool.jobs()],
         }
 
