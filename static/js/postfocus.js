@@ -41,9 +41,7 @@ function showPrescan(result, { keepRange = false } = {}) {
   if (!keepRange || $("#range-near").value === "" || $("#range-far").value === "") {
     [$("#range-near").value, $("#range-far").value] = range;
   }
-  // a scan that ran into the far end stop measured how far the focus goes: Near and Far stay inside it
-  const stop = result.reached_far_stop && result.far_stop ? String(Math.floor(result.far_stop)) : "";
-  for (const input of [$("#range-near"), $("#range-far")]) input.max = stop;
+  if (result.reached_far_stop && result.far_stop) limitRange(result.far_stop);
   $("#curves").dataset.ready = "true";
   drawCurves();
   showPlan();
@@ -87,6 +85,12 @@ function drawCurves() {
 // The plan as the sweep will make it, from the server's planner: frames spaced by the depth of
 // field the pre-scan measured (or the frame count asked for) over the chosen range.
 let planRequest = 0;
+// A pre-scan or a sweep that ran into the lens's far end stop measured how far the focus goes: Near and
+// Far stay inside it (past it every frame is the same picture).
+function limitRange(farStop) {
+  for (const input of [$("#range-near"), $("#range-far")]) input.max = String(Math.floor(farStop));
+}
+
 // What is wrong with the range as typed (a sweep is not started with it), or "" if nothing.
 function rangeProblem() {
   const nearInput = $("#range-near"), farInput = $("#range-far");
@@ -95,7 +99,7 @@ function rangeProblem() {
   let problem = "";
   if (far < near) problem = `Far (${far}) is nearer than Near (${near}): swap them, or change one`;
   else if (far > stop || near > stop) {
-    problem = `the lens's far stop is at ${stop} steps (found by the pre-scan): past it every frame would be ` +
+    problem = `the lens's far stop is at about ${stop} steps: past it every frame would be ` +
       `the same picture; keep Near and Far at ${stop} or less`;
   }
   for (const input of [nearInput, farInput]) input.setCustomValidity(problem);
@@ -128,8 +132,9 @@ async function showPlan() {
   node.dataset.frames = String(plan.frames);
   // the count is said once; the planner's reason starts with it when a frame count was asked for
   const said = `${plan.frames} frames`;
-  const reason = plan.reason.startsWith(said) ? plan.reason.slice(said.length).replace(/^[ ,]+/, "") : plan.reason;
-  let text = `${said} from ${plan.start} to ${Math.round(plan.end)}, ${plan.count} ${plan.step_class} step${plan.count > 1 ? "s" : ""} apart (${plan.spacing} small steps)${reason ? `: ${reason}` : ""}`;
+  const reason = plan.reason.startsWith(said)
+    ? plan.reason.slice(said.length).replace(/^[ ,]+/, "").replace(/^\((.*)\)$/, "$1") : plan.reason;
+  let text = `${said} from ${plan.start} to ${Math.round(plan.end)}, ${plan.count} ${plan.step_class} step${plan.count > 1 ? "s" : ""} apart (${plan.spacing} small steps)${reason ? ` — ${reason}` : ""}`;
   if (prescan && prescan.subjects !== undefined) text += ` · ${prescan.subjects} subject tiles`;
   node.textContent = text;
   const warnings = [...((prescan && prescan.warnings) || []), ...(plan.warnings || [])];
@@ -174,8 +179,9 @@ async function watchSweep(jobId, burstId) {
     });
   $("#sweep-cancel").hidden = true;
   sweepJob = null;
-  rangeProblem();
   const result = (done && done.result) || {};
+  if (result.far_stop) limitRange(result.far_stop);
+  if (rangeProblem()) showPlan(); // says why the range as it stands cannot be swept again
   const kept = result.frames ?? sweepFrames;
   if (done && done.state === "cancelled") {
     $("#sweep-status").textContent = kept

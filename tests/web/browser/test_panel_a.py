@@ -50,16 +50,16 @@ def idle_camera(server: Server) -> Iterator[None]:
             cancel(server, job["job"])
 
 
-def sweep_from_page(server: Server, new_page: Callable[..., Page], near: int, far: int, frames: int,
+def sweep_from_page(server: Server, new_page: Callable[..., Page], near: int, far: int, frames: int | None,
                     mode: str = "liveview") -> Page:
-    """A Post Focus page that has started a sweep in ``mode`` over near-far in so many frames."""
+    """A Post Focus page that has started a sweep in ``mode`` over near-far in so many frames (None: auto)."""
     page = new_page()
     page.goto(f"{server.url}/postfocus")
     page.wait_for_selector("#connection[data-state=connected]")
     page.select_option("#mode", mode)
     page.fill("#range-near", str(near))
     page.fill("#range-far", str(far))
-    page.fill("#frames", str(frames))
+    page.fill("#frames", "" if frames is None else str(frames))
     page.click("#sweep")
     return page
 
@@ -222,3 +222,26 @@ def test_a_too_sparse_sweep_names_the_spacing(server: Server, prescanned: dict[s
     assert farthest < 199
     assert "extend the range toward infinity" not in warnings
     assert "steps apart" in warnings and "allow more frames" in warnings
+
+
+def test_a_range_past_the_far_stop_stops_there_and_is_refused_after(server: Server, prescanned: dict[str, Any],
+                                                                     new_page: Callable[..., Page]) -> None:
+    # the simulated lens stops at 240 small steps; Far 400 lies well past it. Frames spaced by the pre-scan's
+    # depth of field, a step or two apart: too fine for one step to change the live view visibly.
+    page = sweep_from_page(server, new_page, 150, 400, None)
+    page.wait_for_selector("#open-refocus", timeout=60_000)
+    warning = re.search(r"far stop at ~(\d+) steps; stopped", page.inner_text("#coverage"))
+    assert warning, page.inner_text("#coverage")
+    assert 225 <= int(warning.group(1)) <= 255
+    burst = page.get_attribute("#open-refocus", "href").rsplit("/", 1)[1]  # type: ignore[union-attr]
+    frames = requests.get(f"{server.url}/api/bursts/{burst}", timeout=10).json()["frames"]
+    assert max(f["focus_position"] for f in frames) < 300, "the sweep went on at the stop"
+    # from now on the panel keeps Near and Far inside the lens's travel
+    assert "far stop" in page.inner_text("#frame-plan")
+    assert page.is_disabled("#sweep")
+    page.fill("#range-far", "5000")
+    page.wait_for_function("document.querySelector('#frame-plan').textContent.includes('far stop')")
+    assert page.is_disabled("#sweep")
+    page.fill("#range-far", "220")
+    page.wait_for_function("document.querySelector('#frame-plan').dataset.frames !== undefined")
+    assert page.is_enabled("#sweep")
