@@ -57,7 +57,7 @@ class FarStopWatch:
     def _visible_span(self, still: int) -> int | None:
         """The fewest frames over which the sweep visibly changed the image before its last ``still`` frames."""
         for span, diffs in enumerate(self._spans, start=1):
-            judged = diffs[:max(0, self._count - still - span)]  # spans that end before the still run
+            judged = diffs[:max(0, self._count - still - span + 1)]  # spans ending at the still run's first frame
             if judged and float(np.median(judged)) >= 2.0 * self.still_threshold:
                 return span
         return None

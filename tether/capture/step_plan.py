@@ -1,7 +1,8 @@
 """From per-tile contrast curves to a sweep range and a step plan. Pure functions, no camera.
 
 Positions are in *small focus steps* counted from the near end stop, always approached from
-the near side (so the motor's backlash is the same constant for every position and cancels).
+the near side, and mean where the focus is: the play the motor takes up after homing against the
+stop (the backlash, measured by the pre-scan) is not counted as travel.
 A :class:`StepScale` says how many small steps one step of each class is.
 
 Method (see docs/step-plan.md):
@@ -43,6 +44,8 @@ class StepScale:
     medium: float = 4.0              # NaN: unknown, the class is not used
     large: float = 16.0
     source: str = "default"          # "measured" (by a pre-scan) or "default"
+    #: Small steps the motor turns after a reversal before the focus moves (measured by a pre-scan; 0: unknown).
+    backlash: float = 0.0
 
     def usable(self) -> tuple[StepClass, ...]:
         """The classes whose size is known, smallest first."""
@@ -56,7 +59,8 @@ class StepScale:
         def known(size: float) -> float | None:
             return None if math.isnan(size) else round(size, 3)
 
-        return {"small": 1.0, "medium": known(self.medium), "large": known(self.large), "source": self.source}
+        return {"small": 1.0, "medium": known(self.medium), "large": known(self.large), "source": self.source,
+                "backlash": round(self.backlash, 2)}
 
 
 @dataclass(frozen=True)
