@@ -24,6 +24,7 @@ $("#prescan-cancel").addEventListener("click", () => prescanJob && attempt(() =>
 async function watchPrescan(jobId) {
   if (prescanJob === jobId) return;
   prescanJob = jobId;
+  delete $("#curves").dataset.ready; // the curves shown are the last pre-scan's, soon replaced
   $("#prescan-progress").hidden = false;
   $("#prescan-cancel").hidden = false;
   $("#prescan").disabled = true;
