@@ -28,6 +28,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CAMERA = "/api/cameras/sim:macro"
 
 
+#: The simulated camera's live-view rate here: pre-scans and sweeps take a frame each, so a faster camera
+#: keeps this module's scans short (the shared ``server`` runs at 12 fps).
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """This module's loopback server, shared by its tests (all but the restart)."""
+    srv = start_server(tmp_path_factory.mktemp("serve"), fps=FPS)
+    yield srv
+    stop_server_process(srv.process)
+
+
 @pytest.fixture(scope="module")
 def prescanned(server: Server) -> dict[str, Any]:
     """The module server's camera pre-scanned once, as the Pre-scan button does; its result."""
@@ -92,7 +105,7 @@ def distinct_frames(page: Page, count: int = 3, within: float = 15) -> int:
 def test_live_view_and_actions_come_back_after_a_server_restart(tmp_path: Path,
                                                                  new_page: Callable[..., Page]) -> None:
     base = tmp_path / "serve"
-    first = start_server(base)
+    first = start_server(base, fps=FPS)
     second: Server | None = None
     try:
         page = new_page()
@@ -112,7 +125,7 @@ def test_live_view_and_actions_come_back_after_a_server_restart(tmp_path: Path,
             api('GET', '/api/cameras').then(() => 'answered', (err) => err.message))""")
         assert "unreachable" in answer and "fetch" not in answer.lower()
 
-        second = start_server(base, port=first.port)
+        second = start_server(base, port=first.port, fps=FPS)
         page.wait_for_selector("#connection[data-state=connected]", timeout=30_000)
         assert not page.evaluate("document.querySelector('main').inert")
         # live pictures again, without a reload: several different frames, and a frame rate measured anew
