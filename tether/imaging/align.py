@@ -19,6 +19,8 @@ breathing, a whole-pixel jump) is larger; what focus fakes is not. A stack that 
 thus keeps the identity and is not resampled at all. The price: a motion that creeps on by
 less than that between every two frames is not followed (the coarse chain sees it, but its
 own error is as large, and on a still stack it would put a drift there instead).
+A step that is taken carries the same fake as its neighbours: the steps not taken just before
+it (only the focus moved there) measure it, and their mean is taken out of the step.
 Affine, not a similarity: breathing is a scale, but a camera that crops whole pixels
 (the simulator does) scales width and height by different amounts.
 Brightness and colour are matched by per-channel gains measured on the reduced,
@@ -309,6 +311,8 @@ class ChainAligner:
     #: neighbours fakes up to 0.19 of them on the simulator (more where the blur grows faster,
     #: which is where the frames are larger); a whole-pixel crop of a 12 MP frame moves it by 0.27.
     min_step: float = 0.22
+    #: How many of the latest steps not taken make the estimate of what a focus step fakes.
+    fake_memory: int = 8
     #: Colour gains closer to 1 than this are taken as 1: a focus change alone moves a region's mean
     #: by up to 1 % (light spills across its edges, a blurred foreground covers more of what is behind
     #: it), and scaling every frame by that costs a still stack 0.15 dB; a flicker that small does not show.
@@ -320,6 +324,7 @@ class ChainAligner:
     _prev_grey: np.ndarray | None = None
     _prev_coarse: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
     _fine: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
+    _fakes: list[np.ndarray] = field(default_factory=list)
     _ref_small: np.ndarray | None = None
     _key_spectra: KeyframeSpectra = field(default_factory=KeyframeSpectra, repr=False, compare=False)
 
@@ -349,9 +354,15 @@ class ChainAligner:
         """The fine chain after ``grey``, given the previous frame ``prev`` (reduced coordinates)."""
         coarse_step = compose(self._key_chain, invert(self._prev_coarse))
         step = refine_motion(prev, grey, coarse_step)
-        if corner_shift(step, shape) > self.min_step:
-            return compose(step, self._fine)
-        return self._fine
+        if corner_shift(step, shape) <= self.min_step:
+            # Nothing moved but the focus: this step is what a focus step fakes.
+            self._fakes = [*self._fakes, step][-self.fake_memory:]
+            return self._fine
+        if self._fakes:
+            # A real jump measured across a focus step carries that step's fake too; the steps
+            # just before, where only the focus moved, tell how much (the fake changes slowly).
+            step = compose(step, invert(np.mean(self._fakes, axis=0)))
+        return compose(step, self._fine)
 
     def _gains(self, small: np.ndarray, m_small: np.ndarray) -> np.ndarray:
         channels = 1 if small.ndim == 2 else small.shape[2]
