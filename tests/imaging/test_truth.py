@@ -16,6 +16,7 @@ from tether.camera.sim import optics
 from tether.camera.sim.sensor import NoiseSource
 from tether.camera.sim.truth import SceneTruth
 from tether.imaging import ArrayFrames, compute_focus_index, stack_frames
+from tether.imaging import align as al
 from tether.imaging.io import shrink
 
 SIZE = (640, 480)  # (width, height)
@@ -166,8 +167,8 @@ def test_registration_to_a_tenth_of_a_pixel_over_100_frames_of_breathing(size: t
     corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
     errors = []
     for p, m in zip(sweep.positions, index.transforms, strict=True):
-        d = m - _breathing_truth(p, sweep.positions[0], size)
-        errors.append(np.hypot(*(corners @ d[:, :2].T + d[:, 2]).T))
+        truth = _breathing_truth(p, sweep.positions[0], size)
+        errors.append(np.hypot(*(al.project(m, corners) - al.project(truth, corners)).T))
     errors_px = np.array(errors)
     # The crops move the corners by 1 px (800x600) and 2 px (1080p) over the sweep, in x and y
     # apart; the aligner follows each jump, and what the focus change fakes between jumps

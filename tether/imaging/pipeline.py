@@ -44,13 +44,20 @@ class StackResult:
     """A stacked (H, W, 3) image (dtype of the frames), the frames used, and the fully covered box.
 
     ``valid_box`` = (row0, row1, col0, col1): outside it some frames had no pixels
-    (focus breathing) and were filled with their nearest edge pixel.
+    (focus breathing, a hand that moved) and were filled with their nearest edge pixel.
     """
 
     image: np.ndarray
     frames: range
     valid_box: tuple[int, int, int, int]
     index: FocusIndex
+
+    @property
+    def uncovered(self) -> float:
+        """The share (0..1) of the picture outside ``valid_box``: what cropping to it would cut."""
+        r0, r1, c0, c1 = self.valid_box
+        h, w = self.image.shape[:2]
+        return 1.0 - float((r1 - r0) * (c1 - c0)) / float(h * w)
 
 
 def _check(cancel: Cancel | None) -> None:

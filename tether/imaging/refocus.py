@@ -41,7 +41,7 @@ class RefocusAnswer:
 class FocusIndex:
     """Focus curves of a burst: ``scores`` (N, rows, cols) float32, one tile = ``tile`` x ``tile`` pixels.
 
-    ``shape`` is the (H, W) frame size; ``transforms`` (N, 2, 3) map reference pixels to
+    ``shape`` is the (H, W) frame size; ``transforms`` (N, 3, 3) map reference pixels to
     each frame's pixels and ``gains`` (N, C) match each frame's colour to the reference.
     Pixel coordinates everywhere are those of the reference frame (frame 0).
     """
@@ -49,7 +49,7 @@ class FocusIndex:
     scores: np.ndarray
     shape: tuple[int, int]
     tile: int
-    transforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 2, 3)))
+    transforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 3, 3)))
     gains: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
 
     @property

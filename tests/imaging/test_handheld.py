@@ -1,0 +1,120 @@
+"""Handheld sweeps (issue 13, item 2): frames that shake as well as breathe are registered and stacked.
+
+Each frame after the first is moved off frame 0's framing by its own random homography
+(``independent_render.Shake``: up to 3 % of the frame in translation, 1.5 deg of rotation and a
+0.4 % tilt). On both renderers the handheld stack is scored against the tripod stack of the same
+scene, inside the box every handheld frame covers (outside it a stack can only repeat edge pixels).
+"""
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.imaging.independent_render import CANVAS_MARGIN, Shake, render_stack
+from tests.imaging.registration import score
+from tests.imaging.test_truth import _breathing_truth, psnr
+from tether.camera.sim import optics
+from tether.camera.sim.sensor import NoiseSource
+from tether.camera.sim.truth import SceneTruth
+from tether.imaging import ArrayFrames, StackResult, stack_frames
+from tether.imaging import align as al
+
+SHAKE = Shake()
+SIZE = (640, 480)  # (width, height)
+FRAMES = 12
+
+
+def _box_mask(result: StackResult) -> np.ndarray:
+    r0, r1, c0, c1 = result.valid_box
+    mask = np.zeros(result.image.shape[:2], bool)
+    mask[r0:r1, c0:c1] = True
+    return mask
+
+
+def _pixel_shakes(n: int, size: tuple[int, int]) -> list[np.ndarray]:
+    """(3, 3) per frame in pixels: where a point of the steady frame lands in the shaken one (frame 0 steady)."""
+    w, h = size
+    to_centre = np.array([[1, 0, -(w - 1) / 2], [0, 1, -(h - 1) / 2], [0, 0, 1]])
+    rng = np.random.default_rng(SHAKE.seed)
+    centred = [np.eye(3)] + [SHAKE.homography(rng, w, h) for _ in range(n - 1)]
+    return [np.linalg.inv(to_centre) @ m @ to_centre for m in centred]
+
+
+@functools.cache
+def _independent(shaken: bool) -> tuple[list[np.ndarray], np.ndarray]:
+    """Frames and truth of the independent renderer's sweep, handheld or on a tripod (the same scene)."""
+    stack = render_stack(SIZE, frames=FRAMES, breathing=0.002, shake=SHAKE if shaken else None,
+                         margin=CANVAS_MARGIN + SHAKE.reach)
+    return stack.frames, stack.truth
+
+
+@functools.cache
+def _simulated(shaken: bool) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Frames of tether's simulator (breathing), each shaken after rendering when ``shaken``; the transform
+    from frame 0's pixels to each frame's; the all-in-focus truth in frame 0's geometry."""
+    truth = SceneTruth("macro", seed=0)
+    targets = [o.focus_position for o in truth.objects]
+    positions = [float(p) for p in np.linspace(min(targets) - 6, max(targets) + 6, FRAMES)]
+    shakes = _pixel_shakes(FRAMES, SIZE) if shaken else [np.eye(3)] * FRAMES
+    cache, sensor = optics.LayerCache(), NoiseSource(0)
+    frames, geometry = [], []
+    for p, shake in zip(positions, shakes, strict=True):
+        clean = optics.render("macro", p, SIZE, breathing=True, seed=0, cache=cache)
+        # What the steady frame shows at shake^-1(x), the shaken one shows at x; the mirrored
+        # border lies outside the box all frames cover, where nothing is scored.
+        moved = cv2.warpPerspective(clean, np.linalg.inv(shake), SIZE, borderMode=cv2.BORDER_REFLECT,
+                                    flags=cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP)
+        frames.append(sensor.add(moved, 1.6))
+        geometry.append(shake @ al.homogeneous(_breathing_truth(p, positions[0], SIZE)))
+    return frames, geometry, truth.all_in_focus(SIZE, focus_position=positions[0])
+
+
+def test_a_handheld_stack_is_within_half_a_db_of_the_tripod_stack_on_the_independent_renderer() -> None:
+    # Measured: tripod 32.83 dB, handheld 32.68 dB (inside the handheld stack's covered box).
+    handheld = stack_frames(ArrayFrames(_independent(True)[0]))
+    tripod = stack_frames(ArrayFrames(_independent(False)[0]))
+    truth = _independent(False)[1]
+    box = _box_mask(handheld)
+    hand_db, tripod_db = score(handheld.image, truth, box).psnr, score(tripod.image, truth, box).psnr
+    assert hand_db >= tripod_db - 0.5, (hand_db, tripod_db)
+
+
+# On the simulator a focus step fakes more motion (hard occluding edges, wide disks): a tripod
+# sweep is kept from following it (steps that small are not taken), a handheld one, whose every
+# step is taken, adds it up. Measured: handheld 27.70 dB against the tripod's 29.77, the
+# corners 2.7 px off after 12 frames.
+_FAKE_ADDS_UP = pytest.mark.xfail(strict=True, reason="issue 13, item 2: a handheld chain adds up what focus fakes")
+
+
+@_FAKE_ADDS_UP
+def test_a_handheld_stack_is_within_half_a_db_of_the_tripod_stack_on_the_simulator() -> None:
+    handheld = stack_frames(ArrayFrames(_simulated(True)[0]))
+    tripod = stack_frames(ArrayFrames(_simulated(False)[0]))
+    truth = _simulated(False)[2]
+    box = _box_mask(handheld)
+    hand_db, tripod_db = psnr(handheld.image, truth, box), psnr(tripod.image, truth, box)
+    assert hand_db >= tripod_db - 0.5, (hand_db, tripod_db)
+
+
+@_FAKE_ADDS_UP
+def test_shake_and_breathing_are_registered_to_a_third_of_a_pixel() -> None:
+    frames, geometry, _ = _simulated(True)
+    index = stack_frames(ArrayFrames(frames)).index
+    w, h = SIZE
+    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
+    errors = [float(np.hypot(*(al.project(m, corners) - al.project(g, corners)).T).max())
+              for m, g in zip(index.transforms, geometry, strict=True)]
+    moved = [al.corner_shift(g, (h, w)) for g in geometry]
+    assert max(moved) > 10, moved  # the hand did move the frames, by tens of pixels
+    assert max(errors) <= 0.3, np.round(errors, 2)
+
+
+def test_the_fully_covered_box_shrinks_by_what_the_hand_moved() -> None:
+    handheld = stack_frames(ArrayFrames(_simulated(True)[0]))
+    tripod = stack_frames(ArrayFrames(_simulated(False)[0]))
+    assert 0 < tripod.uncovered < 0.02, tripod.uncovered  # breathing: a pixel or two at the edges
+    # Up to 3 % of the frame each way and the corners of a 1.5 deg turn: a tenth of the picture or more.
+    assert 0.08 < handheld.uncovered < 0.3, handheld.uncovered
