@@ -8,17 +8,21 @@ scene, inside the box every handheld frame covers (outside it a stack can only r
 from __future__ import annotations
 
 import functools
+import re
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from tests.imaging.independent_render import CANVAS_MARGIN, Shake, render_stack
-from tests.imaging.registration import score
-from tests.imaging.test_truth import _breathing_truth, psnr
+from tests.imaging.registration import breathing_truth, psnr, score
+from tether.burst import BurstWriter, FrameMeta
 from tether.camera.sim import optics
 from tether.camera.sim.sensor import NoiseSource
 from tether.camera.sim.truth import SceneTruth
+from tether.config import Settings
+from tether.engine import Engine
 from tether.imaging import ArrayFrames, StackResult, stack_frames
 from tether.imaging import align as al
 
@@ -68,7 +72,7 @@ def _simulated(shaken: bool) -> tuple[list[np.ndarray], list[np.ndarray], np.nda
         moved = cv2.warpPerspective(clean, np.linalg.inv(shake), SIZE, borderMode=cv2.BORDER_REFLECT,
                                     flags=cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP)
         frames.append(sensor.add(moved, 1.6))
-        geometry.append(shake @ al.homogeneous(_breathing_truth(p, positions[0], SIZE)))
+        geometry.append(shake @ al.homogeneous(breathing_truth(p, positions[0], SIZE)))
     return frames, geometry, truth.all_in_focus(SIZE, focus_position=positions[0])
 
 
@@ -118,3 +122,38 @@ def test_the_fully_covered_box_shrinks_by_what_the_hand_moved() -> None:
     assert 0 < tripod.uncovered < 0.02, tripod.uncovered  # breathing: a pixel or two at the edges
     # Up to 3 % of the frame each way and the corners of a 1.5 deg turn: a tenth of the picture or more.
     assert 0.08 < handheld.uncovered < 0.3, handheld.uncovered
+
+
+def test_the_cli_says_how_much_cropping_to_the_covered_box_would_cut(run_tether, tmp_path: Path) -> None:
+    frames = _independent(True)[0]
+    inputs = []
+    for k, frame in enumerate(frames):
+        inputs.append(tmp_path / f"frame{k:02d}.png")
+        cv2.imwrite(str(inputs[-1]), frame)
+    out = tmp_path / "stack.png"
+    result = run_tether("stack", *map(str, inputs), "--out", str(out), check=True)
+    said = re.search(r"rows (\d+)-(\d+), columns (\d+)-(\d+) fully; cropping to that cuts ([\d.]+) %", result.stdout)
+    assert said, result.stdout
+    r0, r1, c0, c1 = (int(v) for v in said.groups()[:4])
+    w, h = SIZE
+    assert float(said.group(5)) == pytest.approx(100 * (1 - (r1 - r0 + 1) * (c1 - c0 + 1) / (w * h)), abs=0.05)
+    assert 5 < float(said.group(5)) < 30, result.stdout  # the hand moved the frames by up to 3 % each way
+    assert cv2.imread(str(out)).shape[:2] == (h, w)  # reported, not cropped: frame 0's framing is kept
+
+
+def test_the_stack_job_carries_the_covered_box_for_the_panel(data_dir: Path) -> None:
+    settings = Settings().with_overrides({"paths": {"data_dir": str(data_dir)}})
+    engine = Engine(settings, camera_id="sim:macro", simulated=True, workers=1)
+    try:
+        burst_id, path = engine.store.new_burst_path()
+        with BurstWriter.create(path, camera={"model": "Test rig"}, sweep={"mode": "liveview"}) as writer:
+            for k, frame in enumerate(_independent(True)[0]):
+                data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+                writer.append(data, FrameMeta(captured_at=1_700_000_000 + k, focus_position=10 * k))
+        done = engine.bursts.start_stack(burst_id, method="pyramid", fmt="png", frames=None).future.result(timeout=120)
+    finally:
+        engine.close()
+    r0, r1, c0, c1 = done["covered_box"]
+    w, h = SIZE
+    assert 0 < r0 < r1 < h and 0 < c0 < c1 < w, done
+    assert done["uncovered"] == pytest.approx(1 - (r1 - r0) * (c1 - c0) / (w * h), abs=1e-4)

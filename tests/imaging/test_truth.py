@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.imaging.registration import breathing_truth
 from tether.camera.sim import optics
 from tether.camera.sim.sensor import NoiseSource
 from tether.camera.sim.truth import SceneTruth
@@ -145,19 +146,6 @@ class RenderedSweep:
         return None
 
 
-def _breathing_truth(p: float, p0: float, size: tuple[int, int]) -> np.ndarray:
-    """The 2x3 transform from the frame at ``p0`` to the frame at ``p``: the simulator's whole-pixel crops."""
-    w, h = size
-
-    def crop(q: float) -> np.ndarray:  # frame pixel -> unmagnified scene pixel
-        x0, y0, cw, ch = optics.breathing_crop(q, w, h)
-        sx, sy = cw / w, ch / h
-        return np.array([[sx, 0, x0 + 0.5 * sx - 0.5], [0, sy, y0 + 0.5 * sy - 0.5], [0, 0, 1]])
-
-    truth: np.ndarray = (np.linalg.inv(crop(p)) @ crop(p0))[:2]
-    return truth
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("size", [(800, 600), (1920, 1080)], ids=["800x600", "1080p"])
 def test_registration_to_a_tenth_of_a_pixel_over_100_frames_of_breathing(size: tuple[int, int]) -> None:
@@ -167,7 +155,7 @@ def test_registration_to_a_tenth_of_a_pixel_over_100_frames_of_breathing(size: t
     corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
     errors = []
     for p, m in zip(sweep.positions, index.transforms, strict=True):
-        truth = _breathing_truth(p, sweep.positions[0], size)
+        truth = breathing_truth(p, sweep.positions[0], size)
         errors.append(np.hypot(*(al.project(m, corners) - al.project(truth, corners)).T))
     errors_px = np.array(errors)
     # The crops move the corners by 1 px (800x600) and 2 px (1080p) over the sweep, in x and y

@@ -197,8 +197,11 @@ def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: P
         r0, r1, c0, c1 = result.valid_box
         h, w = result.image.shape[:2]
         if (r0, r1, c0, c1) != (0, h, 0, w):
-            click.echo(f"note: frames cover rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1} fully; "
-                       "the border outside was filled from the nearest pixels (focus breathing)")
+            # Reported, not cropped: the picture keeps frame 0's framing (and matches the depth and
+            # coverage maps); the photographer crops, and now knows where.
+            click.echo(f"note: frames cover rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1} fully; cropping to that "
+                       f"cuts {100 * result.uncovered:.1f} % of the picture, whose border was filled from the "
+                       "nearest pixels (focus breathing, or the camera moved)")
         if depth_out:
             write_image(depth_out, depth_map(index))
             click.echo(f"wrote {depth_out} (depth map, near = bright)")

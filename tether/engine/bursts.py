@@ -299,7 +299,8 @@ class BurstService:
             if not output.browsers_show:  # a JPEG beside it for the page
                 preview, preview_path = self.store.new_export_path(".jpg", f"{burst_id}-stack-preview")
                 preview_path.write_bytes(encode_image(result.image, ".jpg", note=note))
-            return {**done, "preview": preview, "frames": len(selected), "range": [first, last], "method": method}
+            return {**done, "preview": preview, "frames": len(selected), "range": [first, last], "method": method,
+                    "covered_box": list(result.valid_box), "uncovered": round(result.uncovered, 4)}
 
         # labels are for people: frames counted from 1, as the pages show them
         extent = "" if frames is None else f", frames {frames[0] + 1}-{frames[1] + 1}"
