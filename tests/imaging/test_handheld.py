@@ -1,4 +1,5 @@
-"""Handheld sweeps (issue 13, item 2): frames that shake as well as breathe are registered and stacked.
+"""Handheld sweeps (issue 13, item 2): frames that shake as well as breathe are registered and stacked,
+and a frame that cannot be registered (another scene, no texture) is named and left out.
 
 Each frame after the first is moved off frame 0's framing by its own random homography
 (``independent_render.Shake``: up to 3 % of the frame in translation, 1.5 deg of rotation and a
@@ -157,3 +158,44 @@ def test_the_stack_job_carries_the_covered_box_for_the_panel(data_dir: Path) -> 
     w, h = SIZE
     assert 0 < r0 < r1 < h and 0 < c0 < c1 < w, done
     assert done["uncovered"] == pytest.approx(1 - (r1 - r0) * (c1 - c0) / (w * h), abs=1e-4)
+
+
+def _intruders(size: tuple[int, int], foreign: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(position, frame): a frame of another scene and one with no texture (a lens cap), to slip into a sweep."""
+    w, h = size
+    blank = NoiseSource(5).add(np.full((h, w, 3), 120, np.uint8), 1.6)
+    return [(4, foreign), (9, blank)]
+
+
+def _with(frames: list[np.ndarray], intruders: list[tuple[int, np.ndarray]]) -> list[np.ndarray]:
+    out = list(frames)
+    for position, frame in intruders:
+        out.insert(position, frame)
+    return out
+
+
+def test_a_frame_of_another_scene_and_a_blank_one_are_named_and_left_out_by_the_cli(run_tether,
+                                                                                    tmp_path: Path) -> None:
+    frames = _independent(False)[0]
+    foreign = render_stack(SIZE, frames=3, seed=5).frames[1]
+    paths = []
+    for k, frame in enumerate(_with(frames, _intruders(SIZE, foreign))):
+        paths.append(tmp_path / f"frame{k:02d}.png")
+        cv2.imwrite(str(paths[-1]), frame)
+    mixed = run_tether("stack", *map(str, paths), "--out", str(tmp_path / "mixed.png"), check=True)
+    warned = re.findall(r"warning: (\S+) could not be registered", mixed.stdout)
+    assert warned == ["frame04.png", "frame09.png"], mixed.stdout
+    assert f"{len(frames)} frames" in mixed.stdout, mixed.stdout
+    clean = [p for k, p in enumerate(paths) if k not in (4, 9)]
+    run_tether("stack", *map(str, clean), "--out", str(tmp_path / "clean.png"), check=True)
+    # Left out, not blended: the picture is the one the sweep alone gives.
+    assert np.array_equal(cv2.imread(str(tmp_path / "mixed.png")), cv2.imread(str(tmp_path / "clean.png")))
+
+
+def test_a_frame_of_another_scene_and_a_blank_one_are_left_out_on_the_simulator() -> None:
+    frames = _simulated(False)[0]
+    foreign = NoiseSource(6).add(optics.render("portrait", 120.0, SIZE, breathing=True, seed=0), 1.6)
+    mixed = stack_frames(ArrayFrames(_with(frames, _intruders(SIZE, foreign))))
+    assert mixed.excluded == (4, 9), mixed.excluded
+    assert mixed.index.excluded == (4, 9)
+    assert np.array_equal(mixed.image, stack_frames(ArrayFrames(frames)).image)

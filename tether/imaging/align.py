@@ -311,6 +311,17 @@ def footprint_box(m: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int,
     return row0, max(row0, row1), col0, max(col0, col1)
 
 
+def match(template: np.ndarray, image: np.ndarray, m: np.ndarray) -> float:
+    """Correlation of ``template`` and ``image`` warped onto it by ``m``, inside a 10 % margin (0 for a flat image)."""
+    warped = warp_to_reference(image, m)
+    h, w = template.shape
+    dy, dx = h // 10, w // 10
+    a, b = template[dy:h - dy, dx:w - dx], warped[dy:h - dy, dx:w - dx]
+    a, b = a - a.mean(), b - b.mean()
+    den = float(np.sqrt(np.sum(a * a) * np.sum(b * b)))
+    return float(np.sum(a * b)) / den if den > 0 else 0.0
+
+
 def residual(template: np.ndarray, image: np.ndarray, m: np.ndarray) -> float:
     """Mean squared difference of ``template`` and ``image`` warped onto it by ``m``, inside a 10 % margin."""
     warped = warp_to_reference(image, m)
@@ -353,8 +364,14 @@ class ChainAligner:
     #: by up to 1 % (light spills across its edges, a blurred foreground covers more of what is behind
     #: it), and scaling every frame by that costs a still stack 0.15 dB; a flicker that small does not show.
     min_gain_change: float = 0.015
+    #: The correlation a frame must reach with its predecessor, registered, to be used. Neighbours
+    #: in a sweep reach 0.99 (blur changes little from one to the next, even with a hand's
+    #: shake); a frame of another scene reaches 0.2, one with no texture 0.02.
+    min_match: float = 0.5
     transforms: list[np.ndarray] = field(default_factory=list)
     gains: list[np.ndarray] = field(default_factory=list)
+    #: Numbers (0-based, in the order added) of the frames that could not be registered.
+    rejected: list[int] = field(default_factory=list)
     _key_grey: np.ndarray | None = None
     _key_chain: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
     _prev_grey: np.ndarray | None = None
@@ -369,27 +386,40 @@ class ChainAligner:
 
         ``small`` is float32 on a 0..255 scale, or uint8/uint16, which is cheaper: it is
         converted (:func:`as_float`) a piece at a time, and kept as it is for the colour reference.
+        A frame that does not match its predecessor once registered (:attr:`min_match`) is not
+        used: its number goes to :attr:`rejected`, it gets the chain's transform as it stands and
+        no gains, and the next frame is registered to the last frame that was used.
         """
         grey = grey_float(small)
         grey = cv2.GaussianBlur(grey, (0, 0), 1.0)  # noise would otherwise dominate the residuals
-        if self._key_grey is None:
-            self._key_grey = grey
+        if self._prev_grey is None or self._key_grey is None:  # the first frame
+            self._key_grey = self._prev_grey = grey
         else:
+            key_chain = self._key_chain
             local = estimate_motion(self._key_grey, grey, spectra=self._key_spectra)
-            if residual(self._key_grey, grey, local) < (1 - self.min_gain) * residual(self._key_grey, grey, IDENTITY):
-                self._key_grey, self._key_chain = grey, compose(local, self._key_chain)
-        if self._prev_grey is not None:
-            self._fine = self._refined(self._prev_grey, grey, grey.shape)
-        self._prev_grey, self._prev_coarse = grey, self._key_chain
+            new_key = residual(self._key_grey, grey, local) < (1 - self.min_gain) * residual(self._key_grey, grey,
+                                                                                                 IDENTITY)
+            if new_key:
+                key_chain = compose(local, self._key_chain)
+            coarse_step = compose(key_chain, invert(self._prev_coarse))
+            homography = corner_shift(coarse_step, grey.shape) > self.handheld_step
+            step = refine_motion(self._prev_grey, grey, coarse_step, homography=homography)
+            if match(self._prev_grey, grey, step) < self.min_match:
+                self.rejected.append(len(self.transforms))
+                self.transforms.append(scale_transform(self._fine, self.factor))
+                self.gains.append(np.ones(1 if small.ndim == 2 else small.shape[2], np.float32))
+                return self.transforms[-1], self.gains[-1]
+            if new_key:
+                self._key_grey, self._key_chain = grey, key_chain
+            self._fine = self._taken(step, grey.shape)
+            self._prev_grey, self._prev_coarse = grey, self._key_chain
         gains = self._gains(small, self._fine)
         self.transforms.append(scale_transform(self._fine, self.factor))
         self.gains.append(gains)
         return self.transforms[-1], gains
 
-    def _refined(self, prev: np.ndarray, grey: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """The fine chain after ``grey``, given the previous frame ``prev`` (reduced coordinates)."""
-        coarse_step = compose(self._key_chain, invert(self._prev_coarse))
-        step = refine_motion(prev, grey, coarse_step, homography=corner_shift(coarse_step, shape) > self.handheld_step)
+    def _taken(self, step: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """The fine chain after the refined ``step`` from the previous frame (reduced coordinates)."""
         if corner_shift(step, shape) <= self.min_step:
             # Nothing moved but the focus: this step is what a focus step fakes.
             self._fakes = [*self._fakes, step][-self.fake_memory:]
