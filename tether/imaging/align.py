@@ -397,8 +397,8 @@ class ChainAligner:
         else:
             key_chain = self._key_chain
             local = estimate_motion(self._key_grey, grey, spectra=self._key_spectra)
-            new_key = residual(self._key_grey, grey, local) < (1 - self.min_gain) * residual(self._key_grey, grey,
-                                                                                                 IDENTITY)
+            still = residual(self._key_grey, grey, IDENTITY)
+            new_key = residual(self._key_grey, grey, local) < (1 - self.min_gain) * still
             if new_key:
                 key_chain = compose(local, self._key_chain)
             coarse_step = compose(key_chain, invert(self._prev_coarse))

@@ -74,7 +74,10 @@ def _report(progress: Progress | None, done: int, total: int, stage: str) -> Non
 
 def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour: bool = True,
                         progress: Progress | None = None, cancel: Cancel | None = None) -> FocusIndex:
-    """Pass 1 over ``source``: alignment to frame 0, colour gains and per-tile focus curves."""
+    """Pass 1 over ``source``: alignment to frame 0, colour gains and per-tile focus curves.
+
+    Frames that cannot be registered get no focus curve and are listed in ``excluded``.
+    """
     n = len(source)
     if n < 1:
         raise TooFewFrames("no frames to analyse")
