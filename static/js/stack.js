@@ -95,6 +95,8 @@ $("#stack").addEventListener("click", async () => {
   $("#result").hidden = false;
   $("#result").dataset.export = result.export;
   $("#result-caption").textContent = `stack of ${result.frames} frames (${result.method}${result.range ? `, frames ${result.range[0] + 1}–${result.range[1] + 1}` : ""})`;
+  if (result.warnings?.length) toast(result.warnings.join("; "), "error");
+  if (result.uncovered > 0) $("#result-caption").textContent += `; every frame covers all but ${(100 * result.uncovered).toFixed(1)} % at the edges (filled from the nearest pixels: crop it off)`;
   const link = $("#download");
   link.href = `/api/exports/${result.export}`;
   link.textContent = `Download ${result.name}`;

@@ -305,7 +305,10 @@ class BurstService:
             if not output.browsers_show:  # a JPEG beside it for the page
                 preview, preview_path = self.store.new_export_path(".jpg", f"{burst_id}-stack-preview")
                 preview_path.write_bytes(encode_image(result.image, ".jpg", note=note))
-            return {**done, "preview": preview, "frames": len(selected), "range": [first, last], "method": method}
+            return {**done, "preview": preview, "frames": len(selected) - len(result.excluded), "range": [first, last],
+                    "method": method, "covered_box": list(result.valid_box), "uncovered": round(result.uncovered, 4),
+                    "warnings": [f"frame {source.indices[i] + 1} could not be registered to the other frames (another "
+                                 "scene, or no texture) and was left out" for i in result.excluded]}
 
         # labels are for people: frames counted from 1, as the pages show them
         extent = "" if frames is None else f", frames {frames[0] + 1}-{frames[1] + 1}"
