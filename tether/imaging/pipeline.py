@@ -31,6 +31,7 @@ from tether.imaging.errors import ImagingError, TooFewFrames
 from tether.imaging.focus_measure import default_tile, focus_measure, luminance, tile_grid, tile_scores
 from tether.imaging.io import FrameSource, shrink
 from tether.imaging.methods import METHODS, Fusion
+from tether.imaging.motion import MotionOverlay, MotionSampler
 from tether.imaging.refocus import FocusIndex
 from tether.imaging.strips import Strip, plan_strips
 
@@ -76,6 +77,7 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
     read_reduce = min(2, align_factor)  # the focus measure works at half size anyway
     aligner = al.ChainAligner(factor=align_factor, match_colour=match_colour)
     scores = np.empty((n, *grid), np.float32)
+    colours = MotionSampler(n, grid)
     for i in range(n):
         _check(cancel)
         frame = source.read(i, reduce=read_reduce)
@@ -88,6 +90,7 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
             aligner.transforms.append(al.IDENTITY.copy())
             aligner.gains.append(np.ones(frame.shape[2] if frame.ndim == 3 else 1, np.float32))
         del small  # (the aligner keeps frame 0's as the colour reference)
+        colours.add(i, frame, m, aligner.gains[i])
         grey = luminance(frame)
         del frame  # before the warp's output is made
         grey = al.warp_to_reference(grey, m)
@@ -96,7 +99,7 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
         _report(progress, i + 1, n, "analysing")
     # The aligner (its keyframes and their spectra) goes with this call: pass 2 does not carry it.
     return FocusIndex(scores=scores, shape=shape, tile=tile, transforms=np.array(aligner.transforms),
-                      gains=np.array(aligner.gains, np.float32))
+                      gains=np.array(aligner.gains, np.float32), motion=colours.motion(scores))
 
 
 def _frame_range(frames: range | None, n: int) -> range:
@@ -134,8 +137,9 @@ def stack_frames(source: FrameSource, *, method: str = METHODS.default, frames: 
     if index.frame_count != n or tuple(index.shape) != shape:
         raise ImagingError("the focus index belongs to another set of frames; recompute it")
     done = total - len(selected) * len(strips)
-    image = _fuse(source, index, chosen.fusion(index, selected), strips, selected, progress, cancel, done, total,
-                  on_strip_done)
+    # Moving subjects are laid over the method's picture, each from one frame.
+    fusion = MotionOverlay(chosen.fusion(index, selected), index, selected)
+    image = _fuse(source, index, fusion, strips, selected, progress, cancel, done, total, on_strip_done)
     return StackResult(image=image, frames=selected, valid_box=_valid_box(index, selected), index=index)
 
 
@@ -167,7 +171,10 @@ def render_aperture(source: FrameSource, index: FocusIndex, *, focus: tuple[floa
     ``captured_f_number`` is the aperture the frames were shot at; a smaller ``f_number``
     gives a shallower depth of field. Returns (H, W, 3) of the frames' dtype.
     """
-    focus_frame = float(index.refocus(*focus).frame)
+    answer = index.refocus(*focus)
+    if answer.frame is None:
+        raise ImagingError(f"({focus[0]:g}, {focus[1]:g}) is on a moving subject; focus on something that stood still")
+    focus_frame = float(answer.frame)
 
     def frame_rows(start: int, stop: int) -> np.ndarray:
         return aperture_index_map(index.depth_rows(start, stop), focus=focus_frame, f_number=f_number,
