@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 
 from tether.imaging.channels import scale_channels
-from tether.imaging.refocus import FocusIndex
+from tether.imaging.focus_measure import luminance
+from tether.imaging.refocus import FocusIndex, tile_rows
 from tether.imaging.strips import Strip
 
 #: Rows ``start``..``stop`` of a (H, W) float32 fractional index map.
@@ -72,17 +73,84 @@ class DepthmapFusion:
         return scale_channels(acc, [1.0] * channels, dtype=target, out=out)
 
 
-class DepthmapStack:
-    """Depth-map fusion along the index map ``index_rows``, a strip at a time.
+#: Tiles whose 3 x 3 neighbourhood spans at least this many frames (sharpest frame per tile) are
+#: at a depth edge: there each pixel is picked from the frame with the most detail around it.
+EDGE_FRAMES = 1.5
+#: Sigma (px) of the window the per-pixel detail is measured over: wide enough not to chase noise,
+#: narrow against the halo a smooth depth leaves beside an occluding edge.
+DETAIL_SIGMA = 1.0
+#: How much more detail another candidate needs than the pixel's own tile's frame to win.
+OWN_FRAME_BIAS = 3.0
 
-    Strips need no margins (each pixel depends on its own index only), so a strip's kept rows
-    are all its rows; frames that no pixel of a strip uses are not even read.
+
+def detail(image: np.ndarray) -> np.ndarray:
+    """(H, W) float32 local detail of a (H, W[, 3]) image: smoothed squared Laplacian of its luminance."""
+    grey = luminance(image)
+    lap = cv2.Laplacian(grey, cv2.CV_32F, ksize=3)
+    energy = cv2.multiply(lap, lap)
+    return cv2.GaussianBlur(energy, (0, 0), DETAIL_SIGMA)
+
+
+class EdgePick:
+    """At depth edges, each pixel from the frame with the most detail around it among its candidates.
+
+    A smooth depth map cannot follow an occluding edge: it puts an intermediate frame on both sides,
+    and leaves a halo of blur around every near object (on stacks of the test renderers, up to a
+    fifth of the textured tiles at under 0.8 of the best frame's detail, all around edges). There,
+    the sharpest frames of the nearest and farthest tile around (and of the pixel's own tile) compete
+    pixel by pixel: ``candidates`` (3, H, W) int16 per pixel. Only those: among neighbouring frames
+    of one surface the winner would follow the noise. ``weight`` (0..1 per pixel) feathers the
+    result into the smooth blend.
+    """
+
+    def __init__(self, weight: np.ndarray, candidates: np.ndarray) -> None:
+        self.weight = weight
+        self.candidates = np.where(weight > 0, candidates, -1)
+        self._wanted = {int(k) for k in np.unique(self.candidates) if k >= 0}
+        self._energy = np.full(weight.shape, -1.0, np.float32)
+        self._best: np.ndarray | None = None
+
+    def wants(self, k: int) -> bool:
+        return k in self._wanted
+
+    def add(self, k: int, image: np.ndarray) -> None:
+        allowed = (self.candidates == k).any(axis=0)
+        energy = detail(image)
+        # The pixel's own tile's frame wins unless another has clearly more detail: a blurred near edge
+        # lets some of the sharp background through, which is detail of the wrong place.
+        energy[self.candidates[1] != k] *= 1.0 / OWN_FRAME_BIAS
+        better = allowed & (energy > self._energy)
+        self._energy[better] = energy[better]
+        if self._best is None:
+            self._best = np.zeros_like(image)
+        self._best[better] = image[better]
+
+    def blend(self, out: np.ndarray) -> None:
+        """Lay the picked pixels over the smooth blend ``out`` (in place), feathered by the weight."""
+        if self._best is None:
+            return
+        weight = np.where(self._energy >= 0, self.weight, 0.0).astype(np.float32)[..., None]
+        mixed = out.astype(np.float32) * (1.0 - weight) + self._best.astype(np.float32) * weight
+        out[...] = np.clip(np.rint(mixed), 0, np.iinfo(out.dtype).max)
+
+
+#: The :class:`EdgePick` of rows ``start``..``stop``, or None where a stack has no depth edge there.
+EdgeRows = Callable[[int, int], "EdgePick | None"]
+
+
+class DepthmapStack:
+    """Depth-map fusion along the index map ``index_rows``, a strip at a time (and at depth edges,
+    ``edge_rows``: the sharpest frame per pixel).
+
+    Strips need no margins (each pixel depends on its own index and a few pixels around it), so a
+    strip's kept rows are all its rows; frames that no pixel of a strip uses are not even read.
     """
 
     stage = "blending"
 
-    def __init__(self, index_rows: IndexRows) -> None:
+    def __init__(self, index_rows: IndexRows, edge_rows: EdgeRows | None = None) -> None:
         self.index_rows = index_rows
+        self.edge_rows = edge_rows
 
     @classmethod
     def of_stack(cls, index: FocusIndex, frames: range) -> DepthmapStack:
@@ -91,26 +159,49 @@ class DepthmapStack:
             rows: np.ndarray = np.clip(index.depth_rows(start, stop), frames.start, frames.stop - 1)
             return rows
 
-        return cls(depth)
+        fine = np.clip(index.fine_index, frames.start, frames.stop - 1).astype(np.float32)
+        kernel = np.ones((3, 3), np.uint8)
+        near, far = cv2.erode(fine, kernel), cv2.dilate(fine, kernel)
+        # Widened by a tile: a near object's blur reaches past the tiles its edge crosses.
+        edge = cv2.dilate(np.clip(far - near - EDGE_FRAMES + 1.0, 0.0, 1.0), kernel).astype(np.float32)
+        candidates = np.rint(np.stack([near, fine, far])).astype(np.int16)
+
+        def edges(start: int, stop: int) -> EdgePick | None:
+            weight = tile_rows(edge, index.shape, start, stop)
+            if not weight.any():
+                return None
+            pick = np.ix_(np.arange(start, stop) // index.tile, np.arange(index.shape[1]) // index.tile)
+            return EdgePick(weight, np.stack([c[pick] for c in candidates]))
+
+        return cls(depth, edges)
 
     def strip(self, strip: Strip) -> DepthmapStrip:
-        return DepthmapStrip(DepthmapFusion(self.index_rows(strip.start, strip.stop)))
+        edges = None if self.edge_rows is None else self.edge_rows(strip.start, strip.stop)
+        return DepthmapStrip(DepthmapFusion(self.index_rows(strip.start, strip.stop)), edges)
 
 
 class DepthmapStrip:
     """One strip of a :class:`DepthmapStack`."""
 
-    def __init__(self, fusion: DepthmapFusion) -> None:
+    def __init__(self, fusion: DepthmapFusion, edges: EdgePick | None = None) -> None:
         self.fusion = fusion
+        self.edges = edges
 
     def add(self, i: int, read: Callable[[], np.ndarray], gains: np.ndarray) -> None:
-        if not self.fusion.wants(i):
+        at_edges = self.edges is not None and self.edges.wants(i)
+        if not (self.fusion.wants(i) or at_edges):
             return
         frame = read()
         factors = [float(g) for g in gains]
         if not np.allclose(factors, 1.0):  # saturating, in the frame's own dtype: no float copy
             frame = scale_channels(frame, factors)
-        self.fusion.add(i, frame)
+        if self.fusion.wants(i):
+            self.fusion.add(i, frame)
+        if at_edges:
+            assert self.edges is not None
+            self.edges.add(i, frame)
 
     def finish(self, out: np.ndarray) -> None:
         self.fusion.result(out.dtype, out=out)
+        if self.edges is not None:
+            self.edges.blend(out)
