@@ -4,12 +4,14 @@ The smoothed, fractional index map of :class:`~tether.imaging.refocus.FocusIndex
 the per-pixel choice; a pixel at index 4.3 takes 70 % of frame 4 and 30 % of frame 5,
 so steps between frames do not show as contour lines. Because the map is smooth, this
 method does not pick noise and keeps smooth surfaces (skin, glass, metal) clean, where
-the pyramid method may switch frames on faint texture; it blurs fine structure across
-depth edges (hair, bristles), where the pyramid method is better. This is the
-"DMap" approach of Zerene Stacker and focus-stack's depth-map output.
+the pyramid method may switch frames on faint texture. This is the "DMap" approach of
+Zerene Stacker and focus-stack's depth-map output. At depth edges, where a smooth map would
+put an in-between frame on both sides, :class:`EdgePick` takes each pixel from the sharper
+of the frames on either side instead (docs/stacking.md, "Depth-map fusion").
 
 Memory: the index map (4 bytes a pixel) and a float32 accumulator (4 bytes a pixel per
-channel); frames are folded in one at a time, in any order. :class:`DepthmapStack` runs it a
+channel), and in strips with a depth edge the edge pick's 17 bytes a pixel; frames are folded
+in one at a time, in any order. :class:`DepthmapStack` runs it a
 strip at a time, for stacking and for the virtual aperture (another index map).
 """
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from tether.imaging.channels import scale_channels
+from tether.imaging.channels import lay_over, scale_channels
 from tether.imaging.focus_measure import luminance
 from tether.imaging.refocus import FocusIndex, tile_rows
 from tether.imaging.strips import Strip
@@ -129,9 +131,7 @@ class EdgePick:
         """Lay the picked pixels over the smooth blend ``out`` (in place), feathered by the weight."""
         if self._best is None:
             return
-        weight = np.where(self._energy >= 0, self.weight, 0.0).astype(np.float32)[..., None]
-        mixed = out.astype(np.float32) * (1.0 - weight) + self._best.astype(np.float32) * weight
-        out[...] = np.clip(np.rint(mixed), 0, np.iinfo(out.dtype).max)
+        lay_over(out, self._best, np.where(self._energy >= 0, self.weight, 0.0))
 
 
 #: The :class:`EdgePick` of rows ``start``..``stop``, or None where a stack has no depth edge there.

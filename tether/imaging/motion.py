@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from tether.imaging.align import scale_transform, warp_to_reference
-from tether.imaging.channels import scale_channels
+from tether.imaging.channels import lay_over, scale_channels
 from tether.imaging.methods import Fusion, StripFusion
 from tether.imaging.refocus import FocusIndex, tile_rows
 from tether.imaging.strips import Strip
@@ -197,10 +197,7 @@ class MotionStrip:
         self.inner.finish(out)
         for k, piece in self.pieces.items():
             box = self.boxes[k]
-            weight = np.where(self.labels[box] == k, self.alpha[box], 0.0)[..., None]
-            target = out[box]
-            mixed = target.astype(np.float32) * (1.0 - weight) + piece.astype(np.float32) * weight
-            target[...] = np.clip(np.rint(mixed), 0, np.iinfo(out.dtype).max)
+            lay_over(out[box], piece, np.where(self.labels[box] == k, self.alpha[box], 0.0))
 
 
 #: Values of the motion map image.
