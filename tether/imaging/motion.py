@@ -22,7 +22,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from tether.imaging.align import scale_transform, warp_to_reference
+from tether.imaging.align import scale_transform
 from tether.imaging.channels import lay_over, scale_channels
 from tether.imaging.methods import Fusion, StripFusion
 from tether.imaging.refocus import FocusIndex, tile_rows
@@ -58,10 +58,13 @@ class MotionSampler:
         """Frame ``i`` (h, w, 3) as read, ``transform`` from reference to its pixels, its colour ``gains``."""
         rows, cols = self.grid
         h, w = frame.shape[:2]
-        factor = max(1.0, min(h / (rows * _SUB), w / (cols * _SUB)))
-        small = cv2.resize(frame, (round(w / factor), round(h / factor)), interpolation=cv2.INTER_AREA)
+        # A whole factor (OpenCV's fast area reduction), and a bilinear warp: only means are wanted.
+        factor = max(1, round(min(h / (rows * _SUB), w / (cols * _SUB))))
+        size = (w // factor, h // factor)
+        small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA) if factor > 1 else frame
         small = scale_channels(small, [float(g) for g in gains])
-        aligned = warp_to_reference(small, scale_transform(transform, 1.0 / factor))
+        aligned = cv2.warpAffine(small, scale_transform(transform, 1.0 / factor), size,
+                                 flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
         tiles = cv2.resize(_as_u8(aligned), (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
         self.means[i] = np.rint(cv2.GaussianBlur(tiles, (0, 0), SMOOTH_TILES))
 
