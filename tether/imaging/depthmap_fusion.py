@@ -10,7 +10,7 @@ put an in-between frame on both sides, :class:`EdgePick` takes each pixel from t
 of the frames on either side instead (docs/stacking.md, "Depth-map fusion").
 
 Memory: the index map (4 bytes a pixel) and a float32 accumulator (4 bytes a pixel per
-channel), and in strips with a depth edge the edge pick's 17 bytes a pixel; frames are folded
+channel), and in strips with a depth edge the edge pick's 7 bytes a pixel; frames are folded
 in one at a time, in any order. :class:`DepthmapStack` runs it a
 strip at a time, for stacking and for the virtual aperture (another index map).
 """
@@ -81,6 +81,8 @@ EDGE_FRAMES = 1.5
 #: Sigma (px) of the window the per-pixel detail is measured over: wide enough not to chase noise,
 #: narrow against the halo a smooth depth leaves beside an occluding edge.
 DETAIL_SIGMA = 1.0
+#: Rows the edge pick works on at a time, and the context it reads around them (the detail's reach).
+_BAND, _PAD = 128, 8
 #: How much more detail another candidate needs than the pixel's own tile's frame to win.
 OWN_FRAME_BIAS = 3.0
 
@@ -100,38 +102,70 @@ class EdgePick:
     and leaves a halo of blur around every near object (on stacks of the test renderers, up to a
     fifth of the textured tiles at under 0.8 of the best frame's detail, all around edges). There,
     the sharpest frames of the nearest and farthest tile around (and of the pixel's own tile) compete
-    pixel by pixel: ``candidates`` (3, H, W) int16 per pixel. Only those: among neighbouring frames
-    of one surface the winner would follow the noise. ``weight`` (0..1 per pixel) feathers the
-    result into the smooth blend.
+    pixel by pixel. Only those: among neighbouring frames of one surface the winner would follow
+    the noise. The maps are per tile: ``edge`` (rows, cols) float32, 0..1, how much a tile is at an
+    edge (scaled bilinearly, it feathers the picks into the smooth blend), ``candidates`` (3, rows,
+    cols) int16 (nearest, own, farthest). The pick covers reference rows ``start``..``stop`` of
+    (H, W) = ``shape``; it keeps the best detail so far and its pixels (7 bytes a pixel), and works
+    in bands of rows so that its temporaries stay small.
     """
 
-    def __init__(self, weight: np.ndarray, candidates: np.ndarray) -> None:
-        self.weight = weight
-        self.candidates = np.where(weight > 0, candidates, -1)
-        self._wanted = {int(k) for k in np.unique(self.candidates) if k >= 0}
-        self._energy = np.full(weight.shape, -1.0, np.float32)
+    def __init__(self, edge: np.ndarray, candidates: np.ndarray, *, tile: int, shape: tuple[int, int], start: int,
+                 stop: int) -> None:
+        self.edge, self.shape, self.start = edge, shape, start
+        self.ty = np.arange(start, stop) // tile  # the tile row and column of each pixel
+        self.tx = np.minimum(np.arange(shape[1]) // tile, edge.shape[1] - 1)
+        at_edge = edge > 0
+        self.candidates = np.where(at_edge, candidates, -1)
+        rows = np.unique(self.ty)
+        self._wanted = {int(k) for k in np.unique(self.candidates[:, rows]) if k >= 0}
+        self._energy = np.full((stop - start, shape[1]), -1.0, np.float32)
         self._best: np.ndarray | None = None
 
     def wants(self, k: int) -> bool:
         return k in self._wanted
 
+    def _bands(self, tiles: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """(row0, row1, col0, col1) of the strip's bands of rows that hold a pixel of the tile mask ``tiles``."""
+        out = []
+        for r0 in range(0, len(self.ty), _BAND):
+            r1 = min(len(self.ty), r0 + _BAND)
+            cols = np.nonzero(tiles[np.unique(self.ty[r0:r1])].any(axis=0))[0]
+            if len(cols):
+                c0 = int(np.searchsorted(self.tx, cols[0]))
+                c1 = int(np.searchsorted(self.tx, cols[-1], side="right"))
+                out.append((r0, r1, c0, c1))
+        return out
+
     def add(self, k: int, image: np.ndarray) -> None:
+        """Offer frame ``k``: the strip's rows (rows, W, 3) in reference geometry."""
         allowed = (self.candidates == k).any(axis=0)
-        energy = detail(image)
-        # The pixel's own tile's frame wins unless another has clearly more detail: a blurred near edge
-        # lets some of the sharp background through, which is detail of the wrong place.
-        energy[self.candidates[1] != k] *= 1.0 / OWN_FRAME_BIAS
-        better = allowed & (energy > self._energy)
-        self._energy[better] = energy[better]
-        if self._best is None:
-            self._best = np.zeros_like(image)
-        self._best[better] = image[better]
+        own = self.candidates[1] == k
+        h, w = image.shape[:2]
+        for r0, r1, c0, c1 in self._bands(allowed):
+            y0, y1, x0, x1 = max(0, r0 - _PAD), min(h, r1 + _PAD), max(0, c0 - _PAD), min(w, c1 + _PAD)
+            energy = detail(image[y0:y1, x0:x1])[r0 - y0:r1 - y0, c0 - x0:c1 - x0]
+            tiles = np.ix_(self.ty[r0:r1], self.tx[c0:c1])
+            # The pixel's own tile's frame wins unless another has clearly more detail: a blurred near
+            # edge lets some of the sharp background through, which is detail of the wrong place.
+            energy[~own[tiles]] *= 1.0 / OWN_FRAME_BIAS
+            kept = self._energy[r0:r1, c0:c1]
+            better = allowed[tiles] & (energy > kept)
+            kept[better] = energy[better]
+            if self._best is None:
+                self._best = np.zeros_like(image)
+            self._best[r0:r1, c0:c1][better] = image[r0:r1, c0:c1][better]
 
     def blend(self, out: np.ndarray) -> None:
-        """Lay the picked pixels over the smooth blend ``out`` (in place), feathered by the weight."""
+        """Lay the picked pixels over the smooth blend ``out`` (in place), feathered by the edge map."""
         if self._best is None:
             return
-        lay_over(out, self._best, np.where(self._energy >= 0, self.weight, 0.0))
+        for r0 in range(0, len(self.ty), _BAND):
+            r1 = min(len(self.ty), r0 + _BAND)
+            picked = self._energy[r0:r1] >= 0
+            if picked.any():
+                weight = tile_rows(self.edge, self.shape, self.start + r0, self.start + r1)
+                lay_over(out[r0:r1], self._best[r0:r1], np.where(picked, weight, 0.0))
 
 
 #: The :class:`EdgePick` of rows ``start``..``stop``, or None where a stack has no depth edge there.
@@ -167,11 +201,10 @@ class DepthmapStack:
         candidates = np.rint(np.stack([near, fine, far])).astype(np.int16)
 
         def edges(start: int, stop: int) -> EdgePick | None:
-            weight = tile_rows(edge, index.shape, start, stop)
-            if not weight.any():
+            rows = edge[start // index.tile:(stop - 1) // index.tile + 1]
+            if not rows.any():
                 return None
-            pick = np.ix_(np.arange(start, stop) // index.tile, np.arange(index.shape[1]) // index.tile)
-            return EdgePick(weight, np.stack([c[pick] for c in candidates]))
+            return EdgePick(edge, candidates, tile=index.tile, shape=index.shape, start=start, stop=stop)
 
         return cls(depth, edges)
 
