@@ -33,8 +33,10 @@ from tether.imaging.strips import Strip
 #: vignetting, blur spill, noise); a subject that differs from what it covers by less than this is
 #: not seen (it also ghosts faintly).
 MOTION_LEVELS = 20.0
-#: Low-pass of the tile means, in tiles (sigma): wider than the largest blur a sweep spreads an edge by.
-SMOOTH_TILES = 1.5
+#: Low-pass of the tile means (Gaussian sigma) as a share of the frame's long side: wider than the blur
+#: a sweep spreads an edge by, which grows with the frame (at 3 MP, 1.5 tiles let a still sweep's
+#: edge stray 21 levels; this much (2.4 tiles there, 1.5 at 640 x 480), 13).
+SMOOTH_SHARE = 0.019
 #: Samples per tile side taken from each frame before its warp into reference geometry.
 _SUB = 4
 #: Tile-frames :func:`deviation` works on at a time (its few float32 temporaries stay near 1 MB).
@@ -53,6 +55,7 @@ class MotionSampler:
     def __init__(self, count: int, grid: tuple[int, int]) -> None:
         self.grid = grid
         self.means = np.zeros((count, *grid, 3), np.uint8)
+        self.sigma = max(1.0, SMOOTH_SHARE * max(grid))  # in tiles
 
     def add(self, i: int, frame: np.ndarray, transform: np.ndarray, gains: np.ndarray) -> None:
         """Frame ``i`` (h, w, 3) as read, ``transform`` from reference to its pixels, its colour ``gains``."""
@@ -66,7 +69,7 @@ class MotionSampler:
         aligned = cv2.warpAffine(small, scale_transform(transform, 1.0 / factor), size,
                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
         tiles = cv2.resize(_as_u8(aligned), (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
-        self.means[i] = np.rint(cv2.GaussianBlur(tiles, (0, 0), SMOOTH_TILES))
+        self.means[i] = np.rint(cv2.GaussianBlur(tiles, (0, 0), self.sigma))
 
     def motion(self, scores: np.ndarray) -> np.ndarray:
         """(rows, cols) bool: the moving tiles (:func:`motion_tiles` of the means and focus curves ``scores``)."""
