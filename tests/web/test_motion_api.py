@@ -8,17 +8,8 @@ import numpy as np
 
 from tests.imaging.independent_render import render_stack
 from tests.imaging.moving_object import add_moving_subject
+from tests.web.test_imaging_api import wait_job
 from tether.burst import BurstWriter, FrameMeta
-
-
-def _wait(client, job_id: str) -> dict:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").get_json()
-        if job["state"] in ("done", "error", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def test_a_stack_with_a_moving_subject_offers_its_motion_map(client, engine, focus_burst) -> None:
@@ -28,7 +19,7 @@ def test_a_stack_with_a_moving_subject_offers_its_motion_map(client, engine, foc
         for k, frame in enumerate(subject.frames):
             _, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 95])
             writer.append(data.tobytes(), FrameMeta(captured_at=time.time(), focus_position=20 * k))
-    job = _wait(client, client.post(f"/api/bursts/{burst_id}/stack", json={}).get_json()["job"])
+    job = wait_job(client, client.post(f"/api/bursts/{burst_id}/stack", json={}).get_json()["job"])
     assert job["state"] == "done", job
     motion = client.get(f"/api/exports/{job['result']['motion_map']}")
     assert motion.status_code == 200
@@ -39,6 +30,6 @@ def test_a_stack_with_a_moving_subject_offers_its_motion_map(client, engine, foc
     assert tap["frame"] is None and tap["moving"] is True
     # A burst where nothing moved: no motion map, and taps name frames.
     still = focus_burst(6)
-    job = _wait(client, client.post(f"/api/bursts/{still}/stack", json={}).get_json()["job"])
+    job = wait_job(client, client.post(f"/api/bursts/{still}/stack", json={}).get_json()["job"])
     assert job["state"] == "done" and job["result"]["motion_map"] is None
     assert client.get(f"/api/bursts/{still}/refocus?x=0.5&y=0.5").get_json()["moving"] is False
