@@ -30,6 +30,10 @@ async function tap(event) {
   marker.hidden = false;
   const answer = await attempt(() => api("GET", `/api/bursts/${burstId}/refocus?x=${point.x.toFixed(5)}&y=${point.y.toFixed(5)}`));
   if (!answer) return;
+  if (answer.moving) {  // a moving subject: no one frame shows it sharp there, so none is named
+    toast("That is a moving subject: tap something that stood still.", "info");
+    return;
+  }
   img.dataset.tapFrame = String(answer.frame);
   await showFrame(answer.frame);
   $("#alternatives").replaceChildren(

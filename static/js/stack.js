@@ -60,6 +60,10 @@ $("#single").addEventListener("click", async (event) => {
   if (!point) return;
   const answer = await attempt(() => api("GET", `/api/bursts/${burstId}/refocus?x=${point.x.toFixed(5)}&y=${point.y.toFixed(5)}`));
   if (!answer) return;
+  if (answer.moving) {
+    $("#stack-status").textContent = "That is a moving subject: tap something that stood still…";
+    return;
+  }
   picking.push(answer.frame);
   if (picking.length === 1) {
     $("#stack-status").textContent = `near point: frame ${answer.frame + 1}. Now tap the farthest point…`;
@@ -101,6 +105,7 @@ $("#stack").addEventListener("click", async () => {
   link.href = `/api/exports/${result.export}`;
   link.textContent = `Download ${result.name}`;
   link.hidden = false;
+  showMotionMap(result.motion_map);
 });
 
 $("#stack-cancel").addEventListener("click", () => currentJob && attempt(() => api("POST", `/api/jobs/${currentJob}/cancel`)));
@@ -112,5 +117,14 @@ $("#show-depth").addEventListener("click", () => {
   img.onerror = () => toast("No depth map yet: it is made with the refocus map (open Refocus, or stack first).", "error");
   $("#result-caption").textContent = "depth map (near = bright)";
 });
+
+// A moving subject was taken from one frame: offer its map (white = moving) beside the stack.
+function showMotionMap(exportId) {
+  $("#motion-map")?.remove();
+  if (!exportId) return;
+  const link = el("a", { id: "motion-map", href: `/api/exports/${exportId}`, target: "_blank" },
+    "Motion map (moving subjects, each from one frame)");
+  $("#download").after(link);
+}
 
 init();

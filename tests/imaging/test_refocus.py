@@ -31,7 +31,7 @@ def test_answer_has_confidence_and_alternatives(stack_and_index) -> None:
     assert 0.0 <= answer.confidence <= 1.0
     assert answer.frame not in answer.alternatives
     assert len(set(answer.alternatives)) == len(answer.alternatives) >= 2
-    assert set(answer.to_dict()) == {"frame", "confidence", "alternatives"}
+    assert set(answer.to_dict()) == {"frame", "confidence", "alternatives", "moving"}
 
 
 def test_round_trip_through_bytes_answers_alike(stack_and_index) -> None:

@@ -21,6 +21,7 @@ from tether.imaging import (
     coverage_map,
     depth_map,
     format_of,
+    motion_map,
     render_aperture,
     stack_frames,
     write_image,
@@ -171,11 +172,14 @@ def _default_out(inputs: tuple[Path, ...], dtype: Any, what: str) -> Path:
                                        "default INPUT-stack.jpg beside the input")
 @click.option("--depth-map", "depth_out", type=_OUT, help="also write the depth map (16-bit PNG, near = bright)")
 @click.option("--coverage", "coverage_out", type=_OUT, help="also write the coverage map (black = never sharp)")
+@click.option("--motion-map", "motion_out", type=_OUT,
+              help="also write the motion map (white = a moving subject, taken from one frame)")
 @click.option("--no-align", is_flag=True, help="frames are already aligned (skip breathing correction)")
 def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: Path | None, depth_out: Path | None,
-          coverage_out: Path | None, no_align: bool) -> None:
+          coverage_out: Path | None, motion_out: Path | None, no_align: bool) -> None:
     """Focus-stack a burst or image files (JPEG, PNG, TIFF; 16-bit kept) into one sharp picture."""
-    for path, option in ((out, "--out"), (depth_out, "--depth-map"), (coverage_out, "--coverage")):
+    for path, option in ((out, "--out"), (depth_out, "--depth-map"), (coverage_out, "--coverage"),
+                         (motion_out, "--motion-map")):
         _check_out(path, option)
     with _open_source(inputs) as (source, cached, burst), _progress() as bar:
         if len(source) < 2:
@@ -213,6 +217,10 @@ def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: P
         if coverage_out:
             write_image(coverage_out, coverage_map(index))
             click.echo(f"wrote {coverage_out} (coverage: white sharp, grey no texture, black never sharp)")
+        if motion_out:
+            write_image(motion_out, motion_map(index))
+            share = float(index.motion.mean())
+            click.echo(f"wrote {motion_out} (motion map: white = moving, {100 * share:.1f} % of the picture)")
 
 
 @click.command()
@@ -229,6 +237,9 @@ def refocus(burst: Path, at: str, out: Path | None) -> None:
         index = _index_for(source, cached, path, bar)
         bar.close()
         answer = index.refocus(x, y)
+        if answer.frame is None:
+            raise ImagingError(f"{x:g},{y:g} is on a moving subject: no one frame shows it sharp there; "
+                               "tap something that stood still")
         number = source.indices[answer.frame]
         target = out or _default_out((burst,), source.dtype, "refocus")
         data = source.reader.frame_bytes(number)

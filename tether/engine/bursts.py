@@ -32,6 +32,7 @@ from tether.imaging import (
     compute_focus_index,
     depth_map_png,
     encode_image,
+    motion_map,
     stack_frames,
     write_image,
 )
@@ -268,8 +269,10 @@ class BurstService:
         loaded = self._index(burst_id)
         h, w = loaded.index.shape
         answer = loaded.index.refocus(min(fx * w, w - 1e-3), min(fy * h, h - 1e-3))
-        return {"frame": loaded.burst_frame(answer.frame), "confidence": round(answer.confidence, 3),
-                "alternatives": [loaded.burst_frame(k) for k in answer.alternatives]}
+        # On a moving subject no frame is named (frame None, "moving" true): any would be a wrong answer.
+        return {"frame": None if answer.frame is None else loaded.burst_frame(answer.frame),
+                "confidence": round(answer.confidence, 3),
+                "alternatives": [loaded.burst_frame(k) for k in answer.alternatives], "moving": answer.moving}
 
     def depth_map_png(self, burst_id: str) -> bytes:
         return depth_map_png(self._index(burst_id).index)
@@ -305,8 +308,13 @@ class BurstService:
             if not output.browsers_show:  # a JPEG beside it for the page
                 preview, preview_path = self.store.new_export_path(".jpg", f"{burst_id}-stack-preview")
                 preview_path.write_bytes(encode_image(result.image, ".jpg", note=note))
+            motion = None  # the motion map, beside the stack, when a moving subject was taken from one frame
+            if result.index.motion.any():
+                motion, motion_path = self.store.new_export_path(".png", f"{burst_id}-motion-map")
+                write_image(motion_path, motion_map(result.index))
             return {**done, "preview": preview, "frames": len(selected) - len(result.excluded), "range": [first, last],
                     "method": method, "covered_box": list(result.valid_box), "uncovered": round(result.uncovered, 4),
+                    "motion_map": motion,
                     "warnings": [f"frame {source.indices[i] + 1} could not be registered to the other frames (another "
                                  "scene, or no texture) and was left out" for i in result.excluded]}
 

@@ -10,7 +10,7 @@ other parts make::
     index.refocus(x, y)          # -> RefocusAnswer(frame, confidence, alternatives), microseconds
     stack_frames(source, method="pyramid", frames=range(a, b + 1), index=index,
                  progress=cb, cancel=ev.is_set).image                     # (H, W, 3) uint8/uint16
-    depth_map_png(index); coverage_map(index)
+    depth_map_png(index); coverage_map(index); motion_map(index)     # moving subjects: one frame each
     render_aperture(source, index, focus=(x, y), f_number=1.4, captured_f_number=5.6)
     write_image(path, image, exif_from=source.exif_source(), note="...")
 
@@ -25,6 +25,7 @@ from tether.imaging.errors import ImagingError, MismatchedFrames, TooFewFrames, 
 from tether.imaging.formats import FORMATS, ImageFormat, format_of
 from tether.imaging.io import ArrayFrames, FrameSource, ImageFiles, encode_image, read_image, write_image
 from tether.imaging.methods import METHODS, StackMethod
+from tether.imaging.motion import motion_map
 from tether.imaging.pipeline import StackResult, compute_focus_index, render_aperture, stack_frames
 from tether.imaging.refocus import FocusIndex, RefocusAnswer
 
@@ -53,6 +54,7 @@ __all__ = [
     "depth_map_png",
     "encode_image",
     "format_of",
+    "motion_map",
     "read_image",
     "render_aperture",
     "stack_frames",

@@ -31,6 +31,7 @@ from tether.imaging.errors import ImagingError, TooFewFrames
 from tether.imaging.focus_measure import default_tile, focus_measure, luminance, tile_grid, tile_scores
 from tether.imaging.io import FrameSource, shrink
 from tether.imaging.methods import METHODS, Fusion
+from tether.imaging.motion import MotionOverlay, MotionSampler
 from tether.imaging.refocus import FocusIndex
 from tether.imaging.strips import Strip, plan_strips
 
@@ -88,6 +89,7 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
     read_reduce = min(2, align_factor)  # the focus measure works at half size anyway
     aligner = al.ChainAligner(factor=align_factor, match_colour=match_colour)
     scores = np.empty((n, *grid), np.float32)
+    colours = MotionSampler(n, grid)
     for i in range(n):
         _check(cancel)
         frame = source.read(i, reduce=read_reduce)
@@ -103,6 +105,7 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
         if aligner.rejected[-1:] == [i]:
             scores[i] = 0.0  # not registered: without a focus curve no tap, depth or stack picks it
         else:
+            colours.add(i, frame, m, aligner.gains[i])
             grey = luminance(frame)
             del frame  # before the warp's output is made
             grey = al.warp_to_reference(grey, m)
@@ -111,7 +114,8 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
         _report(progress, i + 1, n, "analysing")
     # The aligner (its keyframes and their spectra) goes with this call: pass 2 does not carry it.
     return FocusIndex(scores=scores, shape=shape, tile=tile, transforms=np.array(aligner.transforms),
-                      gains=np.array(aligner.gains, np.float32), excluded=tuple(aligner.rejected))
+                      gains=np.array(aligner.gains, np.float32), excluded=tuple(aligner.rejected),
+                      motion=colours.motion(scores))
 
 
 def _frame_range(frames: range | None, n: int) -> range:
@@ -158,8 +162,9 @@ def stack_frames(source: FrameSource, *, method: str = METHODS.default, frames: 
         kept = range(len(frames_kept))
         total -= len(excluded) * len(strips)
     done = total - len(kept) * len(strips)
-    image = _fuse(kept_source, kept_index, chosen.fusion(kept_index, kept), strips, kept, progress, cancel, done,
-                  total, on_strip_done)
+    # Moving subjects are laid over the method's picture, each from one frame.
+    fusion = MotionOverlay(chosen.fusion(kept_index, kept), kept_index, kept)
+    image = _fuse(kept_source, kept_index, fusion, strips, kept, progress, cancel, done, total, on_strip_done)
     return StackResult(image=image, frames=selected, valid_box=_valid_box(kept_index, kept), index=index,
                        excluded=excluded)
 
@@ -184,7 +189,7 @@ class _Kept:
 def _kept_index(index: FocusIndex, kept: list[int]) -> FocusIndex:
     """``index`` for the frames ``kept`` only, renumbered like :class:`_Kept`."""
     return FocusIndex(scores=index.scores[kept], shape=index.shape, tile=index.tile, transforms=index.transforms[kept],
-                      gains=index.gains[kept])
+                      gains=index.gains[kept], motion=index.motion)
 
 
 def _fuse(source: FrameSource, index: FocusIndex, fusion: Fusion, strips: list[Strip], selected: range,
@@ -215,7 +220,10 @@ def render_aperture(source: FrameSource, index: FocusIndex, *, focus: tuple[floa
     ``captured_f_number`` is the aperture the frames were shot at; a smaller ``f_number``
     gives a shallower depth of field. Returns (H, W, 3) of the frames' dtype.
     """
-    focus_frame = float(index.refocus(*focus).frame)
+    answer = index.refocus(*focus)
+    if answer.frame is None:
+        raise ImagingError(f"({focus[0]:g}, {focus[1]:g}) is on a moving subject; focus on something that stood still")
+    focus_frame = float(answer.frame)
 
     def frame_rows(start: int, stop: int) -> np.ndarray:
         return aperture_index_map(index.depth_rows(start, stop), focus=focus_frame, f_number=f_number,

@@ -29,12 +29,15 @@ MIN_CONFIDENCE = 0.25
 class RefocusAnswer:
     """The frame to show for a tap, how sure the vote is (0..1), and other frames worth offering."""
 
-    frame: int
+    frame: int | None
     confidence: float
     alternatives: tuple[int, ...]
+    #: The tap is on a moving subject: no frame is named (the sharpest one there is not a place in the scene).
+    moving: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        return {"frame": self.frame, "confidence": round(self.confidence, 3), "alternatives": list(self.alternatives)}
+        return {"frame": self.frame, "confidence": round(self.confidence, 3), "alternatives": list(self.alternatives),
+                "moving": self.moving}
 
 
 @dataclass(eq=False)
@@ -43,6 +46,8 @@ class FocusIndex:
 
     ``shape`` is the (H, W) frame size; ``transforms`` (N, 3, 3) map reference pixels to
     each frame's pixels and ``gains`` (N, C) match each frame's colour to the reference.
+    ``motion`` (rows, cols) bool marks tiles of moving subjects (:mod:`tether.imaging.motion`); taps
+    there name no frame, and the votes of the tiles around a tap leave them out.
     Pixel coordinates everywhere are those of the reference frame (frame 0).
     """
 
@@ -54,6 +59,11 @@ class FocusIndex:
     #: Frames that could not be registered (another scene, no texture): their curves are zero, and
     #: stacks leave them out.
     excluded: tuple[int, ...] = ()
+    motion: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))
+
+    def __post_init__(self) -> None:
+        if self.motion.size == 0:  # (an index stored before motion was detected: nothing known to move)
+            self.motion = np.zeros(self.scores.shape[1:], bool)
 
     @property
     def frame_count(self) -> int:
@@ -110,10 +120,12 @@ class FocusIndex:
 
     @cached_property
     def depth_tiles(self) -> np.ndarray:
-        """(rows, cols) float32 smoothed sub-frame index: outliers median-filtered, textureless tiles filled in."""
+        """(rows, cols) float32 smoothed sub-frame index: outliers median-filtered, textureless and moving tiles
+        filled in."""
         fine = cv2.medianBlur(self.fine_index.astype(np.float32), 3)
         weight = np.clip(self.confidence / MIN_CONFIDENCE - 1.0, 0.0, 1.0).astype(np.float32)
-        # Normalised convolution: textureless tiles take the confidence-weighted depth of their surroundings.
+        weight[self.motion] = 0.0  # a moving subject's curves say where it passed, not how far away it is
+        # Normalised convolution: textureless (and moving) tiles take the confidence-weighted depth around them.
         sigma = max(2.0, min(self.grid) / 16)
         num = cv2.GaussianBlur(fine * weight, (0, 0), sigma)
         den = cv2.GaussianBlur(weight, (0, 0), sigma)
@@ -142,16 +154,7 @@ class FocusIndex:
 
     def depth_rows(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start``..``stop`` of :meth:`depth` (full size), computed without the rest of the map."""
-        h, w = self.shape
-        tiles = self.depth_tiles
-        across = cv2.resize(tiles, (w, tiles.shape[0]), interpolation=cv2.INTER_LINEAR)
-        # Down the rows as cv2.resize's bilinear does: pixel centres, clamped at both ends.
-        y = np.maximum((np.arange(start, stop) + 0.5) * (tiles.shape[0] / h) - 0.5, 0.0)
-        y0 = np.minimum(np.floor(y).astype(np.int64), tiles.shape[0] - 1)
-        y1 = np.minimum(y0 + 1, tiles.shape[0] - 1)
-        fy = (y - y0).astype(np.float32)[:, None]
-        rows: np.ndarray = (across[y0] * (1 - fy) + across[y1] * fy).astype(np.float32)
-        return rows
+        return tile_rows(self.depth_tiles, self.shape, start, stop)
 
     # -- taps ---------------------------------------------------------------------------
     def refocus(self, x: float, y: float, *, radius: int | None = None) -> RefocusAnswer:
@@ -165,13 +168,15 @@ class FocusIndex:
         if not (0 <= x < w and 0 <= y < h):
             raise ImagingError(f"point ({x:g}, {y:g}) is outside the {w}x{h} frame")
         r, c = int(y // self.tile), int(x // self.tile)
+        moving = self.motion
+        if moving[r, c]:
+            return RefocusAnswer(None, 0.0, (), moving=True)
         rows, cols = self.grid
         r0, r1, c0, c1 = max(0, r - radius), min(rows, r + radius + 1), max(0, c - radius), min(cols, c + radius + 1)
         curves = self._normalised(slice(r0, r1), slice(c0, c1)).reshape(self.frame_count, -1)
-        weights = self.confidence[r0:r1, c0:c1].reshape(-1)
+        weights = np.where(moving[r0:r1, c0:c1], 0.0, self.confidence[r0:r1, c0:c1]).reshape(-1)
         # The tapped tile counts double: the vote should follow what is under the finger.
         centre = (r - r0) * (c1 - c0) + (c - c0)
-        weights = weights.copy()
         weights[centre] *= 2.0
         votes = curves @ (weights + 1e-6)
         return _answer(votes)
@@ -183,7 +188,7 @@ class FocusIndex:
         np.savez(buf, version=np.array(FORMAT_VERSION), peaks=self._peaks.astype(np.float32),
                  curves=self._normalised().astype(np.float16), shape=np.array(self.shape), tile=np.array(self.tile),
                  transforms=np.asarray(self.transforms, np.float64), gains=np.asarray(self.gains, np.float32),
-                 excluded=np.array(self.excluded, np.int64))
+                 excluded=np.array(self.excluded, np.int64), motion=self.motion)
         return buf.getvalue()
 
     @classmethod
@@ -197,9 +202,24 @@ class FocusIndex:
                 height, width = (int(v) for v in z["shape"])
                 excluded = tuple(int(i) for i in z["excluded"]) if "excluded" in z else ()  # older blobs: none
                 return cls(scores=scores, shape=(height, width), tile=int(z["tile"]), transforms=z["transforms"],
-                           gains=z["gains"], excluded=excluded)
+                           gains=z["gains"], excluded=excluded,
+                           motion=z["motion"] if "motion" in z.files else np.zeros((0, 0), bool))
         except (OSError, KeyError, ValueError) as exc:
             raise ImagingError(f"stored focus index is damaged ({exc}); recompute it") from None
+
+
+def tile_rows(tiles: np.ndarray, shape: tuple[int, int], start: int, stop: int) -> np.ndarray:
+    """Rows ``start``..``stop`` of the (rows, cols) float32 tile map scaled (bilinear) to (H, W) = ``shape``,
+    computed without the rest of the map."""
+    h, w = shape
+    across = cv2.resize(tiles, (w, tiles.shape[0]), interpolation=cv2.INTER_LINEAR)
+    # Down the rows as cv2.resize's bilinear does: pixel centres, clamped at both ends.
+    y = np.maximum((np.arange(start, stop) + 0.5) * (tiles.shape[0] / h) - 0.5, 0.0)
+    y0 = np.minimum(np.floor(y).astype(np.int64), tiles.shape[0] - 1)
+    y1 = np.minimum(y0 + 1, tiles.shape[0] - 1)
+    fy = (y - y0).astype(np.float32)[:, None]
+    rows: np.ndarray = (across[y0] * (1 - fy) + across[y1] * fy).astype(np.float32)
+    return rows
 
 
 def _answer(votes: np.ndarray) -> RefocusAnswer:
