@@ -24,7 +24,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from tether.imaging.align import scale_transform
+from tether.imaging.align import footprint_box, scale_transform, warp_to_reference
 from tether.imaging.channels import lay_over, scale_channels
 from tether.imaging.methods import Fusion, StripFusion
 from tether.imaging.refocus import FocusIndex, tile_rows
@@ -57,6 +57,9 @@ class MotionSampler:
     def __init__(self, count: int, grid: tuple[int, int]) -> None:
         self.grid = grid
         self.means = np.zeros((count, *grid, 3), np.uint8)
+        # Tiles each frame fully covers: outside, a shaken frame's warp only replicates its border, and
+        # a frame never added (left out, unregistered) covers nothing; neither may look like motion.
+        self.covered = np.zeros((count, *grid), bool)
         self.sigma = max(1.0, SMOOTH_SHARE * max(grid))  # in tiles
 
     def add(self, i: int, frame: np.ndarray, transform: np.ndarray, gains: np.ndarray) -> None:
@@ -68,14 +71,18 @@ class MotionSampler:
         size = (w // factor, h // factor)
         small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA) if factor > 1 else frame
         small = scale_channels(small, [float(g) for g in gains])
-        aligned = cv2.warpAffine(small, scale_transform(transform, 1.0 / factor), size,
-                                 flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+        aligned = warp_to_reference(small, scale_transform(transform, 1.0 / factor), size=(size[1], size[0]),
+                                    interpolation=cv2.INTER_LINEAR)
         tiles = cv2.resize(_as_u8(aligned), (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
         self.means[i] = np.rint(cv2.GaussianBlur(tiles, (0, 0), self.sigma))
+        row0, row1, col0, col1 = footprint_box(transform, (h, w))
+        top, left = np.arange(rows) * (h / rows), np.arange(cols) * (w / cols)
+        self.covered[i] = (((top >= row0) & (top + h / rows <= row1))[:, None]
+                           & ((left >= col0) & (left + w / cols <= col1))[None, :])
 
     def motion(self, scores: np.ndarray) -> np.ndarray:
         """(rows, cols) bool: the moving tiles (:func:`motion_tiles` of the means and focus curves ``scores``)."""
-        return motion_tiles(self.means, scores)
+        return motion_tiles(self.means, scores, self.covered)
 
 
 def _as_u8(image: np.ndarray) -> np.ndarray:
@@ -123,12 +130,14 @@ def deviation(means: np.ndarray, band: np.ndarray) -> np.ndarray:
     return out
 
 
-def motion_tiles(means: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def motion_tiles(means: np.ndarray, scores: np.ndarray, covered: np.ndarray | None = None) -> np.ndarray:
     """(rows, cols) bool: tiles where a frame of their sharp band changed more than focus can
-    (:data:`MOTION_LEVELS`), widened by :data:`GROW_TILES`. ``scores`` are the focus curves (N, rows, cols)."""
+    (:data:`MOTION_LEVELS`), widened by :data:`GROW_TILES`. ``scores`` are the focus curves (N, rows, cols);
+    ``covered`` (same shape, bool) leaves out the tiles a frame does not cover."""
     if len(means) < 3:  # a median of two says nothing about which one moved
         return np.zeros(means.shape[1:3], bool)
-    moving = (deviation(means, sharp_band(scores)) > MOTION_LEVELS).astype(np.uint8)
+    band = sharp_band(scores) if covered is None else sharp_band(scores) & covered
+    moving = (deviation(means, band) > MOTION_LEVELS).astype(np.uint8)
     grown = cv2.dilate(moving, np.ones((2 * GROW_TILES + 1,) * 2, np.uint8))
     return grown.astype(bool)
 
