@@ -26,6 +26,9 @@ from tether.jobs import Job, JobPool
 
 log = logging.getLogger(__name__)
 
+#: The owner states (tether.capture.owner.STATES) in which a camera captures: a pre-scan or a sweep.
+CAPTURE_STATES = frozenset({"prescan", "sweep"})
+
 
 class Engine:
     """Everything a front end needs, built once from the settings."""
@@ -104,6 +107,10 @@ class Engine:
     def owners(self) -> list[Any]:
         with self._lock:
             return list(self._owners.values())
+
+    def capturing(self) -> bool:
+        """Whether a camera is pre-scanning or sweeping now (the web server then lets it go first)."""
+        return any(owner.state in CAPTURE_STATES for owner in self.owners())
 
     # capture jobs -------------------------------------------------------------------------
     def start_prescan(self, camera_id: str | None, options: Any) -> Job:
