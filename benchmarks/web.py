@@ -174,7 +174,7 @@ def memory_run(url: str, pid: int, seconds: float) -> list[tuple[float, float]]:
 def wait_job(session: requests.Session, url: str, job: str, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = session.get(f"{url}/api/jobs/{job}", timeout=5).json()
+        state = session.get(f"{url}/api/jobs/{job}", timeout=30).json()  # waits its turn behind a loaded API
         if state.get("state") in ("done", "error", "cancelled"):
             return state
         time.sleep(0.2)
@@ -269,7 +269,8 @@ def loaded_sweep(url: str, paths: list[str], clients: int, viewers: int) -> tupl
     callers = [ApiClient(url, paths, stop, k) for k in range(clients)]
     for t in (*watchers, *callers):
         t.start()
-    time.sleep(1.0)  # every client connected and busy before the sweep starts
+    if watchers or callers:
+        time.sleep(1.0)  # every client connected and busy before the sweep starts
     try:
         fps = sweep_rate(requests.Session(), url)
     finally:
@@ -288,27 +289,28 @@ def sweep_load_report(url: str, runs: int, clients: int, viewers: int, camera: f
     loads = [("none", [], 0, 0), (f"{viewers} MJPEG viewers", [], 0, viewers),
              (f"{clients} API clients, state/jobs/cameras", list(CHEAP), clients, 0),
              (f"{clients} API clients, all + {viewers} viewers", mixed, clients, viewers)]
+    rates: list[list[float]] = [[] for _ in loads]
+    latencies: list[list[float]] = [[] for _ in loads]
+    seconds, failures = [0.0] * len(loads), [0] * len(loads)
+    for _ in range(runs):  # the loads in turn within each run, so a busy moment of the machine hits them all
+        for k, (_, paths, n, v) in enumerate(loads):
+            t0 = time.perf_counter()
+            fps, lat, failed = loaded_sweep(url, paths, n, v)
+            seconds[k] += time.perf_counter() - t0
+            rates[k].append(fps)
+            latencies[k] += lat
+            failures[k] += failed
     print(f"\nlive-view sweep of {CAMERA} ({SWEEP['range'][0]}..{SWEEP['range'][1]} steps), medians of {runs} runs"
           f"{'; server on one core, clients on the other' if pinned() else ''}:")
     print(f"{'load':>40}  {'sweep fps':>9}  {'of alone':>8}  {'of camera':>9}  {'requests/s':>10}  "
           f"{'p50 ms':>7}  {'p95 ms':>7}  {'max ms':>7}")
-    alone = float("nan")
-    for label, paths, n, v in loads:
-        rates, latencies, failures, seconds = [], [], 0, 0.0
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            fps, lat, failed = loaded_sweep(url, paths, n, v) if n or v else (sweep_rate(session, url), [], 0)
-            seconds += time.perf_counter() - t0
-            rates.append(fps)
-            latencies += lat
-            failures += failed
-        fps = statistics.median(rates)
-        alone = fps if not (n or v) else alone
-        cells = (f"{len(latencies) / seconds:>10.0f}  {statistics.median(latencies):>7.1f}  "
-                 f"{pct(latencies, 0.95):>7.1f}  {max(latencies):>7.0f}") if latencies else ""
+    alone = statistics.median(rates[0])
+    for k, (label, *_) in enumerate(loads):
+        fps, lat = statistics.median(rates[k]), latencies[k]
+        cells = (f"{len(lat) / seconds[k]:>10.0f}  {statistics.median(lat):>7.1f}  "
+                 f"{pct(lat, 0.95):>7.1f}  {max(lat):>7.0f}") if lat else ""
         print(f"{label:>40}  {fps:>9.2f}  {fps / alone:>8.0%}  {fps / camera:>9.0%}  {cells}"
-              + (f"  ({failures} failed)" if failures else ""))
-
+              + (f"  ({failures[k]} failed)" if failures[k] else ""))
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
