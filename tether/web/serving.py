@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import queue
+import select
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -125,6 +126,9 @@ class PooledWSGIServer(BaseWSGIServer):
             self._idle.release()
 
     def _serve(self, request: Any, client_address: Any) -> None:
+        # the turn starts when the request does: a browser opens connections ahead of need (preconnect)
+        # that may stay silent for minutes, and one of those must not hold it
+        select.select([request], [], [])
         end = _connection.end_turn = self.turns.take()
         try:
             self.finish_request(request, client_address)
