@@ -13,12 +13,14 @@ data folder), then:
 3. Refocus: a 30-frame sweep through the REST API, its focus index, then 300 taps at random points;
    prints the server's own time per tap (``Server-Timing``; target <= 20 ms) against the bare
    ``FocusIndex.refocus`` call in this process (the reference) and the HTTP round trip.
-4. Sweep under load (``--parts sweep``): a live-view sweep of --sweep-frames frames through the REST API,
-   alone, then while 20 API clients (``--api-clients``) call the endpoints a panel and scripts use, as
+4. Sweep under load (``--parts sweep``): a 91-frame live-view sweep through the REST API, alone,
+   then while 20 API clients (``--api-clients``) call the endpoints a panel and scripts use, as
    fast as they are answered, and 10 MJPEG viewers watch; prints the sweep's rate against the camera's
    (the sweep alone, and the configured rate; target: >= 90 % under load) and the requests' latency.
-   With two or more cores the server runs on one (``taskset -c 1``) and this process, the load
-   generator, on the other, so the load competes for the server's core only through the server.
+   The sweeps of every load are taken in turn within each run, so a busy moment of the machine hits all.
+
+With two or more cores the server runs on one (``taskset -c 1``) and this process, the clients, on the
+other, in every part: the load competes for the server's core only through the server.
 
 The clients run in this process (threads; socket reads release the GIL); the server is a separate process.
 """

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tether.camera.sim.camera import FRAME_CACHE_BYTES
 from tether.camera.sim.optics import LayerCache
+from tether.engine.bursts import INDEX_CACHE
 from tether.imagebytes import MAX_FRAME_PIXELS
 from tether.web import socketio
 from tether.web.serving import API_SHARE
@@ -42,3 +43,4 @@ def test_the_share_of_the_api_during_capture_is_stated_as_it_is() -> None:
 def test_the_memory_the_server_holds_is_stated_as_the_caches_are_bounded() -> None:
     assert stated(r"blurred scene layers, at most (\d+) MB") == [LayerCache().max_bytes // MB]
     assert stated(r"recent frames, at most (\d+) MB") == [FRAME_CACHE_BYTES // MB]
+    assert stated(r"up to (\d+) focus indexes") == [INDEX_CACHE]
