@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import collections
 import queue
-import select
+import selectors
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -128,7 +128,9 @@ class PooledWSGIServer(BaseWSGIServer):
     def _serve(self, request: Any, client_address: Any) -> None:
         # the turn starts when the request does: a browser opens connections ahead of need (preconnect)
         # that may stay silent for minutes, and one of those must not hold it
-        select.select([request], [], [])
+        with selectors.DefaultSelector() as waiting:  # select.select fails on descriptors past 1023
+            waiting.register(request, selectors.EVENT_READ)
+            waiting.select()
         end = _connection.end_turn = self.turns.take()
         try:
             self.finish_request(request, client_address)
