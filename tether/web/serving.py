@@ -12,9 +12,10 @@ Two things made 20 API clients calling even the cheapest endpoints slow a 30 fps
   back. Thread priorities cannot help, the GIL has none; so while a camera pre-scans or sweeps,
   connections take turns (:class:`Turns`), one at a time, and after one that took t seconds the
   next waits ``t * (1 - share) / share``: requests get at most ``share`` of the time, the capture
-  the rest. A waiting connection sleeps on a lock, which costs the capture nothing. Streams (the
-  MJPEG live view, Socket.IO) give their turn back as soon as they are recognised: they stay
-  open for minutes, and a viewer's thread sleeps between frames.
+  the rest. A turn begins when the request's first bytes arrive, and a waiting connection sleeps
+  on an event, which costs the capture nothing. Streams (the MJPEG live view, Socket.IO) give
+  their turn back as soon as they are recognised: they stay open for minutes, and a viewer's
+  thread sleeps between frames.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer
 
-Environ = dict[str, Any]
-StartResponse = Callable[..., Any]
+from tether.web.security import Environ, StartResponse
+
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 #: The share of the time requests may take while a camera captures (the rest is the capture's).
