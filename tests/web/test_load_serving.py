@@ -73,7 +73,7 @@ def test_a_sweep_under_api_load_keeps_every_client_answered(server: Server) -> N
         caller.start()
     try:
         started = requests.post(f"{server.url}/api/cameras/{CAMERA}/sweep", timeout=30,
-                                json={"range": [20, 120], "step": "small", "step_count": 2})
+                                json={"range": [20, 220], "step": "small", "step_count": 2})
         assert started.status_code == 202, started.text
         job = started.json()["job"]
         with requests.Session() as session:
@@ -95,7 +95,7 @@ def test_a_sweep_under_api_load_keeps_every_client_answered(server: Server) -> N
         for thread in (viewer, *callers):
             thread.join(timeout=60)
     assert state["state"] == "done", state
-    assert state["result"]["frames"] == state["result"]["planned"] == 51
+    assert state["result"]["frames"] == state["result"]["planned"] == 101
     assert during["frames"] > seen["frames"], "the live view stopped during the sweep"
     assert during["answers"] > seen["answers"], "the API stopped answering during the sweep"
     statuses = [status for caller in callers for status in caller.statuses]
