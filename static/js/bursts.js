@@ -3,6 +3,7 @@ import { $, api, attempt, connect, el, formatDate, on, toast } from "./core.js";
 import { follow } from "./jobs.js";
 
 connect();
+const EXPORTS = ["zip", "mp4"];
 
 function card(b) {
   if (b.error) {
@@ -13,7 +14,8 @@ function card(b) {
   const exportTo = (format) => async () => {
     const started = await attempt(() => api("POST", `/api/bursts/${b.id}/export`, { format }));
     if (!started) return;
-    const status = `#status-${b.id}`;
+    // one line per kind of export, so an MP4's progress never replaces the ZIP's download link
+    const status = `#status-${b.id}-${format}`;
     const done = await follow(started.job, { status }).catch((err) => toast(err.message, "error"));
     if (done && done.result) {
       $(status).replaceChildren(el("a", { href: `/api/exports/${done.result.export}`, download: "" }, `Download ${done.result.name}`));
@@ -33,7 +35,7 @@ function card(b) {
       el("button", { type: "button", onclick: exportTo("zip") }, "Export JPEGs"),
       el("button", { type: "button", onclick: exportTo("mp4") }, "Export MP4"),
       el("button", { type: "button", class: "danger", onclick: () => remove(b.id) }, "Delete")),
-    el("p", { id: `status-${b.id}`, class: "status" }));
+    ...EXPORTS.map((format) => el("p", { id: `status-${b.id}-${format}`, class: "status" })));
 }
 
 async function remove(id) {

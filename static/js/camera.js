@@ -27,11 +27,25 @@ $("#camera-chooser").addEventListener("change", async (e) => {
 });
 $("#refresh-cameras").addEventListener("click", () => loadCameras(true));
 
+// The camera's value of a setting on its control; remembered, so a refused change can be undone.
+const known = new Map();
+function showSetting(setting) {
+  known.set(setting.name, setting.value);
+  const input = $(`[data-setting="${CSS.escape(setting.name)}"]`);
+  if (!input) return;
+  if (input.type === "checkbox") input.checked = !!setting.value;
+  else input.value = setting.value;
+  const shown = input.parentElement.querySelector(".value");
+  if (shown) shown.textContent = String(setting.value);
+}
+
 // settings panel, generated from the descriptors and grouped
 function settingInput(s) {
   const id = `setting-${s.name}`;
   const send = async (value) => {
     const updated = await attempt(() => api("PUT", `${cameraPath()}/settings/${encodeURIComponent(s.name)}`, { value }));
+    // refused (busy, out of range, server away): the camera kept its value, so the control shows it again
+    showSetting(updated || { name: s.name, value: known.get(s.name) });
     if (updated) toast(`${updated.label}: ${updated.value}`);
   };
   let input;
@@ -50,6 +64,7 @@ function settingInput(s) {
       onchange: (e) => send(e.target.value) });
   }
   input.dataset.setting = s.name;
+  known.set(s.name, s.value);
   const shown = s.kind === "range" ? el("span", { class: "value" }, String(s.value)) : null;
   return el("label", { class: `setting ${s.kind}` }, el("span", { class: "label" }, s.label), input, shown);
 }
@@ -68,14 +83,7 @@ async function loadSettings() {
 }
 
 // another browser changed a setting: show it here too
-on("camera.setting", (ev) => {
-  const input = $(`[data-setting="${CSS.escape(ev.setting.name)}"]`);
-  if (!input) return;
-  if (input.type === "checkbox") input.checked = !!ev.setting.value;
-  else input.value = ev.setting.value;
-  const shown = input.parentElement.querySelector(".value");
-  if (shown) shown.textContent = String(ev.setting.value);
-});
+on("camera.setting", (ev) => showSetting(ev.setting));
 
 $("#capture").addEventListener("click", async () => {
   $("#capture").disabled = true;
@@ -94,5 +102,7 @@ $$("[data-focus]").forEach((button) => button.addEventListener("click", () =>
 on("snapshot", () => {
   if (state.cameras.size && !state.cameras.has(cameraId())) { setCameraId(document.body.dataset.camera); location.reload(); }
 });
+// the server is back (maybe restarted, maybe with another camera): load what the page shows again
+on("connection", ({ again }) => { if (again) { loadCameras(); loadSettings(); } });
 loadCameras();
 loadSettings();

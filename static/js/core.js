@@ -34,7 +34,10 @@ export async function api(method, path, body) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  const response = await fetch(path, options);
+  const response = await fetch(path, options).catch(() => {
+    // fetch rejects only when no answer came at all: say so instead of the browser's "Failed to fetch"
+    throw new ApiError(0, { error: "the tether server is unreachable", hint: "it is retried; wait for it to come back" });
+  });
   const data = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
@@ -96,6 +99,11 @@ function showCameraState() {
   const node = $("#camera-state");
   const cam = state.cameras.get(cameraId()) || [...state.cameras.values()][0];
   if (!node || !cam) return;
+  if (!state.connected) { // the last state heard is stale: the camera may have changed since
+    node.dataset.state = "unknown";
+    node.textContent = "camera: unknown";
+    return;
+  }
   node.dataset.state = cam.state;
   const model = (cam.info && cam.info.model) || cam.camera;
   node.textContent = `${model}: ${String(cam.state).replace("_", " ")}${cam.message ? ` (${cam.message})` : ""}`;
@@ -118,13 +126,31 @@ function applyEvent(event) {
 const JOB_EVENTS = new Set(["job.progress", "job.done", "job.cancelled", "job.error"]);
 export const FINISHED = new Set(["done", "cancelled", "error"]);
 
-export function connect() {
-  const socket = io({ transports: ["websocket", "polling"], withCredentials: true });
+// While the server is away, what needs it is greyed out and cannot be used (inert); the Socket.IO
+// client keeps retrying, and the "connection" event tells the pages to pick up again when it is back.
+let everConnected = false;
+function setConnected(connected) {
+  const changed = state.connected !== connected;
+  // back after a loss (maybe a restarted server): what the page loaded from it may be stale
+  const again = connected && changed && everConnected;
+  everConnected ||= connected;
+  state.connected = connected;
   const badge = $("#connection");
-  const show = (text, s) => { badge.textContent = text; badge.dataset.state = s; };
-  socket.on("connect", () => { state.connected = true; show("connected", "connected"); });
-  socket.on("disconnect", () => { state.connected = false; show("disconnected — reconnecting…", "disconnected"); });
-  socket.on("connect_error", (err) => show(`cannot connect: ${err.message}`, "disconnected"));
+  badge.textContent = connected ? "connected" : "server unreachable — retrying…";
+  badge.dataset.state = connected ? "connected" : "disconnected";
+  document.body.dataset.server = connected ? "up" : "down";
+  const main = $("main");
+  if (main) main.inert = !connected;
+  showCameraState();
+  if (changed) fire("connection", { connected, again });
+}
+
+export function connect() {
+  // retried every 2 s at most (not 5): a restarted server is back in the panel soon after it answers
+  const socket = io({ transports: ["websocket", "polling"], withCredentials: true, reconnectionDelayMax: 2000 });
+  socket.on("connect", () => setConnected(true));
+  socket.on("disconnect", () => setConnected(false));
+  socket.on("connect_error", () => setConnected(false));
   socket.on("snapshot", applySnapshot);
   socket.on("event", applyEvent);
   window.tetherSocket = socket; // for the browser tests and the console
@@ -132,6 +158,8 @@ export function connect() {
 }
 
 export function progressText(job) {
+  // a cancelled job stopped where it was: no time left to count down, no rate
+  if (job.state === "cancelled") return `${job.label}: cancelled${job.total ? ` after ${Math.round(job.done)} of ${Math.round(job.total)}` : ""}`;
   const pct = Math.round(100 * (job.fraction || 0));
   const items = job.total ? ` — ${Math.round(job.done)} of ${Math.round(job.total)}` : "";
   const eta = job.eta ? `, about ${Math.ceil(job.eta)} s left` : "";

@@ -72,6 +72,30 @@ export function drawHistogram(canvas, image) {
     }
     ctx.stroke();
   });
+  // the text alternative a screen reader gives for the drawing
+  canvas.setAttribute("aria-label", histogramSummary(bins[3]));
+}
+
+// A histogram in words: the median brightness and how much is clipped at either end.
+export function histogramSummary(bins) {
+  const total = bins.reduce((a, b) => a + b, 0) || 1;
+  let median = 0;
+  for (let seen = 0; median < 255 && (seen += bins[median]) < total / 2;) median++;
+  const pct = (n) => `${Math.round((1000 * n) / total) / 10} %`;
+  return `histogram of the live view: median brightness ${median} of 255, ${pct(bins[0])} black, ${pct(bins[255])} white`;
+}
+
+// Where a loupe of `size` goes for a pointer at `point`: above it (a finger would cover it below),
+// below when there is no room above, and always inside `bounds` (the part of the picture's stage
+// that is on screen), so it never leaves the screen or slides under the header.
+export function loupePosition(point, size, bounds, gap = 20) {
+  const clamp = (v, lo, hi) => Math.max(lo, Math.min(v, hi));
+  const above = point.y - size.height - gap;
+  const top = above >= bounds.top ? above : point.y + gap;
+  return {
+    left: clamp(point.x - size.width / 2, bounds.left, bounds.right - size.width),
+    top: clamp(top, bounds.top, bounds.bottom - size.height),
+  };
 }
 
 // The rectangle (viewport coordinates) where `img` shows its picture (object-fit: contain aware).

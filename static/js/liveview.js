@@ -1,5 +1,6 @@
 // The live view: an <img> on the MJPEG stream, with optional peaking, histogram and loupe.
 import { $, cameraPath, on } from "./core.js";
+import { keyboardCursor } from "./cursor.js";
 import { drawHistogram, drawLoupe, drawPeaking, imagePoint, pixels } from "./imagetools.js";
 
 export function startLiveView({ peaking = false, histogram = false, loupe = false } = {}) {
@@ -8,11 +9,24 @@ export function startLiveView({ peaking = false, histogram = false, loupe = fals
   // start the endless stream after the page's load event, so the page counts as loaded
   const begin = () => { img.src = src(); };
   if (document.readyState === "complete") begin(); else window.addEventListener("load", begin, { once: true });
-  // the stream ends if the server restarts or the camera changes: reconnect after a pause
-  img.addEventListener("error", () => setTimeout(() => { img.src = `${src()}?r=${Date.now()}`; }, 1500));
+  const restart = () => { img.src = `${src()}?r=${Date.now()}`; };
+  // the stream ends if the camera changes: reconnect after a pause
+  img.addEventListener("error", () => setTimeout(restart, 1500));
   let lens = null;
   const fps = $("#liveview-fps");
   on("liveview.fps", (ev) => { if (fps) fps.textContent = `${Number(ev.fps || 0).toFixed(1)} fps`; });
+  // A server that stops ends the MJPEG response without an error event, so the <img> would keep its last
+  // frame forever: the Socket.IO connection is what notices. While it is down no frames come (say so);
+  // once it is back, open the stream again.
+  on("connection", ({ connected, again }) => {
+    if (!connected) {
+      img.dataset.stale = "true";
+      if (fps) fps.textContent = "– fps";
+    } else if (again) {
+      delete img.dataset.stale;
+      restart();
+    }
+  });
 
   const tick = () => {
     if (img.naturalWidth) {
@@ -35,6 +49,7 @@ export function startLiveView({ peaking = false, histogram = false, loupe = fals
     $("#toggle-histogram").addEventListener("change", (e) => { $("#histogram").hidden = !e.target.checked; });
   }
   if (loupe) {
+    keyboardCursor(img, "opens the loupe there (Enter again closes it)");
     img.addEventListener("click", (event) => {
       const canvas = $("#loupe");
       if (lens) { lens = null; canvas.hidden = true; return; }

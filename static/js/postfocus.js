@@ -10,6 +10,7 @@ startLiveView();
 let prescan = null;
 let sweepJob = null;
 let sweepBurst = null;
+let sweepFrames = 0; // frames seen arriving, for a sweep that ends without a result (an error)
 let prescanJob = null;
 
 
@@ -23,6 +24,7 @@ $("#prescan-cancel").addEventListener("click", () => prescanJob && attempt(() =>
 async function watchPrescan(jobId) {
   if (prescanJob === jobId) return;
   prescanJob = jobId;
+  delete $("#curves").dataset.ready; // the curves shown are the last pre-scan's, soon replaced
   $("#prescan-progress").hidden = false;
   $("#prescan-cancel").hidden = false;
   $("#prescan").disabled = true;
@@ -33,11 +35,14 @@ async function watchPrescan(jobId) {
   if (done && done.result) showPrescan(done.result);
 }
 
-function showPrescan(result) {
+// ``keepRange``: a pre-scan remembered from before a reload, whose range the inputs may already have changed.
+function showPrescan(result, { keepRange = false } = {}) {
   prescan = result;
   const range = result.range || [result.near, result.far];
-  $("#range-near").value = range[0];
-  $("#range-far").value = range[1];
+  if (!keepRange || $("#range-near").value === "" || $("#range-far").value === "") {
+    [$("#range-near").value, $("#range-far").value] = range;
+  }
+  if (result.reached_far_stop && result.far_stop) limitRange(result.far_stop);
   $("#curves").dataset.ready = "true";
   drawCurves();
   showPlan();
@@ -81,10 +86,40 @@ function drawCurves() {
 // The plan as the sweep will make it, from the server's planner: frames spaced by the depth of
 // field the pre-scan measured (or the frame count asked for) over the chosen range.
 let planRequest = 0;
+// A pre-scan or a sweep that ran into the lens's far end stop measured how far the focus goes: Near and
+// Far stay inside it (past it every frame is the same picture).
+function limitRange(farStop) {
+  for (const input of [$("#range-near"), $("#range-far")]) input.max = String(Math.floor(farStop));
+}
+
+// What is wrong with the range as typed (a sweep is not started with it), or "" if nothing.
+function rangeProblem() {
+  const nearInput = $("#range-near"), farInput = $("#range-far");
+  const near = Number(nearInput.value), far = Number(farInput.value);
+  const stop = farInput.max === "" ? Infinity : Number(farInput.max);
+  let problem = "";
+  if (far < near) problem = `Far (${far}) is nearer than Near (${near}): swap them, or change one`;
+  else if (far > stop || near > stop) {
+    problem = `the lens's far stop is at about ${stop} steps: past it every frame would be ` +
+      `the same picture; keep Near and Far at ${stop} or less`;
+  }
+  for (const input of [nearInput, farInput]) input.setCustomValidity(problem);
+  $("#sweep").disabled = Boolean(problem) || sweepJob !== null;
+  return problem;
+}
+
 async function showPlan() {
   const near = Number($("#range-near").value), far = Number($("#range-far").value);
   if ($("#range-near").value === "" || $("#range-far").value === "") return;
-  const body = { range: [Math.min(near, far), Math.max(near, far)] };
+  const node = $("#frame-plan");
+  const problem = rangeProblem();
+  if (problem) {
+    planRequest++; // an answer still on its way is for the range before this one
+    delete node.dataset.frames;
+    node.textContent = problem;
+    return;
+  }
+  const body = { range: [near, far] };
   if (Number($("#frames").value) >= 2) body.frames = Number($("#frames").value);
   if (prescan && prescan.dof_spacing) body.dof = prescan.dof_spacing;
   if (prescan && prescan.scale) {
@@ -94,10 +129,13 @@ async function showPlan() {
   const mine = ++planRequest;
   const plan = await api("POST", "/api/plan", body).catch((err) => ({ error: err.message }));
   if (mine !== planRequest) return; // a newer edit is being planned
-  const node = $("#frame-plan");
   if (plan.error) { node.textContent = plan.error; return; }
   node.dataset.frames = String(plan.frames);
-  let text = `${plan.frames} frames from ${plan.start} to ${Math.round(plan.end)}, ${plan.count} ${plan.step_class} step${plan.count > 1 ? "s" : ""} apart (${plan.spacing} small steps): ${plan.reason}`;
+  // the count is said once; the planner's reason starts with it when a frame count was asked for
+  const said = `${plan.frames} frames`;
+  const reason = plan.reason.startsWith(said)
+    ? plan.reason.slice(said.length).replace(/^[ ,]+/, "").replace(/^\((.*)\)$/, "$1") : plan.reason;
+  let text = `${said} from ${plan.start} to ${Math.round(plan.end)}, ${plan.count} ${plan.step_class} step${plan.count > 1 ? "s" : ""} apart (${plan.spacing} small steps)${reason ? ` — ${reason}` : ""}`;
   if (prescan && prescan.subjects !== undefined) text += ` · ${prescan.subjects} subject tiles`;
   node.textContent = text;
   const warnings = [...((prescan && prescan.warnings) || []), ...(plan.warnings || [])];
@@ -120,24 +158,41 @@ $("#sweep-cancel").addEventListener("click", () => sweepJob && attempt(() => api
 async function watchSweep(jobId, burstId) {
   if (sweepJob === jobId) return;
   sweepJob = jobId;
-  sweepBurst = burstId || sweepBurst;
+  sweepBurst = burstId || null;
+  sweepFrames = 0;
   $("#sweep-progress").hidden = false;
   $("#sweep-cancel").hidden = false;
   $("#sweep").disabled = true;
+  // a new sweep starts from nothing: not from where the last one's bar and status ended
+  const bar = $("#sweep-bar");
+  bar.style.width = "0%";
+  bar.dataset.fraction = "0";
+  $("#sweep-status").textContent = "Sweep: starting…";
   $("#sweep-frames").replaceChildren();
   $("#coverage").replaceChildren();
   $("#sweep-result").replaceChildren();
+  // a cancel is what the photographer asked for, not a failure: the job says what it kept
   const done = await follow(jobId, { bar: "#sweep-bar", status: "#sweep-status" })
-    .catch((err) => { toast(`Sweep: ${err.message}`, err.job && err.job.state === "cancelled" ? "info" : "error"); return err.job || null; });
+    .catch((err) => {
+      if (err.job && err.job.state === "cancelled") return err.job;
+      toast(`Sweep: ${err.message}`, "error");
+      return err.job || null;
+    });
   $("#sweep-cancel").hidden = true;
-  $("#sweep").disabled = false;
   sweepJob = null;
   const result = (done && done.result) || {};
-  const burst = result.burst || sweepBurst;
-  if (burst) {
+  if (result.far_stop) limitRange(result.far_stop);
+  if (rangeProblem()) showPlan(); // says why the range as it stands cannot be swept again
+  const kept = result.frames ?? sweepFrames;
+  if (done && done.state === "cancelled") {
+    $("#sweep-status").textContent = kept
+      ? `Sweep cancelled after ${kept} frame${kept > 1 ? "s" : ""}; they are kept in the burst.`
+      : "Sweep cancelled before its first frame; no burst was kept.";
+  }
+  if (sweepBurst && kept > 0) {
     $("#sweep-result").replaceChildren(
-      el("a", { href: `/refocus/${burst}`, id: "open-refocus" }, "Refocus this burst"), " · ",
-      el("a", { href: `/stack/${burst}` }, "Stack it"));
+      el("a", { href: `/refocus/${sweepBurst}`, id: "open-refocus" }, "Refocus this burst"), " · ",
+      el("a", { href: `/stack/${sweepBurst}` }, "Stack it"));
   }
   showWarnings(result.warnings || (result.coverage && result.coverage.warnings) || []);
 }
@@ -147,16 +202,23 @@ function showWarnings(warnings) {
     el("p", { class: "warning" }, typeof w === "string" ? w : `${w.message}${w.suggestion ? ` — ${w.suggestion}` : ""}`)));
 }
 
-// Frames appearing as they arrive: the live view's current picture, captioned with the frame number.
+// the strip keeps the latest frames only: a sweep of hundreds would fill the page
+const STRIP_FRAMES = 60;
+
+// Frames appearing as they arrive: each one as the burst holds it (the frame captured, not the live
+// view of that moment, which a still or movie sweep does not show and a reloaded page has not got).
 on("sweep.frame", (ev) => {
   if (ev.camera && ev.camera !== cameraId()) return;
   if (ev.burst) sweepBurst = ev.burst;
+  sweepFrames += 1;
   const strip = $("#sweep-frames");
-  const live = $("#live-img");
-  const thumb = el("canvas", { width: 96, height: 64, class: "frame-thumb", title: `frame ${ev.index + 1}` });
-  if (live.naturalWidth) thumb.getContext("2d").drawImage(live, 0, 0, 96, 64);
-  strip.append(el("figure", {}, thumb, el("figcaption", {}, String((ev.index ?? strip.children.length) + 1))));
-  while (strip.children.length > 60) strip.firstChild.remove();
+  const thumb = (i) => el("figure", { dataset: { index: String(i) } },
+    el("img", { src: `/api/bursts/${sweepBurst}/frames/${i}.jpg?reduce=8`, class: "frame-thumb", alt: `frame ${i + 1}` }),
+    el("figcaption", {}, String(i + 1)));
+  // from the last one shown: a page opened (or reloaded) mid-sweep gets the frames taken before too
+  const last = strip.lastElementChild ? Number(strip.lastElementChild.dataset.index) : -1;
+  for (let i = Math.max(last + 1, ev.index - (STRIP_FRAMES - 1)); i <= ev.index; i++) strip.append(thumb(i));
+  while (strip.children.length > STRIP_FRAMES) strip.firstChild.remove();
   strip.scrollLeft = strip.scrollWidth;
 });
 
@@ -169,11 +231,7 @@ function adopt(job) {
 on("job.progress", adopt);
 on("snapshot", () => {
   for (const job of state.jobs.values()) adopt(job);
-  // a pre-scan made earlier (maybe from another browser): start from its range
+  // the camera's last pre-scan (before a reload or a restart, maybe from another browser): curves and range
   const cam = state.cameras.get(cameraId());
-  if (cam && cam.last_prescan && !prescan && $("#range-near").value === "") {
-    prescan = { range: cam.last_prescan.range, dof_spacing: cam.last_prescan.dof_spacing };
-    [$("#range-near").value, $("#range-far").value] = cam.last_prescan.range;
-    showPlan();
-  }
+  if (cam && cam.last_prescan && !prescan) showPrescan(cam.last_prescan, { keepRange: true });
 });

@@ -1,6 +1,7 @@
 // The Refocus page: tap (or click) a point and the frame where it is sharpest appears.
 import { $, api, attempt, connect, el, toast } from "./core.js";
 import { follow } from "./jobs.js";
+import { keyboardCursor } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
 import { FrameViewer } from "./viewer.js";
 
@@ -10,6 +11,7 @@ const img = $("#frame");
 const scrubber = $("#scrubber");
 let viewer = null;
 let ready = false;
+keyboardCursor(img, "shows the frame sharpest there");
 
 function showFrame(index) {
   scrubber.value = String(index);
@@ -69,6 +71,8 @@ $("#toggle-peaking").addEventListener("change", (e) => viewer && viewer.setPeaki
 $("#toggle-loupe").addEventListener("change", (e) => { if (!e.target.checked) $("#loupe").hidden = true; });
 window.addEventListener("resize", () => viewer && viewer.peaking && viewer.drawPeaking());
 document.addEventListener("keydown", (e) => {
+  // the scrubber moves itself by one frame (and says so with an input event): moving here too made two
+  if (e.target === scrubber) return;
   if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
     const next = Math.min(Number(scrubber.max), Math.max(0, Number(scrubber.value) + (e.key === "ArrowLeft" ? -1 : 1)));
     showFrame(next);

@@ -2,6 +2,7 @@
 // progress; the result beside a single frame; download; depth map.
 import { $, $$, api, attempt, connect, el, toast } from "./core.js";
 import { follow } from "./jobs.js";
+import { keyboardCursor } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
 import { FrameViewer } from "./viewer.js";
 
@@ -12,6 +13,7 @@ const last = $("#range-last");
 let viewer = null;
 let picking = null;
 let currentJob = null;
+keyboardCursor($("#single"), "picks the point there (after Tap a near and a far point)");
 
 const extent = () => $$("input[name=extent]").find((r) => r.checked).value;
 
@@ -93,6 +95,8 @@ $("#stack").addEventListener("click", async () => {
   $("#result").hidden = false;
   $("#result").dataset.export = result.export;
   $("#result-caption").textContent = `stack of ${result.frames} frames (${result.method}${result.range ? `, frames ${result.range[0] + 1}–${result.range[1] + 1}` : ""})`;
+  if (result.warnings?.length) toast(result.warnings.join("; "), "error");
+  if (result.uncovered > 0) $("#result-caption").textContent += `; every frame covers all but ${(100 * result.uncovered).toFixed(1)} % at the edges (filled from the nearest pixels: crop it off)`;
   const link = $("#download");
   link.href = `/api/exports/${result.export}`;
   link.textContent = `Download ${result.name}`;

@@ -1,6 +1,6 @@
 // Showing the frames of a burst: cached images, an overlay aligned to the picture, peaking, loupe.
 import { $ } from "./core.js";
-import { drawLoupe, drawPeaking, imagePoint, pictureRect, pixels } from "./imagetools.js";
+import { drawLoupe, drawPeaking, imagePoint, loupePosition, pictureRect, pixels } from "./imagetools.js";
 
 export class FrameViewer {
   constructor(burstId, img, { reduce = 1 } = {}) {
@@ -77,11 +77,18 @@ export class FrameViewer {
       this.full = full;
       await full.decode().catch(() => null);
     }
+    canvas.hidden = false; // shown first: its size on screen is what must fit
     const stage = canvas.parentElement.getBoundingClientRect();
     const r = this.img.getBoundingClientRect();
-    canvas.style.left = `${point.clientX + r.left - stage.left - canvas.width / 2}px`;
-    canvas.style.top = `${point.clientY + r.top - stage.top - canvas.height - 20}px`;
-    canvas.hidden = false;
+    // the stage's part inside the window, in the stage's own coordinates
+    const bounds = {
+      left: Math.max(0, -stage.left), top: Math.max(0, -stage.top),
+      right: Math.min(stage.width, window.innerWidth - stage.left), bottom: Math.min(stage.height, window.innerHeight - stage.top),
+    };
+    const { left, top } = loupePosition({ x: point.clientX + r.left - stage.left, y: point.clientY + r.top - stage.top },
+      { width: canvas.offsetWidth, height: canvas.offsetHeight }, bounds);
+    canvas.style.left = `${left}px`;
+    canvas.style.top = `${top}px`;
     drawLoupe(canvas, this.full, point.x, point.y, pictureRect(this.img).width);
   }
 }

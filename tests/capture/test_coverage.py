@@ -35,6 +35,20 @@ def test_subjects_beyond_either_end_are_reported() -> None:
     assert any("toward infinity" in w for w in result.warnings)
 
 
+def test_frames_too_far_apart_name_the_spacing_not_the_range() -> None:
+    # a subject sharpest at the last frame, but frames 25 steps apart for a depth of field of 3 cannot tell
+    # beyond the last frame from between the last two (issue 16: the farthest subject was inside the range)
+    tiles = curves([5, 11.5])
+    ok = np.ones(len(tiles), bool)
+    sparse = check_coverage(tiles, thumbs_for(tiles), ok, spacing=25.0, dof=3.0)
+    assert sparse.sparse and sparse.beyond_far == [(0, 1)]
+    assert len(sparse.warnings) == 1 and "25 steps apart" in sparse.warnings[0]
+    assert "toward infinity" not in sparse.warnings[0]
+    # frames close enough for the depth of field: the same curves do say the subject lies farther
+    dense = check_coverage(tiles, thumbs_for(tiles), ok, spacing=3.0, dof=3.0)
+    assert not dense.sparse and any("toward infinity" in w for w in dense.warnings)
+
+
 def test_lost_steps_show_as_duplicates_and_corrupt_frames_are_skipped() -> None:
     tiles = curves([4, 7])
     tiles = np.concatenate([tiles[:5], tiles[4:5] * 1.001, tiles[5:]])  # frame 5 repeats frame 4

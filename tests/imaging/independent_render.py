@@ -16,6 +16,9 @@ pass on the other by accident:
 - **Vignetting** that grows as focus moves closer (the exit pupil moves with focus).
 - **Breathing**: a continuous magnification per frame about the image centre (``1 + breathing * k``),
   resampled with Lanczos from a canvas larger than the frame, so the borders hold real scene.
+- **Hand shake** (optional, :class:`Shake`): every frame after the first moved off frame 0's framing
+  by its own random homography (translation, rotation, a small tilt), as a handheld camera is;
+  the vignetting stays with the frame, not the scene.
 - **Sensor**: Poisson-Gaussian noise (shot noise whose variance follows the signal, plus read
   noise) in linear light, then the sRGB curve,
   8 bits, JPEG at quality 88.
@@ -30,7 +33,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -75,6 +78,8 @@ class RenderedStack:
     sharpest: np.ndarray         # (H, W) int: index of the frame where each pixel is sharpest
     objects: np.ndarray          # (H, W) uint8: which surface each pixel shows (0 = backdrop)
     magnifications: list[float]  # of each frame against frame 0
+    #: (3, 3) per frame: frame 0's pixel (x, y, 1) to where the frame shows that point (shake and breathing).
+    geometry: list[np.ndarray] = field(default_factory=list)
 
     @cached_property
     def frames(self) -> list[np.ndarray]:
@@ -89,6 +94,28 @@ class RenderedStack:
             path.write_bytes(data)
             paths.append(path)
         return paths
+
+
+@dataclass(frozen=True)
+class Shake:
+    """Hand shake, drawn per frame: each bound is the largest value, drawn uniformly in +-bound."""
+
+    translation: float = 0.03   # fraction of the frame's width (x) and height (y)
+    rotation: float = 1.5       # degrees about the frame's centre
+    tilt: float = 0.004         # perspective: how much the far side of the frame shrinks (fraction)
+    seed: int = 11
+
+    @property
+    def reach(self) -> float:
+        """How far (fraction of the frame) a corner may move: extra scene to render around the frame."""
+        return self.translation + 0.7 * math.radians(self.rotation) + self.tilt
+
+    def homography(self, rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+        """(3, 3) in frame-centred pixels: where a point of the steady frame lands in the shaken one."""
+        tx, ty = rng.uniform(-1, 1, 2) * self.translation * (w, h)
+        a = math.radians(rng.uniform(-1, 1) * self.rotation)
+        gx, gy = rng.uniform(-1, 1, 2) * self.tilt / (w / 2, h / 2)
+        return np.array([[math.cos(a), -math.sin(a), tx], [math.sin(a), math.cos(a), ty], [gx, gy, 1.0]])
 
 
 # -- the scene ---------------------------------------------------------------------------
@@ -304,17 +331,30 @@ def _sensor(linear: np.ndarray, rng: np.random.Generator, gain: float) -> np.nda
     return np.clip(np.rint(_to_srgb(electrons / well) * 255), 0, 255).astype(np.uint8)
 
 
+def _frame_to_canvas(m: float, shake: np.ndarray, frame: tuple[int, int], canvas: tuple[int, int]) -> np.ndarray:
+    """(3, 3): a frame pixel to the canvas point it shows, magnified by ``m`` and moved by ``shake`` (frame-centred)."""
+    (h, w), (ch, cw) = frame, canvas
+    to_centre = np.array([[1, 0, -(w - 1) / 2], [0, 1, -(h - 1) / 2], [0, 0, 1]])
+    to_canvas = np.array([[1 / m, 0, (cw - 1) / 2], [0, 1 / m, (ch - 1) / 2], [0, 0, 1]])
+    result: np.ndarray = to_canvas @ np.linalg.inv(shake) @ to_centre
+    return result
+
+
 def render_stack(size: tuple[int, int] = (640, 480), frames: int = 16, *, breathing: float = 0.0,
                  gain: float = 4.0, seed: int = 0, near_dioptres: float = 8.0, far_dioptres: float = 5.0,
-                 quality: int = JPEG_QUALITY) -> RenderedStack:
+                 quality: int = JPEG_QUALITY, shake: Shake | None = None,
+                 margin: float = CANVAS_MARGIN) -> RenderedStack:
     """A focus sweep of ``frames`` frames, near to far, just past the scene at both ends; size = (width, height).
 
     ``breathing`` is the magnification added per frame (0.002 = 0.2 %); ``gain`` scales the noise
     as the ISO does. Depths: the scene spans ``far_dioptres`` (backdrop's far edge) to
-    ``near_dioptres`` (the twig).
+    ``near_dioptres`` (the twig). ``shake``: a handheld sweep (frame 0 stays where it was aimed).
+    ``margin``: scene rendered around the frame (fraction of each side); the scene is laid out on
+    that canvas, so a tripod sweep to compare with a handheld one needs the handheld one's margin.
     """
     w, h = size
-    mx, my = math.ceil(CANVAS_MARGIN * w), math.ceil(CANVAS_MARGIN * h)
+    margin = max(margin, CANVAS_MARGIN + shake.reach) if shake else margin
+    mx, my = math.ceil(margin * w), math.ceil(margin * h)
     cw, ch = w + 2 * mx, h + 2 * my
     surfaces = build_scene(cw, ch, seed)
     # The sweep runs from a little nearer than the nearest surface to a little farther than the farthest.
@@ -326,12 +366,22 @@ def render_stack(size: tuple[int, int] = (640, 480), frames: int = 16, *, breath
     colours = [s.colour for s in surfaces]
     rng = np.random.default_rng(seed + 1)
     mags = [1.0 + breathing * k for k in range(frames)]
+    shake_rng = np.random.default_rng(shake.seed) if shake else None
+    shakes = [np.eye(3) if k == 0 or shake is None else shake.homography(shake_rng, w, h) for k in range(frames)]
+    to_canvas = [_frame_to_canvas(mags[k], shakes[k], (h, w), (ch, cw)) for k in range(frames)]
     span = first - last
     jpegs = []
     for k, f in enumerate(focus):
         linear = _render_focus(slabs, colours, float(f), step, w, (ch, cw))
-        linear *= _vignetting((ch, cw), (h, w), (f - last) / span)[..., None]
-        image = _sensor(_magnify(linear, mags[k], (h, w)), rng, gain)
+        nearness = (f - last) / span
+        if shake is None:
+            linear *= _vignetting((ch, cw), (h, w), nearness)[..., None]
+            framed = _magnify(linear, mags[k], (h, w))
+        else:  # the lens's vignetting moves with the camera, not with the scene
+            framed = cv2.warpPerspective(linear, to_canvas[k], (w, h), borderMode=cv2.BORDER_REFLECT,
+                                         flags=cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP)
+            framed *= _vignetting((h, w), (h, w), nearness)[..., None]
+        image = _sensor(framed, rng, gain)
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
             raise RuntimeError("JPEG encoding failed")
@@ -359,4 +409,5 @@ def render_stack(size: tuple[int, int] = (640, 480), frames: int = 16, *, breath
     sharpest = np.abs(depth_f[..., None] - focus[None, None, :].astype(np.float32)).argmin(axis=2)
     dioptres = far_dioptres + (near_dioptres - far_dioptres) * focus
     depth_d = (far_dioptres + (near_dioptres - far_dioptres) * depth_f).astype(np.float32)
-    return RenderedStack(jpegs, [float(d) for d in dioptres], truth, depth_d, sharpest, objects, mags)
+    geometry = [np.linalg.inv(t) @ to_canvas[0] for t in to_canvas]
+    return RenderedStack(jpegs, [float(d) for d in dioptres], truth, depth_d, sharpest, objects, mags, geometry)

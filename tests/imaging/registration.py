@@ -4,7 +4,8 @@ Stackers pick different reference frames, crop, or rescale their output (align_i
 does); a score taken pixel for pixel would then measure geometry, not sharpness. So the truth is
 first registered onto the result (ECC, Evangelidis & Psarakis 2008, with a full homography,
 coarse to fine), the transform found is reported, and PSNR and SSIM are taken where the warped
-truth has pixels, minus a 3 % border of the result.
+truth has pixels, minus a 3 % border of the result. Also the geometry tether's simulator gives
+its breathing frames (:func:`breathing_truth`), the truth that registration is measured on.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from tether.camera.sim import optics
 
 #: ECC runs on at most this many pixels across; the homography is then scaled up to full size.
 ECC_MAX_WIDTH = 1024
@@ -57,6 +60,19 @@ class Registration:
         dx, dy = self.shift
         scale = 100 * (self.scale - 1)
         return f"rot {self.rotation_deg:+.3f} deg, shift ({dx:+.2f}, {dy:+.2f}) px, scale {scale:+.3f} %"
+
+
+def breathing_truth(p: float, p0: float, size: tuple[int, int]) -> np.ndarray:
+    """The 2x3 transform from the frame at ``p0`` to the frame at ``p``: the simulator's whole-pixel crops."""
+    w, h = size
+
+    def crop(q: float) -> np.ndarray:  # frame pixel -> unmagnified scene pixel
+        x0, y0, cw, ch = optics.breathing_crop(q, w, h)
+        sx, sy = cw / w, ch / h
+        return np.array([[sx, 0, x0 + 0.5 * sx - 0.5], [0, sy, y0 + 0.5 * sy - 0.5], [0, 0, 1]])
+
+    truth: np.ndarray = (np.linalg.inv(crop(p)) @ crop(p0))[:2]
+    return truth
 
 
 def _grey(image: np.ndarray) -> np.ndarray:

@@ -34,6 +34,22 @@ def test_exif_is_carried_with_a_note_and_the_orientation_kept(tmp_path: Path) ->
     assert exif[0x010E] == "tether focus stack of 2 frames" and exif[0x0131] == "tether"
 
 
+def test_a_tiff_sources_pixel_layout_is_not_carried_as_exif(tmp_path: Path) -> None:
+    """A multi-strip 16-bit TIFF's tags name its own strips and size; only the camera's tags travel."""
+    buf = io.BytesIO()
+    tiff = Image.fromarray(np.zeros((400, 300), np.uint16))
+    exif = tiff.getexif()
+    exif[0x010F] = "Panasonic"
+    tiff.save(buf, "TIFF", exif=exif, compression="tiff_adobe_deflate")
+    with Image.open(buf) as im:
+        assert len(im.tag_v2[0x0111]) > 1  # several strips, as a 16-bit frame from a raw converter has
+    out = write_image(tmp_path / "out.jpg", np.zeros((40, 60, 3), np.uint8), exif_from=buf.getvalue(), note="n")
+    with Image.open(out) as im:
+        written = im.getexif()
+    assert written[0x010F] == "Panasonic"
+    assert not {0x0100, 0x0101, 0x0111, 0x0117} & set(written)
+
+
 def test_pixels_are_read_as_stored_at_every_scale(tmp_path: Path) -> None:
     src = _jpeg_with_exif(tmp_path / "r.jpg", np.zeros((40, 60, 3), np.uint8), x0112=6)  # "rotate 90"
     assert read_image(src).shape == (40, 60, 3)

@@ -12,10 +12,12 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.imaging.registration import breathing_truth
 from tether.camera.sim import optics
 from tether.camera.sim.sensor import NoiseSource
 from tether.camera.sim.truth import SceneTruth
 from tether.imaging import ArrayFrames, compute_focus_index, stack_frames
+from tether.imaging import align as al
 from tether.imaging.io import shrink
 
 SIZE = (640, 480)  # (width, height)
@@ -144,31 +146,30 @@ class RenderedSweep:
         return None
 
 
-def _breathing_truth(p: float, p0: float, size: tuple[int, int]) -> np.ndarray:
-    """The 2x3 transform from the frame at ``p0`` to the frame at ``p``: the simulator's whole-pixel crops."""
-    w, h = size
+def _corner_errors(sweep: RenderedSweep) -> np.ndarray:
+    """(frames, 4): how far (px) the aligner puts each frame's corners from the simulator's breathing crops."""
+    index = compute_focus_index(sweep)
+    w, h = sweep.size
+    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
+    return np.array([np.hypot(*(al.project(m, corners)
+                                - al.project(breathing_truth(p, sweep.positions[0], sweep.size), corners)).T)
+                     for p, m in zip(sweep.positions, index.transforms, strict=True)])
 
-    def crop(q: float) -> np.ndarray:  # frame pixel -> unmagnified scene pixel
-        x0, y0, cw, ch = optics.breathing_crop(q, w, h)
-        sx, sy = cw / w, ch / h
-        return np.array([[sx, 0, x0 + 0.5 * sx - 0.5], [0, sy, y0 + 0.5 * sy - 0.5], [0, 0, 1]])
 
-    truth: np.ndarray = (np.linalg.inv(crop(p)) @ crop(p0))[:2]
-    return truth
+# At 12 MP the first 16 frames of the 100-frame sweep (two of its ten jumps) check the bound fast;
+# it is missed: each whole-pixel jump is measured 0.1-0.4 px off. Measured: 0.24 px RMS, 0.47 max
+# (over all 100 frames: 0.36 and 0.58).
+_12_MP = pytest.param((4000, 3000), 16, id="12mp-16-frames", marks=pytest.mark.xfail(
+    strict=True, reason="issue 13, item 1: at 12 MP each whole-pixel jump is measured 0.1-0.4 px off"))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("size", [(800, 600), (1920, 1080)], ids=["800x600", "1080p"])
-def test_registration_to_a_tenth_of_a_pixel_over_100_frames_of_breathing(size: tuple[int, int]) -> None:
+@pytest.mark.parametrize(("size", "frames"), [pytest.param((800, 600), 100, id="800x600"),
+                                              pytest.param((1920, 1080), 100, id="1080p"), _12_MP])
+def test_registration_to_a_tenth_of_a_pixel_over_100_frames_of_breathing(size: tuple[int, int], frames: int) -> None:
     sweep = RenderedSweep("macro", size, breathing=True)
-    index = compute_focus_index(sweep)
-    w, h = size
-    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
-    errors = []
-    for p, m in zip(sweep.positions, index.transforms, strict=True):
-        d = m - _breathing_truth(p, sweep.positions[0], size)
-        errors.append(np.hypot(*(corners @ d[:, :2].T + d[:, 2]).T))
-    errors_px = np.array(errors)
+    sweep.positions = sweep.positions[:frames]
+    errors_px = _corner_errors(sweep)
     # The crops move the corners by 1 px (800x600) and 2 px (1080p) over the sweep, in x and y
     # apart; the aligner follows each jump, and what the focus change fakes between jumps
     # (hundredths of a pixel a frame) never adds up.

@@ -105,6 +105,49 @@ def calibrate_step(motor: Motor, step: StepClass, curves: np.ndarray, textured: 
     return Calibration(ratio, positions, summaries, len(summaries))
 
 
+#: Small steps driven back toward near before the play is measured: more than any lens's backlash.
+REVERSE_STEPS = 12
+#: Frames taken past the largest play measured, so that even then the focus is seen moving.
+MOVING_FRAMES = 8
+
+
+def measure_backlash(motor: Motor, cal: Calibration, textured: np.ndarray, *, reverse: int = REVERSE_STEPS,
+                     on_frame: Callable[[Frame], object] = lambda frame: None) -> tuple[float | None, int]:
+    """(the play of the focus drive in small steps, or None if unclear; the frames it took).
+
+    The fine pass's frames lie one small step apart where sharpness changes fastest, so they say where
+    the focus is. Driven ``2 * reverse`` small steps back toward near (away from the pass's end, which
+    may sit clamped at the far stop) and then toward infinity one small step per frame, the motor first
+    takes up the play, with the focus standing still, and then moves it a step per frame. The play is
+    the count of standing frames that, with where the run began, best matches the run to the fine
+    pass: a whole run is matched, as one frame alone is easily mistaken for its mirror across a peak.
+    """
+    run = reverse + MOVING_FRAMES
+    if len(cal.summaries) < 2 * reverse + run or not textured.any():
+        return None, 0
+    motor.drive(FocusDirection.NEAR, StepClass.SMALL, 2 * reverse)
+    seen: list[FrameSummary] = []
+    for j in range(run):
+        if j:
+            motor.drive(FocusDirection.FAR, StepClass.SMALL)
+        frame, summary = motor.look()
+        on_frame(frame)
+        seen.append(summary)
+    distances = np.array([[tile_distance(s.tiles, fine.tiles, textured) for fine in cal.summaries] for s in seen])
+    distances /= np.maximum(np.median(distances, axis=1, keepdims=True), 1e-9)
+    frames = np.arange(run)
+    best: tuple[float, int] | None = None
+    for play in range(reverse + 1):
+        moved = np.maximum(0, frames - play)        # focus steps made by each frame of the run
+        for begin in range(len(cal.summaries) - int(moved[-1])):
+            cost = float(distances[frames, begin + moved].mean())
+            if best is None or cost < best[0]:
+                best = (cost, play)
+    if best is None or best[0] > MATCH_COST:
+        return None, run
+    return float(best[1]), run
+
+
 def fit_ratio(steps: list[int], distances: list[np.ndarray]) -> tuple[float, float, float, bool] | None:
     """(cost, ratio, offset, all references seen) best explaining every reference's distance curve at once.
 

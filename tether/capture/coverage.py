@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tether.capture.sharpness import thumb_difference
+from tether.capture.step_plan import too_sparse
 
 
 @dataclass
@@ -28,24 +29,29 @@ class Coverage:
     never_sharp: list[tuple[int, int]] = field(default_factory=list)
     duplicates: list[tuple[int, int]] = field(default_factory=list)
     corrupt: list[int] = field(default_factory=list)
+    #: The frames were too far apart for the depth of field to judge the ends of the range.
+    sparse: bool = False
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"beyond_near": [list(t) for t in self.beyond_near], "beyond_far": [list(t) for t in self.beyond_far],
                 "never_sharp": [list(t) for t in self.never_sharp], "duplicates": [list(d) for d in self.duplicates],
-                "corrupt": list(self.corrupt), "warnings": list(self.warnings)}
+                "corrupt": list(self.corrupt), "sparse": self.sparse, "warnings": list(self.warnings)}
 
 
 def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min_contrast: float = 1.6,
                    still_threshold: float = 0.25, expected: np.ndarray | None = None,
-                   complete: bool = True) -> Coverage:
+                   complete: bool = True, spacing: float | None = None, dof: float | None = None) -> Coverage:
     """Coverage of a sweep from ``tiles`` (n, rows, cols), ``thumbs`` (n, h, w) and ``ok`` (n,) bool.
 
     ``expected`` (rows, cols) bool marks tiles the pre-scan found textured (None: judge from the sweep).
     A sweep that did not run to its end (``complete`` False) is not blamed for what lies beyond it.
-    Corrupt frames (``ok`` False) are left out of both checks.
+    Corrupt frames (``ok`` False) are left out of both checks. ``spacing`` (small steps between frames)
+    and ``dof`` (the depth of field the pre-scan measured, small steps), when both are known, say whether
+    the frames were too far apart to tell a subject beyond an end of the sweep from one between its frames.
     """
-    result = Coverage(corrupt=[int(i) for i in np.flatnonzero(~ok)])
+    gaps = (spacing, dof) if spacing is not None and dof is not None and too_sparse(spacing, dof) else None
+    result = Coverage(corrupt=[int(i) for i in np.flatnonzero(~ok)], sparse=gaps is not None)
     good = np.flatnonzero(ok)
     if len(good) < 2:
         if result.corrupt:
@@ -72,12 +78,21 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
                 result.beyond_far.append((r, c))
     result.duplicates = _duplicates(np.asarray(thumbs, np.float64)[good], good, still_threshold)
     total = rows * cols
-    if result.beyond_near:
-        result.warnings.append(f"{len(result.beyond_near)} of {total} tiles were sharpest at the first frame: their "
-                               "sharpest focus lies nearer than the sweep; extend the range toward near")
-    if result.beyond_far:
-        result.warnings.append(f"{len(result.beyond_far)} of {total} tiles were sharpest at the last frame: their "
-                               "sharpest focus lies farther than the sweep; extend the range toward infinity")
+    if gaps is not None and (result.beyond_near or result.beyond_far):
+        # Frames many depths of field apart: a subject between the last two frames is sharpest at the last one
+        # as surely as a subject beyond it, so the end tiles say nothing about the range; the spacing is the cause.
+        spacing, dof = gaps
+        ends = len(result.beyond_near) + len(result.beyond_far)
+        result.warnings.append(f"{ends} of {total} tiles were sharpest at the first or last frame, but the frames are "
+                               f"{spacing:.0f} steps apart for a depth of field of about {dof:.0f}: their focus may "
+                               "lie between two frames rather than beyond the range; allow more frames")
+    else:
+        if result.beyond_near:
+            result.warnings.append(f"{len(result.beyond_near)} of {total} tiles were sharpest at the first frame: "
+                                   "their sharpest focus lies nearer than the sweep; extend the range toward near")
+        if result.beyond_far:
+            result.warnings.append(f"{len(result.beyond_far)} of {total} tiles were sharpest at the last frame: "
+                                   "their sharpest focus lies farther than the sweep; extend the range toward infinity")
     if result.never_sharp:
         result.warnings.append(f"{len(result.never_sharp)} tiles the pre-scan found detailed were never sharp in the "
                                "sweep; run the pre-scan again (did the scene or the camera move?)")

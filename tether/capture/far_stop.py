@@ -6,38 +6,58 @@ same frame, at counted positions the focus never reached.
 """
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from tether.capture.sharpness import thumb_difference
 
 #: Consecutive frame pairs that differ by no more than sensor noise before the sweep calls it the stop.
 STILL_PAIRS = 3
+#: The longest run of frames judged as one span: steps this fine are only seen over several frames.
+MAX_SPAN = 16
 
 
 class FarStopWatch:
     """Fed a sweep's frame thumbnails in order; finds the frame where the focus stopped moving.
 
-    Judged only once the sweep's steps visibly changed the image before (median difference at least
-    twice the noise threshold, the rule of the coverage check's duplicates): with steps finer than a
-    small live view can show, every pair looks alike and a still run means nothing.
+    Fine steps change a small live view by less than its noise from one frame to the next, so the
+    watch judges *spans*: the fewest frames over which the sweep visibly changed the image before
+    (median difference at least twice the noise threshold, the rule of the coverage check's
+    duplicates). The stop is seen when the last frames, one such span and ``STILL_PAIRS`` more, all
+    show the same picture. Steps finer than even ``MAX_SPAN`` frames can show are never judged.
     """
 
     def __init__(self, still_threshold: float) -> None:
         self.still_threshold = still_threshold
-        self._previous: np.ndarray | None = None
-        self._diffs: list[float] = []
-        self._still = 0  # length of the current run of still pairs
+        self._recent: deque[np.ndarray] = deque(maxlen=MAX_SPAN + STILL_PAIRS + 1)
+        self._count = 0
+        #: ``_spans[L - 1][k]``: how much frame k + L differs from frame k.
+        self._spans: list[list[float]] = [[] for _ in range(MAX_SPAN)]
 
     def add(self, thumb: np.ndarray) -> int | None:
         """Take the next frame's thumbnail; the index of the first frame at the stop once it is seen, else None."""
-        if self._previous is not None:
-            diff = thumb_difference(self._previous, thumb)
-            self._diffs.append(diff)
-            self._still = self._still + 1 if diff < self.still_threshold else 0
-        self._previous = thumb
-        if self._still < STILL_PAIRS:
+        for back in range(1, min(len(self._recent), MAX_SPAN) + 1):
+            self._spans[back - 1].append(thumb_difference(self._recent[-back], thumb))
+        self._recent.append(thumb)
+        self._count += 1
+        still = self._still_run()
+        span = self._visible_span(still)
+        if span is None or still < span + STILL_PAIRS:
             return None
-        before = self._diffs[:-self._still]
-        if not before or float(np.median(before)) < 2.0 * self.still_threshold:
-            return None
-        return len(self._diffs) - self._still
+        return self._count - still
+
+    def _still_run(self) -> int:
+        """How many of the last frames (the last one included) show the same picture as the last one."""
+        last, run = self._recent[-1], 1
+        while run < len(self._recent) and thumb_difference(self._recent[-1 - run], last) < self.still_threshold:
+            run += 1
+        return run
+
+    def _visible_span(self, still: int) -> int | None:
+        """The fewest frames over which the sweep visibly changed the image before its last ``still`` frames."""
+        for span, diffs in enumerate(self._spans, start=1):
+            judged = diffs[:max(0, self._count - still - span + 1)]  # spans ending at the still run's first frame
+            if judged and float(np.median(judged)) >= 2.0 * self.still_threshold:
+                return span
+        return None

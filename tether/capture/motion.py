@@ -2,9 +2,11 @@
 
 Real lenses report no position, so the near end stop is the origin: the motor is driven to it
 (large steps until the live view stops changing, then a few more to be sure) and every
-position after that is counted in small steps, always moving toward infinity. Because the
-approach direction never changes between homing and a frame, the backlash is the same
-constant for every frame and cancels out.
+position after that is counted in small steps, always moving toward infinity. Homing ends
+moving toward near, so the first steps toward infinity only take up the gear's play (the
+backlash) and move no focus: with the play known (``StepScale.backlash``) the count starts that
+far below zero, and the counted position is where the focus really is (without it, every
+position would read the play too far).
 """
 from __future__ import annotations
 
@@ -93,7 +95,7 @@ class Motor:
                 self.drive(FocusDirection.NEAR, StepClass.SMALL, math.ceil(known_far) + extra)
             else:
                 self.drive(FocusDirection.NEAR, self.coarse, math.ceil(known_far / size) + extra)
-            self.position = 0.0
+            self.position = -self.scale.backlash
             return 0
         used = 0
         _, first = self.look()
@@ -113,7 +115,7 @@ class Motor:
             if still >= 2:
                 break
         self.drive(FocusDirection.NEAR, self.coarse, extra)
-        self.position = 0.0
+        self.position = -self.scale.backlash
         return used
 
     def advance_to(self, target: float) -> None:

@@ -118,9 +118,7 @@ class CameraOwner:
             job = self._long
         return {"camera": self.camera_id, "state": self._state, "message": self._message,
                 "info": None if self._info is None else self._info.to_dict(), "fps": round(self._fps, 2),
-                "job": None if job is None else job.to_dict(), "live_seq": self.frames.seq,
-                "last_prescan": None if self._last_prescan is None else
-                {"range": [self._last_prescan.near, self._last_prescan.far], "dof_spacing": self._last_prescan.dof}}
+                "job": None if job is None else job.to_dict(), "live_seq": self.frames.seq}
 
     def _set_state(self, state: str, message: str = "") -> None:
         if state == self._state and message == self._message:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ import numpy as np
 from tether.camera.base import Camera
 from tether.camera.errors import Unsupported
 from tether.camera.types import FocusDirection, Frame, StepClass
-from tether.capture.calibrate import calibrate_step
+from tether.capture.calibrate import calibrate_step, measure_backlash
 from tether.capture.motion import Motor
 from tether.capture.options import PrescanOptions
 from tether.capture.sharpness import FrameSummary, thumb_difference
@@ -122,19 +122,25 @@ def run_prescan(camera: Camera, options: PrescanOptions, *, check: Callable[[], 
     fine_peaks: list[TilePeak] = []
     if cal is not None:
         budget.frames += cal.frames
-        scale = _measured_scale(scan.step, cal.ratio)
+        backlash, used = measure_backlash(motor, cal, textured, on_frame=on_frame)
+        budget.frames += used
+        if backlash is None:
+            backlash = 0.0
+            warnings.append("could not measure the focus drive's play; positions may read a few steps too far")
+        scale = replace(_measured_scale(scan.step, cal.ratio), backlash=backlash)
         motor.scale = scale
-        motor.position = cal.positions[-1]
+        motor.position = cal.positions[-1]  # at most: the reversal above ended nearer
         fine = np.stack([s.tiles for s in cal.summaries])
-        fine_peaks = tile_peaks(np.asarray(cal.positions), fine, min_contrast=options.min_contrast)
+        # both passes were counted from the stop with the play still in them: where the focus was is that much less
+        fine_peaks = tile_peaks(np.asarray(cal.positions) - backlash, fine, min_contrast=options.min_contrast)
     else:
         warnings.append(f"could not measure the size of a {scan.step.value} focus step; "
                         f"assuming {scale.size(scan.step):g} small steps")
     size = scale.size(scan.step)
-    positions = [float(k * size) for k in counts]
+    positions = [max(0.0, k * size - scale.backlash) for k in counts]
     peaks = tile_peaks(np.asarray(positions), curves, min_contrast=options.min_contrast)
     highest = positions[-1]
-    far_stop = scan.steps_taken * size
+    far_stop = scan.steps_taken * size - scale.backlash
     near, far = sweep_range(peaks, margin=size / 2, lowest=0.0, highest=highest + size / 2)
     if here is not None:  # "from here to infinity": the current focus, found again in the scan, to the far end
         match = int(np.argmin([thumb_difference(here.thumb, s.thumb) for s in summaries]))

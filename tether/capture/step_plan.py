@@ -1,7 +1,8 @@
 """From per-tile contrast curves to a sweep range and a step plan. Pure functions, no camera.
 
 Positions are in *small focus steps* counted from the near end stop, always approached from
-the near side (so the motor's backlash is the same constant for every position and cancels).
+the near side, and mean where the focus is: the play the motor takes up after homing against the
+stop (the backlash, measured by the pre-scan) is not counted as travel.
 A :class:`StepScale` says how many small steps one step of each class is.
 
 Method (see docs/step-plan.md):
@@ -43,6 +44,8 @@ class StepScale:
     medium: float = 4.0              # NaN: unknown, the class is not used
     large: float = 16.0
     source: str = "default"          # "measured" (by a pre-scan) or "default"
+    #: Small steps the motor turns after a reversal before the focus moves (measured by a pre-scan; 0: unknown).
+    backlash: float = 0.0
 
     def usable(self) -> tuple[StepClass, ...]:
         """The classes whose size is known, smallest first."""
@@ -56,7 +59,8 @@ class StepScale:
         def known(size: float) -> float | None:
             return None if math.isnan(size) else round(size, 3)
 
-        return {"small": 1.0, "medium": known(self.medium), "large": known(self.large), "source": self.source}
+        return {"small": 1.0, "medium": known(self.medium), "large": known(self.large), "source": self.source,
+                "backlash": round(self.backlash, 2)}
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,15 @@ def dof_spacing(peaks: list[TilePeak], *, keep: float = 0.8, quantile: float = 0
     return 2.0 * sigma * math.sqrt(2.0 * math.log(1.0 / keep))
 
 
+#: Frames more than this many depths of field apart leave depths that are sharp in no frame.
+SPARSE_FACTOR = 1.5
+
+
+def too_sparse(spacing: float, dof: float) -> bool:
+    """Frames ``spacing`` small steps apart are too far apart for a depth of field of ``dof`` small steps."""
+    return spacing > dof * SPARSE_FACTOR
+
+
 @dataclass(frozen=True)
 class StepPlan:
     """Where the sweep starts, which step class it drives (``count`` of them between frames), and how many frames."""
@@ -249,7 +262,7 @@ def plan_steps(near: int, far: int, scale: StepScale, *, dof: float | None, targ
     if target_frames is not None and not reason:
         reason = (f"{frames} frames, as asked" if frames == target_frames else
                   f"{frames} frames ({target_frames} asked: the gap must be a whole number of steps)")
-    if dof is not None and spacing > dof * 1.5:
+    if dof is not None and too_sparse(spacing, dof):
         warnings.append(f"frames are {spacing:.0f} steps apart but the depth of field is about {dof:.0f}: "
                         "some depths will not be sharp in any frame; allow more frames")
     return StepPlan(start, step, count, spacing, frames, reason, tuple(warnings))

@@ -88,6 +88,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
                       "frames": prescan.frames, "seconds": round(prescan.seconds, 3), "dof_spacing": prescan.dof,
                       "warnings": prescan.warnings}}
     runner = _SweepRun(camera, motor, plan, options, burst_path, hooks)
+    runner.dof = dof
     if prescan is not None and prescan.curves is not None and not options.prescan.from_here:
         runner.subjects = np.array([p.subject for p in prescan.peaks]).reshape(prescan.curves.shape[1:])
     try:
@@ -160,6 +161,8 @@ class _SweepRun:
         self.trimmed = 0
         #: (rows, cols) bool: the pre-scan's subject tiles (None for a range given by hand).
         self.subjects: np.ndarray | None = None
+        #: The depth of field (small steps) the plan was made for (None: unknown).
+        self.dof: float | None = None
         self.far_stop_watch = FarStopWatch(motor.still_threshold)
         self.watched = 0  # frames fed to the watch so far
         #: The first frame at the lens's far stop (where the frames stopped changing), when the sweep ran into it.
@@ -295,7 +298,8 @@ class _SweepRun:
         tiles = np.stack([s.tiles for s in summaries])
         thumbs = np.stack([s.thumb for s in summaries])
         ok = np.array([s.ok for s in summaries])
-        return check_coverage(tiles, thumbs, ok, still_threshold=self.motor.still_threshold, complete=complete)
+        return check_coverage(tiles, thumbs, ok, still_threshold=self.motor.still_threshold, complete=complete,
+                              spacing=self.plan.spacing, dof=self.dof)
 
     def _store_sharpness(self, summaries: list[FrameSummary]) -> None:
         data = {"grid": list(summaries[0].tiles.shape), "measure": "mean squared Laplacian per tile",

@@ -189,16 +189,24 @@ def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: P
         used = result.frames
         numbers = getattr(source, "indices", list(range(len(source))))
         note = (f"tether focus stack ({method}) of {len(used)} frames, {numbers[used.start]}-{numbers[used.stop - 1]}, "
-                f"of {burst.name if burst else f'{len(source)} files'}")
+                f"of {burst.name if burst else f'{len(source)} files'}"
+                + (f", {len(result.excluded)} left out" if result.excluded else ""))
         target = out or _default_out(inputs, result.image.dtype, "stack")
         write_image(target, result.image, exif_from=source.exif_source(), note=note)
         click.echo(f"wrote {target} ({result.image.shape[1]}x{result.image.shape[0]}, "
-                   f"{8 * result.image.dtype.itemsize}-bit, {len(used)} frames, {method})")
+                   f"{8 * result.image.dtype.itemsize}-bit, {len(used) - len(result.excluded)} frames, {method})")
+        for i in result.excluded:
+            frame = inputs[i].name if len(inputs) == len(source) else f"frame {numbers[i]}"
+            click.echo(f"warning: {frame} could not be registered to the other frames (another scene, or no "
+                       "texture) and was left out")
         r0, r1, c0, c1 = result.valid_box
         h, w = result.image.shape[:2]
         if (r0, r1, c0, c1) != (0, h, 0, w):
-            click.echo(f"note: frames cover rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1} fully; "
-                       "the border outside was filled from the nearest pixels (focus breathing)")
+            # Reported, not cropped: the picture keeps frame 0's framing (and matches the depth and
+            # coverage maps); the photographer crops, and now knows where.
+            click.echo(f"note: frames cover rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1} fully; cropping to that "
+                       f"cuts {100 * result.uncovered:.1f} % of the picture, whose border was filled from the "
+                       "nearest pixels (focus breathing, or the camera moved)")
         if depth_out:
             write_image(depth_out, depth_map(index))
             click.echo(f"wrote {depth_out} (depth map, near = bright)")

@@ -73,14 +73,15 @@ class BurstService:
 
     # gallery ------------------------------------------------------------------------------
     def list(self) -> list[dict[str, Any]]:
-        """One summary per burst, newest first; a damaged burst is listed with its problem."""
+        """One summary per burst, newest capture first (not newest file: refocusing or stacking an old
+        burst writes into it); a damaged burst is listed, last, with its problem."""
         out = []
         for burst_id in self.store.burst_ids():
             try:
                 out.append(self.summary(burst_id))
             except Exception as exc:  # one bad file must not hide the others
                 out.append({"id": burst_id, "error": str(exc), "frame_count": 0})
-        return out
+        return sorted(out, key=lambda b: b.get("created", 0.0), reverse=True)
 
     def summary(self, burst_id: str) -> dict[str, Any]:
         """Gallery facts about one burst (cached until its file changes)."""
@@ -178,9 +179,13 @@ class BurstService:
                 if fmt == "frame":
                     if frame is None or not 0 <= frame < reader.frame_count:
                         raise NotFound(f"burst {burst_id} has no frame {frame}")
-                    export_id, out = self.store.new_export_path(".jpg", f"{burst_id}-frame{frame:04d}")
-                    export_frame(reader, frame, out)
+                    name = f"{burst_id}-frame{frame:04d}"
+                    saved = self.store.find_export(name)
                     job.report(1, 1)
+                    if saved is not None:  # the same frame saved again is the same file, not a copy
+                        return self._exported(saved.id, saved.path, new=False)
+                    export_id, out = self.store.new_export_path(".jpg", name, exact=True)
+                    export_frame(reader, frame, out)
                 else:
                     export_id, out = self.store.new_export_path(f".{fmt}", burst_id)
                     progress = _progress_checking(job)
@@ -193,8 +198,9 @@ class BurstService:
         label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {(frame or 0) + 1}"}[fmt]
         return self.pool.submit("export", work, label=label, subject=burst_id)
 
-    def _exported(self, export_id: str, out: Path) -> dict[str, Any]:
-        self.bus.publish("export.added", export=export_id, name=out.name)
+    def _exported(self, export_id: str, out: Path, *, new: bool = True) -> dict[str, Any]:
+        if new:
+            self.bus.publish("export.added", export=export_id, name=out.name)
         return {"export": export_id, "name": out.name, "bytes": out.stat().st_size}
 
     # refocus --------------------------------------------------------------------------------
@@ -299,7 +305,10 @@ class BurstService:
             if not output.browsers_show:  # a JPEG beside it for the page
                 preview, preview_path = self.store.new_export_path(".jpg", f"{burst_id}-stack-preview")
                 preview_path.write_bytes(encode_image(result.image, ".jpg", note=note))
-            return {**done, "preview": preview, "frames": len(selected), "range": [first, last], "method": method}
+            return {**done, "preview": preview, "frames": len(selected) - len(result.excluded), "range": [first, last],
+                    "method": method, "covered_box": list(result.valid_box), "uncovered": round(result.uncovered, 4),
+                    "warnings": [f"frame {source.indices[i] + 1} could not be registered to the other frames (another "
+                                 "scene, or no texture) and was left out" for i in result.excluded]}
 
         # labels are for people: frames counted from 1, as the pages show them
         extent = "" if frames is None else f", frames {frames[0] + 1}-{frames[1] + 1}"

@@ -19,7 +19,8 @@ from tether.capture import CameraOwner, StepScale, plan_steps
 from tether.config import Settings
 from tether.engine.bursts import BurstService
 from tether.engine.heap import limit_heap_growth, release_free_heap
-from tether.engine.ids import UnknownId
+from tether.engine.ids import UnknownId, is_valid_id
+from tether.engine.prescans import PrescanMemory
 from tether.engine.store import BurstStore
 from tether.events import EventBus
 from tether.fileio import write_atomic
@@ -41,6 +42,7 @@ class Engine:
         self.store = BurstStore(settings.data_dir)
         self.pool = JobPool(self.bus, workers=workers)
         self.bursts = BurstService(self.store, self.pool, self.bus)
+        self.prescans = PrescanMemory(self.store.root)
         self.primary_camera = camera_id
         #: The primary camera is simulated; ``fallback``: because no real camera was found.
         self.simulated = simulated
@@ -119,7 +121,14 @@ class Engine:
     # capture jobs -------------------------------------------------------------------------
     def start_prescan(self, camera_id: str | None, options: Any) -> Job:
         owner = self.owner_for(camera_id)
-        return self.pool.track(owner.start_prescan(options))
+        job = owner.start_prescan(options)
+
+        def finished(done: Future[Any]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self.prescans.remember(owner.camera_id, done.result())
+
+        job.future.add_done_callback(finished)
+        return self.pool.track(job)
 
     def start_sweep(self, camera_id: str | None, options: Any, *, path: Path | None = None) -> tuple[Job, str]:
         """Start a sweep into a new burst named by the store; returns (job, burst id).
@@ -172,10 +181,13 @@ class Engine:
     # stills ---------------------------------------------------------------------------------
     def save_capture(self, captured: Any) -> str:
         """Write a captured still into exports/ under a new id; returns the id."""
-        suffix = Path(captured.name).suffix.lower() or ".jpg"
+        suffix = Path(captured.name).suffix or ".jpg"
         if not suffix[1:].isalnum():
             suffix = ".bin"
-        export_id, path = self.store.new_export_path(suffix, "still")
+        # named as the camera named it (SIM_0001.JPG), unless that name is taken or not a valid id
+        stem = Path(captured.name).stem
+        named = is_valid_id(stem)
+        export_id, path = self.store.new_export_path(suffix, stem if named else "still", exact=named)
         write_atomic(path, captured.data, overwrite=False)
         self.bus.publish("export.added", export=export_id, name=path.name)
         return export_id
@@ -186,7 +198,8 @@ class Engine:
         return {
             "server": {"version": __version__, "simulated": self.simulated, "fallback": self.fallback,
                        "primary_camera": self.primary_camera},
-            "cameras": [owner.snapshot() for owner in self.owners()],
+            "cameras": [{**owner.snapshot(), "last_prescan": self.prescans.get(owner.camera_id)}
+                        for owner in self.owners()],
             "jobs": [job.to_dict() for job in self.pool.jobs()],
         }
 

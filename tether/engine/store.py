@@ -80,10 +80,14 @@ class BurstStore:
             raise StorageError(describe_os_error(exc, path)) from None
 
     # exports ------------------------------------------------------------------------------
-    def new_export_path(self, suffix: str, stem_hint: str = "") -> tuple[str, Path]:
-        """A fresh (id, path) in the exports folder; ``suffix`` like '.jpg' or '' for a folder."""
+    def new_export_path(self, suffix: str, stem_hint: str = "", *, exact: bool = False) -> tuple[str, Path]:
+        """A fresh (id, path) in the exports folder; ``suffix`` like '.jpg' or '' for a folder. With
+        ``exact`` the id is the hint itself while no export has it (a camera's file name, so that the
+        download is called what the camera called it), else the hint plus a new id."""
         _make(self.exports_dir)
         with self._lock:
+            if exact and is_valid_id(stem_hint) and self.find_export(stem_hint) is None:
+                return stem_hint, self.exports_dir / f"{stem_hint}{suffix}"
             while True:
                 export_id = f"{stem_hint}-{new_id()}" if stem_hint and is_valid_id(stem_hint) else new_id()
                 path = self.exports_dir / f"{export_id}{suffix}"
@@ -92,11 +96,17 @@ class BurstStore:
 
     def export(self, export_id: str) -> ExportFile:
         """The export file named by ``export_id``; UnknownId if there is none."""
-        check_id(export_id, "export")
+        found = self.find_export(check_id(export_id, "export"))
+        if found is None:
+            raise UnknownId(f"no export {export_id!r}")
+        return found
+
+    def find_export(self, export_id: str) -> ExportFile | None:
+        """The export file named by ``export_id`` (a checked id), or None."""
         for path in self.exports_dir.glob(f"{export_id}.*"):
             if path.is_file() and path.name[: len(export_id) + 1] == f"{export_id}.":
                 return ExportFile(export_id, path)
-        raise UnknownId(f"no export {export_id!r}")
+        return None
 
     def exports(self) -> list[ExportFile]:
         found = []

@@ -19,14 +19,21 @@ breathing, a whole-pixel jump) is larger; what focus fakes is not. A stack that 
 thus keeps the identity and is not resampled at all. The price: a motion that creeps on by
 less than that between every two frames is not followed (the coarse chain sees it, but its
 own error is as large, and on a still stack it would put a drift there instead).
+A step that is taken carries the same fake as its neighbours: the steps not taken just before
+it (only the focus moved there) measure it, and their mean is taken out of the step.
 Affine, not a similarity: breathing is a scale, but a camera that crops whole pixels
-(the simulator does) scales width and height by different amounts.
+(the simulator does) scales width and height by different amounts. A step whose first guess
+moves a corner by more than :attr:`ChainAligner.handheld_step` reduced pixels was made by a
+camera held in the hand, which also tilts: that step is refined as a full homography. A
+tripod's steps stay affine: the two parameters more would only pick up what focus fakes
+(measured on a breathing sweep: 0.8 px at the corners instead of 0.5).
 Brightness and colour are matched by per-channel gains measured on the reduced,
 aligned images (the mean of a region is unchanged by defocus blur).
 
-Transforms are 2x3 float64 matrices in full-resolution (x, y) = (col, row) pixel
+Transforms are 3x3 float64 homographies in full-resolution (x, y) = (col, row) pixel
 coordinates that map a reference pixel to the frame's pixel, ready for
-``cv2.warpAffine(frame, M, size, flags=WARP_INVERSE_MAP)``.
+``cv2.warpPerspective(frame, M, size, flags=WARP_INVERSE_MAP)``. The functions here also take
+the 2x3 affine matrices that focus indexes stored before homographies were used.
 """
 from __future__ import annotations
 
@@ -35,7 +42,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+IDENTITY = np.eye(3)
 _CHUNK = 12
 
 
@@ -71,24 +78,47 @@ def grey_float(image: np.ndarray, *, band: int = 64) -> np.ndarray:
     return out
 
 
+def homogeneous(m: np.ndarray) -> np.ndarray:
+    """``m`` (2x3 affine or 3x3) as a 3x3 homography scaled so that its corner element is 1."""
+    full = np.vstack([m, [0.0, 0.0, 1.0]]) if m.shape == (2, 3) else np.asarray(m, np.float64)
+    out: np.ndarray = full / full[2, 2]
+    return out
+
+
+def is_affine(m: np.ndarray) -> bool:
+    """Whether the transform has no perspective part (it can be warped with warpAffine)."""
+    return m.shape == (2, 3) or bool(np.allclose(m[2], (0.0, 0.0, m[2, 2]), atol=1e-12, rtol=0))
+
+
 def scale_transform(m: np.ndarray, factor: float) -> np.ndarray:
-    """A 2x3 transform on images reduced by ``factor`` expressed on the full-size images."""
+    """A transform on images reduced by ``factor`` expressed on the full-size images."""
     # Pixel centres: full = factor * (small + 0.5) - 0.5.
     s = np.array([[factor, 0.0, (factor - 1) / 2], [0.0, factor, (factor - 1) / 2], [0.0, 0.0, 1.0]])
-    full: np.ndarray = (s @ np.vstack([m, [0, 0, 1]]) @ np.linalg.inv(s))[:2]
-    return full
+    return homogeneous(s @ homogeneous(m) @ np.linalg.inv(s))
 
 
 def invert(m: np.ndarray) -> np.ndarray:
-    """The 2x3 transform that undoes ``m``."""
-    inv: np.ndarray = cv2.invertAffineTransform(m)
-    return inv
+    """The transform that undoes ``m``."""
+    return homogeneous(np.linalg.inv(homogeneous(m)))
 
 
 def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The 2x3 transform that applies ``b`` first, then ``a``."""
-    both: np.ndarray = (np.vstack([a, [0, 0, 1]]) @ np.vstack([b, [0, 0, 1]]))[:2]
-    return both
+    """The transform that applies ``b`` first, then ``a``."""
+    return homogeneous(homogeneous(a) @ homogeneous(b))
+
+
+def project(m: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points (n, 2) of (x, y) mapped by the transform ``m``."""
+    h = homogeneous(m)
+    out = points @ h[:2, :2].T + h[:2, 2]
+    den = points @ h[2, :2] + h[2, 2]
+    mapped: np.ndarray = out / den[:, None]
+    return mapped
+
+
+def _corners(shape: tuple[int, int]) -> np.ndarray:
+    h, w = shape
+    return np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
 
 
 def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, patch: int, *,
@@ -171,7 +201,7 @@ def patch_spectra(template: np.ndarray, corners: np.ndarray, patch: int, window:
 
 def estimate_motion(template: np.ndarray, image: np.ndarray, *, patch: int | None = None,
                     spectra: KeyframeSpectra | None = None) -> np.ndarray:
-    """2x3 similarity transform mapping (x, y) of ``template`` to ``image``, both (h, w) float32 grey.
+    """Similarity transform (3x3) mapping (x, y) of ``template`` to ``image``, both (h, w) float32 grey.
 
     Phase correlation on a grid of patches gives a local shift per patch (phase is blind
     to symmetric blur, so a focus change barely biases it); a weighted, outlier-trimmed
@@ -197,25 +227,27 @@ def estimate_motion(template: np.ndarray, image: np.ndarray, *, patch: int | Non
         if keep.sum() < 3:
             return IDENTITY.copy()
         m = _fit_similarity(p[keep], q[keep], wt[keep])
-        residual = np.linalg.norm(p @ m[:, :2].T + m[:, 2] - q, axis=1)
+        residual = np.linalg.norm(project(m, p) - q, axis=1)
         keep = (wt > 0.1 * wt.max()) & (residual <= max(0.25, 3.0 * float(np.median(residual[keep]))))
     return m
 
 
 def _fit_similarity(p: np.ndarray, q: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted least-squares [[a, -b, tx], [b, a, ty]] taking points p (n, 2) to q (n, 2)."""
+    """Weighted least-squares [[a, -b, tx], [b, a, ty], [0, 0, 1]] taking points p (n, 2) to q (n, 2)."""
     x, y = p[:, 0], p[:, 1]
     one, zero = np.ones_like(x), np.zeros_like(x)
     a = np.concatenate([np.stack([x, -y, one, zero], 1), np.stack([y, x, zero, one], 1)]) * np.tile(w, 2)[:, None]
     b = np.concatenate([q[:, 0], q[:, 1]]) * np.tile(w, 2)
     sa, sb, tx, ty = np.linalg.lstsq(a, b, rcond=None)[0]
-    return np.array([[sa, -sb, tx], [sb, sa, ty]])
+    return np.array([[sa, -sb, tx], [sb, sa, ty], [0.0, 0.0, 1.0]])
 
 
 
 def refine_motion(template: np.ndarray, image: np.ndarray, guess: np.ndarray, *,
-                  max_pixels: int = 600_000) -> np.ndarray:
-    """2x3 affine transform taking (x, y) of ``template`` to ``image`` ((h, w) float32 grey), refined from ``guess``.
+                  max_pixels: int = 600_000, homography: bool = False) -> np.ndarray:
+    """Affine transform (3x3) taking (x, y) of ``template`` to ``image`` ((h, w) float32 grey), refined from ``guess``.
+
+    ``homography``: refine a full homography instead (8 parameters: a tilted camera).
 
     ECC maximises the correlation of the whole images, so it locates a motion to a few
     hundredths of a pixel where patches give a tenth; it only converges from a guess within
@@ -227,20 +259,22 @@ def refine_motion(template: np.ndarray, image: np.ndarray, guess: np.ndarray, *,
     if template.size > max_pixels:
         h, w = template.shape
         a, b = (cv2.resize(im, (w // 2, h // 2), interpolation=cv2.INTER_AREA) for im in (template, image))
-        return scale_transform(refine_motion(a, b, scale_transform(guess, 0.5), max_pixels=max_pixels), 2.0)
+        return scale_transform(refine_motion(a, b, scale_transform(guess, 0.5), max_pixels=max_pixels,
+                                             homography=homography), 2.0)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
+    start = homogeneous(guess) if homography else homogeneous(guess)[:2]
+    model = cv2.MOTION_HOMOGRAPHY if homography else cv2.MOTION_AFFINE
     try:
-        _, warp = cv2.findTransformECC(template, image, guess.astype(np.float32), cv2.MOTION_AFFINE, criteria, None)
+        _, warp = cv2.findTransformECC(template, image, start.astype(np.float32), model, criteria, None)
     except cv2.error:  # "the algorithm stopped before its convergence": no better than the guess
-        return guess.copy()
-    return np.asarray(warp, np.float64)
+        return homogeneous(guess)
+    return homogeneous(np.asarray(warp, np.float64))
 
 
 def corner_shift(m: np.ndarray, shape: tuple[int, int]) -> float:
-    """The largest distance (px) by which the 2x3 transform ``m`` moves a corner of an (H, W) image."""
-    h, w = shape
-    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
-    d = corners @ (m - IDENTITY)[:, :2].T + m[:, 2]
+    """The largest distance (px) by which the transform ``m`` moves a corner of an (H, W) image."""
+    corners = _corners(shape)
+    d = project(m, corners) - corners
     return float(np.hypot(d[:, 0], d[:, 1]).max())
 
 
@@ -255,26 +289,37 @@ def warp_to_reference(image: np.ndarray, m: np.ndarray, *, size: tuple[int, int]
     """
     h, w = image.shape[:2] if size is None else size
     start, stop = (0, h) if rows is None else rows
+    m = homogeneous(m)
     if np.allclose(m, IDENTITY, atol=1e-7):
         return image[start:stop]
-    # Row y of the output is reference row y + start: fold the offset into the translation.
-    shifted = m.copy()
-    shifted[:, 2] += m[:, 1] * start
-    return cv2.warpAffine(image, shifted, (w, stop - start), flags=cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+    # Row y of the output is reference row y + start: fold the offset into the transform.
+    shifted = m @ np.array([[1.0, 0.0, 0.0], [0.0, 1.0, start], [0.0, 0.0, 1.0]])
+    flags = cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP
+    if is_affine(shifted):  # the same pixels as before homographies, and cheaper
+        return cv2.warpAffine(image, shifted[:2], (w, stop - start), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(image, shifted, (w, stop - start), flags=flags, borderMode=cv2.BORDER_REPLICATE)
 
 
 def footprint_box(m: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int]:
     """(row0, row1, col0, col1) of reference pixels that the frame (H, W) covers under ``m``, conservatively."""
     h, w = shape
-    inv = cv2.invertAffineTransform(m)
-    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
-    ref = corners @ inv[:, :2].T + inv[:, 2]
+    ref = project(invert(m), _corners(shape))
     xs, ys = np.sort(ref[:, 0]), np.sort(ref[:, 1])
     # The inner two of four corners bound the inscribed axis-aligned box of a near-rectangle.
     col0, col1 = int(np.ceil(max(0.0, xs[1]))), int(np.floor(min(w - 1.0, xs[2]))) + 1
     row0, row1 = int(np.ceil(max(0.0, ys[1]))), int(np.floor(min(h - 1.0, ys[2]))) + 1
     return row0, max(row0, row1), col0, max(col0, col1)
+
+
+def match(template: np.ndarray, image: np.ndarray, m: np.ndarray) -> float:
+    """Correlation of ``template`` and ``image`` warped onto it by ``m``, inside a 10 % margin (0 for a flat image)."""
+    warped = warp_to_reference(image, m)
+    h, w = template.shape
+    dy, dx = h // 10, w // 10
+    a, b = template[dy:h - dy, dx:w - dx], warped[dy:h - dy, dx:w - dx]
+    a, b = a - a.mean(), b - b.mean()
+    den = float(np.sqrt(np.sum(a * a) * np.sum(b * b)))
+    return float(np.sum(a * b)) / den if den > 0 else 0.0
 
 
 def residual(template: np.ndarray, image: np.ndarray, m: np.ndarray) -> float:
@@ -309,49 +354,81 @@ class ChainAligner:
     #: neighbours fakes up to 0.19 of them on the simulator (more where the blur grows faster,
     #: which is where the frames are larger); a whole-pixel crop of a 12 MP frame moves it by 0.27.
     min_step: float = 0.22
+    #: Reduced pixels the first guess of a step must move a corner by for it to be refined as a
+    #: homography: a lens's breathing moves the corners of a 1000-pixel frame by a pixel or two
+    #: over a whole sweep; a hand moves them by more than that from one frame to the next.
+    handheld_step: float = 3.0
+    #: How many of the latest steps not taken make the estimate of what a focus step fakes.
+    fake_memory: int = 8
     #: Colour gains closer to 1 than this are taken as 1: a focus change alone moves a region's mean
     #: by up to 1 % (light spills across its edges, a blurred foreground covers more of what is behind
     #: it), and scaling every frame by that costs a still stack 0.15 dB; a flicker that small does not show.
     min_gain_change: float = 0.015
+    #: The correlation a frame must reach with its predecessor, registered, to be used. Neighbours
+    #: in a sweep reach 0.99 (blur changes little from one to the next, even with a hand's
+    #: shake); a frame of another scene reaches 0.2, one with no texture 0.02.
+    min_match: float = 0.5
     transforms: list[np.ndarray] = field(default_factory=list)
     gains: list[np.ndarray] = field(default_factory=list)
+    #: Numbers (0-based, in the order added) of the frames that could not be registered.
+    rejected: list[int] = field(default_factory=list)
     _key_grey: np.ndarray | None = None
     _key_chain: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
     _prev_grey: np.ndarray | None = None
     _prev_coarse: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
     _fine: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
+    _fakes: list[np.ndarray] = field(default_factory=list)
     _ref_small: np.ndarray | None = None
     _key_spectra: KeyframeSpectra = field(default_factory=KeyframeSpectra, repr=False, compare=False)
 
     def add(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Register the next reduced (h, w[, C]) frame; returns (full-res 2x3 transform, gains (C,)).
+        """Register the next reduced (h, w[, C]) frame; returns (full-res 3x3 transform, gains (C,)).
 
         ``small`` is float32 on a 0..255 scale, or uint8/uint16, which is cheaper: it is
         converted (:func:`as_float`) a piece at a time, and kept as it is for the colour reference.
+        A frame that does not match its predecessor once registered (:attr:`min_match`) is not
+        used: its number goes to :attr:`rejected`, it gets the chain's transform as it stands and
+        no gains, and the next frame is registered to the last frame that was used.
         """
         grey = grey_float(small)
         grey = cv2.GaussianBlur(grey, (0, 0), 1.0)  # noise would otherwise dominate the residuals
-        if self._key_grey is None:
-            self._key_grey = grey
+        if self._prev_grey is None or self._key_grey is None:  # the first frame
+            self._key_grey = self._prev_grey = grey
         else:
+            key_chain = self._key_chain
             local = estimate_motion(self._key_grey, grey, spectra=self._key_spectra)
-            if residual(self._key_grey, grey, local) < (1 - self.min_gain) * residual(self._key_grey, grey, IDENTITY):
-                self._key_grey, self._key_chain = grey, compose(local, self._key_chain)
-        if self._prev_grey is not None:
-            self._fine = self._refined(self._prev_grey, grey, grey.shape)
-        self._prev_grey, self._prev_coarse = grey, self._key_chain
+            still = residual(self._key_grey, grey, IDENTITY)
+            new_key = residual(self._key_grey, grey, local) < (1 - self.min_gain) * still
+            if new_key:
+                key_chain = compose(local, self._key_chain)
+            coarse_step = compose(key_chain, invert(self._prev_coarse))
+            homography = corner_shift(coarse_step, grey.shape) > self.handheld_step
+            step = refine_motion(self._prev_grey, grey, coarse_step, homography=homography)
+            if match(self._prev_grey, grey, step) < self.min_match:
+                self.rejected.append(len(self.transforms))
+                self.transforms.append(scale_transform(self._fine, self.factor))
+                self.gains.append(np.ones(1 if small.ndim == 2 else small.shape[2], np.float32))
+                return self.transforms[-1], self.gains[-1]
+            if new_key:
+                self._key_grey, self._key_chain = grey, key_chain
+            self._fine = self._taken(step, grey.shape)
+            self._prev_grey, self._prev_coarse = grey, self._key_chain
         gains = self._gains(small, self._fine)
         self.transforms.append(scale_transform(self._fine, self.factor))
         self.gains.append(gains)
         return self.transforms[-1], gains
 
-    def _refined(self, prev: np.ndarray, grey: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """The fine chain after ``grey``, given the previous frame ``prev`` (reduced coordinates)."""
-        coarse_step = compose(self._key_chain, invert(self._prev_coarse))
-        step = refine_motion(prev, grey, coarse_step)
-        if corner_shift(step, shape) > self.min_step:
-            return compose(step, self._fine)
-        return self._fine
+    def _taken(self, step: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """The fine chain after the refined ``step`` from the previous frame (reduced coordinates)."""
+        if corner_shift(step, shape) <= self.min_step:
+            # Nothing moved but the focus: this step is what a focus step fakes.
+            self._fakes = [*self._fakes, step][-self.fake_memory:]
+            return self._fine
+        if self._fakes:
+            # A real jump measured across a focus step carries that step's fake too; the steps
+            # just before, where only the focus moved, tell how much (the fake changes slowly).
+            step = compose(step, invert(np.mean(self._fakes, axis=0)))
+        return compose(step, self._fine)
 
     def _gains(self, small: np.ndarray, m_small: np.ndarray) -> np.ndarray:
         channels = 1 if small.ndim == 2 else small.shape[2]

@@ -232,6 +232,13 @@ def _encoder(image: np.ndarray, suffix: str, *, exif_from: bytes | None, note: s
     return lambda fh: fh.write(data.data)
 
 
+# Tags that describe how a TIFF source stores its pixels (size, strips, tiles, compression): they
+# are not facts about the picture, would be wrong for the written file, and Pillow before 10.1 cannot
+# even serialise multi-strip ones.
+_LAYOUT_TAGS = (0x0100, 0x0101, 0x0102, 0x0103, 0x0106, 0x0111, 0x0115, 0x0116, 0x0117, 0x011C,
+                0x0140, 0x0142, 0x0143, 0x0144, 0x0145, 0x0152, 0x0153)
+
+
 def _exif_bytes(source: bytes | None, note: str) -> bytes:
     """EXIF of ``source`` (any image bytes) with ``note`` as ImageDescription and tether as Software."""
     from PIL import Image, UnidentifiedImageError
@@ -244,6 +251,8 @@ def _exif_bytes(source: bytes | None, note: str) -> bytes:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 with Image.open(io.BytesIO(source)) as im:
                     exif = im.getexif()
+            for tag in _LAYOUT_TAGS:
+                exif.pop(tag, None)
         except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
             pass
     if not note and not len(exif):

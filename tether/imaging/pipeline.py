@@ -44,13 +44,22 @@ class StackResult:
     """A stacked (H, W, 3) image (dtype of the frames), the frames used, and the fully covered box.
 
     ``valid_box`` = (row0, row1, col0, col1): outside it some frames had no pixels
-    (focus breathing) and were filled with their nearest edge pixel.
+    (focus breathing, a hand that moved) and were filled with their nearest edge pixel.
+    ``excluded``: frames of ``frames`` that could not be registered and were left out.
     """
 
     image: np.ndarray
     frames: range
     valid_box: tuple[int, int, int, int]
     index: FocusIndex
+    excluded: tuple[int, ...] = ()
+
+    @property
+    def uncovered(self) -> float:
+        """The share (0..1) of the picture outside ``valid_box``: what cropping to it would cut."""
+        r0, r1, c0, c1 = self.valid_box
+        h, w = self.image.shape[:2]
+        return 1.0 - float((r1 - r0) * (c1 - c0)) / float(h * w)
 
 
 def _check(cancel: Cancel | None) -> None:
@@ -65,7 +74,10 @@ def _report(progress: Progress | None, done: int, total: int, stage: str) -> Non
 
 def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour: bool = True,
                         progress: Progress | None = None, cancel: Cancel | None = None) -> FocusIndex:
-    """Pass 1 over ``source``: alignment to frame 0, colour gains and per-tile focus curves."""
+    """Pass 1 over ``source``: alignment to frame 0, colour gains and per-tile focus curves.
+
+    Frames that cannot be registered get no focus curve and are listed in ``excluded``.
+    """
     n = len(source)
     if n < 1:
         raise TooFewFrames("no frames to analyse")
@@ -88,15 +100,18 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
             aligner.transforms.append(al.IDENTITY.copy())
             aligner.gains.append(np.ones(frame.shape[2] if frame.ndim == 3 else 1, np.float32))
         del small  # (the aligner keeps frame 0's as the colour reference)
-        grey = luminance(frame)
-        del frame  # before the warp's output is made
-        grey = al.warp_to_reference(grey, m)
-        scores[i] = tile_scores(focus_measure(grey, reduce=2 // read_reduce), grid)
-        del grey
+        if aligner.rejected[-1:] == [i]:
+            scores[i] = 0.0  # not registered: without a focus curve no tap, depth or stack picks it
+        else:
+            grey = luminance(frame)
+            del frame  # before the warp's output is made
+            grey = al.warp_to_reference(grey, m)
+            scores[i] = tile_scores(focus_measure(grey, reduce=2 // read_reduce), grid)
+            del grey
         _report(progress, i + 1, n, "analysing")
     # The aligner (its keyframes and their spectra) goes with this call: pass 2 does not carry it.
     return FocusIndex(scores=scores, shape=shape, tile=tile, transforms=np.array(aligner.transforms),
-                      gains=np.array(aligner.gains, np.float32))
+                      gains=np.array(aligner.gains, np.float32), excluded=tuple(aligner.rejected))
 
 
 def _frame_range(frames: range | None, n: int) -> range:
@@ -133,10 +148,43 @@ def stack_frames(source: FrameSource, *, method: str = METHODS.default, frames: 
                                     progress=lambda d, _t, s: _report(progress, d, total, s))
     if index.frame_count != n or tuple(index.shape) != shape:
         raise ImagingError("the focus index belongs to another set of frames; recompute it")
-    done = total - len(selected) * len(strips)
-    image = _fuse(source, index, chosen.fusion(index, selected), strips, selected, progress, cancel, done, total,
-                  on_strip_done)
-    return StackResult(image=image, frames=selected, valid_box=_valid_box(index, selected), index=index)
+    excluded = tuple(i for i in index.excluded if i in selected)
+    kept_source, kept_index, kept = source, index, selected
+    if excluded:
+        frames_kept = [i for i in selected if i not in excluded]
+        if len(frames_kept) < 2:
+            raise TooFewFrames(f"only {len(frames_kept)} of the {len(selected)} frames could be registered")
+        kept_source, kept_index = _Kept(source, frames_kept), _kept_index(index, frames_kept)
+        kept = range(len(frames_kept))
+        total -= len(excluded) * len(strips)
+    done = total - len(kept) * len(strips)
+    image = _fuse(kept_source, kept_index, chosen.fusion(kept_index, kept), strips, kept, progress, cancel, done,
+                  total, on_strip_done)
+    return StackResult(image=image, frames=selected, valid_box=_valid_box(kept_index, kept), index=index,
+                       excluded=excluded)
+
+
+class _Kept:
+    """The frames ``kept`` of ``source``, renumbered from 0: a frame source without the frames left out."""
+
+    def __init__(self, source: FrameSource, kept: list[int]) -> None:
+        self._source, self._kept = source, kept
+        self.shape, self.dtype = source.shape, source.dtype
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def read(self, i: int, *, reduce: int = 1) -> np.ndarray:
+        return self._source.read(self._kept[i], reduce=reduce)
+
+    def exif_source(self) -> bytes | None:
+        return self._source.exif_source()
+
+
+def _kept_index(index: FocusIndex, kept: list[int]) -> FocusIndex:
+    """``index`` for the frames ``kept`` only, renumbered like :class:`_Kept`."""
+    return FocusIndex(scores=index.scores[kept], shape=index.shape, tile=index.tile, transforms=index.transforms[kept],
+                      gains=index.gains[kept])
 
 
 def _fuse(source: FrameSource, index: FocusIndex, fusion: Fusion, strips: list[Strip], selected: range,

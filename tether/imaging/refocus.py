@@ -41,7 +41,7 @@ class RefocusAnswer:
 class FocusIndex:
     """Focus curves of a burst: ``scores`` (N, rows, cols) float32, one tile = ``tile`` x ``tile`` pixels.
 
-    ``shape`` is the (H, W) frame size; ``transforms`` (N, 2, 3) map reference pixels to
+    ``shape`` is the (H, W) frame size; ``transforms`` (N, 3, 3) map reference pixels to
     each frame's pixels and ``gains`` (N, C) match each frame's colour to the reference.
     Pixel coordinates everywhere are those of the reference frame (frame 0).
     """
@@ -49,8 +49,11 @@ class FocusIndex:
     scores: np.ndarray
     shape: tuple[int, int]
     tile: int
-    transforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 2, 3)))
+    transforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 3, 3)))
     gains: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
+    #: Frames that could not be registered (another scene, no texture): their curves are zero, and
+    #: stacks leave them out.
+    excluded: tuple[int, ...] = ()
 
     @property
     def frame_count(self) -> int:
@@ -179,7 +182,8 @@ class FocusIndex:
         buf = io.BytesIO()
         np.savez(buf, version=np.array(FORMAT_VERSION), peaks=self._peaks.astype(np.float32),
                  curves=self._normalised().astype(np.float16), shape=np.array(self.shape), tile=np.array(self.tile),
-                 transforms=np.asarray(self.transforms, np.float64), gains=np.asarray(self.gains, np.float32))
+                 transforms=np.asarray(self.transforms, np.float64), gains=np.asarray(self.gains, np.float32),
+                 excluded=np.array(self.excluded, np.int64))
         return buf.getvalue()
 
     @classmethod
@@ -191,8 +195,9 @@ class FocusIndex:
                     raise ImagingError(f"focus index format {int(z['version'])} is not supported; recompute it")
                 scores = z["curves"].astype(np.float32) * z["peaks"]
                 height, width = (int(v) for v in z["shape"])
+                excluded = tuple(int(i) for i in z["excluded"]) if "excluded" in z else ()  # older blobs: none
                 return cls(scores=scores, shape=(height, width), tile=int(z["tile"]), transforms=z["transforms"],
-                           gains=z["gains"])
+                           gains=z["gains"], excluded=excluded)
         except (OSError, KeyError, ValueError) as exc:
             raise ImagingError(f"stored focus index is damaged ({exc}); recompute it") from None
 

@@ -51,9 +51,10 @@ class Server:
 
 
 def start_server(base: Path, *, host: str = "127.0.0.1", token: str = "", fps: float = 12.0,
-                 size: tuple[int, int] = (480, 320), python: str = sys.executable) -> Server:
+                 size: tuple[int, int] = (480, 320), python: str = sys.executable, port: int | None = None) -> Server:
     """Run ``tether serve`` on the simulated camera with a small live view; wait until it answers.
-    ``python`` is the interpreter whose installed tether runs (-P: never the checkout in the working dir)."""
+    ``python`` is the interpreter whose installed tether runs (-P: never the checkout in the working dir);
+    ``port``: the one of a server stopped before (a restart), else a free one."""
     base.mkdir(parents=True, exist_ok=True)
     data_dir = base / "data"
     config = base / "config.toml"
@@ -61,7 +62,7 @@ def start_server(base: Path, *, host: str = "127.0.0.1", token: str = "", fps: f
         f'[server]\ntoken = "{token}"\n\n'
         f"[sim]\nliveview_width = {size[0]}\nliveview_height = {size[1]}\nliveview_fps = {fps}\n"
         "still_width = 640\nstill_height = 480\n", encoding="utf-8")
-    port = free_port(host)
+    port = port or free_port(host)
     home = base / "home"
     env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
                XDG_DATA_HOME=str(home / ".local/share"), PYTHONUNBUFFERED="1")

@@ -112,6 +112,7 @@ def test_prescan_and_sweep_seen_by_a_second_browser(server: Server, new_page: Ca
         page.goto(f"{server.url}/postfocus")
         page.wait_for_selector("#connection[data-state=connected]")
     first.click("#prescan")
+    first.wait_for_selector("#prescan[disabled]")  # this pre-scan's curves, not those the server remembers
     first.wait_for_selector("#curves[data-ready=true]", timeout=60_000)
     near, far = int(first.input_value("#range-near")), int(first.input_value("#range-far"))
     assert 0 <= near < far

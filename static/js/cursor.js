@@ -1,0 +1,50 @@
+// A keyboard cursor on a picture: the arrow keys move it (Shift for larger moves), Enter or Space
+// presses there. It sends the pointer and click events a mouse would send at that spot, so the
+// loupe, the refocus tap and near/far picking work from the keyboard with no code of their own.
+import { el } from "./core.js";
+import { pictureRect } from "./imagetools.js";
+
+const STEP = 0.02;
+const LARGE_STEP = 0.1;
+const MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+
+export function keyboardCursor(img, action) {
+  const marker = el("div", { class: "key-cursor", hidden: true });
+  img.parentElement.append(marker);
+  img.tabIndex = 0;
+  img.setAttribute("aria-label", `${img.alt}: arrow keys move a cursor on the picture, Enter ${action}`);
+  const at = { x: 0.5, y: 0.5 };
+
+  // the cursor's spot in the viewport (for the events) and in the parent (for the marker)
+  const place = () => {
+    const pic = pictureRect(img);
+    const parent = img.parentElement.getBoundingClientRect();
+    const clientX = pic.left + at.x * pic.width, clientY = pic.top + at.y * pic.height;
+    marker.style.left = `${clientX - parent.left}px`;
+    marker.style.top = `${clientY - parent.top}px`;
+    marker.hidden = false;
+    return { clientX, clientY, bubbles: true, cancelable: true, pointerType: "mouse", isPrimary: true };
+  };
+
+  // shown when the keyboard brought the focus here, not after a click (the mouse is the cursor then)
+  img.addEventListener("focus", () => { if (img.matches(":focus-visible")) place(); });
+  img.addEventListener("blur", () => { marker.hidden = true; });
+  img.addEventListener("keydown", (event) => {
+    const move = MOVES[event.key];
+    if (move) {
+      const step = event.shiftKey ? LARGE_STEP : STEP;
+      at.x = Math.min(1, Math.max(0, at.x + move[0] * step));
+      at.y = Math.min(1, Math.max(0, at.y + move[1] * step));
+      img.dispatchEvent(new PointerEvent("pointermove", place()));
+    } else if (event.key === "Enter" || event.key === " ") {
+      const spot = place();
+      for (const type of ["pointerdown", "pointerup"]) img.dispatchEvent(new PointerEvent(type, spot));
+      img.dispatchEvent(new MouseEvent("click", spot));
+    } else {
+      return;
+    }
+    // the page's own arrow keys (Refocus: previous/next frame) are for when the picture has no focus
+    event.preventDefault();
+    event.stopPropagation();
+  });
+}
