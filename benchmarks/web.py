@@ -13,6 +13,14 @@ data folder), then:
 3. Refocus: a 30-frame sweep through the REST API, its focus index, then 300 taps at random points;
    prints the server's own time per tap (``Server-Timing``; target <= 20 ms) against the bare
    ``FocusIndex.refocus`` call in this process (the reference) and the HTTP round trip.
+4. Sweep under load (``--parts sweep``): a 91-frame live-view sweep through the REST API, alone,
+   then while 20 API clients (``--api-clients``) call the endpoints a panel and scripts use, as
+   fast as they are answered, and 10 MJPEG viewers watch; prints the sweep's rate against the camera's
+   (the sweep alone, and the configured rate; target: >= 90 % under load) and the requests' latency.
+   The sweeps of every load are taken in turn within each run, so a busy moment of the machine hits all.
+
+With two or more cores the server runs on one (``taskset -c 1``) and this process, the clients, on the
+other, in every part: the load competes for the server's core only through the server.
 
 The clients run in this process (threads; socket reads release the GIL); the server is a separate process.
 """
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -43,14 +52,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: The cores this benchmark may use, read before it pins itself to one of them.
+CORES = sorted(os.sched_getaffinity(0))
+
+
+def pinned() -> bool:
+    """Whether the server and the load generator get a core each (two cores or more, and taskset)."""
+    return len(CORES) >= 2 and shutil.which("taskset") is not None
+
+
 def start_server(base: Path, width: int, height: int, fps: float) -> tuple[subprocess.Popen[bytes], str]:
     config = base / "config.toml"
     config.write_text(f"[sim]\nliveview_width = {width}\nliveview_height = {height}\nliveview_fps = {fps}\n")
     port = free_port()
     env = dict(os.environ, HOME=str(base), XDG_CONFIG_HOME=str(base / "config"), XDG_DATA_HOME=str(base / "share"))
+    # the server on the second core; this process (the clients) pins itself to the first in main()
+    taskset = ["taskset", "-c", str(CORES[1])] if pinned() else []
     with open(base / "server.log", "wb") as log:  # the server keeps its own copy of the descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "tether", "--config", str(config), "--data-dir", str(base / "data"),
+            [*taskset, sys.executable, "-m", "tether", "--config", str(config), "--data-dir", str(base / "data"),
              "serve", "--camera", CAMERA, "--port", str(port)],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -156,7 +176,7 @@ def memory_run(url: str, pid: int, seconds: float) -> list[tuple[float, float]]:
 def wait_job(session: requests.Session, url: str, job: str, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = session.get(f"{url}/api/jobs/{job}", timeout=5).json()
+        state = session.get(f"{url}/api/jobs/{job}", timeout=30).json()  # waits its turn behind a loaded API
         if state.get("state") in ("done", "error", "cancelled"):
             return state
         time.sleep(0.2)
@@ -202,6 +222,98 @@ def refocus_run(url: str, data_dir: Path, taps: int) -> dict[str, float]:
     return {"server": server, "round_trip": round_trip, "bare": bare, "frames": index.frame_count, "size": f"{w}x{h}"}
 
 
+#: What the API clients ask for, in turn: the cheap state endpoints a panel or script polls ...
+CHEAP = ("/api/state", "/api/jobs", "/api/cameras")
+#: ... and with them the gallery, a burst's details and images, and the latest live-view frame.
+MIXED = (*CHEAP, "/api/bursts", "/api/bursts/{burst}", "/api/bursts/{burst}/thumbnail.jpg",
+         "/api/bursts/{burst}/frames/3.jpg?reduce=4", "/api/exports", f"/api/cameras/{CAMERA}/live.jpg")
+SWEEP = {"range": [20, 200], "step": "small", "step_count": 2}  # 91 frames, as benchmarks/sweep.py
+
+
+class ApiClient(threading.Thread):
+    """Calls ``paths`` in turn, each as soon as the previous answer arrived; records each latency."""
+
+    def __init__(self, url: str, paths: list[str], stop: threading.Event, offset: int) -> None:
+        super().__init__(daemon=True)
+        self.url, self.paths, self.stop, self.offset = url, paths, stop, offset
+        self.latencies: list[float] = []
+        self.failures = 0
+
+    def run(self) -> None:
+        session = requests.Session()
+        i = self.offset
+        while not self.stop.is_set():
+            path = self.paths[i % len(self.paths)]
+            i += 1
+            t0 = time.perf_counter()
+            try:
+                ok = session.get(self.url + path, timeout=30).ok
+            except requests.RequestException:
+                ok = False
+            self.latencies.append((time.perf_counter() - t0) * 1000)
+            self.failures += not ok
+
+
+def sweep_rate(session: requests.Session, url: str) -> float:
+    started = session.post(f"{url}/api/cameras/{CAMERA}/sweep", json=SWEEP, timeout=30)
+    started.raise_for_status()
+    result = wait_job(session, url, started.json()["job"])
+    if result["state"] != "done":
+        raise SystemExit(f"the sweep failed: {result}")
+    return float(result["result"]["fps"])
+
+
+def loaded_sweep(url: str, paths: list[str], clients: int, viewers: int) -> tuple[float, list[float], int]:
+    """One sweep's rate while ``clients`` API clients call ``paths`` and ``viewers`` watch the live view."""
+    host, port = url.removeprefix("http://").split(":")
+    stop = threading.Event()
+    watchers = [MjpegClient(host, int(port), stop) for _ in range(viewers)]
+    callers = [ApiClient(url, paths, stop, k) for k in range(clients)]
+    for t in (*watchers, *callers):
+        t.start()
+    if watchers or callers:
+        time.sleep(1.0)  # every client connected and busy before the sweep starts
+    try:
+        fps = sweep_rate(requests.Session(), url)
+    finally:
+        stop.set()
+        for t in (*watchers, *callers):
+            t.join(timeout=30)
+    latencies = [ms for c in callers for ms in c.latencies]
+    return fps, latencies, sum(c.failures for c in callers)
+
+
+def sweep_load_report(url: str, runs: int, clients: int, viewers: int, camera: float) -> None:
+    session = requests.Session()
+    sweep_rate(session, url)  # the first sweep's burst gives the burst endpoints something to serve
+    burst = session.get(f"{url}/api/bursts", timeout=10).json()[0]["id"]
+    mixed = [p.format(burst=burst) for p in MIXED]
+    loads = [("none", [], 0, 0), (f"{viewers} MJPEG viewers", [], 0, viewers),
+             (f"{clients} API clients, state/jobs/cameras", list(CHEAP), clients, 0),
+             (f"{clients} API clients, all + {viewers} viewers", mixed, clients, viewers)]
+    rates: list[list[float]] = [[] for _ in loads]
+    latencies: list[list[float]] = [[] for _ in loads]
+    seconds, failures = [0.0] * len(loads), [0] * len(loads)
+    for _ in range(runs):  # the loads in turn within each run, so a busy moment of the machine hits them all
+        for k, (_, paths, n, v) in enumerate(loads):
+            t0 = time.perf_counter()
+            fps, lat, failed = loaded_sweep(url, paths, n, v)
+            seconds[k] += time.perf_counter() - t0
+            rates[k].append(fps)
+            latencies[k] += lat
+            failures[k] += failed
+    print(f"\nlive-view sweep of {CAMERA} ({SWEEP['range'][0]}..{SWEEP['range'][1]} steps), medians of {runs} runs"
+          f"{'; server on one core, clients on the other' if pinned() else ''}:")
+    print(f"{'load':>40}  {'sweep fps':>9}  {'of alone':>8}  {'of camera':>9}  {'requests/s':>10}  "
+          f"{'p50 ms':>7}  {'p95 ms':>7}  {'max ms':>7}")
+    alone = statistics.median(rates[0])
+    for k, (label, *_) in enumerate(loads):
+        fps, lat = statistics.median(rates[k]), latencies[k]
+        cells = (f"{len(lat) / seconds[k]:>10.0f}  {statistics.median(lat):>7.1f}  "
+                 f"{pct(lat, 0.95):>7.1f}  {max(lat):>7.0f}") if lat else ""
+        print(f"{label:>40}  {fps:>9.2f}  {fps / alone:>8.0%}  {fps / camera:>9.0%}  {cells}"
+              + (f"  ({failures[k]} failed)" if failures[k] else ""))
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -217,8 +329,12 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--fps", type=float, default=30.0)
-    parser.add_argument("--parts", default="mjpeg,memory,refocus", help="which measurements to run")
+    parser.add_argument("--parts", default="mjpeg,memory,refocus,sweep", help="which measurements to run")
+    parser.add_argument("--api-clients", type=int, default=20, help="API clients during the loaded sweeps")
+    parser.add_argument("--viewers", type=int, default=10, help="MJPEG viewers during the loaded sweeps")
     args = parser.parse_args()
+    if pinned():  # the load generator on the first core, the server (start_server) on the second
+        os.sched_setaffinity(0, {CORES[0]})
 
     with tempfile.TemporaryDirectory(prefix="tether-bench-web-", dir=".") as tmp:
         base = Path(tmp)
@@ -235,6 +351,8 @@ def main() -> None:
                 memory_report(url, process.pid, args.memory_seconds)
             if "refocus" in parts:
                 refocus_report(url, base / "data", args.taps)
+            if "sweep" in parts:
+                sweep_load_report(url, args.runs, args.api_clients, args.viewers, args.fps)
         finally:
             stop_server(process)
 

@@ -11,7 +11,7 @@ from tether.config import Settings
 from tether.engine import Engine
 from tether.web import api, api_bursts, errors, live_api, pages
 from tether.web.jsonable import data_root
-from tether.web.realtime import Forwarder, register_handlers
+from tether.web.realtime import Forwarder, register_handlers, socketio_loggers
 from tether.web.security import AccessPolicy, SecurityMiddleware
 
 #: The one module-level object, as Flask-SocketIO intends: bound to an app in create_app().
@@ -45,7 +45,7 @@ def create_app(engine: Engine, settings: Settings, *, token: str | None = None) 
     errors.install(app)
     # cors_allowed_origins=None: Engine.IO accepts only our own origin; the middleware checks again.
     socketio.init_app(app, async_mode="threading", cors_allowed_origins=None, json=None,
-                      max_http_buffer_size=64 * 1024, ping_interval=10)
+                      max_http_buffer_size=64 * 1024, ping_interval=10, **socketio_loggers())
     forwarder = Forwarder(socketio.server, data_root(engine)).start()
     app.extensions["tether.unsubscribe"] = engine.bus.subscribe(forwarder)
     app.extensions["tether.forwarder"] = forwarder

@@ -39,6 +39,17 @@ class UnreadablePayload(logging.Filter):
         return True
 
 
+def socketio_loggers() -> dict[str, logging.Logger]:
+    """Socket.IO's and Engine.IO's loggers, handed to them as loggers: given none, each adds a console
+    handler of its own beside the root logger's (``tether`` sets that one up), and printed every line
+    twice. Errors only, as their own default (their INFO lines are about every connection)."""
+    loggers = {"logger": logging.getLogger("socketio.server"), "engineio_logger": logging.getLogger("engineio.server")}
+    for logger in loggers.values():
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.ERROR)
+    return loggers
+
+
 def register_handlers(socketio: SocketIO) -> None:
     """Attach the connect handler (token + origin checked again: the test client skips WSGI)."""
     logging.getLogger("engineio.server").addFilter(UnreadablePayload())

@@ -13,8 +13,9 @@ from tether.config import Settings, is_loopback_host
 from tether.engine import Engine
 from tether.errors import TetherError
 from tether.web import vendor
-from tether.web.app import create_app, shutdown_app, socketio
+from tether.web.app import create_app, shutdown_app
 from tether.web.security import MIN_TOKEN_LENGTH, new_token
+from tether.web.serving import PooledWSGIServer
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     sys.stdout.flush()
     _stop_on_sigterm()
     try:
-        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+        PooledWSGIServer(host, port, app, capturing=engine.capturing).serve_forever()
     finally:
         shutdown_app(app)
         engine.close()
