@@ -3,7 +3,8 @@ libgphoto2 (python-gphoto2 built against the system library, where Panasonic foc
 in the supervised child process, driven by the camera owner.
 
 The virtual Lumix renders with a simulated camera in this process, so its ground truth is at
-hand: each live-view JPEG reaches the burst unchanged, and its checksum says where focus really was.
+hand: each live-view JPEG reaches the burst unchanged, and its checksum says where focus really was;
+a movie's frame k shows where the focus was k / 30 s after its recording began.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from tether.camera import open_camera
 from tether.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-LUMIX_SIM = {"liveview_width": 640, "liveview_height": 360, "liveview_fps": 60.0}
+LUMIX_SIM = {"liveview_width": 640, "liveview_height": 360, "liveview_fps": 60.0, "movie_width": 640,
+             "movie_height": 360}
 
 pytestmark = pytest.mark.slow
 
@@ -58,3 +60,4 @@ def test_prescan_and_sweep_through_libgphoto2(lumix, make_owner, tmp_path):
     for focus in objects:
         assert min(abs(t - focus) for t in truths) <= spacing / 2 + 1.5, focus
     assert events.of("sweep.frame", job=job.id)[-1]["index"] == result["frames"] - 1
+

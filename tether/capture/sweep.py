@@ -33,7 +33,7 @@ from tether.capture.motion import Motor
 from tether.capture.options import SweepOptions
 from tether.capture.prescan import PrescanResult, run_prescan
 from tether.capture.sharpness import FrameSummary, summarize
-from tether.capture.step_plan import StepPlan, StepScale, plan_steps
+from tether.capture.step_plan import StepPlan, StepScale, TilePeak, plan_steps
 from tether.errors import Cancelled
 from tether.fileio import StorageError
 
@@ -90,6 +90,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     runner = _SweepRun(camera, motor, plan, options, burst_path, hooks)
     if prescan is not None and prescan.curves is not None and not options.prescan.from_here:
         runner.subjects = np.array([p.subject for p in prescan.peaks]).reshape(prescan.curves.shape[1:])
+        runner.peaks = tuple(p for p in prescan.peaks if p.subject and not p.at_edge)
     try:
         writer = BurstWriter.create(burst_path, camera=camera.info.to_dict(), sweep=sweep_info)
     except StorageError as unwritten:  # the writer removes what it began: there is no file to repair
@@ -160,6 +161,7 @@ class _SweepRun:
         self.trimmed = 0
         #: (rows, cols) bool: the pre-scan's subject tiles (None for a range given by hand).
         self.subjects: np.ndarray | None = None
+        self.peaks: tuple[TilePeak, ...] = ()
         self.far_stop_watch = FarStopWatch(motor.still_threshold)
         self.watched = 0  # frames fed to the watch so far
         #: The first frame at the lens's far stop (where the frames stopped changing), when the sweep ran into it.
@@ -170,7 +172,7 @@ class _SweepRun:
         status, error, cancelled = "complete", "", False
         self.started = time.monotonic()
         context = modes.SweepContext(
-            camera=self.camera, motor=self.motor, plan=self.plan, dwell=self.options.movie_dwell,
+            camera=self.camera, motor=self.motor, plan=self.plan, peaks=self.peaks,
             check=self.hooks.check, progress=self.hooks.progress, add=self.add, on_live=self.hooks.on_live,
             step_and_grab=self._step_and_grab)
         try:

@@ -17,7 +17,7 @@ from tether.camera.errors import CorruptFrame, Unsupported
 from tether.camera.types import Capabilities, CapturedFile, Frame
 from tether.capture.motion import Motor
 from tether.capture.sharpness import FrameSummary, looks_like_jpeg
-from tether.capture.step_plan import StepPlan
+from tether.capture.step_plan import StepPlan, TilePeak
 
 #: One frame as the burst stores it: the camera's bytes and what is known about them.
 Grabbed = tuple[bytes, FrameMeta]
@@ -40,8 +40,8 @@ class SweepContext:
     camera: Camera
     motor: Motor
     plan: StepPlan
-    #: Seconds the focus rests at each position while a mode records continuously (movie).
-    dwell: float
+    #: The pre-scan's subject tile peaks (empty for a range given by hand): a movie's frames are placed by them.
+    peaks: tuple[TilePeak, ...]
     #: Raises Cancelled once the job is cancelled; call it between camera operations.
     check: Callable[[], None]
     #: ``progress(done, total, phase=..., focus_position=...)``: reported to the job.
