@@ -14,7 +14,7 @@ from typing import Protocol
 from tether.burst import FrameMeta
 from tether.camera.base import Camera
 from tether.camera.errors import CorruptFrame, Unsupported
-from tether.camera.types import Capabilities, CapturedFile, Frame
+from tether.camera.types import CapturedFile, Frame
 from tether.capture.motion import Motor
 from tether.capture.sharpness import FrameSummary, looks_like_jpeg
 from tether.capture.step_plan import StepPlan, TilePeak
@@ -61,8 +61,9 @@ class SweepMode:
 
     name: str
     label: str
-    #: Whether a camera with these capabilities can sweep in this mode.
-    needs: Callable[[Capabilities], bool]
+    #: The camera capability this mode needs (a :class:`Capabilities` field, as the camera lists it), so
+    #: the Post Focus page can offer the mode only where the camera has it.
+    needs: str
     run: Callable[[SweepContext], None]
 
     def check_capable(self, camera: Camera) -> None:
@@ -70,7 +71,7 @@ class SweepMode:
         caps = camera.info.capabilities
         if not caps.focus_drive:
             raise Unsupported(caps.focus_drive_note or f"{camera.info.model} cannot drive focus, so it cannot sweep")
-        if not self.needs(caps):
+        if not getattr(caps, self.needs):
             raise Unsupported(f"{camera.info.model} cannot sweep in {self.name} mode over USB",
                               hint="choose another mode")
 

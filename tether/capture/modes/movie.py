@@ -116,4 +116,4 @@ def decoded(path: str) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
         capture.release()
 
 
-MODE = SweepMode("movie", "Movie (split into frames)", needs=lambda caps: caps.movie, run=sweep)
+MODE = SweepMode("movie", "Movie (split into frames)", needs="movie", run=sweep)
