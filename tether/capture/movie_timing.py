@@ -9,10 +9,14 @@ sharpest in the frame where that path crosses the tile's pre-scan peak. The (shi
 path best explains where the tiles actually peak in the movie is the estimate (a grid search, then
 a finer one around the best: two parameters, a few hundred tile peaks).
 
-The tiles alone let the shift and the speed trade against each other by about a frame, so the
-shift is also tried pinned to the frame where the movie starts changing: the lens's first move,
-which the first command caused (frames at rest differ by noise only, measured on the rest after
-the last command); the pinned fit wins unless it explains the tiles clearly worse.
+The tiles are read in the pre-scan's counted positions, which may sit a few steps off the sweep's
+own count (a step size measured a little off), so they let the shift, the speed and that offset
+trade against each other by a frame or two. Two things the tiles do not need pin the shift: the
+frame where the movie starts changing (the lens's first move, which the first command caused;
+frames at rest differ by noise only, measured on the rest after the last command), within which
+the fit is redone with the offset free; and how much each frame changed against how far the path
+says the lens travelled between frames (a lens stepping in time with the frames changes some frames
+by two steps and some by none), which picks the speed and the shift to a few milliseconds.
 
 Each frame gets the path's position averaged over its frame interval (a frame's time is known to a
 fraction of a frame, and a lens that jumps in time with the frames would otherwise be placed a
@@ -46,6 +50,10 @@ REST_FRAMES = 4
 #: The fit pinned to the first move may miss the tiles by this much more (small steps, on average) than
 #: the free one; past it, the pin is wrong.
 PIN_SLACK = 0.5
+#: Fits this close (small steps, on average) to the best are equal; the fastest lens among them is taken.
+SPEED_TOLERANCE = 0.05
+#: The correlation of travel and change below which the frames' changes say nothing about the shift.
+MIN_MOTION_MATCH = 0.5
 #: Samples of the path averaged over one frame interval.
 FRAME_SAMPLES = 8
 #: Frames this far outside the tiles' stretch have their uncertainty doubled.
@@ -122,21 +130,43 @@ def tile_peak_frames(tiles: np.ndarray, peaks: Sequence[TilePeak]) -> tuple[np.n
 
 
 def first_move(thumbs: np.ndarray) -> int | None:
-    """The first frame that differs from its predecessor by more than noise, and so do the next
-    SUSTAINED - 1 (an encoder's odd frame changes once, a sweeping lens keeps changing), from
-    (frames, h, w) thumbnails; None when the movie moves from its first frame or never rests at its
-    end (no noise to measure)."""
-    change = np.abs(np.diff(thumbs.astype(np.float64), axis=0)).mean(axis=(1, 2))
+    """The first frame that has left the start behind, from (frames, h, w) thumbnails: it and the next
+    SUSTAINED - 1 differ from frame 1 by more than the noise (measured on the rest at the movie's end)
+    and by more than half of a moving frame's change (an encoder's odd frame changes by less). Frame 1,
+    not 0: the first frame is the encoder's key frame, compressed unlike the rest. None when the movie
+    moves from its start or never rests at its end."""
+    frames = thumbs.astype(np.float64)
+    change = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2))
     if len(change) < 2 * REST_FRAMES:
         return None
-    noise = float(np.median(change[-REST_FRAMES:]))
-    moving = change > MOVING_FACTOR * max(noise, 1e-6)
-    if moving[-REST_FRAMES:].any():
+    noise = MOVING_FACTOR * max(float(np.median(change[-REST_FRAMES:])), 1e-6)
+    if (change[-REST_FRAMES:] > noise).any() or not (change > noise).any():
         return None
-    runs = np.flatnonzero(np.convolve(moving, np.ones(SUSTAINED), mode="valid") == SUSTAINED)
-    if not len(runs) or runs[0] == 0:
+    threshold = max(noise, 0.5 * float(np.median(change[change > noise])))
+    left = np.abs(frames - frames[1]).mean(axis=(1, 2)) > threshold
+    left[:2] = False
+    runs = np.flatnonzero(np.convolve(left, np.ones(SUSTAINED), mode="valid") == SUSTAINED)
+    if not len(runs) or runs[0] <= 2:
         return None
-    return int(runs[0]) + 1
+    return int(runs[0])
+
+
+def motion_match(commands: Sequence[Command], speed: float, thumbs: np.ndarray, fps: float,
+                 shift: float) -> tuple[float, float]:
+    """(correlation, shift): ``shift`` refined within a frame either way, to where the lens's travel between
+    frames, as the path tells it, best matches how much each frame changed (a lens stepping in time
+    with the frames makes some frames change by two steps and some by none, which pins the shift to a
+    few milliseconds; a slow lens changes every frame alike, and its start and stop pin it)."""
+    change = np.abs(np.diff(thumbs.astype(np.float64), axis=0)).mean(axis=(1, 2))
+    shifts = np.arange(shift - 1.0 / fps, shift + 1.0 / fps + FINE_SHIFT, FINE_SHIFT)
+    where = told_path(commands, speed, shifts[:, None] + (np.arange(len(thumbs)) / fps)[None, :])
+    travel = np.abs(np.diff(where, axis=1))
+    travel -= travel.mean(axis=1, keepdims=True)
+    observed = change - change.mean()
+    spread = np.sqrt((travel ** 2).sum(axis=1) * (observed ** 2).sum())
+    match = np.where(spread > 0, (travel * observed).sum(axis=1) / np.maximum(spread, 1e-12), 0.0)
+    best = int(np.argmax(match))
+    return float(match[best]), float(shifts[best])
 
 
 def estimate(commands: Sequence[Command], tiles: np.ndarray, peaks: Sequence[TilePeak], fps: float,
@@ -161,30 +191,41 @@ def estimate(commands: Sequence[Command], tiles: np.ndarray, peaks: Sequence[Til
         where = frame_positions(commands, speed, shift, n, fps)
         return np.asarray(where[:, below] * (1 - part) + where[:, below + 1] * part, np.float64)
 
-    def cost(shift: np.ndarray, speed: float) -> np.ndarray:
-        return np.asarray(np.minimum(np.abs(at_peaks(shift, speed) - wanted[None, :]), OUTLIER_CAP).mean(axis=1),
-                          np.float64)
+    def cost(shift: np.ndarray, speed: float, offset: bool) -> np.ndarray:
+        misses = at_peaks(shift, speed) - wanted[None, :]
+        if offset:
+            misses -= np.median(misses, axis=1, keepdims=True)
+        return np.asarray(np.minimum(np.abs(misses), OUTLIER_CAP).mean(axis=1), np.float64)
 
-    def search(low: float, high: float, step: float) -> tuple[float, float, float]:
+    def search(low: float, high: float, step: float, offset: bool) -> tuple[float, float, float]:
         """(cost, shift, speed) of the best fit with the shift in [low, high], to ``step`` then FINE_SHIFT."""
         shifts = np.arange(low, high + FINE_SHIFT, step)
-        found, shift, speed = min(((float(c.min()), float(shifts[int(c.argmin())]), v)
-                                   for v in speeds for c in [cost(shifts, v)]), key=lambda fit: fit[0])
+        fits = [(float(c.min()), float(shifts[int(c.argmin())]), v) for v in speeds for c in [cost(shifts, v, offset)]]
+        least = min(fit[0] for fit in fits)
+        # a slow lens's lag and a bias of the pre-scan's peaks look alike on the tiles: of the fits that
+        # explain them equally, the fastest lens (the simplest account)
+        found, shift, speed = max((fit for fit in fits if fit[0] <= least + SPEED_TOLERANCE), key=lambda fit: fit[2])
         if step > FINE_SHIFT:
             fine = np.arange(shift - step, shift + step, FINE_SHIFT)
-            costs = cost(fine, speed)
+            costs = cost(fine, speed, offset)
             found, shift = float(costs.min()), float(fine[int(costs.argmin())])
         return found, shift, speed
 
-    free = search(*SHIFTS, COARSE_SHIFT)
-    found, shift, speed = free
+    found, shift, speed = search(*SHIFTS, COARSE_SHIFT, offset=False)
     moved = None if thumbs is None or len(commands) < 2 else first_move(thumbs)
     if moved is not None:  # the first command's effect shows between frames moved - 1 and moved
-        pinned = search(commands[1].time - moved / fps, commands[1].time - (moved - 1) / fps, FINE_SHIFT)
+        pinned = search(commands[1].time - moved / fps, commands[1].time - (moved - 1) / fps, FINE_SHIFT,
+                        offset=True)
         if pinned[0] <= found + PIN_SLACK:  # else the change was no move of the lens (a flicker, a bump)
             found, shift, speed = pinned
 
+    pinned_fit = moved is not None and (found, shift, speed) == pinned
+    if thumbs is not None:  # the speed and shift whose travel best matches the frames' changes, if any does
+        score, matched, fastest = max((*motion_match(commands, v, thumbs, fps, shift), v) for v in speeds)
+        if score >= MIN_MOTION_MATCH:
+            shift, speed = matched, fastest
     misses = at_peaks(np.array([shift]), speed)[0] - wanted
+    misses -= np.median(misses) if pinned_fit else 0.0
     inliers = np.abs(misses) < OUTLIER_CAP
     residual = 1.4826 * float(np.median(np.abs(misses[inliers]))) if inliers.any() else OUTLIER_CAP
     outside = np.maximum(seen.min() - np.arange(n), 0) + np.maximum(np.arange(n) - seen.max(), 0)
