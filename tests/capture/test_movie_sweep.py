@@ -30,7 +30,9 @@ def refocused_frame(path, camera, obj_name: str) -> int:
 
 
 def test_a_continuous_movie_sweep_places_every_frame_where_the_lens_was(truth_camera, tmp_path):
-    camera = truth_camera("sim:macro", movie_width=640, movie_height=360, focus_step_error=0.0, **drawn_lens(7))
+    # live view as a Lumix gives it over USB: the pre-scan's tile peaks place the movie's frames
+    camera = truth_camera("sim:macro", movie_width=640, movie_height=360, liveview_width=640, liveview_height=360,
+                          liveview_fps=60.0, focus_step_error=0.0, **drawn_lens(7))
     path = tmp_path / "movie.burst"
     result = run_sweep(camera, SweepOptions(mode="movie"), path)
     assert result["status"] == "complete"

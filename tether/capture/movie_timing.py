@@ -130,25 +130,23 @@ def tile_peak_frames(tiles: np.ndarray, peaks: Sequence[TilePeak]) -> tuple[np.n
 
 
 def first_move(thumbs: np.ndarray) -> int | None:
-    """The first frame that has left the start behind, from (frames, h, w) thumbnails: it and the next
-    SUSTAINED - 1 differ from frame 1 by more than the noise (measured on the rest at the movie's end)
-    and by more than half of a moving frame's change (an encoder's odd frame changes by less). Frame 1,
-    not 0: the first frame is the encoder's key frame, compressed unlike the rest. None when the movie
-    moves from its start or never rests at its end."""
-    frames = thumbs.astype(np.float64)
-    change = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2))
+    """The first frame that changed from the one before by more than the noise (measured on the rest at
+    the movie's end), and so do the next SUSTAINED - 1 (an encoder's odd frame changes once), from
+    (frames, h, w) thumbnails. The change into
+    frame 1 is not read: frame 0 is the encoder's key frame, compressed unlike the rest. None when the
+    movie moves from its start or never rests at its end."""
+    change = np.abs(np.diff(thumbs.astype(np.float64), axis=0)).mean(axis=(1, 2))
     if len(change) < 2 * REST_FRAMES:
         return None
     noise = MOVING_FACTOR * max(float(np.median(change[-REST_FRAMES:])), 1e-6)
     if (change[-REST_FRAMES:] > noise).any() or not (change > noise).any():
         return None
-    threshold = max(noise, 0.5 * float(np.median(change[change > noise])))
-    left = np.abs(frames - frames[1]).mean(axis=(1, 2)) > threshold
-    left[:2] = False
-    runs = np.flatnonzero(np.convolve(left, np.ones(SUSTAINED), mode="valid") == SUSTAINED)
-    if not len(runs) or runs[0] <= 2:
+    moving = change > noise
+    moving[0] = False
+    runs = np.flatnonzero(np.convolve(moving, np.ones(SUSTAINED), mode="valid") == SUSTAINED)
+    if not len(runs) or runs[0] <= 1:
         return None
-    return int(runs[0])
+    return int(runs[0]) + 1
 
 
 def motion_match(commands: Sequence[Command], speed: float, thumbs: np.ndarray, fps: float,
