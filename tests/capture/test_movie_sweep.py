@@ -6,9 +6,15 @@ drawn at random; tether is told neither (they are the simulated camera's own set
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 from tether.burst import open_burst
+from tether.camera.errors import Unsupported
+from tether.camera.sim import SimCamera
+from tether.camera.types import CameraInfo
 from tether.capture.options import SweepOptions
 from tether.capture.sweep import run_sweep
 from tether.engine.burst_frames import BurstFrames
@@ -81,3 +87,21 @@ def test_a_cancelled_movie_keeps_what_was_recorded(truth_camera, tmp_path):
     assert result["cancelled"] and 10 <= result["frames"] < 40
     with open_burst(path) as reader:
         assert reader.info()["status"] == "cancelled" and reader.frame_count == result["frames"]
+
+
+class NoMovieCamera(SimCamera):
+    """A simulated camera that, like many over USB, cannot record movies."""
+
+    @property
+    def info(self) -> CameraInfo:
+        info = super().info
+        return replace(info, capabilities=replace(info.capabilities, movie=False))
+
+
+def test_a_camera_that_cannot_record_refuses_a_movie_sweep_at_once(make_owner, tmp_path):
+    owner, events, opened = make_owner(camera_class=NoMovieCamera)
+    before = opened[0].motor.position
+    with pytest.raises(Unsupported, match="cannot sweep in movie mode"):
+        owner.start_sweep({"mode": "movie"}, tmp_path / "m.burst")
+    assert not events.of("job.progress") and opened[0].motor.position == before
+    assert not (tmp_path / "m.burst").exists()

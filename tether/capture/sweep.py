@@ -60,7 +60,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     burst_path = Path(burst_path)
     caps = camera.info.capabilities
     mode = modes.MODES.pick(options.mode)
-    mode.check_capable(camera)
+    mode.check_capable(camera.info)
     began = time.monotonic()
     prescan: PrescanResult | None = None
     if options.range is None:

@@ -14,7 +14,7 @@ from typing import Protocol
 from tether.burst import FrameMeta
 from tether.camera.base import Camera
 from tether.camera.errors import CorruptFrame, Unsupported
-from tether.camera.types import CapturedFile, Frame
+from tether.camera.types import CameraInfo, CapturedFile, Frame
 from tether.capture.motion import Motor
 from tether.capture.sharpness import FrameSummary, looks_like_jpeg
 from tether.capture.step_plan import StepPlan, TilePeak
@@ -66,14 +66,14 @@ class SweepMode:
     needs: str
     run: Callable[[SweepContext], None]
 
-    def check_capable(self, camera: Camera) -> None:
-        """Unsupported, with a message naming the camera, when ``camera`` cannot sweep in this mode."""
-        caps = camera.info.capabilities
+    def check_capable(self, info: CameraInfo) -> None:
+        """Unsupported, with a message naming the camera, when the camera ``info`` tells of cannot sweep in
+        this mode."""
+        caps = info.capabilities
         if not caps.focus_drive:
-            raise Unsupported(caps.focus_drive_note or f"{camera.info.model} cannot drive focus, so it cannot sweep")
+            raise Unsupported(caps.focus_drive_note or f"{info.model} cannot drive focus, so it cannot sweep")
         if not getattr(caps, self.needs):
-            raise Unsupported(f"{camera.info.model} cannot sweep in {self.name} mode over USB",
-                              hint="choose another mode")
+            raise Unsupported(f"{info.model} cannot sweep in {self.name} mode over USB", hint="choose another mode")
 
 
 def grab(fetch: Callable[[], Frame | CapturedFile], source: str) -> Grabbed:
