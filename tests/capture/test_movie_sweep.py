@@ -6,19 +6,17 @@ drawn at random; tether is told neither (they are the simulated camera's own set
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
 from tether.burst import open_burst
 from tether.camera.errors import Unsupported
-from tether.camera.sim import SimCamera
-from tether.camera.types import CameraInfo
 from tether.capture.options import SweepOptions
 from tether.capture.sweep import run_sweep
 from tether.engine.burst_frames import BurstFrames
 from tether.imaging.pipeline import compute_focus_index
+
+from .test_modes import NoMovieCamera
 
 
 def drawn_lens(seed: int) -> dict[str, float]:
@@ -87,15 +85,6 @@ def test_a_cancelled_movie_keeps_what_was_recorded(truth_camera, tmp_path):
     assert result["cancelled"] and 10 <= result["frames"] < 40
     with open_burst(path) as reader:
         assert reader.info()["status"] == "cancelled" and reader.frame_count == result["frames"]
-
-
-class NoMovieCamera(SimCamera):
-    """A simulated camera that, like many over USB, cannot record movies."""
-
-    @property
-    def info(self) -> CameraInfo:
-        info = super().info
-        return replace(info, capabilities=replace(info.capabilities, movie=False))
 
 
 def test_a_camera_that_cannot_record_refuses_a_movie_sweep_at_once(make_owner, tmp_path):
