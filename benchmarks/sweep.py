@@ -1,6 +1,7 @@
 """Sweep benchmark: is the capture pipeline ever the bottleneck? And how long is a pre-scan?
 
     .venv/bin/python benchmarks/sweep.py [--runs 3] [--width 1920 --height 1080 --fps 30] [--dir DIR]
+                                         [--movie 3840x2160]
 
 For the simulated camera (``sim:macro``) at the given live-view size and rate:
 
@@ -11,7 +12,14 @@ For the simulated camera (``sim:macro``) at the given live-view size and rate:
   its rate against the reference (per run, then the median) is the target (>= 95 %: the pipeline
   is never the bottleneck); the two costs the pipeline adds per frame are also timed alone;
 * pre-scan: frames and seconds of a full automatic pre-scan (homing, coarse scan, step-size
-  measurement) from the middle of the focus range.
+  measurement) from the middle of the focus range;
+* movie sweep (``--movie``, the movie size; 0x0 skips it): pre-scan, then a continuous movie sweep
+  at the camera's 30 fps: commands a second while recording against the camera's frame rate
+  (target >= 90 %), the camera's writing-and-download time and the split (decode, sharpness, the
+  timing estimate, JPEG, burst) per frame, and the peak of Python's allocations (numpy's included)
+  up to the download (the simulated camera's renderer and caches) and during the split, which stays
+  bounded whatever the movie's length (frames are decoded one at a time). The simulated camera
+  renders its movie when recording stops, so its "download" is the render and the H.264 encode.
 
 Medians of --runs runs. Bursts go to a temporary folder in --dir (default: the current directory,
 not /tmp, which is often RAM).
@@ -22,6 +30,7 @@ import argparse
 import statistics
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 from tether.burst import BurstWriter, FrameMeta
@@ -30,6 +39,7 @@ from tether.camera.sim import SimCamera
 from tether.camera.types import FocusDirection, StepClass
 from tether.capture import PrescanOptions, SweepOptions, run_prescan, run_sweep
 from tether.capture.sharpness import summarize
+from tether.capture.sweep import Hooks
 from tether.config import Settings
 
 RANGE = (20, 200)
@@ -89,6 +99,35 @@ def pipeline_ms(settings: Settings, folder: Path, frames: int = 30) -> tuple[flo
     return statistics.median(appends) * 1000, statistics.median(sharp) * 1000
 
 
+def movie_sweep(settings: Settings, folder: Path, run: int) -> dict[str, float]:
+    """One pre-scan and movie sweep; the phases' times from the job's progress, and the allocation peak."""
+    cam = camera(settings)
+    seen: dict[str, list[tuple[float, float]]] = {}
+
+    camera_peak = held = 0
+
+    def progress(done: float, total: float, **kw: object) -> None:
+        nonlocal camera_peak, held
+        phase = str(kw.get("phase", ""))
+        if phase == "splitting" and phase not in seen:  # the camera's part ends: the split's peak from here,
+            held, camera_peak = tracemalloc.get_traced_memory()  # above what the camera's caches still hold
+            tracemalloc.reset_peak()
+        seen.setdefault(phase, []).append((time.perf_counter(), done))
+
+    tracemalloc.start()
+    result = run_sweep(cam, SweepOptions(mode="movie"), folder / f"movie-{run}.burst", Hooks(progress=progress))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    cam.close()
+    recording, downloading, splitting = seen["recording"], seen["downloading"], seen["splitting"]
+    frames = result["frames"]
+    return {"commands": recording[-1][1], "frames": frames,
+            "command_fps": (recording[-1][1] - recording[0][1]) / (recording[-1][0] - recording[0][0]),
+            "download_ms": (downloading[-1][0] - recording[-1][0]) * 1000 / frames,
+            "split_ms": (splitting[-1][0] - downloading[-1][0]) * 1000 / frames, "peak_mb": (peak - held) / 2**20,
+            "camera_peak_mb": camera_peak / 2**20}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -96,11 +135,14 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--dir", type=Path, default=Path.cwd())
+    parser.add_argument("--movie", default="3840x2160", help="movie size WxH of the movie sweep; 0x0 skips it")
     args = parser.parse_args()
+    movie_w, movie_h = (int(v) for v in args.movie.split("x"))
     settings = Settings().with_overrides({"sim": {"liveview_width": args.width, "liveview_height": args.height,
-                                                  "liveview_fps": args.fps}})
+                                                  "liveview_fps": args.fps, "movie_width": max(movie_w, 64),
+                                                  "movie_height": max(movie_h, 48)}})
     frames = (RANGE[1] - RANGE[0]) // COUNT + 1
-    refs, sweeps, ratios, scans = [], [], [], []
+    refs, sweeps, ratios, scans, movies = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="tether-bench-", dir=args.dir) as tmp:
         reference_fps(settings, frames)  # warm-up: the scene's textures and blur kernels are cached per process
         for run in range(args.runs):
@@ -112,6 +154,10 @@ def main() -> None:
             scans.append(prescan(settings))
             print(f"run {run + 1}: camera alone {refs[-1]:.2f} fps, sweep {fps:.2f} fps, "
                   f"pre-scan {scans[-1][0]} frames in {scans[-1][1]:.2f} s", flush=True)
+            if movie_w:
+                movies.append(movie_sweep(settings, Path(tmp), run))
+                print(f"run {run + 1}: movie sweep {movies[-1]['commands']:.0f} commands at "
+                      f"{movies[-1]['command_fps']:.2f} a second, {movies[-1]['frames']:.0f} frames", flush=True)
         append_ms, sharp_ms = pipeline_ms(settings, Path(tmp))
     ref, sweep, ratio = statistics.median(refs), statistics.median(sweeps), statistics.median(ratios)
     print()
@@ -132,6 +178,20 @@ def main() -> None:
     print(f"{'pre-scan length (frames)':<44}{statistics.median(s[0] for s in scans):>12.0f}")
     print(f"{'pre-scan length (seconds)':<44}{statistics.median(s[1] for s in scans):>12.2f}")
     print(f"{'pre-scan: large step measured (small steps)':<44}{statistics.median(s[2] for s in scans):>12.2f}")
+    if movies:
+        def median(key: str) -> float:
+            return statistics.median(m[key] for m in movies)
+
+        print(f"movie sweep {movie_w}x{movie_h} at 30 fps (pre-scan first)")
+        print(f"{'  commands while recording':<44}{median('commands'):>12.0f}")
+        print(f"{'  frames kept (every movie frame)':<44}{median('frames'):>12.0f}")
+        ratio = median("command_fps") / 30.0
+        print(f"{'  steps a second / camera fps (target >= 90 %)':<44}{ratio * 100:>11.1f}%  "
+              f"{'OK' if ratio >= 0.9 else 'BELOW TARGET'}")
+        print(f"{'  camera writes + download (ms per frame)':<44}{median('download_ms'):>12.1f}")
+        print(f"{'  split: decode, estimate, JPEG, burst (ms/fr)':<44}{median('split_ms'):>12.1f}")
+        print(f"{'  peak allocations, camera + record (MB)':<44}{median('camera_peak_mb'):>12.1f}")
+        print(f"{'  peak allocations, split, above that (MB)':<44}{median('peak_mb'):>12.1f}")
 
 
 if __name__ == "__main__":

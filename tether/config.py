@@ -82,6 +82,14 @@ class SimSettings:
     focus_step_ms: float = _opt(
         2.0, "simulated focus motor: milliseconds per step command (0 = instant)", min=0.0, max=1000.0
     )
+    focus_movie_latency_ms: float = _opt(
+        100.0, "simulated focus motor while recording a movie: milliseconds from a command to the lens moving",
+        min=0.0, max=2000.0,
+    )
+    focus_movie_speed: float = _opt(
+        400.0, "simulated focus motor while recording a movie: units a second (0 = moves at once)", min=0.0,
+        max=100000.0,
+    )
     focus_backlash: int = _opt(3, "simulated focus motor: units of play taken up after reversing", min=0, max=50)
     focus_step_error: float = _opt(
         0.05, "simulated focus motor: chance a step lands one unit short or long", min=0.0, max=1.0

@@ -229,7 +229,18 @@ function adopt(job) {
   if (job.job_kind === "prescan" && !prescanJob) watchPrescan(job.job);
 }
 on("job.progress", adopt);
+
+// Only the modes this camera can sweep in (a camera that cannot record offers no Movie).
+function offerModes() {
+  const cam = state.cameras.get(cameraId());
+  if (!cam) return;
+  const select = $("#mode");
+  for (const option of select.options) option.disabled = !cam.capabilities.includes(option.dataset.needs);
+  if (select.selectedOptions[0]?.disabled) select.value = [...select.options].find((o) => !o.disabled)?.value ?? "";
+}
+
 on("snapshot", () => {
+  offerModes();
   for (const job of state.jobs.values()) adopt(job);
   // the camera's last pre-scan (before a reload or a restart, maybe from another browser): curves and range
   const cam = state.cameras.get(cameraId());

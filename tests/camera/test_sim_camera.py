@@ -208,10 +208,10 @@ def test_movie_frames_follow_the_motor_over_time(make_sim, tmp_path):
         time.sleep(0.05)
         camera.drive_focus(FocusDirection.NEAR, StepClass.LARGE)
     time.sleep(0.05)
-    movie = camera.stop_movie()
-    assert movie.name.endswith(".AVI") and movie.mime == "video/x-msvideo" and movie.timestamp == start
-    path = tmp_path / movie.name
-    path.write_bytes(movie.data)
+    path = tmp_path / "take.mp4"
+    movie = camera.stop_movie(str(path))
+    assert movie.name.endswith(".MP4") and movie.mime == "video/mp4" and movie.started == start
+    assert movie.path == str(path) and movie.size == path.stat().st_size
     capture = cv2.VideoCapture(str(path))
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(30.0)
     frames = []

@@ -1,17 +1,18 @@
-"""The live-view frame hub (one read, many viewers) and the movie splitter (frames matched by time)."""
+"""The live-view frame hub (one read, many viewers) and where the lens was in each movie frame."""
 from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from tether.camera.types import Frame
 from tether.capture.frames import FrameHub
-from tether.capture.modes.movie import matched_frames
+from tether.capture.movie_timing import Command, estimate, told_path
 from tether.capture.sharpness import looks_like_jpeg, summarize
+from tether.capture.step_plan import TilePeak
 
 
 def frame(n: int) -> Frame:
@@ -51,24 +52,34 @@ def test_slow_viewer_skips_to_the_newest_frame() -> None:
     assert seq == 5 and newest.data == bytes([5])
 
 
-def write_movie(path: Path, values: list[int], fps: float = 30.0) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (64, 48))
-    assert writer.isOpened()
-    for v in values:
-        writer.write(np.full((48, 64, 3), v, np.uint8))
-    writer.release()
+def synthetic_sweep(shift: float, speed: float, fps: float = 30.0) -> tuple[list[Command], np.ndarray, list[TilePeak]]:
+    """Commands of 4 steps every 1/30 s; tiles peaking (Gaussian, sigma 3 steps) where a lens moving at
+    ``speed``, ``shift`` seconds off the commands' clock, passes their pre-scan positions."""
+    commands = [Command(i / fps + 0.004, 20.0 + 4 * i) for i in range(40)]
+    commands[0] = Command(0.0, 20.0)
+    frames = np.arange(70)
+    lens = told_path(commands, speed, frames / fps + shift)
+    wanted = np.linspace(40, 160, 24)
+    tiles = np.stack([np.exp(-0.5 * ((lens - q) / 3.0) ** 2) + 0.05 for q in wanted], axis=1)
+    peaks = [TilePeak(0, i, float(q), 3.0, 1.0, 0.05, 20.0, True) for i, q in enumerate(wanted)]
+    return commands, tiles.reshape(70, 1, 24).astype(np.float32), peaks
 
 
-def test_movie_frames_are_matched_to_the_middle_of_each_rest(tmp_path: Path) -> None:
-    # frame i has grey level 4 * i; rests cover frames 3-5, 10-14 and 20-22 (at 30 fps)
-    values = [4 * i for i in range(30)]
-    path = tmp_path / "m.avi"
-    write_movie(path, values)
-    rests = [(3 / 30, 5 / 30, 10.0), (10 / 30, 14 / 30, 20.0), (20 / 30, 22 / 30, 30.0)]
-    got = list(matched_frames(path.read_bytes(), rests))
-    assert len(got) == 3
-    levels = [round(float(gray.mean()) / 4) for _, gray, _ in got]
-    assert levels == [4, 12, 21]
+@pytest.mark.parametrize("latency,speed", [(0.05, 400.0), (0.3, 150.0), (0.17, float("inf"))])
+def test_movie_timing_finds_the_latency_and_the_lens_motion(latency: float, speed: float) -> None:
+    commands, tiles, peaks = synthetic_sweep(-latency, speed)
+    timing = estimate(commands, tiles, peaks, 30.0)
+    truth = told_path(commands, speed, np.arange(70) / 30.0 - latency)
+    assert abs(timing.shift + latency) < 1 / 30, timing.shift  # within a frame: a fast lens leaves some play
+    assert np.abs(timing.positions - truth).max() < 1.0
+    assert timing.tiles == 24 and timing.confidence.min() > 0.3
+
+
+def test_movie_timing_without_subject_peaks_says_it_is_unsure() -> None:
+    commands, tiles, _ = synthetic_sweep(-0.1, 400.0)
+    timing = estimate(commands, tiles, [], 30.0)
+    assert timing.tiles == 0 and not timing.confidence.any()
+    assert timing.positions[0] == 20.0 and timing.positions[-1] == commands[-1].position
 
 
 def test_summaries_flag_bytes_that_do_not_decode() -> None:

@@ -56,10 +56,9 @@ def test_a_mode_the_camera_cannot_do_is_refused_before_anything_moves(truth_came
     ({"step": "huge"}, "step must be one of small, medium, large, not 'huge'"),
     ({"range": [50, 10]}, "range must be NEAR:FAR in small focus steps with 0 <= NEAR <= FAR <= 100000, not [50, 10]"),
     ({"range": "40"}, "range must be NEAR:FAR in small focus steps with 0 <= NEAR <= FAR <= 100000, not '40'"),
-    ({"movie_dwell": 60}, "movie_dwell must be a number from 0.01 to 10, not 60"),
     ({"from_here": "yes"}, "from_here must be true or false, not 'yes'"),
     ({"path": "/etc/passwd"}, "unknown sweep option 'path': the options are dof, frames, from_here, max_frames, "
-                              "mode, movie_dwell, range, settle_frames, step, step_count"),
+                              "mode, range, settle_frames, step, step_count"),
 ])
 def test_bad_sweep_options_get_one_line_naming_the_option(body: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInput) as caught:

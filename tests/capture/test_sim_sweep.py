@@ -1,7 +1,6 @@
 """Pre-scan and sweep against the simulated scenes, checked against the simulator's ground truth."""
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
@@ -98,44 +97,6 @@ def test_fixed_range_skips_the_scan(truth_camera, tmp_path):
     result = run_sweep(camera, SweepOptions(range=(40, 60), step=StepClass.SMALL, step_count=5), tmp_path / "f.burst")
     assert result["prescan"] is None and result["frames"] == 5
     assert result["positions"] == [40, 45, 50, 55, 60]
-
-
-def test_movie_mode_splits_the_recording_into_one_frame_per_position(truth_camera, tmp_path):
-    camera = truth_camera("sim:macro", focus_step_error=0.0)
-    path = tmp_path / "movie.burst"
-    result = run_sweep(camera, SweepOptions(mode="movie", range=(30, 130), frames=6), path)
-    assert result["frames"] == 6
-    with open_burst(path) as reader:
-        metas = reader.frames_meta()
-        assert reader.frame_image(0).shape[:2] == (270, 480)
-    assert [(m.width, m.height, m.source) for m in metas] == [(480, 270, "movie")] * 6
-    assert [m.focus_position for m in metas] == [30, 50, 70, 90, 110, 130]
-    # each frame was taken while the focus rested at its position (matched by time, never mid-move)
-    truths = [camera.motor.position_at(camera.movie_started + m.extra["movie_time"]) for m in metas]
-    assert [b - a for a, b in itertools.pairwise(truths)] == [20] * 5, truths
-
-
-def test_cancelled_movie_keeps_the_positions_recorded(truth_camera, tmp_path):
-    from tether.capture.sweep import Hooks
-    from tether.errors import Cancelled
-
-    camera = truth_camera("sim:macro")
-    rests = []
-
-    def check() -> None:
-        if len(rests) >= 3:
-            raise Cancelled("sweep cancelled")
-
-    def progress(done: int, total: int, **kw: object) -> None:
-        if kw["phase"] == "recording":
-            rests.append(done)
-
-    hooks = Hooks(check=check, progress=progress)
-    path = tmp_path / "cut-movie.burst"
-    result = run_sweep(camera, SweepOptions(mode="movie", range=(30, 130), frames=6), path, hooks)
-    assert result["cancelled"] and result["frames"] == 3
-    with open_burst(path) as reader:
-        assert reader.info()["status"] == "cancelled" and reader.frame_count == 3
 
 
 def test_lost_steps_are_reported_as_identical_frames(truth_camera, tmp_path):

@@ -4,6 +4,7 @@ The virtual Lumix renders with the simulated camera, whose focus motor its 0x941
 """
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,17 @@ def system_build() -> Path:
     if not (SYSTEM_BUILD / "gphoto2" / "__init__.py").is_file():
         pytest.skip("python-gphoto2 against the system libgphoto2 is not built: run `make setup-system`")
     return SYSTEM_BUILD
+
+
+@pytest.fixture
+def system_libgphoto2(system_build, monkeypatch):
+    """Settings for the system build, with the child kept off the wheel's drivers."""
+    # Importing the wheel's gphoto2 anywhere in this process points CAMLIBS/IOLIBS at its 2.5.34
+    # drivers; the system child must not inherit them (it would load 2.5.34's ptp2 and crash).
+    wheel = Path(importlib.util.find_spec("gphoto2").submodule_search_locations[0]) / "libgphoto2"
+    monkeypatch.setenv("CAMLIBS", str(next(wheel.glob("camlibs*"), wheel / "camlibs")))
+    monkeypatch.setenv("IOLIBS", str(wheel / "iolibs"))
+    return system_build
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@ refuses both writes before libgphoto2 can crash.
 """
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -24,17 +21,6 @@ def sharpness(jpeg: bytes) -> float:
     """Variance of the Laplacian: larger when the frame holds more fine detail."""
     gray = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
-
-
-@pytest.fixture
-def system_libgphoto2(system_build, monkeypatch):
-    """Settings for the system build, with the child kept off the wheel's drivers."""
-    # Importing the wheel's gphoto2 anywhere in this process points CAMLIBS/IOLIBS at its 2.5.34
-    # drivers; the system child must not inherit them (it would load 2.5.34's ptp2 and crash).
-    wheel = Path(importlib.util.find_spec("gphoto2").submodule_search_locations[0]) / "libgphoto2"
-    monkeypatch.setenv("CAMLIBS", str(next(wheel.glob("camlibs*"), wheel / "camlibs")))
-    monkeypatch.setenv("IOLIBS", str(wheel / "iolibs"))
-    return system_build
 
 
 def test_system_build_drives_focus_reads_writes_settings_and_captures(virtual_lumix, system_libgphoto2,

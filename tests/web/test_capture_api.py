@@ -114,5 +114,7 @@ def test_the_post_focus_page_offers_exactly_the_registered_modes(client) -> None
     page = client.get("/postfocus").get_data(as_text=True)
     select = re.search(r'<select id="mode">(.*?)</select>', page, re.S)
     assert select is not None
-    offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', select.group(1))
+    offered = re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', select.group(1))
     assert offered == [(mode.name, mode.label) for mode in MODES.values()]
+    # each with the capability it needs, so the page offers only what the camera can do
+    assert re.findall(r'data-needs="([^"]+)"', select.group(1)) == [mode.needs for mode in MODES.values()]

@@ -5,10 +5,14 @@ A camera is used by one thread at a time (its owner); nothing here is thread-saf
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 from tether.camera.errors import InvalidValue, Unsupported
-from tether.camera.types import CameraInfo, CapturedFile, FocusDirection, Frame, Setting, StepClass
+from tether.camera.types import CameraInfo, CapturedFile, FocusDirection, Frame, MovieFile, Setting, StepClass
+
+#: ``progress(bytes done, bytes in all)`` while a movie downloads; (0, 0) while the camera is still writing it.
+Progress = Callable[[int, int], None]
 
 
 class Camera(ABC):
@@ -65,11 +69,12 @@ class Camera(ABC):
         raise Unsupported(self.info.capabilities.focus_drive_note or f"{self.info.model} cannot drive focus over USB")
 
     def start_movie(self) -> float:
-        """Start recording a movie; returns the camera timestamp of its first frame."""
+        """Start recording a movie; returns time.time() when recording began, as near as the driver knows."""
         raise Unsupported(f"{self.info.model} cannot record movies over USB")
 
-    def stop_movie(self) -> CapturedFile:
-        """Stop recording and download the movie file."""
+    def stop_movie(self, dest: str, progress: Progress | None = None) -> MovieFile:
+        """Stop recording, wait for the camera's file and download it to ``dest`` (streamed, never whole in
+        memory), reporting ``progress``."""
         raise Unsupported(f"{self.info.model} cannot record movies over USB")
 
     def __enter__(self) -> Camera:

@@ -1,7 +1,9 @@
 """The supervised libgphoto2 process: the only caller of libgphoto2, driven over a pipe by the supervisor.
 
 Run as ``python -m tether.camera.child READ_FD WRITE_FD``. Replies are ("ok", result) or
-("error", class name, message, hint); a crash simply ends the process and the parent notices.
+("error", class name, message, hint), after any number of ("progress", done, total) for an
+operation that reports progress (a movie download); a crash simply ends the process and the parent
+notices.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tether.camera import rpc
@@ -22,8 +25,10 @@ from tether.errors import TetherError
 class Worker:
     """Holds the one open camera and runs the operations the parent asks for."""
 
-    def __init__(self, simulated: bool) -> None:
+    def __init__(self, simulated: bool, notify: Callable[[int, int], None] = lambda done, total: None) -> None:
         self.camera: Any = None
+        #: Sends a progress message to the parent ahead of the reply.
+        self.notify = notify
         self.gphoto: Any = None
         if not simulated:  # a simulated camera in a child exercises the supervisor without libgphoto2
             from tether.camera import gphoto, gphoto_lib
@@ -60,6 +65,11 @@ class Worker:
             raise CameraError("no camera is open in the libgphoto2 process")
         return getattr(self.camera, method)(*args)
 
+    def call_with_progress(self, method: str, *args: Any) -> Any:
+        """``call``, passing the camera method a ``progress`` that reaches the parent as it goes."""
+        if self.camera is None:
+            raise CameraError("no camera is open in the libgphoto2 process")
+        return getattr(self.camera, method)(*args, progress=self.notify)
 
     def info(self) -> Any:
         if self.camera is None:
@@ -67,11 +77,12 @@ class Worker:
         return self.camera.info
 
 
-OPERATIONS = {"hello", "detect", "open", "close", "call", "info"}
+OPERATIONS = {"hello", "detect", "open", "close", "call", "call_with_progress", "info"}
 
 
 def serve(read_fd: int, write_fd: int) -> None:
-    worker = Worker(simulated=os.environ.get("TETHER_CHILD_SIMULATED") == "1")
+    worker = Worker(simulated=os.environ.get("TETHER_CHILD_SIMULATED") == "1",
+                    notify=lambda done, total: rpc.send(write_fd, ("progress", done, total)))
     rpc.send(write_fd, ("ok", worker.hello()))
     while True:
         try:

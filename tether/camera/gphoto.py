@@ -6,13 +6,14 @@ through tether.camera.supervisor, so a crash or hang in libgphoto2 never takes t
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import replace
 from typing import Any
 
 from tether.camera import gphoto_defects, gphoto_focus
 from tether.camera import gphoto_widgets as widgets
-from tether.camera.base import Camera
+from tether.camera.base import Camera, Progress
 from tether.camera.errors import (
     CameraBusy,
     CameraDisconnected,
@@ -30,6 +31,7 @@ from tether.camera.types import (
     CapturedFile,
     FocusDirection,
     Frame,
+    MovieFile,
     Setting,
     StepClass,
 )
@@ -39,6 +41,12 @@ log = logging.getLogger(__name__)
 
 
 PTPIP_ABILITIES = "PTP/IP Camera"
+#: libgphoto2's movie toggle (Panasonic MovieRecControl, Nikon, Sony and generic PTP open capture).
+MOVIE_WIDGET = "movie"
+#: Seconds a camera may take to write its movie to the card after recording stops.
+MOVIE_FILE_WAIT = 120.0
+#: Bytes per read while downloading a movie: memory stays bounded whatever its length.
+MOVIE_CHUNK = 1 << 20
 GENERIC_ABILITIES = frozenset({PTPIP_ABILITIES, "USB PTP Class Camera", "MTP Device"})
 
 
@@ -119,6 +127,7 @@ class GphotoCamera(Camera):
         self._vendor = ""
         self._focus: gphoto_focus.FocusDrive | None = None
         self._blocked: dict[str, gphoto_defects.Defect] = {}
+        self._movie_started = 0.0
 
     @property
     def info(self) -> CameraInfo:
@@ -199,6 +208,7 @@ class GphotoCamera(Camera):
             live_view=bool(operations & gp.GP_OPERATION_CAPTURE_PREVIEW),
             still_capture=bool(operations & gp.GP_OPERATION_CAPTURE_IMAGE),
             focus_drive=drive is not None,
+            movie=MOVIE_WIDGET in names and MOVIE_WIDGET not in self._blocked,
             focus_drive_note=note,
         )
         return CameraInfo(
@@ -264,9 +274,9 @@ class GphotoCamera(Camera):
         self._write_widget(name, value, f"setting {name}")
 
     def _write_widget(self, name: str, value: Any, doing: str) -> None:
-        config = self._config()
+        # one widget, not the whole tree: a sweep writes the focus drive 30 times a second
         try:
-            widget = config.get_child_by_name(name)
+            widget = self._cam().get_single_config(name)
         except gp.GPhoto2Error:
             raise InvalidValue(f"this camera has no setting {name!r}") from None
         try:
@@ -324,15 +334,18 @@ class GphotoCamera(Camera):
 
     def drain_events(self, limit: int = 20) -> int:
         """Consume pending camera events (file added, property changed) so they do not pile up."""
-        camera = self._cam()
         for count in range(limit):
-            try:
-                kind, _ = camera.wait_for_event(1)
-            except gp.GPhoto2Error as exc:
-                raise self._error(exc, "reading camera events") from None
-            if kind == gp.GP_EVENT_TIMEOUT:
+            if self._next_event(1, "reading camera events")[0] == gp.GP_EVENT_TIMEOUT:
                 return count
         return limit
+
+    def _next_event(self, timeout_ms: int, doing: str) -> tuple[int, Any]:
+        """(kind, data) of the camera's next event, or a timeout event after ``timeout_ms``."""
+        try:
+            kind, data = self._cam().wait_for_event(timeout_ms)
+        except gp.GPhoto2Error as exc:
+            raise self._error(exc, doing) from None
+        return kind, data
 
     # -- focus -----------------------------------------------------------------------------------
 
@@ -349,3 +362,53 @@ class GphotoCamera(Camera):
         for _ in range(writes):
             self._write_widget(drive.widget, value, f"driving focus {FocusDirection(direction).value}")
         self.drain_events()
+
+    # -- movies ----------------------------------------------------------------------------------
+
+    def start_movie(self) -> float:
+        if not self.info.capabilities.movie:
+            raise Unsupported(f"{self.info.model} cannot record movies through libgphoto2")
+        self.drain_events()  # an old file-added event must not pass for the movie's
+        self._write_widget(MOVIE_WIDGET, True, "starting a movie")
+        self._movie_started = time.time()
+        return self._movie_started
+
+    def stop_movie(self, dest: str, progress: Progress | None = None) -> MovieFile:
+        """Stop recording, wait for the camera's file-added event, and read the file in chunks into ``dest``."""
+        report = progress or (lambda done, total: None)
+        self._write_widget(MOVIE_WIDGET, False, "stopping the movie")
+        path = self._wait_for_file(report)
+        camera = self._cam()
+        try:
+            info = camera.file_get_info(path.folder, path.name)
+            total = int(info.file.size)
+            buffer = bytearray(MOVIE_CHUNK)
+            done = 0
+            with open(dest, "wb") as out:
+                while done < total:
+                    got = camera.file_read(path.folder, path.name, gp.GP_FILE_TYPE_NORMAL, done, buffer)
+                    if got <= 0:
+                        raise CameraDisconnected(f"the camera stopped sending {path.name} at {done} of {total} bytes")
+                    out.write(memoryview(buffer)[:got])
+                    done += got
+                    report(done, total)
+            mime = str(info.file.type) or "video/mp4"
+        except gp.GPhoto2Error as exc:
+            raise self._error(exc, f"downloading the movie {path.name}") from None
+        if self.delete_from_card:
+            try:
+                camera.file_delete(path.folder, path.name)
+            except gp.GPhoto2Error as exc:
+                log.warning("could not delete %s/%s from the card: %s", path.folder, path.name, exc)
+        return MovieFile(dest, path.name, mime, os.path.getsize(dest), self._movie_started)
+
+    def _wait_for_file(self, report: Progress) -> Any:
+        """The path of the next file the camera adds (the movie), waiting up to MOVIE_FILE_WAIT seconds."""
+        deadline = time.monotonic() + MOVIE_FILE_WAIT
+        while time.monotonic() < deadline:
+            kind, data = self._next_event(1000, "waiting for the movie file")
+            if kind == gp.GP_EVENT_FILE_ADDED:
+                return data
+            report(0, 0)  # still writing: a sign of life for the supervisor's deadline
+        raise CameraError(f"{self.info.model} wrote no movie file within {MOVIE_FILE_WAIT:g} s of stopping",
+                          hint="check the card: is it full or write-protected?")

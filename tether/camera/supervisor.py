@@ -23,11 +23,11 @@ from typing import Any
 
 from tether.camera import errors as camera_errors
 from tether.camera import rpc
-from tether.camera.base import Camera
+from tether.camera.base import Camera, Progress
 from tether.camera.drivers import driver_for
 from tether.camera.errors import CameraDisconnected, CameraError, CameraNotFound, DriverCrashed, Unsupported
 from tether.camera.ids import DEFAULT_PTPIP_PORT, CameraId, parse_camera_id, ptpip_answers
-from tether.camera.types import CameraInfo, CapturedFile, FocusDirection, Frame, Setting, StepClass
+from tether.camera.types import CameraInfo, CapturedFile, FocusDirection, Frame, MovieFile, Setting, StepClass
 from tether.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ DOING = {
     "open": "opening the camera", "detect": "looking for cameras", "settings": "reading the settings",
     "set_setting": "writing a setting", "live_view_frame": "reading a live-view frame",
     "capture_still": "capturing a still", "drive_focus": "driving the focus", "close": "closing the camera",
+    "start_movie": "starting a movie", "stop_movie": "stopping and downloading the movie",
 }
 
 
@@ -170,14 +171,23 @@ class ChildProcess:
                 return line.split("=", 1)[1] if "widget=" in line else ""
         return ""
 
-    def call(self, op: str, *args: Any, doing: str = "", timeout: float | None = None) -> Any:
-        """Run ``op`` in the child; its errors come back as the same CameraError classes."""
+    def call(self, op: str, *args: Any, doing: str = "", timeout: float | None = None,
+             progress: Progress | None = None) -> Any:
+        """Run ``op`` in the child; its errors come back as the same CameraError classes.
+
+        ``progress`` receives the child's progress messages; each one restarts the deadline, so a long
+        download is judged hung only when it stops moving.
+        """
         doing = doing or DOING.get(op, op)
         try:
             rpc.send(self._w, (op, args))
         except OSError:
             raise self._died(doing) from None
         reply = self._receive(doing, timeout or deadline_for(op, self.timeout))
+        while reply[0] == "progress":
+            if progress is not None:
+                progress(reply[1], reply[2])
+            reply = self._receive(doing, timeout or deadline_for(op, self.timeout))
         if reply[0] == "ok":
             return reply[1]
         _, name, message, hint = reply
@@ -319,7 +329,7 @@ class SupervisedCamera(Camera):
         if self.state != "closed":
             self._set_state("closed")
 
-    def _call(self, method: str, *args: Any) -> Any:
+    def _call(self, method: str, *args: Any, progress: Progress | None = None) -> Any:
         with self._lock:
             child = self._child
             if child is None:
@@ -330,6 +340,9 @@ class SupervisedCamera(Camera):
                     )
                 raise CameraDisconnected(f"{self._label()} is not open")
             try:
+                if progress is not None:
+                    return child.call("call_with_progress", method, *args, doing=DOING.get(method, method),
+                                      timeout=deadline_for(method, child.timeout), progress=progress)
                 return child.call("call", method, *args, doing=DOING.get(method, method),
                                   timeout=deadline_for(method, child.timeout))
             except Unsupported:
@@ -423,6 +436,12 @@ class SupervisedCamera(Camera):
 
     def drive_focus(self, direction: FocusDirection, step: StepClass, count: int = 1) -> None:
         self._call("drive_focus", direction, step, count)
+
+    def start_movie(self) -> float:
+        return self._call("start_movie")
+
+    def stop_movie(self, dest: str, progress: Progress | None = None) -> MovieFile:
+        return self._call("stop_movie", dest, progress=progress or (lambda done, total: None))
 
 
 def ptpip_ids(settings: Settings, extra: list[str] | tuple[str, ...] = ()) -> list[str]:

@@ -150,3 +150,15 @@ class CapturedFile:
     timestamp: float
     width: int = 0
     height: int = 0
+
+
+@dataclass(frozen=True)
+class MovieFile:
+    """A movie the camera recorded, downloaded to a local file (``path``) that the caller owns."""
+
+    path: str
+    name: str
+    mime: str
+    size: int
+    #: time.time() when the camera began recording, as near as the driver knows it.
+    started: float

@@ -52,7 +52,6 @@ class SweepOptions:
     dof: float | None = None           # frame spacing from an earlier pre-scan (with ``range``)
     scale: StepScale | None = None     # step sizes measured by an earlier pre-scan (with ``range``)
     settle_frames: int = 0
-    movie_dwell: float = 0.1           # seconds the focus rests at each position while recording
     extend_frames: int | None = None   # extra frames allowed past the plan while subjects still sharpen
     prescan: PrescanOptions = field(default_factory=PrescanOptions)
 
@@ -97,6 +96,5 @@ SWEEP_RULES: dict[str, Rule] = {
     "step_count": whole(1, 1000),
     "dof": number(0.01, MAX_POSITION),
     "settle_frames": whole(0, 30),
-    "movie_dwell": number(0.01, 10.0),
     "from_here": flag,
 }

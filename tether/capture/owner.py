@@ -27,6 +27,7 @@ from tether.camera.base import Camera
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, CameraNotFound, CorruptFrame, Unsupported
 from tether.camera.types import CameraInfo
 from tether.capture.frames import FrameHub
+from tether.capture.modes import MODES
 from tether.capture.options import PrescanOptions, SweepOptions
 from tether.capture.prescan import PrescanResult, run_prescan
 from tether.capture.sweep import Hooks, run_sweep
@@ -148,6 +149,8 @@ class CameraOwner:
     def start_sweep(self, options: SweepOptions | dict[str, Any] | None, burst_path: Path | str) -> Job:
         """Queue a sweep into a new burst at ``burst_path``; its result names the burst, frames and warnings."""
         opts = options if isinstance(options, SweepOptions) else SweepOptions.from_dict(options)
+        if self._info is not None:  # refused now, not from a job that failed: the API answers at once
+            MODES.pick(opts.mode).check_capable(self._info)
         return self._submit_long("sweep", "Sweep", lambda camera, job: self._sweep(camera, job, opts, Path(burst_path)))
 
     def _submit_long(self, kind: str, label: str, work: Callable[[Camera, Job], dict[str, Any]]) -> Job:

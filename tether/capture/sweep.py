@@ -33,7 +33,7 @@ from tether.capture.motion import Motor
 from tether.capture.options import SweepOptions
 from tether.capture.prescan import PrescanResult, run_prescan
 from tether.capture.sharpness import FrameSummary, summarize
-from tether.capture.step_plan import StepPlan, StepScale, plan_steps
+from tether.capture.step_plan import StepPlan, StepScale, TilePeak, plan_steps
 from tether.errors import Cancelled
 from tether.fileio import StorageError
 
@@ -60,7 +60,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     burst_path = Path(burst_path)
     caps = camera.info.capabilities
     mode = modes.MODES.pick(options.mode)
-    mode.check_capable(camera)
+    mode.check_capable(camera.info)
     began = time.monotonic()
     prescan: PrescanResult | None = None
     if options.range is None:
@@ -91,6 +91,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     runner.dof = dof
     if prescan is not None and prescan.curves is not None and not options.prescan.from_here:
         runner.subjects = np.array([p.subject for p in prescan.peaks]).reshape(prescan.curves.shape[1:])
+        runner.peaks = tuple(p for p in prescan.peaks if p.subject and not p.at_edge)
     try:
         writer = BurstWriter.create(burst_path, camera=camera.info.to_dict(), sweep=sweep_info)
     except StorageError as unwritten:  # the writer removes what it began: there is no file to repair
@@ -163,6 +164,7 @@ class _SweepRun:
         self.subjects: np.ndarray | None = None
         #: The depth of field (small steps) the plan was made for (None: unknown).
         self.dof: float | None = None
+        self.peaks: tuple[TilePeak, ...] = ()
         self.far_stop_watch = FarStopWatch(motor.still_threshold)
         self.watched = 0  # frames fed to the watch so far
         #: The first frame at the lens's far stop (where the frames stopped changing), when the sweep ran into it.
@@ -173,7 +175,7 @@ class _SweepRun:
         status, error, cancelled = "complete", "", False
         self.started = time.monotonic()
         context = modes.SweepContext(
-            camera=self.camera, motor=self.motor, plan=self.plan, dwell=self.options.movie_dwell,
+            camera=self.camera, motor=self.motor, plan=self.plan, peaks=self.peaks,
             check=self.hooks.check, progress=self.hooks.progress, add=self.add, on_live=self.hooks.on_live,
             step_and_grab=self._step_and_grab)
         try:

@@ -38,6 +38,7 @@ EC_CAPTURE_COMPLETE = 0x400D
 
 OFC_ASSOCIATION = 0x3001
 OFC_EXIF_JPEG = 0x3801
+OFC_MP4 = 0xB982  # MTP's MP4 container, which libgphoto2 names video/mp4
 
 STORAGE_ID = 0x00010001
 
@@ -70,7 +71,7 @@ class DeviceInfo:
     events: tuple[int, ...]
     properties: tuple[int, ...] = ()
     capture_formats: tuple[int, ...] = (OFC_EXIF_JPEG,)
-    image_formats: tuple[int, ...] = (OFC_EXIF_JPEG, OFC_ASSOCIATION)
+    image_formats: tuple[int, ...] = (OFC_EXIF_JPEG, OFC_MP4, OFC_ASSOCIATION)
 
     def pack(self) -> bytes:
         return b"".join((

@@ -25,6 +25,7 @@ OC_GET_PROPERTY = 0x9402
 OC_SET_PROPERTY = 0x9403
 OC_INITIATE_CAPTURE = 0x9404
 OC_CAPTURE_TARGET = 0x940B
+OC_MOVIE_REC_CONTROL = 0x940C
 OC_LIVEVIEW = 0x9412
 OC_GET_LIVEVIEW_PARAMETERS = 0x9414
 OC_SET_LIVEVIEW_PARAMETERS = 0x9415
@@ -41,6 +42,9 @@ LIVEVIEW_MODE_BYTES = 8
 LIVEVIEW_START = 0x0D000010
 LIVEVIEW_STOP = 0x0D000011
 FOCUS_CONTROL = 0x03010011
+#: MovieRecControl's one parameter (no data phase): start or stop recording.
+MOVIE_START = 0x07000011
+MOVIE_STOP = 0x07000012
 
 #: ManualFocusDrive modes (the u16 at offset 8 of the 10-byte data phase) and what they do to the motor.
 FOCUS_MODES: dict[int, tuple[FocusDirection, StepClass]] = {

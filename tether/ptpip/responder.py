@@ -2,11 +2,14 @@
 
 Transport-free: ``handle`` takes one operation (and its host data) and returns the reply; the
 server moves bytes. Frames and stills come from the wrapped camera; 0x9416 drives its focus motor,
-0x9414/0x9415 read and set its live-view size.
+0x9414/0x9415 read and set its live-view size, 0x940C starts and stops its movie, which lands on the
+virtual card as an MP4 announced with the object-added event.
 """
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -36,7 +39,7 @@ OPERATIONS = (
     ds.OC_GET_OBJECT, ds.OC_DELETE_OBJECT, ds.OC_GET_PARTIAL_OBJECT,
     pana.OC_LIST_PROPERTY, pana.OC_GET_PROPERTY, pana.OC_SET_PROPERTY, pana.OC_INITIATE_CAPTURE,
     pana.OC_LIVEVIEW, pana.OC_GET_LIVEVIEW_PARAMETERS, pana.OC_SET_LIVEVIEW_PARAMETERS,
-    pana.OC_MANUAL_FOCUS_DRIVE, pana.OC_LIVEVIEW_IMAGE,
+    pana.OC_MANUAL_FOCUS_DRIVE, pana.OC_LIVEVIEW_IMAGE, pana.OC_MOVIE_REC_CONTROL,
 )
 EVENTS = (ds.EC_OBJECT_ADDED, ds.EC_CAPTURE_COMPLETE, pana.EC_OBJECT_ADDED)
 #: The wrapped camera's setting that 0x9414/0x9415 read and write.
@@ -64,6 +67,7 @@ class StoredObject:
     width: int
     height: int
     captured: str
+    object_format: int = ds.OFC_EXIF_JPEG
 
 
 @dataclass
@@ -73,6 +77,7 @@ class Counters:
     frames: int = 0
     captures: int = 0
     focus_drives: int = 0
+    movies: int = 0
     operations: dict[int, int] = field(default_factory=dict)
 
 
@@ -154,6 +159,7 @@ class VirtualLumix:
             pana.OC_LIVEVIEW: self._liveview,
             pana.OC_LIVEVIEW_IMAGE: self._liveview_image,
             pana.OC_MANUAL_FOCUS_DRIVE: self._focus_drive,
+            pana.OC_MOVIE_REC_CONTROL: self._movie,
             pana.OC_GET_LIVEVIEW_PARAMETERS: self._get_liveview_parameters,
             pana.OC_SET_LIVEVIEW_PARAMETERS: self._set_liveview_parameters,
         }
@@ -179,7 +185,8 @@ class VirtualLumix:
         obj = self._object(params)
         if obj is None:
             return Reply(ds.RC_INVALID_OBJECT_HANDLE)
-        info = ds.ObjectInfo(obj.name, len(obj.data), width=obj.width, height=obj.height, capture_date=obj.captured)
+        info = ds.ObjectInfo(obj.name, len(obj.data), obj.object_format, width=obj.width, height=obj.height,
+                             capture_date=obj.captured)
         return Reply(ds.RC_OK, data=info.pack())
 
     def _get_object(self, params: tuple[int, ...], data: bytes) -> Reply:
@@ -278,10 +285,41 @@ class VirtualLumix:
         with self._camera_lock:
             still = self.camera.capture_still()
         with self._lock:
-            self._next_handle += 1
-            handle = self._next_handle
             self.counters.captures += 1
-            name = f"P{1000 + self.counters.captures:07d}.JPG"
-            stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(still.timestamp or time.time()))
-            self.objects[handle] = StoredObject(handle, name, still.data, still.width, still.height, stamp)
-        return [(pana.EC_OBJECT_ADDED, (handle,))]
+            return [self._store("JPG", still.data, (still.width, still.height), still.timestamp, ds.OFC_EXIF_JPEG)]
+
+    def _store(self, suffix: str, data: bytes, size: tuple[int, int], taken: float, object_format: int
+               ) -> tuple[int, tuple[int, ...]]:
+        """Put a new file on the card (under the operation lock); returns its object-added event."""
+        self._next_handle += 1
+        handle = self._next_handle
+        name = f"P{1000 + self.counters.captures + self.counters.movies:07d}.{suffix}"
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(taken or time.time()))
+        self.objects[handle] = StoredObject(handle, name, data, size[0], size[1], stamp, object_format)
+        return pana.EC_OBJECT_ADDED, (handle,)
+
+    def _movie(self, params: tuple[int, ...], data: bytes) -> Reply:
+        what = params[0] if params else 0
+        if what == pana.MOVIE_START:
+            with self._camera_lock:
+                self.camera.start_movie()
+            return Reply(ds.RC_OK)
+        if what != pana.MOVIE_STOP:
+            return Reply(ds.RC_INVALID_PARAMETER)
+        # As a body does, answer at once and announce the file once it is written: encoding can take
+        # longer than libgphoto2's socket read, but not its wait for the event.
+        return Reply(ds.RC_OK, later=self._write_movie)
+
+    def _write_movie(self) -> list[tuple[int, tuple[int, ...]]]:
+        fd, path = tempfile.mkstemp(prefix="tether-lumix-", suffix=".mp4")
+        os.close(fd)
+        try:
+            with self._camera_lock:
+                movie = self.camera.stop_movie(path)
+            with open(path, "rb") as fh:
+                data = fh.read()  # the virtual card keeps its files in memory
+        finally:
+            os.unlink(path)
+        with self._lock:
+            self.counters.movies += 1
+            return [self._store("MP4", data, (0, 0), movie.started, ds.OFC_MP4)]

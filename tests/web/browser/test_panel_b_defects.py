@@ -102,6 +102,8 @@ def test_magnifier_stays_on_screen_on_a_phone(server: Server, new_page: Callable
     touch = page.context.new_cdp_session(page)
     x, y = pic["x"] + 12, pic["y"] + 20
     touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    # the touch is also a tap, whose answer may re-flow the page: the move comes when that has landed
+    page.wait_for_load_state("networkidle")
     touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x + 4, "y": y - 10}]})
     assert_on_screen(page, loupe_box(page))
     touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})

@@ -4,21 +4,22 @@ Live view is paced like a real camera: frames fall on a fixed 1/fps grid and ``l
 blocks until the next grid time; its ``timestamp`` (``time.time()`` seconds) is that grid time, and
 it shows the focus the motor had when the call was made.
 Stills render at the still size, and take as long as that takes. Focus drive moves the seeded
-motor (see motor.py). Ground truth: ``camera.ground_truth`` (see truth.py).
+motor (see motor.py); while a movie records, the motor moves as in video mode (a latency, then
+travel at a finite speed). Movies are H.264 MP4 at 30 fps, rendered when recording stops.
+Ground truth: ``camera.ground_truth`` (see truth.py).
 """
 from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from collections import OrderedDict
 from typing import Any
 
-import cv2
+import imageio_ffmpeg
 import numpy as np
 
-from tether.camera.base import Camera
+from tether.camera.base import Camera, Progress
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, InvalidValue
 from tether.camera.ids import CameraId
 from tether.camera.sim import optics, sensor
@@ -32,6 +33,7 @@ from tether.camera.types import (
     CapturedFile,
     FocusDirection,
     Frame,
+    MovieFile,
     Setting,
     SettingKind,
     StepClass,
@@ -100,6 +102,7 @@ class SimCamera(Camera):
         return MotorSpec(
             range=optics.MOTOR_RANGE, backlash=settings.focus_backlash, step_error=settings.focus_step_error,
             step_seconds=settings.focus_step_ms / 1000.0, unit_seconds=settings.focus_step_ms / 10000.0,
+            latency=settings.focus_movie_latency_ms / 1000.0, speed=settings.focus_movie_speed,
         )
 
     # -- identity and lifecycle ---------------------------------------------------------------
@@ -117,6 +120,7 @@ class SimCamera(Camera):
     def close(self) -> None:
         self._open = False
         self._movie_start = None
+        self.motor.smooth = False
 
     def _operation(self, what: str) -> None:
         if not self._open:
@@ -271,43 +275,46 @@ class SimCamera(Camera):
             raise CameraBusy("the simulated camera is already recording a movie", hint="stop it first")
         self._movie_start = time.time()
         self.motor.trim_history(self._movie_start - 1.0)
+        self.motor.smooth = True
         return self._movie_start
 
-    def stop_movie(self) -> CapturedFile:
-        """Stop recording and return the movie: Motion-JPEG in AVI, movie size, 30 fps.
+    def stop_movie(self, dest: str, progress: Progress | None = None) -> MovieFile:
+        """Stop recording and write the movie to ``dest``: H.264 in MP4, movie size, 30 fps.
 
         Frame k shows the scene at the focus position the motor had at ``start + k / 30`` (start = the value
         start_movie returned); there are ``floor((stop - start) * 30) + 1`` frames. Rendered at stop (the
-        "download"), streamed to a temporary file, so memory stays bounded however long the clip.
+        "download"), one frame at a time into the encoder, so memory stays bounded however long the clip.
         """
         self._operation("movie stop")
         if self._movie_start is None:
             raise CameraError("no movie is being recorded", hint="start one first")
         start, stop = self._movie_start, time.time()
         self._movie_start = None
+        self.motor.smooth = False
         count = math.floor(min(stop - start, MAX_MOVIE_SECONDS) * MOVIE_FPS) + 1
-        size = self.image_sizes()["movie"]
-        data = self._write_movie(start, count, size)
+        self._write_movie(dest, start, count, self.image_sizes()["movie"], progress)
         self._file_count += 1
-        return CapturedFile(data, f"SIM_{self._file_count:04d}.AVI", "video/x-msvideo", start, size[0], size[1])
+        size = os.path.getsize(dest)
+        if progress is not None:
+            progress(size, size)
+        return MovieFile(dest, f"SIM_{self._file_count:04d}.MP4", "video/mp4", size, start)
 
     def movie_positions(self, start: float, count: int) -> list[int]:
         """The true focus position at each movie frame time ``start + k / 30``."""
         return [self.motor.position_at(start + k / MOVIE_FPS) for k in range(count)]
 
-    def _write_movie(self, start: float, count: int, size: tuple[int, int]) -> bytes:
-        fd, path = tempfile.mkstemp(prefix="tether-sim-", suffix=".avi")
-        os.close(fd)
+    def _write_movie(self, dest: str, start: float, count: int, size: tuple[int, int],
+                     progress: Progress | None) -> None:
+        # the encoder needs even sizes only (yuv420p), not imageio's default multiples of 16
+        writer = imageio_ffmpeg.write_frames(
+            dest, size, fps=MOVIE_FPS, codec="libx264", quality=None, macro_block_size=2,
+            output_params=["-preset", "veryfast", "-crf", "16", "-f", "mp4"])
+        writer.send(None)
         try:
-            writer = cv2.VideoWriter(path, cv2.VideoWriter.fourcc(*"MJPG"), MOVIE_FPS, size)
-            if not writer.isOpened():
-                raise CameraError("the simulated camera cannot write its movie (OpenCV has no MJPG writer)")
-            try:
-                for position in self.movie_positions(start, count):
-                    writer.write(self._noisy(self.clean_frame(position, size)))
-            finally:
-                writer.release()
-            with open(path, "rb") as fh:
-                return fh.read()
+            for position in self.movie_positions(start, count):
+                frame = self._noisy(self.clean_frame(position, size))
+                writer.send(np.ascontiguousarray(frame[:, :, ::-1]))  # the encoder takes RGB
+                if progress is not None:
+                    progress(0, 0)
         finally:
-            os.unlink(path)
+            writer.close()

@@ -14,10 +14,10 @@ from typing import Protocol
 from tether.burst import FrameMeta
 from tether.camera.base import Camera
 from tether.camera.errors import CorruptFrame, Unsupported
-from tether.camera.types import Capabilities, CapturedFile, Frame
+from tether.camera.types import CameraInfo, CapturedFile, Frame
 from tether.capture.motion import Motor
 from tether.capture.sharpness import FrameSummary, looks_like_jpeg
-from tether.capture.step_plan import StepPlan
+from tether.capture.step_plan import StepPlan, TilePeak
 
 #: One frame as the burst stores it: the camera's bytes and what is known about them.
 Grabbed = tuple[bytes, FrameMeta]
@@ -40,8 +40,8 @@ class SweepContext:
     camera: Camera
     motor: Motor
     plan: StepPlan
-    #: Seconds the focus rests at each position while a mode records continuously (movie).
-    dwell: float
+    #: The pre-scan's subject tile peaks (empty for a range given by hand): a movie's frames are placed by them.
+    peaks: tuple[TilePeak, ...]
     #: Raises Cancelled once the job is cancelled; call it between camera operations.
     check: Callable[[], None]
     #: ``progress(done, total, phase=..., focus_position=...)``: reported to the job.
@@ -61,18 +61,19 @@ class SweepMode:
 
     name: str
     label: str
-    #: Whether a camera with these capabilities can sweep in this mode.
-    needs: Callable[[Capabilities], bool]
+    #: The camera capability this mode needs (a :class:`Capabilities` field, as the camera lists it), so
+    #: the Post Focus page can offer the mode only where the camera has it.
+    needs: str
     run: Callable[[SweepContext], None]
 
-    def check_capable(self, camera: Camera) -> None:
-        """Unsupported, with a message naming the camera, when ``camera`` cannot sweep in this mode."""
-        caps = camera.info.capabilities
+    def check_capable(self, info: CameraInfo) -> None:
+        """Unsupported, with a message naming the camera, when the camera ``info`` tells of cannot sweep in
+        this mode."""
+        caps = info.capabilities
         if not caps.focus_drive:
-            raise Unsupported(caps.focus_drive_note or f"{camera.info.model} cannot drive focus, so it cannot sweep")
-        if not self.needs(caps):
-            raise Unsupported(f"{camera.info.model} cannot sweep in {self.name} mode over USB",
-                              hint="choose another mode")
+            raise Unsupported(caps.focus_drive_note or f"{info.model} cannot drive focus, so it cannot sweep")
+        if not getattr(caps, self.needs):
+            raise Unsupported(f"{info.model} cannot sweep in {self.name} mode over USB", hint="choose another mode")
 
 
 def grab(fetch: Callable[[], Frame | CapturedFile], source: str) -> Grabbed:

@@ -14,4 +14,4 @@ def sweep(ctx: SweepContext) -> None:
     ctx.step_and_grab(lambda: grab(live_frame, "liveview"))
 
 
-MODE = SweepMode("liveview", "Live view (fast)", needs=lambda caps: caps.live_view, run=sweep)
+MODE = SweepMode("liveview", "Live view (fast)", needs="live_view", run=sweep)

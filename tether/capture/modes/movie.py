@@ -1,11 +1,12 @@
-"""Movie mode: record while stepping, then split the movie into one frame per focus position.
+"""Movie mode: record while the focus sweeps without resting, then keep every movie frame with the
+focus position the lens had when it was exposed.
 
-The camera records continuously while the focus rests ``dwell`` seconds (the sweep option
-``movie_dwell``) at each position. The times of each rest are noted on our clock, relative to
-the moment recording started; after the download every rest is matched to the movie frame
-nearest its middle (movie frame i sits at ``i / fps`` from the first frame). Frames taken
-while the motor moved are never chosen. The chosen frames are stored as JPEG (quality 95),
-since a movie frame has no JPEG of its own.
+One focus command per movie frame (30 fps), each command's time noted on our clock. After the
+recording the movie is downloaded to a temporary file and decoded twice, one frame at a time (the
+whole movie is never in memory): first for each frame's per-tile sharpness, from which
+:mod:`tether.capture.movie_timing` estimates the camera's latency and the lens's motion against the
+pre-scan's tile peaks; then to store every frame, as JPEG (quality 95: a movie frame has no JPEG of
+its own) with its estimated position and how sure that estimate is.
 """
 from __future__ import annotations
 
@@ -20,89 +21,99 @@ import numpy as np
 
 from tether.burst import FrameMeta
 from tether.camera.errors import CorruptFrame
-from tether.camera.types import FocusDirection
+from tether.camera.types import FocusDirection, MovieFile
 from tether.capture.modes.base import SweepContext, SweepMode
 from tether.capture.motion import retry_busy
-from tether.capture.sharpness import summarize_array
+from tether.capture.movie_timing import Command, estimate
+from tether.capture.sharpness import FrameSummary, summarize_array
 from tether.errors import Cancelled
 
 JPEG_QUALITY = 95
+#: The movie frame rate the commands are paced to (Panasonic's 4K Photo and Post Focus rate).
+MOVIE_FPS = 30.0
+#: Seconds of recording after the last command: the lens's latency and travel end inside the movie.
+TAIL = 0.6
 
 
 def sweep(ctx: SweepContext) -> None:
-    """Record the sweep as a movie and add the frames matched to each focus position."""
+    """Record the sweep as a movie, then add every frame at its estimated focus position."""
+    commands, cancelled = _record(ctx)
+    fd, path = tempfile.mkstemp(prefix="tether-movie-", suffix=".movie")
+    os.close(fd)
+    try:
+        movie = retry_busy(lambda: ctx.camera.stop_movie(
+            path, lambda done, total: ctx.progress(done, total, phase="downloading")))
+        _split(ctx, movie, commands)
+    finally:
+        os.unlink(path)
+    if cancelled is not None:
+        raise cancelled
+
+
+def _record(ctx: SweepContext) -> tuple[list[Command], Cancelled | None]:
+    """Start recording and drive one step per movie frame; the commands as sent, and a cancel to raise later."""
     camera, motor, plan = ctx.camera, ctx.motor, ctx.plan
-    rests: list[tuple[float, float, float]] = []     # (start, end, position) in seconds since recording began
     retry_busy(camera.start_movie)
     t0 = time.monotonic()
-    cancelled: Cancelled | None = None
+    commands = [Command(0.0, float(motor.position or 0.0))]
     try:
-        for i in range(plan.frames):
-            if i:
-                motor.drive(FocusDirection.FAR, plan.step_class, plan.count)
-            ctx.check()
-            start = time.monotonic() - t0
-            time.sleep(ctx.dwell)
-            rests.append((start, time.monotonic() - t0, float(motor.position or 0.0)))
+        for i in range(1, plan.frames):
+            time.sleep(max(t0 + i / MOVIE_FPS - time.monotonic(), 0.0))
+            # noted at the middle of the call: a driver prepares before the write (libgphoto2 reads the
+            # widget) and goes on after it (reading the camera's events)
+            sent = time.monotonic()
+            motor.drive(FocusDirection.FAR, plan.step_class, plan.count)
+            commands.append(Command((sent + time.monotonic()) / 2 - t0, float(motor.position or 0.0)))
             ctx.progress(i + 1, plan.frames, phase="recording", focus_position=motor.position)
-    except Cancelled as exc:  # stop recording and keep the positions already recorded
-        cancelled = exc
+        time.sleep(TAIL)
+        ctx.check()
+    except Cancelled as exc:  # stop recording and keep what was recorded
+        return commands, exc
     except BaseException:
         with contextlib.suppress(Exception):  # a failure mid-recording: try to leave the camera not recording
-            camera.stop_movie()
+            camera.stop_movie(os.devnull)
         raise
-    movie = retry_busy(camera.stop_movie)
-    for index, (time_s, gray, bgr) in enumerate(matched_frames(movie.data, rests)):
+    return commands, None
+
+
+def _split(ctx: SweepContext, movie: MovieFile, commands: list[Command]) -> None:
+    summaries: list[FrameSummary] = []
+    fps = MOVIE_FPS
+    for rate, gray, _ in decoded(movie.path):
+        fps = rate
+        summaries.append(summarize_array(gray))
+    if not summaries:
+        raise CorruptFrame(f"the camera's movie {movie.name} holds no frames that decode")
+    timing = estimate(commands, np.stack([s.tiles for s in summaries]), ctx.peaks, fps,
+                      np.stack([s.thumb for s in summaries]))
+    for index, (_, _, bgr) in enumerate(decoded(movie.path)):
+        if index >= len(summaries):
+            break
         ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not ok:
             raise CorruptFrame("a movie frame could not be encoded as JPEG")
         height, width = bgr.shape[:2]
         meta = FrameMeta(captured_at=time.time(), source="movie", width=width, height=height, mime="image/jpeg",
-                         extra={"movie_time": round(time_s, 4), "movie_name": movie.name})
-        ctx.add(jpeg.tobytes(), meta, position=rests[index][2], summary=summarize_array(gray))
-    if cancelled is not None:
-        raise cancelled
+                         extra={"movie_time": round(index / fps, 4), "movie_name": movie.name,
+                                "position_confidence": round(float(timing.confidence[index]), 3)})
+        ctx.add(jpeg.tobytes(), meta, position=float(timing.positions[index]), summary=summaries[index])
+        ctx.progress(index + 1, len(summaries), phase="splitting")
 
 
-MODE = SweepMode("movie", "Movie (split into frames)", needs=lambda caps: caps.movie, run=sweep)
-
-
-def matched_frames(data: bytes,
-                   rests: list[tuple[float, float, float]]) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
-    """For each rest (start, end, position), the movie frame nearest its middle: (time, gray, BGR image)."""
-    if not rests:
-        return
-    wanted = [(start + end) / 2 for start, end, _ in rests]
-    fd, path = tempfile.mkstemp(suffix=".movie")
+def decoded(path: str) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
+    """(movie fps, grey, BGR) of each frame of the movie at ``path``, read one at a time."""
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise CorruptFrame("the camera's movie file cannot be read")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        capture = cv2.VideoCapture(path)
-        if not capture.isOpened():
-            raise CorruptFrame("the camera's movie file cannot be read")
-        fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-        k, index = 0, 0
-        best: tuple[float, np.ndarray] | None = None
-        while k < len(wanted):
+        fps = capture.get(cv2.CAP_PROP_FPS) or MOVIE_FPS
+        while True:
             ok, image = capture.read()
             if not ok:
-                break
-            t = index / fps
-            index += 1
-            start, end, _ = rests[k]
-            if start <= t <= end and (best is None or abs(t - wanted[k]) < abs(best[0] - wanted[k])):
-                best = (t, image)
-            if t > end:
-                if best is None:   # the rest fell between two movie frames: take this one
-                    best = (t, image)
-                yield best[0], cv2.cvtColor(best[1], cv2.COLOR_BGR2GRAY), best[1]
-                k, best = k + 1, None
-                # the same frame may close several short rests
-                while k < len(wanted) and t > rests[k][1]:
-                    yield t, cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), image
-                    k += 1
-        if best is not None and k < len(wanted):
-            yield best[0], cv2.cvtColor(best[1], cv2.COLOR_BGR2GRAY), best[1]
-        capture.release()
+                return
+            yield fps, cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), image
     finally:
-        os.unlink(path)
+        capture.release()
+
+
+MODE = SweepMode("movie", "Movie (split into frames)", needs="movie", run=sweep)

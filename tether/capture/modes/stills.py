@@ -9,4 +9,4 @@ def sweep(ctx: SweepContext) -> None:
     ctx.step_and_grab(lambda: grab(lambda: retry_busy(ctx.camera.capture_still), "still"))
 
 
-MODE = SweepMode("stills", "Stills (full resolution)", needs=lambda caps: caps.still_capture, run=sweep)
+MODE = SweepMode("stills", "Stills (full resolution)", needs="still_capture", run=sweep)
