@@ -48,14 +48,10 @@ def test_a_continuous_movie_sweep_places_every_frame_where_the_lens_was(truth_ca
     assert {(m.width, m.height, m.source) for m in metas} == {(640, 360, "movie")}
     truth = np.array(camera.movie_positions(camera.movie_started, len(metas)))
     assigned = np.array([m.focus_position for m in metas])
-    # Counted positions are in the pre-scan's measured step (a few per cent off the lens's true unit)
-    # from the near stop, and run the play ahead of the focus group, in every mode: truth in that frame.
-    slope, offset = np.polyfit(truth, assigned, 1)
-    assert abs(slope - 1) < 0.05 and 0 <= offset <= 8
-    misses = np.abs(assigned - (slope * truth + offset))
-    # within a step of the sweep (a frame's travel): on a quiet machine nearly every frame is within one
-    # small step, but a machine shared with other work jitters the command times the estimate reads
-    assert np.mean(misses <= result["plan"]["spacing"]) >= 0.95, misses.tolist()
+    # Counted from the near stop with the play the pre-scan measured taken out: the lens's own position.
+    slope = np.polyfit(truth, assigned, 1)[0]
+    assert abs(slope - 1) < 0.05, slope
+    assert np.mean(np.abs(assigned - truth) <= 1) >= 0.95, (assigned - truth).tolist()
     confidence = np.array([m.extra["position_confidence"] for m in metas])
     assert confidence.min() >= 0 and confidence.max() <= 1 and np.median(confidence) > 0.5
 

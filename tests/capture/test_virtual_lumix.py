@@ -86,11 +86,8 @@ def test_movie_sweep_through_libgphoto2_places_every_frame(lumix, make_owner, tm
     assert result["frames"] == len(metas) > result["plan"]["frames"]
     truth = np.array(source.movie_positions(source.movie_started, len(metas)))
     assigned = np.array([m.focus_position for m in metas])
-    slope, offset = np.polyfit(truth, assigned, 1)  # the measured step scale and the play, as in every mode
-    misses = np.abs(assigned - (slope * truth + offset))
-    # within a step of the sweep (a frame's travel): on a quiet machine nearly every frame is within one
-    # small step, but a machine shared with other work jitters the command times the estimate reads
-    assert abs(slope - 1) < 0.1 and np.mean(misses <= result["plan"]["spacing"]) >= 0.95, (assigned - truth).tolist()
+    slope = np.polyfit(truth, assigned, 1)[0]  # the pre-scan's measured step against the lens's
+    assert abs(slope - 1) < 0.1 and np.mean(np.abs(assigned - truth) <= 1) >= 0.95, (assigned - truth).tolist()
     phases = {e.get("phase") for e in events.of("job.progress", job=job.id)}
     assert {"recording", "downloading", "splitting"} <= phases
     # tapping the nearest object picks a frame whose focus was on it, as on a live-view burst
