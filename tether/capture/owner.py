@@ -29,7 +29,8 @@ from tether.camera.types import CameraInfo
 from tether.capture.frames import FrameHub
 from tether.capture.modes import MODES
 from tether.capture.options import PrescanOptions, SweepOptions
-from tether.capture.prescan import PrescanResult, run_prescan
+from tether.capture.prescan import run_prescan
+from tether.capture.step_plan import StepScale
 from tether.capture.sweep import Hooks, run_sweep
 from tether.events import EventBus
 from tether.jobs import Job
@@ -79,7 +80,9 @@ class CameraOwner:
         self._message = "connecting"
         self._failed_connects = 0
         self._long: Job | None = None
-        self._last_prescan: PrescanResult | None = None
+        #: Step sizes (with the drive's play) and depth of field of this camera's last pre-scan: a sweep
+        #: over a typed range counts and plans with them.
+        self._calibration: tuple[StepScale, float | None] | None = None
         self._fps = 0.0
         self._fps_window: tuple[float, int] | None = None   # (start, frames) while someone watches
         self._live_ok = True
@@ -308,15 +311,28 @@ class CameraOwner:
         result, _ = run_prescan(
             camera, options, check=job.check, on_frame=self.frames.publish,
             progress=lambda done, total, pos: job.report(done, total, phase="prescan", focus_position=pos))
-        self._last_prescan = result
+        self._calibration = (result.scale, result.dof)
         return result.to_dict()
 
+    def restore_calibration(self, prescan: dict[str, Any] | None) -> None:
+        """Take the calibration of a pre-scan made before (its job result as saved, e.g. before a restart),
+        so that a typed range counts positions with the play that scan measured; what does not parse is ignored."""
+        if prescan is None:
+            return
+        try:
+            scale = StepScale.from_dict(prescan["scale"])
+            dof = None if prescan.get("dof_spacing") is None else float(prescan["dof_spacing"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("ignoring the saved pre-scan of %s: %s", self.camera_id, exc)
+            return
+        self._calibration = (scale, dof)
+
     def _sweep(self, camera: Camera, job: Job, options: SweepOptions, path: Path) -> dict[str, Any]:
-        last = self._last_prescan
-        if options.range is not None and last is not None:
-            # a range from this camera's last pre-scan keeps that scan's step sizes and depth of field
-            options = replace(options, dof=options.dof if options.dof is not None else last.dof,
-                              scale=options.scale or last.scale)
+        if options.range is not None and self._calibration is not None:
+            # a range from this camera's last pre-scan keeps that scan's step sizes, play and depth of field
+            scale, dof = self._calibration
+            options = replace(options, dof=options.dof if options.dof is not None else dof,
+                              scale=options.scale or scale)
         hooks = Hooks(
             check=job.check,
             progress=lambda done, total, **kw: job.report(done, total, **kw),

@@ -62,6 +62,18 @@ class StepScale:
         return {"small": 1.0, "medium": known(self.medium), "large": known(self.large), "source": self.source,
                 "backlash": round(self.backlash, 2)}
 
+    @classmethod
+    def from_dict(cls, data: Any) -> StepScale:
+        """The scale :meth:`to_dict` wrote (a size of None: unknown); ValueError for anything else."""
+        try:
+            sizes = [math.nan if data[k] is None else float(data[k]) for k in ("medium", "large")]
+            backlash, source = float(data["backlash"]), str(data["source"])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a step scale ({exc})") from None
+        if not all(math.isnan(v) or 1.0 < v < 1e4 for v in sizes) or not 0.0 <= backlash < 1e3:
+            raise ValueError(f"step sizes {sizes} and play {backlash} are not a lens's")
+        return cls(medium=sizes[0], large=sizes[1], source=source, backlash=backlash)
+
 
 @dataclass(frozen=True)
 class TilePeak:

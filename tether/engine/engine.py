@@ -106,6 +106,7 @@ class Engine:
                     raise CameraNotFound(f"no camera {camera_id!r} here", hint="refresh the camera list")
             opener: Callable[[], Camera] = lambda: open_camera(camera_id, self.settings)  # noqa: E731
             owner = CameraOwner(camera_id, opener, self.bus)
+            owner.restore_calibration(self.prescans.get(camera_id))  # the lens measured before a restart
             self._owners[camera_id] = owner
         owner.start()
         return owner
