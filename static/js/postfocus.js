@@ -232,10 +232,11 @@ on("job.progress", adopt);
 
 // Only the modes this camera can sweep in (a camera that cannot record offers no Movie).
 function offerModes() {
-  const cam = state.cameras.get(cameraId());
-  if (!cam) return;
+  // (the camera's info is there once it has connected; until then the server refuses what it cannot do)
+  const capabilities = state.cameras.get(cameraId())?.info?.capabilities;
+  if (!capabilities) return;
   const select = $("#mode");
-  for (const option of select.options) option.disabled = !cam.capabilities.includes(option.dataset.needs);
+  for (const option of select.options) option.disabled = !capabilities.includes(option.dataset.needs);
   if (select.selectedOptions[0]?.disabled) select.value = [...select.options].find((o) => !o.disabled)?.value ?? "";
 }
 

@@ -105,7 +105,7 @@ def test_doctor_with_a_camera_and_only_warnings_exits_0(run_tether, doctor_env, 
         sim.close()
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"OK   camera {server.camera_id} Panasonic DMC-GX8 (live_view, still_capture)" in lines
+    assert f"OK   camera {server.camera_id} Panasonic DMC-GX8 (live_view, still_capture, movie)" in lines
     warn = next(line for line in lines if line.startswith("WARN Panasonic DMC-GX8"))
     assert "focus drive disabled, because libgphoto2 2.5.34 crashes" in warn and "-- fix: use a libgphoto2" in warn
     assert lines[-1] == "ready to tether (see the WARN lines)"
