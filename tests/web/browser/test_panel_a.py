@@ -227,12 +227,14 @@ def test_the_last_prescan_is_shown_after_a_reload(server: Server, prescanned: di
 
 def test_a_too_sparse_sweep_names_the_spacing(server: Server, prescanned: dict[str, Any],
                                               new_page: Callable[..., Page]) -> None:
-    page = sweep_from_page(server, new_page, 25, 199, 8, mode="stills")
+    # the farthest subject the pre-scan found (185.6 in the scene; its fitted peak varies by a few steps
+    # with the live-view timing) lies inside the range: the range is not what to change, the spacing is
+    farthest = max(p["position"] for p in prescanned["peaks"] if p["subject"])
+    far = min(235, round(farthest) + 12)  # the lens stops at 240
+    assert farthest < far
+    page = sweep_from_page(server, new_page, 25, far, 8, mode="stills")
     page.wait_for_selector("#open-refocus", timeout=60_000)
     warnings = page.inner_text("#coverage")
-    # the farthest subject lies inside 25-199: the range is not what to change, the spacing is
-    farthest = max(p["position"] for p in prescanned["peaks"] if p["subject"])
-    assert farthest < 199
     assert "extend the range toward infinity" not in warnings
     assert "steps apart" in warnings and "allow more frames" in warnings
 
@@ -245,7 +247,8 @@ def test_a_range_past_the_far_stop_stops_there_and_is_refused_after(server: Serv
     page.wait_for_selector("#open-refocus", timeout=60_000)
     warning = re.search(r"far stop at ~(\d+) steps; stopped", page.inner_text("#coverage"))
     assert warning, page.inner_text("#coverage")
-    assert 225 <= int(warning.group(1)) <= 255
+    # (the stop is seen a few frames after the lens reached it: later when the machine is busy)
+    assert 225 <= int(warning.group(1)) <= 270
     burst = page.get_attribute("#open-refocus", "href").rsplit("/", 1)[1]  # type: ignore[union-attr]
     frames = requests.get(f"{server.url}/api/bursts/{burst}", timeout=10).json()["frames"]
     assert max(f["focus_position"] for f in frames) < 300, "the sweep went on at the stop"
