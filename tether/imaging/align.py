@@ -20,7 +20,9 @@ thus keeps the identity and is not resampled at all. The price: a motion that cr
 less than that between every two frames is not followed (the coarse chain sees it, but its
 own error is as large, and on a still stack it would put a drift there instead).
 A step that is taken carries the same fake as its neighbours: the steps not taken just before
-it (only the focus moved there) measure it, and their mean is taken out of the step.
+it (only the focus moved there) measure it, and their mean is taken out of the step. Once all
+frames are in, :meth:`ChainAligner.settle` measures each jump again on the frames on both sides
+of it (:func:`jump_between`), so that no one frame's error is passed on to the rest of the sweep.
 Affine, not a similarity: breathing is a scale, but a camera that crops whole pixels
 (the simulator does) scales width and height by different amounts. A step whose first guess
 moves a corner by more than :attr:`ChainAligner.handheld_step` reduced pixels was made by a
@@ -331,6 +333,42 @@ def residual(template: np.ndarray, image: np.ndarray, m: np.ndarray) -> float:
     return float(np.mean(diff * diff))
 
 
+def jump_between(steps: list[np.ndarray], at: int, jumps: list[int], shape: tuple[int, int], *,
+                 window: int, degree: int) -> np.ndarray | None:
+    """The jump ``steps[at]`` (from frame ``at`` to ``at + 1``) measured on the frames around it, or None.
+
+    ``steps[q]`` (3x3, reduced (h, w) = ``shape`` coordinates) takes frame q to q + 1; ``jumps``
+    lists the steps that are real motion. The frames from ``at - window + 1`` to ``at + window``
+    are placed relative to frame ``at`` by chaining the steps, and the positions of their corners
+    are fitted by least squares as a polynomial of ``degree`` in frame number (what the focus
+    fakes grows smoothly with the focus) plus one constant offset per jump: the offset of
+    ``at`` is the jump. Each frame's own error then counts once for a window, not once for the
+    jump. None when the window holds fewer than ``window`` frames beyond the fit's unknowns (a
+    run of jumps: a handheld sweep, or breathing that moves the frame at every step).
+    """
+    lo, hi = max(0, at - window + 1), min(len(steps), at + window)
+    chain = {at: IDENTITY}
+    for u in range(at, hi):
+        chain[u + 1] = compose(steps[u], chain[u])
+    for u in range(at, lo, -1):
+        chain[u - 1] = compose(invert(steps[u - 1]), chain[u])
+    frames = np.arange(lo, hi + 1)
+    inside = [q for q in jumps if lo <= q < hi]
+    x = (frames - at - 0.5) / window
+    design = np.concatenate([np.vander(x, degree + 1), (frames[:, None] > np.array(inside)[None, :])], axis=1)
+    if len(frames) - design.shape[1] < window:
+        return None
+    corners = _corners(shape)
+    moved = np.array([(project(chain[u], corners) - corners).ravel() for u in frames.tolist()])
+    offset = np.linalg.lstsq(design, moved, rcond=None)[0][degree + 1 + inside.index(at)].reshape(4, 2)
+    if is_affine(steps[at]):
+        # The affine transform closest to the corners' offsets (4 points, 3 unknowns per axis).
+        xy1 = np.concatenate([corners, np.ones((4, 1))], axis=1)
+        rows = np.linalg.lstsq(xy1, corners + offset, rcond=None)[0].T
+        return homogeneous(rows)
+    return homogeneous(cv2.getPerspectiveTransform(corners.astype(np.float32), (corners + offset).astype(np.float32)))
+
+
 @dataclass
 class ChainAligner:
     """Registers reduced frames one at a time, in order, to the first.
@@ -360,6 +398,10 @@ class ChainAligner:
     handheld_step: float = 3.0
     #: How many of the latest steps not taken make the estimate of what a focus step fakes.
     fake_memory: int = 8
+    #: Frames on each side of a jump that :meth:`settle` measures it on, and the degree of the
+    #: polynomial in frame number that stands for what the focus fakes across them.
+    jump_window: int = 8
+    jump_degree: int = 2
     #: Colour gains closer to 1 than this are taken as 1: a focus change alone moves a region's mean
     #: by up to 1 % (light spills across its edges, a blurred foreground covers more of what is behind
     #: it), and scaling every frame by that costs a still stack 0.15 dB; a flicker that small does not show.
@@ -378,6 +420,9 @@ class ChainAligner:
     _prev_coarse: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
     _fine: np.ndarray = field(default_factory=lambda: IDENTITY.copy())
     _fakes: list[np.ndarray] = field(default_factory=list)
+    #: (frame number, refined step from the last frame used) of every registered frame after the first.
+    _steps: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    _shape: tuple[int, int] = (0, 0)
     _ref_small: np.ndarray | None = None
     _key_spectra: KeyframeSpectra = field(default_factory=KeyframeSpectra, repr=False, compare=False)
 
@@ -411,6 +456,8 @@ class ChainAligner:
                 return self.transforms[-1], self.gains[-1]
             if new_key:
                 self._key_grey, self._key_chain = grey, key_chain
+            self._steps.append((len(self.transforms), step))
+            self._shape = grey.shape
             self._fine = self._taken(step, grey.shape)
             self._prev_grey, self._prev_coarse = grey, self._key_chain
         gains = self._gains(small, self._fine)
@@ -418,13 +465,43 @@ class ChainAligner:
         self.gains.append(gains)
         return self.transforms[-1], gains
 
-    def _taken(self, step: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """The fine chain after the refined ``step`` from the previous frame (reduced coordinates)."""
+    def settle(self) -> list[np.ndarray]:
+        """The full-res transforms of all frames added, each jump measured again on the frames around it.
+
+        :meth:`add` has to answer before the frames after a jump are seen, so it measures the
+        jump on the two frames beside it, and each frame's apparent position carries an error of
+        its own (a tenth to a third of a pixel on a blurred 12 MP frame), which every jump then
+        passes on to the rest of the sweep. Here a jump with enough steps not taken around it is
+        measured on up to :attr:`jump_window` frames on each side (:func:`jump_between`); steps
+        in a run of jumps (a handheld sweep, a breathing that never stops) are kept as they were.
+        """
+        if not self._steps:
+            return list(self.transforms)
+        steps = [step for _, step in self._steps]
+        jumps = [q for q, step in enumerate(steps) if corner_shift(step, self._shape) > self.min_step]
+        self._fine, self._fakes = IDENTITY.copy(), []
+        settled = [self.transforms[0]]
+        for q, (number, step) in enumerate(self._steps):
+            jump = (jump_between(steps, q, jumps, self._shape, window=self.jump_window, degree=self.jump_degree)
+                    if q in jumps else None)
+            self._fine = self._taken(step, self._shape, jump=jump)
+            # A frame left out (between the last one used and this one) keeps the chain as it stood.
+            settled += [settled[-1]] * (number - len(settled)) + [scale_transform(self._fine, self.factor)]
+        self.transforms = settled + [settled[-1]] * (len(self.transforms) - len(settled))
+        return self.transforms
+
+    def _taken(self, step: np.ndarray, shape: tuple[int, int], *, jump: np.ndarray | None = None) -> np.ndarray:
+        """The fine chain after the refined ``step`` from the previous frame (reduced coordinates).
+
+        ``jump``: the step measured across more frames (:meth:`settle`), taken as it is.
+        """
         if corner_shift(step, shape) <= self.min_step:
             # Nothing moved but the focus: this step is what a focus step fakes.
             self._fakes = [*self._fakes, step][-self.fake_memory:]
             return self._fine
-        if self._fakes:
+        if jump is not None:
+            step = jump
+        elif self._fakes:
             # A real jump measured across a focus step carries that step's fake too; the steps
             # just before, where only the focus moved, tell how much (the fake changes slowly).
             step = compose(step, invert(np.mean(self._fakes, axis=0)))

@@ -113,7 +113,7 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
             del grey
         _report(progress, i + 1, n, "analysing")
     # The aligner (its keyframes and their spectra) goes with this call: pass 2 does not carry it.
-    return FocusIndex(scores=scores, shape=shape, tile=tile, transforms=np.array(aligner.transforms),
+    return FocusIndex(scores=scores, shape=shape, tile=tile, transforms=np.array(aligner.settle()),
                       gains=np.array(aligner.gains, np.float32), excluded=tuple(aligner.rejected),
                       motion=colours.motion(scores))
 
