@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from tether.camera.types import Frame
 from tether.capture.frames import FrameHub
-from tether.capture.movie_timing import Command, estimate, told_path
+from tether.capture.movie_timing import Command, estimate, placed, told_path
 from tether.capture.sharpness import looks_like_jpeg, summarize
 from tether.capture.step_plan import TilePeak
 
@@ -89,3 +90,23 @@ def test_summaries_flag_bytes_that_do_not_decode() -> None:
     assert good.ok and good.tiles.shape == (9, 16) and good.tiles.min() > 0
     assert looks_like_jpeg(data) and not looks_like_jpeg(data[: len(data) // 2])
     assert not summarize(b"not a jpeg").ok
+
+
+def test_a_stalled_command_is_placed_where_the_frames_show_the_lens_moved() -> None:
+    # A loaded machine stalls one drive call for 0.3 s and the camera acts at its end; the sweep's loop
+    # then sends the late commands at once. The call's middle would put the lens ahead for 5 frames.
+    fps, latency, speed, stalled, stall = 30.0, 0.12, 400.0, 20, 0.3
+    sent = np.arange(60) / fps
+    sent[stalled + 1:] = np.maximum(sent[stalled + 1:], sent[stalled] + stall + 0.002 * np.arange(1, 60 - stalled))
+    acted = sent.copy()
+    acted[stalled] += stall
+    commands = [Command(0.0, 20.0), *(Command(t, 20.0 + 2 * i, 0.002) for i, t in enumerate(sent[1:], 1))]
+    commands[stalled] = Command(sent[stalled] + stall / 2, commands[stalled].position, stall)
+    times = np.arange(90) / fps - latency
+    lens = told_path([replace(c, time=t) for c, t in zip(commands, acted, strict=True)], speed, times)
+    rng = np.random.default_rng(3)
+    thumbs = 128 + 60 * np.sin(rng.uniform(0, 2 * np.pi, (18, 32)) + 0.4 * lens[:, None, None])
+    timed = placed(commands, speed, -latency, (thumbs + rng.normal(0, 1, thumbs.shape)).astype(np.float32), fps)
+    assert abs(timed[stalled].time - acted[stalled]) < 1 / fps, timed[stalled]
+    misses = np.round(told_path(timed, speed, times)) - np.round(lens)
+    assert np.mean(np.abs(misses) <= 1) >= 0.95, misses.tolist()

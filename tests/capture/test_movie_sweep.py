@@ -51,12 +51,9 @@ def test_a_continuous_movie_sweep_places_every_frame_where_the_lens_was(truth_ca
     # Counted from the near stop with the play the pre-scan measured taken out: the lens's own position.
     slope = np.polyfit(truth, assigned, 1)[0]
     assert abs(slope - 1) < 0.05, slope
-    # Issue 14 asks for 95 % within one small step: measured 100 % on a quiet machine, 82 % with the
-    # machine loaded by a parallel test run (the command times jitter; the estimate then lags by a
-    # step over the start of the move). Held here: every frame within a step of the sweep (a frame's
-    # travel), most within one small step.
-    misses = np.abs(assigned - truth)
-    assert np.mean(misses <= result["plan"]["spacing"]) >= 0.95 and np.mean(misses <= 1) >= 0.75, misses.tolist()
+    # Issue 14's bound. The frames, not the commands' times (which a loaded machine stalls), say when
+    # the lens moved: measured 100 % of frames on a quiet machine and 95-100 % with both cores loaded.
+    assert np.mean(np.abs(assigned - truth) <= 1) >= 0.95, (assigned - truth).tolist()
     confidence = np.array([m.extra["position_confidence"] for m in metas])
     assert confidence.min() >= 0 and confidence.max() <= 1 and np.median(confidence) > 0.5
 

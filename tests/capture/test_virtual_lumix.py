@@ -87,9 +87,8 @@ def test_movie_sweep_through_libgphoto2_places_every_frame(lumix, make_owner, tm
     truth = np.array(source.movie_positions(source.movie_started, len(metas)))
     assigned = np.array([m.focus_position for m in metas])
     slope = np.polyfit(truth, assigned, 1)[0]  # the pre-scan's measured step against the lens's
-    misses = np.abs(assigned - truth)  # as in test_movie_sweep: one small step on a quiet machine, not loaded
     assert abs(slope - 1) < 0.1, slope
-    assert np.mean(misses <= result["plan"]["spacing"]) >= 0.95 and np.mean(misses <= 1) >= 0.75, misses.tolist()
+    assert np.mean(np.abs(assigned - truth) <= 1) >= 0.95, (assigned - truth).tolist()  # issue 14's bound
     phases = {e.get("phase") for e in events.of("job.progress", job=job.id)}
     assert {"recording", "downloading", "splitting"} <= phases
     # tapping the nearest object picks a frame whose focus was on it, as on a live-view burst

@@ -11,12 +11,18 @@ a finer one around the best: two parameters, a few hundred tile peaks).
 
 The tiles are read in the pre-scan's counted positions, which may sit a few steps off the sweep's
 own count (a step size measured a little off), so they let the shift, the speed and that offset
-trade against each other by a frame or two. Two things the tiles do not need pin the shift: the
-frame where the movie starts changing (the lens's first move, which the first command caused;
-frames at rest differ by noise only, measured on the rest after the last command), within which
-the fit is redone with the offset free; and how much each frame changed against how far the path
-says the lens travelled between frames (a lens stepping in time with the frames changes some frames
-by two steps and some by none), which picks the speed and the shift to a few milliseconds.
+trade against each other by a frame or two (measured: four steps off through libgphoto2, which
+drew the fit a frame late). What pins the shift is the frames themselves: the frame where the movie
+starts changing (the lens's first move, which the first command caused), checked against where the
+changes over the whole movie put the move (its start and its end, so one command's time cannot
+mislead it), gives a window of a frame within which the fit is redone with the offset free; then
+how much each frame changed against how far the path says the lens travelled between frames (a
+lens stepping in time with the frames changes some frames by two steps and some by none) picks the
+speed and the shift to a few milliseconds.
+
+Only the commands' order and steps are certain; their times are as good as the calls were short. A
+loaded machine stalls a call now and then for several frames, and the camera acted somewhere within
+it: such a call is placed within its span where the frames' changes say the lens moved.
 
 Each frame gets the path's position averaged over its frame interval (a frame's time is known to a
 fraction of a frame, and a lens that jumps in time with the frames would otherwise be placed a
@@ -41,12 +47,10 @@ FINE_SHIFT = 0.0005
 OUTLIER_CAP = 6.0
 #: A tile's movie curve must rise this many times above its lowest value to locate a peak.
 MIN_RISE = 1.3
-#: A frame differing from the one before by this many times the noise shows the lens moving ...
-MOVING_FACTOR = 3.0
-#: ... when this many in a row do.
-SUSTAINED = 3
-#: The frames at the movie's end, after the last command's travel, that measure the noise.
-REST_FRAMES = 4
+#: Frames moving change this many times more than frames at rest (typically, in the median) ...
+MOVE_CONTRAST = 2.0
+#: ... and each stretch, at rest and moving, spans at least this many changes between frames.
+MIN_STRETCH = 2
 #: The fit pinned to the first move may miss the tiles by this much more (small steps, on average) than
 #: the free one; past it, the pin is wrong.
 PIN_SLACK = 0.5
@@ -58,14 +62,20 @@ MIN_MOTION_MATCH = 0.5
 FRAME_SAMPLES = 8
 #: Frames this far outside the tiles' stretch have their uncertainty doubled.
 EXTRAPOLATION_FRAMES = 5.0
+#: A call longer than this (in frames) leaves doubt when the camera acted: the frames place it within the call.
+DOUBTFUL_CALL = 0.25
+#: Times tried within a doubtful call.
+CALL_SAMPLES = 17
 
 
 @dataclass(frozen=True)
 class Command:
-    """The counted position (small steps) the lens was told to reach at ``time`` (s since recording began)."""
+    """The counted position (small steps) the lens was told to reach at ``time`` (s since recording began),
+    the middle of a call that took ``took`` seconds: the camera acted somewhere within it."""
 
     time: float
     position: float
+    took: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -130,33 +140,34 @@ def tile_peak_frames(tiles: np.ndarray, peaks: Sequence[TilePeak]) -> tuple[np.n
 
 
 def first_move(thumbs: np.ndarray) -> int | None:
-    """The first frame that changed from the one before by more than the noise (measured on the rest at
-    the movie's end), and so do the next SUSTAINED - 1 (an encoder's odd frame changes once), from
-    (frames, h, w) thumbnails. The change into
-    frame 1 is not read: frame 0 is the encoder's key frame, compressed unlike the rest. None when the
-    movie moves from its start or never rests at its end."""
+    """The first frame that shows the lens moved, from (frames, h, w) thumbnails, or None when the movie
+    shows no clear start of a move.
+
+    The split of the frames' changes into a stretch at rest and one moving that fits them best (least
+    squares on their logarithm: a frame at rest changes by the noise, one moving by a step's worth, a
+    few times more). No noise level is assumed: an encoder settles for a second or so after its start,
+    so frames at rest change more at the movie's start than at its end. The change into frame 1 is
+    not read: frame 0 is the encoder's key frame, compressed unlike the rest.
+    """
     change = np.abs(np.diff(thumbs.astype(np.float64), axis=0)).mean(axis=(1, 2))
-    if len(change) < 2 * REST_FRAMES:
+    rest_and_move = np.log(np.maximum(change[1:(len(change) + 1) // 2], 1e-6))
+    if len(rest_and_move) < 2 * MIN_STRETCH:
         return None
-    noise = MOVING_FACTOR * max(float(np.median(change[-REST_FRAMES:])), 1e-6)
-    if (change[-REST_FRAMES:] > noise).any() or not (change > noise).any():
-        return None
-    moving = change > noise
-    moving[0] = False
-    runs = np.flatnonzero(np.convolve(moving, np.ones(SUSTAINED), mode="valid") == SUSTAINED)
-    if not len(runs) or runs[0] <= 1:
-        return None
-    return int(runs[0]) + 1
+    splits = range(MIN_STRETCH, len(rest_and_move) - MIN_STRETCH + 1)
+    costs = [rest_and_move[:k].var() * k + rest_and_move[k:].var() * (len(rest_and_move) - k) for k in splits]
+    k = splits[int(np.argmin(costs))]
+    if np.median(rest_and_move[k:]) - np.median(rest_and_move[:k]) < np.log(MOVE_CONTRAST):
+        return None  # no step up: the lens moved from the start, or not at all
+    return k + 2  # rest_and_move[k] is the change into frame k + 2
 
 
 def motion_match(commands: Sequence[Command], speed: float, thumbs: np.ndarray, fps: float,
-                 shift: float) -> tuple[float, float]:
-    """(correlation, shift): ``shift`` refined within a frame either way, to where the lens's travel between
-    frames, as the path tells it, best matches how much each frame changed (a lens stepping in time
-    with the frames makes some frames change by two steps and some by none, which pins the shift to a
-    few milliseconds; a slow lens changes every frame alike, and its start and stop pin it)."""
+                 shifts: np.ndarray) -> tuple[float, float]:
+    """(correlation, shift): of ``shifts``, the one where the lens's travel between frames, as the path tells
+    it, best matches how much each frame changed (a lens stepping in time with the frames makes some
+    frames change by two steps and some by none, which pins the shift to a few milliseconds; a slow
+    lens changes every frame alike, and its start and stop pin it)."""
     change = np.abs(np.diff(thumbs.astype(np.float64), axis=0)).mean(axis=(1, 2))
-    shifts = np.arange(shift - 1.0 / fps, shift + 1.0 / fps + FINE_SHIFT, FINE_SHIFT)
     where = told_path(commands, speed, shifts[:, None] + (np.arange(len(thumbs)) / fps)[None, :])
     travel = np.abs(np.diff(where, axis=1))
     travel -= travel.mean(axis=1, keepdims=True)
@@ -165,6 +176,56 @@ def motion_match(commands: Sequence[Command], speed: float, thumbs: np.ndarray, 
     match = np.where(spread > 0, (travel * observed).sum(axis=1) / np.maximum(spread, 1e-12), 0.0)
     best = int(np.argmax(match))
     return float(match[best]), float(shifts[best])
+
+
+def placed(commands: Sequence[Command], speed: float, shift: float, thumbs: np.ndarray,
+           fps: float) -> list[Command]:
+    """``commands`` with each call long enough to leave doubt (a loaded machine stalls one now and then, for
+    several frames) timed within it where the lens's travel between frames, as the path tells it, best
+    explains how much each frame changed (least squares, the change a straight function of the travel
+    up to a step).
+    A stall before the camera acted keeps the lens still for frames that the call's middle would have
+    it cross; a stall after it, the other way round."""
+    change = np.abs(np.diff(thumbs.astype(np.float64), axis=0)).mean(axis=(1, 2))
+    times = np.arange(len(thumbs)) / fps + shift
+    # a frame's change grows with the travel up to about one command's step, then hardly (the catch-up
+    # after a stall changes a frame by far less than its many steps say)
+    step = float(np.median(np.abs(np.diff([c.position for c in commands]))))
+
+    def misfit(timed: list[Command]) -> float:
+        travel = np.minimum(np.abs(np.diff(told_path(timed, speed, times))), step)
+        design = np.stack([travel, np.ones_like(travel)], axis=1)
+        return float(np.linalg.lstsq(design, change, rcond=None)[1].sum())
+
+    timed = list(commands)
+    for i, command in enumerate(timed):
+        if i == 0 or command.took <= DOUBTFUL_CALL / fps:
+            continue
+        low = max(command.time - command.took / 2, timed[i - 1].time)
+        high = min(command.time + command.took / 2, *[c.time for c in timed[i + 1:i + 2]])
+        tried = [[*timed[:i], Command(t, command.position, command.took), *timed[i + 1:]]
+                 for t in np.linspace(low, high, CALL_SAMPLES)]
+        timed = min(tried, key=misfit)
+    return timed
+
+
+def move_window(commands: Sequence[Command], thumbs: np.ndarray, fps: float,
+                speeds: Sequence[float]) -> tuple[float, float] | None:
+    """The shifts (low, high) that put the lens's first move where the frames show it, or None.
+
+    The frame where the movie starts changing puts the first command's effect within one frame; the
+    frames' changes against the path's travel over the whole movie put the move within a frame or so
+    by its start and its end, not by one command's time (a loaded machine can stall that one). When the
+    two disagree, the change at the start was no first move (a stall, the encoder settling): the
+    window is the latter's, a frame either way."""
+    coarse = np.arange(*SHIFTS, COARSE_SHIFT)
+    score, near = max(motion_match(commands, v, thumbs, fps, coarse) for v in speeds)
+    moved = first_move(thumbs)
+    if moved is not None:  # the first command's effect shows between frames moved - 1 and moved
+        low, high = commands[1].time - moved / fps, commands[1].time - (moved - 1) / fps
+        if score < MIN_MOTION_MATCH or low - 1.0 / fps <= near <= high + 1.0 / fps:
+            return low, high
+    return (near - 1.0 / fps, near + 1.0 / fps) if score >= MIN_MOTION_MATCH else None
 
 
 def estimate(commands: Sequence[Command], tiles: np.ndarray, peaks: Sequence[TilePeak], fps: float,
@@ -210,18 +271,19 @@ def estimate(commands: Sequence[Command], tiles: np.ndarray, peaks: Sequence[Til
         return found, shift, speed
 
     found, shift, speed = search(*SHIFTS, COARSE_SHIFT, offset=False)
-    moved = None if thumbs is None or len(commands) < 2 else first_move(thumbs)
-    if moved is not None:  # the first command's effect shows between frames moved - 1 and moved
-        pinned = search(commands[1].time - moved / fps, commands[1].time - (moved - 1) / fps, FINE_SHIFT,
-                        offset=True)
+    window = None if thumbs is None or len(commands) < 2 else move_window(commands, thumbs, fps, speeds)
+    pinned_fit = False
+    if window is not None:
+        pinned = search(*window, FINE_SHIFT, offset=True)
         if pinned[0] <= found + PIN_SLACK:  # else the change was no move of the lens (a flicker, a bump)
-            found, shift, speed = pinned
-
-    pinned_fit = moved is not None and (found, shift, speed) == pinned
+            (found, shift, speed), pinned_fit = pinned, True
     if thumbs is not None:  # the speed and shift whose travel best matches the frames' changes, if any does
-        score, matched, fastest = max((*motion_match(commands, v, thumbs, fps, shift), v) for v in speeds)
+        near = np.arange(shift - 1.0 / fps, shift + 1.0 / fps + FINE_SHIFT, FINE_SHIFT)
+        score, matched, fastest = max((*motion_match(commands, v, thumbs, fps, near), v) for v in speeds)
         if score >= MIN_MOTION_MATCH:
             shift, speed = matched, fastest
+    if thumbs is not None:
+        commands = placed(commands, speed, shift, thumbs, fps)
     misses = at_peaks(np.array([shift]), speed)[0] - wanted
     misses -= np.median(misses) if pinned_fit else 0.0
     inliers = np.abs(misses) < OUTLIER_CAP

@@ -59,11 +59,13 @@ def _record(ctx: SweepContext) -> tuple[list[Command], Cancelled | None]:
     try:
         for i in range(1, plan.frames):
             time.sleep(max(t0 + i / MOVIE_FPS - time.monotonic(), 0.0))
-            # noted at the middle of the call: a driver prepares before the write (libgphoto2 reads the
-            # widget) and goes on after it (reading the camera's events)
+            # the camera acts somewhere within the call: a driver prepares before the write (libgphoto2
+            # reads the widget) and goes on after it (reading the camera's events); a loaded machine can
+            # stall it anywhere for several frames, so the whole call is noted and the frames place it
             sent = time.monotonic()
             motor.drive(FocusDirection.FAR, plan.step_class, plan.count)
-            commands.append(Command((sent + time.monotonic()) / 2 - t0, float(motor.position or 0.0)))
+            done = time.monotonic()
+            commands.append(Command((sent + done) / 2 - t0, float(motor.position or 0.0), done - sent))
             ctx.progress(i + 1, plan.frames, phase="recording", focus_position=motor.position)
         time.sleep(TAIL)
         ctx.check()
