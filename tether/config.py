@@ -77,6 +77,7 @@ class SimSettings:
     still_width: int = _opt(4000, "simulated still width in pixels", min=64, max=12000)
     still_height: int = _opt(3000, "simulated still height in pixels", min=48, max=9000)
     seed: int = _opt(0, "random seed of the simulated scenes, noise and motor", min=0)
+    movie: bool = _opt(True, "the simulated camera records movies (false: one that cannot, as many cannot over USB)")
     movie_width: int = _opt(3840, "simulated movie width in pixels", min=64, max=7680)
     movie_height: int = _opt(2160, "simulated movie height in pixels", min=48, max=4320)
     focus_step_ms: float = _opt(

@@ -51,17 +51,18 @@ class Server:
 
 
 def start_server(base: Path, *, host: str = "127.0.0.1", token: str = "", fps: float = 12.0,
-                 size: tuple[int, int] = (480, 320), python: str = sys.executable, port: int | None = None) -> Server:
+                 size: tuple[int, int] = (480, 320), python: str = sys.executable, port: int | None = None,
+                 sim: str = "") -> Server:
     """Run ``tether serve`` on the simulated camera with a small live view; wait until it answers.
     ``python`` is the interpreter whose installed tether runs (-P: never the checkout in the working dir);
-    ``port``: the one of a server stopped before (a restart), else a free one."""
+    ``port``: the one of a server stopped before (a restart), else a free one; ``sim``: more [sim] lines."""
     base.mkdir(parents=True, exist_ok=True)
     data_dir = base / "data"
     config = base / "config.toml"
     config.write_text(
         f'[server]\ntoken = "{token}"\n\n'
         f"[sim]\nliveview_width = {size[0]}\nliveview_height = {size[1]}\nliveview_fps = {fps}\n"
-        "still_width = 640\nstill_height = 480\n", encoding="utf-8")
+        f"still_width = 640\nstill_height = 480\n{sim}", encoding="utf-8")
     port = port or free_port(host)
     home = base / "home"
     env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),

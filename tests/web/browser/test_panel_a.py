@@ -261,3 +261,19 @@ def test_a_range_past_the_far_stop_stops_there_and_is_refused_after(server: Serv
     page.fill("#range-far", "220")
     page.wait_for_function("document.querySelector('#frame-plan').dataset.frames !== undefined")
     assert page.is_enabled("#sweep")
+
+
+def test_a_camera_that_cannot_record_offers_no_movie(tmp_path: Path, new_page: Callable[..., Page]) -> None:
+    """Issue 14: the Post Focus page offers Movie only to a camera that records; the API refuses it clearly."""
+    srv = start_server(tmp_path / "serve", fps=FPS, sim="movie = false\n")
+    try:
+        page = new_page()
+        page.goto(f"{srv.url}/postfocus")
+        page.wait_for_selector("#connection[data-state=connected]")
+        page.wait_for_function("document.querySelector('#mode option[value=movie]').disabled")
+        assert page.is_enabled("#mode option[value=liveview]") and page.input_value("#mode") != "movie"
+        refused = requests.post(f"{srv.url}{CAMERA}/sweep", json={"mode": "movie", "range": [20, 60]}, timeout=10)
+        assert refused.status_code == 422 and "movie" in refused.json()["error"], refused.text
+        assert requests.get(f"{srv.url}/api/jobs", timeout=10).json() == []  # nothing started, nothing moved
+    finally:
+        stop_server_process(srv.process)

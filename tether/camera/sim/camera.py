@@ -14,13 +14,14 @@ import math
 import os
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 import imageio_ffmpeg
 import numpy as np
 
 from tether.camera.base import Camera, Progress
-from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, InvalidValue
+from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, InvalidValue, Unsupported
 from tether.camera.ids import CameraId
 from tether.camera.sim import optics, sensor
 from tether.camera.sim.faults import FaultInjector, merge, parse_fault_text, parse_faults
@@ -50,18 +51,20 @@ MAX_MOVIE_SECONDS = 600.0
 FRAME_CACHE_BYTES = 64 * 1024 * 1024
 
 
-def camera_info(scene: str) -> CameraInfo:
+def camera_info(scene: str, settings: SimSettings | None = None) -> CameraInfo:
     """How a simulated camera of ``scene`` identifies itself."""
     spec = get_scene(scene)
+    records = (settings or SimSettings()).movie
     return CameraInfo(
         id=f"sim:{spec.name}", model=f"tether simulated camera ({spec.name})", manufacturer="tether",
-        serial=f"SIM-{spec.name.upper()}", lens=spec.lens, capabilities=CAPABILITIES, simulated=True,
+        serial=f"SIM-{spec.name.upper()}", lens=spec.lens, simulated=True,
+        capabilities=CAPABILITIES if records else replace(CAPABILITIES, movie=False),
     )
 
 
 def sim_camera_infos(settings: SimSettings | None = None) -> list[CameraInfo]:
     """The simulated cameras, one per scene (``sim`` alone means ``sim:macro``)."""
-    return [camera_info(name) for name in SCENES]
+    return [camera_info(name, settings) for name in SCENES]
 
 
 class SimCamera(Camera):
@@ -79,7 +82,7 @@ class SimCamera(Camera):
         self.faults = FaultInjector(plan, self.seed, f"simulated camera {camera_id.without_options}")
         #: False = return frames as fast as they render (benchmarks); True = a real camera's cadence.
         self.pace = pace
-        self._info = camera_info(self.scene.name)
+        self._info = camera_info(self.scene.name, settings)
         self._open = False
         self._values: dict[str, Any] = {
             "aperture": "2.8", "iso": "200", "shutterspeed": "1/125", "exposuremode": "M",
@@ -271,6 +274,8 @@ class SimCamera(Camera):
     def start_movie(self) -> float:
         """Start recording; returns the timestamp (time.time()) of the movie's first frame."""
         self._operation("movie start")
+        if not self._info.capabilities.movie:
+            raise Unsupported("this simulated camera does not record movies ([sim] movie = false)")
         if self._movie_start is not None:
             raise CameraBusy("the simulated camera is already recording a movie", hint="stop it first")
         self._movie_start = time.time()
