@@ -129,3 +129,14 @@ def test_a_range_inside_the_travel_is_swept_whole(cli) -> None:
     assert not any("far stop" in line for line in lines)
     with open_burst(burst) as reader:
         assert reader.manifest["summary"]["far_stop"] is None
+
+
+def test_a_camera_that_cannot_record_refuses_a_movie_sweep_before_it_starts(run_tether, tmp_path) -> None:
+    config = tmp_path / "tether.toml"
+    config.write_text(CONFIG + "movie = false\n")
+    data = tmp_path / "data"
+    result = run_tether("--config", str(config), "--data-dir", str(data), "sweep", "--camera", "sim:macro",
+                        "--mode", "movie", "--range", "20:60")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "movie" in result.stderr, result.stderr
+    assert not list(data.rglob("*.burst"))  # refused before a burst was begun
