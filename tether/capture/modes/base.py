@@ -67,13 +67,14 @@ class SweepMode:
     run: Callable[[SweepContext], None]
 
     def check_capable(self, info: CameraInfo) -> None:
-        """Unsupported, with a message naming the camera, when the camera ``info`` tells of cannot sweep in
+        """Unsupported, with a message naming the camera, when the camera ``info`` describes cannot sweep in
         this mode."""
         caps = info.capabilities
         if not caps.focus_drive:
             raise Unsupported(caps.focus_drive_note or f"{info.model} cannot drive focus, so it cannot sweep")
         if not getattr(caps, self.needs):
-            raise Unsupported(f"{info.model} cannot sweep in {self.name} mode over USB", hint="choose another mode")
+            raise Unsupported(f"{info.model} cannot sweep in {self.name} mode: it offers tether no "
+                              f"{self.needs.replace('_', ' ')}", hint="choose another mode")
 
 
 def grab(fetch: Callable[[], Frame | CapturedFile], source: str) -> Grabbed:
