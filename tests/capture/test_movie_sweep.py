@@ -6,16 +6,20 @@ drawn at random; tether is told neither (they are the simulated camera's own set
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from tether.burst import open_burst
-from tether.camera.errors import Unsupported
+from tether.camera.errors import CameraBusy, Unsupported
+from tether.camera.types import Frame, MovieFile
 from tether.capture.options import SweepOptions
-from tether.capture.sweep import run_sweep
+from tether.capture.sweep import Hooks, run_sweep
 from tether.engine.burst_frames import BurstFrames
 from tether.imaging.pipeline import compute_focus_index
 
+from .conftest import TruthCamera
 from .test_modes import NoMovieCamera
 
 
@@ -94,3 +98,46 @@ def test_a_camera_that_cannot_record_refuses_a_movie_sweep_at_once(make_owner, t
         owner.start_sweep({"mode": "movie"}, tmp_path / "m.burst")
     assert not events.of("job.progress") and opened[0].motor.position == before
     assert not (tmp_path / "m.burst").exists()
+
+
+class RecordingCamera(TruthCamera):
+    """The simulated camera, noting when its recording stopped."""
+
+    stopped: float | None = None
+
+    def stop_movie(self, dest: str, progress=None) -> MovieFile:
+        self.stopped = time.time()
+        return super().stop_movie(dest, progress)
+
+
+def test_live_view_follows_the_focus_while_a_movie_records(truth_camera, tmp_path):
+    camera = truth_camera("sim:macro", camera_class=RecordingCamera, movie_width=320, movie_height=180,
+                          liveview_width=320, liveview_height=180)
+    shown: list[Frame] = []
+    result = run_sweep(camera, SweepOptions(mode="movie", range=(30, 130), frames=20), tmp_path / "m.burst",
+                       Hooks(on_live=shown.append))
+    assert result["status"] == "complete" and result["frames"] > result["plan"]["frames"]
+    during = [camera.truth_at[f.timestamp] for f in shown if camera.movie_started <= f.timestamp <= camera.stopped]
+    # the panel's live view does not freeze: frames keep coming and show the lens travelling the range
+    assert len(during) >= result["plan"]["frames"] / 2, len(during)
+    assert during[-1] - during[0] >= 50, during
+
+
+@pytest.mark.parametrize("error", [CameraBusy, Unsupported])
+def test_a_camera_without_live_view_while_recording_is_asked_once(truth_camera, tmp_path, error):
+    class NoLiveWhileRecording(RecordingCamera):
+        asked_recording = 0
+
+        def live_view_frame(self) -> Frame:
+            if self.movie_started is not None and self.stopped is None:
+                self.asked_recording += 1
+                raise error("the camera is recording")
+            return super().live_view_frame()
+
+    camera = truth_camera("sim:macro", camera_class=NoLiveWhileRecording, movie_width=320, movie_height=180)
+    shown: list[Frame] = []
+    result = run_sweep(camera, SweepOptions(mode="movie", range=(30, 130), frames=20), tmp_path / "m.burst",
+                       Hooks(on_live=shown.append))
+    # the movie is recorded and split as ever; the refusing live view is not asked again
+    assert result["status"] == "complete" and result["frames"] > result["plan"]["frames"]
+    assert camera.asked_recording == 1 and not shown

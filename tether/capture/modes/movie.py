@@ -14,14 +14,15 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
 
 from tether.burst import FrameMeta
-from tether.camera.errors import CorruptFrame
-from tether.camera.types import FocusDirection, MovieFile
+from tether.camera.base import Camera
+from tether.camera.errors import CameraBusy, CorruptFrame, Unsupported
+from tether.camera.types import FocusDirection, Frame, MovieFile
 from tether.capture.modes.base import SweepContext, SweepMode
 from tether.capture.motion import retry_busy
 from tether.capture.movie_timing import Command, estimate
@@ -56,9 +57,10 @@ def _record(ctx: SweepContext) -> tuple[list[Command], Cancelled | None]:
     retry_busy(camera.start_movie)
     t0 = time.monotonic()
     commands = [Command(0.0, float(motor.position or 0.0))]
+    live = _LiveView(camera, ctx.on_live)
     try:
         for i in range(1, plan.frames):
-            time.sleep(max(t0 + i / MOVIE_FPS - time.monotonic(), 0.0))
+            live.wait(t0 + i / MOVIE_FPS)
             # the camera acts somewhere within the call: a driver prepares before the write (libgphoto2
             # reads the widget) and goes on after it (reading the camera's events); a loaded machine can
             # stall it anywhere for several frames, so the whole call is noted and the frames place it
@@ -67,7 +69,7 @@ def _record(ctx: SweepContext) -> tuple[list[Command], Cancelled | None]:
             done = time.monotonic()
             commands.append(Command((sent + done) / 2 - t0, float(motor.position or 0.0), done - sent))
             ctx.progress(i + 1, plan.frames, phase="recording", focus_position=motor.position)
-        time.sleep(TAIL)
+        live.wait(time.monotonic() + TAIL)
         ctx.check()
     except Cancelled as exc:  # stop recording and keep what was recorded
         return commands, exc
@@ -76,6 +78,37 @@ def _record(ctx: SweepContext) -> tuple[list[Command], Cancelled | None]:
             camera.stop_movie(os.devnull)
         raise
     return commands, None
+
+
+class _LiveView:
+    """Live-view frames between the movie's focus commands, so whoever watches the camera sees the sweep."""
+
+    def __init__(self, camera: Camera, on_live: Callable[[Frame], object]) -> None:
+        self.camera, self.on_live = camera, on_live
+        self.asking = camera.info.capabilities.live_view
+        #: How long the last grab took: a grab is tried only when that much time is left before the next
+        #: command, since the commands' times are what place the movie's frames.
+        self.took = 0.0
+
+    def wait(self, until: float) -> None:
+        """Publish live-view frames while one fits before ``until`` (monotonic), then sleep the rest."""
+        while self.asking and until - time.monotonic() >= self.took:
+            self._grab()
+        time.sleep(max(until - time.monotonic(), 0.0))
+
+    def _grab(self) -> None:
+        start = time.monotonic()
+        try:
+            frame = self.camera.live_view_frame()
+        except (CameraBusy, Unsupported):  # no live view while this camera records: stop asking until it stops
+            self.asking = False
+            return
+        except CorruptFrame:  # a bad frame is not shown; the next may be fine
+            frame = None
+        finally:
+            self.took = time.monotonic() - start
+        if frame is not None:
+            self.on_live(frame)
 
 
 def _split(ctx: SweepContext, movie: MovieFile, commands: list[Command]) -> None:
