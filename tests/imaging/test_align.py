@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from tether.imaging import align as al
+from tether.imaging import transforms as tf
 
 
 def _texture(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
@@ -18,7 +19,7 @@ def _corner_error(m: np.ndarray, truth: np.ndarray, shape: tuple[int, int]) -> f
     """How far (px) the transform ``m`` puts a corner of an (H, W) image from where ``truth`` does."""
     h, w = shape
     corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
-    return float(np.hypot(*(al.project(m, corners) - al.project(truth, corners)).T).max())
+    return float(np.hypot(*(tf.project(m, corners) - tf.project(truth, corners)).T).max())
 
 
 def test_estimate_motion_recovers_scale_and_shift() -> None:
@@ -31,7 +32,7 @@ def test_estimate_motion_recovers_scale_and_shift() -> None:
 
 def test_featureless_frames_give_identity() -> None:
     flat = np.full((120, 160), 100, np.float32)
-    assert np.allclose(al.estimate_motion(flat, flat), al.IDENTITY)
+    assert np.allclose(al.estimate_motion(flat, flat), tf.IDENTITY)
 
 
 def test_chain_tracks_breathing_over_many_frames_without_drift(synthetic) -> None:
@@ -58,7 +59,7 @@ def test_a_focus_change_alone_is_not_taken_for_motion(synthetic) -> None:
     aligner = al.ChainAligner()
     for frame in stack.frames:
         aligner.add(frame.astype(np.float32))
-    worst = max(al.corner_shift(m, (240, 320)) for m in aligner.transforms)
+    worst = max(tf.corner_shift(m, (240, 320)) for m in aligner.transforms)
     assert worst < 1.0, worst
 
 
@@ -72,16 +73,16 @@ def test_colour_gains_match_a_brighter_frame() -> None:
 
 def test_scale_transform_round_trips() -> None:
     m = np.array([[1.01, 0.002, 3.0], [-0.002, 1.01, -2.0], [1e-5, -2e-5, 1.0]])
-    assert np.allclose(al.scale_transform(al.scale_transform(m, 4), 0.25), m)
+    assert np.allclose(tf.scale_transform(tf.scale_transform(m, 4), 0.25), m)
 
 
 def test_footprint_box_of_a_zoomed_frame_is_the_whole_reference() -> None:
     zoom_out = np.array([[0.95, 0, 5.0], [0, 0.95, 4.0]])  # the frame sees more than the reference
-    assert al.footprint_box(zoom_out, (160, 200)) == (0, 160, 0, 200)
+    assert tf.footprint_box(zoom_out, (160, 200)) == (0, 160, 0, 200)
     zoom_in = np.array([[1.05, 0, -5.0], [0, 1.05, -4.0]])  # reference pixel 0 falls outside the frame
-    assert al.footprint_box(zoom_in, (160, 200)) == (4, 156, 5, 195)
+    assert tf.footprint_box(zoom_in, (160, 200)) == (4, 156, 5, 195)
     shifted = np.array([[1.0, 0, 10.0], [0, 1.0, 0.0]])  # the frame starts 10 px right of the reference
-    assert al.footprint_box(shifted, (160, 200))[2:] == (0, 190)
+    assert tf.footprint_box(shifted, (160, 200))[2:] == (0, 190)
 
 
 def test_refinement_recovers_a_whole_pixel_crop_to_a_twentieth_of_a_pixel() -> None:
@@ -91,7 +92,7 @@ def test_refinement_recovers_a_whole_pixel_crop_to_a_twentieth_of_a_pixel() -> N
     sx, sy = 316 / 320, 238 / 240  # b's pixel -> a's pixel: x = sx * (x' + 0.5) - 0.5 + 2
     to_a = np.array([[sx, 0, 2 + 0.5 * sx - 0.5], [0, sy, 1 + 0.5 * sy - 0.5], [0, 0, 1]])
     truth = np.linalg.inv(to_a)[:2]  # a -> b
-    m = al.refine_motion(a, b, al.IDENTITY)
+    m = al.refine_motion(a, b, tf.IDENTITY)
     assert _corner_error(m, truth, (240, 320)) < 0.05, m
     assert _corner_error(al.estimate_motion(a, b), truth, (240, 320)) > 0.2  # a similarity cannot
 
@@ -107,7 +108,7 @@ def test_a_step_smaller_than_focus_can_fake_is_not_taken() -> None:
     aligner = al.ChainAligner(match_colour=False)
     aligner.add(a)
     m, _ = aligner.add(_shifted(a, 0.1, 0.05))
-    assert np.array_equal(m, al.IDENTITY)  # left alone: not resampled at all
+    assert np.array_equal(m, tf.IDENTITY)  # left alone: not resampled at all
     aligner = al.ChainAligner(match_colour=False)
     aligner.add(a)
     m, _ = aligner.add(_shifted(a, 0.6, -0.4))

@@ -25,7 +25,7 @@ from tether.camera.sim.truth import SceneTruth
 from tether.config import Settings
 from tether.engine import Engine
 from tether.imaging import ArrayFrames, StackResult, stack_frames
-from tether.imaging import align as al
+from tether.imaging import transforms as tf
 
 SHAKE = Shake()
 SIZE = (640, 480)  # (width, height)
@@ -73,7 +73,7 @@ def _simulated(shaken: bool) -> tuple[list[np.ndarray], list[np.ndarray], np.nda
         moved = cv2.warpPerspective(clean, np.linalg.inv(shake), SIZE, borderMode=cv2.BORDER_REFLECT,
                                     flags=cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP)
         frames.append(sensor.add(moved, 1.6))
-        geometry.append(shake @ al.homogeneous(breathing_truth(p, positions[0], SIZE)))
+        geometry.append(shake @ tf.homogeneous(breathing_truth(p, positions[0], SIZE)))
     return frames, geometry, truth.all_in_focus(SIZE, focus_position=positions[0])
 
 
@@ -117,9 +117,9 @@ def test_shake_and_breathing_are_registered_to_a_third_of_a_pixel() -> None:
     index = _stacked("simulator", True).index
     w, h = SIZE
     corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
-    errors = [float(np.hypot(*(al.project(m, corners) - al.project(g, corners)).T).max())
+    errors = [float(np.hypot(*(tf.project(m, corners) - tf.project(g, corners)).T).max())
               for m, g in zip(index.transforms, geometry, strict=True)]
-    moved = [al.corner_shift(g, (h, w)) for g in geometry]
+    moved = [tf.corner_shift(g, (h, w)) for g in geometry]
     assert max(moved) > 10, moved  # the hand did move the frames, by tens of pixels
     assert max(errors) <= 0.3, np.round(errors, 2)
 

@@ -17,7 +17,7 @@ from tether.camera.sim import optics
 from tether.camera.sim.sensor import NoiseSource
 from tether.camera.sim.truth import SceneTruth
 from tether.imaging import ArrayFrames, compute_focus_index, stack_frames
-from tether.imaging import align as al
+from tether.imaging import transforms as tf
 from tether.imaging.io import shrink
 
 SIZE = (640, 480)  # (width, height)
@@ -151,8 +151,8 @@ def _corner_errors(sweep: RenderedSweep) -> np.ndarray:
     index = compute_focus_index(sweep)
     w, h = sweep.size
     corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
-    return np.array([np.hypot(*(al.project(m, corners)
-                                - al.project(breathing_truth(p, sweep.positions[0], sweep.size), corners)).T)
+    return np.array([np.hypot(*(tf.project(m, corners)
+                                - tf.project(breathing_truth(p, sweep.positions[0], sweep.size), corners)).T)
                      for p, m in zip(sweep.positions, index.transforms, strict=True)])
 
 

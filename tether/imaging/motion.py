@@ -24,11 +24,11 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from tether.imaging.align import footprint_box, scale_transform, warp_to_reference
 from tether.imaging.channels import lay_over, scale_channels
 from tether.imaging.methods import Fusion, StripFusion
 from tether.imaging.refocus import FocusIndex, tile_rows
 from tether.imaging.strips import Strip
+from tether.imaging.transforms import footprint_box, scale_transform, warp_to_reference
 
 #: A tile is moving where a frame of its sharp band strays this far (0..255 grey levels) from the
 #: band's median, in low-passed mean colour. Still sweeps stay below 7 on both test renderers at

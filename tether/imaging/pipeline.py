@@ -25,6 +25,7 @@ import numpy as np
 
 from tether.errors import Cancelled
 from tether.imaging import align as al
+from tether.imaging import transforms as tf
 from tether.imaging.aperture import aperture_index_map
 from tether.imaging.depthmap_fusion import DepthmapStack
 from tether.imaging.errors import ImagingError, TooFewFrames
@@ -96,10 +97,10 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
         small = shrink(frame, align_factor // read_reduce)  # as stored: the aligner converts it in pieces
         if align:
             m_full, _ = aligner.add(small)
-            m = al.scale_transform(m_full, 1.0 / read_reduce)
+            m = tf.scale_transform(m_full, 1.0 / read_reduce)
         else:
-            m = al.IDENTITY
-            aligner.transforms.append(al.IDENTITY.copy())
+            m = tf.IDENTITY
+            aligner.transforms.append(tf.IDENTITY.copy())
             aligner.gains.append(np.ones(frame.shape[2] if frame.ndim == 3 else 1, np.float32))
         del small  # (the aligner keeps frame 0's as the colour reference)
         if aligner.rejected[-1:] == [i]:
@@ -108,7 +109,7 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
             colours.add(i, frame, m, aligner.gains[i])
             grey = luminance(frame)
             del frame  # before the warp's output is made
-            grey = al.warp_to_reference(grey, m)
+            grey = tf.warp_to_reference(grey, m)
             scores[i] = tile_scores(focus_measure(grey, reduce=2 // read_reduce), grid)
             del grey
         _report(progress, i + 1, n, "analysing")
@@ -127,7 +128,7 @@ def _frame_range(frames: range | None, n: int) -> range:
 
 def _aligned(source: FrameSource, index: FocusIndex, i: int, strip: Strip) -> np.ndarray:
     """The strip's rows of frame ``i`` at full size, in reference geometry."""
-    return al.warp_to_reference(source.read(i), index.transforms[i], size=source.shape,
+    return tf.warp_to_reference(source.read(i), index.transforms[i], size=source.shape,
                                 rows=(strip.start, strip.stop))
 
 
@@ -239,6 +240,6 @@ def _valid_box(index: FocusIndex, selected: range) -> tuple[int, int, int, int]:
     r0, c0 = 0, 0
     r1, c1 = index.shape
     for i in selected:
-        a, b, c, d = al.footprint_box(index.transforms[i], index.shape)
+        a, b, c, d = tf.footprint_box(index.transforms[i], index.shape)
         r0, r1, c0, c1 = max(r0, a), min(r1, b), max(c0, c), min(c1, d)
     return r0, max(r0, r1), c0, max(c0, c1)
