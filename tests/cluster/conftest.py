@@ -22,6 +22,7 @@ import cv2
 import pytest
 
 from tests.imaging.conftest import make_stack
+from tests.web.browser.conftest import browser, new_page  # noqa: F401 (the panel test's fixtures)
 from tether.burst import BurstWriter, FrameMeta
 
 #: Long enough for a loaded 2-core machine to start a worker or stack a handful of tiny bursts.
@@ -100,7 +101,9 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tether", "--config", str(config), "worker", "--name", name,
              "--concurrency", "1", "--loglevel", "info"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            # its own temp folder: a worker ended with SIGKILL leaves its multiprocessing folder there
+            env={**os.environ, "TMPDIR": str(config.parent)})
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 

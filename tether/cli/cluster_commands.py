@@ -33,7 +33,8 @@ def worker(app: AppContext, concurrency: int, name: str, loglevel: str) -> None:
     """Take stacking tasks from the [cluster] broker until stopped (Ctrl-C, or SIGTERM: the running ones finish)."""
     from celery.signals import worker_process_init
 
-    from tether.cluster.app import make_app, register_tasks
+    from tether.cluster.app import make_app
+    from tether.cluster.tasks import register_tasks
     from tether.cluster.worker import capacity, limit_task_memory, node_name
 
     settings = app.settings()

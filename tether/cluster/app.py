@@ -11,20 +11,18 @@ could do.
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from celery import Celery
 
-from tether.cluster.batch import TaskFailed
 from tether.config import Settings
 from tether.errors import InvalidInput
 
 #: The task that stacks one batch item; sent by name, so a client needs no task code.
 STACK_TASK = "tether.stack"
-#: The Redis channel workers publish progress on: one JSON message per step of a task.
+#: The task that runs a server's job (a stack, export or refocus map of a burst in the data folder).
+ENGINE_TASK = "tether.engine-job"
+#: The Redis channel workers publish on: ``{"task": id, "pid": pid, **event}``, events as on tether's bus.
 PROGRESS_CHANNEL = "tether:progress"
 
 
@@ -56,39 +54,6 @@ def make_app(settings: Settings) -> Celery:
         result_expires=7 * 24 * 3600,
     )
     return app
-
-
-def register_tasks(app: Celery, data_dir: Path) -> None:
-    """Define the tasks a worker runs, on paths relative to ``data_dir`` (the folder every machine shares)."""
-    from tether.cluster.batch import StackOptions, stack_item
-
-    @app.task(name=STACK_TASK, bind=True)  # type: ignore[untyped-decorator]
-    def stack(task: Any, item: str, out: str, options: dict[str, str]) -> dict[str, Any]:
-        report = progress_publisher(app, task.request.id)
-        return stack_item(inside(data_dir, item), inside(data_dir, out), StackOptions(**options), report=report)
-
-
-def progress_publisher(app: Celery, task_id: str) -> Callable[[int, int, str], None]:
-    """A progress callback publishing ``{task, done, total, phase, pid}`` on :data:`PROGRESS_CHANNEL`."""
-    import os
-
-    import redis
-
-    client = redis.Redis.from_url(app.conf.broker_url)
-
-    def report(done: int, total: int, phase: str) -> None:
-        client.publish(PROGRESS_CHANNEL, json.dumps({"task": task_id, "done": done, "total": total, "phase": phase,
-                                                     "pid": os.getpid()}))
-    return report
-
-
-def inside(data_dir: Path, relative: str) -> Path:
-    """``data_dir / relative``, refused when it would lead out of the data folder."""
-    root = data_dir.resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root) or Path(relative).is_absolute():
-        raise TaskFailed(f"{relative}: not inside the data folder")
-    return path
 
 
 def relative(path: Path, data_dir: Path) -> str:

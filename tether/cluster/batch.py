@@ -38,8 +38,8 @@ RESULT_NAME = re.compile(r"-stack-[0-9a-f]{16}\.[a-z]+$")
 Report = Callable[[int, int, str], None]
 
 
-class TaskFailed(Exception):
-    """An item that cannot be stacked, with the reason in words (crosses Celery as its one argument)."""
+class TaskFailed(TetherError):
+    """Work that cannot be done, with the reason in words (crosses Celery as its one argument)."""
 
 
 @dataclass(frozen=True)

@@ -197,7 +197,7 @@ class BurstService:
             return self._exported(export_id, out)
 
         label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {(frame or 0) + 1}"}[fmt]
-        return self.pool.submit("export", work, label=label, subject=burst_id)
+        return self.pool.submit("export", work, label=label, subject=burst_id, task={"fmt": fmt, "frame": frame})
 
     def _exported(self, export_id: str, out: Path, *, new: bool = True) -> dict[str, Any]:
         if new:
@@ -215,7 +215,7 @@ class BurstService:
             if running is not None and running.state in ("queued", "running"):
                 return running
             job = self.pool.submit("refocus-map", lambda job: self._compute_index(burst_id, job),
-                                   label="Preparing refocus", subject=burst_id)
+                                   label="Preparing refocus", subject=burst_id, task={})
             self._index_jobs[burst_id] = job
             return job
 
@@ -320,7 +320,8 @@ class BurstService:
 
         # labels are for people: frames counted from 1, as the pages show them
         extent = "" if frames is None else f", frames {frames[0] + 1}-{frames[1] + 1}"
-        return self.pool.submit("stack", work, label=f"Stack ({label}{extent})", subject=burst_id)
+        return self.pool.submit("stack", work, label=f"Stack ({label}{extent})", subject=burst_id,
+                                task={"method": method, "fmt": fmt, "frames": frames})
 
     def _not_writing(self, burst_id: str) -> None:
         if burst_id in self.writing:

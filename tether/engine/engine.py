@@ -36,11 +36,12 @@ class Engine:
     """Everything a front end needs, built once from the settings."""
 
     def __init__(self, settings: Settings, *, camera_id: str, simulated: bool = False, fallback: bool = False,
-                 bus: EventBus | None = None, workers: int = 2) -> None:
+                 bus: EventBus | None = None, workers: int = 2, pool: JobPool | None = None) -> None:
         self.settings = settings
         self.bus = bus or EventBus()
         self.store = BurstStore(settings.data_dir)
-        self.pool = JobPool(self.bus, workers=workers)
+        #: ``pool``: one sharing ``bus`` that runs the work elsewhere (tether.cluster's); default this process's
+        self.pool = pool or JobPool(self.bus, workers=workers)
         self.bursts = BurstService(self.store, self.pool, self.bus)
         self.prescans = PrescanMemory(self.store.root)
         self.primary_camera = camera_id
