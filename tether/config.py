@@ -127,7 +127,8 @@ class ClusterSettings:
         24.0, "frame size workers plan memory for: a stack needs about 30 MB per megapixel", min=0.1, max=400.0
     )
     task_memory_mb: int = _opt(
-        0, "memory a task may take before it fails as out of memory; 0 = the machine's memory over the workers",
+        0, "memory (address space) a task may add before it fails as out of memory; 0 = the machine's "
+           "available memory over the worker's tasks",
         min=0,
     )
     visibility_timeout: int = _opt(

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from tests.imaging.conftest import make_stack
@@ -86,10 +87,9 @@ def redis_server(tmp_path: Path) -> Iterator[Redis]:
     server.stop()
 
 
-def write_config(path: Path, data_dir: Path, broker: str) -> Path:
-    path.write_text(f'[paths]\ndata_dir = "{data_dir}"\n\n[cluster]\nbroker = "{broker}"\n'
-                    # tiny frames: plan memory for them, so the per-task limit is exercised too
-                    "frame_megapixels = 0.5\n")
+def write_config(path: Path, data_dir: Path, broker: str, *, cluster: str = "") -> Path:
+    """A config naming the data folder and the broker; ``cluster``: more [cluster] lines."""
+    path.write_text(f'[paths]\ndata_dir = "{data_dir}"\n\n[cluster]\nbroker = "{broker}"\n{cluster}')
     return path
 
 
@@ -144,16 +144,23 @@ def start_workers() -> Iterator[object]:
         worker.stop()
 
 
-def write_bursts(folder: Path, count: int, *, frames: int = 4, shape: tuple[int, int] = (240, 320)) -> list[Path]:
-    """``count`` bursts of ``frames`` synthetic focus-swept frames (blur varying with depth), each its own scene."""
+def write_bursts(folder: Path, count: int, *, frames: int = 4, shape: tuple[int, int] = (240, 320),
+                 scenes: int = 0) -> list[Path]:
+    """``count`` bursts of ``frames`` synthetic focus-swept frames (blur varying with depth), JPEG as a camera's.
+
+    ``scenes`` (default ``count``): how many scenes are rendered; bursts beyond them repeat one shifted
+    by a few pixels, so each still has its own content (the renderer is slow at 1080p).
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    stacks = [make_stack(frames, shape, seed=seed, noise=1.0) for seed in range(min(scenes or count, count))]
     paths = []
     for k in range(count):
-        stack = make_stack(frames, shape, seed=k, noise=1.0)
+        shift = k // len(stacks)
         path = folder / f"b{k:03d}.burst"
         with BurstWriter.create(path, camera={"model": "Test rig"}, sweep={"mode": "liveview"}) as writer:
-            for i, image in enumerate(stack.frames):
-                ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+            for i, image in enumerate(stacks[k % len(stacks)].frames):
+                ok, data = cv2.imencode(".jpg", np.roll(image, (shift, 2 * shift), axis=(0, 1)),
+                                        [cv2.IMWRITE_JPEG_QUALITY, 92])
                 assert ok
                 writer.append(data.tobytes(), FrameMeta(captured_at=1.8e9 + i, focus_position=10 * i))
         paths.append(path)

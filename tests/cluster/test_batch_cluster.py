@@ -114,3 +114,19 @@ def test_queued_tasks_survive_a_broker_restart_and_a_burst_deleted_meanwhile_fai
     assert [rows[b.name]["status"] for b in bursts] == ["stacked", "failed", "stacked"]
     assert "b001.burst is gone: it was deleted or moved after it was queued" in rows["b001.burst"]["error"]
     assert "b001.burst is gone" in err
+
+
+def test_a_task_that_runs_out_of_memory_fails_with_the_reason_and_is_not_retried(tmp_path, redis_server,
+                                                                                 start_workers):
+    data = tmp_path / "data"
+    write_bursts(data / "big", 1, frames=6, shape=(720, 960))  # needs about 150 MB of address space
+    config = write_config(tmp_path / "config.toml", data, redis_server.url, cluster="task_memory_mb = 5\n")
+    [worker] = start_workers(config, "w1")
+
+    report = batch(config, str(data / "big"), check=False)
+    [row] = report["items"]
+    assert row["status"] == "failed"
+    assert "b000.burst: ran out of memory (raise [cluster] task_memory_mb" in row["error"]
+    assert redis.Redis.from_url(redis_server.url).llen("tether") == 0  # not back in the queue
+    assert sum("tether.stack[" in line and "received" in line for line in worker.log) == 1
+    assert not list((data / "big").glob("*.jpg")) and not list((data / "big").glob(".*"))

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
+
 from tether.burst import open_burst
 from tether.engine.burst_frames import BurstFrames
 from tether.engine.heap import limit_heap_growth, release_free_heap
@@ -36,6 +38,8 @@ BURST_SUFFIXES = (".burst", ".zip")
 RESULT_NAME = re.compile(r"-stack-[0-9a-f]{16}\.[a-z]+$")
 
 Report = Callable[[int, int, str], None]
+_OUT_OF_MEMORY = ("{item}: ran out of memory (raise [cluster] task_memory_mb, or run fewer tasks at once on "
+                  "this machine)")
 
 
 class TaskFailed(TetherError):
@@ -147,8 +151,11 @@ def stack_item(item: Path, out: Path, options: StackOptions, *, report: Report,
                                 note=f"tether batch focus stack of {item.name}, {options.method}")
         write_atomic(out, data, overwrite=False)
     except MemoryError:
-        raise TaskFailed(f"{item.name}: ran out of memory (raise [cluster] task_memory_mb, or run fewer "
-                         "tasks at once on this machine)") from None
+        raise TaskFailed(_OUT_OF_MEMORY.format(item=item.name)) from None
+    except cv2.error as exc:  # OpenCV's own allocations fail with its error, not MemoryError
+        if "Insufficient memory" in str(exc):
+            raise TaskFailed(_OUT_OF_MEMORY.format(item=item.name)) from None
+        raise
     except Cancelled:
         raise
     except StorageError as exc:
