@@ -1,6 +1,8 @@
 """udev/tether-worker.service: a worker started at boot, unprivileged, and systemd's own verdict on it."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,3 +37,21 @@ def test_a_worker_runs_as_many_stacks_as_cores_and_memory_allow(cores, available
     cap = capacity(frame_megapixels=megapixels, cores=cores, available_mb=available_mb)
     assert cap.concurrency == tasks
     assert cap.task_memory_mb >= 30 * megapixels  # each task may take what a stack needs
+
+
+def test_without_a_broker_a_worker_says_what_to_set_and_a_batch_stacks_here_without_celery(tmp_path: Path,
+                                                                                           run_tether) -> None:
+    from tests.cluster.conftest import write_bursts
+
+    refused = run_tether("--data-dir", str(tmp_path), "worker")
+    assert refused.returncode == 1
+    assert "no broker configured: set [cluster] broker in the config file" in refused.stderr
+
+    write_bursts(tmp_path / "in", 2)
+    script = ("import sys; from tether.cli.main import cli\n"
+              "try:\n    cli(['batch', sys.argv[1]])\nexcept SystemExit as end:\n    assert not end.code, end.code\n"
+              "assert 'celery' not in sys.modules and 'redis' not in sys.modules, 'the cluster was loaded'\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "in")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "2 stacked" in done.stdout and len(list((tmp_path / "in").glob("*-stack-*.jpg"))) == 2

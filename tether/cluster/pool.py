@@ -81,11 +81,12 @@ class ClusterPool(JobPool):
         import redis
 
         pubsub = redis.Redis.from_url(self._app.conf.broker_url).pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(PROGRESS_CHANNEL)
         while not self._closing.is_set():
             try:
+                if not pubsub.subscribed:
+                    pubsub.subscribe(PROGRESS_CHANNEL)
                 message = pubsub.get_message(timeout=0.5)
-            except redis.RedisError:  # the broker restarting: its queue survives, so does this listener
+            except redis.RedisError:  # the broker down or restarting: its queue survives, so does this listener
                 self._closing.wait(1.0)
                 continue
             if message is None:

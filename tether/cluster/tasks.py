@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import wait
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from tether.engine.bursts import BurstService
 from tether.engine.store import BurstStore
 from tether.errors import TetherError
 from tether.events import Event, EventBus
-from tether.jobs import Job, JobPool, Work
+from tether.jobs import JobPool
 
 
 def register_tasks(app: Celery, data_dir: Path) -> None:
@@ -42,25 +43,15 @@ def register_tasks(app: Celery, data_dir: Path) -> None:
         return run_engine_job(BurstStore(data_dir), kind, burst_id, params, publisher(app, task.request.id))
 
 
-class InlinePool(JobPool):
-    """A pool that runs each job at once on the calling thread: the worker's task process is the thread."""
-
-    def __init__(self, bus: EventBus) -> None:
-        super().__init__(bus, workers=1)
-
-    def submit(self, kind: str, work: Work, *, label: str, subject: str = "",
-               task: dict[str, Any] | None = None) -> Job:
-        job = self.track(Job(kind, label=label, subject=subject, bus=self._bus))
-        job.run(work)
-        return job
-
-
 def run_engine_job(store: BurstStore, kind: str, burst_id: str, params: dict[str, Any],
                    publish: Callable[[Event], None]) -> dict[str, Any]:
     """Run the server's ``kind`` job on ``burst_id`` here; its result, or TaskFailed with its error."""
     bus = EventBus()
     bus.subscribe(publish)
-    service = BurstService(store, InlinePool(bus), bus)
+    # the server's own pool, of one thread: the work runs as it would there (never inline in submit,
+    # which BurstService calls holding its lock)
+    pool = JobPool(bus, workers=1)
+    service = BurstService(store, pool, bus)
     try:
         if kind == "stack":
             frames = params["frames"]
@@ -75,8 +66,11 @@ def run_engine_job(store: BurstStore, kind: str, burst_id: str, params: dict[str
             job = prepared
         else:
             raise TaskFailed(f"no job {kind!r} runs on a worker")
+        wait([job.future])
     except TetherError as exc:  # the burst is gone, or still being written
         raise TaskFailed(str(exc)) from None
+    finally:
+        pool.shutdown()
     if job.state != "done":
         raise TaskFailed(job.error)
     assert job.result is not None
