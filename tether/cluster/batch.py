@@ -27,7 +27,7 @@ import cv2
 from tether.burst import open_burst
 from tether.engine.burst_frames import BurstFrames
 from tether.engine.heap import limit_heap_growth, release_free_heap
-from tether.errors import Cancelled, TetherError
+from tether.errors import TetherError
 from tether.fileio import StorageError, write_atomic
 from tether.imaging import FORMATS, METHODS, FrameSource, ImageFiles, encode_image, stack_frames
 
@@ -125,16 +125,16 @@ def _frames(item: Path) -> Iterator[FrameSource]:
         yield BurstFrames(reader)
 
 
-def stack_item(item: Path, out: Path, options: StackOptions, *, report: Report,
-               cancelled: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+def stack_item(item: Path, out: Path, options: StackOptions, *, report: Report) -> dict[str, Any]:
     """Stack ``item`` into ``out`` unless ``out`` is there already; a dict saying what happened.
 
     Raises TaskFailed with the reason when the item is gone, unreadable, or memory runs out.
     """
     started = time.monotonic()
     facts = {"item": item.name, "output": out.name, "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    done_earlier = {**facts, "status": "done earlier", "frames": 0, "seconds": 0.0}
     if out.exists():
-        return {**facts, "status": "done earlier", "frames": 0, "seconds": 0.0}
+        return done_earlier
     if not item.exists():
         raise TaskFailed(f"{item.name} is gone: it was deleted or moved after it was queued")
     if not out.parent.is_dir():
@@ -145,8 +145,7 @@ def stack_item(item: Path, out: Path, options: StackOptions, *, report: Report,
     limit_heap_growth()
     try:
         with _frames(item) as source:
-            result = stack_frames(source, method=options.method, progress=report, cancel=cancelled,
-                                  on_strip_done=release_free_heap)
+            result = stack_frames(source, method=options.method, progress=report, on_strip_done=release_free_heap)
             data = encode_image(result.image, out.suffix, exif_from=source.exif_source(),
                                 note=f"tether batch focus stack of {item.name}, {options.method}")
         write_atomic(out, data, overwrite=False)
@@ -156,11 +155,9 @@ def stack_item(item: Path, out: Path, options: StackOptions, *, report: Report,
         if "Insufficient memory" in str(exc):
             raise TaskFailed(_OUT_OF_MEMORY.format(item=item.name)) from None
         raise
-    except Cancelled:
-        raise
     except StorageError as exc:
         if out.exists():  # another attempt at the same key finished first: its result stands
-            return {**facts, "status": "done earlier", "frames": 0, "seconds": 0.0}
+            return done_earlier
         raise TaskFailed(str(exc)) from None
     except TetherError as exc:
         raise TaskFailed(f"{item.name}: {exc}") from None
