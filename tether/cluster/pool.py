@@ -15,15 +15,25 @@ import logging
 import threading
 from typing import Any
 
+import redis
 from celery.exceptions import TaskRevokedError
+from kombu.exceptions import OperationalError
 
 from tether.cluster.app import ENGINE_TASK, PROGRESS_CHANNEL, make_app
 from tether.config import Settings
-from tether.errors import Cancelled
+from tether.errors import Busy, Cancelled
 from tether.events import EventBus
 from tether.jobs import Job, JobPool, Result, Work
 
 log = logging.getLogger(__name__)
+
+
+#: Kombu's retry policy for a server that must answer its request: about two seconds, then the reason.
+_PROMPT = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
+
+
+class BrokerUnreachable(Busy):
+    """The broker refused or did not answer when a job was sent: nothing was queued."""
 
 
 class ClusterJob(Job):
@@ -44,7 +54,8 @@ class ClusterPool(JobPool):
 
     def __init__(self, bus: EventBus, settings: Settings, *, workers: int = 1) -> None:
         super().__init__(bus, workers=workers)
-        self._app = make_app(settings)
+        self._settings = settings
+        self._app = self._make_app()
         self._remote: dict[str, ClusterJob] = {}  # by task id
         self._closing = threading.Event()
         self._listener = threading.Thread(target=self._listen, name="tether-cluster-events", daemon=True)
@@ -56,14 +67,33 @@ class ClusterPool(JobPool):
             return super().submit(kind, work, label=label, subject=subject)
         job = ClusterJob(kind, label=label, subject=subject, bus=self._bus)
         self.track(job)
-        # the task's id is the job's: the workers' events name the job they belong to
-        job.task = self._app.send_task(ENGINE_TASK, args=(kind, subject, task), task_id=job.id)
+        try:
+            # the task's id is the job's: the workers' events name the job they belong to
+            job.task = self._app.send_task(ENGINE_TASK, args=(kind, subject, task), task_id=job.id)
+        except (OperationalError, redis.RedisError, RuntimeError) as exc:
+            # Celery's result consumer gives up for good after its retries (a RuntimeError that says the
+            # app must be restarted): a new app lets the next job through once the broker is back
+            self._app = self._make_app()
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            job.fail(BrokerUnreachable(f"{label}: not queued, the cluster's broker cannot be reached ({reason})"))
+            return job
         with self._lock:
             self._remote[job.id] = job
         self._bus.publish("job.progress", **job.to_dict())
         threading.Thread(target=job.run, args=(self._waiter(job),), name=f"tether-cluster-{job.id}",
                          daemon=True).start()
         return job
+
+    def _make_app(self) -> Any:
+        app = make_app(self._settings)
+        # The server gives up on a broker that does not answer after a few seconds, so a request that
+        # sends a job is answered promptly (the workers keep Celery's patient defaults: they wait out a
+        # broker restart)
+        backend = dict(app.conf.result_backend_transport_options)
+        backend["retry_policy"] = _PROMPT
+        app.conf.result_backend_transport_options = backend
+        app.conf.task_publish_retry_policy = _PROMPT
+        return app
 
     def _waiter(self, job: ClusterJob) -> Work:
         def wait(_job: Job) -> Result:
@@ -78,8 +108,6 @@ class ClusterPool(JobPool):
 
     def _listen(self) -> None:
         """Turn the workers' events into the jobs' progress and the server's own events."""
-        import redis
-
         pubsub = redis.Redis.from_url(self._app.conf.broker_url).pubsub(ignore_subscribe_messages=True)
         while not self._closing.is_set():
             try:
