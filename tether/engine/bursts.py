@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import cv2
-
 from tether.burst import BurstBusy, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip
-from tether.engine.burst_frames import BurstFrames
+from tether.engine.burst_frames import BurstFrames, frame_pixels
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.store import BurstStore
 from tether.errors import NotFound, NotReady, TetherError
@@ -27,7 +25,6 @@ from tether.imaging import (
     FORMATS,
     METHODS,
     FocusIndex,
-    ImagingError,
     TooFewFrames,
     compute_focus_index,
     depth_map_png,
@@ -142,11 +139,8 @@ class BurstService:
             meta = reader.meta(index)
             if reduce == 1 and meta.mime == "image/jpeg":
                 return reader.frame_bytes(index)
-            image = reader.frame_image(index, reduce=reduce)
-        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
-        if not ok:
-            raise ImagingError(f"frame {index} of burst {burst_id} cannot be encoded as JPEG")
-        return encoded.tobytes()
+            image = frame_pixels(reader, index, reduce=reduce)
+        return encode_image(image, ".jpg", quality=88)  # a RAW's 16 bits reduced for the browser
 
     def thumbnail(self, burst_id: str) -> bytes:
         """A small JPEG of the burst's middle frame (cached)."""
