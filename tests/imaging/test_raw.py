@@ -80,6 +80,11 @@ def test_a_raw_stills_sweep_keeps_the_dngs_and_stacks_to_a_16_bit_tiff_with_exif
     assert exif[0x010F] == "tether" and "focus stack" in exif[0x010E]
     assert "sRGB" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
 
+    refused = run_tether("burst", "export", str(burst), "--frame", "0", "--to", str(tmp_path / "f.jpg"))
+    assert refused.returncode != 0 and "frame 0 is a .dng file from the camera" in refused.stderr
+    run_tether("burst", "export", str(burst), "--frame", "0", "--to", str(tmp_path / "f.dng"), check=True)
+    assert (tmp_path / "f.dng").read_bytes() == first
+
 
 def test_a_folder_of_dngs_stacks_to_the_same_picture_as_their_16_bit_tiffs(run_tether, tmp_path: Path) -> None:
     raws, tiffs = tmp_path / "raw", tmp_path / "tiff"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tether.burst import BurstBusy, open_burst, store_derived
-from tether.burst.exports import export_frame, export_mp4, export_zip
+from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
 from tether.engine.burst_frames import BurstFrames, frame_pixels
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.store import BurstStore
@@ -179,7 +179,7 @@ class BurstService:
                     job.report(1, 1)
                     if saved is not None:  # the same frame saved again is the same file, not a copy
                         return self._exported(saved.id, saved.path, new=False)
-                    export_id, out = self.store.new_export_path(".jpg", name, exact=True)
+                    export_id, out = self.store.new_export_path(frame_suffix(reader, frame), name, exact=True)
                     export_frame(reader, frame, out)
                 else:
                     export_id, out = self.store.new_export_path(f".{fmt}", burst_id)
