@@ -7,11 +7,12 @@ pixels are the bulk of the file whatever the tags say).
 """
 from __future__ import annotations
 
+import io
 import itertools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import BinaryIO, cast
 
 import numpy as np
 
@@ -47,7 +48,16 @@ class Tag:
 
 
 def tiff_bytes(pixels: np.ndarray, tags: Sequence[Tag], *, exif: Sequence[Tag] = ()) -> bytes:
-    """A TIFF file of ``pixels``, (H, W) or (H, W, C) uint8/uint16, with ``tags`` and an EXIF IFD of ``exif``.
+    """:func:`write_tiff` into memory."""
+    buf = io.BytesIO()
+    write_tiff(buf, pixels, tags, exif=exif)
+    return buf.getvalue()
+
+
+def write_tiff(fh: BinaryIO, pixels: np.ndarray, tags: Sequence[Tag], *, exif: Sequence[Tag] = ()) -> None:
+    """Write a TIFF file of ``pixels``, (H, W) or (H, W, C) uint8/uint16 (any strides: a BGR-to-RGB view
+    will do), with ``tags`` and an EXIF IFD of ``exif``. Strip by strip, so writing costs no copy of
+    the picture.
 
     The caller gives PhotometricInterpretation and everything else; size, samples, strips and the
     EXIF pointer (:data:`LAYOUT`) are set here, and any the caller gives for them are ignored.
@@ -72,10 +82,10 @@ def tiff_bytes(pixels: np.ndarray, tags: Sequence[Tag], *, exif: Sequence[Tag] =
     ifd0_size = len(_ifd(first_ifd(0, 0), 8))
     exif_at = 8 + ifd0_size
     exif_block = _ifd(list(exif), exif_at) if exif else b""
-    data_at = exif_at + len(exif_block)
-    head = b"II*\x00" + struct.pack("<I", 8)
-    body = np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder("<")).tobytes()
-    return head + _ifd(first_ifd(data_at, exif_at), 8) + exif_block + body
+    fh.write(b"II*\x00" + struct.pack("<I", 8) + _ifd(first_ifd(exif_at + len(exif_block), exif_at), 8) + exif_block)
+    little = pixels.dtype.newbyteorder("<")
+    for top in range(0, height, rows):
+        fh.write(np.ascontiguousarray(pixels[top:top + rows], dtype=little).data)
 
 
 def _ifd(tags: list[Tag], at: int) -> bytes:

@@ -22,7 +22,7 @@ from tether.imagebytes import check_pixels, decodable_size, file_image_size
 from tether.imaging.errors import ImagingError, MismatchedFrames, UnreadableImage
 from tether.imaging.formats import format_of
 from tether.imaging.rawfile import decode_raw, is_raw, raw_exif, raw_size
-from tether.imaging.tiffout import tiff_file
+from tether.imaging.tiffout import write_tiff_file
 
 _NOT_AN_IMAGE = "not an image tether can read (JPEG, PNG or TIFF)"
 _REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
@@ -217,7 +217,7 @@ def _encoder(image: np.ndarray, suffix: str, *, exif_from: bytes | None, note: s
         image = image.astype(np.uint8)
     exif = _exif_bytes(exif_from, note)
     if image_format.name == "tiff":
-        return lambda fh: fh.write(tiff_file(image, exif))
+        return lambda fh: write_tiff_file(fh, image, exif)
     if image.dtype == np.uint8 and (exif or image_format.pillow == "JPEG"):
         fmt = image_format.pillow
         options: dict[str, Any] = {"exif": exif} if exif else {}

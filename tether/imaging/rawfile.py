@@ -1,12 +1,12 @@
-"""Camera RAW files (RW2, CR2/CR3, NEF, ARW, DNG ...) decoded with LibRaw (rawpy) to 16-bit sRGB.
+"""Camera RAW files (RW2, CR2/CR3, NEF, ARW, DNG ...) developed with LibRaw (rawpy) to 16-bit sRGB.
 
-Developed with the camera's white balance, the sRGB curve and no brightening of any kind, to 16 bits
-(LibRaw by default scales a frame whose brightest pixel is near white to white, which would make
-the frames of one stack differ in brightness):
-the picture a raw converter's 16-bit TIFF would hold, so a stack of RAWs and a stack of their
-TIFF conversions are the same picture, and the sRGB ICC profile tether writes describes it. Pixels
-stay as the sensor stored them (no rotation), like every other frame tether reads: the EXIF
-orientation, carried to the result, says how to show them. rawpy is imported only when a RAW is met.
+The development is the one a raw converter's 16-bit TIFF export gives: the camera's white balance,
+the sRGB curve, 16 bits, and no brightening of any kind (LibRaw by default stretches a frame whose
+brightest pixel is near white to full white, which would give the frames of one stack different
+exposures). So a stack of RAWs is the same picture as a stack of their TIFF conversions, and the
+sRGB ICC profile tether writes into TIFF results describes it. Pixels stay as the sensor stored
+them (no rotation), like every other frame tether reads: the EXIF orientation, carried to the
+result, says how to show them. rawpy is imported only when a RAW is met.
 """
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ def is_raw(data: bytes, name: str = "") -> bool:
 
 def _first_ifd_tags(data: bytes) -> set[int]:
     """The tag numbers of a TIFF's first IFD, as far as ``data`` holds it."""
+    if len(data) < 8:
+        return set()
     order = "<" if data[:2] == b"II" else ">"
     (at,) = struct.unpack(order + "I", data[4:8])
     if at + 2 > len(data):
@@ -90,9 +92,9 @@ def raw_size(data: bytes, what: str) -> tuple[int, int]:
 
 def decode_raw(data: bytes, what: str, *, reduce: int = 1) -> np.ndarray:
     """The RAW developed to (H/reduce, W/reduce, 3) BGR uint16, sRGB-encoded (see the module docstring)."""
-    import rawpy
-
     raw = _open(data, what)
+    import rawpy  # present: _open needed it
+
     with raw:
         height, width = raw.sizes.height, raw.sizes.width
         try:

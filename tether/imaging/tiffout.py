@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import functools
 from fractions import Fraction
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from tether.tiffwrite import ASCII, BYTE, LONG, RATIONAL, SHORT, SRATIONAL, UNDEFINED, Tag, tiff_bytes
+from tether.tiffwrite import ASCII, BYTE, LONG, RATIONAL, SHORT, SRATIONAL, UNDEFINED, Tag, write_tiff
 
 _EXIF_IFD, _MAKER_NOTE, _INTEROP_IFD, _GPS_IFD = 0x8769, 0x927C, 0xA005, 0x8825
 _ICC, _PHOTOMETRIC, _RGB, _GRAY = 34675, 262, 2, 1
@@ -26,8 +26,8 @@ def srgb_icc() -> bytes:
     return bytes(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
 
 
-def tiff_file(image: np.ndarray, exif: bytes) -> bytes:
-    """``image`` ((H, W) or (H, W, 3) BGR, uint8/uint16) as TIFF with ``exif`` (Pillow's EXIF bytes, or b"")."""
+def write_tiff_file(fh: BinaryIO, image: np.ndarray, exif: bytes) -> None:
+    """Write ``image`` ((H, W) or (H, W, 3) BGR, uint8/uint16) as TIFF with ``exif`` (Pillow's EXIF bytes, or b"")."""
     colour = image.ndim == 3
     tags = [Tag(_PHOTOMETRIC, SHORT, [_RGB if colour else _GRAY])]
     if colour:
@@ -40,7 +40,7 @@ def tiff_file(image: np.ndarray, exif: bytes) -> bytes:
         parsed.load(exif)
         tags += _tags(parsed.items(), skip=(_EXIF_IFD, _GPS_IFD))
         sub = _tags(parsed.get_ifd(_EXIF_IFD).items(), skip=(_MAKER_NOTE, _INTEROP_IFD))
-    return tiff_bytes(image[:, :, ::-1] if colour else image, tags, exif=sub)
+    write_tiff(fh, image[:, :, ::-1] if colour else image, tags, exif=sub)
 
 
 def _tags(items: Any, *, skip: tuple[int, ...]) -> list[Tag]:
