@@ -7,6 +7,8 @@
 // (imagetools.js) keep working while zoomed. Views are linked by fractions of the picture, so two
 // pictures of one scene (a stack and a source frame) can be shown side by side at the same place.
 
+import { containBox } from "./imagetools.js";
+
 export const MAX_PERCENT = 400;
 const REDUCTIONS = [1, 2, 4, 8];
 const MAX_TILE_SIDE = 4096;
@@ -15,13 +17,6 @@ const SETTLE_MS = 150;
 // The query string naming a tile: `box` in full-resolution pixels, at 1/`reduce`.
 export function tileQuery(box, reduce) {
   return `left=${box.left}&top=${box.top}&width=${box.width}&height=${box.height}&reduce=${reduce}`;
-}
-
-// The box of a picture of natural size `natural` shown with object-fit: contain in a `w` x `h` element.
-export function containBox(natural, w, h) {
-  const scale = Math.min(w / (natural.width || 1), h / (natural.height || 1));
-  const width = natural.width * scale, height = natural.height * scale;
-  return { left: (w - width) / 2, top: (h - height) / 2, width, height };
 }
 
 // The largest reduction (1, 2, 4, 8) that still gives at least one tile pixel per device pixel, made

@@ -24,6 +24,8 @@ from tether.imaging.errors import UnreadableImage
 #: File name suffixes of the RAW formats tether reads (all LibRaw does; these are the common ones).
 RAW_SUFFIXES = (".dng", ".rw2", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".raf", ".orf", ".pef", ".srw")
 _TIFF = (b"II*\x00", b"MM\x00*")
+#: RW2 and ORF: TIFF-like headers with a magic of their own.
+_OWN_MAGIC = (b"IIU\x00", b"IIRO", b"IIRS", b"MMOR")
 #: sRGB's curve as LibRaw's (power, toe slope) pair.
 _SRGB_GAMMA = (2.4, 12.92)
 #: DNG's tags are numbered from DNGVersion up.
@@ -34,12 +36,13 @@ _SUB_IFDS = 330
 def is_raw(data: bytes, name: str = "") -> bool:
     """True when ``data``, the start of a file called ``name`` (its first IFD: 64 kB will do), is a camera RAW.
 
-    By magic where the format has its own (RW2's "IIU", CR3's "crx" brand, CR2's "CR" after its TIFF
-    header); a TIFF whose first IFD has DNGVersion (DNG) or SubIFDs (NEF, ARW and other TIFF-based
-    RAWs keep the sensor data there; plain TIFFs almost never have them); and any file whose ``name``
-    has a RAW suffix, so that a damaged one is reported as a RAW that cannot be decoded.
+    By magic where the format has its own (RW2's "IIU", ORF's "IIRO", CR3's "crx" brand, RAF's
+    "FUJIFILMCCD-RAW", CR2's "CR" after its TIFF header); a TIFF whose first IFD has DNGVersion (DNG)
+    or SubIFDs (NEF, ARW and other TIFF-based RAWs keep the sensor data there; plain TIFFs almost
+    never have them); and any file whose ``name`` has a RAW suffix, so that a damaged one is
+    reported as a RAW that cannot be decoded.
     """
-    if data[:4] == b"IIU\x00" or data[4:12] == b"ftypcrx ":
+    if data[:4] in _OWN_MAGIC or data[4:12] == b"ftypcrx " or data.startswith(b"FUJIFILMCCD-RAW"):
         return True
     if PurePath(name).suffix.lower() in RAW_SUFFIXES:
         return True
