@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import cv2
+
 from tether.burst import BurstBusy, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
 from tether.engine.burst_frames import BurstFrames, frame_pixels
@@ -25,6 +27,7 @@ from tether.imaging import (
     FORMATS,
     METHODS,
     FocusIndex,
+    ImagingError,
     TooFewFrames,
     compute_focus_index,
     depth_map_png,
@@ -140,7 +143,12 @@ class BurstService:
             if reduce == 1 and meta.mime == "image/jpeg":
                 return reader.frame_bytes(index)
             image = frame_pixels(reader, index, reduce=reduce)
-        return encode_image(image, ".jpg", quality=88)  # a RAW's 16 bits reduced for the browser
+        if image.itemsize == 2:  # a RAW's 16 bits, reduced for the browser
+            image = cv2.convertScaleAbs(image, alpha=255 / 65535)
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
+        if not ok:
+            raise ImagingError(f"frame {index} of burst {burst_id} cannot be encoded as JPEG")
+        return encoded.tobytes()
 
     def thumbnail(self, burst_id: str) -> bytes:
         """A small JPEG of the burst's middle frame (cached)."""
