@@ -80,6 +80,12 @@ def test_a_raw_stills_sweep_keeps_the_dngs_and_stacks_to_a_16_bit_tiff_with_exif
     assert exif[0x010F] == "tether" and "focus stack" in exif[0x010E]
     assert "sRGB" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
 
+    # refocus writes the chosen frame developed, 16 bits, with the camera's EXIF
+    run_tether("refocus", str(burst), "--at", "80,60", "--out", str(tmp_path / "sharp.tif"), check=True)
+    assert cv2.imread(str(tmp_path / "sharp.tif"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    with Image.open(tmp_path / "sharp.tif") as im:
+        assert im.getexif().get_ifd(EXIF_IFD)[ISO] == 400
+
     refused = run_tether("burst", "export", str(burst), "--frame", "0", "--to", str(tmp_path / "f.jpg"))
     assert refused.returncode != 0 and "frame 0 is a .dng file from the camera" in refused.stderr
     run_tether("burst", "export", str(burst), "--frame", "0", "--to", str(tmp_path / "f.dng"), check=True)
