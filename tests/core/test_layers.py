@@ -17,6 +17,7 @@ FLOOR: dict[str, set[str]] = {
     "errors": set(),
     "events": set(),
     "imagebytes": {"errors"},
+    "tiffwrite": set(),
     "fileio": {"errors"},
     "checks": {"errors"},
     "choices": {"errors"},

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import cv2
 
 from tether.burst import BurstBusy, open_burst, store_derived
-from tether.burst.exports import export_frame, export_mp4, export_zip
-from tether.engine.burst_frames import BurstFrames
+from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
+from tether.engine.burst_frames import BurstFrames, frame_pixels
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.store import BurstStore
 from tether.errors import NotFound, NotReady, TetherError
@@ -142,7 +142,9 @@ class BurstService:
             meta = reader.meta(index)
             if reduce == 1 and meta.mime == "image/jpeg":
                 return reader.frame_bytes(index)
-            image = reader.frame_image(index, reduce=reduce)
+            image = frame_pixels(reader, index, reduce=reduce)
+        if image.itemsize == 2:  # a RAW's 16 bits, reduced for the browser
+            image = cv2.convertScaleAbs(image, alpha=255 / 65535)
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
         if not ok:
             raise ImagingError(f"frame {index} of burst {burst_id} cannot be encoded as JPEG")
@@ -185,7 +187,7 @@ class BurstService:
                     job.report(1, 1)
                     if saved is not None:  # the same frame saved again is the same file, not a copy
                         return self._exported(saved.id, saved.path, new=False)
-                    export_id, out = self.store.new_export_path(".jpg", name, exact=True)
+                    export_id, out = self.store.new_export_path(frame_suffix(reader, frame), name, exact=True)
                     export_frame(reader, frame, out)
                 else:
                     export_id, out = self.store.new_export_path(f".{fmt}", burst_id)
