@@ -11,7 +11,8 @@ written for it; it loads nothing from anywhere.
 
 Size: the frames are most of it. :func:`plan_living` encodes a few sample frames in each of
 :data:`CANDIDATES` in turn and takes the first whose estimate for the whole file fits
-:data:`MAX_BYTES` (12 MB: a 60-frame 1080p burst at 1600 px; README, "Living picture").
+:data:`MAX_BYTES` (12 MB: a 60-frame 1080p burst at 1600 px; README, "Living picture"), making the
+frames smaller only when no quality does.
 """
 from __future__ import annotations
 
@@ -35,14 +36,18 @@ from tether.imaging.io import FrameSource
 MAX_BYTES = 12 * 1024 * 1024
 #: The long side of the frames in the file: sharp on a laptop, and a phone's screen.
 LONG_SIDE = 1600
-#: (format, quality) from best to smallest; the first whose estimate fits is used. WebP: at the
-#: same size it keeps more of a sweep's fine texture than JPEG (benchmarks/living.py), and every
-#: browser of the last years shows it.
-CANDIDATES = (("webp", 82), ("webp", 72), ("webp", 62), ("webp", 50), ("webp", 38), ("webp", 25))
+#: (format, quality) from best to smallest; the first whose estimate fits is used. WebP: on the
+#: simulator's sweeps a frame takes about half the bytes of a JPEG of the same PSNR
+#: (``benchmarks/depth.py --living``), and every browser of the last years shows it.
+CANDIDATES = (("webp", 90), ("webp", 80), ("webp", 70), ("webp", 60), ("webp", 50), ("webp", 40), ("webp", 30))
+#: When even the smallest candidate is too large, the frames are made smaller by this factor, up to
+#: :data:`SHRINKS` times (a long burst of very detailed frames).
+SHRINK, SHRINKS = 0.8, 4
 _MIME = {"webp": "image/webp", "jpeg": "image/jpeg"}
 _ENCODE = {"webp": (".webp", cv2.IMWRITE_WEBP_QUALITY), "jpeg": (".jpg", cv2.IMWRITE_JPEG_QUALITY)}
-#: Frames encoded to estimate a plan's size: the first, the middle and the last.
-SAMPLES = 3
+#: Frames encoded to estimate a plan's size, spread evenly (the ends of a sweep are the most defocused,
+#: so they alone would make the estimate low).
+SAMPLES = 5
 _PLACEHOLDER = "/*LIVING-DATA*/"
 
 Progress = Callable[[int, int], None]
@@ -95,22 +100,23 @@ def tap_answers(index: FocusIndex) -> list[int]:
 
 def plan_living(source: FrameSource, index: FocusIndex, *, long_side: int = LONG_SIDE,
                 max_bytes: int = MAX_BYTES) -> LivingPlan:
-    """The best (format, quality) whose estimated file fits ``max_bytes`` (else the smallest candidate)."""
+    """The best (format, quality), at the largest size, whose estimated file fits ``max_bytes``."""
     n = len(source)
-    size = display_size(source.shape, long_side)
-    picks = sorted({0, n // 2, n - 1})[:SAMPLES]
-    samples = [display_frame(source, index, i, size) for i in picks]
+    picks = sorted({int((j + 0.5) * n / SAMPLES) for j in range(SAMPLES)})
     fixed = len(_template()) + 8 * index.grid[0] * index.grid[1] + 64 * n
     plan = None
-    for fmt, quality in CANDIDATES:
-        mean = sum(len(encode_frame(s, fmt, quality)) for s in samples) / len(samples)
-        # base64 makes 4 characters of 3 bytes; the stack is one frame more
-        estimate = int(fixed + 4 / 3 * mean * (n + 1))
-        plan = LivingPlan(size, fmt, quality, estimate, n)
-        if estimate <= max_bytes:
-            break
+    for attempt in range(SHRINKS + 1):
+        size = display_size(source.shape, round(long_side * SHRINK ** attempt))
+        samples = [display_frame(source, index, i, size) for i in picks]
+        for fmt, quality in CANDIDATES:
+            mean = sum(len(encode_frame(s, fmt, quality)) for s in samples) / len(samples)
+            # base64 makes 4 characters of 3 bytes; the stack is one frame more
+            estimate = int(fixed + 4 / 3 * mean * (n + 1))
+            plan = LivingPlan(size, fmt, quality, estimate, n)
+            if estimate <= max_bytes:
+                return plan
     assert plan is not None
-    return plan
+    return plan  # the smallest there is: the estimate says how far above the bound it is
 
 
 def build_living(source: FrameSource, index: FocusIndex, plan: LivingPlan, *, numbers: list[int], title: str,

@@ -46,19 +46,27 @@ def display_frame(source: FrameSource, index: FocusIndex, i: int, size: tuple[in
 
 
 def blend_at_index(frames: np.ndarray, index_map: np.ndarray) -> np.ndarray:
-    """(H, W, 3) float32: each pixel mixed from the two frames around its fractional index.
+    """(H, W, 3) uint8: each pixel mixed from the two frames around its fractional index.
 
-    ``frames`` (N, H, W, 3) any dtype; ``index_map`` (H, W) float in 0..N-1. A pixel at 4.3 takes
-    70 % of frame 4 and 30 % of frame 5, as :class:`~tether.imaging.depthmap_fusion.DepthmapFusion` does.
+    ``frames`` (N, H, W, 4) uint8, BGR plus a padding byte (see :func:`packed`); ``index_map`` (H, W)
+    float in 0..N-1. A pixel at 4.3 takes 70 % of frame 4 and 30 % of frame 5, as
+    :class:`~tether.imaging.depthmap_fusion.DepthmapFusion` does.
     """
     n, h, w = frames.shape[:3]
     k = np.clip(index_map, 0, n - 1).astype(np.float32)
-    below = np.minimum(np.floor(k).astype(np.int64), n - 1)
+    below = np.minimum(k.astype(np.int32), n - 1)  # (k >= 0: truncation is the floor)
     above = np.minimum(below + 1, n - 1)
-    flat = frames.reshape(n * h * w, -1)
+    # One 32-bit word a pixel: a gather of words is several times faster than one of 3-byte rows.
+    words = frames.reshape(n * h * w, 4).view(np.uint32).reshape(-1)
     pixel = np.arange(h * w, dtype=np.int64)
-    low = np.take(flat, below.reshape(-1) * (h * w) + pixel, axis=0).astype(np.float32)
-    high = np.take(flat, above.reshape(-1) * (h * w) + pixel, axis=0).astype(np.float32)
-    t = (k - below).reshape(-1, 1)
-    mixed: np.ndarray = (low + (high - low) * t).reshape(h, w, -1)
-    return mixed
+    low = np.take(words, below.reshape(-1) * (h * w) + pixel).view(np.uint8).reshape(h, w, 4)
+    high = np.take(words, above.reshape(-1) * (h * w) + pixel).view(np.uint8).reshape(h, w, 4)
+    t = (k - below).astype(np.float32)
+    mixed: np.ndarray = cv2.blendLinear(low, high, np.float32(1.0) - t, t)
+    return cv2.cvtColor(mixed, cv2.COLOR_BGRA2BGR)
+
+
+def packed(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 BGR as (H, W, 4) with a zero padding byte: the layout :func:`blend_at_index` takes."""
+    out: np.ndarray = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
+    return out
