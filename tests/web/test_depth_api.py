@@ -138,3 +138,13 @@ def test_the_living_picture_is_estimated_then_made_self_contained(client, ready)
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", text) and "<script src" not in text
     data = json.loads(re.search(r'<script id="living-data" type="application/json">(.*?)</script>', text, re.S)[1])
     assert len(data["frames"]) == FRAMES and all(f.startswith("data:image/") for f in [*data["frames"], data["stack"]])
+
+
+def test_export_living_from_the_command_line(engine, run_tether, tmp_path) -> None:
+    path = engine.store.burst_path(write_depth_burst(engine))
+    out = tmp_path / "sweep.html"
+    result = run_tether("export-living", str(path), "--out", str(out), check=True)
+    assert result.stdout.startswith(f"wrote {out} (") and f"{FRAMES} frames at {W}x{H}" in result.stdout
+    assert out.read_bytes().startswith(b"<!doctype html>") and out.stat().st_size <= MAX_BYTES
+    refused = run_tether("export-living", str(path), "--out", str(tmp_path / "sweep.jpg"))
+    assert refused.returncode == 2 and "a living picture is an .html file" in refused.stderr
