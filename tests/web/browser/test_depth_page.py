@@ -181,8 +181,9 @@ def test_the_living_picture_refocuses_offline_as_tether_refocus_does(server: Ser
         living.wait_for_function("document.querySelector('#picture').dataset.frame === 'stack'")
         path = server.data_dir / "bursts" / f"{burst}.burst"
         for name, (_, (x, y), _) in scene.items():
-            picked = subprocess.run([sys.executable, "-m", "tether", "refocus", str(path), "--at", f"{x + 0.5},{y + 0.5}",
-                                     "--out", str(tmp_path / f"{name}.jpg")], capture_output=True, text=True, check=True)
+            picked = subprocess.run(
+                [sys.executable, "-m", "tether", "refocus", str(path), "--at", f"{x + 0.5},{y + 0.5}",
+                 "--out", str(tmp_path / f"{name}.jpg")], capture_output=True, text=True, check=True)
             expected = re.match(r"frame (\d+)", picked.stdout)
             assert expected, picked.stdout
             tap(living, "#picture", (x + 0.5, y + 0.5))
