@@ -46,7 +46,8 @@ async function render() {
   const edit = current();
   shown(edit);
   try {
-    const response = await fetch(`${base}/depth/preview`, {
+    const show = $("#show-selection").checked ? "?show=selection" : "";
+    const response = await fetch(`${base}/depth/preview${show}`, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json" }, body: JSON.stringify(edit),
     });
@@ -163,6 +164,7 @@ for (const id of ["near", "far"]) {
   });
 }
 $("#clear-selection").addEventListener("click", () => { setSelection(null); changed(); });
+$("#show-selection").addEventListener("change", () => render());
 $("#all-sharp").addEventListener("click", () => { settings.focus = null; changed(); });
 $("#show-depth").addEventListener("change", (e) => {
   if (e.target.checked) img.src = `${base}/depthmap.png`;

@@ -148,3 +148,13 @@ def test_export_living_from_the_command_line(engine, run_tether, tmp_path) -> No
     assert out.read_bytes().startswith(b"<!doctype html>") and out.stat().st_size <= MAX_BYTES
     refused = run_tether("export-living", str(path), "--out", str(tmp_path / "sweep.jpg"))
     assert refused.returncode == 2 and "a living picture is an .html file" in refused.stderr
+
+
+def test_the_selection_can_be_shown_tinted_on_the_preview(client, ready) -> None:
+    chosen = {"near": 5, "far": 7, "feather": 0.5}
+    plain = preview(client, ready, **chosen).astype(int)
+    answer = client.post(f"/api/bursts/{ready}/depth/preview?show=selection", json=chosen)
+    shown = cv2.imdecode(np.frombuffer(answer.data, np.uint8), cv2.IMREAD_COLOR).astype(int)
+    change = np.abs(shown - plain).mean(axis=2)
+    assert change[:, 96:144].mean() > 20 and np.concatenate([change[:, :56], change[:, 184:]], axis=1).max() <= 2
+    assert client.post(f"/api/bursts/{ready}/depth/preview?show=all", json=chosen).status_code == 400

@@ -27,7 +27,15 @@ from tether.engine.living import MAX_BYTES, build_living, plan_living
 from tether.errors import InvalidInput
 from tether.fileio import write_atomic
 from tether.imaging import FocusIndex, ImagingError, render_aperture, stack_frames, write_image
-from tether.imaging.depth_edit import DepthEdit, adjust, edit_weight, finish, render_index_map
+from tether.imaging.depth_edit import (
+    DepthEdit,
+    adjust,
+    depth_selection,
+    edit_weight,
+    finish,
+    render_index_map,
+    tint,
+)
 from tether.imaging.display import blend_at_index, display_frame, display_size, packed
 from tether.jobs import Job
 
@@ -61,6 +69,13 @@ class DepthService:
         self.bursts = bursts
         self._lock = threading.Lock()
         self._previews: OrderedDict[str, DepthPreview] = OrderedDict()
+        bursts.bus.subscribe(self._forget)
+
+    def _forget(self, event: dict[str, Any]) -> None:
+        """A deleted burst's preview frames (up to a hundred MB) go with it, not when another burst is opened."""
+        if event["type"] == "burst.deleted":
+            with self._lock:
+                self._previews.pop(event["burst"], None)
 
     # preview ------------------------------------------------------------------------------
     def _preview(self, burst_id: str) -> DepthPreview:
@@ -90,8 +105,8 @@ class DepthService:
                 "captured_f_number": preview.captured_f_number, "assumed_f_number": ASSUMED_F_NUMBER,
                 "numbers": list(preview.loaded.frames)}
 
-    def render_preview(self, burst_id: str, edit: DepthEdit) -> np.ndarray:
-        """(h, w, 3) uint8 preview of ``edit`` at screen size."""
+    def render_preview(self, burst_id: str, edit: DepthEdit, *, show_selection: bool = False) -> np.ndarray:
+        """(h, w, 3) uint8 preview of ``edit`` at screen size (with ``show_selection``, its depth range tinted)."""
         preview = self._preview(burst_id)
         index = preview.loaded.index
         focus = None if edit.focus is None else _focus_frame(index, edit.focus)
@@ -100,10 +115,14 @@ class DepthService:
                                      frame_count=index.frame_count)
         image = blend_at_index(preview.frames, index_map)
         weight = edit_weight(preview.depth, edit)
-        return image if weight is None else finish(adjust(image, weight, edit), np.uint8)
+        out = image if weight is None else adjust(image, weight, edit)
+        if show_selection and edit.near is not None and edit.far is not None:
+            out = tint(out, depth_selection(preview.depth, near=edit.near, far=edit.far, feather=edit.feather))
+        return out if out.dtype == np.uint8 else finish(out, np.uint8)
 
-    def preview_jpeg(self, burst_id: str, edit: DepthEdit) -> bytes:
-        ok, data = cv2.imencode(".jpg", self.render_preview(burst_id, edit), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    def preview_jpeg(self, burst_id: str, edit: DepthEdit, *, show_selection: bool = False) -> bytes:
+        image = self.render_preview(burst_id, edit, show_selection=show_selection)
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
         if not ok:
             raise ImagingError("the preview could not be encoded as JPEG")
         return data.tobytes()

@@ -165,6 +165,16 @@ def wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return out
 
 
+def tint(image: np.ndarray, selected: np.ndarray, *, colour: tuple[float, float, float] = (0.0, 170.0, 255.0),
+         strength: float = 0.45) -> np.ndarray:
+    """(H, W, 3) float32: ``image`` (0..255 scale) washed with ``colour`` (BGR) by ``selected`` (H, W) 0..1:
+    the selection made visible, its feathered edge included."""
+    out = image.astype(np.float32)
+    w = cv2.merge([selected.astype(np.float32) * np.float32(strength)] * 3)
+    out += (np.array(colour, np.float32) - out) * w
+    return out
+
+
 def finish(image: np.ndarray, dtype: np.dtype[Any] | type) -> np.ndarray:
     """Float ``image`` in the 0..255 scale rounded and saturated to ``dtype`` (uint8, or uint16 scaled by 257)."""
     scale = 257.0 if np.dtype(dtype) == np.uint16 else 1.0

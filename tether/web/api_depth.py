@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from tether.checks import one_of
 from tether.engine.depth import EXPORT_FORMATS
 from tether.imaging.depth_edit import DepthEdit
 from tether.web.api import engine, ok
+from tether.web.errors import BadRequest
 from tether.web.validation import Field, json_body, json_object
 
 bp = Blueprint("api_depth", __name__)
@@ -27,10 +28,13 @@ def depth_info(burst_id: str) -> Any:
 
 @bp.post("/bursts/<burst_id>/depth/preview")
 def depth_preview(burst_id: str) -> Response:
-    """The settings in the body rendered at screen size, as JPEG."""
+    """The settings in the body rendered at screen size, as JPEG; ``?show=selection`` tints the depth range."""
     edit = DepthEdit.from_dict(json_object())
+    show = request.args.get("show")
+    if show not in (None, "selection"):
+        raise BadRequest(f"show must be selection, not {show!r}")
     started = time.perf_counter()
-    data = engine().depth.preview_jpeg(burst_id, edit)
+    data = engine().depth.preview_jpeg(burst_id, edit, show_selection=show == "selection")
     return Response(data, mimetype="image/jpeg", headers={
         "Cache-Control": "no-store",
         "Server-Timing": f"render;dur={(time.perf_counter() - started) * 1000:.1f}"})
