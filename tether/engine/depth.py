@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from tether.burst import open_burst, store_derived
 from tether.engine.burst_frames import BurstFrames
 from tether.engine.bursts import BurstService, LoadedIndex
 from tether.engine.heap import limit_heap_growth, release_free_heap
-from tether.engine.living import MAX_BYTES, build_living, plan_living
+from tether.engine.living import MAX_BYTES, Progress, build_living, plan_living
 from tether.errors import InvalidInput
 from tether.fileio import write_atomic
 from tether.imaging import FocusIndex, ImagingError, render_aperture, stack_frames, write_image
@@ -38,6 +39,8 @@ from tether.imaging.depth_edit import (
 )
 from tether.imaging.display import blend_at_index, display_frame, display_size, packed
 from tether.jobs import Job
+
+Cancel = Callable[[], bool]
 
 #: Name of the Depth page's settings in a burst's derived data.
 DEPTH_EDIT_NAME = "depth-edit.json"
@@ -194,7 +197,8 @@ class DepthService:
         return self.bursts.pool.submit("export", work, label="Living picture", subject=burst_id)
 
 
-def living_picture(path: Path, loaded: LoadedIndex, *, title: str, progress: Any = None, cancel: Any = None) -> bytes:
+def living_picture(path: Path, loaded: LoadedIndex, *, title: str, progress: Progress | None = None,
+                   cancel: Cancel | None = None) -> bytes:
     """The living picture of the burst at ``path`` (its HTML bytes), sized by :func:`plan_living`."""
     with open_burst(path) as reader:
         source = BurstFrames(reader)
@@ -203,7 +207,8 @@ def living_picture(path: Path, loaded: LoadedIndex, *, title: str, progress: Any
                             progress=progress, cancel=cancel)
 
 
-def render_full(source: BurstFrames, loaded: LoadedIndex, edit: DepthEdit, progress: Any, cancel: Any) -> np.ndarray:
+def render_full(source: BurstFrames, loaded: LoadedIndex, edit: DepthEdit, progress: Progress,
+                cancel: Cancel) -> np.ndarray:
     """(H, W, 3) float32 in the 0..255 scale: ``edit`` at full size (its focus and aperture, then its adjustments)."""
     index = loaded.index
     if edit.focus is None:
