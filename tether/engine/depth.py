@@ -42,8 +42,9 @@ from tether.jobs import Job
 
 Cancel = Callable[[], bool]
 
-#: Name of the Depth page's settings in a burst's derived data.
+#: Name of the Depth page's settings in a burst's derived data, and the version of their form.
 DEPTH_EDIT_NAME = "depth-edit.json"
+SETTINGS_VERSION = 1
 #: The preview's long side: a laptop's picture area; a phone shows it scaled down.
 PREVIEW_LONG_SIDE = 960
 #: Bursts whose preview frames are kept (60 frames at 960 x 540 are 124 MB).
@@ -142,14 +143,18 @@ class DepthService:
                 return DepthEdit()
             stored = reader.derived(DEPTH_EDIT_NAME)
         try:
-            return DepthEdit.from_dict(json.loads(stored))
+            data = json.loads(stored)
+            if not isinstance(data, dict) or data.pop("version", None) != SETTINGS_VERSION:
+                return DepthEdit()
+            return DepthEdit.from_dict(data)
         except (ValueError, InvalidInput):  # written by another version: start afresh rather than fail the page
             return DepthEdit()
 
     def save(self, burst_id: str, edit: DepthEdit) -> None:
         self.bursts._not_writing(burst_id)
+        stored = {"version": SETTINGS_VERSION, **edit.to_dict()}
         store_derived(self.bursts.store.burst_path(burst_id), DEPTH_EDIT_NAME,
-                      json.dumps(edit.to_dict(), separators=(",", ":")).encode("utf-8"))
+                      json.dumps(stored, separators=(",", ":")).encode("utf-8"))
 
     # exports ------------------------------------------------------------------------------
     def start_export(self, burst_id: str, edit: DepthEdit, fmt: str) -> Job:
