@@ -1,7 +1,7 @@
 // The Refocus page: tap (or click) a point and the frame where it is sharpest appears.
 import { $, api, attempt, connect, el, toast } from "./core.js";
 import { follow } from "./jobs.js";
-import { keyboardCursor } from "./cursor.js";
+import { keyboardCursor, markTap } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
 import { FrameViewer } from "./viewer.js";
 import { zoomControls } from "./zoom.js";
@@ -23,12 +23,7 @@ function showFrame(index) {
 async function tap(event) {
   const point = imagePoint(img, event);
   if (!point || !ready) return;
-  const marker = $("#tap-marker");
-  const stage = $("#stage").getBoundingClientRect();
-  const r = img.getBoundingClientRect();
-  marker.style.left = `${point.clientX + r.left - stage.left}px`;
-  marker.style.top = `${point.clientY + r.top - stage.top}px`;
-  marker.hidden = false;
+  markTap($("#tap-marker"), img, point);
   const answer = await attempt(() => api("GET", `/api/bursts/${burstId}/refocus?x=${point.x.toFixed(5)}&y=${point.y.toFixed(5)}`));
   if (!answer) return;
   if (answer.moving) {  // a moving subject: no one frame shows it sharp there, so none is named

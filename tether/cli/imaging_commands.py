@@ -268,26 +268,6 @@ def refocus(burst: Path, at: str, out: Path | None) -> None:
         click.echo(f"frame {number} (confidence {answer.confidence:.2f}; alternatives {alternatives}) -> {target}")
 
 
-def _captured_f_number(source: Any) -> float | None:
-    """The f-number the burst was shot at, from frame metadata or the first frame's EXIF."""
-    meta = source.reader.meta(source.indices[0])
-    for key in ("f_number", "fnumber", "aperture"):
-        value = meta.exposure.get(key)
-        with contextlib.suppress(TypeError, ValueError):
-            if value is not None:
-                return float(str(value).lstrip("fF/"))
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    with (contextlib.suppress(UnidentifiedImageError, OSError, ValueError, KeyError, TypeError, ZeroDivisionError),
-          Image.open(io.BytesIO(source.exif_source())) as im):
-        value = im.getexif().get_ifd(0x8769).get(0x829D)  # Exif IFD, FNumber
-        if value:
-            return float(value)
-    return None
-
-
 @click.command()
 @click.argument("burst", type=_IN)
 @click.option("--focus", "focus", required=True, metavar="X,Y", help="the point to focus on, in pixels")
@@ -303,7 +283,7 @@ def aperture(burst: Path, focus: str, f_number: float, captured_f_number: float 
     if not _is_burst(burst):
         raise ImagingError(f"{burst}: not a burst file")
     with _open_source((burst,)) as (source, cached, path), _progress() as bar:
-        shot = captured_f_number or _captured_f_number(source)
+        shot = captured_f_number or source.f_number()
         if shot is None:
             raise ImagingError(f"{burst}: the aperture it was shot at is not recorded",
                                hint="give it with --captured-f-number")

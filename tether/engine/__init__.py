@@ -16,6 +16,8 @@ Public API (what the web layer, and any other front end, calls)::
     engine.bursts                                # BurstService: list, detail, frame_jpeg, thumbnail, delete,
                                                  #   start_export, prepare_refocus, refocus, depth_map_png,
                                                  #   start_stack (pool jobs with progress and cancel)
+    engine.depth                                 # DepthService: the Depth page's previews and settings, its
+                                                 #   full-size export, living pictures (tether/engine/depth.py)
     engine.close()
 
 Events it adds to the capture package's: ``burst.added``/``burst.deleted`` {burst},

@@ -5,9 +5,12 @@ nothing of image processing.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import PurePath
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from tether.burst import BurstError, BurstReader
 from tether.imaging import ImagingError, MismatchedFrames, UnreadableImage
@@ -55,3 +58,18 @@ class BurstFrames:
 
     def exif_source(self) -> bytes | None:
         return self.reader.frame_bytes(self.indices[0])
+
+    def f_number(self) -> float | None:
+        """The f-number the burst was shot at, from the first frame's metadata or its EXIF; None if not recorded."""
+        meta = self.reader.meta(self.indices[0])
+        for key in ("f_number", "fnumber", "aperture"):
+            value = meta.exposure.get(key)
+            with contextlib.suppress(TypeError, ValueError):
+                if value is not None:
+                    return float(str(value).lstrip("fF/"))
+        with (contextlib.suppress(UnidentifiedImageError, OSError, ValueError, KeyError, TypeError, ZeroDivisionError),
+              Image.open(io.BytesIO(self.exif_source() or b"")) as im):
+            value = im.getexif().get_ifd(0x8769).get(0x829D)  # Exif IFD, FNumber
+            if value:
+                return float(value)
+        return None

@@ -18,6 +18,7 @@ from tether.camera.errors import CameraNotFound
 from tether.capture import CameraOwner, StepScale, plan_steps
 from tether.config import Settings
 from tether.engine.bursts import BurstService
+from tether.engine.depth import DepthService
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.ids import UnknownId, is_valid_id
 from tether.engine.prescans import PrescanMemory
@@ -43,6 +44,7 @@ class Engine:
         #: ``pool``: one sharing ``bus`` that runs the work elsewhere (tether.cluster's); default this process's
         self.pool = pool or JobPool(self.bus, workers=workers)
         self.bursts = BurstService(self.store, self.pool, self.bus)
+        self.depth = DepthService(self.bursts)
         self.prescans = PrescanMemory(self.store.root)
         self.primary_camera = camera_id
         #: The primary camera is simulated; ``fallback``: because no real camera was found.
