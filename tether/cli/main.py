@@ -23,6 +23,7 @@ COMMAND_MODULES = {
     "serve": "serve_command",
     "virtual-camera": "gphoto_commands", "gphoto-check": "gphoto_commands",
     "udev-rules": "ops_commands", "doctor": "ops_commands",
+    "sessions": "sessions_commands",
 }
 
 

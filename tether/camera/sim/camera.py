@@ -24,6 +24,7 @@ from tether.camera.base import Camera, Progress
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, InvalidValue, Unsupported
 from tether.camera.ids import CameraId
 from tether.camera.sim import optics, sensor
+from tether.camera.sim.exif import with_exif
 from tether.camera.sim.faults import FaultInjector, merge, parse_fault_text, parse_faults
 from tether.camera.sim.motor import FocusMotor, MotorSpec
 from tether.camera.sim.scene import SCENES, get_scene
@@ -136,7 +137,7 @@ class SimCamera(Camera):
         v = self._values
         sizes = tuple(dict.fromkeys((f"{self.sim_settings.liveview_width}x{self.sim_settings.liveview_height}",
                                      *LIVEVIEW_SIZES)))
-        shutter = sensor.auto_shutter(v["iso"], v["aperture"]) if v["exposuremode"] == "A" else v["shutterspeed"]
+        shutter = self._shutter()
         choice = SettingKind.CHOICE
         return [
             Setting("aperture", "Aperture (f-number)", choice, v["aperture"], group="exposure",
@@ -243,9 +244,19 @@ class SimCamera(Camera):
         size = (self.sim_settings.still_width, self.sim_settings.still_height)
         image = self._noisy(self.clean_frame(self.motor.position, size, cache=False))
         data = sensor.encode_jpeg(image, sensor.IMAGE_FORMATS[self._values["imageformat"]])
+        data = self._with_exif(data, stamp)
         self._file_count += 1
         data = self.faults.maybe_corrupt(data, self._file_count)
         return CapturedFile(data, f"SIM_{self._file_count:04d}.JPG", "image/jpeg", stamp, size[0], size[1])
+
+    def _shutter(self) -> str:
+        """The shutter time the camera uses: the set one, or in aperture priority its own pick."""
+        v = self._values
+        return str(sensor.auto_shutter(v["iso"], v["aperture"]) if v["exposuremode"] == "A" else v["shutterspeed"])
+
+    def _with_exif(self, jpeg: bytes, taken: float) -> bytes:
+        return with_exif(jpeg, make=self.info.manufacturer, model=self.info.model, shutter=self._shutter(),
+                         iso=self._values["iso"], aperture=self._values["aperture"], taken=taken)
 
     def _autofocus(self) -> None:
         """AF-S: focus on the object at the centre of the frame, approaching from near (as contrast AF ends)."""
