@@ -54,7 +54,7 @@ function labelsForm(b) {
     if (await attempt(() => api("PATCH", `/api/bursts/${b.id}`, body))) load();
   };
   return el("form", { class: "labels", hidden: true, onsubmit: save },
-    el("label", {}, "Title ", el("input", { name: "title", value: b.title, maxlength: 200, placeholder: b.id })),
+    el("label", {}, "Title ", el("input", { type: "text", name: "title", value: b.title, maxlength: 200, placeholder: b.id })),
     el("label", {}, "Notes ", el("textarea", { name: "notes", maxlength: 4000, rows: 3 }, b.notes)),
     el("button", { type: "submit" }, "Save"));
 }
