@@ -38,6 +38,7 @@ def test_values_become_safe_file_name_pieces() -> None:
     got = name("{camera}-{subject}-{seq}", camera="tether simulated camera (macro)", subject="SKU 12/34 ../x")
     assert got == "tether-simulated-camera-macro-SKU-12-34-x-42"
     assert is_valid_id(got)
+    assert name("{session}-{seq}", session="Müller Café") == "Muller-Cafe-42"
 
 
 def test_an_empty_token_leaves_no_stray_separator() -> None:

@@ -32,6 +32,7 @@ def test_stills_and_bursts_land_in_the_current_session_named_from_its_template(e
     engine.store.sessions.use(engine.store.sessions.create("Acme shoes", template="{session}-{seq:03}").id)
     first = engine.store.export(engine.save_capture(still(b"one")))
     burst_id, burst_path = engine.store.new_burst_path()
+    assert engine.store.burst_file(burst_id) == burst_path  # before the sweep has created it (the CLI says where)
     second = engine.store.export(engine.save_capture(still(b"two", "P1000002.RW2")))
     folder = engine.store.root / "sessions" / "Acme-shoes"
     assert (first.path, first.path.read_bytes()) == (folder / "Acme-shoes-001.JPG", b"one")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from tether.engine.ids import is_valid_id
@@ -94,8 +95,10 @@ def _literal(template: str, literal: str) -> str:
 
 
 def clean_value(value: str) -> str:
-    """A token's value as a piece of a file name: runs of other characters become one '-', cut to MAX_VALUE."""
-    return _UNSAFE.sub("-", value).strip("-_")[:MAX_VALUE].strip("-_")
+    """A token's value as a piece of a file name: accents dropped (Müller -> Muller), runs of other characters
+    made one '-', cut to MAX_VALUE."""
+    ascii_value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    return _UNSAFE.sub("-", ascii_value).strip("-_")[:MAX_VALUE].strip("-_")
 
 
 def render(template: Template, fields: Fields) -> str:

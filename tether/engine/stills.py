@@ -61,7 +61,7 @@ def still_info(still_id: str, path: Path) -> dict[str, Any]:
     """A still as the session's list shows it."""
     stat = path.stat()
     with path.open("rb") as fh:
-        head = fh.read(256 * 1024)  # EXIF lives in the first 64 kB of a JPEG (APP1's size limit)
+        head = fh.read(128 * 1024)  # EXIF is near the start: one APP1 segment of at most 64 kB
     return {"still": still_id, "name": path.name, "size": stat.st_size, "modified": stat.st_mtime,
             "exif": exif_summary(head)}
 

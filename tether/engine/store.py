@@ -42,6 +42,8 @@ class BurstStore:
         self.exports_dir = self.root / "exports"
         self.sessions = Sessions(self.root)
         self._lock = threading.Lock()
+        #: Session bursts handed out whose file may not exist yet: id -> path.
+        self._planned: dict[str, Path] = {}
         for folder in (self.bursts_dir, self.exports_dir):
             _make(folder)
 
@@ -74,12 +76,14 @@ class BurstStore:
         named = self._next_name(camera)
         if named is not None:
             name, folder = named
-            return name, folder / f"{name}{BURST_SUFFIX}"
+            with self._lock:  # the sweep creates the file later, in the camera's thread
+                self._planned[name] = folder / f"{name}{BURST_SUFFIX}"
+            return name, self._planned[name]
         _make(self.bursts_dir)  # again: someone may have removed it while the server ran
         with self._lock:
             while True:
                 burst_id = new_id()
-                path = self.burst_file(burst_id)
+                path = self.bursts_dir / f"{burst_id}{BURST_SUFFIX}"
                 if not path.exists():
                     return burst_id, path
 
@@ -90,7 +94,8 @@ class BurstStore:
         for folder in self.sessions.folders():
             if (folder / name).is_file():
                 return folder / name
-        return self.bursts_dir / name
+        with self._lock:
+            return self._planned.get(burst_id, self.bursts_dir / name)
 
     def burst_ids(self, session: str | None = None) -> list[str]:
         """Ids of every burst (of ``session`` only, when given), newest first."""

@@ -19,6 +19,9 @@ from tether.web.validation import Field, json_body
 
 bp = Blueprint("api_sessions", __name__)
 
+#: The most stills one answer lists: each is opened for its EXIF, and the panel shows the newest few.
+MAX_STILLS = 100
+
 #: What a person may write in a session's or a burst's fields (a barcode is short; notes are not).
 EDITABLE = {
     "client": Field(text(200)),
@@ -75,9 +78,10 @@ def use(session_id: str) -> Any:
 
 @bp.get("/sessions/<session_id>/stills")
 def stills(session_id: str) -> Any:
+    """The newest MAX_STILLS stills of a session."""
     store = engine().store
     store.sessions.get(session_id)  # a session that does not exist is a 404, not an empty list
-    return ok([still_info(found.id, found.path) for found in store.stills(session_id)])
+    return ok([still_info(found.id, found.path) for found in store.stills(session_id)[:MAX_STILLS]])
 
 
 @bp.get("/stills/<still_id>/preview.jpg")
