@@ -74,6 +74,8 @@ export function startSessionBar() {
     if (ev.session.id !== current?.id) loadBar(); else showCurrent(ev.session);
   });
   on("still.added", (ev) => {
+    // the list being loaded again (after a reconnect) may have it already
+    $(`[data-still="${CSS.escape(ev.still)}"]`)?.remove();
     $("#stills-list").prepend(still(ev));
   });
   on("connection", ({ again }) => { if (again) loadBar(); });

@@ -76,9 +76,10 @@ class BurstStore:
         named = self._next_name(camera)
         if named is not None:
             name, folder = named
+            path = folder / f"{name}{BURST_SUFFIX}"
             with self._lock:  # the sweep creates the file later, in the camera's thread
-                self._planned[name] = folder / f"{name}{BURST_SUFFIX}"
-            return name, self._planned[name]
+                self._planned[name] = path
+            return name, path
         _make(self.bursts_dir)  # again: someone may have removed it while the server ran
         with self._lock:
             while True:
@@ -108,10 +109,6 @@ class BurstStore:
                 if is_valid_id(stem) and path.is_file():
                     found.append((path.stat().st_mtime, stem))
         return [stem for _, stem in sorted(found, reverse=True)]
-
-    def session_of(self, burst_id: str) -> str:
-        """The id of the session burst ``burst_id`` belongs to."""
-        return self.sessions.of_path(self.burst_file(burst_id))
 
     def burst_path(self, burst_id: str) -> Path:
         """The file of burst ``burst_id``; UnknownId if there is none."""
