@@ -27,6 +27,7 @@ def capture(page: Page, count: int) -> list[str]:
     """Press Capture and wait for the still to show in the strip; the names shown, newest first."""
     page.wait_for_selector("#connection[data-state=connected]", timeout=30_000)
     page.wait_for_function("!document.querySelector('main').inert")
+    page.wait_for_selector("#camera-state:not([data-state=unknown]):not([data-state=disconnected])", timeout=30_000)
     page.click("#capture")
     page.wait_for_function(f"document.querySelectorAll('#stills-list figure').length === {count}", timeout=30_000)
     return page.locator("#stills-list .still-name").all_inner_texts()
@@ -50,8 +51,9 @@ def test_a_session_gets_three_stills_and_a_sweep_across_two_restarts(tmp_path: P
         # a barcode scanner types the code and presses Enter
         page.fill("#session-subject", "4006381333931")
         page.press("#session-subject", "Enter")
-        page.wait_for_function(
-            "document.querySelector('#session-subject').selectionEnd === 13")  # saved, selected for the next scan
+        # saved, then selected so that the next scan replaces it
+        page.wait_for_function("(i => i.selectionStart === 0 && i.selectionEnd === 13)"
+                               "(document.querySelector('#session-subject'))")
 
         assert capture(page, 1) == ["Acme-spring-4006381333931-001.JPG"]
         figure = page.locator("#stills-list figure").first
