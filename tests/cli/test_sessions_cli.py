@@ -24,6 +24,7 @@ def test_sessions_new_list_use_show(run_tether, data_dir: Path) -> None:
     assert tether("use", "default").stdout.strip() == "captures now land in session default"
     shown = json.loads(tether("show", "Acme-shoes", "--json").stdout)
     assert (shown["client"], shown["template"], shown["seq"]) == ("Acme", "{session}-{seq:03}", 2)
+    assert Path(shown["folder"]) == data_dir.resolve() / "sessions" / "Acme-shoes"
     assert json.loads(tether("show", "--json").stdout)["id"] == "default"
 
     bad = tether("new", "Other", "--template", "{session}-{barcode}-{seq}", check=False)

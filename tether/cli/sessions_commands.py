@@ -11,7 +11,7 @@ import click
 
 from tether.cli.context import AppContext, pass_app
 from tether.engine.naming import DEFAULT_TEMPLATE, TOKENS
-from tether.engine.sessions import Session
+from tether.engine.sessions import DEFAULT, Session
 from tether.engine.store import BurstStore
 
 
@@ -79,11 +79,13 @@ def show(app: AppContext, session_id: str | None, as_json: bool) -> None:
     """Name, client, notes, naming template, counter and contents of a session (default: the current one)."""
     store = _store(app)
     session = store.sessions.get(session_id) if session_id else store.sessions.current()
-    facts = {**session.to_dict(), **_counts(store, session)}
+    # the CLI runs where the files are: saying where they are helps (the web API never does)
+    folder = store.bursts_dir.parent if session.id == DEFAULT else store.sessions.folder(session.id)
+    facts = {**session.to_dict(), **_counts(store, session), "folder": str(folder)}
     if as_json:
         click.echo(json.dumps(facts, indent=1))
         return
-    for key in ("id", "name", "client", "notes", "template", "subject", "seq", "stills", "bursts"):
+    for key in ("id", "name", "client", "notes", "template", "subject", "seq", "stills", "bursts", "folder"):
         if facts[key] != "":
             click.echo(f"{'next seq' if key == 'seq' else key:<9} {facts[key]}")
 
