@@ -25,6 +25,7 @@ COMMAND_MODULES = {
     "virtual-camera": "gphoto_commands", "gphoto-check": "gphoto_commands",
     "udev-rules": "ops_commands", "doctor": "ops_commands",
     "worker": "cluster_commands", "batch": "cluster_commands",
+    "sessions": "sessions_commands",
 }
 
 

@@ -25,6 +25,7 @@ from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, In
 from tether.camera.ids import CameraId
 from tether.camera.sim import optics, sensor
 from tether.camera.sim.dng import Exposure, dng_bytes
+from tether.camera.sim.exif import with_exif
 from tether.camera.sim.faults import FaultInjector, merge, parse_fault_text, parse_faults
 from tether.camera.sim.motor import FocusMotor, MotorSpec
 from tether.camera.sim.scene import SCENES, get_scene
@@ -256,10 +257,14 @@ class SimCamera(Camera):
                              exposure=Exposure(self._shutter(), v["aperture"], v["iso"]))
             name, mime = f"SIM_{self._file_count:04d}.DNG", "image/x-adobe-dng"
         else:
-            data = sensor.encode_jpeg(image, quality)
+            data = self._with_exif(sensor.encode_jpeg(image, quality), stamp)
             name, mime = f"SIM_{self._file_count:04d}.JPG", "image/jpeg"
         data = self.faults.maybe_corrupt(data, self._file_count)
         return CapturedFile(data, name, mime, stamp, size[0], size[1])
+
+    def _with_exif(self, jpeg: bytes, taken: float) -> bytes:
+        return with_exif(jpeg, make=self.info.manufacturer, model=self.info.model, shutter=self._shutter(),
+                         iso=self._values["iso"], aperture=self._values["aperture"], taken=taken)
 
     def _autofocus(self) -> None:
         """AF-S: focus on the object at the centre of the frame, approaching from near (as contrast AF ends)."""
