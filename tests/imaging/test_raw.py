@@ -14,7 +14,8 @@ from PIL import Image, ImageCms
 from tether.burst import open_burst
 from tether.camera.ids import parse_camera_id
 from tether.camera.sim import SimCamera, render
-from tether.camera.sim.dng import Exposure, dng_bytes
+from tether.camera.sim.dng import dng_bytes
+from tether.camera.sim.exif import Exposure
 from tether.capture import SweepOptions, run_sweep
 from tether.config import Settings
 from tether.imaging.errors import UnreadableImage

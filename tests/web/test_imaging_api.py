@@ -113,7 +113,8 @@ def test_the_stack_page_offers_what_the_api_takes(client, focus_burst) -> None:
 def test_a_raw_burst_is_shown_stacked_to_16_bit_and_its_frames_saved_as_the_camera_wrote_them(client, engine) -> None:
     from tether.burst import BurstWriter, FrameMeta
     from tether.camera.sim import render
-    from tether.camera.sim.dng import Exposure, dng_bytes
+    from tether.camera.sim.dng import dng_bytes
+    from tether.camera.sim.exif import Exposure
 
     burst_id, path = engine.store.new_burst_path()
     pictures = [render("macro", position, (192, 128), f_number=2.8) for position in (150, 350, 550)]

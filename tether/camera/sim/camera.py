@@ -24,8 +24,8 @@ from tether.camera.base import Camera, Progress
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, InvalidValue, Unsupported
 from tether.camera.ids import CameraId
 from tether.camera.sim import optics, sensor
-from tether.camera.sim.dng import Exposure, dng_bytes
-from tether.camera.sim.exif import with_exif
+from tether.camera.sim.dng import dng_bytes
+from tether.camera.sim.exif import Exposure, with_exif
 from tether.camera.sim.faults import FaultInjector, merge, parse_fault_text, parse_faults
 from tether.camera.sim.motor import FocusMotor, MotorSpec
 from tether.camera.sim.scene import SCENES, get_scene
@@ -252,9 +252,8 @@ class SimCamera(Camera):
         quality = sensor.IMAGE_FORMATS[self._values["imageformat"]]
         self._file_count += 1
         if quality is None:
-            v = self._values
             data = dng_bytes(image, make=self._info.manufacturer, model=self._info.model, taken=stamp,
-                             exposure=Exposure(self._shutter(), v["aperture"], v["iso"]))
+                             exposure=self._exposure())
             name, mime = f"SIM_{self._file_count:04d}.DNG", "image/x-adobe-dng"
         else:
             data = self._with_exif(sensor.encode_jpeg(image, quality), stamp)
@@ -262,9 +261,12 @@ class SimCamera(Camera):
         data = self.faults.maybe_corrupt(data, self._file_count)
         return CapturedFile(data, name, mime, stamp, size[0], size[1])
 
+    def _exposure(self) -> Exposure:
+        return Exposure(self._shutter(), self._values["aperture"], self._values["iso"])
+
     def _with_exif(self, jpeg: bytes, taken: float) -> bytes:
-        return with_exif(jpeg, make=self.info.manufacturer, model=self.info.model, shutter=self._shutter(),
-                         iso=self._values["iso"], aperture=self._values["aperture"], taken=taken)
+        return with_exif(jpeg, make=self.info.manufacturer, model=self.info.model, exposure=self._exposure(),
+                         taken=taken)
 
     def _autofocus(self) -> None:
         """AF-S: focus on the object at the centre of the frame, approaching from near (as contrast AF ends)."""

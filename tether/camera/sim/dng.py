@@ -9,11 +9,11 @@ EXIF carries the exposure, as a camera's does.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from tether.camera.sim.exif import Exposure
 from tether.tiffwrite import ASCII, BYTE, LONG, RATIONAL, SHORT, SRATIONAL, Tag, tiff_bytes
 
 #: XYZ (D65) to linear sRGB, IEC 61966-2-1.
@@ -32,15 +32,6 @@ def _srgb_to_linear_table() -> np.ndarray:
 
 
 _TO_LINEAR = _srgb_to_linear_table()
-
-
-@dataclass(frozen=True)
-class Exposure:
-    """What the EXIF of a still says: shutter time as text ("1/125"), f-number and ISO as the settings' text."""
-
-    shutter: str
-    aperture: str
-    iso: str
 
 
 def _rational(value: float | Fraction) -> tuple[int, int]:
