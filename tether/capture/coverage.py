@@ -11,13 +11,15 @@ Two checks on the per-frame summaries (tile sharpness, thumbnails), both pure:
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from tether.capture.sharpness import thumb_difference
-from tether.capture.step_plan import too_sparse
+from tether.capture.step_plan import PlanError, too_sparse
 
 
 @dataclass
@@ -134,3 +136,58 @@ def _duplicates(thumbs: np.ndarray, index: np.ndarray, still_threshold: float) -
     if len(diffs) == 0 or float(np.median(diffs)) < 2.0 * still_threshold:
         return []
     return [(int(index[k]), int(index[k + 1])) for k in np.flatnonzero(diffs < still_threshold)]
+
+
+@dataclass(frozen=True)
+class ExtraSweep:
+    """A short sweep that fixes a burst's coverage: ``near`` to ``far`` (small steps), ``step`` small steps apart."""
+
+    near: int
+    far: int
+    step: int
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"range": [self.near, self.far], "step": self.step, "why": self.why}
+
+
+def typical_gap(positions: Sequence[int]) -> int:
+    """The burst's usual distance between neighbouring frames (small steps, at least 1)."""
+    gaps = np.diff(np.sort(np.asarray(positions, np.float64)))
+    gaps = gaps[gaps > 0]
+    return max(1, round(float(np.median(gaps)))) if len(gaps) else 1
+
+
+def extend_sweep(positions: Sequence[int], toward: str, steps: int, *, travel: float | None = None) -> ExtraSweep:
+    """Frames ``steps`` beyond the burst's near or far end (``toward``), as far apart as its own frames.
+
+    ``positions``: the burst's focus positions; ``travel``: the lens's far stop, where known.
+    """
+    gap = typical_gap(positions)
+    count = max(2, math.ceil(steps / gap))
+    if toward == "near":
+        first = min(positions)
+        if first - gap < 0:
+            raise PlanError("the sweep already starts at the lens's near end stop: there is nothing nearer")
+        return ExtraSweep(max(0, first - gap * count), first - gap, gap, f"{steps} steps toward near")
+    last = max(positions)
+    far = last + gap * count
+    if travel is not None:
+        if last + gap > travel:
+            raise PlanError("the sweep already ends at the lens's far end stop: there is nothing farther")
+        far = min(far, math.floor(travel))
+    return ExtraSweep(last + gap, far, gap, f"{steps} steps toward infinity")
+
+
+def gap_sweep(positions: Sequence[int], after: int, *, dof: float | None = None) -> ExtraSweep:
+    """Frames between the ``after``-th and the next frame in focus order, at most a depth of field
+    (``dof`` small steps; a third of the gap when unknown) apart."""
+    order = sorted(positions)
+    if not 0 <= after < len(order) - 1:
+        raise PlanError(f"there is no gap after frame {after + 1}: the burst has {len(order)} frames")
+    a, b = order[after], order[after + 1]
+    wanted = min(dof, (b - a) / 3) if dof else (b - a) / 3
+    step = max(1, math.floor(wanted))
+    if b - a < 2 * step or a + step > b - step:
+        raise PlanError(f"frames {after + 1} and {after + 2} are {b - a} steps apart: no frame fits between them")
+    return ExtraSweep(a + step, b - step, step, f"the gap between frames {after + 1} and {after + 2}")
