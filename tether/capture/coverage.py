@@ -33,12 +33,15 @@ class Coverage:
     corrupt: list[int] = field(default_factory=list)
     #: The frames were too far apart for the depth of field to judge the ends of the range.
     sparse: bool = False
+    #: (rows, cols) of the tile grid the tiles above are on.
+    grid: tuple[int, int] = (9, 16)
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"beyond_near": [list(t) for t in self.beyond_near], "beyond_far": [list(t) for t in self.beyond_far],
                 "never_sharp": [list(t) for t in self.never_sharp], "duplicates": [list(d) for d in self.duplicates],
-                "corrupt": list(self.corrupt), "sparse": self.sparse, "warnings": list(self.warnings)}
+                "corrupt": list(self.corrupt), "sparse": self.sparse, "grid": list(self.grid),
+                "warnings": list(self.warnings)}
 
 
 def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min_contrast: float = 1.6,
@@ -53,7 +56,8 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
     the frames were too far apart to tell a subject beyond an end of the sweep from one between its frames.
     """
     gaps = (spacing, dof) if spacing is not None and dof is not None and too_sparse(spacing, dof) else None
-    result = Coverage(corrupt=[int(i) for i in np.flatnonzero(~ok)], sparse=gaps is not None)
+    result = Coverage(corrupt=[int(i) for i in np.flatnonzero(~ok)], sparse=gaps is not None,
+                      grid=(int(np.shape(tiles)[1]), int(np.shape(tiles)[2])))
     good = np.flatnonzero(ok)
     if len(good) < 2:
         if result.corrupt:

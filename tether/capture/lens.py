@@ -26,7 +26,8 @@ class LensPosition:
     scale: StepScale
     #: The direction of the last move: a move the other way first takes up the play (``scale.backlash``).
     last: FocusDirection = FocusDirection.FAR
-    #: Counted position of the far end stop (the lens's travel), when a pre-scan or a sweep found it.
+    #: The lens's travel: the counted far end of the last pre-scan (the far stop, or as far as it had to go
+    #: to pass every subject), or the far stop a sweep ran into; the scale for fractions, None if unknown.
     travel: float | None = None
 
     def moved(self, direction: FocusDirection, step: StepClass, count: int) -> LensPosition | None:
@@ -38,9 +39,7 @@ class LensPosition:
         if direction is not self.last:
             distance = max(0.0, distance - self.scale.backlash)
         sign = 1.0 if direction is FocusDirection.FAR else -1.0
-        position = max(0.0, self.position + sign * distance)
-        if self.travel is not None:
-            position = min(position, self.travel)   # end stops clamp, as the lens does
+        position = max(0.0, self.position + sign * distance)   # the near stop clamps, as on the lens
         return replace(self, position=position, last=direction)
 
     def fraction(self, position: float | None = None) -> float | None:
@@ -67,7 +66,7 @@ def after_sweep(result: Mapping[str, Any], scale: StepScale) -> LensPosition | N
     travel = None
     if prescan:  # the sweep's own pre-scan measured the steps (and maybe the travel) again
         scale = StepScale.from_dict(prescan["scale"])
-        travel = prescan["far_stop"] if prescan.get("reached_far_stop") else None
+        travel = prescan.get("far_stop")
     far_stop = result.get("far_stop")
     if far_stop is not None:
         return LensPosition(float(far_stop), scale, travel=float(far_stop))

@@ -156,10 +156,10 @@ class CameraOwner:
             try:
                 camera.drive_focus(direction, step, count)
             except BaseException:
-                self.range_marks.counted(None)  # some steps may have been made: no longer known
+                self._counted(None)  # some steps may have been made: no longer known
                 raise
             self.range_marks.nudged(direction, step, count)
-            self.bus.publish("lens.position", camera=self.camera_id, **self.range_marks.to_dict())
+            self._publish_lens()
         return self.call(drive, label="drive focus")
 
     def mark(self, end: FocusDirection) -> Future[dict[str, Any]]:
@@ -337,7 +337,7 @@ class CameraOwner:
             self._set_state("idle", "")
 
     def _prescan(self, camera: Camera, job: Job, options: PrescanOptions) -> dict[str, Any]:
-        self.range_marks.counted(None)  # the scan moves the focus; counted again at its end
+        self._counted(None)  # the scan moves the focus; counted again at its end
         result, motor = run_prescan(
             camera, options, check=job.check, on_frame=self.frames.publish,
             progress=lambda done, total, pos: job.report(done, total, phase="prescan", focus_position=pos))
@@ -348,9 +348,15 @@ class CameraOwner:
             job.report(0, 1, phase="homing", focus_position=None)
             motor.home(known_far=max(result.far_stop or 0.0, motor.position))
             motor.advance_to(result.near)
-            travel = result.far_stop if result.reached_far_stop else None
-            self.range_marks.counted(LensPosition(motor.position or 0.0, motor.scale, travel=travel))
+            self._counted(LensPosition(motor.position or 0.0, motor.scale, travel=result.far_stop))
         return result.to_dict()
+
+    def _counted(self, lens: LensPosition | None) -> None:
+        self.range_marks.counted(lens)
+        self._publish_lens()
+
+    def _publish_lens(self) -> None:
+        self.bus.publish("lens.position", camera=self.camera_id, **self.range_marks.to_dict())
 
     def restore_calibration(self, prescan: dict[str, Any] | None) -> None:
         """Take the calibration of a pre-scan made before (its job result as saved, e.g. before a restart),
@@ -378,9 +384,9 @@ class CameraOwner:
             on_saved=lambda index, pos: job.publish("sweep.frame", camera=self.camera_id, index=index,
                                                     focus_position=pos, burst=str(path)),
         )
-        self.range_marks.counted(None)
+        self._counted(None)
         result = run_sweep(camera, options, path, hooks)
-        self.range_marks.counted(after_sweep(result, options.scale or StepScale()))
+        self._counted(after_sweep(result, options.scale or StepScale()))
         return result
 
     # faults ----------------------------------------------------------------------------------

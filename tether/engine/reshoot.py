@@ -1,7 +1,7 @@
 """One-click coverage fixes: a short extra sweep (extend toward near or far, or fill a gap), merged into the burst.
 
 The extra sweep runs on the camera's owner like any sweep, over a range planned from the burst's own
-frames (:mod:`tether.capture.coverage`), into a hidden file beside the burst. A pool job waits for it,
+frames (:mod:`tether.capture.coverage`), into a hidden folder beside the burst. A pool job waits for it,
 then merges both into the burst in focus order (:func:`tether.burst.merge.merge_into`: the old file is
 replaced atomically), with the coverage checked again on every frame; the burst's cached focus index
 is dropped, as it described the old frames.
@@ -73,7 +73,10 @@ class Reshoots:
         owner = self.owner_for(burst["camera"])
         options = SweepOptions(mode=burst["mode"], range=(extra.near, extra.far), step=StepClass.SMALL,
                                step_count=extra.step, scale=burst["scale"], max_frames=None)
-        path = self.store.bursts_dir / f".{burst_id}.extra"
+        # In a hidden folder, under the burst's own name: the gallery does not list it, and what the sweep
+        # tells the pages (its frames, its burst) names the burst it will be merged into.
+        path = self.store.bursts_dir / ".extra" / f"{burst_id}.burst"
+        path.parent.mkdir(exist_ok=True)
         path.unlink(missing_ok=True)  # an extra sweep whose merge never happened
         self.bursts.writing.add(burst_id)
         try:
