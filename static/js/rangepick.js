@@ -42,8 +42,13 @@ function showFraction() {
   node.textContent = `${percent(Number(inputs.near.value))} to ${percent(Number(inputs.far.value))} of the lens's travel`;
 }
 
-$$("#rangepick [data-focus]").forEach((button) => button.addEventListener("click", () =>
-  attempt(() => api("POST", `${cameraPath()}/focus`, { direction: button.dataset.focus, step: button.dataset.step }))));
+// Counted in small steps, the unit of every position: a large step's size is only known as well as the
+// pre-scan measured it (a few per cent), and each large nudge would add that error to the marks.
+const BIG_NUDGE = 10;
+$$("#rangepick [data-focus]").forEach((button) => button.addEventListener("click", () => {
+  const count = button.dataset.step === "large" ? BIG_NUDGE : 1;
+  attempt(() => api("POST", `${cameraPath()}/focus`, { direction: button.dataset.focus, step: "small", count }));
+}));
 
 $$("#rangepick [data-end]").forEach((button) => button.addEventListener("click", async () => {
   const mark = await attempt(() => api("POST", `${cameraPath()}/marks`, { end: button.dataset.end }));

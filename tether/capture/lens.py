@@ -24,8 +24,10 @@ class LensPosition:
 
     position: float
     scale: StepScale
-    #: The direction of the last move: a move the other way first takes up the play (``scale.backlash``).
-    last: FocusDirection = FocusDirection.FAR
+    #: Where the motor stands ahead of the focus, in small steps: from 0 (it last pushed toward near) to the
+    #: drive's play (``scale.backlash``: it last pushed toward infinity). A move first takes up what is left of
+    #: the play in its direction; only the rest moves the focus.
+    lead: float | None = None
     #: The lens's travel: the counted far end of the last pre-scan (the far stop, or as far as it had to go
     #: to pass every subject), or the far stop a sweep ran into; the scale for fractions, None if unknown.
     travel: float | None = None
@@ -35,12 +37,13 @@ class LensPosition:
         size = self.scale.size(step)
         if math.isnan(size):
             return None
-        distance = size * count
-        if direction is not self.last:
-            distance = max(0.0, distance - self.scale.backlash)
-        sign = 1.0 if direction is FocusDirection.FAR else -1.0
-        position = max(0.0, self.position + sign * distance)   # the near stop clamps, as on the lens
-        return replace(self, position=position, last=direction)
+        play = self.scale.backlash
+        lead = play if self.lead is None else self.lead   # a pre-scan or sweep ends moving toward infinity
+        motor = self.position + lead + (size * count if direction is FocusDirection.FAR else -size * count)
+        # the play operator: the focus follows only once the motor has crossed the play
+        position = min(max(self.position, motor - play), motor)
+        position = max(0.0, position)   # the near stop clamps, as on the lens
+        return replace(self, position=position, lead=min(max(motor, position), position + play) - position)
 
     def fraction(self, position: float | None = None) -> float | None:
         """``position`` (default: the current one) as a fraction of the travel, 0 (near stop) to 1; None if unknown."""

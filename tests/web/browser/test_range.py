@@ -71,7 +71,7 @@ def test_near_and_far_marked_in_live_view_give_a_sweep_over_them(fast_server: Se
         page.get_by_label(label).click()
     page.click("#mark-near")
     page.wait_for_selector("#near-preview:not([hidden])")
-    for _ in range(6):
+    for _ in range(9):
         page.get_by_label("focus farther, large step").click()
     page.click("#mark-far")
     page.wait_for_selector("#far-preview:not([hidden])")
