@@ -6,6 +6,7 @@ import { startLiveView } from "./liveview.js";
 import { follow } from "./jobs.js";
 import "./rangepick.js";
 import "./coverage_overlay.js";
+import "./plancost.js";
 
 connect();
 startLiveView();

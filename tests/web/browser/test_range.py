@@ -86,6 +86,10 @@ def test_near_and_far_marked_in_live_view_give_a_sweep_over_them(fast_server: Se
     # the counted positions are where the focus really was
     assert abs(near - near_truth) <= 3 and abs(far - far_truth) <= 3, (near, near_truth, far, far_truth)
 
+    # the plan says what the sweep will cost before it starts
+    page.fill("#frames", "12")
+    page.wait_for_function("document.querySelector('#plan-cost').dataset.bytes > 0")
+    assert "MB" in page.inner_text("#plan-cost") and " s " in page.inner_text("#plan-cost")
     burst = sweep_and_wait(page, near, far, 12)
     detail = requests.get(f"{fast_server.url}/api/bursts/{burst}", timeout=10).json()
     assert detail["sweep"]["prescan"] is None and detail["sweep"]["range"] == [near, far]
@@ -138,3 +142,12 @@ def test_the_coverage_overlay_marks_what_a_narrow_sweep_misses_and_extend_fixes_
     positions = [f["focus_position"] for f in merged["frames"]]
     assert len(positions) > len(frames) and positions == sorted(positions) and positions[-1] > farthest
     assert not merged["summary"]["coverage"]["warnings"]
+
+
+def test_the_range_picker_fits_a_phone(fast_server: Server, new_page: Callable[..., Page]) -> None:
+    page = new_page(viewport={"width": 390, "height": 844}, has_touch=True)
+    open_postfocus(page, fast_server)
+    assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    for selector in ("#mark-near", "#mark-far", "#rangepick [data-focus='far'][data-step='large']"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["height"] >= 44 and box["x"] + box["width"] <= 390, (selector, box)
