@@ -2,7 +2,7 @@
 // check found drawn over it (sharpest at the first frame: the subject lies nearer than the sweep; at the
 // last frame: farther; never sharp), the duplicated frames listed, and one-click fixes that sweep a little
 // more and merge the frames into the burst in focus order (the server plans, sweeps and merges).
-import { $, api, attempt, cameraId, el, on } from "./core.js";
+import { $, api, attempt, cameraId, el, on, toast } from "./core.js";
 import { follow } from "./jobs.js";
 
 const KINDS = [
@@ -69,9 +69,11 @@ async function run(burstId, fix, body) {
   for (const button of node.querySelectorAll("button")) button.disabled = true;
   const started = await attempt(() => api("POST", `/api/bursts/${burstId}/${fix}`, body));
   if (!started) { show(burstId); return; }
-  const done = await follow(started.job, { status: "#fix-status" }).catch((err) => { $("#fix-status").textContent = err.message; return null; });
-  if (done) $("#coverage").replaceChildren(...(done.result.warnings || []).map((w) => el("p", { class: "warning" }, w)));
-  show(burstId);
+  // the job's end redraws the map (below), in every browser showing this burst
+  await follow(started.job, { status: "#fix-status" }).catch((err) => {
+    toast(`Re-shoot: ${err.message}`, "error");
+    show(burstId);
+  });
 }
 
 // A sweep of this camera ended (here or in another browser): its coverage, drawn; a fix's reshoot job
@@ -79,5 +81,9 @@ async function run(burstId, fix, body) {
 on("job.done", (job) => {
   const burst = job.result && job.result.burst;
   if (job.job_kind === "sweep" && job.subject === cameraId() && burst) show(burst);
-  if (job.job_kind === "reshoot" && node.dataset.burst === burst) show(burst);
+  if (job.job_kind === "reshoot" && node.dataset.burst === burst) {
+    // the warnings of the merged burst replace those its extra sweep had on its own
+    $("#coverage").replaceChildren(...(job.result.warnings || []).map((w) => el("p", { class: "warning" }, w)));
+    show(burst);
+  }
 });
