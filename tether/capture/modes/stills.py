@@ -1,7 +1,7 @@
 """Stills mode: a full-resolution still at each position, waiting for the camera's file each time."""
 from __future__ import annotations
 
-import time
+from time import sleep
 
 from tether.camera.types import CapturedFile
 from tether.capture.modes.base import SweepContext, SweepMode, grab
@@ -11,7 +11,7 @@ from tether.capture.motion import retry_busy
 def sweep(ctx: SweepContext) -> None:
     def still() -> CapturedFile:
         if ctx.motor.settle_seconds:  # a still is sharp only once the rig has stopped shaking from the move
-            time.sleep(ctx.motor.settle_seconds)
+            sleep(ctx.motor.settle_seconds)
         return retry_busy(ctx.camera.capture_still)
 
     ctx.step_and_grab(lambda: grab(still, "still"))
