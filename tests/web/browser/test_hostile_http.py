@@ -30,6 +30,9 @@ JSON_ENDPOINTS = [
     ("POST", "/api/bursts/no-such-burst/export"),
     ("POST", "/api/bursts/no-such-burst/stack"),
     ("POST", "/api/bursts/no-such-burst/save-frame"),
+    ("POST", "/api/cameras/sim:macro/marks"),
+    ("POST", "/api/bursts/no-such-burst/extend"),
+    ("POST", "/api/bursts/no-such-burst/reshoot"),
 ]
 #: Endpoints that take a POST without reading a body.
 BODILESS = {"/api/cameras/refresh", "/api/cameras/<camera_id>/capture", "/api/bursts/<burst_id>/refocus-map",
