@@ -19,8 +19,10 @@ async function show(burstId) {
   const positions = burst.frames.map((f) => f.focus_position);
   const gaps = positions.slice(1).map((p, i) => p - positions[i]).filter((g) => g > 0).sort((a, b) => a - b);
   const gap = gaps.length ? gaps[Math.floor(gaps.length / 2)] : 4;
-  const middle = burst.frames[Math.floor(burst.frames.length / 2)].index;
-  const img = el("img", { src: `/api/bursts/${burstId}/frames/${middle}.jpg?reduce=4`, alt: "the middle frame of the sweep" });
+  const middle = burst.frames[Math.floor(burst.frames.length / 2)];
+  const reduce = middle.width > 2000 ? 4 : middle.width > 1000 ? 2 : 1;
+  const img = el("img", { src: `/api/bursts/${burstId}/frames/${middle.index}.jpg?reduce=${reduce}`,
+    alt: "the middle frame of the sweep" });
   const canvas = el("canvas", { class: "coverage-tiles", role: "img",
     "aria-label": "coverage: the parts of the picture no frame of the sweep shows sharp" });
   img.addEventListener("load", () => draw(canvas, img, coverage));
@@ -59,9 +61,14 @@ function draw(canvas, img, coverage) {
   canvas.height = img.naturalHeight;
   const ctx = canvas.getContext("2d");
   const w = canvas.width / cols, h = canvas.height / rows;
+  ctx.lineWidth = Math.max(1, canvas.width / 400);
   for (const [kind, colour] of KINDS) {
     ctx.fillStyle = colour;
-    for (const [r, c] of coverage[kind] || []) ctx.fillRect(c * w, r * h, w, h);
+    ctx.strokeStyle = colour.replace(/[\d.]+\)$/, "1)"); // the same colour, opaque, outlines each tile
+    for (const [r, c] of coverage[kind] || []) {
+      ctx.fillRect(c * w, r * h, w, h);
+      ctx.strokeRect(c * w + 1, r * h + 1, w - 2, h - 2);
+    }
   }
 }
 

@@ -14,7 +14,10 @@ function setEnd(end, steps) {
   inputs[end].dispatchEvent(new Event("input", { bubbles: true }));
 }
 
-function showLens(update) {
+// ``take``: set Near/Far from marks made since last seen (a mark in another browser sets them here too);
+// a page that just loaded shows the marks without replacing the range it may have remembered.
+const seen = {};
+function showLens(update, { take = false } = {}) {
   if (update.camera && update.camera !== cameraId()) return;
   lens = update.lens || null;
   const node = $("#lens-position");
@@ -24,10 +27,15 @@ function showLens(update) {
     : "focus position not known: run a pre-scan first";
   for (const button of $$("#rangepick [data-end]")) button.disabled = !lens;
   showFraction();
-  for (const [end, mark] of Object.entries(update.marks || {})) showMark(mark, end);
+  for (const [end, mark] of Object.entries(update.marks || {})) {
+    if (seen[end] === mark.marked_at) continue;
+    seen[end] = mark.marked_at;
+    showMark(mark, end);
+    if (take) setEnd(end, mark.position);
+  }
 }
 
-function showMark(mark, end = mark.end) {
+function showMark(mark, end) {
   const figure = $(`#${end}-preview`);
   figure.hidden = false;
   figure.dataset.position = String(mark.position);
@@ -51,12 +59,12 @@ $$("#rangepick [data-focus]").forEach((button) => button.addEventListener("click
 }));
 
 $$("#rangepick [data-end]").forEach((button) => button.addEventListener("click", async () => {
-  const mark = await attempt(() => api("POST", `${cameraPath()}/marks`, { end: button.dataset.end }));
-  if (mark) { showMark(mark); setEnd(mark.end, mark.position); }
+  // its focus.mark event shows it and sets the range, here and in every other browser
+  attempt(() => api("POST", `${cameraPath()}/marks`, { end: button.dataset.end }));
 }));
 
 on("lens.position", showLens);
-on("focus.mark", showLens);
+on("focus.mark", (update) => showLens(update, { take: true }));
 on("snapshot", () => showLens({ camera: cameraId(), ...(state.cameras.get(cameraId()) || {}) }));
 Object.values(inputs).forEach((input) => input.addEventListener("input", showFraction));
 

@@ -21,7 +21,8 @@ def test_a_mark_before_any_count_is_refused(make_owner):
 
 
 def test_marks_after_nudges_give_a_sweep_over_the_true_positions(make_owner, tmp_path):
-    owner, events, opened = make_owner(camera_class=TruthCamera)
+    # no random step errors: they add up as a random walk that no count can know of
+    owner, events, opened = make_owner(camera_class=TruthCamera, focus_step_error=0.0)
     camera = opened[-1]
     owner.start_prescan({}).future.result(60)
     lens = owner.snapshot()["lens"]

@@ -44,6 +44,10 @@ class Coverage:
                 "warnings": list(self.warnings)}
 
 
+#: How many frames in from an end the rise toward it is measured over.
+END_FRAMES = 3
+
+
 def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min_contrast: float = 1.6,
                    still_threshold: float = 0.25, expected: np.ndarray | None = None,
                    complete: bool = True, spacing: float | None = None, dof: float | None = None) -> Coverage:
@@ -69,6 +73,9 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
     textured = best >= min_contrast * np.maximum(floor, 1e-9)
     peak = stack.argmax(axis=0)
     last = len(stack) - 1
+    # Steep is judged a few frames in from the end: a subject far beyond the end sharpens too little from
+    # one fine step to the next to tell it from a peak.
+    back = min(END_FRAMES, last)
     rows, cols = stack.shape[1:]
     for r in range(rows):
         for c in range(cols):
@@ -78,9 +85,9 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
                 continue
             curve = stack[:, r, c]
             # a peak at an end that is still steep there: the true peak lies beyond the sweep
-            if peak[r, c] == 0 and len(curve) > 1 and curve[1] < curve[0] * 0.95:
+            if peak[r, c] == 0 and back and curve[back] < curve[0] * 0.95:
                 result.beyond_near.append((r, c))
-            elif complete and peak[r, c] == last and len(curve) > 1 and curve[-2] < curve[-1] * 0.95:
+            elif complete and peak[r, c] == last and back and curve[last - back] < curve[last] * 0.95:
                 result.beyond_far.append((r, c))
     result.duplicates = _duplicates(np.asarray(thumbs, np.float64)[good], good, still_threshold)
     total = rows * cols

@@ -164,14 +164,14 @@ class CameraOwner:
 
     def mark(self, end: FocusDirection) -> Future[dict[str, Any]]:
         """Mark the focus as it is now as the sweep's near or far end, with a live-view frame of it."""
-        def mark(camera: Camera) -> dict[str, Any]:
+        def take(camera: Camera) -> dict[str, Any]:
             self.range_marks.require()  # refused before a frame is read
             frame = retry_busy(camera.live_view_frame)
             self.frames.publish(frame)
             marked = self.range_marks.mark(end, frame)
             self.bus.publish("focus.mark", camera=self.camera_id, **self.range_marks.to_dict())
             return marked
-        return self.call(mark, label=f"mark the {end.value} end")
+        return self.call(take, label=f"mark the {end.value} end")
 
     def start_prescan(self, options: PrescanOptions | dict[str, Any] | None = None) -> Job:
         """Queue a pre-scan; its result (``job.future``) is the PrescanResult's dict."""

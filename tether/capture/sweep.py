@@ -84,6 +84,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     motor.advance_to(plan.start)
     motor.settle_seconds = options.settle_seconds
     sweep_info = {"mode": mode.name, "range": [near, far], "plan": plan.to_dict(), "scale": motor.scale.to_dict(),
+                  "dof": dof,  # the depth of field the coverage was judged by (a re-shoot judges the merge by it)
                   "unit": "small focus steps from the near end stop",
                   "prescan": None if prescan is None else {
                       "frames": prescan.frames, "seconds": round(prescan.seconds, 3), "dof_spacing": prescan.dof,

@@ -57,7 +57,6 @@ class Reshoots:
             sweep = reader.manifest.get("sweep") or {}
             positions = [m.focus_position for m in reader.frames_meta() if m.focus_position >= 0]
             camera = (reader.manifest.get("camera") or {}).get("id")
-        prescan = sweep.get("prescan") or {}
         try:
             scale: StepScale | None = StepScale.from_dict(sweep["scale"])
         except (KeyError, ValueError):
@@ -65,7 +64,7 @@ class Reshoots:
         if len(positions) < 2:
             raise PlanError(f"burst {burst_id} has fewer than two frames with a focus position: it is not a sweep")
         return {"positions": positions, "mode": sweep.get("mode", "liveview"), "scale": scale, "camera": camera,
-                "dof": prescan.get("dof_spacing")}
+                "dof": sweep.get("dof")}
 
     def _start(self, burst_id: str, burst: dict[str, Any], extra: ExtraSweep) -> dict[str, Any]:
         if burst_id in self.bursts.writing:
