@@ -4,6 +4,9 @@
 import { $, FINISHED, api, attempt, cameraId, cameraPath, connect, el, on, state, toast } from "./core.js";
 import { startLiveView } from "./liveview.js";
 import { follow } from "./jobs.js";
+import "./rangepick.js";
+import "./coverage_overlay.js";
+import "./plancost.js";
 
 connect();
 startLiveView();
@@ -64,6 +67,7 @@ function drawCurves() {
   if (!positions.length) return;
   const lo = Math.min(...positions), hi = Math.max(...positions);
   const x = (p) => ((p - lo) / Math.max(1, hi - lo)) * (w - 10) + 5;
+  Object.assign(canvas.dataset, { lo, hi }); // rangepick.js drags the range on this scale
   const near = Number($("#range-near").value), far = Number($("#range-far").value);
   ctx.fillStyle = "rgba(80,160,255,0.18)";
   ctx.fillRect(x(near), 0, Math.max(2, x(far) - x(near)), h);
@@ -150,6 +154,7 @@ $("#sweep").addEventListener("click", async () => {
   const near = $("#range-near").value, far = $("#range-far").value;
   if (near !== "" && far !== "") body.range = [Number(near), Number(far)];
   if ($("#frames").value) body.frames = Number($("#frames").value);
+  if (!$("#settle").disabled && Number($("#settle").value) > 0) body.settle_seconds = Number($("#settle").value);
   const started = await attempt(() => api("POST", `${cameraPath()}/sweep`, body));
   if (started) watchSweep(started.job, started.burst);
 });

@@ -8,6 +8,7 @@ of tiles (16 x 9 by default, the same shape as a 16:9 frame).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -103,3 +104,10 @@ def looks_like_jpeg(data: bytes) -> bool:
     """Cheap check on the camera thread: SOI, a readable frame header (SOF) and EOI (padding allowed)."""
     return (data[:2] == b"\xff\xd8" and data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
             and image_size(data) != (0, 0))
+
+
+def tile_record(summaries: list[FrameSummary], positions: list[int]) -> dict[str, Any]:
+    """The JSON-able per-frame tile sharpness a burst keeps as ``sharpness.json``."""
+    return {"grid": list(summaries[0].tiles.shape), "measure": "mean squared Laplacian per tile",
+            "positions": positions, "ok": [s.ok for s in summaries],
+            "tiles": [np.round(s.tiles.astype(np.float64), 3).tolist() for s in summaries]}

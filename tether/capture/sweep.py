@@ -32,7 +32,7 @@ from tether.capture.far_stop import FarStopWatch
 from tether.capture.motion import Motor
 from tether.capture.options import SweepOptions
 from tether.capture.prescan import PrescanResult, run_prescan
-from tether.capture.sharpness import FrameSummary, summarize
+from tether.capture.sharpness import FrameSummary, summarize, tile_record
 from tether.capture.step_plan import StepPlan, StepScale, TilePeak, plan_steps
 from tether.errors import Cancelled
 from tether.fileio import StorageError
@@ -82,7 +82,9 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     plan = plan_steps(near, far, motor.scale, dof=dof, target_frames=options.frames, max_frames=options.max_frames,
                       step_class=options.step, step_count=options.step_count)
     motor.advance_to(plan.start)
+    motor.settle_seconds = options.settle_seconds
     sweep_info = {"mode": mode.name, "range": [near, far], "plan": plan.to_dict(), "scale": motor.scale.to_dict(),
+                  "dof": dof,  # the depth of field the coverage was judged by (a re-shoot judges the merge by it)
                   "unit": "small focus steps from the near end stop",
                   "prescan": None if prescan is None else {
                       "frames": prescan.frames, "seconds": round(prescan.seconds, 3), "dof_spacing": prescan.dof,
@@ -304,9 +306,7 @@ class _SweepRun:
                               spacing=self.plan.spacing, dof=self.dof)
 
     def _store_sharpness(self, summaries: list[FrameSummary]) -> None:
-        data = {"grid": list(summaries[0].tiles.shape), "measure": "mean squared Laplacian per tile",
-                "positions": self.positions, "ok": [s.ok for s in summaries],
-                "tiles": [np.round(s.tiles.astype(np.float64), 3).tolist() for s in summaries]}
+        data = tile_record(summaries, self.positions)
         try:
             store_derived(self.path, "sharpness.json", json.dumps(data, separators=(",", ":")).encode())
         except (BurstError, StorageError) as exc:  # the frames are safe; only the summary is missing

@@ -195,6 +195,11 @@ class BurstService:
         self.bus.publish("burst.changed", burst=burst_id)
         return self.summary(burst_id)
 
+    def forget(self, burst_id: str) -> None:
+        """Drop what is cached of a burst whose frames changed (a merge): its focus index described the old ones."""
+        with self._lock:
+            self._indexes.pop(burst_id, None)
+
     # exports ------------------------------------------------------------------------------
     def start_export(self, burst_id: str, fmt: str, *, frame: int | None = None) -> Job:
         """Export as 'zip' (tagged JPEGs), 'mp4' (H.264) or 'frame' (one JPEG with EXIF) into exports/."""

@@ -22,6 +22,7 @@ from tether.engine.depth import DepthService
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.ids import UnknownId
 from tether.engine.prescans import PrescanMemory
+from tether.engine.reshoot import Reshoots
 from tether.engine.stills import camera_model, still_event
 from tether.engine.store import BurstStore
 from tether.events import EventBus
@@ -47,6 +48,7 @@ class Engine:
         self.bursts = BurstService(self.store, self.pool, self.bus)
         self.depth = DepthService(self.bursts)
         self.prescans = PrescanMemory(self.store.root)
+        self.reshoots = Reshoots(self.store, self.bursts, self.pool, self.bus, self.owner_for)
         self.primary_camera = camera_id
         #: The primary camera is simulated; ``fallback``: because no real camera was found.
         self.simulated = simulated

@@ -35,7 +35,11 @@ def ok(value: Any, status: int = 200) -> tuple[Response, int]:
 
 def camera_call(camera_id: str, fn: Any, label: str) -> Any:
     """Run ``fn(camera)`` on the owner's thread and wait for it (CameraBusy -> 409 at once)."""
-    future = engine().owner_for(camera_id).call(fn, label=label)
+    return wait_call(engine().owner_for(camera_id).call(fn, label=label), label)
+
+
+def wait_call(future: Any, label: str) -> Any:
+    """The result of a quick camera call, waited for at most CALL_TIMEOUT (then CameraBusy)."""
     try:
         return future.result(timeout=CALL_TIMEOUT)
     except FutureTimeout:
@@ -89,7 +93,8 @@ def drive_focus(camera_id: str) -> Any:
         "count": Field(whole(1, 200), default=1),
     })
     direction, step = FocusDirection(body["direction"]), StepClass(body["step"])
-    camera_call(camera_id, lambda cam: cam.drive_focus(direction, step, body["count"]), "drive focus")
+    # through the owner, which counts the move into the lens's position (near and far are marked on it)
+    wait_call(engine().owner_for(camera_id).nudge(direction, step, body["count"]), "drive focus")
     return ok({"moved": body})
 
 

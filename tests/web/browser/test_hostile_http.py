@@ -33,6 +33,9 @@ JSON_ENDPOINTS = [
     ("PATCH", "/api/bursts/no-such-burst"),
     ("POST", "/api/sessions"),
     ("PATCH", "/api/sessions/no-such-session"),
+    ("POST", "/api/cameras/sim:macro/marks"),
+    ("POST", "/api/bursts/no-such-burst/extend"),
+    ("POST", "/api/bursts/no-such-burst/reshoot"),
 ]
 #: Endpoints that take a POST without reading a body.
 BODILESS = {"/api/cameras/refresh", "/api/cameras/<camera_id>/capture", "/api/bursts/<burst_id>/refocus-map",
