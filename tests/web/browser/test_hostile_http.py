@@ -36,10 +36,14 @@ JSON_ENDPOINTS = [
     ("POST", "/api/cameras/sim:macro/marks"),
     ("POST", "/api/bursts/no-such-burst/extend"),
     ("POST", "/api/bursts/no-such-burst/reshoot"),
+    ("POST", "/api/bursts/no-such-burst/depth/preview"),
+    ("PUT", "/api/bursts/no-such-burst/depth/settings"),
+    ("POST", "/api/bursts/no-such-burst/depth/export"),
 ]
 #: Endpoints that take a POST without reading a body.
 BODILESS = {"/api/cameras/refresh", "/api/cameras/<camera_id>/capture", "/api/bursts/<burst_id>/refocus-map",
-            "/api/jobs/<job_id>/cancel", "/api/sessions/<session_id>/use"}
+            "/api/jobs/<job_id>/cancel", "/api/sessions/<session_id>/use",
+            "/api/bursts/<burst_id>/living"}
 
 
 def raw_request(server: Server, head: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
