@@ -1,0 +1,177 @@
+"""Pass 1 beside the capture: the focus index (and a small live stack) built while the frames arrive.
+
+The camera thread hands each frame's bytes to :meth:`LiveAnalysis.offer`, which never waits: a
+worker thread decodes the frame at the size pass 1 reads (:class:`~tether.imaging.analysis.FocusIndexBuilder`)
+and feeds the builder, so when the sweep ends the index is ready but for the last frame or two, and
+the Refocus page needs no "Preparing refocus". Memory stays bounded whatever the camera outruns: at
+most :data:`HOLD` frames' bytes wait in memory; past that only a frame's number waits, and the
+worker reads its bytes back from the burst (``reread``) when it gets there, catching up after the
+sweep if it must. Without ``reread`` (an import, which may wait) ``offer`` waits for room instead.
+
+A frame that is corrupt is skipped, as the burst's frame source skips it; anything the analysis
+cannot do (frames of two sizes, a frame that does not decode, a format OpenCV cannot read) stops it
+quietly: :meth:`LiveAnalysis.finish` then answers None and the index is computed when first asked
+for, as for any burst.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from tether.burst import decode_frame
+from tether.imagebytes import image_size
+from tether.imaging.analysis import FocusIndexBuilder
+from tether.imaging.live_stack import LiveStack
+from tether.imaging.refocus import FocusIndex
+
+log = logging.getLogger(__name__)
+
+#: Frames whose bytes may wait in memory for the worker (a 1080p JPEG is 0.3-0.6 MB, a 24 MP one 10 MB).
+HOLD = 8
+#: Seconds between two live stack previews: a modest rate for the browser, and little work here.
+PREVIEW_INTERVAL = 0.5
+#: JPEG quality of the live stack preview.
+PREVIEW_QUALITY = 80
+
+#: ``on_preview(jpeg bytes, frames in it)``
+PreviewSink = Callable[[bytes, int], None]
+
+
+class LiveAnalysis:
+    """A worker thread that runs pass 1 over the frames offered, in order.
+
+    ``reread(n)`` gives the bytes of the ``n``-th frame offered again (from the burst); ``on_preview``,
+    when given, gets the live stack as JPEG at most every ``preview_interval`` seconds, and once more
+    when the last frame is in.
+    """
+
+    def __init__(self, *, reread: Callable[[int], bytes] | None = None, on_preview: PreviewSink | None = None,
+                 hold: int = HOLD, preview_interval: float = PREVIEW_INTERVAL) -> None:
+        self._reread = reread
+        self._on_preview = on_preview
+        self._hold = hold
+        self._preview_interval = preview_interval
+        self._cond = threading.Condition()
+        #: (offered number, bytes or None when they are to be read back, corrupt)
+        self._waiting: deque[tuple[int, bytes | None, bool]] = deque()
+        self._held = 0
+        self._offered = 0
+        self._done = 0
+        self._closed = False
+        self._stopped = False
+        self.failure: str | None = None
+        self._builder: FocusIndexBuilder | None = None
+        self._stack: LiveStack | None = None
+        self._last_preview = 0.0
+        self._thread = threading.Thread(target=self._run, name="live-analysis", daemon=True)
+        self._thread.start()
+
+    def offer(self, data: bytes, *, corrupt: bool = False) -> None:
+        """Hand over the next frame's bytes (``corrupt``: the camera sent it damaged; it is skipped)."""
+        with self._cond:
+            if self._reread is None:
+                self._cond.wait_for(lambda: self._held < self._hold or self._stopped)
+            if self._stopped:  # nothing more will be analysed: hold nothing
+                return
+            keep = self._held < self._hold or self._reread is None
+            self._waiting.append((self._offered, data if keep else None, corrupt))
+            self._held += keep
+            self._offered += 1
+            self._cond.notify_all()
+
+    def finish(self, *, progress: Callable[[int, int], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> FocusIndex | None:
+        """Wait for the worker to catch up; the index of every frame offered, or None when the analysis
+        stopped (the reason is in :attr:`failure`) or ``cancel()`` turned true meanwhile.
+
+        ``progress(done, total)`` is called while it waits."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            while not self._stopped and self._done < self._offered:
+                if cancel is not None and cancel():
+                    self._stop("cancelled")
+                    break
+                if progress is not None:
+                    progress(self._done, self._offered)
+                self._cond.wait(timeout=0.1)
+        self._thread.join()
+        if self.failure is not None:
+            log.info("the focus index was not built during capture: %s", self.failure)
+            return None
+        builder = self._builder
+        self._builder = None
+        return builder.finish() if builder is not None and len(builder) else None
+
+    def abandon(self) -> None:
+        """Stop the worker without a result (the sweep failed)."""
+        with self._cond:
+            self._stop("abandoned")
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join()
+
+    def _stop(self, why: str) -> None:
+        if self.failure is None:
+            self.failure = why
+        self._stopped = True
+        self._waiting.clear()
+        self._held = 0
+        self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._waiting or self._closed or self._stopped)
+                if self._stopped:
+                    return
+                if not self._waiting:
+                    break
+                number, data, corrupt = self._waiting.popleft()
+                self._held -= data is not None
+                self._cond.notify_all()
+            try:
+                if not corrupt:
+                    self._analyse(number, data)
+            except Exception as exc:  # the index is then computed on demand, as for any burst
+                with self._cond:
+                    self._stop(f"frame {number}: {exc}")
+                return
+            with self._cond:
+                self._done += 1
+                self._cond.notify_all()
+        self._publish()  # the whole sweep, before finish() answers
+
+    def _analyse(self, number: int, data: bytes | None) -> None:
+        if data is None:
+            assert self._reread is not None
+            data = self._reread(number)
+        if self._builder is None:
+            width, height = image_size(data)
+            if not width:
+                raise ValueError("not an image whose size can be read")
+            self._builder = FocusIndexBuilder((height, width))
+            self._stack = None if self._on_preview is None else LiveStack((height, width))
+        frame = decode_frame(data, reduce=self._builder.read_reduce, what=f"frame {number}")
+        del data
+        if frame is None:
+            raise ValueError("it does not decode")
+        found = self._builder.add(frame)
+        if self._stack is not None:
+            self._stack.add(frame, found)
+            if time.monotonic() - self._last_preview >= self._preview_interval:
+                self._publish()
+
+    def _publish(self) -> None:
+        if self._stack is None or self._on_preview is None or not self._stack.frames:
+            return
+        self._last_preview = time.monotonic()
+        ok, jpeg = cv2.imencode(".jpg", self._stack.image(), [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_QUALITY])
+        if ok:
+            self._on_preview(np.asarray(jpeg).tobytes(), self._stack.frames)
