@@ -16,6 +16,7 @@ for, as for any burst.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -126,6 +127,7 @@ class LiveAnalysis:
         self._cond.notify_all()
 
     def _run(self) -> None:
+        _yield_to_capture()
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._waiting or self._closed or self._stopped)
@@ -175,3 +177,17 @@ class LiveAnalysis:
         ok, jpeg = cv2.imencode(".jpg", self._stack.image(), [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_QUALITY])
         if ok:
             self._on_preview(np.asarray(jpeg).tobytes(), self._stack.frames)
+
+
+def _yield_to_capture() -> None:
+    """Run the calling thread at the lowest CPU priority, where the system allows it (Linux gives each thread
+    its own nice value): the camera's thread and the burst's writes then always go first, and the analysis
+    takes what they leave, which on a busy machine means catching up after the sweep rather than slowing it."""
+    # A thread inherits its creator's nice value, and OpenCV makes its worker pool on the first call that runs
+    # in parallel: that pool, shared by the whole process (the stacks included), must not be made here once
+    # the priority is lowered. A blur this large runs in parallel; where the pool exists it costs a millisecond.
+    cv2.GaussianBlur(np.zeros((1024, 1024), np.float32), (0, 0), 2.0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # another system, or not allowed: the analysis competes as it is
+        log.debug("the live analysis runs at normal priority")
