@@ -162,3 +162,15 @@ def test_in_the_engine_refocus_is_ready_when_the_sweep_ends_and_a_stack_runs_pas
     # no job computed the index: the stack's progress is pass 2's only
     assert "refocus-map" not in {e.get("job_kind") for e in events}
     assert "analysing" not in {e["phase"] for e in events if e["type"] == "job.progress" and e["job"] == stack.id}
+
+
+def test_burst_import_stores_the_focus_index_it_built_while_importing(run_tether, tmp_path) -> None:
+    folder = tmp_path / "stack"
+    folder.mkdir()
+    for k, data in enumerate(_jpegs(7)):
+        (folder / f"IMG_{k + 1}.jpg").write_bytes(data)
+    out = tmp_path / "imported.burst"
+    done = run_tether("burst", "import", str(folder), "--out", str(out), check=True)
+    assert "7 frames imported, refocus and stacking analysis stored" in done.stdout
+    with open_burst(out) as reader:
+        assert reader.derived(FOCUS_INDEX_NAME) == compute_focus_index(BurstFrames(reader)).to_bytes()

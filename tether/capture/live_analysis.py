@@ -20,13 +20,17 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from tether.burst import decode_frame
+from tether.burst import BurstError, decode_frame, store_derived
+from tether.burst.importer import import_images
+from tether.fileio import StorageError
 from tether.imagebytes import image_size
+from tether.imaging import FOCUS_INDEX_NAME
 from tether.imaging.analysis import FocusIndexBuilder
 from tether.imaging.live_stack import LiveStack
 from tether.imaging.refocus import FocusIndex
@@ -86,19 +90,15 @@ class LiveAnalysis:
             self._offered += 1
             self._cond.notify_all()
 
-    def finish(self, *, progress: Callable[[int, int], None] | None = None,
-               cancel: Callable[[], bool] | None = None) -> FocusIndex | None:
+    def finish(self, *, progress: Callable[[int, int], None] | None = None) -> FocusIndex | None:
         """Wait for the worker to catch up; the index of every frame offered, or None when the analysis
-        stopped (the reason is in :attr:`failure`) or ``cancel()`` turned true meanwhile.
+        stopped (the reason is in :attr:`failure`).
 
         ``progress(done, total)`` is called while it waits."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
             while not self._stopped and self._done < self._offered:
-                if cancel is not None and cancel():
-                    self._stop("cancelled")
-                    break
                 if progress is not None:
                     progress(self._done, self._offered)
                 self._cond.wait(timeout=0.1)
@@ -111,7 +111,7 @@ class LiveAnalysis:
         return builder.finish() if builder is not None and len(builder) else None
 
     def abandon(self) -> None:
-        """Stop the worker without a result (the sweep failed)."""
+        """Stop the worker without a result (the sweep was cancelled or failed); nothing once finished."""
         with self._cond:
             self._stop("abandoned")
             self._closed = True
@@ -191,3 +191,31 @@ def _yield_to_capture() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     except (AttributeError, OSError):  # another system, or not allowed: the analysis competes as it is
         log.debug("the live analysis runs at normal priority")
+
+
+def store_index(path: Path, index: FocusIndex | None) -> bool:
+    """Keep ``index`` in the closed burst at ``path``; False when there is none or it could not be stored (the
+    frames are safe either way: the index is then computed when first asked for)."""
+    if index is None:
+        return False
+    try:
+        store_derived(path, FOCUS_INDEX_NAME, index.to_bytes())
+    except (BurstError, StorageError) as exc:
+        log.warning("could not store the focus index in %s: %s", path, exc)
+        return False
+    return True
+
+
+def import_analysed(paths: Iterable[Path | str], out: Path | str, *,
+                    progress: Callable[[int, int], None] | None = None) -> tuple[Path, bool]:
+    """``tether burst import`` with pass 1 beside it: the new burst, and whether its focus index is stored.
+
+    An import has no camera to keep up with: it waits for the analysis when it is ahead by :data:`HOLD` images."""
+    analysis = LiveAnalysis()
+    try:
+        path = import_images(paths, out, progress=progress,
+                             on_frame=lambda data, meta: analysis.offer(data, corrupt=meta.corrupt))
+    except BaseException:
+        analysis.abandon()
+        raise
+    return path, store_index(path, analysis.finish())

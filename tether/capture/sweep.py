@@ -30,7 +30,7 @@ from tether.camera.types import FocusDirection, Frame
 from tether.capture import modes
 from tether.capture.coverage import check_coverage, rising_at_end
 from tether.capture.far_stop import FarStopWatch
-from tether.capture.live_analysis import LiveAnalysis, PreviewSink
+from tether.capture.live_analysis import LiveAnalysis, PreviewSink, store_index
 from tether.capture.motion import Motor
 from tether.capture.options import SweepOptions
 from tether.capture.prescan import PrescanResult, run_prescan
@@ -38,7 +38,6 @@ from tether.capture.sharpness import FrameSummary, summarize
 from tether.capture.step_plan import StepPlan, StepScale, TilePeak, plan_steps
 from tether.errors import Cancelled
 from tether.fileio import StorageError
-from tether.imaging import FOCUS_INDEX_NAME
 
 log = logging.getLogger(__name__)
 
@@ -334,15 +333,8 @@ class _SweepRun:
         """Wait for pass 1 to catch up and keep its focus index in the burst; False when there is none."""
         if self.analysis is None:
             return False
-        index = self.analysis.finish(progress=lambda done, total: self.hooks.progress(done, total, phase="analysing"))
-        if index is None:
-            return False
-        try:
-            store_derived(self.path, FOCUS_INDEX_NAME, index.to_bytes())
-        except (BurstError, StorageError) as exc:  # the frames are safe; the index is computed when first asked for
-            log.warning("could not store the focus index in %s: %s", self.path, exc)
-            return False
-        return True
+        return store_index(self.path, self.analysis.finish(
+            progress=lambda done, total: self.hooks.progress(done, total, phase="analysing")))
 
     def _store_sharpness(self, summaries: list[FrameSummary]) -> None:
         data = {"grid": list(summaries[0].tiles.shape), "measure": "mean squared Laplacian per tile",
