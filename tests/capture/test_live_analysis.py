@@ -171,6 +171,6 @@ def test_burst_import_stores_the_focus_index_it_built_while_importing(run_tether
         (folder / f"IMG_{k + 1}.jpg").write_bytes(data)
     out = tmp_path / "imported.burst"
     done = run_tether("burst", "import", str(folder), "--out", str(out), check=True)
-    assert "7 frames imported, refocus and stacking analysis stored" in done.stdout
+    assert "7 frames imported" in done.stdout
     with open_burst(out) as reader:
         assert reader.derived(FOCUS_INDEX_NAME) == compute_focus_index(BurstFrames(reader)).to_bytes()

@@ -207,8 +207,8 @@ def store_index(path: Path, index: FocusIndex | None) -> bool:
 
 
 def import_analysed(paths: Iterable[Path | str], out: Path | str, *,
-                    progress: Callable[[int, int], None] | None = None) -> tuple[Path, bool]:
-    """``tether burst import`` with pass 1 beside it: the new burst, and whether its focus index is stored.
+                    progress: Callable[[int, int], None] | None = None) -> Path:
+    """``tether burst import`` with pass 1 beside it: the new burst, with its focus index unless that failed.
 
     An import has no camera to keep up with: it waits for the analysis when it is ahead by :data:`HOLD` images."""
     analysis = LiveAnalysis()
@@ -218,4 +218,5 @@ def import_analysed(paths: Iterable[Path | str], out: Path | str, *,
     except BaseException:
         analysis.abandon()
         raise
-    return path, store_index(path, analysis.finish())
+    store_index(path, analysis.finish())
+    return path

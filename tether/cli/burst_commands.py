@@ -111,10 +111,9 @@ def import_(sources: tuple[Path, ...], out: Path) -> None:
     """Make a burst from a folder (or list) of stack images, in file-name order."""
     from tether.capture.live_analysis import import_analysed  # the image engine only when importing
 
-    path, indexed = import_analysed(sources, out)
+    path = import_analysed(sources, out)
     with open_burst(path) as reader:
-        click.echo(f"{path}: {reader.frame_count} frames imported"
-                   + (", refocus and stacking analysis stored" if indexed else ""))
+        click.echo(f"{path}: {reader.frame_count} frames imported")
 
 
 COMMANDS = [burst]
