@@ -4,9 +4,11 @@ The camera thread hands each frame's bytes to :meth:`LiveAnalysis.offer`, which 
 worker thread decodes the frame at the size pass 1 reads (:class:`~tether.imaging.analysis.FocusIndexBuilder`)
 and feeds the builder, so when the sweep ends the index is ready but for the last frame or two, and
 the Refocus page needs no "Preparing refocus". Memory stays bounded whatever the camera outruns: at
-most :data:`HOLD` frames' bytes wait in memory; past that only a frame's number waits, and the
-worker reads its bytes back from the burst (``reread``) when it gets there, catching up after the
-sweep if it must. Without ``reread`` (an import, which may wait) ``offer`` waits for room instead.
+most :data:`HOLD` frames' bytes wait in memory; past that only a frame's number waits, and its bytes
+are read back from the burst (``reread``) when their turn comes. The worker runs at the lowest CPU
+priority, so it never slows the capture; what it has not reached when the capture ends is analysed by
+:meth:`LiveAnalysis.finish` in the caller's thread, at the caller's priority. Without ``reread`` (an
+import, which may wait) ``offer`` waits for room instead.
 
 A frame that is corrupt is skipped, as the burst's frame source skips it; anything the analysis
 cannot do (frames of two sizes, a frame that does not decode, a format OpenCV cannot read) stops it
@@ -91,23 +93,28 @@ class LiveAnalysis:
             self._cond.notify_all()
 
     def finish(self, *, progress: Callable[[int, int], None] | None = None) -> FocusIndex | None:
-        """Wait for the worker to catch up; the index of every frame offered, or None when the analysis
-        stopped (the reason is in :attr:`failure`).
+        """The index of every frame offered, or None when the analysis stopped (the reason is in :attr:`failure`).
 
-        ``progress(done, total)`` is called while it waits."""
+        The worker ends with the frame it is on; what it had not reached is analysed here, in the calling
+        thread and at its priority (nothing is captured any more: catching up is all there is to do), with
+        ``progress(done, total)`` before each frame. The last live stack preview is sent before this returns."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-            while not self._stopped and self._done < self._offered:
-                if progress is not None:
-                    progress(self._done, self._offered)
-                self._cond.wait(timeout=0.1)
         self._thread.join()
+        while self.failure is None:
+            with self._cond:
+                if not self._waiting:
+                    break
+                item = self._take()
+            if progress is not None:
+                progress(self._done, self._offered)
+            self._step(item)
         if self.failure is not None:
             log.info("the focus index was not built during capture: %s", self.failure)
             return None
-        builder = self._builder
-        self._builder = None
+        self._publish()
+        builder, self._builder = self._builder, None
         return builder.finish() if builder is not None and len(builder) else None
 
     def abandon(self) -> None:
@@ -115,7 +122,6 @@ class LiveAnalysis:
         with self._cond:
             self._stop("abandoned")
             self._closed = True
-            self._cond.notify_all()
         self._thread.join()
 
     def _stop(self, why: str) -> None:
@@ -126,29 +132,34 @@ class LiveAnalysis:
         self._held = 0
         self._cond.notify_all()
 
+    def _take(self) -> tuple[int, bytes | None, bool]:
+        """The next frame waiting (the lock held)."""
+        item = self._waiting.popleft()
+        self._held -= item[1] is not None
+        self._cond.notify_all()
+        return item
+
     def _run(self) -> None:
         _yield_to_capture()
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._waiting or self._closed or self._stopped)
-                if self._stopped:
-                    return
-                if not self._waiting:
-                    break
-                number, data, corrupt = self._waiting.popleft()
-                self._held -= data is not None
-                self._cond.notify_all()
-            try:
-                if not corrupt:
-                    self._analyse(number, data)
-            except Exception as exc:  # the index is then computed on demand, as for any burst
-                with self._cond:
-                    self._stop(f"frame {number}: {exc}")
-                return
+                if self._stopped or self._closed:
+                    return  # finish() takes over what is left
+                item = self._take()
+            self._step(item)
+
+    def _step(self, item: tuple[int, bytes | None, bool]) -> None:
+        number, data, corrupt = item
+        try:
+            if not corrupt:
+                self._analyse(number, data)
+        except Exception as exc:  # the index is then computed on demand, as for any burst
             with self._cond:
-                self._done += 1
-                self._cond.notify_all()
-        self._publish()  # the whole sweep, before finish() answers
+                self._stop(f"frame {number}: {exc}")
+            return
+        with self._cond:
+            self._done += 1
 
     def _analyse(self, number: int, data: bytes | None) -> None:
         if data is None:
