@@ -113,9 +113,16 @@ class LiveAnalysis:
         if self.failure is not None:
             log.info("the focus index was not built during capture: %s", self.failure)
             return None
-        self._publish()
         builder, self._builder = self._builder, None
-        return builder.finish() if builder is not None and len(builder) else None
+        if builder is None or not len(builder):
+            return None
+        try:
+            self._publish()
+            return builder.finish()
+        except Exception as exc:  # the sweep's frames are what matters: the index is computed when asked for
+            log.warning("the focus index built during capture could not be finished: %s", exc)
+            self.failure = str(exc)
+            return None
 
     def abandon(self) -> None:
         """Stop the worker without a result (the sweep was cancelled or failed); nothing once finished."""
