@@ -43,10 +43,13 @@ class FrameAnalysis:
 class FocusIndexBuilder:
     """Builds the focus index of frames of full size ``shape`` (H, W), added in capture order.
 
-    ``align`` False takes every frame as already registered (identity transforms, unit gains).
+    ``align`` False takes every frame as already registered (identity transforms, unit gains). ``frames``,
+    when known, is how many will come: the per-frame state is then made once, at its size (a sweep, which
+    cannot know, grows it by doubling).
     """
 
-    def __init__(self, shape: tuple[int, int], *, align: bool = True, match_colour: bool = True) -> None:
+    def __init__(self, shape: tuple[int, int], *, align: bool = True, match_colour: bool = True,
+                 frames: int = 0) -> None:
         self.shape = (int(shape[0]), int(shape[1]))
         self.align = align
         self.tile = default_tile(self.shape)
@@ -55,15 +58,16 @@ class FocusIndexBuilder:
         #: The reduction (1 or 2) :meth:`add` takes frames at: the focus measure works at half size anyway.
         self.read_reduce = min(2, self._align_factor)
         self._aligner = al.ChainAligner(factor=self._align_factor, match_colour=match_colour)
-        self._scores: list[np.ndarray] = []
-        self._colours = MotionSampler(0, self.grid)
+        self._scores = np.zeros((frames, *self.grid), np.float32)
+        self._count = 0
+        self._colours = MotionSampler(frames, self.grid)
 
     def __len__(self) -> int:
-        return len(self._scores)
+        return self._count
 
     def add(self, frame: np.ndarray) -> FrameAnalysis:
         """Analyse the next frame, (H / read_reduce, W / read_reduce, C) as decoded; returns what it found."""
-        i = len(self._scores)
+        i = self._count
         expected = (-(-self.shape[0] // self.read_reduce), -(-self.shape[1] // self.read_reduce))
         if abs(frame.shape[0] - expected[0]) > 1 or abs(frame.shape[1] - expected[1]) > 1:
             raise MismatchedFrames(f"frame {i} is {frame.shape[1]}x{frame.shape[0]} as read, expected about "
@@ -79,22 +83,23 @@ class FocusIndexBuilder:
             aligner.gains.append(np.ones(frame.shape[2] if frame.ndim == 3 else 1, np.float32))
         del small  # (the aligner keeps frame 0's as the colour reference)
         registered = aligner.rejected[-1:] != [i]
+        if i == len(self._scores):
+            self._scores = np.concatenate([self._scores, np.zeros_like(self._scores, shape=(max(1, i), *self.grid))])
+        # (a frame not registered keeps its zeros: without a focus curve no tap, depth or stack picks it)
         if registered:
             self._colours.add(i, frame, m, aligner.gains[i])
             grey = tf.warp_to_reference(luminance(frame), m)
-            self._scores.append(tile_scores(focus_measure(grey, reduce=2 // self.read_reduce), self.grid))
-        else:
-            # not registered: without a focus curve no tap, depth or stack picks it
-            self._scores.append(np.zeros(self.grid, np.float32))
+            self._scores[i] = tile_scores(focus_measure(grey, reduce=2 // self.read_reduce), self.grid)
+        self._count += 1
         return FrameAnalysis(index=i, transform=np.array(m_full, np.float64), gains=aligner.gains[i],
                              registered=registered)
 
     def finish(self) -> FocusIndex:
         """The focus index of every frame added. The builder is spent: the aligner (its keyframes and their
         spectra) goes with it, since pass 2 does not carry it."""
-        if not self._scores:
+        if not self._count:
             raise TooFewFrames("no frames to analyse")
-        scores = np.stack(self._scores)
+        scores = self._scores[:self._count]
         aligner = self._aligner
         index = FocusIndex(scores=scores, shape=self.shape, tile=self.tile, transforms=np.array(aligner.settle()),
                            gains=np.array(aligner.gains, np.float32), excluded=tuple(aligner.rejected),

@@ -84,7 +84,7 @@ def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour
     n = len(source)
     if n < 1:
         raise TooFewFrames("no frames to analyse")
-    builder = FocusIndexBuilder(source.shape, align=align, match_colour=match_colour)
+    builder = FocusIndexBuilder(source.shape, align=align, match_colour=match_colour, frames=n)
     for i in range(n):
         _check(cancel)
         builder.add(source.read(i, reduce=builder.read_reduce))
