@@ -2,10 +2,12 @@
 
 The camera thread hands each frame's bytes to :meth:`LiveAnalysis.offer`, which never waits: a
 worker thread decodes the frame at the size pass 1 reads (:class:`~tether.imaging.analysis.FocusIndexBuilder`)
-and feeds the builder, so when the sweep ends the index is ready but for the last frame or two, and
-the Refocus page needs no "Preparing refocus". Memory stays bounded whatever the camera outruns: at
-most :data:`HOLD` frames' bytes wait in memory; past that only a frame's number waits, and its bytes
-are read back from the burst (``reread``) when their turn comes. The worker runs at the lowest CPU
+and feeds the builder, so when the sweep ends only the frames it has not reached are left to analyse
+(none when it keeps up with the camera), and the Refocus page needs no "Preparing refocus".
+
+Memory stays bounded whatever the camera outruns: at most :data:`HOLD` frames' bytes wait in memory;
+past that only a frame's number waits, and its bytes are read back from the burst (``reread``) when
+their turn comes. The worker runs at the lowest CPU
 priority, so it never slows the capture; what it has not reached when the capture ends is analysed by
 :meth:`LiveAnalysis.finish` in the caller's thread, at the caller's priority. Without ``reread`` (an
 import, which may wait) ``offer`` waits for room instead.
@@ -224,15 +226,13 @@ def store_index(path: Path, index: FocusIndex | None) -> bool:
     return True
 
 
-def import_analysed(paths: Iterable[Path | str], out: Path | str, *,
-                    progress: Callable[[int, int], None] | None = None) -> Path:
+def import_analysed(paths: Iterable[Path | str], out: Path | str) -> Path:
     """``tether burst import`` with pass 1 beside it: the new burst, with its focus index unless that failed.
 
     An import has no camera to keep up with: it waits for the analysis when it is ahead by :data:`HOLD` images."""
     analysis = LiveAnalysis()
     try:
-        path = import_images(paths, out, progress=progress,
-                             on_frame=lambda data, meta: analysis.offer(data, corrupt=meta.corrupt))
+        path = import_images(paths, out, on_frame=lambda data, meta: analysis.offer(data, corrupt=meta.corrupt))
     except BaseException:
         analysis.abandon()
         raise
