@@ -7,10 +7,10 @@ and feeds the builder, so when the sweep ends only the frames it has not reached
 
 Memory stays bounded whatever the camera outruns: at most :data:`HOLD` frames' bytes wait in memory;
 past that only a frame's number waits, and its bytes are read back from the burst (``reread``) when
-their turn comes. The worker runs at the lowest CPU
-priority, so it never slows the capture; what it has not reached when the capture ends is analysed by
-:meth:`LiveAnalysis.finish` in the caller's thread, at the caller's priority. Without ``reread`` (an
-import, which may wait) ``offer`` waits for room instead.
+their turn comes. Without ``reread`` (an import, which may wait) ``offer`` waits for room instead.
+The worker runs at the lowest CPU priority, so it never slows the capture; what it has not reached
+when the capture ends is analysed by :meth:`LiveAnalysis.finish` in the caller's thread, at the
+caller's priority.
 
 A frame that is corrupt is skipped, as the burst's frame source skips it; anything the analysis
 cannot do (frames of two sizes, a frame that does not decode, a format OpenCV cannot read) stops it
