@@ -1,5 +1,5 @@
 // The Post Focus page: pre-scan (contrast curves, range found and adjustable), mode, frame plan,
-// sweep with live progress and frames appearing as they arrive, coverage warnings. Any browser
+// sweep with live progress, frames and the stack (stackpreview.js) appearing as they arrive, coverage warnings. Any browser
 // sees a sweep that another one started.
 import { $, FINISHED, api, attempt, cameraId, cameraPath, connect, el, on, state, toast } from "./core.js";
 import { startLiveView } from "./liveview.js";
@@ -7,6 +7,7 @@ import { follow } from "./jobs.js";
 import "./rangepick.js";
 import "./coverage_overlay.js";
 import "./plancost.js";
+import { resetStackPreview } from "./stackpreview.js";
 
 connect();
 startLiveView();
@@ -174,6 +175,7 @@ async function watchSweep(jobId, burstId) {
   bar.dataset.fraction = "0";
   $("#sweep-status").textContent = "Sweep: starting…";
   $("#sweep-frames").replaceChildren();
+  resetStackPreview();
   $("#coverage").replaceChildren();
   $("#sweep-result").replaceChildren();
   // a cancel is what the photographer asked for, not a failure: the job says what it kept

@@ -13,6 +13,7 @@ libgphoto2 (and most camera SDKs) are not thread-safe, so every camera call runs
 """
 from __future__ import annotations
 
+import base64
 import logging
 import queue
 import threading
@@ -383,6 +384,13 @@ class CameraOwner:
             on_live=self.frames.publish,
             on_saved=lambda index, pos: job.publish("sweep.frame", camera=self.camera_id, index=index,
                                                     focus_position=pos, burst=str(path)),
+            on_captured=lambda frames: job.publish("sweep.captured", camera=self.camera_id, frames=frames,
+                                                   burst=str(path)),
+            # a data URL: the bus carries JSON, and the page shows it as it comes
+            on_preview=lambda jpeg, frames: job.publish(
+                "sweep.preview", camera=self.camera_id, frames=frames, burst=str(path),
+                image="data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")),
+            analyse=True,
         )
         self._counted(None)
         result = run_sweep(camera, options, path, hooks)

@@ -5,8 +5,9 @@ movie); this module keeps the rest: the pre-scan and plan, the burst, sharpness,
 early or go on, the coverage check.
 
 Every frame goes into the burst as it arrives (durable when ``append`` returns); per-frame
-sharpness is computed on a worker thread so the camera thread only waits for the camera. A cancel
-or a disconnect closes the burst with every frame taken so far.
+sharpness is computed on a worker thread so the camera thread only waits for the camera, and pass 1
+of refocus and stacking on another (:mod:`tether.capture.live_analysis`), so the burst has its focus
+index when the sweep ends. A cancel or a disconnect closes the burst with every frame taken so far.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from tether.camera.types import FocusDirection, Frame
 from tether.capture import modes
 from tether.capture.coverage import check_coverage, rising_at_end
 from tether.capture.far_stop import FarStopWatch
+from tether.capture.live_analysis import LiveAnalysis, PreviewSink, store_index
 from tether.capture.motion import Motor
 from tether.capture.options import SweepOptions
 from tether.capture.prescan import PrescanResult, run_prescan
@@ -45,12 +47,21 @@ EXTEND_MIN_TILES = 2
 
 @dataclass
 class Hooks:
-    """How a sweep talks to its job and owner: cancel check, progress, live frames, saved frames."""
+    """How a sweep talks to its job and owner: cancel check, progress, live frames, saved frames, the end of
+    the capture (``on_captured(frames)``: the last frame is in; the focus index follows) and the live stack
+    preview (``on_preview(jpeg, frames in it)``; None: no preview is made).
+
+    ``analyse``: build the focus index while capturing and store it in the burst (and make the previews).
+    The camera's owner asks for it; a caller that only wants the frames (a test of the capture, a script)
+    does not pay a pass 1 it never uses."""
 
     check: Callable[[], None] = lambda: None
     progress: Callable[..., None] = lambda done, total, **kw: None
     on_live: Callable[[Frame], object] = lambda frame: None
     on_saved: Callable[[int, int], None] = lambda index, position: None
+    on_captured: Callable[[int], None] = lambda frames: None
+    on_preview: PreviewSink | None = None
+    analyse: bool = False
 
 
 def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
@@ -154,6 +165,7 @@ class _SweepRun:
         self.camera, self.motor, self.plan, self.options = camera, motor, plan, options
         self.path, self.hooks = path, hooks
         self.writer: BurstWriter | None = None
+        self.analysis: LiveAnalysis | None = None
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-sharpness")
         self.summaries: list[Future[FrameSummary]] = []
         self.positions: list[int] = []
@@ -174,6 +186,16 @@ class _SweepRun:
 
     def run(self, mode: modes.SweepMode) -> dict[str, Any]:
         assert self.writer is not None
+        if self.hooks.analyse:
+            self.analysis = LiveAnalysis(reread=self.writer.frame_bytes, on_preview=self.hooks.on_preview)
+        try:
+            return self._run(mode)
+        finally:
+            if self.analysis is not None:
+                self.analysis.abandon()  # a no-op once finished; else (an error, a cancel) the worker stops here
+
+    def _run(self, mode: modes.SweepMode) -> dict[str, Any]:
+        assert self.writer is not None
         status, error, cancelled = "complete", "", False
         self.started = time.monotonic()
         context = modes.SweepContext(
@@ -190,6 +212,7 @@ class _SweepRun:
             self.pool.shutdown(wait=True)
             raise
         self.capture_seconds = time.monotonic() - self.started
+        self.hooks.on_captured(self.writer.frame_count)
         summaries = [f.result() for f in self.summaries]
         self.pool.shutdown(wait=True)
         far_stop = None if self.far_stop_frame is None else self.positions[self.far_stop_frame]
@@ -208,11 +231,12 @@ class _SweepRun:
         self.writer.close(summary, status=status, error=error)
         if summaries:
             self._store_sharpness(summaries)
+        indexed = not cancelled and self._store_index()
         return {"burst": str(self.path), "frames": frames, "planned": self.plan.frames, "extended": self.extended,
                 "trimmed": self.trimmed, "far_stop": far_stop, "mode": self.options.mode,
                 "cancelled": cancelled, "status": status, "fps": round(fps, 3),
                 "capture_seconds": round(self.capture_seconds, 3), "positions": list(self.positions),
-                "warnings": list(coverage.warnings), "coverage": coverage.to_dict()}
+                "warnings": list(coverage.warnings), "coverage": coverage.to_dict(), "focus_index": indexed}
 
     # capture -----------------------------------------------------------------------------
     def _step_and_grab(self, grab: Callable[[], modes.Grabbed]) -> None:
@@ -282,6 +306,8 @@ class _SweepRun:
         pos = round((self.motor.position if position is None else position) or 0.0)
         meta = replace(meta, focus_position=pos, step_class=self.plan.step_class.value)
         index = self.writer.append(data, meta)
+        if self.analysis is not None:
+            self.analysis.offer(data, corrupt=meta.corrupt)
         self.positions.append(pos)
         if summary is not None:
             done: Future[FrameSummary] = Future()
@@ -304,6 +330,13 @@ class _SweepRun:
         ok = np.array([s.ok for s in summaries])
         return check_coverage(tiles, thumbs, ok, still_threshold=self.motor.still_threshold, complete=complete,
                               spacing=self.plan.spacing, dof=self.dof)
+
+    def _store_index(self) -> bool:
+        """Wait for pass 1 to catch up and keep its focus index in the burst; False when there is none."""
+        if self.analysis is None:
+            return False
+        return store_index(self.path, self.analysis.finish(
+            progress=lambda done, total: self.hooks.progress(done, total, phase="analysing")))
 
     def _store_sharpness(self, summaries: list[FrameSummary]) -> None:
         data = tile_record(summaries, self.positions)
