@@ -40,3 +40,19 @@ def test_the_stack_of_slabs_is_as_sharp_and_keeps_each_slab(synthetic) -> None:
     np.testing.assert_array_equal(slabbed.pictures.read(1), second)  # kept losslessly
     assert [d / t for d, t, _ in seen] == sorted(d / t for d, t, _ in seen) and seen[-1][0] == seen[-1][1]
     assert "slab 1 of 4" in seen[0][2] and "the slabs" in seen[-1][2]
+
+
+def test_tether_stack_slabs_on_files(synthetic, run_tether, tmp_path) -> None:
+    stack = synthetic(n=12, shape=(120, 160), blur_per_frame=0.5, seed=4)
+    paths = []
+    for k, frame in enumerate(stack.frames):
+        paths.append(str(tmp_path / f"f{k:02d}.png"))
+        cv2.imwrite(paths[-1], frame)
+    out = tmp_path / "slabbed.png"
+    result = run_tether("stack", *paths, "--slabs", "3", "--out", str(out), check=True)
+    assert f"wrote {out}" in result.stdout and "3 slabs" in result.stdout
+    image = cv2.imread(str(out))
+    assert cv2.PSNR(image, stack.sharp) > max(cv2.PSNR(f, stack.sharp) for f in stack.frames) + 3
+    for slabs, words in (("1", "--slabs"), ("20", "use fewer slabs")):
+        refused = run_tether("stack", *paths, "--slabs", slabs, "--out", str(tmp_path / "no.png"))
+        assert refused.returncode != 0 and words in refused.stderr and not (tmp_path / "no.png").exists()
