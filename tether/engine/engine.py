@@ -21,6 +21,7 @@ from tether.engine.bursts import BurstService
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.ids import UnknownId, is_valid_id
 from tether.engine.prescans import PrescanMemory
+from tether.engine.retouch import RetouchService
 from tether.engine.store import BurstStore
 from tether.events import EventBus
 from tether.fileio import write_atomic
@@ -42,6 +43,7 @@ class Engine:
         self.store = BurstStore(settings.data_dir)
         self.pool = JobPool(self.bus, workers=workers)
         self.bursts = BurstService(self.store, self.pool, self.bus)
+        self.retouch = RetouchService(self.bursts)
         self.prescans = PrescanMemory(self.store.root)
         self.primary_camera = camera_id
         #: The primary camera is simulated; ``fallback``: because no real camera was found.

@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tether.checks import checked, number, one_of, whole
+from tether.checks import Rule, checked, number, one_of, whole
 from tether.choices import Choices
 from tether.errors import InvalidInput
 from tether.imaging import transforms as tf
@@ -92,27 +92,30 @@ class Stroke:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Stroke:
         """A stroke from what :meth:`to_dict` wrote (or a request sent); InvalidInput names what is wrong."""
-        given = checked(data, {"points": _points, "radius": number(0.5, MAX_RADIUS), "hardness": number(0.0, 1.0),
-                               "opacity": number(0.0, 1.0), "source": _source, "brush": BRUSHES.check},
+        given = checked(data, {"points": point_list(-1e6, 1e6), "radius": number(0.5, MAX_RADIUS),
+                               "hardness": number(0.0, 1.0), "opacity": number(0.0, 1.0), "source": check_source,
+                               "brush": BRUSHES.check},
                         "stroke", required=("points", "radius", "source"))
         return cls(points=given["points"], radius=given["radius"], hardness=given.get("hardness", 0.5),
                    opacity=given.get("opacity", 1.0), source=given["source"],
                    brush=given.get("brush", BRUSHES.default))
 
 
-def _points(name: str, value: Any) -> tuple[tuple[float, float], ...]:
-    coordinate = number(-1e6, 1e6)
-    if not isinstance(value, list) or not 1 <= len(value) <= MAX_POINTS:
-        raise InvalidInput(f"{name} must be a list of 1 to {MAX_POINTS} [x, y] points")
-    out = []
-    for point in value:
-        if not isinstance(point, list) or len(point) != 2:
-            raise InvalidInput(f"{name} must be a list of [x, y] points, not {point!r}")
-        out.append((coordinate(name, point[0]), coordinate(name, point[1])))
-    return tuple(out)
+def point_list(lo: float, hi: float) -> Rule:
+    """A rule: a list of 1 to :data:`MAX_POINTS` [x, y] points, each coordinate in [lo, hi], as a tuple of pairs."""
+    coordinate = number(lo, hi)
+
+    def check(name: str, value: Any) -> tuple[tuple[float, float], ...]:
+        if not isinstance(value, list) or not 1 <= len(value) <= MAX_POINTS:
+            raise InvalidInput(f"{name} must be a list of 1 to {MAX_POINTS} [x, y] points")
+        if not all(isinstance(p, list) and len(p) == 2 for p in value):
+            raise InvalidInput(f"{name} must be a list of [x, y] points")
+        return tuple((coordinate(name, x), coordinate(name, y)) for x, y in value)
+    return check
 
 
-def _source(name: str, value: Any) -> Source:
+def check_source(name: str, value: Any) -> Source:
+    """A rule: ``{"kind": "frame" or "slab", "number": N}`` as a :class:`Source`."""
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{name} must be {{\"kind\": {' or '.join(SOURCE_KINDS)}, \"number\": N}}, not {value!r}")
     given = checked(value, {"kind": one_of(*SOURCE_KINDS), "number": whole(0)}, name, required=("kind", "number"))
