@@ -117,8 +117,8 @@ def test_a_stroke_mends_what_the_stack_got_wrong_and_survives_a_restart(tmp_path
         assert core.sum() > 1000
         reference = truth.all_in_focus(SIZE, focus_position=frames[0]["focus_position"])
         mended = psnr(retouched, reference, core)
-        sharpest = max(psnr(frame(first, burst, f["index"]), truth.all_in_focus(SIZE, focus_position=f["focus_position"]),
-                            core) for f in frames)
+        sharpest = max(psnr(frame(first, burst, f["index"]),
+                            truth.all_in_focus(SIZE, focus_position=f["focus_position"]), core) for f in frames)
         assert mended >= sharpest - 1.0, (mended, sharpest, psnr(stacked, reference, core))
         assert mended > psnr(stacked, reference, core) + 1.0  # and it was wrong before
         # no seam: the soft edge's mean grey is its surroundings' (a ring just outside the brush), once the
