@@ -9,7 +9,16 @@ import pytest
 from tether.errors import InvalidInput
 from tether.imaging import ArrayFrames, FocusIndex, compute_focus_index, stack_frames
 from tether.imaging import transforms as tf
-from tether.imaging.retouch import Source, Stroke, aligned_region, path_distance, pick_frame, replay, stroke_box
+from tether.imaging.retouch import (
+    Source,
+    Stroke,
+    aligned_region,
+    path_distance,
+    pick_frame,
+    replay,
+    simplify_path,
+    stroke_box,
+)
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +122,14 @@ def test_the_sharpest_brush_follows_the_curves_and_the_halo_brush_the_depth_map(
     assert pick_frame(index, at, 4.0, "sharpest") == 8
     assert pick_frame(index, at, 4.0, "halo") == 2
     assert pick_frame(index, (8.0, 8.0), 4.0, "sharpest") == 2
+
+
+def test_a_long_path_is_kept_as_few_points_within_half_a_pixel() -> None:
+    xs = np.linspace(10, 200, 400)
+    points = [(float(x), 50.0 + 20.0 * float(np.sin(x / 30.0))) for x in xs]
+    kept = simplify_path(points)
+    assert 5 < len(kept) < 80 and kept[0] == points[0] and kept[-1] == points[-1]
+    full = Stroke(tuple(points), 6.0, 1.0, 1.0, Source("frame", 0))
+    thin = Stroke(kept, 6.0, 1.0, 1.0, Source("frame", 0))
+    box = stroke_box(full, (120, 240))
+    assert np.abs(path_distance(full, box) - path_distance(thin, box)).max() <= 1.0

@@ -34,6 +34,7 @@ from tether.imaging.retouch import (
     pick_frame,
     point_list,
     replay,
+    simplify_path,
     stroke_box,
 )
 from tether.jobs import Job
@@ -125,7 +126,7 @@ class RetouchService:
                                   "hardness": number(0.0, 1.0), "opacity": number(0.0, 1.0), "brush": BRUSHES.check,
                                   "source": check_source}, "stroke", required=("points", "radius"))
         h, w = shape
-        points = [[x * w, y * h] for x, y in given["points"]]
+        points = [list(p) for p in simplify_path([(x * w, y * h) for x, y in given["points"]])]
         brush = given.get("brush", BRUSHES.default)
         radius = given["radius"] * w
         if brush == "chosen":

@@ -122,6 +122,21 @@ def check_source(name: str, value: Any) -> Source:
     return Source(given["kind"], given["number"])
 
 
+def simplify_path(points: Sequence[tuple[float, float]], tolerance: float = 0.5) -> tuple[tuple[float, float], ...]:
+    """``points`` with those dropped that lie within ``tolerance`` px of the path without them (Douglas-Peucker):
+    a stroke is stored at every change of its layer, and a pen sends a point every few pixels."""
+    if len(points) < 3:
+        return tuple(points)
+    rounded = np.array(points, np.float32)  # (OpenCV takes float32 only: the points kept are the callers' own)
+    kept = cv2.approxPolyDP(rounded.reshape(-1, 1, 2), tolerance, False).reshape(-1, 2)
+    out, i = [], 0
+    for point in kept:
+        while not np.array_equal(rounded[i], point):
+            i += 1
+        out.append(points[i])
+    return tuple(out)
+
+
 # -- the brush -------------------------------------------------------------------------------
 def stroke_box(stroke: Stroke, shape: tuple[int, int]) -> Box:
     """The reference pixels (H, W) = ``shape`` a stroke can touch, clipped to the picture (maybe empty)."""
