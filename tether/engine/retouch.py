@@ -1,10 +1,10 @@
 """Retouching a burst's stack: strokes painted, undone and redone, kept in the burst and replayed at full size.
 
 The layer (:mod:`tether.engine.retouch_layer`) is made by the panel's stack job. Every stroke, undo
-and redo rewrites the layer in the burst before it answers,
-so a reload or a server restart finds it as it was; the pixels are never stored: the picture on
-screen is the base with the strokes replayed (:func:`tether.imaging.retouch.replay`), kept in memory
-per burst and painted one stroke at a time, and the export replays them all, at full size, in a job.
+and redo rewrites the layer in the burst before it answers, so a reload or a server restart finds it
+as it was; the pixels are never stored: the picture on screen is the base with the strokes replayed
+(:func:`tether.imaging.retouch.replay`), kept in memory per burst and painted one stroke at a time,
+and the export replays them all, at full size, in a job.
 """
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ class _Sources:
     def __init__(self, reader: BurstReader, loaded: LoadedIndex | None, shape: tuple[int, int]) -> None:
         self.reader, self.loaded, self.shape = reader, loaded, shape
         self._frames: BurstFrames | None = None
+        #: The last frame decoded: strokes in a row mostly copy the same frame, and a replay decodes it once.
+        self._last: tuple[int, np.ndarray] | None = None
 
     def __call__(self, source: Source, box: Box) -> np.ndarray:
         r0, r1, c0, c1 = box
@@ -59,8 +61,11 @@ class _Sources:
         if self._frames is None:
             self._frames = BurstFrames(self.reader)
         k = self.loaded.frames.index(source.number)
+        if self._last is None or self._last[0] != k:
+            self._last = None  # (before the next frame is decoded)
+            self._last = (k, self._frames.read(k))
         index = self.loaded.index
-        return aligned_region(self._frames.read(k), index.transforms[k], index.gains[k], box, self.shape)
+        return aligned_region(self._last[1], index.transforms[k], index.gains[k], box, self.shape)
 
 
 class RetouchService:
