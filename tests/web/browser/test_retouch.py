@@ -3,7 +3,8 @@
 A stack of the near frames only leaves the far cork board soft: a region the stack got wrong. A stroke of
 the mouse over it with the "sharpest frame" brush makes it match the scene's truth within 1 dB of the
 sharpest frame there, and leaves no seam; undo gives the stack back bit for bit; the stroke survives a
-server restart; the full-size export holds it. The server is this test's own, stopped and started again.
+server restart; the full-size export holds it; a slabbed stack offers its slabs to the brush. The server
+is this test's own, stopped and started again.
 """
 from __future__ import annotations
 
@@ -31,9 +32,8 @@ CAMERA = "/api/cameras/sim:macro"
 
 
 def sweep(server: Server) -> str:
-    prescan = finished_job(server, requests.post(f"{server.url}{CAMERA}/prescan", json={}, timeout=10))
-    started = requests.post(f"{server.url}{CAMERA}/sweep", json={"range": prescan["result"]["range"], "frames": 14},
-                            timeout=10)
+    """14 frames from before the nearest object (the coin) to beyond the farthest (the cork board)."""
+    started = requests.post(f"{server.url}{CAMERA}/sweep", json={"range": [25, 195], "frames": 14}, timeout=10)
     finished_job(server, started)
     return str(started.json()["burst"])
 
@@ -151,6 +151,21 @@ def test_a_stroke_mends_what_the_stack_got_wrong_and_survives_a_restart(tmp_path
         exported = cv2.imread(str(saved), cv2.IMREAD_UNCHANGED)
         assert exported.shape[:2] == (SIZE[1], SIZE[0])
         np.testing.assert_array_equal(exported, retouched)
+
+        # slabs from the stack options: a new stack, a new layer, and a stroke that copies a slab
+        page.fill("#slabs", "2")
+        page.click("#stack")
+        page.wait_for_function("document.querySelector('#result').dataset.revision === '0'", timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('#retouch-source option').length === 3")
+        page.select_option("#retouch-source", "slab-1")
+        assert page.input_value("#brush") == "chosen"
+        box = page.locator("#retouch-canvas").bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("document.querySelector('#result').dataset.revision === '1'")
+        layer = requests.get(f"{second.url}/api/bursts/{burst}/retouch", timeout=10).json()
+        assert layer["about"]["slabs"] == 2 and len(layer["slabs"]) == 2
+        assert [s["source"] for s in layer["strokes"]] == [{"kind": "slab", "number": 1}]
     finally:
         stop_server_process(first.process)
         if second is not None:
