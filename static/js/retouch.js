@@ -134,6 +134,7 @@ export function retouch(burstId, { showFrame }) {
   $("#retouch-redo").addEventListener("click", step("redo"));
   document.addEventListener("keydown", (event) => {
     if (!layer || !(event.ctrlKey || event.metaKey) || event.key.toLowerCase() !== "z") return;
+    if (event.target.matches("input[type=number], input[type=text], textarea")) return; // the field's own undo
     event.preventDefault();
     step(event.shiftKey ? "redo" : "undo")();
   });
