@@ -19,7 +19,7 @@ from tether.burst import BurstBusy, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip
 from tether.engine.burst_frames import BurstFrames
 from tether.engine.heap import limit_heap_growth, release_free_heap
-from tether.engine.retouch_layer import keep_stack
+from tether.engine.retouch_layer import keep_for_retouch
 from tether.engine.store import BurstStore
 from tether.errors import NotFound, NotReady, TetherError
 from tether.events import EventBus
@@ -365,16 +365,6 @@ def store_focus_index(path: Path, index: FocusIndex) -> str | None:
     except TetherError as exc:
         return f"the focus index is not kept in the burst ({exc.message}); it is computed again next time"
     return None
-
-
-def keep_for_retouch(path: Path, image: Any, **kept: Any) -> list[str]:
-    """Keep a stack in its burst as the base of a new retouch layer; why not, as warnings (the stack itself is
-    written: a burst that cannot take it is no reason to fail)."""
-    try:
-        keep_stack(path, image, **kept)
-    except TetherError as exc:
-        return [f"the stack cannot be retouched: the burst does not take it ({exc.message})"]
-    return []
 
 
 def _source_range(indices: list[int], frames: tuple[int, int] | None, burst_id: str) -> range:

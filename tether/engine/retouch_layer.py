@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from tether.burst import BurstReader, store_derived
-from tether.errors import NotFound
+from tether.errors import NotFound, TetherError
 from tether.imaging import ImagingError, encode_image
 from tether.imaging.slabs import SlabStack
 
@@ -48,6 +48,16 @@ def keep_stack(path: Path, image: np.ndarray, *, about: dict[str, Any], slabs: S
     layer = {"version": LAYER_VERSION, "stack": secrets.token_hex(6), "about": about, "slabs": kept,
              "size": [image.shape[1], image.shape[0]], "revision": 0, "strokes": [], "undone": []}
     store_layer(path, layer)
+
+
+def keep_for_retouch(path: Path, image: np.ndarray, **kept: Any) -> list[str]:
+    """Keep a stack in its burst as the base of a new retouch layer; why not, as warnings (the stack itself is
+    written: a burst that cannot take it is no reason to fail)."""
+    try:
+        keep_stack(path, image, **kept)
+    except TetherError as exc:
+        return [f"the stack cannot be retouched: the burst does not take it ({exc.message})"]
+    return []
 
 
 def store_layer(path: Path, layer: dict[str, Any]) -> None:
