@@ -78,7 +78,10 @@ export function retouch(burstId, { showFrame }) {
       show(await api("GET", `/api/bursts/${burstId}/retouch`));
     } catch (err) {
       if (err.status !== 404) toast(err.message, "error"); // 404: nothing stacked yet, nothing to retouch
+      return;
     }
+    // The brushes that pick a frame read the focus index: after a server restart it may have to be made again.
+    api("POST", `/api/bursts/${burstId}/refocus-map`).catch(() => {});
   }
 
   function at(event) {

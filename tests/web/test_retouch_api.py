@@ -62,6 +62,14 @@ def test_a_stroke_mends_a_soft_region_undo_redo_and_a_restart(client, focus_burs
     exported = again.get(f"/api/exports/{job['result']['export']}")
     np.testing.assert_array_equal(cv2.imdecode(np.frombuffer(exported.data, np.uint8), cv2.IMREAD_UNCHANGED),
                                   retouched)
+    # the new engine has no focus index (the stack's was never stored): a brush that needs one starts its job
+    sharpest = {"points": [[0.3, 0.5]], "radius": 0.05}
+    waiting = again.post(f"/api/bursts/{burst_id}/retouch/strokes", json=sharpest)
+    assert waiting.status_code == 409 and "being computed" in waiting.get_json()["error"]
+    prepared = again.post(f"/api/bursts/{burst_id}/refocus-map").get_json()
+    if not prepared["ready"]:
+        assert wait_job(again, prepared["job"])["state"] == "done"
+    assert again.post(f"/api/bursts/{burst_id}/retouch/strokes", json=sharpest).status_code == 201
 
 
 def test_slabs_are_kept_and_painted_from_and_bad_strokes_refused(client, focus_burst) -> None:

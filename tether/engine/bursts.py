@@ -306,22 +306,20 @@ class BurstService:
             with open_burst(path) as reader:
                 source = BurstFrames(reader)
                 selected = _source_range(source.indices, frames, burst_id)
-                if loaded is None:  # computed and stored first: retouching needs it after a restart too
-                    index = compute_focus_index(source, progress=progress, cancel=lambda: job.cancelled)
-                    reason = store_focus_index(path, index)
-                    if reason:
-                        log.warning("burst %s: %s", burst_id, reason)
-                    loaded = self._remember(burst_id, LoadedIndex(index, tuple(source.indices)))
                 slabbed = None
-                if slabs:
-                    slabbed = stack_slabs(source, count=slabs, method=method, frames=selected, index=loaded.index,
+                if slabs:  # the slabs share the focus index of all frames: made first if there is none yet
+                    index = loaded.index if loaded else compute_focus_index(source, progress=progress,
+                                                                            cancel=lambda: job.cancelled)
+                    slabbed = stack_slabs(source, count=slabs, method=method, frames=selected, index=index,
                                           progress=progress, cancel=lambda: job.cancelled,
                                           on_strip_done=release_free_heap)
                     result = slabbed.result
                 else:
-                    result = stack_frames(source, method=method, frames=selected, index=loaded.index,
-                                          progress=progress, cancel=lambda: job.cancelled,
-                                          on_strip_done=release_free_heap)
+                    result = stack_frames(source, method=method, frames=selected,
+                                          index=loaded.index if loaded else None, progress=progress,
+                                          cancel=lambda: job.cancelled, on_strip_done=release_free_heap)
+                if loaded is None:
+                    self._remember(burst_id, LoadedIndex(result.index, tuple(source.indices)))
                 first, last = source.indices[selected.start], source.indices[selected.stop - 1]
                 how = f"{method}, {slabs} slabs" if slabs else method
                 note = f"tether focus stack of {len(selected)} frames ({first}-{last}) of burst {burst_id}, {how}"
@@ -329,7 +327,7 @@ class BurstService:
                 write_image(out, result.image, exif_from=source.exif_source(), note=note)
                 warnings = keep_for_retouch(path, result.image, about={"method": method, "range": [first, last],
                                                                        "slabs": slabs or 0, "export": export_id},
-                                            slabs=slabbed, numbers=source.indices)
+                                            slabs=slabbed, numbers=source.indices, index=result.index)
             done = self._exported(export_id, out)
             preview = export_id
             if not output.browsers_show:  # a JPEG beside it for the page

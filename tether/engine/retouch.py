@@ -19,8 +19,16 @@ import numpy as np
 from tether.burst import BurstReader, open_burst
 from tether.checks import checked, number
 from tether.engine.burst_frames import BurstFrames
-from tether.engine.bursts import BurstService, LoadedIndex
-from tether.engine.retouch_layer import BASE_NAME, decode_png, read_layer, slab_name, store_layer
+from tether.engine.bursts import BurstService
+from tether.engine.retouch_layer import (
+    BASE_NAME,
+    Geometry,
+    decode_png,
+    read_geometry,
+    read_layer,
+    slab_name,
+    store_layer,
+)
 from tether.errors import InvalidInput, NotFound, NotReady
 from tether.imaging import FORMATS, write_image
 from tether.imaging.retouch import (
@@ -46,9 +54,10 @@ IMAGE_CACHE = 2
 class _Sources:
     """Reads the pixels a stroke copies from an open burst: frames aligned and colour-matched, or slabs."""
 
-    def __init__(self, reader: BurstReader, loaded: LoadedIndex | None, shape: tuple[int, int]) -> None:
-        self.reader, self.loaded, self.shape = reader, loaded, shape
+    def __init__(self, reader: BurstReader, shape: tuple[int, int]) -> None:
+        self.reader, self.shape = reader, shape
         self._frames: BurstFrames | None = None
+        self._geometry: Geometry | None = None
         #: The last frame decoded: strokes in a row mostly copy the same frame, and a replay decodes it once.
         self._last: tuple[int, np.ndarray] | None = None
 
@@ -56,16 +65,15 @@ class _Sources:
         r0, r1, c0, c1 = box
         if source.kind == "slab":
             return decode_png(self.reader.derived(slab_name(source.number)), f"slab {source.number}")[r0:r1, c0:c1]
-        if self.loaded is None:
-            raise NotReady("the focus index of this burst is not ready yet", hint="wait for its job")
-        if self._frames is None:
-            self._frames = BurstFrames(self.reader)
-        k = self.loaded.frames.index(source.number)
+        if self._geometry is None:
+            self._geometry, self._frames = read_geometry(self.reader), BurstFrames(self.reader)
+        assert self._frames is not None
+        k = self._geometry.position(source.number)
         if self._last is None or self._last[0] != k:
             self._last = None  # (before the next frame is decoded)
-            self._last = (k, self._frames.read(k))
-        index = self.loaded.index
-        return aligned_region(self._last[1], index.transforms[k], index.gains[k], box, self.shape)
+            self._last = (k, self._frames.read(self._frames.indices.index(source.number)))
+        geometry = self._geometry
+        return aligned_region(self._last[1], geometry.transforms[k], geometry.gains[k], box, self.shape)
 
 
 class RetouchService:
@@ -89,12 +97,11 @@ class RetouchService:
         with self._lock, open_burst(path) as reader:
             layer = read_layer(reader, burst_id)
             width, height = layer["size"]
-            loaded = self.bursts.loaded_index(burst_id)
-            stroke = self._stroke(request, layer, loaded, (height, width))
-            image = self._image(burst_id, reader, layer, loaded).copy()
+            stroke = self._stroke(burst_id, reader, request, layer, (height, width))
+            image = self._image(burst_id, reader, layer).copy()
             box = stroke_box(stroke, (height, width))
             if box[1] > box[0] and box[3] > box[2]:
-                paint(image, stroke, _Sources(reader, loaded, (height, width))(stroke.source, box), box)
+                paint(image, stroke, _Sources(reader, (height, width))(stroke.source, box), box)
             layer["strokes"].append(stroke.to_dict())
             layer["undone"] = []
             return self._changed(burst_id, path, layer, image)
@@ -113,8 +120,7 @@ class RetouchService:
             if not layer[take]:
                 raise InvalidInput("there is no stroke to " + ("undo" if take == "strokes" else "redo"))
             layer[put].append(layer[take].pop())
-            loaded = self.bursts.loaded_index(burst_id) if layer["strokes"] else None
-            image = _replayed(reader, layer, loaded)
+            image = _replayed(reader, layer)
             return self._changed(burst_id, path, layer, image)
 
     def _changed(self, burst_id: str, path: Path, layer: dict[str, Any], image: np.ndarray) -> dict[str, Any]:
@@ -125,7 +131,7 @@ class RetouchService:
                                 strokes=len(layer["strokes"]), undone=len(layer["undone"]))
         return _public(layer)
 
-    def _stroke(self, request: dict[str, Any], layer: dict[str, Any], loaded: LoadedIndex | None,
+    def _stroke(self, burst_id: str, reader: BurstReader, request: dict[str, Any], layer: dict[str, Any],
                 shape: tuple[int, int]) -> Stroke:
         given = checked(request, {"points": point_list(0.0, 1.0), "radius": number(0.0005, 1.0),
                                   "hardness": number(0.0, 1.0), "opacity": number(0.0, 1.0), "brush": BRUSHES.check,
@@ -139,8 +145,11 @@ class RetouchService:
                 raise InvalidInput("a stroke of a chosen frame or slab needs its 'source'")
             source = given["source"].to_dict()
         else:
-            if loaded is None:
-                raise NotReady("the focus index of this burst is not ready yet", hint="wait for its job")
+            loaded = self.bursts.loaded_index(burst_id)
+            if loaded is None:  # (after a restart, of a burst whose index was never stored)
+                self.bursts.prepare_refocus(burst_id)
+                raise NotReady(f"the focus index of burst {burst_id} is being computed",
+                               hint="paint again when its job is done, or choose a frame on the scrubber")
             k = pick_frame(loaded.index, (points[0][0], points[0][1]), radius, brush)
             source = {"kind": "frame", "number": loaded.burst_frame(k)}
         stroke = Stroke.from_dict({"points": points, "radius": max(0.5, radius), "source": source, "brush": brush,
@@ -148,26 +157,23 @@ class RetouchService:
         if stroke.source.kind == "slab" and stroke.source.number >= len(layer["slabs"]):
             raise NotFound(f"this stack has no slab {stroke.source.number + 1}"
                            + (f" (it has {len(layer['slabs'])})" if layer["slabs"] else " (it was not slabbed)"))
-        if stroke.source.kind == "frame" and (loaded is None or stroke.source.number not in loaded.frames):
-            raise NotFound(f"frame {stroke.source.number} is not a readable frame of this burst")
+        if stroke.source.kind == "frame":
+            read_geometry(reader).position(stroke.source.number)  # (NotFound when the stack had no such frame)
         return stroke
 
     # pictures -------------------------------------------------------------------------------
     def image(self, burst_id: str) -> np.ndarray:
         """The retouched stack as the panel shows it (full size; not to be changed)."""
         with self._lock, open_burst(self.bursts.store.burst_path(burst_id)) as reader:
-            layer = read_layer(reader, burst_id)
-            loaded = self.bursts.loaded_index(burst_id) if layer["strokes"] else None
-            return self._image(burst_id, reader, layer, loaded)
+            return self._image(burst_id, reader, read_layer(reader, burst_id))
 
-    def _image(self, burst_id: str, reader: BurstReader, layer: dict[str, Any],
-               loaded: LoadedIndex | None) -> np.ndarray:
+    def _image(self, burst_id: str, reader: BurstReader, layer: dict[str, Any]) -> np.ndarray:
         key = (layer["stack"], layer["revision"])
         cached = self._images.get(burst_id)
         if cached is not None and cached[0] == key:
             self._images.move_to_end(burst_id)
             return cached[1]
-        image = _replayed(reader, layer, loaded)
+        image = _replayed(reader, layer)
         self._remember(burst_id, layer, image)
         return image
 
@@ -189,8 +195,7 @@ class RetouchService:
 
             with open_burst(path) as reader:
                 layer = read_layer(reader, burst_id)
-                loaded = self.bursts.loaded_index(burst_id) if layer["strokes"] else None
-                image = _replayed(reader, layer, loaded, progress=progress)
+                image = _replayed(reader, layer, progress=progress)
                 note = (f"tether focus stack of burst {burst_id} ({layer['about'].get('method', '')}), retouched "
                         f"with {len(layer['strokes'])} strokes from its frames")
                 export_id, out = self.bursts.store.new_export_path(output.suffix, f"{burst_id}-retouched")
@@ -202,12 +207,12 @@ class RetouchService:
         return self.bursts.pool.submit("export", work, label="Export the retouched stack", subject=burst_id)
 
 
-def _replayed(reader: BurstReader, layer: dict[str, Any], loaded: LoadedIndex | None,
+def _replayed(reader: BurstReader, layer: dict[str, Any],
               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """The layer's base with its strokes replayed, read from the burst."""
     base = decode_png(reader.derived(BASE_NAME), "the retouch base")
     strokes = [Stroke.from_dict(s) for s in layer["strokes"]]
-    read = _Sources(reader, loaded, (base.shape[0], base.shape[1]))
+    read = _Sources(reader, (base.shape[0], base.shape[1]))
     if progress is None:
         return replay(base, strokes, read)
     done = [0]
