@@ -22,12 +22,21 @@ export function retouch(burstId, { showFrame }) {
   const clamp = (v) => Math.min(1, Math.max(0, v));
   const radiusPx = () => Number($("#brush-size").value);
 
+  // The canvas covers the picture's frame (the zoom's, when the picture is zoomable): strokes are drawn and
+  // read where the picture is now, so they follow a zoom or a pan.
   function fitCanvas() {
     if (img.hidden || !img.naturalWidth) return;
-    Object.assign(canvas.style, { left: `${img.offsetLeft}px`, top: `${img.offsetTop}px`,
-      width: `${img.offsetWidth}px`, height: `${img.offsetHeight}px` });
-    canvas.width = Math.round(img.offsetWidth * devicePixelRatio);
-    canvas.height = Math.round(img.offsetHeight * devicePixelRatio);
+    const frame = img.parentElement;
+    if (canvas.parentElement !== frame) frame.append(canvas);
+    canvas.width = Math.round(frame.clientWidth * devicePixelRatio);
+    canvas.height = Math.round(frame.clientHeight * devicePixelRatio);
+  }
+
+  // A point of the picture (fractions) on the canvas, in its pixels.
+  function onCanvas([fx, fy]) {
+    const pic = img.getBoundingClientRect();
+    const box = canvas.getBoundingClientRect();
+    return [(pic.left + fx * pic.width - box.left) * devicePixelRatio, (pic.top + fy * pic.height - box.top) * devicePixelRatio];
   }
 
   function drawTrail(cursor) {
@@ -39,15 +48,15 @@ export function retouch(burstId, { showFrame }) {
       ctx.strokeStyle = "rgba(80, 200, 255, 0.35)";
       ctx.lineWidth = 2 * r;
       ctx.beginPath();
-      points.forEach(([x, y], i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, x * canvas.width, y * canvas.height));
-      if (points.length === 1) ctx.lineTo(points[0][0] * canvas.width + 0.1, points[0][1] * canvas.height);
+      points.map(onCanvas).forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+      if (points.length === 1) ctx.lineTo(...onCanvas(points[0]).map((v, i) => v + (i ? 0 : 0.1)));
       ctx.stroke();
     }
     if (cursor) { // the brush's outline under a mouse or a hovering pen
       ctx.strokeStyle = "rgba(255, 255, 255, 0.8)";
       ctx.lineWidth = devicePixelRatio;
       ctx.beginPath();
-      ctx.arc(cursor[0] * canvas.width, cursor[1] * canvas.height, r, 0, 2 * Math.PI);
+      ctx.arc(...onCanvas(cursor), r, 0, 2 * Math.PI);
       ctx.stroke();
     }
   }
@@ -57,6 +66,10 @@ export function retouch(burstId, { showFrame }) {
     img.onerror = null;
     img.onload = () => { fitCanvas(); drawTrail(); };
     img.src = `/api/bursts/${burstId}/retouch.jpg?stack=${state.stack}&v=${state.revision}`;
+    // The zoom's full-size tiles come from the stack's export while no stroke changed it; after that they
+    // would hide the strokes, and a zoom enlarges this picture instead.
+    if (!state.strokes.length && state.about.export) img.dataset.export = state.about.export;
+    else delete img.dataset.export;
     img.hidden = false;
     img.dataset.stack = state.stack;
     img.dataset.revision = String(state.revision);
@@ -85,8 +98,13 @@ export function retouch(burstId, { showFrame }) {
   }
 
   function at(event) {
-    const rect = canvas.getBoundingClientRect();
+    const rect = img.getBoundingClientRect();
     return [clamp((event.clientX - rect.left) / rect.width), clamp((event.clientY - rect.top) / rect.height)];
+  }
+
+  // Painting is the canvas's: the zoom under it must not take the same pointer for a pan.
+  for (const type of ["pointerdown", "pointermove", "pointerup", "pointercancel"]) {
+    canvas.addEventListener(type, (event) => event.stopPropagation());
   }
 
   canvas.addEventListener("pointerdown", (event) => {
@@ -108,7 +126,7 @@ export function retouch(burstId, { showFrame }) {
     if (!points) return;
     const step = Math.ceil(points.length / MAX_POINTS);
     const path = points.filter((_, i) => i % step === 0 || i === points.length - 1);
-    const body = { points: path, radius: radiusPx() / canvas.getBoundingClientRect().width,
+    const body = { points: path, radius: radiusPx() / img.getBoundingClientRect().width,
       hardness: Number($("#brush-hardness").value) / 100, opacity: Number($("#brush-opacity").value) / 100,
       brush: $("#brush").value };
     if (body.brush === "chosen") {

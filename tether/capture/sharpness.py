@@ -13,7 +13,9 @@ import cv2
 import numpy as np
 
 from tether.imagebytes import image_size
-from tether.imaging.focus_measure import focus_measure, tile_scores
+from tether.imaging.errors import UnreadableImage
+from tether.imaging.focus_measure import focus_measure, luminance, tile_scores
+from tether.imaging.rawfile import decode_raw, is_raw
 
 #: (rows, cols) of the tile grid.
 GRID = (9, 16)
@@ -46,6 +48,8 @@ def decode_gray(data: bytes, *, width: int = 0) -> np.ndarray | None:
     buf = np.frombuffer(data, np.uint8)
     if buf.size == 0:
         return None
+    if is_raw(data):
+        return _raw_gray(data, width)
     gray = cv2.imdecode(buf, _REDUCED[reduction_for(width)] if width else cv2.IMREAD_GRAYSCALE)
     if gray is None:
         return None
@@ -53,6 +57,14 @@ def decode_gray(data: bytes, *, width: int = 0) -> np.ndarray | None:
         step = reduction_for(gray.shape[1])
         gray = cv2.resize(gray, (gray.shape[1] // step, gray.shape[0] // step), interpolation=cv2.INTER_AREA)
     return gray.astype(np.float32)
+
+
+def _raw_gray(data: bytes, width: int) -> np.ndarray | None:
+    """A camera RAW's luminance on the 0..255 scale, developed at the reduction a JPEG of its width gets."""
+    try:
+        return luminance(decode_raw(data, "a RAW frame", reduce=reduction_for(width)))
+    except UnreadableImage:
+        return None
 
 
 def tile_sharpness(gray: np.ndarray, grid: tuple[int, int] = GRID) -> np.ndarray:

@@ -96,7 +96,7 @@ def drive_focus(camera_id: str) -> Any:
 @bp.post("/cameras/<camera_id>/capture")
 def capture(camera_id: str) -> Any:
     captured = camera_call(camera_id, lambda cam: cam.capture_still(), "capture a still")
-    export = engine().save_capture(captured)
+    export = engine().save_capture(captured, camera_id)
     # the name the download will have (the camera's, or made unique when an earlier file has it)
     name = engine().store.export(export).path.name
     return ok({"export": export, "name": name, "width": captured.width, "height": captured.height}, 201)
