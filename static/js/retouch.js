@@ -10,7 +10,7 @@ import { follow } from "./jobs.js";
 // A stroke's points are thinned to this many (the server takes up to 2000).
 const MAX_POINTS = 1500;
 
-export function retouch(burstId, { showFrame }) {
+export function retouch(burstId, { showFrame, onPicture = () => {} }) {
   const img = $("#result");
   const canvas = $("#retouch-canvas");
   const panel = $("#retouch");
@@ -64,7 +64,7 @@ export function retouch(burstId, { showFrame }) {
   function show(state) {
     layer = state;
     img.onerror = null;
-    img.onload = () => { fitCanvas(); drawTrail(); };
+    img.onload = () => { onPicture(); fitCanvas(); drawTrail(); };
     img.src = `/api/bursts/${burstId}/retouch.jpg?stack=${state.stack}&v=${state.revision}`;
     // The zoom's full-size tiles come from the stack's export while no stroke changed it; after that they
     // would hide the strokes, and a zoom enlarges this picture instead.

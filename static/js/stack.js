@@ -15,10 +15,13 @@ const last = $("#range-last");
 let viewer = null;
 let picking = null;
 let currentJob = null;
-const touch = retouch(burstId, { showFrame: (n) => {
-  viewer.show(n);
-  $("#single-caption").textContent = `single frame ${n + 1}: the brush copies from it`;
-} });
+const touch = retouch(burstId, {
+  showFrame: (n) => {
+    viewer.show(n);
+    $("#single-caption").textContent = `single frame ${n + 1}: the brush copies from it`;
+  },
+  onPicture: () => { resultZoom?.refresh(); viewer?.zoom?.apply(); }, // a new picture takes the linked view
+});
 keyboardCursor($("#single"), "picks the point there (after Tap a near and a far point)");
 
 const extent = () => $$("input[name=extent]").find((r) => r.checked).value;

@@ -91,7 +91,7 @@ def test_a_stroke_mends_what_the_stack_got_wrong_and_survives_a_restart(tmp_path
         box = page.locator("#result").bounding_box()  # the picture (the canvas over it covers its zoom frame)
         assert box is not None
         scale = box["width"] / SIZE[0]
-        radius_screen = 24
+        radius_screen = round(30 * scale)  # a brush of 30 picture pixels
         page.eval_on_selector("#brush-size", f"el => {{ el.value = {radius_screen}; }}")
         page.eval_on_selector("#brush-hardness", "el => { el.value = 60; }")
         start, end = (col - 40, row), (col + 40, row)
