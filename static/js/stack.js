@@ -1,11 +1,12 @@
 // The Stack page: all frames or a range (sliders, or tap a near and a far point), method, format;
-// progress; the result beside a single frame; download; depth map.
+// progress; the result beside a single frame; download; depth map; retouching the result (retouch.js).
 import { $, $$, api, attempt, connect, el, toast } from "./core.js";
 import { follow } from "./jobs.js";
 import { keyboardCursor } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
 import { FrameViewer } from "./viewer.js";
 import { Zoom, tileQuery, zoomControls } from "./zoom.js";
+import { retouch } from "./retouch.js";
 
 connect();
 const burstId = document.body.dataset.burst;
@@ -14,6 +15,13 @@ const last = $("#range-last");
 let viewer = null;
 let picking = null;
 let currentJob = null;
+const touch = retouch(burstId, {
+  showFrame: (n) => {
+    viewer.show(n);
+    $("#single-caption").textContent = `single frame ${n + 1}: the brush copies from it`;
+  },
+  onPicture: () => { resultZoom?.refresh(); viewer?.zoom?.apply(); }, // a new picture takes the linked view
+});
 keyboardCursor($("#single"), "picks the point there (after Tap a near and a far point)");
 
 const extent = () => $$("input[name=extent]").find((r) => r.checked).value;
@@ -37,6 +45,8 @@ async function init() {
   await viewer.show(Math.floor(count / 2));
   $("#single-caption").textContent = `single frame ${Math.floor(count / 2) + 1} of ${count}`;
   showRange();
+  touch.setFrames(count);
+  touch.load();
 }
 
 for (const input of [first, last]) {
@@ -84,6 +94,7 @@ $("#single").addEventListener("click", async (event) => {
 $("#stack").addEventListener("click", async () => {
   const body = { method: $("#method").value, format: $("#format").value };
   if (extent() === "range") body.range = [Number(first.value), Number(last.value)];
+  if (Number($("#slabs").value) > 1) body.slabs = Number($("#slabs").value);
   const started = await attempt(() => api("POST", `/api/bursts/${burstId}/stack`, body));
   if (!started) return;
   currentJob = started.job;
@@ -112,6 +123,7 @@ $("#stack").addEventListener("click", async () => {
   link.textContent = `Download ${result.name}`;
   link.hidden = false;
   showMotionMap(result.motion_map);
+  touch.load(); // the new stack is the base of a new retouch layer
 });
 
 $("#stack-cancel").addEventListener("click", () => currentJob && attempt(() => api("POST", `/api/jobs/${currentJob}/cancel`)));

@@ -189,8 +189,10 @@ def _default_out(inputs: tuple[Path, ...], dtype: Any, what: str) -> Path:
 @click.option("--motion-map", "motion_out", type=_OUT,
               help="also write the motion map (white = a moving subject, taken from one frame)")
 @click.option("--no-align", is_flag=True, help="frames are already aligned (skip breathing correction)")
+@click.option("--slabs", type=click.IntRange(min=2), metavar="N",
+              help="stack N overlapping slabs of the frames, then the slabs (for deep stacks)")
 def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: Path | None, depth_out: Path | None,
-          coverage_out: Path | None, motion_out: Path | None, no_align: bool) -> None:
+          coverage_out: Path | None, motion_out: Path | None, no_align: bool, slabs: int | None) -> None:
     """Focus-stack a burst, image files or a folder of them (JPEG, PNG, TIFF, camera RAW; 16-bit kept)."""
     files = _image_files(inputs)
     for path, option in ((out, "--out"), (depth_out, "--depth-map"), (coverage_out, "--coverage"),
@@ -202,18 +204,25 @@ def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: P
         selected = _parse_range(frame_range, source)
         index = (compute_focus_index(source, align=False, progress=bar) if no_align
                  else _index_for(source, cached, burst, bar))
-        result = stack_frames(source, method=method, frames=selected, index=index, progress=bar,
-                              on_strip_done=release_free_heap)
+        if slabs:
+            from tether.imaging.slabs import stack_slabs
+
+            result = stack_slabs(source, count=slabs, method=method, frames=selected, index=index, progress=bar,
+                                 on_strip_done=release_free_heap).result
+        else:
+            result = stack_frames(source, method=method, frames=selected, index=index, progress=bar,
+                                  on_strip_done=release_free_heap)
         bar.close()
         used = result.frames
         numbers = getattr(source, "indices", list(range(len(source))))
-        note = (f"tether focus stack ({method}) of {len(used)} frames, {numbers[used.start]}-{numbers[used.stop - 1]}, "
+        how = f"{method}, {slabs} slabs" if slabs else method
+        note = (f"tether focus stack ({how}) of {len(used)} frames, {numbers[used.start]}-{numbers[used.stop - 1]}, "
                 f"of {burst.name if burst else f'{len(source)} files'}"
                 + (f", {len(result.excluded)} left out" if result.excluded else ""))
         target = out or _default_out(inputs, result.image.dtype, "stack")
         write_image(target, result.image, exif_from=source.exif_source(), note=note)
         click.echo(f"wrote {target} ({result.image.shape[1]}x{result.image.shape[0]}, "
-                   f"{8 * result.image.dtype.itemsize}-bit, {len(used) - len(result.excluded)} frames, {method})")
+                   f"{8 * result.image.dtype.itemsize}-bit, {len(used) - len(result.excluded)} frames, {how})")
         for i in result.excluded:
             frame = files[i].name if len(files) == len(source) else f"frame {numbers[i]}"
             click.echo(f"warning: {frame} could not be registered to the other frames (another scene, or no "

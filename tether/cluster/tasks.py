@@ -56,7 +56,8 @@ def run_engine_job(store: BurstStore, kind: str, burst_id: str, params: dict[str
         if kind == "stack":
             frames = params["frames"]
             job = service.start_stack(burst_id, method=params["method"], fmt=params["fmt"],
-                                      frames=None if frames is None else (int(frames[0]), int(frames[1])))
+                                      frames=None if frames is None else (int(frames[0]), int(frames[1])),
+                                      slabs=params.get("slabs"))
         elif kind == "export":
             job = service.start_export(burst_id, params["fmt"], frame=params["frame"])
         elif kind == "refocus-map":

@@ -20,6 +20,7 @@ from tether.burst import BurstBusy, BurstReader, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
 from tether.engine.burst_frames import BurstFrames, frame_pixels
 from tether.engine.heap import limit_heap_growth, release_free_heap
+from tether.engine.retouch_layer import keep_for_retouch
 from tether.engine.store import BurstStore
 from tether.errors import NotFound, NotReady, TetherError
 from tether.events import EventBus
@@ -37,6 +38,7 @@ from tether.imaging import (
     stack_frames,
     write_image,
 )
+from tether.imaging.slabs import stack_slabs
 from tether.jobs import Job, JobPool
 
 log = logging.getLogger(__name__)
@@ -288,6 +290,10 @@ class BurstService:
         self._remember(burst_id, LoadedIndex(index, frames))
         return {"burst": burst_id, "frames": len(frames)}
 
+    def loaded_index(self, burst_id: str) -> LoadedIndex | None:
+        """The burst's focus index if it has been computed (memory or the burst), else None."""
+        return self._loaded(burst_id)
+
     def _index(self, burst_id: str) -> LoadedIndex:
         loaded = self._loaded(burst_id)
         if loaded is None:
@@ -309,10 +315,13 @@ class BurstService:
         return depth_map_png(self._index(burst_id).index)
 
     # stacking -------------------------------------------------------------------------------
-    def start_stack(self, burst_id: str, *, method: str, fmt: str, frames: tuple[int, int] | None) -> Job:
+    def start_stack(self, burst_id: str, *, method: str, fmt: str, frames: tuple[int, int] | None,
+                    slabs: int | None = None) -> Job:
         """Stack all frames or the burst frames ``frames`` = (first, last) into exports/ (+ a JPEG preview).
 
-        ``method`` and ``fmt`` name entries of ``tether.imaging.METHODS`` and ``FORMATS``.
+        ``method`` and ``fmt`` name entries of ``tether.imaging.METHODS`` and ``FORMATS``; ``slabs``: stack
+        that many overlapping slabs, then the slabs. The stack (and its slabs) is kept in the burst as the
+        base of a new retouch layer (tether.engine.retouch).
         """
         path = self.store.burst_path(burst_id)
         self._not_writing(burst_id)
@@ -321,19 +330,35 @@ class BurstService:
         def work(job: Job) -> dict[str, Any]:
             limit_heap_growth()
             loaded = self._loaded(burst_id)
+
+            def progress(done: int, total: int, stage: str) -> None:
+                job.report(done, total, phase=stage)
+
             with open_burst(path) as reader:
                 source = BurstFrames(reader)
                 selected = _source_range(source.indices, frames, burst_id)
-                result = stack_frames(source, method=method, frames=selected,
-                                      index=loaded.index if loaded else None,
-                                      progress=lambda d, t, stage: job.report(d, t, phase=stage),
-                                      cancel=lambda: job.cancelled, on_strip_done=release_free_heap)
+                slabbed = None
+                if slabs:  # the slabs share the focus index of all frames: made first if there is none yet
+                    index = loaded.index if loaded else compute_focus_index(source, progress=progress,
+                                                                            cancel=lambda: job.cancelled)
+                    slabbed = stack_slabs(source, count=slabs, method=method, frames=selected, index=index,
+                                          progress=progress, cancel=lambda: job.cancelled,
+                                          on_strip_done=release_free_heap)
+                    result = slabbed.result
+                else:
+                    result = stack_frames(source, method=method, frames=selected,
+                                          index=loaded.index if loaded else None, progress=progress,
+                                          cancel=lambda: job.cancelled, on_strip_done=release_free_heap)
                 if loaded is None:
                     self._remember(burst_id, LoadedIndex(result.index, tuple(source.indices)))
                 first, last = source.indices[selected.start], source.indices[selected.stop - 1]
-                note = f"tether focus stack of {len(selected)} frames ({first}-{last}) of burst {burst_id}, {method}"
+                how = f"{method}, {slabs} slabs" if slabs else method
+                note = f"tether focus stack of {len(selected)} frames ({first}-{last}) of burst {burst_id}, {how}"
                 export_id, out = self.store.new_export_path(output.suffix, f"{burst_id}-stack")
                 write_image(out, result.image, exif_from=source.exif_source(), note=note)
+                warnings = keep_for_retouch(path, result.image, about={"method": method, "range": [first, last],
+                                                                       "slabs": slabs or 0, "export": export_id},
+                                            slabs=slabbed, numbers=source.indices, index=result.index)
             done = self._exported(export_id, out)
             preview = export_id
             if not output.browsers_show:  # a JPEG beside it for the page
@@ -345,14 +370,15 @@ class BurstService:
                 write_image(motion_path, motion_map(result.index))
             return {**done, "preview": preview, "frames": len(selected) - len(result.excluded), "range": [first, last],
                     "method": method, "covered_box": list(result.valid_box), "uncovered": round(result.uncovered, 4),
-                    "motion_map": motion,
+                    "motion_map": motion, "slabs": slabs or 0,
                     "warnings": [f"frame {source.indices[i] + 1} could not be registered to the other frames (another "
-                                 "scene, or no texture) and was left out" for i in result.excluded]}
+                                 "scene, or no texture) and was left out" for i in result.excluded] + warnings}
 
         # labels are for people: frames counted from 1, as the pages show them
-        extent = "" if frames is None else f", frames {frames[0] + 1}-{frames[1] + 1}"
+        extent = ("" if frames is None else f", frames {frames[0] + 1}-{frames[1] + 1}") + (
+            f", {slabs} slabs" if slabs else "")
         return self.pool.submit("stack", work, label=f"Stack ({label}{extent})", subject=burst_id,
-                                task={"method": method, "fmt": fmt, "frames": frames})
+                                task={"method": method, "fmt": fmt, "frames": frames, "slabs": slabs})
 
     def _not_writing(self, burst_id: str) -> None:
         if burst_id in self.writing:

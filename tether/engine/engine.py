@@ -23,6 +23,7 @@ from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.ids import UnknownId
 from tether.engine.prescans import PrescanMemory
 from tether.engine.reshoot import Reshoots
+from tether.engine.retouch import RetouchService
 from tether.engine.stills import camera_model, still_event
 from tether.engine.store import BurstStore
 from tether.events import EventBus
@@ -47,6 +48,7 @@ class Engine:
         self.pool = pool or JobPool(self.bus, workers=workers)
         self.bursts = BurstService(self.store, self.pool, self.bus)
         self.depth = DepthService(self.bursts)
+        self.retouch = RetouchService(self.bursts)
         self.prescans = PrescanMemory(self.store.root)
         self.reshoots = Reshoots(self.store, self.bursts, self.pool, self.bus, self.owner_for)
         self.primary_camera = camera_id

@@ -19,6 +19,8 @@ bp = Blueprint("api_bursts", __name__)
 
 #: Frame indexes a request may name; a burst has far fewer, and the burst says which exist.
 MAX_FRAME_INDEX = 1_000_000
+#: Slabs a stack may be cut into (a 300-frame stack in slabs of 3 frames is 100; the burst says if it fits).
+MAX_SLABS = 500
 
 
 
@@ -103,8 +105,10 @@ def stack(burst_id: str) -> Any:
         "method": Field(METHODS.check, default=METHODS.default),
         "format": Field(FORMATS.check, default=FORMATS.default),
         "range": Field(ordered_pair(0, MAX_FRAME_INDEX)),
+        "slabs": Field(whole(2, MAX_SLABS)),
     })
-    job = engine().bursts.start_stack(burst_id, method=body["method"], fmt=body["format"], frames=body["range"])
+    job = engine().bursts.start_stack(burst_id, method=body["method"], fmt=body["format"], frames=body["range"],
+                                      slabs=body["slabs"])
     return ok({"job": job.id}, 202)
 
 

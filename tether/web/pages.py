@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, send
 from tether.capture import MODES
 from tether.engine.ids import UnknownId, check_id
 from tether.imaging import FORMATS, METHODS
+from tether.imaging.retouch import BRUSHES
 from tether.web import vendor
 
 bp = Blueprint("pages", __name__)
@@ -41,7 +42,7 @@ def refocus(burst_id: str) -> str:
 
 @bp.get("/stack/<burst_id>")
 def stack(burst_id: str) -> str:
-    return _page("stack", burst_id=_burst(burst_id), methods=METHODS, formats=FORMATS)
+    return _page("stack", burst_id=_burst(burst_id), methods=METHODS, formats=FORMATS, brushes=BRUSHES)
 
 
 @bp.get("/depth/<burst_id>")

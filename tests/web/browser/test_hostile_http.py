@@ -30,6 +30,8 @@ JSON_ENDPOINTS = [
     ("POST", "/api/bursts/no-such-burst/export"),
     ("POST", "/api/bursts/no-such-burst/stack"),
     ("POST", "/api/bursts/no-such-burst/save-frame"),
+    ("POST", "/api/bursts/no-such-burst/retouch/strokes"),
+    ("POST", "/api/bursts/no-such-burst/retouch/export"),
     ("PATCH", "/api/bursts/no-such-burst"),
     ("POST", "/api/sessions"),
     ("PATCH", "/api/sessions/no-such-session"),
@@ -42,8 +44,8 @@ JSON_ENDPOINTS = [
 ]
 #: Endpoints that take a POST without reading a body.
 BODILESS = {"/api/cameras/refresh", "/api/cameras/<camera_id>/capture", "/api/bursts/<burst_id>/refocus-map",
-            "/api/jobs/<job_id>/cancel", "/api/sessions/<session_id>/use",
-            "/api/bursts/<burst_id>/living"}
+            "/api/jobs/<job_id>/cancel", "/api/sessions/<session_id>/use", "/api/bursts/<burst_id>/living",
+            "/api/bursts/<burst_id>/retouch/undo", "/api/bursts/<burst_id>/retouch/redo"}
 
 
 def raw_request(server: Server, head: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:

@@ -1,0 +1,182 @@
+// Retouch on the Stack page (Zerene Stacker's model, made for a tablet): a brush over the stack that copies
+// pixels from a frame (the sharpest under the brush, the depth map's against halos, or the one on the
+// scrubber) or a slab. Mouse, pen and touch are pointer events on a canvas laid over the picture; a stroke
+// is sent when the pointer lifts, the server paints it and keeps it in the burst, and the page shows the
+// picture of the revision it answers with. Undo and redo are the server's too, so every browser (and a
+// reload, and a restarted server) sees the same strokes.
+import { $, api, attempt, el, on, toast } from "./core.js";
+import { follow } from "./jobs.js";
+
+// A stroke's points are thinned to this many (the server takes up to 2000).
+const MAX_POINTS = 1500;
+
+export function retouch(burstId, { showFrame, onPicture = () => {} }) {
+  const img = $("#result");
+  const canvas = $("#retouch-canvas");
+  const panel = $("#retouch");
+  const source = $("#retouch-source");
+  const frame = $("#retouch-frame");
+  let layer = null;
+  let points = null;
+
+  const clamp = (v) => Math.min(1, Math.max(0, v));
+  const radiusPx = () => Number($("#brush-size").value);
+
+  // The canvas covers the picture's frame (the zoom's, when the picture is zoomable): strokes are drawn and
+  // read where the picture is now, so they follow a zoom or a pan.
+  function fitCanvas() {
+    if (img.hidden || !img.naturalWidth) return;
+    const frame = img.parentElement;
+    if (canvas.parentElement !== frame) frame.append(canvas);
+    canvas.width = Math.round(frame.clientWidth * devicePixelRatio);
+    canvas.height = Math.round(frame.clientHeight * devicePixelRatio);
+  }
+
+  // A point of the picture (fractions) on the canvas, in its pixels.
+  function onCanvas([fx, fy]) {
+    const pic = img.getBoundingClientRect();
+    const box = canvas.getBoundingClientRect();
+    return [(pic.left + fx * pic.width - box.left) * devicePixelRatio, (pic.top + fy * pic.height - box.top) * devicePixelRatio];
+  }
+
+  function drawTrail(cursor) {
+    const ctx = canvas.getContext("2d");
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    const r = radiusPx() * devicePixelRatio;
+    ctx.lineCap = ctx.lineJoin = "round";
+    if (points && points.length) {
+      ctx.strokeStyle = "rgba(80, 200, 255, 0.35)";
+      ctx.lineWidth = 2 * r;
+      ctx.beginPath();
+      points.map(onCanvas).forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+      if (points.length === 1) ctx.lineTo(...onCanvas(points[0]).map((v, i) => v + (i ? 0 : 0.1)));
+      ctx.stroke();
+    }
+    if (cursor) { // the brush's outline under a mouse or a hovering pen
+      ctx.strokeStyle = "rgba(255, 255, 255, 0.8)";
+      ctx.lineWidth = devicePixelRatio;
+      ctx.beginPath();
+      ctx.arc(...onCanvas(cursor), r, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+  }
+
+  function show(state) {
+    layer = state;
+    img.onerror = null;
+    img.onload = () => { onPicture(); fitCanvas(); drawTrail(); };
+    img.src = `/api/bursts/${burstId}/retouch.jpg?stack=${state.stack}&v=${state.revision}`;
+    // The zoom's full-size tiles come from the stack's export while no stroke changed it; after that they
+    // would hide the strokes, and a zoom enlarges this picture instead.
+    if (!state.strokes.length && state.about.export) img.dataset.export = state.about.export;
+    else delete img.dataset.export;
+    img.hidden = false;
+    img.dataset.stack = state.stack;
+    img.dataset.revision = String(state.revision);
+    panel.hidden = canvas.hidden = false;
+    $("#retouch-undo").disabled = !state.strokes.length;
+    $("#retouch-redo").disabled = !state.undone;
+    const [a, b] = state.about.range || [0, 0];
+    const n = state.strokes.length;
+    $("#retouch-status").textContent = `${n} stroke${n === 1 ? "" : "s"} over the stack of frames ${a + 1}–${b + 1}` +
+      (state.slabs.length ? ` (${state.slabs.length} slabs)` : "");
+    const chosen = source.value;
+    source.replaceChildren(el("option", { value: "frame" }, "the frame on the scrubber"),
+      ...state.slabs.map(([first, last], k) => el("option", { value: `slab-${k}` }, `slab ${k + 1} (frames ${first + 1}–${last + 1})`)));
+    if ([...source.options].some((o) => o.value === chosen)) source.value = chosen;
+  }
+
+  async function load() {
+    try {
+      show(await api("GET", `/api/bursts/${burstId}/retouch`));
+    } catch (err) {
+      if (err.status !== 404) toast(err.message, "error"); // 404: nothing stacked yet, nothing to retouch
+      return;
+    }
+    // The brushes that pick a frame read the focus index: after a server restart it may have to be made again.
+    api("POST", `/api/bursts/${burstId}/refocus-map`).catch(() => {});
+  }
+
+  function at(event) {
+    const rect = img.getBoundingClientRect();
+    return [clamp((event.clientX - rect.left) / rect.width), clamp((event.clientY - rect.top) / rect.height)];
+  }
+
+  // Painting is the canvas's: the zoom under it must not take the same pointer for a pan.
+  for (const type of ["pointerdown", "pointermove", "pointerup", "pointercancel"]) {
+    canvas.addEventListener(type, (event) => event.stopPropagation());
+  }
+
+  canvas.addEventListener("pointerdown", (event) => {
+    if (event.pointerType === "mouse" && event.button !== 0) return;
+    canvas.setPointerCapture(event.pointerId);
+    points = [at(event)];
+    drawTrail();
+    event.preventDefault();
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (points) {
+      for (const e of event.getCoalescedEvents ? event.getCoalescedEvents() : [event]) points.push(at(e));
+    }
+    drawTrail(event.pointerType === "touch" ? null : at(event));
+  });
+  canvas.addEventListener("pointerleave", () => { if (!points) drawTrail(); });
+  canvas.addEventListener("pointercancel", () => { points = null; drawTrail(); });
+  canvas.addEventListener("pointerup", async () => {
+    if (!points) return;
+    const step = Math.ceil(points.length / MAX_POINTS);
+    const path = points.filter((_, i) => i % step === 0 || i === points.length - 1);
+    const body = { points: path, radius: radiusPx() / img.getBoundingClientRect().width,
+      hardness: Number($("#brush-hardness").value) / 100, opacity: Number($("#brush-opacity").value) / 100,
+      brush: $("#brush").value };
+    if (body.brush === "chosen") {
+      body.source = source.value === "frame" ? { kind: "frame", number: Number(frame.value) }
+        : { kind: "slab", number: Number(source.value.slice(5)) };
+    }
+    const state = await attempt(() => api("POST", `/api/bursts/${burstId}/retouch/strokes`, body));
+    points = null;
+    if (state) show(state);
+    else drawTrail();
+  });
+
+  // The scrubber chooses the frame to copy: moving it picks the "chosen" brush and shows that frame.
+  frame.addEventListener("input", () => {
+    $("#brush").value = "chosen";
+    source.value = "frame";
+    showFrame(Number(frame.value));
+  });
+  source.addEventListener("change", () => { $("#brush").value = "chosen"; });
+
+  const step = (action) => async () => {
+    const state = await attempt(() => api("POST", `/api/bursts/${burstId}/retouch/${action}`));
+    if (state) show(state);
+  };
+  $("#retouch-undo").addEventListener("click", step("undo"));
+  $("#retouch-redo").addEventListener("click", step("redo"));
+  document.addEventListener("keydown", (event) => {
+    if (!layer || !(event.ctrlKey || event.metaKey) || event.key.toLowerCase() !== "z") return;
+    if (event.target.matches("input[type=number], input[type=text], textarea")) return; // the field's own undo
+    event.preventDefault();
+    step(event.shiftKey ? "redo" : "undo")();
+  });
+
+  $("#retouch-export").addEventListener("click", async () => {
+    const started = await attempt(() => api("POST", `/api/bursts/${burstId}/retouch/export`, { format: $("#format").value }));
+    if (!started) return;
+    const done = await follow(started.job, { status: "#retouch-status" }).catch((err) => { toast(err.message, "error"); return null; });
+    if (!done) return;
+    const link = $("#retouch-download");
+    link.href = `/api/exports/${done.result.export}`;
+    link.textContent = `Download ${done.result.name}`;
+    link.hidden = false;
+  });
+
+  // Another browser painted, undid or stacked again: show what the burst now holds.
+  on("retouch.changed", (event) => { if (event.burst === burstId && event.revision !== layer?.revision) load(); });
+  addEventListener("resize", fitCanvas);
+
+  return {
+    load,
+    setFrames(count) { frame.max = String(count - 1); },
+  };
+}

@@ -1,0 +1,135 @@
+"""Retouch strokes as pure functions: a stroke's core is the aligned, colour-matched source; its soft edge
+blends; nothing outside it changes; replaying fewer strokes gives the stack back bit for bit; the brushes
+pick the sharpest frame or the depth map's."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tether.errors import InvalidInput
+from tether.imaging import ArrayFrames, FocusIndex, compute_focus_index, stack_frames
+from tether.imaging import transforms as tf
+from tether.imaging.retouch import (
+    Source,
+    Stroke,
+    aligned_region,
+    path_distance,
+    pick_frame,
+    replay,
+    simplify_path,
+    stroke_box,
+)
+
+
+@pytest.fixture(scope="module")
+def stacked(synthetic):
+    """A breathing synthetic stack, its focus index (transforms and gains), a range stack of its first frames
+    (the far side of the plane left soft: a region the stack got wrong) and a reader of aligned regions."""
+    stack = synthetic(n=10, shape=(120, 160), breathing=0.004, seed=5)
+    # frame 7 a little brighter, so the colour gains are not all 1
+    stack.frames[7] = np.clip(stack.frames[7].astype(np.float32) * 1.06, 0, 255).astype(np.uint8)
+    source = ArrayFrames(stack.frames)
+    index = compute_focus_index(source)
+    base = stack_frames(source, index=index, frames=range(0, 4)).image
+
+    def read(src: Source, box: tuple[int, int, int, int]) -> np.ndarray:
+        return aligned_region(stack.frames[src.number], index.transforms[src.number], index.gains[src.number], box,
+                              index.shape)
+
+    return stack, index, base, read
+
+
+def expected_frame(stack, index, k: int) -> np.ndarray:
+    """Frame k in the reference geometry and colour, made whole (not from a box) with numpy's own rounding."""
+    warped = tf.warp_to_reference(stack.frames[k], index.transforms[k], size=index.shape).astype(np.float64)
+    return np.clip(np.rint(warped * index.gains[k].astype(np.float64)), 0, 255)
+
+
+def test_the_core_is_the_aligned_gain_matched_frame_and_the_edge_blends(stacked) -> None:
+    stack, index, base, read = stacked
+    assert not np.allclose(index.gains[7], 1.0) and not np.allclose(index.transforms[7], np.eye(3), atol=1e-3)
+    stroke = Stroke(points=((110.0, 40.0), (130.0, 70.0)), radius=14.0, hardness=0.5, opacity=1.0,
+                    source=Source("frame", 7))
+    out = replay(base, [stroke], read)
+    box = stroke_box(stroke, index.shape)
+    r0, r1, c0, c1 = box
+    distance = np.full(index.shape, np.inf, np.float32)
+    distance[r0:r1, c0:c1] = path_distance(stroke, box)
+    core, edge, outside = distance <= 6.0, (distance > 8.0) & (distance < 13.0), distance > 15.0
+    want = expected_frame(stack, index, 7)
+    diff = np.abs(out.astype(np.float64) - want)[core]
+    assert diff.max() <= 1 and (diff == 0).mean() > 0.99  # (1: a different rounding of the gains at .5)
+    np.testing.assert_array_equal(out[outside], base[outside])
+    lo, hi = np.minimum(base, want)[edge], np.maximum(base, want)[edge]
+    assert ((out[edge] >= lo - 1) & (out[edge] <= hi + 1)).all()
+    between = (np.abs(out[edge].astype(float) - base[edge]) > 2) & (np.abs(out[edge].astype(float) - want[edge]) > 2)
+    assert between.mean() > 0.2, "the soft edge does not blend"
+    # where the stack was wrong (the far side, outside its range), the stroke is sharper than it was
+    err_before = np.abs(base[core].astype(float) - stack.sharp[core]).mean()
+    err_after = np.abs(out[core].astype(float) - stack.sharp[core]).mean()
+    assert err_after < 0.7 * err_before
+
+
+def test_opacity_scales_the_core_and_undo_gives_the_stack_back_bit_for_bit(stacked) -> None:
+    stack, index, base, read = stacked
+    one = Stroke(points=((120.0, 60.0),), radius=10.0, hardness=1.0, opacity=1.0, source=Source("frame", 8))
+    half = Stroke(points=((40.0, 60.0), (60.0, 62.0)), radius=8.0, hardness=1.0, opacity=0.5, source=Source("frame", 0))
+    both = replay(base, [one, half], read)
+    undone = replay(base, [one], read)
+    np.testing.assert_array_equal(replay(base, [], read), base)
+    assert not np.array_equal(both, undone)
+    box = stroke_box(half, index.shape)
+    r0, r1, c0, c1 = box
+    d = path_distance(half, box) <= 6.0
+    mixed = (base[r0:r1, c0:c1].astype(float) + expected_frame(stack, index, 0)[r0:r1, c0:c1]) / 2
+    assert np.abs(both[r0:r1, c0:c1][d] - mixed[d]).max() <= 1.0
+    # outside the second stroke, undoing it changes nothing
+    changed = np.any(both != undone, axis=2)
+    assert changed[r0:r1, c0:c1].sum() == changed.sum()
+
+
+def test_strokes_off_the_picture_are_clipped(stacked) -> None:
+    _, index, base, read = stacked
+    stroke = Stroke(points=((-30.0, -30.0), (5.0, 5.0)), radius=12.0, hardness=0.5, opacity=1.0,
+                    source=Source("frame", 3))
+    assert stroke_box(stroke, index.shape)[0] == 0
+    out = replay(base, [stroke, Stroke(((500.0, 500.0),), 5.0, 0.5, 1.0, Source("frame", 3))], read)
+    assert out.shape == base.shape and not np.array_equal(out[:6, :6], base[:6, :6])
+
+
+def test_a_stroke_round_trips_and_bad_ones_are_refused() -> None:
+    stroke = Stroke(points=((1.5, 2.25),), radius=3.0, hardness=0.2, opacity=0.7, source=Source("slab", 1),
+                    brush="chosen")
+    assert Stroke.from_dict(stroke.to_dict()) == stroke
+    good = stroke.to_dict()
+    for bad in ({"source": {"kind": "layer", "number": 1}}, {"source": 3}, {"points": []}, {"points": [[1]]},
+                {"radius": 0}, {"opacity": 2}, {"brush": "smudge"}, {"colour": "red"}):
+        with pytest.raises(InvalidInput):
+            Stroke.from_dict({**good, **bad})
+
+
+def test_the_sharpest_brush_follows_the_curves_and_the_halo_brush_the_depth_map() -> None:
+    # 6 x 6 tiles, 10 frames: every tile sharpest at frame 2, but the middle one's curve peaks at 8
+    # (the blur of a near edge, say): the depth map smooths that outlier away
+    n, rows, cols = 10, 6, 6
+    frames = np.arange(n, dtype=np.float32)[:, None, None]
+    peaks = np.full((rows, cols), 2.0, np.float32)
+    peaks[3, 3] = 8.0
+    scores = (np.exp(-0.5 * (frames - peaks) ** 2) + 0.01).astype(np.float32)
+    index = FocusIndex(scores=scores, shape=(rows * 16, cols * 16), tile=16,
+                       transforms=np.repeat(np.eye(3)[None], n, axis=0), gains=np.ones((n, 3), np.float32))
+    at = (3 * 16 + 8.0, 3 * 16 + 8.0)
+    assert pick_frame(index, at, 4.0, "sharpest") == 8
+    assert pick_frame(index, at, 4.0, "halo") == 2
+    assert pick_frame(index, (8.0, 8.0), 4.0, "sharpest") == 2
+
+
+def test_a_long_path_is_kept_as_few_points_within_half_a_pixel() -> None:
+    xs = np.linspace(10, 200, 400)
+    points = [(float(x), 50.0 + 20.0 * float(np.sin(x / 30.0))) for x in xs]
+    kept = simplify_path(points)
+    assert 5 < len(kept) < 80 and kept[0] == points[0] and kept[-1] == points[-1]
+    full = Stroke(tuple(points), 6.0, 1.0, 1.0, Source("frame", 0))
+    thin = Stroke(kept, 6.0, 1.0, 1.0, Source("frame", 0))
+    box = stroke_box(full, (120, 240))
+    assert np.abs(path_distance(full, box) - path_distance(thin, box)).max() <= 1.0

@@ -1,0 +1,231 @@
+"""Retouching a burst's stack: strokes painted, undone and redone, kept in the burst and replayed at full size.
+
+The layer (:mod:`tether.engine.retouch_layer`) is made by the panel's stack job. Every stroke, undo
+and redo rewrites the layer in the burst before it answers, so a reload or a server restart finds it
+as it was; the pixels are never stored: the picture on screen is the base with the strokes replayed
+(:func:`tether.imaging.retouch.replay`), kept in memory per burst and painted one stroke at a time,
+and the export replays them all, at full size, in a job.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tether.burst import BurstReader, open_burst
+from tether.checks import checked, number
+from tether.engine.burst_frames import BurstFrames
+from tether.engine.bursts import BurstService
+from tether.engine.retouch_layer import (
+    BASE_NAME,
+    Geometry,
+    decode_png,
+    read_geometry,
+    read_layer,
+    slab_name,
+    store_layer,
+)
+from tether.errors import InvalidInput, NotFound, NotReady
+from tether.imaging import FORMATS, write_image
+from tether.imaging.retouch import (
+    BRUSHES,
+    Box,
+    Source,
+    Stroke,
+    aligned_region,
+    check_source,
+    paint,
+    pick_frame,
+    point_list,
+    replay,
+    simplify_path,
+    stroke_box,
+)
+from tether.jobs import Job
+
+#: Retouched pictures kept in memory (full size: 6 MB a 1080p burst).
+IMAGE_CACHE = 2
+
+
+class _Sources:
+    """Reads the pixels a stroke copies from an open burst: frames aligned and colour-matched, or slabs."""
+
+    def __init__(self, reader: BurstReader, shape: tuple[int, int]) -> None:
+        self.reader, self.shape = reader, shape
+        self._frames: BurstFrames | None = None
+        self._geometry: Geometry | None = None
+        #: The last frame decoded: strokes in a row mostly copy the same frame, and a replay decodes it once.
+        self._last: tuple[int, np.ndarray] | None = None
+
+    def __call__(self, source: Source, box: Box) -> np.ndarray:
+        r0, r1, c0, c1 = box
+        if source.kind == "slab":
+            return decode_png(self.reader.derived(slab_name(source.number)), f"slab {source.number}")[r0:r1, c0:c1]
+        if self._geometry is None:
+            self._geometry, self._frames = read_geometry(self.reader), BurstFrames(self.reader)
+        assert self._frames is not None
+        k = self._geometry.position(source.number)
+        if self._last is None or self._last[0] != k:
+            self._last = None  # (before the next frame is decoded)
+            self._last = (k, self._frames.read(self._frames.indices.index(source.number)))
+        geometry = self._geometry
+        return aligned_region(self._last[1], geometry.transforms[k], geometry.gains[k], box, self.shape)
+
+
+class RetouchService:
+    """Strokes, undo and redo over the retouch layers of a BurstService's bursts, and their export."""
+
+    def __init__(self, bursts: BurstService) -> None:
+        self.bursts = bursts
+        self._lock = threading.Lock()
+        #: burst id -> ((stack, revision), the retouched picture)
+        self._images: OrderedDict[str, tuple[tuple[str, int], np.ndarray]] = OrderedDict()
+
+    def state(self, burst_id: str) -> dict[str, Any]:
+        """The layer: the stack it is painted on, its slabs, the strokes and how many can be redone."""
+        with open_burst(self.bursts.store.burst_path(burst_id)) as reader:
+            return _public(read_layer(reader, burst_id))
+
+    # painting -------------------------------------------------------------------------------
+    def add(self, burst_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Paint one stroke from a request (points and radius in fractions of the picture's width and height)."""
+        path = self.bursts.store.burst_path(burst_id)
+        with self._lock, open_burst(path) as reader:
+            layer = read_layer(reader, burst_id)
+            width, height = layer["size"]
+            stroke = self._stroke(burst_id, reader, request, layer, (height, width))
+            image = self._image(burst_id, reader, layer).copy()
+            box = stroke_box(stroke, (height, width))
+            if box[1] > box[0] and box[3] > box[2]:
+                paint(image, stroke, _Sources(reader, (height, width))(stroke.source, box), box)
+            layer["strokes"].append(stroke.to_dict())
+            layer["undone"] = []
+            return self._changed(burst_id, path, layer, image)
+
+    def undo(self, burst_id: str) -> dict[str, Any]:
+        return self._move(burst_id, "strokes", "undone")
+
+    def redo(self, burst_id: str) -> dict[str, Any]:
+        return self._move(burst_id, "undone", "strokes")
+
+    def _move(self, burst_id: str, take: str, put: str) -> dict[str, Any]:
+        """Undo (the last stroke to the undone) or redo (the last undone back), and replay."""
+        path = self.bursts.store.burst_path(burst_id)
+        with self._lock, open_burst(path) as reader:
+            layer = read_layer(reader, burst_id)
+            if not layer[take]:
+                raise InvalidInput("there is no stroke to " + ("undo" if take == "strokes" else "redo"))
+            layer[put].append(layer[take].pop())
+            image = _replayed(reader, layer)
+            return self._changed(burst_id, path, layer, image)
+
+    def _changed(self, burst_id: str, path: Path, layer: dict[str, Any], image: np.ndarray) -> dict[str, Any]:
+        layer["revision"] += 1
+        store_layer(path, layer)
+        self._remember(burst_id, layer, image)
+        self.bursts.bus.publish("retouch.changed", burst=burst_id, revision=layer["revision"],
+                                strokes=len(layer["strokes"]), undone=len(layer["undone"]))
+        return _public(layer)
+
+    def _stroke(self, burst_id: str, reader: BurstReader, request: dict[str, Any], layer: dict[str, Any],
+                shape: tuple[int, int]) -> Stroke:
+        given = checked(request, {"points": point_list(0.0, 1.0), "radius": number(0.0005, 1.0),
+                                  "hardness": number(0.0, 1.0), "opacity": number(0.0, 1.0), "brush": BRUSHES.check,
+                                  "source": check_source}, "stroke", required=("points", "radius"))
+        h, w = shape
+        points = [list(p) for p in simplify_path([(x * w, y * h) for x, y in given["points"]])]
+        brush = given.get("brush", BRUSHES.default)
+        radius = given["radius"] * w
+        if brush == "chosen":
+            if "source" not in given:
+                raise InvalidInput("a stroke of a chosen frame or slab needs its 'source'")
+            source = given["source"].to_dict()
+        else:
+            loaded = self.bursts.loaded_index(burst_id)
+            if loaded is None:  # (after a restart, of a burst whose index was never stored)
+                self.bursts.prepare_refocus(burst_id)
+                raise NotReady(f"the focus index of burst {burst_id} is being computed",
+                               hint="paint again when its job is done, or choose a frame on the scrubber")
+            k = pick_frame(loaded.index, (points[0][0], points[0][1]), radius, brush)
+            source = {"kind": "frame", "number": loaded.burst_frame(k)}
+        stroke = Stroke.from_dict({"points": points, "radius": max(0.5, radius), "source": source, "brush": brush,
+                                   **{key: given[key] for key in ("hardness", "opacity") if key in given}})
+        if stroke.source.kind == "slab" and stroke.source.number >= len(layer["slabs"]):
+            raise NotFound(f"this stack has no slab {stroke.source.number + 1}"
+                           + (f" (it has {len(layer['slabs'])})" if layer["slabs"] else " (it was not slabbed)"))
+        if stroke.source.kind == "frame":
+            read_geometry(reader).position(stroke.source.number)  # (NotFound when the stack had no such frame)
+        return stroke
+
+    # pictures -------------------------------------------------------------------------------
+    def image(self, burst_id: str) -> np.ndarray:
+        """The retouched stack as the panel shows it (full size; not to be changed)."""
+        with self._lock, open_burst(self.bursts.store.burst_path(burst_id)) as reader:
+            return self._image(burst_id, reader, read_layer(reader, burst_id))
+
+    def _image(self, burst_id: str, reader: BurstReader, layer: dict[str, Any]) -> np.ndarray:
+        key = (layer["stack"], layer["revision"])
+        cached = self._images.get(burst_id)
+        if cached is not None and cached[0] == key:
+            self._images.move_to_end(burst_id)
+            return cached[1]
+        image = _replayed(reader, layer)
+        self._remember(burst_id, layer, image)
+        return image
+
+    def _remember(self, burst_id: str, layer: dict[str, Any], image: np.ndarray) -> None:
+        self._images[burst_id] = ((layer["stack"], layer["revision"]), image)
+        self._images.move_to_end(burst_id)
+        while len(self._images) > IMAGE_CACHE:
+            self._images.popitem(last=False)
+
+    def start_export(self, burst_id: str, fmt: str) -> Job:
+        """Replay every stroke over the stack at full size, from the burst, into exports/ as ``fmt``."""
+        path = self.bursts.store.burst_path(burst_id)
+        output = FORMATS.pick(fmt)
+
+        def work(job: Job) -> dict[str, Any]:
+            def progress(done: int, total: int) -> None:
+                job.check()
+                job.report(done, total)
+
+            with open_burst(path) as reader:
+                layer = read_layer(reader, burst_id)
+                image = _replayed(reader, layer, progress=progress)
+                note = (f"tether focus stack of burst {burst_id} ({layer['about'].get('method', '')}), retouched "
+                        f"with {len(layer['strokes'])} strokes from its frames")
+                export_id, out = self.bursts.store.new_export_path(output.suffix, f"{burst_id}-retouched")
+                write_image(out, image, exif_from=BurstFrames(reader).exif_source(), note=note)
+            self.bursts.bus.publish("export.added", export=export_id, name=out.name)
+            return {"export": export_id, "name": out.name, "bytes": out.stat().st_size,
+                    "strokes": len(layer["strokes"])}
+
+        return self.bursts.pool.submit("export", work, label="Export the retouched stack", subject=burst_id)
+
+
+def _replayed(reader: BurstReader, layer: dict[str, Any],
+              progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """The layer's base with its strokes replayed, read from the burst."""
+    base = decode_png(reader.derived(BASE_NAME), "the retouch base")
+    strokes = [Stroke.from_dict(s) for s in layer["strokes"]]
+    read = _Sources(reader, (base.shape[0], base.shape[1]))
+    if progress is None:
+        return replay(base, strokes, read)
+    done = [0]
+
+    def counted(source: Source, box: Box) -> np.ndarray:
+        region = read(source, box)
+        done[0] += 1
+        progress(done[0], len(strokes))
+        return region
+
+    return replay(base, strokes, counted)
+
+
+def _public(layer: dict[str, Any]) -> dict[str, Any]:
+    return {"stack": layer["stack"], "about": layer["about"], "slabs": layer["slabs"], "size": layer["size"],
+            "revision": layer["revision"], "strokes": layer["strokes"], "undone": len(layer["undone"])}
