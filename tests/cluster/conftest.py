@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 
 from tests.imaging.conftest import make_stack
-from tests.web.browser.conftest import browser, new_page  # noqa: F401 (the panel test's fixtures)
 from tether.burst import BurstWriter, FrameMeta
 
 #: Long enough for a loaded 2-core machine to start a worker or stack a handful of tiny bursts.

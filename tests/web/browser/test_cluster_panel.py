@@ -9,7 +9,8 @@ import pytest
 import requests
 from playwright.sync_api import Page
 
-from tests.cluster.conftest import write_bursts, write_config
+# the cluster's fixtures; this test lives with the browser tests, whose one Chromium it shares
+from tests.cluster.conftest import redis_server, start_workers, write_bursts, write_config  # noqa: F401
 from tests.web.browser.conftest import start_server, stop_server_process
 from tests.web.browser.test_panel import finished_job
 
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_a_stack_on_a_worker_shows_its_progress_in_the_panel_and_is_cancelled_from_it(
-        tmp_path: Path, redis_server, start_workers, new_page: Callable[..., Page]) -> None:
+        tmp_path: Path, redis_server, start_workers, new_page: Callable[..., Page]) -> None:  # noqa: F811 (fixtures)
     base = tmp_path / "serve"
     data = base / "data"
     # big enough to be still running when the first progress reaches the page
