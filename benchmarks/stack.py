@@ -278,6 +278,10 @@ def main() -> None:
     if args.focus_stack:
         runners.append(partial(run_focus_stack, focus_stack_binary(args.focus_stack.resolve())))
     root = Path(tempfile.mkdtemp(prefix="stack-bench-", dir=args.dir))
+    # tether's bytecode, as an installed tether has it (pip compiles it), also where the environment
+    # says not to write it (PYTHONDONTWRITEBYTECODE): otherwise each run would compile it first.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "tether")],
+                   check=True, env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     baseline = interpreter_baseline()
     rows = []
     try:
@@ -291,6 +295,7 @@ def main() -> None:
             outcomes = run_tools(runners, paths, folder, args.runs, truth)
             mp = case.size[0] * case.size[1] / 1e6
             rows.append((name, case, mp, outcomes, best_single_frame(paths, truth)))
+            print_table(rows[-1:], baseline, args.runs)  # as it goes: a long run stopped early keeps its cases
             if not args.keep:  # a case's frames and results are not needed past it (24 MP ones are large)
                 shutil.rmtree(folder)
     finally:
