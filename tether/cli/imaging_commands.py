@@ -22,12 +22,12 @@ from tether.imaging import (
     depth_map,
     format_of,
     motion_map,
+    reading_ahead,
     render_aperture,
     stack_frames,
     write_image,
 )
 from tether.imaging.formats import suffixes_text
-from tether.imaging.io import reading_ahead
 
 _IN = click.Path(dir_okay=False, path_type=Path)
 _OUT = click.Path(dir_okay=False, path_type=Path)
