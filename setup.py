@@ -46,6 +46,7 @@ class BuildPyWithVendor(build_py):
 setup(
     packages=find_packages(include=["tether", "tether.*"]) + ASSET_PACKAGES,
     package_dir=ASSETS,
-    package_data={name: ["*"] for name in ASSET_PACKAGES},
+    # the living picture's page (tether/engine/living.py) is a resource of its package
+    package_data={**{name: ["*"] for name in ASSET_PACKAGES}, "tether.engine": ["*.html"]},
     cmdclass={"build_py": BuildPyWithVendor},
 )

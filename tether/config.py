@@ -116,12 +116,35 @@ class GphotoSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    broker: str = _opt(
+        "", "Celery broker for stacking on other machines, like 'redis://:PASSWORD@10.0.0.5:6379/0'; "
+            "empty = stack in this process (nothing to install)"
+    )
+    result_backend: str = _opt("", "where task results and states are kept; empty = the broker")
+    queue: str = _opt("tether", "the queue tasks are sent to and workers take them from")
+    frame_megapixels: float = _opt(
+        24.0, "frame size workers plan memory for: a stack needs about 30 MB per megapixel", min=0.1, max=400.0
+    )
+    task_memory_mb: int = _opt(
+        0, "memory (address space) a task may add before it fails as out of memory; 0 = the machine's "
+           "available memory over the worker's tasks",
+        min=0,
+    )
+    visibility_timeout: int = _opt(
+        3600, "seconds after which a task taken by a worker that vanished (machine off) goes to another; "
+              "longer than the longest stack", min=10,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     paths: PathSettings = field(default_factory=PathSettings)
     camera: CameraSettings = field(default_factory=CameraSettings)
     sim: SimSettings = field(default_factory=SimSettings)
     gphoto: GphotoSettings = field(default_factory=GphotoSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     #: Where these settings came from, for messages ("" = defaults only).
     source: str = ""
 

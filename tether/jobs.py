@@ -184,8 +184,13 @@ class JobPool:
         self._jobs: dict[str, Job] = {}
         self._keep = keep
 
-    def submit(self, kind: str, work: Work, *, label: str, subject: str = "") -> Job:
-        """Queue ``work(job)`` on a worker; it returns a JSON-able result dict."""
+    def submit(self, kind: str, work: Work, *, label: str, subject: str = "",
+               task: dict[str, Any] | None = None) -> Job:
+        """Queue ``work(job)`` on a worker; it returns a JSON-able result dict.
+
+        ``task``: the work's arguments, JSON-able, for a pool that hands the work to other machines
+        (``tether.cluster``, which runs the same work there); this pool runs ``work`` itself.
+        """
         job = self.track(Job(kind, label=label, subject=subject, bus=self._bus))
         self._executor.submit(job.run, work)
         self._bus.publish("job.progress", **job.to_dict())

@@ -1,6 +1,8 @@
-// The Bursts page: gallery with thumbnail, date, camera and frame count; delete, download, export.
+// The Bursts page: gallery with thumbnail, title, date, camera and frame count; filter by session and search
+// names and notes; rename and note a burst; delete, download, export.
 import { $, api, attempt, connect, el, formatDate, on, toast } from "./core.js";
 import { follow } from "./jobs.js";
+import { loadSessions, sessionLabel } from "./sessions.js";
 
 connect();
 const EXPORTS = ["zip", "mp4"];
@@ -25,17 +27,36 @@ function card(b) {
   return el("article", { class: "burst-card", dataset: { burst: b.id } },
     el("a", { href: `/refocus/${b.id}`, class: "thumb" },
       b.frame_count ? el("img", { src: `/api/bursts/${b.id}/thumbnail.jpg`, alt: `burst ${b.id}`, loading: "lazy" }) : null),
-    el("h3", {}, formatDate(b.created)),
+    el("h3", { class: "title" }, b.title || b.id),
+    el("p", { class: "meta" }, `${b.title ? `${b.id} · ` : ""}${formatDate(b.created)} · ${sessionNames.get(b.session) || b.session}`),
     el("p", { class: "meta" }, `${b.camera || "unknown camera"} · ${b.frame_count} frames · ${b.sources.join(", ")}`
       + (b.status !== "complete" ? ` · ${b.status}` : "") + (b.recovered ? " · recovered" : "")),
+    b.notes ? el("p", { class: "notes" }, b.notes) : null,
+    labelsForm(b),
     el("div", { class: "actions" },
       el("a", { href: `/refocus/${b.id}`, class: "button" }, "Refocus"),
       el("a", { href: `/stack/${b.id}`, class: "button" }, "Stack"),
       el("a", { href: `/api/bursts/${b.id}/download`, class: "button", download: "" }, "Download"),
       el("button", { type: "button", onclick: exportTo("zip") }, "Export JPEGs"),
       el("button", { type: "button", onclick: exportTo("mp4") }, "Export MP4"),
+      el("button", { type: "button", onclick: (e) => { e.target.closest(".burst-card").querySelector(".labels").hidden = false; } },
+        "Rename / notes"),
       el("button", { type: "button", class: "danger", onclick: () => remove(b.id) }, "Delete")),
     ...EXPORTS.map((format) => el("p", { id: `status-${b.id}-${format}`, class: "status" })));
+}
+
+// the title and notes are kept in the burst file itself (they travel with it)
+function labelsForm(b) {
+  const save = async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const body = { title: form.elements.title.value, notes: form.elements.notes.value };
+    if (await attempt(() => api("PATCH", `/api/bursts/${b.id}`, body))) load();
+  };
+  return el("form", { class: "labels", hidden: true, onsubmit: save },
+    el("label", {}, "Title ", el("input", { type: "text", name: "title", value: b.title, maxlength: 200, placeholder: b.id })),
+    el("label", {}, "Notes ", el("textarea", { name: "notes", maxlength: 4000, rows: 3 }, b.notes)),
+    el("button", { type: "submit" }, "Save"));
 }
 
 async function remove(id) {
@@ -43,11 +64,28 @@ async function remove(id) {
   await attempt(() => api("DELETE", `/api/bursts/${id}`));
 }
 
+const sessionNames = new Map();
+
+async function loadFilter() {
+  const data = await loadSessions();
+  if (!data) return;
+  for (const s of data.sessions) sessionNames.set(s.id, sessionLabel(s));
+  const chooser = $("#filter-session");
+  const chosen = chooser.value;
+  chooser.replaceChildren(el("option", { value: "" }, "All sessions"),
+    ...data.sessions.map((s) => el("option", { value: s.id, selected: s.id === chosen }, sessionLabel(s))));
+}
+
+// answers can come back out of order while someone types: only the last request's answer is shown
+let asked = 0;
 async function load() {
-  const list = await attempt(() => api("GET", "/api/bursts"));
-  if (!list) return;
-  const gallery = $("#gallery");
-  gallery.replaceChildren(...(list.length ? list.map(card) : [el("p", { class: "muted" }, "No bursts yet: run a sweep on the Post Focus page.")]));
+  const query = new URLSearchParams({ session: $("#filter-session").value, q: $("#search").value.trim() });
+  const mine = ++asked;
+  const list = await attempt(() => api("GET", `/api/bursts?${query}`));
+  if (!list || mine !== asked) return;
+  const filtered = query.get("session") || query.get("q");
+  const empty = filtered ? "No burst matches." : "No bursts yet: run a sweep on the Post Focus page.";
+  $("#gallery").replaceChildren(...(list.length ? list.map(card) : [el("p", { class: "muted" }, empty)]));
 }
 
 async function loadExports() {
@@ -57,9 +95,14 @@ async function loadExports() {
     el("li", {}, el("a", { href: `/api/exports/${e.id}`, download: "" }, e.name), ` (${(e.size / 1e6).toFixed(1)} MB)`)));
 }
 
+$("#filter-session").addEventListener("change", load);
+$("#search").addEventListener("input", load);
+
 // what another browser does shows here too
 on("burst.added", load);
+on("burst.changed", load);
+on("session.changed", loadFilter);
 on("burst.deleted", (ev) => { const node = document.querySelector(`[data-burst="${CSS.escape(ev.burst)}"]`); if (node) node.remove(); });
 on("export.added", loadExports);
-load();
+loadFilter().then(load);
 loadExports();

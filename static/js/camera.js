@@ -1,8 +1,10 @@
 // The Camera page: live view with grid, peaking, histogram, loupe; chooser; settings; capture.
 import { $, $$, api, attempt, cameraId, cameraPath, connect, el, on, setCameraId, state, toast } from "./core.js";
 import { startLiveView } from "./liveview.js";
+import { startSessionBar } from "./sessions.js";
 
 connect();
+startSessionBar();
 startLiveView({ peaking: true, histogram: true, loupe: true });
 
 $("#toggle-grid").addEventListener("change", (e) => { $("#grid").hidden = !e.target.checked; });

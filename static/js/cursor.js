@@ -48,3 +48,12 @@ export function keyboardCursor(img, action) {
     event.stopPropagation();
   });
 }
+
+// Show `marker` (absolutely placed in the picture's parent) where `point` (from imagePoint) was tapped.
+export function markTap(marker, img, point) {
+  const parent = img.parentElement.getBoundingClientRect();
+  const r = img.getBoundingClientRect();
+  marker.style.left = `${point.clientX + r.left - parent.left}px`;
+  marker.style.top = `${point.clientY + r.top - parent.top}px`;
+  marker.hidden = false;
+}

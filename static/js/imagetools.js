@@ -98,13 +98,18 @@ export function loupePosition(point, size, bounds, gap = 20) {
   };
 }
 
+// The box of a picture of natural size `natural` shown with object-fit: contain in a `w` x `h` element.
+export function containBox(natural, w, h) {
+  const scale = Math.min(w / (natural.width || 1), h / (natural.height || 1));
+  const width = natural.width * scale, height = natural.height * scale;
+  return { left: (w - width) / 2, top: (h - height) / 2, width, height };
+}
+
 // The rectangle (viewport coordinates) where `img` shows its picture (object-fit: contain aware).
 export function pictureRect(img) {
   const rect = img.getBoundingClientRect();
-  const w0 = img.naturalWidth || 1, h0 = img.naturalHeight || 1;
-  const scale = Math.min(rect.width / w0, rect.height / h0);
-  const width = w0 * scale, height = h0 * scale;
-  return { left: rect.left + (rect.width - width) / 2, top: rect.top + (rect.height - height) / 2, width, height };
+  const box = containBox({ width: img.naturalWidth || 1, height: img.naturalHeight || 1 }, rect.width, rect.height);
+  return { ...box, left: rect.left + box.left, top: rect.top + box.top };
 }
 
 // Where a pointer event falls on `img`, as fractions (0..1) of the picture, and in pixels from the

@@ -1,9 +1,13 @@
 // The Post Focus page: pre-scan (contrast curves, range found and adjustable), mode, frame plan,
-// sweep with live progress and frames appearing as they arrive, coverage warnings. Any browser
+// sweep with live progress, frames and the stack (stackpreview.js) appearing as they arrive, coverage warnings. Any browser
 // sees a sweep that another one started.
 import { $, FINISHED, api, attempt, cameraId, cameraPath, connect, el, on, state, toast } from "./core.js";
 import { startLiveView } from "./liveview.js";
 import { follow } from "./jobs.js";
+import "./rangepick.js";
+import "./coverage_overlay.js";
+import "./plancost.js";
+import { resetStackPreview } from "./stackpreview.js";
 
 connect();
 startLiveView();
@@ -64,6 +68,7 @@ function drawCurves() {
   if (!positions.length) return;
   const lo = Math.min(...positions), hi = Math.max(...positions);
   const x = (p) => ((p - lo) / Math.max(1, hi - lo)) * (w - 10) + 5;
+  Object.assign(canvas.dataset, { lo, hi }); // rangepick.js drags the range on this scale
   const near = Number($("#range-near").value), far = Number($("#range-far").value);
   ctx.fillStyle = "rgba(80,160,255,0.18)";
   ctx.fillRect(x(near), 0, Math.max(2, x(far) - x(near)), h);
@@ -150,6 +155,7 @@ $("#sweep").addEventListener("click", async () => {
   const near = $("#range-near").value, far = $("#range-far").value;
   if (near !== "" && far !== "") body.range = [Number(near), Number(far)];
   if ($("#frames").value) body.frames = Number($("#frames").value);
+  if (!$("#settle").disabled && Number($("#settle").value) > 0) body.settle_seconds = Number($("#settle").value);
   const started = await attempt(() => api("POST", `${cameraPath()}/sweep`, body));
   if (started) watchSweep(started.job, started.burst);
 });
@@ -169,6 +175,7 @@ async function watchSweep(jobId, burstId) {
   bar.dataset.fraction = "0";
   $("#sweep-status").textContent = "Sweep: starting…";
   $("#sweep-frames").replaceChildren();
+  resetStackPreview();
   $("#coverage").replaceChildren();
   $("#sweep-result").replaceChildren();
   // a cancel is what the photographer asked for, not a failure: the job says what it kept

@@ -1,9 +1,10 @@
 // The Refocus page: tap (or click) a point and the frame where it is sharpest appears.
 import { $, api, attempt, connect, el, toast } from "./core.js";
 import { follow } from "./jobs.js";
-import { keyboardCursor } from "./cursor.js";
+import { keyboardCursor, markTap } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
 import { FrameViewer } from "./viewer.js";
+import { zoomControls } from "./zoom.js";
 
 connect();
 const burstId = document.body.dataset.burst;
@@ -22,12 +23,7 @@ function showFrame(index) {
 async function tap(event) {
   const point = imagePoint(img, event);
   if (!point || !ready) return;
-  const marker = $("#tap-marker");
-  const stage = $("#stage").getBoundingClientRect();
-  const r = img.getBoundingClientRect();
-  marker.style.left = `${point.clientX + r.left - stage.left}px`;
-  marker.style.top = `${point.clientY + r.top - stage.top}px`;
-  marker.hidden = false;
+  markTap($("#tap-marker"), img, point);
   const answer = await attempt(() => api("GET", `/api/bursts/${burstId}/refocus?x=${point.x.toFixed(5)}&y=${point.y.toFixed(5)}`));
   if (!answer) return;
   if (answer.moving) {  // a moving subject: no one frame shows it sharp there, so none is named
@@ -46,7 +42,11 @@ async function init() {
   if (!detail) return;
   const count = detail.frames.length;
   const width = detail.frames[0]?.width || 0;
-  viewer = new FrameViewer(burstId, img, { reduce: width > 2400 ? 4 : width > 1200 ? 2 : 1 });
+  const size = width ? { width, height: detail.frames[0].height } : null;
+  viewer = new FrameViewer(burstId, img, { reduce: width > 2400 ? 4 : width > 1200 ? 2 : 1, size });
+  // a marker placed on the picture before it moved would point at the wrong place
+  const zoom = viewer.enableZoom(() => { $("#tap-marker").hidden = true; });
+  $("#frame-label").after(zoomControls(zoom, { id: "zoom" }));
   scrubber.max = String(Math.max(0, count - 1));
   await showFrame(Math.floor(count / 2));
   viewer.preload(count);
@@ -65,7 +65,8 @@ async function init() {
 let down = null;
 img.addEventListener("pointerdown", (e) => { down = { x: e.clientX, y: e.clientY, t: performance.now() }; });
 img.addEventListener("pointerup", (e) => {
-  if (down && Math.hypot(e.clientX - down.x, e.clientY - down.y) < 12 && performance.now() - down.t < 800) tap(e);
+  const still = down && Math.hypot(e.clientX - down.x, e.clientY - down.y) < 12 && performance.now() - down.t < 800;
+  if (still && !viewer?.zoom?.gesturing()) tap(e);  // the end of a pinch or a drag is not a tap
   down = null;
 });
 img.addEventListener("pointermove", (e) => { if ($("#toggle-loupe").checked && viewer) viewer.loupe(e); });

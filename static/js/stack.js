@@ -5,6 +5,7 @@ import { follow } from "./jobs.js";
 import { keyboardCursor } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
 import { FrameViewer } from "./viewer.js";
+import { Zoom, tileQuery, zoomControls } from "./zoom.js";
 
 connect();
 const burstId = document.body.dataset.burst;
@@ -30,7 +31,9 @@ async function init() {
   const width = detail.frames[0]?.width || 0;
   for (const input of [first, last]) input.max = String(count - 1);
   last.value = String(count - 1);
-  viewer = new FrameViewer(burstId, $("#single"), { reduce: width > 2400 ? 4 : width > 1200 ? 2 : 1 });
+  const size = width ? { width, height: detail.frames[0].height } : null;
+  viewer = new FrameViewer(burstId, $("#single"), { reduce: width > 2400 ? 4 : width > 1200 ? 2 : 1, size });
+  linkZooms(viewer.enableZoom(), size);
   await viewer.show(Math.floor(count / 2));
   $("#single-caption").textContent = `single frame ${Math.floor(count / 2) + 1} of ${count}`;
   showRange();
@@ -55,7 +58,7 @@ $("#pick-points").addEventListener("click", async () => {
   $("#stack-status").textContent = "Tap the nearest point to keep sharp…";
 });
 $("#single").addEventListener("click", async (event) => {
-  if (!picking) return;
+  if (!picking || viewer.zoom.gesturing()) return;
   const point = imagePoint($("#single"), event);
   if (!point) return;
   const answer = await attempt(() => api("GET", `/api/bursts/${burstId}/refocus?x=${point.x.toFixed(5)}&y=${point.y.toFixed(5)}`));
@@ -98,6 +101,9 @@ $("#stack").addEventListener("click", async () => {
   $("#result").src = `/api/exports/${shown}?inline=1`;
   $("#result").hidden = false;
   $("#result").dataset.export = result.export;
+  await $("#result").decode().catch(() => null);
+  resultZoom.refresh();
+  viewer.zoom.apply();  // the stack takes the single frame's view
   $("#result-caption").textContent = `stack of ${result.frames} frames (${result.method}${result.range ? `, frames ${result.range[0] + 1}–${result.range[1] + 1}` : ""})`;
   if (result.warnings?.length) toast(result.warnings.join("; "), "error");
   if (result.uncovered > 0) $("#result-caption").textContent += `; every frame covers all but ${(100 * result.uncovered).toFixed(1)} % at the edges (filled from the nearest pixels: crop it off)`;
@@ -110,9 +116,23 @@ $("#stack").addEventListener("click", async () => {
 
 $("#stack-cancel").addEventListener("click", () => currentJob && attempt(() => api("POST", `/api/jobs/${currentJob}/cancel`)));
 
+// The stack and the single frame zoom together (the same place at the same percentage), so halos and
+// lost detail show side by side at 100 %; the stack's tiles come from the exported picture itself.
+let resultZoom = null;
+function linkZooms(frameZoom, size) {
+  const result = $("#result");
+  resultZoom = new Zoom(result, {
+    fullSize: () => size || { width: result.naturalWidth, height: result.naturalHeight },
+    tileUrl: (box, reduce) => (result.dataset.export ? `/api/exports/${result.dataset.export}/tile.jpg?${tileQuery(box, reduce)}` : null),
+  });
+  frameZoom.link(resultZoom);
+  $("#single-caption").after(zoomControls(frameZoom, { id: "zoom" }));
+}
+
 $("#show-depth").addEventListener("click", () => {
   const img = $("#result");
   img.src = `/api/bursts/${burstId}/depthmap.png?t=${Date.now()}`;
+  delete img.dataset.export;  // the depth map has no tiles: zooming it enlarges what is shown
   img.hidden = false;
   img.onerror = () => toast("No depth map yet: it is made with the refocus map (open Refocus, or stack first).", "error");
   $("#result-caption").textContent = "depth map (near = bright)";

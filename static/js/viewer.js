@@ -1,10 +1,14 @@
 // Showing the frames of a burst: cached images, an overlay aligned to the picture, peaking, loupe.
 import { $ } from "./core.js";
 import { drawLoupe, drawPeaking, imagePoint, loupePosition, pictureRect, pixels } from "./imagetools.js";
+import { Zoom, tileQuery } from "./zoom.js";
 
 export class FrameViewer {
-  constructor(burstId, img, { reduce = 1 } = {}) {
+  // `size`: {width, height} of the full-resolution frames (what zoom tiles are cut from).
+  constructor(burstId, img, { reduce = 1, size = null } = {}) {
     this.burstId = burstId;
+    this.size = size;
+    this.zoom = null;
     this.img = img;
     this.reduce = reduce;
     this.cache = new Map();
@@ -33,7 +37,23 @@ export class FrameViewer {
       this.img.dataset.index = String(index);
       this.full = null;
       if (this.peaking) this.drawPeaking();
+      if (this.zoom) this.zoom.refresh();
     });
+  }
+
+  // Pinch and wheel zoom to 400 %, the part on screen fetched from the full-resolution frame shown.
+  enableZoom(onChange) {
+    const size = () => this.size || { width: this.img.naturalWidth * this.reduce, height: this.img.naturalHeight * this.reduce };
+    this.zoom = new Zoom(this.img, {
+      fullSize: size,
+      tileUrl: (box, reduce) => (this.index < 0 ? null
+        : `/api/bursts/${this.burstId}/frames/${this.index}/tile.jpg?${tileQuery(box, reduce)}`),
+      onChange: (zoom) => {
+        if (this.peaking) this.drawPeaking();
+        if (onChange) onChange(zoom);
+      },
+    });
+    return this.zoom;
   }
 
   preload(count) {

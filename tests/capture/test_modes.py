@@ -58,7 +58,7 @@ def test_a_mode_the_camera_cannot_do_is_refused_before_anything_moves(truth_came
     ({"range": "40"}, "range must be NEAR:FAR in small focus steps with 0 <= NEAR <= FAR <= 100000, not '40'"),
     ({"from_here": "yes"}, "from_here must be true or false, not 'yes'"),
     ({"path": "/etc/passwd"}, "unknown sweep option 'path': the options are dof, frames, from_here, max_frames, "
-                              "mode, range, settle_frames, step, step_count"),
+                              "mode, range, settle_frames, settle_seconds, step, step_count"),
 ])
 def test_bad_sweep_options_get_one_line_naming_the_option(body: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInput) as caught:

@@ -17,6 +17,7 @@ FLOOR: dict[str, set[str]] = {
     "errors": set(),
     "events": set(),
     "imagebytes": {"errors"},
+    "tiffwrite": set(),
     "fileio": {"errors"},
     "checks": {"errors"},
     "choices": {"errors"},
@@ -33,8 +34,9 @@ ABOVE: dict[str, set[str]] = {
     "capture": {"camera", "burst", "imaging"},
     "engine": {"camera", "burst", "imaging", "capture"},
     "ops": {"camera"},
-    "web": {"camera", "burst", "imaging", "capture", "engine"},
-    "cli": {"camera", "burst", "imaging", "capture", "engine", "ops", "ptpip", "web"},
+    "cluster": {"burst", "imaging", "engine"},  # Celery's app, tasks and workers: stacks on other machines
+    "web": {"camera", "burst", "imaging", "capture", "engine", "cluster"},
+    "cli": {"camera", "burst", "imaging", "capture", "engine", "ops", "ptpip", "web", "cluster"},
     "__main__": {"cli"},
 }
 MAY_IMPORT = {**FLOOR, **{part: allowed | set(FLOOR) for part, allowed in ABOVE.items()}}

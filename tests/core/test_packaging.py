@@ -53,6 +53,7 @@ def test_wheel_carries_templates_static_files_and_npm_libraries(tmp_path: Path) 
         }
         assert expected and expected <= names, sorted(expected - names)
     assert f"tether/static/vendor/{SOCKET_IO}" in names
+    assert "tether/engine/living.html" in names  # the living picture's page, a resource of its module
 
     # Unpacked on its own (no source checkout next to it), the web app finds its pages in the package.
     site = tmp_path / "site"

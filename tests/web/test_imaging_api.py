@@ -108,3 +108,31 @@ def test_the_stack_page_offers_what_the_api_takes(client, focus_burst) -> None:
         assert wait_job(client, started.get_json()["job"])["result"]["method"] == method
     refused = client.post(f"/api/bursts/{burst_id}/stack", json={"method": "median"}).get_json()
     assert all(name in refused["error"] for name in METHODS), refused
+
+
+def test_a_raw_burst_is_shown_stacked_to_16_bit_and_its_frames_saved_as_the_camera_wrote_them(client, engine) -> None:
+    from tether.burst import BurstWriter, FrameMeta
+    from tether.camera.sim import render
+    from tether.camera.sim.dng import dng_bytes
+    from tether.camera.sim.exif import Exposure
+
+    burst_id, path = engine.store.new_burst_path()
+    pictures = [render("macro", position, (192, 128), f_number=2.8) for position in (150, 350, 550)]
+    dngs = [dng_bytes(p, make="tether", model="sim", exposure=Exposure("1/125", "2.8", "200")) for p in pictures]
+    with BurstWriter.create(path, camera={"model": "sim"}, sweep={"mode": "stills"}) as writer:
+        for k, data in enumerate(dngs):
+            writer.append(data, FrameMeta(focus_position=100 * k, source="still", filename=f"SIM_{k + 1:04d}.DNG"))
+    shown = client.get(f"/api/bursts/{burst_id}/frames/1.jpg")
+    assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
+    assert cv2.PSNR(cv2.imdecode(np.frombuffer(shown.data, np.uint8), cv2.IMREAD_COLOR), pictures[1]) > 35
+    assert client.get(f"/api/bursts/{burst_id}/thumbnail.jpg").data[:2] == b"\xff\xd8"
+
+    job = wait_job(client, client.post(f"/api/bursts/{burst_id}/stack", json={"format": "tiff"}).get_json()["job"])
+    assert job["state"] == "done", job
+    stacked = cv2.imdecode(np.frombuffer(client.get(f"/api/exports/{job['result']['export']}").data, np.uint8),
+                           cv2.IMREAD_UNCHANGED)
+    assert stacked.dtype == np.uint16 and stacked.shape == (128, 192, 3)
+
+    saved = wait_job(client, client.post(f"/api/bursts/{burst_id}/save-frame", json={"frame": 2}).get_json()["job"])
+    assert saved["state"] == "done" and saved["result"]["name"].endswith(".dng")
+    assert client.get(f"/api/exports/{saved['result']['export']}").data == dngs[2]

@@ -67,7 +67,7 @@ def test_no_answer_names_a_server_path(run_tether, client, app, sio, engine, foc
     jobs.append(client.post("/api/bursts/imported/export", json={"format": "mp4"}).get_json()["job"])
     assert [wait(client, job)["state"] for job in jobs] == ["done"] * 4
 
-    fill = {"burst_id": ["imported", swept], "job_id": jobs, "camera_id": ["sim:macro"]}
+    fill = {"burst_id": ["imported", swept], "job_id": jobs, "camera_id": ["sim:macro"], "session_id": ["default"]}
     walked: dict[str, Any] = {}
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or ()) or not rule.rule.startswith("/api/") or _NOT_JSON.search(rule.rule):

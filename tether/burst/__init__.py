@@ -12,7 +12,7 @@ from tether.burst.derived import store_derived
 from tether.burst.errors import BurstBusy, BurstError, CorruptBurst, UnsupportedVersion
 from tether.burst.format import FORMAT_VERSION_TEXT
 from tether.burst.meta import FrameMeta
-from tether.burst.reader import BurstReader, open_burst
+from tether.burst.reader import BurstReader, decode_frame, open_burst
 from tether.burst.writer import BurstWriter
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "CorruptBurst",
     "FrameMeta",
     "UnsupportedVersion",
+    "decode_frame",
     "open_burst",
     "store_derived",
 ]

@@ -25,10 +25,15 @@ def _noop(done: int, total: int) -> None:
     pass
 
 
+def frame_suffix(reader: BurstReader, i: int) -> str:
+    """The suffix frame ``i``'s file has: the camera's (``.jpg``, ``.dng``, ``.rw2`` ...)."""
+    return "." + reader.frame_name(i).rsplit(".", 1)[1]
+
+
 def frame_file_name(reader: BurstReader, i: int, stem: str) -> str:
     """``<stem>_0007.jpg``: zero-padded so every tool sorts the stack in focus order."""
     meta = reader.meta(i)
-    return f"{stem}_{meta.index:04d}.{reader.frame_name(i).rsplit('.', 1)[1]}"
+    return f"{stem}_{meta.index:04d}{frame_suffix(reader, i)}"
 
 
 def tagged_frame(reader: BurstReader, i: int) -> bytes:
@@ -73,6 +78,10 @@ def export_frame(reader: BurstReader, i: int, out: Path | str) -> Path:
     out = Path(out)
     if out.is_dir():
         out = out / frame_file_name(reader, i, _stem(reader.path))
+    suffix = frame_suffix(reader, i)
+    if out.suffix.lower() not in (suffix, ".jpeg" if suffix == ".jpg" else suffix):
+        # the camera's bytes are written as they are: a RAW named .jpg would open nowhere
+        raise BurstError(f"{out}: frame {i} is a {suffix} file from the camera", hint=f"name the file *{suffix}")
     return write_atomic(out, tagged_frame(reader, i), overwrite=False)
 
 
@@ -191,10 +200,12 @@ def export(
     width: int | None = None,
     progress: Progress = _noop,
 ) -> dict[str, object]:
-    """Pick the export by ``target``: ``*.mp4`` movie, ``*.zip`` archive, ``*.jpg`` one frame, else a folder."""
+    """Pick the export by ``target``: ``*.mp4`` movie, ``*.zip`` archive, ``*.jpg`` (or the RAW's suffix) one
+    frame, else a folder."""
     target = Path(target)
     suffix = target.suffix.lower()
-    if frame is not None or suffix in (".jpg", ".jpeg"):
+    one_frame = {".jpg", ".jpeg"} | ({frame_suffix(reader, 0)} if reader.frame_count else set())
+    if frame is not None or suffix in one_frame:
         path = export_frame(reader, frame if frame is not None else reader.frame_count // 2, target)
         return {"kind": "frame", "path": str(path), "frames": 1}
     if suffix == ".mp4":
@@ -216,4 +227,4 @@ def _stem(path: Path) -> str:
     return name[:-4] if name.lower().endswith(".zip") else path.stem
 
 
-__all__ = ["export", "export_folder", "export_frame", "export_mp4", "export_zip"]
+__all__ = ["export", "export_folder", "export_frame", "export_mp4", "export_zip", "frame_suffix"]

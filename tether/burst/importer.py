@@ -88,8 +88,11 @@ def check_contents(path: Path) -> str:
 
 
 def import_images(paths: Iterable[Path | str], out: Path | str, *,
-                  progress: Callable[[int, int], None] | None = None) -> Path:
-    """Write a new burst at ``out`` with the images in name order; focus position = order in the stack."""
+                  progress: Callable[[int, int], None] | None = None,
+                  on_frame: Callable[[bytes, FrameMeta], None] | None = None) -> Path:
+    """Write a new burst at ``out`` with the images in name order; focus position = order in the stack.
+
+    ``on_frame(data, meta)`` is given each image once it is in the burst (the analysis beside the import)."""
     files = collect(paths)
     mimes = [check_contents(p) for p in files]  # every file checked before the burst is created
     out = Path(out)
@@ -106,8 +109,11 @@ def import_images(paths: Iterable[Path | str], out: Path | str, *,
             except OSError as exc:
                 raise BurstError(f"{path}: cannot read ({exc.strerror})") from None
             captured_at = _exif_facts(path)[0] if n else first_time
-            writer.append(data, FrameMeta(captured_at=captured_at or path.stat().st_mtime, focus_position=n,
-                                          step_class="unknown", source="still", filename=path.name, mime=mime))
+            meta = FrameMeta(captured_at=captured_at or path.stat().st_mtime, focus_position=n,
+                             step_class="unknown", source="still", filename=path.name, mime=mime)
+            writer.append(data, meta)
+            if on_frame:
+                on_frame(data, meta)
             if progress:
                 progress(n + 1, len(files))
         writer.close({"imported_files": [p.name for p in files]})

@@ -49,6 +49,21 @@ _REDUCE_FLAGS = {
 }
 
 
+def decode_frame(data: bytes, *, reduce: int = 1, what: str = "frame") -> np.ndarray | None:
+    """A frame's bytes decoded to BGR uint8, scaled by 1/``reduce`` in the JPEG decoder (1, 2, 4 or 8);
+    None when they do not decode. The size is checked from the header first (``what`` names the frame in
+    that error): a few kB of PNG may claim gigapixels."""
+    import cv2
+    import numpy as np
+
+    if reduce not in _REDUCE_FLAGS:
+        raise BurstError(f"reduce must be one of 1, 2, 4, 8, not {reduce!r}")
+    if decodable_size(data, what) == (0, 0):
+        return None
+    image: np.ndarray | None = cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, _REDUCE_FLAGS[reduce]))
+    return image
+
+
 class _Damaged(Exception):
     """The central directory or manifest is unusable in a way a scan of the local entries may get around."""
 
@@ -306,15 +321,7 @@ class BurstReader:
 
     def frame_image(self, i: int, *, reduce: int = 1) -> np.ndarray:
         """The frame decoded to BGR uint8, scaled by 1/``reduce`` in the JPEG decoder (1, 2, 4 or 8)."""
-        import cv2
-        import numpy as np
-
-        if reduce not in _REDUCE_FLAGS:
-            raise BurstError(f"reduce must be one of 1, 2, 4, 8, not {reduce!r}")
-        data = self.frame_bytes(i)
-        # the size is checked from the header first: a few kB of PNG may claim gigapixels
-        known = decodable_size(data, f"{self.path}: frame {i}") != (0, 0)
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, _REDUCE_FLAGS[reduce])) if known else None
+        image = decode_frame(self.frame_bytes(i), reduce=reduce, what=f"{self.path}: frame {i}")
         if image is None:
             meta = self._frames[i]
             raise BurstError(

@@ -30,7 +30,7 @@ from tether.burst.format import (
     meta_entry,
 )
 from tether.burst.meta import FrameMeta
-from tether.burst.zipcodec import crc32
+from tether.burst.zipcodec import Entry, crc32
 from tether.fileio import StorageError, describe_os_error
 from tether.imagebytes import image_size, sniff_mime
 
@@ -57,6 +57,7 @@ class BurstWriter:
         self._header = header
         self._appender = Appender(fd, path, 0, sync=fsync, hint=_FRAME_HINT)
         self._frames: list[dict[str, Any]] = []
+        self._frame_entries: list[Entry] = []
         self._next_index = 0
         self._lock = threading.Lock()
         self._closed = False
@@ -124,12 +125,27 @@ class BurstWriter:
             record = to_json(dict(meta.to_dict(), entry=name, crc32=f"{crc:08x}"),
                              f"{self.path}: metadata of frame {index}")
             # the record goes first: a frame entry in the file always has its metadata before it
-            self._appender.add([(meta_entry(index), record, meta.captured_at), (name, data, meta.captured_at)],
-                               crcs=(None, crc))
+            _, stored = self._appender.add([(meta_entry(index), record, meta.captured_at),
+                                            (name, data, meta.captured_at)], crcs=(None, crc))
             self._frames.append(dict(meta.to_dict(), entry=name))
+            self._frame_entries.append(stored)
             self._hash_later(len(self._frames) - 1, data)
             self._next_index = index + 1
             return index
+
+    def frame_bytes(self, pos: int) -> bytes:
+        """The bytes of the ``pos``-th frame appended, read back from the file while the burst is still
+        written: whoever works on the frames beside the sweep holds only a few of them in memory."""
+        entry = self._frame_entries[pos]
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(entry.data_offset)
+                data = fh.read(entry.size)
+        except OSError as exc:
+            raise StorageError(describe_os_error(exc, self.path)) from None
+        if len(data) != entry.size:
+            raise CorruptBurst(f"{self.path}: frame {pos} is cut short in the file")
+        return data
 
     def _hash_later(self, pos: int, data: bytes) -> None:
         """SHA-256 on a worker thread, off the durable path; bounded so at most a few frames wait in memory."""

@@ -11,13 +11,15 @@ Two checks on the per-frame summaries (tile sharpness, thumbnails), both pure:
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from tether.capture.sharpness import thumb_difference
-from tether.capture.step_plan import too_sparse
+from tether.capture.step_plan import PlanError, too_sparse
 
 
 @dataclass
@@ -31,12 +33,19 @@ class Coverage:
     corrupt: list[int] = field(default_factory=list)
     #: The frames were too far apart for the depth of field to judge the ends of the range.
     sparse: bool = False
+    #: (rows, cols) of the tile grid the tiles above are on.
+    grid: tuple[int, int] = (9, 16)
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"beyond_near": [list(t) for t in self.beyond_near], "beyond_far": [list(t) for t in self.beyond_far],
                 "never_sharp": [list(t) for t in self.never_sharp], "duplicates": [list(d) for d in self.duplicates],
-                "corrupt": list(self.corrupt), "sparse": self.sparse, "warnings": list(self.warnings)}
+                "corrupt": list(self.corrupt), "sparse": self.sparse, "grid": list(self.grid),
+                "warnings": list(self.warnings)}
+
+
+#: How many frames in from an end the rise toward it is measured over.
+END_FRAMES = 3
 
 
 def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min_contrast: float = 1.6,
@@ -51,7 +60,8 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
     the frames were too far apart to tell a subject beyond an end of the sweep from one between its frames.
     """
     gaps = (spacing, dof) if spacing is not None and dof is not None and too_sparse(spacing, dof) else None
-    result = Coverage(corrupt=[int(i) for i in np.flatnonzero(~ok)], sparse=gaps is not None)
+    result = Coverage(corrupt=[int(i) for i in np.flatnonzero(~ok)], sparse=gaps is not None,
+                      grid=(int(np.shape(tiles)[1]), int(np.shape(tiles)[2])))
     good = np.flatnonzero(ok)
     if len(good) < 2:
         if result.corrupt:
@@ -63,6 +73,9 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
     textured = best >= min_contrast * np.maximum(floor, 1e-9)
     peak = stack.argmax(axis=0)
     last = len(stack) - 1
+    # Steep is judged a few frames in from the end: a subject far beyond the end sharpens too little from
+    # one fine step to the next to tell it from a peak.
+    back = min(END_FRAMES, last)
     rows, cols = stack.shape[1:]
     for r in range(rows):
         for c in range(cols):
@@ -72,9 +85,9 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
                 continue
             curve = stack[:, r, c]
             # a peak at an end that is still steep there: the true peak lies beyond the sweep
-            if peak[r, c] == 0 and len(curve) > 1 and curve[1] < curve[0] * 0.95:
+            if peak[r, c] == 0 and back and curve[back] < curve[0] * 0.95:
                 result.beyond_near.append((r, c))
-            elif complete and peak[r, c] == last and len(curve) > 1 and curve[-2] < curve[-1] * 0.95:
+            elif complete and peak[r, c] == last and back and curve[last - back] < curve[last] * 0.95:
                 result.beyond_far.append((r, c))
     result.duplicates = _duplicates(np.asarray(thumbs, np.float64)[good], good, still_threshold)
     total = rows * cols
@@ -134,3 +147,58 @@ def _duplicates(thumbs: np.ndarray, index: np.ndarray, still_threshold: float) -
     if len(diffs) == 0 or float(np.median(diffs)) < 2.0 * still_threshold:
         return []
     return [(int(index[k]), int(index[k + 1])) for k in np.flatnonzero(diffs < still_threshold)]
+
+
+@dataclass(frozen=True)
+class ExtraSweep:
+    """A short sweep that fixes a burst's coverage: ``near`` to ``far`` (small steps), ``step`` small steps apart."""
+
+    near: int
+    far: int
+    step: int
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"range": [self.near, self.far], "step": self.step, "why": self.why}
+
+
+def typical_gap(positions: Sequence[int]) -> int:
+    """The burst's usual distance between neighbouring frames (small steps, at least 1)."""
+    gaps = np.diff(np.sort(np.asarray(positions, np.float64)))
+    gaps = gaps[gaps > 0]
+    return max(1, round(float(np.median(gaps)))) if len(gaps) else 1
+
+
+def extend_sweep(positions: Sequence[int], toward: str, steps: int, *, travel: float | None = None) -> ExtraSweep:
+    """Frames ``steps`` beyond the burst's near or far end (``toward``), as far apart as its own frames.
+
+    ``positions``: the burst's focus positions; ``travel``: the lens's far stop, where known.
+    """
+    gap = typical_gap(positions)
+    count = max(2, math.ceil(steps / gap))
+    if toward == "near":
+        first = min(positions)
+        if first - gap < 0:
+            raise PlanError("the sweep already starts at the lens's near end stop: there is nothing nearer")
+        return ExtraSweep(max(0, first - gap * count), first - gap, gap, f"{steps} steps toward near")
+    last = max(positions)
+    far = last + gap * count
+    if travel is not None:
+        if last + gap > travel:
+            raise PlanError("the sweep already ends at the lens's far end stop: there is nothing farther")
+        far = min(far, math.floor(travel))
+    return ExtraSweep(last + gap, far, gap, f"{steps} steps toward infinity")
+
+
+def gap_sweep(positions: Sequence[int], after: int, *, dof: float | None = None) -> ExtraSweep:
+    """Frames between the ``after``-th and the next frame in focus order, at most a depth of field
+    (``dof`` small steps; a third of the gap when unknown) apart."""
+    order = sorted(positions)
+    if not 0 <= after < len(order) - 1:
+        raise PlanError(f"there is no gap after frame {after + 1}: the burst has {len(order)} frames")
+    a, b = order[after], order[after + 1]
+    wanted = min(dof, (b - a) / 3) if dof else (b - a) / 3
+    step = max(1, math.floor(wanted))
+    if b - a < 2 * step or a + step > b - step:
+        raise PlanError(f"frames {after + 1} and {after + 2} are {b - a} steps apart: no frame fits between them")
+    return ExtraSweep(a + step, b - step, step, f"the gap between frames {after + 1} and {after + 2}")

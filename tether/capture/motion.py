@@ -53,6 +53,8 @@ class Motor:
         self.camera = camera
         self.scale = scale
         self.settle_frames = settle_frames
+        #: Seconds a still waits after a move, for the rig's vibration to die down (stills sweeps).
+        self.settle_seconds = 0.0
         self.check = check
         self.position: float | None = None    # None until homed
         #: The step class used to home (and for the coarse pre-scan): the biggest of known size.

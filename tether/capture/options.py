@@ -52,6 +52,7 @@ class SweepOptions:
     dof: float | None = None           # frame spacing from an earlier pre-scan (with ``range``)
     scale: StepScale | None = None     # step sizes measured by an earlier pre-scan (with ``range``)
     settle_frames: int = 0
+    settle_seconds: float = 0.0        # a still waits this long after each move (the rig's vibration dies down)
     extend_frames: int | None = None   # extra frames allowed past the plan while subjects still sharpen
     prescan: PrescanOptions = field(default_factory=PrescanOptions)
 
@@ -96,5 +97,6 @@ SWEEP_RULES: dict[str, Rule] = {
     "step_count": whole(1, 1000),
     "dof": number(0.01, MAX_POSITION),
     "settle_frames": whole(0, 30),
+    "settle_seconds": number(0.0, 10.0),
     "from_here": flag,
 }

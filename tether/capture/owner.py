@@ -13,6 +13,7 @@ libgphoto2 (and most camera SDKs) are not thread-safe, so every camera call runs
 """
 from __future__ import annotations
 
+import base64
 import logging
 import queue
 import threading
@@ -25,9 +26,12 @@ from typing import Any, TypeVar
 
 from tether.camera.base import Camera
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, CameraNotFound, CorruptFrame, Unsupported
-from tether.camera.types import CameraInfo
+from tether.camera.types import CameraInfo, FocusDirection, StepClass
 from tether.capture.frames import FrameHub
+from tether.capture.lens import LensPosition, after_sweep
+from tether.capture.marks import RangeMarks
 from tether.capture.modes import MODES
+from tether.capture.motion import retry_busy
 from tether.capture.options import PrescanOptions, SweepOptions
 from tether.capture.prescan import run_prescan
 from tether.capture.step_plan import StepScale
@@ -83,6 +87,8 @@ class CameraOwner:
         #: Step sizes (with the drive's play) and depth of field of this camera's last pre-scan: a sweep
         #: over a typed range counts and plans with them.
         self._calibration: tuple[StepScale, float | None] | None = None
+        #: Where the focus is (counted) and the near and far ends marked from live view.
+        self.range_marks = RangeMarks()
         self._fps = 0.0
         self._fps_window: tuple[float, int] | None = None   # (start, frames) while someone watches
         self._live_ok = True
@@ -122,7 +128,8 @@ class CameraOwner:
             job = self._long
         return {"camera": self.camera_id, "state": self._state, "message": self._message,
                 "info": None if self._info is None else self._info.to_dict(), "fps": round(self._fps, 2),
-                "job": None if job is None else job.to_dict(), "live_seq": self.frames.seq}
+                "job": None if job is None else job.to_dict(), "live_seq": self.frames.seq,
+                **self.range_marks.to_dict()}
 
     def _set_state(self, state: str, message: str = "") -> None:
         if state == self._state and message == self._message:
@@ -143,6 +150,29 @@ class CameraOwner:
                                          hint="tether keeps trying to reconnect; check the cable and the camera")
             self._queue.put(_Call(fn, label, state, future))
         return future
+
+    def nudge(self, direction: FocusDirection, step: StepClass, count: int) -> Future[None]:
+        """Drive the focus ``count`` steps on the owner thread, counting the move into the lens's position."""
+        def drive(camera: Camera) -> None:
+            try:
+                camera.drive_focus(direction, step, count)
+            except BaseException:
+                self._counted(None)  # some steps may have been made: no longer known
+                raise
+            self.range_marks.nudged(direction, step, count)
+            self._publish_lens()
+        return self.call(drive, label="drive focus")
+
+    def mark(self, end: FocusDirection) -> Future[dict[str, Any]]:
+        """Mark the focus as it is now as the sweep's near or far end, with a live-view frame of it."""
+        def take(camera: Camera) -> dict[str, Any]:
+            self.range_marks.require()  # refused before a frame is read
+            frame = retry_busy(camera.live_view_frame)
+            self.frames.publish(frame)
+            marked = self.range_marks.mark(end, frame)
+            self.bus.publish("focus.mark", camera=self.camera_id, **self.range_marks.to_dict())
+            return marked
+        return self.call(take, label=f"mark the {end.value} end")
 
     def start_prescan(self, options: PrescanOptions | dict[str, Any] | None = None) -> Job:
         """Queue a pre-scan; its result (``job.future``) is the PrescanResult's dict."""
@@ -308,11 +338,26 @@ class CameraOwner:
             self._set_state("idle", "")
 
     def _prescan(self, camera: Camera, job: Job, options: PrescanOptions) -> dict[str, Any]:
-        result, _ = run_prescan(
+        self._counted(None)  # the scan moves the focus; counted again at its end
+        result, motor = run_prescan(
             camera, options, check=job.check, on_frame=self.frames.publish,
             progress=lambda done, total, pos: job.report(done, total, phase="prescan", focus_position=pos))
         self._calibration = (result.scale, result.dof)
+        if motor.position is not None:
+            # The scan's last moves (the play measurement) leave the count an upper bound: home by count and
+            # stop at the nearest subject, where the photographer can nudge from a position known exactly.
+            job.report(0, 1, phase="homing", focus_position=None)
+            motor.home(known_far=max(result.far_stop or 0.0, motor.position))
+            motor.advance_to(result.near)
+            self._counted(LensPosition(motor.position or 0.0, motor.scale, travel=result.far_stop))
         return result.to_dict()
+
+    def _counted(self, lens: LensPosition | None) -> None:
+        self.range_marks.counted(lens)
+        self._publish_lens()
+
+    def _publish_lens(self) -> None:
+        self.bus.publish("lens.position", camera=self.camera_id, **self.range_marks.to_dict())
 
     def restore_calibration(self, prescan: dict[str, Any] | None) -> None:
         """Take the calibration of a pre-scan made before (its job result as saved, e.g. before a restart),
@@ -339,8 +384,18 @@ class CameraOwner:
             on_live=self.frames.publish,
             on_saved=lambda index, pos: job.publish("sweep.frame", camera=self.camera_id, index=index,
                                                     focus_position=pos, burst=str(path)),
+            on_captured=lambda frames: job.publish("sweep.captured", camera=self.camera_id, frames=frames,
+                                                   burst=str(path)),
+            # a data URL: the bus carries JSON, and the page shows it as it comes
+            on_preview=lambda jpeg, frames: job.publish(
+                "sweep.preview", camera=self.camera_id, frames=frames, burst=str(path),
+                image="data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")),
+            analyse=True,
         )
-        return run_sweep(camera, options, path, hooks)
+        self._counted(None)
+        result = run_sweep(camera, options, path, hooks)
+        self._counted(after_sweep(result, options.scale or StepScale()))
+        return result
 
     # faults ----------------------------------------------------------------------------------
     def _disconnected(self, exc: Exception) -> None:

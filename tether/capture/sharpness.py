@@ -8,12 +8,15 @@ of tiles (16 x 9 by default, the same shape as a 16:9 frame).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
 from tether.imagebytes import image_size
-from tether.imaging.focus_measure import focus_measure, tile_scores
+from tether.imaging.errors import UnreadableImage
+from tether.imaging.focus_measure import focus_measure, luminance, tile_scores
+from tether.imaging.rawfile import decode_raw, is_raw
 
 #: (rows, cols) of the tile grid.
 GRID = (9, 16)
@@ -46,6 +49,8 @@ def decode_gray(data: bytes, *, width: int = 0) -> np.ndarray | None:
     buf = np.frombuffer(data, np.uint8)
     if buf.size == 0:
         return None
+    if is_raw(data):
+        return _raw_gray(data, width)
     gray = cv2.imdecode(buf, _REDUCED[reduction_for(width)] if width else cv2.IMREAD_GRAYSCALE)
     if gray is None:
         return None
@@ -53,6 +58,14 @@ def decode_gray(data: bytes, *, width: int = 0) -> np.ndarray | None:
         step = reduction_for(gray.shape[1])
         gray = cv2.resize(gray, (gray.shape[1] // step, gray.shape[0] // step), interpolation=cv2.INTER_AREA)
     return gray.astype(np.float32)
+
+
+def _raw_gray(data: bytes, width: int) -> np.ndarray | None:
+    """A camera RAW's luminance on the 0..255 scale, developed at the reduction a JPEG of its width gets."""
+    try:
+        return luminance(decode_raw(data, "a RAW frame", reduce=reduction_for(width)))
+    except UnreadableImage:
+        return None
 
 
 def tile_sharpness(gray: np.ndarray, grid: tuple[int, int] = GRID) -> np.ndarray:
@@ -91,3 +104,10 @@ def looks_like_jpeg(data: bytes) -> bool:
     """Cheap check on the camera thread: SOI, a readable frame header (SOF) and EOI (padding allowed)."""
     return (data[:2] == b"\xff\xd8" and data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
             and image_size(data) != (0, 0))
+
+
+def tile_record(summaries: list[FrameSummary], positions: list[int]) -> dict[str, Any]:
+    """The JSON-able per-frame tile sharpness a burst keeps as ``sharpness.json``."""
+    return {"grid": list(summaries[0].tiles.shape), "measure": "mean squared Laplacian per tile",
+            "positions": positions, "ok": [s.ok for s in summaries],
+            "tiles": [np.round(s.tiles.astype(np.float64), 3).tolist() for s in summaries]}

@@ -5,8 +5,9 @@ movie); this module keeps the rest: the pre-scan and plan, the burst, sharpness,
 early or go on, the coverage check.
 
 Every frame goes into the burst as it arrives (durable when ``append`` returns); per-frame
-sharpness is computed on a worker thread so the camera thread only waits for the camera. A cancel
-or a disconnect closes the burst with every frame taken so far.
+sharpness is computed on a worker thread so the camera thread only waits for the camera, and pass 1
+of refocus and stacking on another (:mod:`tether.capture.live_analysis`), so the burst has its focus
+index when the sweep ends. A cancel or a disconnect closes the burst with every frame taken so far.
 """
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ from tether.camera.types import FocusDirection, Frame
 from tether.capture import modes
 from tether.capture.coverage import check_coverage, rising_at_end
 from tether.capture.far_stop import FarStopWatch
+from tether.capture.live_analysis import LiveAnalysis, PreviewSink, store_index
 from tether.capture.motion import Motor
 from tether.capture.options import SweepOptions
 from tether.capture.prescan import PrescanResult, run_prescan
-from tether.capture.sharpness import FrameSummary, summarize
+from tether.capture.sharpness import FrameSummary, summarize, tile_record
 from tether.capture.step_plan import StepPlan, StepScale, TilePeak, plan_steps
 from tether.errors import Cancelled
 from tether.fileio import StorageError
@@ -45,12 +47,21 @@ EXTEND_MIN_TILES = 2
 
 @dataclass
 class Hooks:
-    """How a sweep talks to its job and owner: cancel check, progress, live frames, saved frames."""
+    """How a sweep talks to its job and owner: cancel check, progress, live frames, saved frames, the end of
+    the capture (``on_captured(frames)``: the last frame is in; the focus index follows) and the live stack
+    preview (``on_preview(jpeg, frames in it)``; None: no preview is made).
+
+    ``analyse``: build the focus index while capturing and store it in the burst (and make the previews).
+    The camera's owner asks for it; a caller that only wants the frames (a test of the capture, a script)
+    does not pay a pass 1 it never uses."""
 
     check: Callable[[], None] = lambda: None
     progress: Callable[..., None] = lambda done, total, **kw: None
     on_live: Callable[[Frame], object] = lambda frame: None
     on_saved: Callable[[int, int], None] = lambda index, position: None
+    on_captured: Callable[[int], None] = lambda frames: None
+    on_preview: PreviewSink | None = None
+    analyse: bool = False
 
 
 def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
@@ -82,7 +93,9 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     plan = plan_steps(near, far, motor.scale, dof=dof, target_frames=options.frames, max_frames=options.max_frames,
                       step_class=options.step, step_count=options.step_count)
     motor.advance_to(plan.start)
+    motor.settle_seconds = options.settle_seconds
     sweep_info = {"mode": mode.name, "range": [near, far], "plan": plan.to_dict(), "scale": motor.scale.to_dict(),
+                  "dof": dof,  # the depth of field the coverage was judged by (a re-shoot judges the merge by it)
                   "unit": "small focus steps from the near end stop",
                   "prescan": None if prescan is None else {
                       "frames": prescan.frames, "seconds": round(prescan.seconds, 3), "dof_spacing": prescan.dof,
@@ -152,6 +165,7 @@ class _SweepRun:
         self.camera, self.motor, self.plan, self.options = camera, motor, plan, options
         self.path, self.hooks = path, hooks
         self.writer: BurstWriter | None = None
+        self.analysis: LiveAnalysis | None = None
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-sharpness")
         self.summaries: list[Future[FrameSummary]] = []
         self.positions: list[int] = []
@@ -172,6 +186,16 @@ class _SweepRun:
 
     def run(self, mode: modes.SweepMode) -> dict[str, Any]:
         assert self.writer is not None
+        if self.hooks.analyse:
+            self.analysis = LiveAnalysis(reread=self.writer.frame_bytes, on_preview=self.hooks.on_preview)
+        try:
+            return self._run(mode)
+        finally:
+            if self.analysis is not None:
+                self.analysis.abandon()  # a no-op once finished; else (an error, a cancel) the worker stops here
+
+    def _run(self, mode: modes.SweepMode) -> dict[str, Any]:
+        assert self.writer is not None
         status, error, cancelled = "complete", "", False
         self.started = time.monotonic()
         context = modes.SweepContext(
@@ -188,6 +212,7 @@ class _SweepRun:
             self.pool.shutdown(wait=True)
             raise
         self.capture_seconds = time.monotonic() - self.started
+        self.hooks.on_captured(self.writer.frame_count)
         summaries = [f.result() for f in self.summaries]
         self.pool.shutdown(wait=True)
         far_stop = None if self.far_stop_frame is None else self.positions[self.far_stop_frame]
@@ -206,11 +231,12 @@ class _SweepRun:
         self.writer.close(summary, status=status, error=error)
         if summaries:
             self._store_sharpness(summaries)
+        indexed = not cancelled and self._store_index()
         return {"burst": str(self.path), "frames": frames, "planned": self.plan.frames, "extended": self.extended,
                 "trimmed": self.trimmed, "far_stop": far_stop, "mode": self.options.mode,
                 "cancelled": cancelled, "status": status, "fps": round(fps, 3),
                 "capture_seconds": round(self.capture_seconds, 3), "positions": list(self.positions),
-                "warnings": list(coverage.warnings), "coverage": coverage.to_dict()}
+                "warnings": list(coverage.warnings), "coverage": coverage.to_dict(), "focus_index": indexed}
 
     # capture -----------------------------------------------------------------------------
     def _step_and_grab(self, grab: Callable[[], modes.Grabbed]) -> None:
@@ -280,6 +306,8 @@ class _SweepRun:
         pos = round((self.motor.position if position is None else position) or 0.0)
         meta = replace(meta, focus_position=pos, step_class=self.plan.step_class.value)
         index = self.writer.append(data, meta)
+        if self.analysis is not None:
+            self.analysis.offer(data, corrupt=meta.corrupt)
         self.positions.append(pos)
         if summary is not None:
             done: Future[FrameSummary] = Future()
@@ -303,10 +331,15 @@ class _SweepRun:
         return check_coverage(tiles, thumbs, ok, still_threshold=self.motor.still_threshold, complete=complete,
                               spacing=self.plan.spacing, dof=self.dof)
 
+    def _store_index(self) -> bool:
+        """Wait for pass 1 to catch up and keep its focus index in the burst; False when there is none."""
+        if self.analysis is None:
+            return False
+        return store_index(self.path, self.analysis.finish(
+            progress=lambda done, total: self.hooks.progress(done, total, phase="analysing")))
+
     def _store_sharpness(self, summaries: list[FrameSummary]) -> None:
-        data = {"grid": list(summaries[0].tiles.shape), "measure": "mean squared Laplacian per tile",
-                "positions": self.positions, "ok": [s.ok for s in summaries],
-                "tiles": [np.round(s.tiles.astype(np.float64), 3).tolist() for s in summaries]}
+        data = tile_record(summaries, self.positions)
         try:
             store_derived(self.path, "sharpness.json", json.dumps(data, separators=(",", ":")).encode())
         except (BurstError, StorageError) as exc:  # the frames are safe; only the summary is missing

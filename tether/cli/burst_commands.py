@@ -9,7 +9,6 @@ import click
 
 from tether.burst import BurstError, open_burst
 from tether.burst.exports import export as run_export
-from tether.burst.importer import import_images
 from tether.burst.recovery import repair as run_repair
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -110,7 +109,9 @@ def export(file: Path, target: Path, frame: int | None, fps: float, width: int |
 @click.option("--out", type=_FILE, required=True, help="the new burst file (must not exist)")
 def import_(sources: tuple[Path, ...], out: Path) -> None:
     """Make a burst from a folder (or list) of stack images, in file-name order."""
-    path = import_images(sources, out)
+    from tether.capture.live_analysis import import_analysed  # the image engine only when importing
+
+    path = import_analysed(sources, out)
     with open_burst(path) as reader:
         click.echo(f"{path}: {reader.frame_count} frames imported")
 

@@ -143,16 +143,20 @@ def prescan(app: AppContext, camera_id: str | None, from_here: bool, as_json: bo
 @click.option("--step", type=click.Choice([step.value for step in StepClass]),
               help="step class between frames (overrides the plan)")
 @click.option("--step-count", type=int, help="steps of that class between frames")
+@click.option("--settle", "settle_seconds", type=float, metavar="SECONDS",
+              help="stills: wait this long after each move before the picture (the rig's vibration)")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="burst file to create (default: in the data dir)")
 @pass_app
 def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None, max_frames: int,
-          range_text: str | None, from_here: bool, step: str | None, step_count: int | None, out: Path | None) -> None:
+          range_text: str | None, from_here: bool, step: str | None, step_count: int | None,
+          settle_seconds: float | None, out: Path | None) -> None:
     """Pre-scan, then sweep focus through the range into a new burst."""
     settings = app.settings()
     camera_id = _camera_id(app, camera_id)
     options = SweepOptions.from_dict({"mode": mode, "frames": frames, "max_frames": max_frames, "step": step,
-                                      "step_count": step_count, "from_here": from_here or None, "range": range_text})
+                                      "step_count": step_count, "from_here": from_here or None, "range": range_text,
+                                      "settle_seconds": settle_seconds})
     with _Session(settings, camera_id) as session:
         job, burst_id = session.engine.start_sweep(None, options, path=out)
         path = out or session.engine.store.burst_file(burst_id)

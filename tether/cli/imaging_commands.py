@@ -27,10 +27,12 @@ from tether.imaging import (
     stack_frames,
     write_image,
 )
-from tether.imaging.formats import suffixes_text
+from tether.imaging.formats import readable_suffixes, suffixes_text
+from tether.imaging.rawfile import RAW_SUFFIXES
 
 _IN = click.Path(dir_okay=False, path_type=Path)
 _OUT = click.Path(dir_okay=False, path_type=Path)
+_FILES_OR_FOLDER = click.Path(path_type=Path)
 
 
 def _is_burst(path: Path) -> bool:
@@ -153,6 +155,18 @@ def _check_out(path: Path | None, option: str) -> None:
         raise click.BadParameter(f"{path.name}: use {suffixes_text()}", param_hint=option) from None
 
 
+def _image_files(inputs: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The inputs; a folder given alone stands for the images in it, by name (only its RAWs when it holds
+    any: a RAW+JPEG folder stacks the RAWs, not each picture twice)."""
+    if len(inputs) != 1 or not inputs[0].is_dir():
+        return inputs
+    images = sorted(p for p in inputs[0].iterdir() if p.is_file() and p.suffix.lower() in readable_suffixes())
+    if not images:
+        raise ImagingError(f"{inputs[0]}: no images in this folder ({', '.join(readable_suffixes())})")
+    raws = tuple(p for p in images if p.suffix.lower() in RAW_SUFFIXES)
+    return raws or tuple(images)
+
+
 def _default_out(inputs: tuple[Path, ...], dtype: Any, what: str) -> Path:
     """``<first input>-<what>.jpg`` (``.tif`` for 16-bit) beside the input, never an existing file."""
     import numpy as np
@@ -166,7 +180,7 @@ def _default_out(inputs: tuple[Path, ...], dtype: Any, what: str) -> Path:
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, type=_IN)
+@click.argument("inputs", nargs=-1, required=True, type=_FILES_OR_FOLDER)
 @click.option("--range", "frame_range", metavar="A:B", help="stack only frames A to B (inclusive): a partial stack")
 @click.option("--method", type=click.Choice(list(METHODS)), default=METHODS.default, show_default=True,
               help="; ".join(f"{m.name}: {m.use}" for m in METHODS.values()))
@@ -179,11 +193,12 @@ def _default_out(inputs: tuple[Path, ...], dtype: Any, what: str) -> Path:
 @click.option("--no-align", is_flag=True, help="frames are already aligned (skip breathing correction)")
 def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: Path | None, depth_out: Path | None,
           coverage_out: Path | None, motion_out: Path | None, no_align: bool) -> None:
-    """Focus-stack a burst or image files (JPEG, PNG, TIFF; 16-bit kept) into one sharp picture."""
+    """Focus-stack a burst, image files or a folder of them (JPEG, PNG, TIFF, camera RAW; 16-bit kept)."""
+    files = _image_files(inputs)
     for path, option in ((out, "--out"), (depth_out, "--depth-map"), (coverage_out, "--coverage"),
                          (motion_out, "--motion-map")):
         _check_out(path, option)
-    with _open_source(inputs) as (source, cached, burst), _progress() as bar:
+    with _open_source(files) as (source, cached, burst), _progress() as bar:
         if len(source) < 2:
             raise ImagingError(f"{inputs[0]}: a stack needs at least two frames, this input has {len(source)}")
         selected = _parse_range(frame_range, source)
@@ -205,7 +220,7 @@ def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: P
         click.echo(f"wrote {target} ({result.image.shape[1]}x{result.image.shape[0]}, "
                    f"{8 * result.image.dtype.itemsize}-bit, {len(used) - len(result.excluded)} frames, {method})")
         for i in result.excluded:
-            frame = inputs[i].name if len(inputs) == len(source) else f"frame {numbers[i]}"
+            frame = files[i].name if len(files) == len(source) else f"frame {numbers[i]}"
             click.echo(f"warning: {frame} could not be registered to the other frames (another scene, or no "
                        "texture) and was left out")
         r0, r1, c0, c1 = result.valid_box
@@ -258,26 +273,6 @@ def refocus(burst: Path, at: str, out: Path | None) -> None:
         click.echo(f"frame {number} (confidence {answer.confidence:.2f}; alternatives {alternatives}) -> {target}")
 
 
-def _captured_f_number(source: Any) -> float | None:
-    """The f-number the burst was shot at, from frame metadata or the first frame's EXIF."""
-    meta = source.reader.meta(source.indices[0])
-    for key in ("f_number", "fnumber", "aperture"):
-        value = meta.exposure.get(key)
-        with contextlib.suppress(TypeError, ValueError):
-            if value is not None:
-                return float(str(value).lstrip("fF/"))
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    with (contextlib.suppress(UnidentifiedImageError, OSError, ValueError, KeyError, TypeError, ZeroDivisionError),
-          Image.open(io.BytesIO(source.exif_source())) as im):
-        value = im.getexif().get_ifd(0x8769).get(0x829D)  # Exif IFD, FNumber
-        if value:
-            return float(value)
-    return None
-
-
 @click.command()
 @click.argument("burst", type=_IN)
 @click.option("--focus", "focus", required=True, metavar="X,Y", help="the point to focus on, in pixels")
@@ -293,7 +288,7 @@ def aperture(burst: Path, focus: str, f_number: float, captured_f_number: float 
     if not _is_burst(burst):
         raise ImagingError(f"{burst}: not a burst file")
     with _open_source((burst,)) as (source, cached, path), _progress() as bar:
-        shot = captured_f_number or _captured_f_number(source)
+        shot = captured_f_number or source.f_number()
         if shot is None:
             raise ImagingError(f"{burst}: the aperture it was shot at is not recorded",
                                hint="give it with --captured-f-number")

@@ -20,9 +20,12 @@ COMMAND_MODULES = {
     "prescan": "capture_commands", "sweep": "capture_commands",
     "burst": "burst_commands",
     "stack": "imaging_commands", "refocus": "imaging_commands", "aperture": "imaging_commands",
+    "export-living": "living_command",
     "serve": "serve_command",
     "virtual-camera": "gphoto_commands", "gphoto-check": "gphoto_commands",
     "udev-rules": "ops_commands", "doctor": "ops_commands",
+    "worker": "cluster_commands", "batch": "cluster_commands",
+    "sessions": "sessions_commands",
 }
 
 

@@ -11,15 +11,19 @@ Public API (what the web layer, and any other front end, calls)::
     engine.start_sweep(camera_id, options)       # -> (Job, burst id); the store names the file
     engine.pool                                  # JobPool: every recent job, camera and pool alike
     engine.job(job_id) / engine.cancel_job(job_id)
-    engine.save_capture(captured_file)           # -> export id
-    engine.store                                 # BurstStore: ids -> paths in <data_dir>/bursts|exports
+    engine.save_capture(captured_file, camera_id)  # -> id of the still (in the current session, else exports/)
+    engine.store                                 # BurstStore: ids -> paths in <data_dir>/sessions|bursts|exports
+    engine.store.sessions                        # Sessions: list, create, use, current, update, reserve
     engine.bursts                                # BurstService: list, detail, frame_jpeg, thumbnail, delete,
                                                  #   start_export, prepare_refocus, refocus, depth_map_png,
                                                  #   start_stack (pool jobs with progress and cancel)
+    engine.depth                                 # DepthService: the Depth page's previews and settings, its
+                                                 #   full-size export, living pictures (tether/engine/depth.py)
     engine.close()
 
 Events it adds to the capture package's: ``burst.added``/``burst.deleted`` {burst},
-``export.added`` {export, name}, ``camera.setting`` (from the web layer), and the job events of
+``export.added`` {export, name}, ``still.added`` {still, name, session, exif}, ``burst.changed`` {burst},
+``camera.setting`` and ``session.changed`` (from the web layer), and the job events of
 its pool jobs (tether.jobs: one shape for every job).
 """
 from __future__ import annotations

@@ -5,10 +5,24 @@ nothing of image processing.
 """
 from __future__ import annotations
 
+import contextlib
+import io
+from pathlib import PurePath
+
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from tether.burst import BurstError, BurstReader
 from tether.imaging import ImagingError, MismatchedFrames, UnreadableImage
+from tether.imaging.rawfile import RAW_SUFFIXES, decode_raw
+
+
+def frame_pixels(reader: BurstReader, i: int, *, reduce: int = 1) -> np.ndarray:
+    """Frame ``i`` decoded to BGR: a camera RAW developed to 16 bits (see :mod:`tether.imaging.rawfile`),
+    any other frame by the burst reader (8 bits). RAW frames keep the camera's extension in the burst."""
+    if PurePath(reader.frame_name(i)).suffix in RAW_SUFFIXES:
+        return decode_raw(reader.frame_bytes(i), f"{reader.path}: frame {i}", reduce=reduce)
+    return reader.frame_image(i, reduce=reduce)
 
 
 class BurstFrames:
@@ -25,16 +39,16 @@ class BurstFrames:
             listed = ", ".join(f"{w}x{h}" for h, w in sorted(sizes))
             raise MismatchedFrames(f"{reader.path}: frames of several sizes ({listed}); "
                                    "refocus and stacking need one size")
-        height, width = reader.frame_image(self.indices[0]).shape[:2]
-        self.shape = (height, width)
-        self.dtype = np.dtype(np.uint8)
+        first = frame_pixels(reader, self.indices[0])
+        self.shape = (first.shape[0], first.shape[1])
+        self.dtype = first.dtype
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def read(self, i: int, *, reduce: int = 1) -> np.ndarray:
         try:
-            image = self.reader.frame_image(self.indices[i], reduce=reduce)
+            image = frame_pixels(self.reader, self.indices[i], reduce=reduce)
         except BurstError as exc:
             raise UnreadableImage(str(exc)) from None
         if reduce == 1 and image.shape[:2] != self.shape:
@@ -44,3 +58,18 @@ class BurstFrames:
 
     def exif_source(self) -> bytes | None:
         return self.reader.frame_bytes(self.indices[0])
+
+    def f_number(self) -> float | None:
+        """The f-number the burst was shot at, from the first frame's metadata or its EXIF; None if not recorded."""
+        meta = self.reader.meta(self.indices[0])
+        for key in ("f_number", "fnumber", "aperture"):
+            value = meta.exposure.get(key)
+            with contextlib.suppress(TypeError, ValueError):
+                if value is not None:
+                    return float(str(value).lstrip("fF/"))
+        with (contextlib.suppress(UnidentifiedImageError, OSError, ValueError, KeyError, TypeError, ZeroDivisionError),
+              Image.open(io.BytesIO(self.exif_source() or b"")) as im):
+            value = im.getexif().get_ifd(0x8769).get(0x829D)  # Exif IFD, FNumber
+            if value:
+                return float(value)
+        return None

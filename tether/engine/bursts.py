@@ -5,6 +5,7 @@ refocus screen is answered from a focus index kept in memory once it has been lo
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -15,9 +16,9 @@ from typing import Any, TypeVar
 
 import cv2
 
-from tether.burst import BurstBusy, open_burst, store_derived
-from tether.burst.exports import export_frame, export_mp4, export_zip
-from tether.engine.burst_frames import BurstFrames
+from tether.burst import BurstBusy, BurstReader, open_burst, store_derived
+from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
+from tether.engine.burst_frames import BurstFrames, frame_pixels
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.store import BurstStore
 from tether.errors import NotFound, NotReady, TetherError
@@ -44,6 +45,8 @@ T = TypeVar("T")
 THUMB_REDUCE = 8
 #: Focus indexes kept in memory (a few hundred kB each) so taps never touch the disk.
 INDEX_CACHE = 8
+#: The burst's derived item holding its title and notes (JSON).
+LABELS_NAME = "labels.json"
 
 
 @dataclass(frozen=True)
@@ -73,15 +76,20 @@ class BurstService:
         self.writing: set[str] = set()
 
     # gallery ------------------------------------------------------------------------------
-    def list(self) -> list[dict[str, Any]]:
-        """One summary per burst, newest capture first (not newest file: refocusing or stacking an old
+    def list(self, *, session: str | None = None, query: str = "") -> list[dict[str, Any]]:
+        """One summary per burst (of ``session`` only, when given; whose name, title or notes contain
+        ``query``, when given), newest capture first (not newest file: refocusing or stacking an old
         burst writes into it); a damaged burst is listed, last, with its problem."""
         out = []
-        for burst_id in self.store.burst_ids():
+        for burst_id in self.store.burst_ids(session):
             try:
                 out.append(self.summary(burst_id))
             except Exception as exc:  # one bad file must not hide the others
                 out.append({"id": burst_id, "error": str(exc), "frame_count": 0})
+        words = query.casefold().split()
+        if words:
+            out = [b for b in out if all(w in " ".join((b["id"], b.get("title", ""), b.get("notes", ""))).casefold()
+                                         for w in words)]
         return sorted(out, key=lambda b: b.get("created", 0.0), reverse=True)
 
     def summary(self, burst_id: str) -> dict[str, Any]:
@@ -92,9 +100,12 @@ class BurstService:
         with open_burst(path) as reader:
             info = reader.info()
             times = [m.captured_at for m in reader.frames_meta() if m.captured_at]
+            labels = _labels(reader)
         camera = info.get("camera") or {}
         return {
             "id": burst_id,
+            "session": self.store.sessions.of_path(path),
+            **labels,
             "created": min(times) if times else path.stat().st_mtime,
             "camera": camera.get("model") or camera.get("id") or "",
             "frame_count": info["frame_count"],
@@ -142,7 +153,9 @@ class BurstService:
             meta = reader.meta(index)
             if reduce == 1 and meta.mime == "image/jpeg":
                 return reader.frame_bytes(index)
-            image = reader.frame_image(index, reduce=reduce)
+            image = frame_pixels(reader, index, reduce=reduce)
+        if image.itemsize == 2:  # a RAW's 16 bits, reduced for the browser
+            image = cv2.convertScaleAbs(image, alpha=255 / 65535)
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
         if not ok:
             raise ImagingError(f"frame {index} of burst {burst_id} cannot be encoded as JPEG")
@@ -169,6 +182,24 @@ class BurstService:
             self._indexes.pop(burst_id, None)
         self.bus.publish("burst.deleted", burst=burst_id)
 
+    def annotate(self, burst_id: str, *, title: str | None = None, notes: str | None = None) -> dict[str, Any]:
+        """Give a burst a title (its name in the gallery; the file keeps its id) and notes, kept in the burst
+        itself so that they travel with the file; None leaves a field as it was."""
+        path = self.store.burst_path(burst_id)
+        self._not_writing(burst_id)
+        with self._lock:
+            with open_burst(path) as reader:
+                labels = _labels(reader)
+            labels.update({k: v.strip() for k, v in (("title", title), ("notes", notes)) if v is not None})
+            store_derived(path, LABELS_NAME, json.dumps(labels, ensure_ascii=False).encode())
+        self.bus.publish("burst.changed", burst=burst_id)
+        return self.summary(burst_id)
+
+    def forget(self, burst_id: str) -> None:
+        """Drop what is cached of a burst whose frames changed (a merge): its focus index described the old ones."""
+        with self._lock:
+            self._indexes.pop(burst_id, None)
+
     # exports ------------------------------------------------------------------------------
     def start_export(self, burst_id: str, fmt: str, *, frame: int | None = None) -> Job:
         """Export as 'zip' (tagged JPEGs), 'mp4' (H.264) or 'frame' (one JPEG with EXIF) into exports/."""
@@ -185,7 +216,7 @@ class BurstService:
                     job.report(1, 1)
                     if saved is not None:  # the same frame saved again is the same file, not a copy
                         return self._exported(saved.id, saved.path, new=False)
-                    export_id, out = self.store.new_export_path(".jpg", name, exact=True)
+                    export_id, out = self.store.new_export_path(frame_suffix(reader, frame), name, exact=True)
                     export_frame(reader, frame, out)
                 else:
                     export_id, out = self.store.new_export_path(f".{fmt}", burst_id)
@@ -197,7 +228,7 @@ class BurstService:
             return self._exported(export_id, out)
 
         label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {(frame or 0) + 1}"}[fmt]
-        return self.pool.submit("export", work, label=label, subject=burst_id)
+        return self.pool.submit("export", work, label=label, subject=burst_id, task={"fmt": fmt, "frame": frame})
 
     def _exported(self, export_id: str, out: Path, *, new: bool = True) -> dict[str, Any]:
         if new:
@@ -215,7 +246,7 @@ class BurstService:
             if running is not None and running.state in ("queued", "running"):
                 return running
             job = self.pool.submit("refocus-map", lambda job: self._compute_index(burst_id, job),
-                                   label="Preparing refocus", subject=burst_id)
+                                   label="Preparing refocus", subject=burst_id, task={})
             self._index_jobs[burst_id] = job
             return job
 
@@ -320,7 +351,8 @@ class BurstService:
 
         # labels are for people: frames counted from 1, as the pages show them
         extent = "" if frames is None else f", frames {frames[0] + 1}-{frames[1] + 1}"
-        return self.pool.submit("stack", work, label=f"Stack ({label}{extent})", subject=burst_id)
+        return self.pool.submit("stack", work, label=f"Stack ({label}{extent})", subject=burst_id,
+                                task={"method": method, "fmt": fmt, "frames": frames})
 
     def _not_writing(self, burst_id: str) -> None:
         if burst_id in self.writing:
@@ -348,6 +380,15 @@ def _source_range(indices: list[int], frames: tuple[int, int] | None, burst_id: 
     if len(inside) < 2:
         raise TooFewFrames(f"burst {burst_id} has fewer than two readable frames in {first}-{last}")
     return range(inside[0], inside[-1] + 1)
+
+
+def _labels(reader: BurstReader) -> dict[str, str]:
+    """The burst's title and notes ("" when it has none)."""
+    labels = {"title": "", "notes": ""}
+    if LABELS_NAME in reader.derived_names():
+        stored = json.loads(reader.derived(LABELS_NAME))
+        labels.update({k: str(stored[k]) for k in labels if k in stored})
+    return labels
 
 
 def _progress_checking(job: Job) -> Callable[[int, int], None]:

@@ -18,9 +18,12 @@ from tether.camera.errors import CameraNotFound
 from tether.capture import CameraOwner, StepScale, plan_steps
 from tether.config import Settings
 from tether.engine.bursts import BurstService
+from tether.engine.depth import DepthService
 from tether.engine.heap import limit_heap_growth, release_free_heap
-from tether.engine.ids import UnknownId, is_valid_id
+from tether.engine.ids import UnknownId
 from tether.engine.prescans import PrescanMemory
+from tether.engine.reshoot import Reshoots
+from tether.engine.stills import camera_model, still_event
 from tether.engine.store import BurstStore
 from tether.events import EventBus
 from tether.fileio import write_atomic
@@ -36,13 +39,16 @@ class Engine:
     """Everything a front end needs, built once from the settings."""
 
     def __init__(self, settings: Settings, *, camera_id: str, simulated: bool = False, fallback: bool = False,
-                 bus: EventBus | None = None, workers: int = 2) -> None:
+                 bus: EventBus | None = None, workers: int = 2, pool: JobPool | None = None) -> None:
         self.settings = settings
         self.bus = bus or EventBus()
         self.store = BurstStore(settings.data_dir)
-        self.pool = JobPool(self.bus, workers=workers)
+        #: ``pool``: one sharing ``bus`` that runs the work elsewhere (tether.cluster's); default this process's
+        self.pool = pool or JobPool(self.bus, workers=workers)
         self.bursts = BurstService(self.store, self.pool, self.bus)
+        self.depth = DepthService(self.bursts)
         self.prescans = PrescanMemory(self.store.root)
+        self.reshoots = Reshoots(self.store, self.bursts, self.pool, self.bus, self.owner_for)
         self.primary_camera = camera_id
         #: The primary camera is simulated; ``fallback``: because no real camera was found.
         self.simulated = simulated
@@ -138,7 +144,7 @@ class Engine:
         """
         owner = self.owner_for(camera_id)
         if path is None:
-            burst_id, path = self.store.new_burst_path()
+            burst_id, path = self.store.new_burst_path(camera=camera_model(owner))
         else:
             burst_id = path.stem
         self.bursts.writing.add(burst_id)
@@ -163,7 +169,7 @@ class Engine:
         def finished(_: Future[Any]) -> None:
             self.bursts.writing.discard(burst_id)
             release_free_heap()  # what the sweep freed below the mmap threshold goes back to the system
-            if path.parent == self.store.bursts_dir and path.exists():  # in the gallery (not the CLI's --out)
+            if self.store.holds(path) and path.exists():  # in the gallery (not the CLI's --out)
                 self.bus.publish("burst.added", burst=burst_id)
 
         job.future.add_done_callback(finished)
@@ -180,17 +186,14 @@ class Engine:
         return self.job(job_id).cancel()
 
     # stills ---------------------------------------------------------------------------------
-    def save_capture(self, captured: Any) -> str:
-        """Write a captured still into exports/ under a new id; returns the id."""
-        suffix = Path(captured.name).suffix or ".jpg"
-        if not suffix[1:].isalnum():
-            suffix = ".bin"
-        # named as the camera named it (SIM_0001.JPG), unless that name is taken or not a valid id
-        stem = Path(captured.name).stem
-        named = is_valid_id(stem)
-        export_id, path = self.store.new_export_path(suffix, stem if named else "still", exact=named)
+    def save_capture(self, captured: Any, camera_id: str | None = None) -> str:
+        """Write a captured still into the current session (exports/ in the default one); returns its id."""
+        owner = self._owners.get(camera_id or self.primary_camera)
+        export_id, path = self.store.new_still_path(captured.name, camera=camera_model(owner) if owner else "")
         write_atomic(path, captured.data, overwrite=False)
         self.bus.publish("export.added", export=export_id, name=path.name)
+        session = self.store.sessions.of_path(path)
+        self.bus.publish("still.added", **still_event(export_id, path, captured.data, session))
         return export_id
 
     # state --------------------------------------------------------------------------------
@@ -202,5 +205,6 @@ class Engine:
             "cameras": [{**owner.snapshot(), "last_prescan": self.prescans.get(owner.camera_id)}
                         for owner in self.owners()],
             "jobs": [job.to_dict() for job in self.pool.jobs()],
+            "session": self.store.sessions.current().to_dict(),
         }
 

@@ -1,8 +1,10 @@
-"""Where bursts and exports live: ``<data_dir>/bursts/`` and ``<data_dir>/exports/``, addressed by id.
+"""Where bursts, stills and exports live, addressed by id.
 
-The id of a burst is its file name without the suffix; the id of an export is its file name
-without the suffix. Ids are checked against a strict pattern before they touch the file
-system, so a request can never name a path.
+Bursts and stills of a session are in its folder, ``<data_dir>/sessions/<session>/`` (see sessions.py),
+named from its template; those of the default session (the data from before sessions) in
+``<data_dir>/bursts/`` and ``<data_dir>/exports/``. Stacks and other exports go to ``exports/``. The id
+of a burst, still or export is its file name without the suffix, unique in the whole data dir. Ids are
+checked against a strict pattern before they touch the file system, so a request can never name a path.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.engine.ids import UnknownId, check_id, is_valid_id, new_id
+from tether.engine.sessions import DEFAULT, Sessions
 from tether.fileio import StorageError, describe_os_error
 
 log = logging.getLogger(__name__)
@@ -37,32 +40,74 @@ class BurstStore:
         self.root = Path(data_dir).expanduser().resolve()
         self.bursts_dir = self.root / "bursts"
         self.exports_dir = self.root / "exports"
+        self.sessions = Sessions(self.root)
         self._lock = threading.Lock()
+        #: Session bursts handed out whose file may not exist yet: id -> path.
+        self._planned: dict[str, Path] = {}
         for folder in (self.bursts_dir, self.exports_dir):
             _make(folder)
 
+    def holds(self, path: Path) -> bool:
+        """Whether ``path`` is a burst or still of the gallery (not a file the CLI wrote elsewhere)."""
+        return path.parent in self._capture_dirs()
+
+    def _capture_dirs(self) -> list[Path]:
+        """The folders bursts are in: the default session's, then every session's."""
+        return [self.bursts_dir, *self.sessions.folders()]
+
+    def _taken(self, name: str) -> bool:
+        """Whether some burst, still or export of the data dir is called ``name`` already."""
+        return (any(folder.joinpath(f"{name}{BURST_SUFFIX}").exists() for folder in self._capture_dirs())
+                or self.find_export(name) is not None or self.find_still(name) is not None)
+
+    def _next_name(self, camera: str) -> tuple[str, Path] | None:
+        """(name, folder) for the next capture of the current session; None in the default session."""
+        session = self.sessions.current()
+        if session.id == DEFAULT:
+            return None
+        with self._lock:
+            return self.sessions.reserve(session.id, camera=camera, taken=self._taken), \
+                self.sessions.folder(session.id)
+
     # bursts -------------------------------------------------------------------------------
-    def new_burst_path(self) -> tuple[str, Path]:
-        """A fresh (id, path) for a burst about to be written; the file does not exist yet."""
+    def new_burst_path(self, camera: str = "") -> tuple[str, Path]:
+        """A fresh (id, path) for a burst about to be written, in the current session and named from its
+        template (``camera``: the model, for {camera}); the file does not exist yet."""
+        named = self._next_name(camera)
+        if named is not None:
+            name, folder = named
+            path = folder / f"{name}{BURST_SUFFIX}"
+            with self._lock:  # the sweep creates the file later, in the camera's thread
+                self._planned[name] = path
+            return name, path
         _make(self.bursts_dir)  # again: someone may have removed it while the server ran
         with self._lock:
             while True:
                 burst_id = new_id()
-                path = self.burst_file(burst_id)
+                path = self.bursts_dir / f"{burst_id}{BURST_SUFFIX}"
                 if not path.exists():
                     return burst_id, path
 
     def burst_file(self, burst_id: str) -> Path:
-        """Where burst ``burst_id`` is (or will be) written; the id is checked, the file need not exist."""
-        return self.bursts_dir / f"{check_id(burst_id, 'burst')}{BURST_SUFFIX}"
+        """Where burst ``burst_id`` is (or, in the default session, will be) written; the id is checked,
+        the file need not exist."""
+        name = f"{check_id(burst_id, 'burst')}{BURST_SUFFIX}"
+        for folder in self.sessions.folders():
+            if (folder / name).is_file():
+                return folder / name
+        with self._lock:
+            return self._planned.get(burst_id, self.bursts_dir / name)
 
-    def burst_ids(self) -> list[str]:
-        """Ids of every burst in the folder, newest first."""
+    def burst_ids(self, session: str | None = None) -> list[str]:
+        """Ids of every burst (of ``session`` only, when given), newest first."""
+        folders = self._capture_dirs() if session is None else [
+            self.bursts_dir if session == DEFAULT else self.sessions.folder(session)]
         found = []
-        for path in self.bursts_dir.glob(f"*{BURST_SUFFIX}"):
-            stem = path.name[: -len(BURST_SUFFIX)]
-            if is_valid_id(stem) and path.is_file():
-                found.append((path.stat().st_mtime, stem))
+        for folder in folders:
+            for path in folder.glob(f"*{BURST_SUFFIX}"):
+                stem = path.name[: -len(BURST_SUFFIX)]
+                if is_valid_id(stem) and path.is_file():
+                    found.append((path.stat().st_mtime, stem))
         return [stem for _, stem in sorted(found, reverse=True)]
 
     def burst_path(self, burst_id: str) -> Path:
@@ -78,6 +123,38 @@ class BurstStore:
             path.unlink()
         except OSError as exc:
             raise StorageError(describe_os_error(exc, path)) from None
+
+    # stills -------------------------------------------------------------------------------
+    def new_still_path(self, camera_name: str, camera: str = "") -> tuple[str, Path]:
+        """A fresh (id, path) for a still the camera called ``camera_name`` (its suffix is kept): in the
+        current session, named from its template; in the default session, in exports/ under the
+        camera's name when no file has it yet."""
+        suffix = Path(camera_name).suffix or ".jpg"
+        if not suffix[1:].isalnum():
+            suffix = ".bin"
+        named = self._next_name(camera)
+        if named is not None:
+            name, folder = named
+            return name, folder / f"{name}{suffix}"
+        stem = Path(camera_name).stem
+        exact = is_valid_id(stem)
+        return self.new_export_path(suffix, stem if exact else "still", exact=exact)
+
+    def find_still(self, still_id: str) -> ExportFile | None:
+        """The still of a session named by ``still_id`` (a checked id), or None."""
+        for folder in self.sessions.folders():
+            found = _find_file(folder, still_id)
+            if found is not None and found.path.suffix != BURST_SUFFIX:
+                return found
+        return None
+
+    def stills(self, session_id: str) -> list[ExportFile]:
+        """The stills of a session, newest first (the default session's are among the exports)."""
+        if session_id == DEFAULT:
+            return []
+        found = [ExportFile(p.name.partition(".")[0], p) for p in self.sessions.folder(session_id).iterdir()
+                 if p.is_file() and p.suffix != BURST_SUFFIX and is_valid_id(p.name.partition(".")[0])]
+        return sorted(found, key=lambda e: e.path.stat().st_mtime, reverse=True)
 
     # exports ------------------------------------------------------------------------------
     def new_export_path(self, suffix: str, stem_hint: str = "", *, exact: bool = False) -> tuple[str, Path]:
@@ -95,18 +172,16 @@ class BurstStore:
                     return export_id, path
 
     def export(self, export_id: str) -> ExportFile:
-        """The export file named by ``export_id``; UnknownId if there is none."""
-        found = self.find_export(check_id(export_id, "export"))
+        """The export file or session still named by ``export_id``; UnknownId if there is none."""
+        check_id(export_id, "export")
+        found = self.find_export(export_id) or self.find_still(export_id)
         if found is None:
             raise UnknownId(f"no export {export_id!r}")
         return found
 
     def find_export(self, export_id: str) -> ExportFile | None:
         """The export file named by ``export_id`` (a checked id), or None."""
-        for path in self.exports_dir.glob(f"{export_id}.*"):
-            if path.is_file() and path.name[: len(export_id) + 1] == f"{export_id}.":
-                return ExportFile(export_id, path)
-        return None
+        return _find_file(self.exports_dir, export_id)
 
     def exports(self) -> list[ExportFile]:
         found = []
@@ -115,6 +190,14 @@ class BurstStore:
             if dot and path.is_file() and is_valid_id(stem):
                 found.append(ExportFile(stem, path))
         return sorted(found, key=lambda e: e.path.stat().st_mtime, reverse=True)
+
+
+def _find_file(folder: Path, file_id: str) -> ExportFile | None:
+    """The file of ``folder`` whose name is ``file_id`` plus a suffix, or None."""
+    for path in folder.glob(f"{file_id}.*"):
+        if path.is_file() and path.name[: len(file_id) + 1] == f"{file_id}.":
+            return ExportFile(file_id, path)
+    return None
 
 
 def _make(folder: Path) -> None:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from tether.choices import Choices
 from tether.imaging.errors import ImagingError
+from tether.imaging.rawfile import RAW_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ def suffixes_text() -> str:
     """The suffixes to name for a file tether can write, in words: ".jpg, .png or .tif"."""
     names = [f.suffix for f in FORMATS.values()]
     return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def readable_suffixes() -> tuple[str, ...]:
+    """The suffixes of the files tether reads as frames: the formats it writes, and camera RAWs."""
+    return (*(s for f in FORMATS.values() for s in f.suffixes), *RAW_SUFFIXES)
 
 
 def format_of(suffix: str) -> ImageFormat:

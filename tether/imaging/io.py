@@ -22,6 +22,8 @@ from tether.fileio import describe_os_error, write_atomic_with
 from tether.imagebytes import check_pixels, decodable_size, file_image_size
 from tether.imaging.errors import ImagingError, MismatchedFrames, UnreadableImage
 from tether.imaging.formats import format_of
+from tether.imaging.rawfile import decode_raw, is_raw, raw_exif, raw_size
+from tether.imaging.tiffout import write_tiff_file
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -78,6 +80,8 @@ def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
         raise UnreadableImage(describe_os_error(exc, path)) from None
     if not raw:
         raise UnreadableImage(f"{path}: the file is empty")
+    if is_raw(raw, path.name):
+        return decode_raw(raw, str(path), reduce=reduce)
     if decodable_size(raw, str(path)) == (0, 0):
         raise UnreadableImage(f"{path}: {_NOT_AN_IMAGE}")
     data = np.frombuffer(raw, np.uint8)
@@ -117,6 +121,8 @@ def image_size(path: Path) -> tuple[int, int]:
     """(H, W) of an image file from its header alone, after checking it against the largest size tether decodes."""
     try:
         with path.open("rb") as fh:
+            if is_raw(fh.read(1 << 16), path.name):
+                return raw_size(path.read_bytes(), str(path))
             width, height = file_image_size(fh)
     except OSError as exc:
         raise UnreadableImage(describe_os_error(exc, path)) from None
@@ -248,7 +254,7 @@ def encode_image(image: np.ndarray, suffix: str, *, exif_from: bytes | None = No
     """Encode (H, W[, 3]) uint8/uint16 for ``suffix`` (.jpg .png .tif); EXIF of ``exif_from`` plus ``note``.
 
     JPEG is 8-bit: a 16-bit image is reduced for it. PNG and TIFF keep 16 bits. EXIF is
-    carried into JPEG and PNG (and 8-bit TIFF); OpenCV writes 16-bit TIFF without it.
+    carried into all three; TIFF also gets an sRGB ICC profile (:mod:`tether.imaging.tiffout`).
     """
     buf = io.BytesIO()
     _encoder(image, suffix, exif_from=exif_from, note=note, quality=quality)(buf)
@@ -263,6 +269,8 @@ def _encoder(image: np.ndarray, suffix: str, *, exif_from: bytes | None, note: s
         image = (image.astype(np.uint32) * 255 + 32767) // 65535
         image = image.astype(np.uint8)
     exif = _exif_bytes(exif_from, note)
+    if image_format.name == "tiff":
+        return lambda fh: write_tiff_file(fh, image, exif)
     if image.dtype == np.uint8 and (exif or image_format.pillow == "JPEG"):
         fmt = image_format.pillow
         options: dict[str, Any] = {"exif": exif} if exif else {}
@@ -299,11 +307,13 @@ def _exif_bytes(source: bytes | None, note: str) -> bytes:
     exif = Image.Exif()
     if source:
         try:
+            exif = raw_exif(source)  # TIFF-based RAWs, which Pillow cannot open
             # EXIF only, no pixels: Pillow's decompression-bomb warning and error are for a decode not done here
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(io.BytesIO(source)) as im:
-                    exif = im.getexif()
+                if exif is None:
+                    with Image.open(io.BytesIO(source)) as im:
+                        exif = im.getexif()
             for tag in _LAYOUT_TAGS:
                 exif.pop(tag, None)
         except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):

@@ -63,7 +63,10 @@ class MotionSampler:
         self.sigma = max(1.0, SMOOTH_SHARE * max(grid))  # in tiles
 
     def add(self, i: int, frame: np.ndarray, transform: np.ndarray, gains: np.ndarray) -> None:
-        """Frame ``i`` (h, w, 3) as read, ``transform`` from reference to its pixels, its colour ``gains``."""
+        """Frame ``i`` (h, w, 3) as read, ``transform`` from reference to its pixels, its colour ``gains``.
+
+        Past ``count`` the sampler grows (a sweep does not know its length until it ends)."""
+        self._hold(i + 1)
         rows, cols = self.grid
         h, w = frame.shape[:2]
         # A whole factor (OpenCV's fast area reduction), and a bilinear warp: only means are wanted.
@@ -82,7 +85,16 @@ class MotionSampler:
 
     def motion(self, scores: np.ndarray) -> np.ndarray:
         """(rows, cols) bool: the moving tiles (:func:`motion_tiles` of the means and focus curves ``scores``)."""
-        return motion_tiles(self.means, scores, self.covered)
+        n = len(scores)
+        self._hold(n)  # frames never added (the last ones, left out) cover nothing
+        return motion_tiles(self.means[:n], scores, self.covered[:n])
+
+    def _hold(self, count: int) -> None:
+        """Room for ``count`` frames, doubling, so that growing frame by frame stays linear."""
+        more = max(count, 2 * len(self.means)) - len(self.means) if count > len(self.means) else 0
+        if more:
+            self.means = np.concatenate([self.means, np.zeros((more, *self.means.shape[1:]), np.uint8)])
+            self.covered = np.concatenate([self.covered, np.zeros((more, *self.covered.shape[1:]), bool)])
 
 
 def _as_u8(image: np.ndarray) -> np.ndarray:

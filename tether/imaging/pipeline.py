@@ -1,7 +1,8 @@
 """The streaming pipeline: analyse a burst once, then stack, refocus or re-render from it.
 
 Pass 1, :func:`compute_focus_index`, reads every frame at half size: it registers each
-frame to its predecessor, matches colour, and records the focus curves of all tiles.
+frame to its predecessor, matches colour, and records the focus curves of all tiles
+(:mod:`tether.imaging.analysis`, which a sweep also feeds while it captures).
 Its result (a :class:`FocusIndex`, a few hundred kB) is what the burst caches and what
 refocus taps read. Pass 2 (:func:`stack_frames`, :func:`render_aperture`) makes the
 result in horizontal strips (:mod:`tether.imaging.strips`; one for small and for large
@@ -24,15 +25,14 @@ from functools import partial
 import numpy as np
 
 from tether.errors import Cancelled
-from tether.imaging import align as al
 from tether.imaging import transforms as tf
+from tether.imaging.analysis import FocusIndexBuilder
 from tether.imaging.aperture import aperture_index_map
 from tether.imaging.depthmap_fusion import DepthmapStack
 from tether.imaging.errors import ImagingError, TooFewFrames
-from tether.imaging.focus_measure import default_tile, focus_measure, luminance, tile_grid, tile_scores
-from tether.imaging.io import FrameSource, reading_ahead, shrink
+from tether.imaging.io import FrameSource, reading_ahead
 from tether.imaging.methods import METHODS, Fusion
-from tether.imaging.motion import MotionOverlay, MotionSampler
+from tether.imaging.motion import MotionOverlay
 from tether.imaging.refocus import FocusIndex
 from tether.imaging.strips import Strip, plan_strips
 
@@ -76,47 +76,20 @@ def _report(progress: Progress | None, done: int, total: int, stage: str) -> Non
 
 def compute_focus_index(source: FrameSource, *, align: bool = True, match_colour: bool = True,
                         progress: Progress | None = None, cancel: Cancel | None = None) -> FocusIndex:
-    """Pass 1 over ``source``: alignment to frame 0, colour gains and per-tile focus curves.
+    """Pass 1 over ``source``: alignment to frame 0, colour gains and per-tile focus curves
+    (:class:`~tether.imaging.analysis.FocusIndexBuilder` fed every frame in order).
 
     Frames that cannot be registered get no focus curve and are listed in ``excluded``.
     """
     n = len(source)
     if n < 1:
         raise TooFewFrames("no frames to analyse")
-    shape = source.shape
-    tile = default_tile(shape)
-    grid = tile_grid(shape, tile)
-    align_factor = al.reduction_factor(shape)
-    read_reduce = min(2, align_factor)  # the focus measure works at half size anyway
-    aligner = al.ChainAligner(factor=align_factor, match_colour=match_colour)
-    scores = np.empty((n, *grid), np.float32)
-    colours = MotionSampler(n, grid)
+    builder = FocusIndexBuilder(source.shape, align=align, match_colour=match_colour, frames=n)
     for i in range(n):
         _check(cancel)
-        frame = source.read(i, reduce=read_reduce)
-        small = shrink(frame, align_factor // read_reduce)  # as stored: the aligner converts it in pieces
-        if align:
-            m_full, _ = aligner.add(small)
-            m = tf.scale_transform(m_full, 1.0 / read_reduce)
-        else:
-            m = tf.IDENTITY
-            aligner.transforms.append(tf.IDENTITY.copy())
-            aligner.gains.append(np.ones(frame.shape[2] if frame.ndim == 3 else 1, np.float32))
-        del small  # (the aligner keeps frame 0's as the colour reference)
-        if aligner.rejected[-1:] == [i]:
-            scores[i] = 0.0  # not registered: without a focus curve no tap, depth or stack picks it
-        else:
-            colours.add(i, frame, m, aligner.gains[i])
-            grey = luminance(frame)
-            del frame  # before the warp's output is made
-            grey = tf.warp_to_reference(grey, m)
-            scores[i] = tile_scores(focus_measure(grey, reduce=2 // read_reduce), grid)
-            del grey
+        builder.add(source.read(i, reduce=builder.read_reduce))
         _report(progress, i + 1, n, "analysing")
-    # The aligner (its keyframes and their spectra) goes with this call: pass 2 does not carry it.
-    return FocusIndex(scores=scores, shape=shape, tile=tile, transforms=np.array(aligner.settle()),
-                      gains=np.array(aligner.gains, np.float32), excluded=tuple(aligner.rejected),
-                      motion=colours.motion(scores))
+    return builder.finish()
 
 
 def _frame_range(frames: range | None, n: int) -> range:

@@ -35,7 +35,11 @@ def ok(value: Any, status: int = 200) -> tuple[Response, int]:
 
 def camera_call(camera_id: str, fn: Any, label: str) -> Any:
     """Run ``fn(camera)`` on the owner's thread and wait for it (CameraBusy -> 409 at once)."""
-    future = engine().owner_for(camera_id).call(fn, label=label)
+    return wait_call(engine().owner_for(camera_id).call(fn, label=label), label)
+
+
+def wait_call(future: Any, label: str) -> Any:
+    """The result of a quick camera call, waited for at most CALL_TIMEOUT (then CameraBusy)."""
     try:
         return future.result(timeout=CALL_TIMEOUT)
     except FutureTimeout:
@@ -89,14 +93,15 @@ def drive_focus(camera_id: str) -> Any:
         "count": Field(whole(1, 200), default=1),
     })
     direction, step = FocusDirection(body["direction"]), StepClass(body["step"])
-    camera_call(camera_id, lambda cam: cam.drive_focus(direction, step, body["count"]), "drive focus")
+    # through the owner, which counts the move into the lens's position (near and far are marked on it)
+    wait_call(engine().owner_for(camera_id).nudge(direction, step, body["count"]), "drive focus")
     return ok({"moved": body})
 
 
 @bp.post("/cameras/<camera_id>/capture")
 def capture(camera_id: str) -> Any:
     captured = camera_call(camera_id, lambda cam: cam.capture_still(), "capture a still")
-    export = engine().save_capture(captured)
+    export = engine().save_capture(captured, camera_id)
     # the name the download will have (the camera's, or made unique when an earlier file has it)
     name = engine().store.export(export).path.name
     return ok({"export": export, "name": name, "width": captured.width, "height": captured.height}, 201)

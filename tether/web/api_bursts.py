@@ -24,7 +24,8 @@ MAX_FRAME_INDEX = 1_000_000
 
 @bp.get("/bursts")
 def bursts() -> Any:
-    return ok(engine().bursts.list())
+    """Every burst, or those of ?session=ID whose name, title or notes contain the words of ?q=."""
+    return ok(engine().bursts.list(session=request.args.get("session") or None, query=request.args.get("q", "")))
 
 
 @bp.get("/bursts/<burst_id>")

@@ -9,7 +9,7 @@ from flask_socketio import SocketIO
 
 from tether.config import Settings
 from tether.engine import Engine
-from tether.web import api, api_bursts, errors, live_api, pages
+from tether.web import api, api_bursts, api_depth, api_range, api_sessions, api_tiles, errors, live_api, pages
 from tether.web.jsonable import data_root
 from tether.web.realtime import Forwarder, register_handlers, socketio_loggers
 from tether.web.security import AccessPolicy, SecurityMiddleware
@@ -42,6 +42,10 @@ def create_app(engine: Engine, settings: Settings, *, token: str | None = None) 
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(api_bursts.bp, url_prefix="/api")
     app.register_blueprint(live_api.bp, url_prefix="/api")
+    app.register_blueprint(api_tiles.bp, url_prefix="/api")
+    app.register_blueprint(api_depth.bp, url_prefix="/api")
+    app.register_blueprint(api_sessions.bp, url_prefix="/api")
+    app.register_blueprint(api_range.bp, url_prefix="/api")
     errors.install(app)
     # cors_allowed_origins=None: Engine.IO accepts only our own origin; the middleware checks again.
     socketio.init_app(app, async_mode="threading", cors_allowed_origins=None, json=None,

@@ -44,6 +44,11 @@ def stack(burst_id: str) -> str:
     return _page("stack", burst_id=_burst(burst_id), methods=METHODS, formats=FORMATS)
 
 
+@bp.get("/depth/<burst_id>")
+def depth(burst_id: str) -> str:
+    return _page("depth", burst_id=_burst(burst_id))
+
+
 @bp.get("/vendor/<name>")
 def vendor_file(name: str) -> Response:
     """Front-end libraries installed by npm at set-up (never copied into git)."""

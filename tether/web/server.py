@@ -12,6 +12,7 @@ import click
 from tether.config import Settings, is_loopback_host
 from tether.engine import Engine
 from tether.errors import TetherError
+from tether.events import EventBus
 from tether.web import vendor
 from tether.web.app import create_app, shutdown_app
 from tether.web.security import MIN_TOKEN_LENGTH, new_token
@@ -64,7 +65,13 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     simulated_camera = camera_id.split(":", 1)[0].split("?", 1)[0] == "sim"
     # a configured token is always enforced; beyond loopback one is generated if none is configured
     token = settings.server.token or ("" if is_loopback_host(host) else new_token())
-    engine = Engine(settings, camera_id=camera_id, simulated=simulated_camera, fallback=simulated).start()
+    bus, pool = EventBus(), None
+    if settings.cluster.broker:  # stacks, exports and refocus maps go to the workers (tether worker)
+        from tether.cluster.pool import ClusterPool
+
+        pool = ClusterPool(bus, settings)
+    engine = Engine(settings, camera_id=camera_id, simulated=simulated_camera, fallback=simulated, bus=bus,
+                    pool=pool).start()
     app = create_app(engine, settings, token=token)
     click.echo(f"tether control panel: {access_url(host, port, token)}")
     if token and len(token) < MIN_TOKEN_LENGTH:

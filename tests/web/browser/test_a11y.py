@@ -35,6 +35,7 @@ PAGES = {
     "/bursts": "#gallery article",
     "/refocus/{burst}": "#frame[data-index]",
     "/stack/{burst}": "#single[data-index]",
+    "/depth/{burst}": "#stage[data-ready=true]",
 }
 #: What a finger presses: each at least 44 px tall on a touch screen (a checkbox by its label).
 TARGETS = """() => [...document.querySelectorAll(

@@ -30,10 +30,20 @@ JSON_ENDPOINTS = [
     ("POST", "/api/bursts/no-such-burst/export"),
     ("POST", "/api/bursts/no-such-burst/stack"),
     ("POST", "/api/bursts/no-such-burst/save-frame"),
+    ("PATCH", "/api/bursts/no-such-burst"),
+    ("POST", "/api/sessions"),
+    ("PATCH", "/api/sessions/no-such-session"),
+    ("POST", "/api/cameras/sim:macro/marks"),
+    ("POST", "/api/bursts/no-such-burst/extend"),
+    ("POST", "/api/bursts/no-such-burst/reshoot"),
+    ("POST", "/api/bursts/no-such-burst/depth/preview"),
+    ("PUT", "/api/bursts/no-such-burst/depth/settings"),
+    ("POST", "/api/bursts/no-such-burst/depth/export"),
 ]
 #: Endpoints that take a POST without reading a body.
 BODILESS = {"/api/cameras/refresh", "/api/cameras/<camera_id>/capture", "/api/bursts/<burst_id>/refocus-map",
-            "/api/jobs/<job_id>/cancel"}
+            "/api/jobs/<job_id>/cancel", "/api/sessions/<session_id>/use",
+            "/api/bursts/<burst_id>/living"}
 
 
 def raw_request(server: Server, head: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
@@ -69,7 +79,7 @@ def remote(start_tether: Callable[..., Server]) -> Server:
 def test_the_list_names_every_endpoint_that_takes_a_body(app) -> None:
     writing = {rule.rule for rule in app.url_map.iter_rules() if {"POST", "PUT", "PATCH"} & set(rule.methods or ())}
     listed = {path.replace("sim:macro", "<camera_id>").replace("no-such-burst", "<burst_id>").replace("iso", "<name>")
-              for _, path in JSON_ENDPOINTS}
+              .replace("no-such-session", "<session_id>") for _, path in JSON_ENDPOINTS}
     assert writing - BODILESS == listed
 
 

@@ -24,6 +24,8 @@ from tether.camera.base import Camera, Progress
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, InvalidValue, Unsupported
 from tether.camera.ids import CameraId
 from tether.camera.sim import optics, sensor
+from tether.camera.sim.dng import dng_bytes
+from tether.camera.sim.exif import Exposure, with_exif
 from tether.camera.sim.faults import FaultInjector, merge, parse_fault_text, parse_faults
 from tether.camera.sim.motor import FocusMotor, MotorSpec
 from tether.camera.sim.scene import SCENES, get_scene
@@ -136,7 +138,7 @@ class SimCamera(Camera):
         v = self._values
         sizes = tuple(dict.fromkeys((f"{self.sim_settings.liveview_width}x{self.sim_settings.liveview_height}",
                                      *LIVEVIEW_SIZES)))
-        shutter = sensor.auto_shutter(v["iso"], v["aperture"]) if v["exposuremode"] == "A" else v["shutterspeed"]
+        shutter = self._shutter()
         choice = SettingKind.CHOICE
         return [
             Setting("aperture", "Aperture (f-number)", choice, v["aperture"], group="exposure",
@@ -154,6 +156,11 @@ class SimCamera(Camera):
             Setting("focusmode", "Focus mode", choice, v["focusmode"], group="focus", choices=FOCUS_MODES),
             Setting("lens", "Lens", SettingKind.TEXT, self.scene.lens, read_only=True, group="focus"),
         ]
+
+    def _shutter(self) -> str:
+        """The shutter time the camera uses: the set one in M, its own choice in A."""
+        v = self._values
+        return sensor.auto_shutter(v["iso"], v["aperture"]) if v["exposuremode"] == "A" else str(v["shutterspeed"])
 
     def _write_setting(self, name: str, value: Any) -> None:
         self._operation(f"setting {name}")
@@ -242,10 +249,24 @@ class SimCamera(Camera):
         stamp = time.time()
         size = (self.sim_settings.still_width, self.sim_settings.still_height)
         image = self._noisy(self.clean_frame(self.motor.position, size, cache=False))
-        data = sensor.encode_jpeg(image, sensor.IMAGE_FORMATS[self._values["imageformat"]])
+        quality = sensor.IMAGE_FORMATS[self._values["imageformat"]]
         self._file_count += 1
+        if quality is None:
+            data = dng_bytes(image, make=self._info.manufacturer, model=self._info.model, taken=stamp,
+                             exposure=self._exposure())
+            name, mime = f"SIM_{self._file_count:04d}.DNG", "image/x-adobe-dng"
+        else:
+            data = self._with_exif(sensor.encode_jpeg(image, quality), stamp)
+            name, mime = f"SIM_{self._file_count:04d}.JPG", "image/jpeg"
         data = self.faults.maybe_corrupt(data, self._file_count)
-        return CapturedFile(data, f"SIM_{self._file_count:04d}.JPG", "image/jpeg", stamp, size[0], size[1])
+        return CapturedFile(data, name, mime, stamp, size[0], size[1])
+
+    def _exposure(self) -> Exposure:
+        return Exposure(self._shutter(), self._values["aperture"], self._values["iso"])
+
+    def _with_exif(self, jpeg: bytes, taken: float) -> bytes:
+        return with_exif(jpeg, make=self.info.manufacturer, model=self.info.model, exposure=self._exposure(),
+                         taken=taken)
 
     def _autofocus(self) -> None:
         """AF-S: focus on the object at the centre of the frame, approaching from near (as contrast AF ends)."""

@@ -26,7 +26,9 @@ WHITE_BALANCE: dict[str, tuple[float, float, float] | None] = {
     "Fluorescent": (1.15, 0.95, 0.88),
     "Flash": (0.97, 1.0, 1.02),
 }
-IMAGE_FORMATS = {"JPEG Fine": 95, "JPEG Standard": 85}
+#: Image formats and their JPEG quality; None: a RAW (a DNG). RAW+JPEG hands tether the RAW, as a camera
+#: does when asked for one file of the pair (the JPEG stays on its card).
+IMAGE_FORMATS: dict[str, int | None] = {"JPEG Fine": 95, "JPEG Standard": 85, "RAW": None, "RAW+JPEG": None}
 LIVEVIEW_QUALITY = 80
 REFERENCE = (1 / 125, 200, 2.8)
 

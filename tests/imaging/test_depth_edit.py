@@ -1,0 +1,110 @@
+"""Depth-based editing (tether/imaging/depth_edit.py) and screen-size blending (display.py) on arrays of known
+depth: a selection acts only within its depth range, the aperture's index map follows the model."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tether.errors import InvalidInput
+from tether.imaging.depth_edit import DepthEdit, adjust, depth_selection, edit_weight, finish, render_index_map
+from tether.imaging.display import blend_at_index, packed
+
+RNG = np.random.default_rng(3)
+
+
+def scene() -> tuple[np.ndarray, np.ndarray]:
+    """A textured (60, 80, 3) picture and its depth: a near square (frame 2) on a far ground (frame 9)."""
+    image = RNG.integers(40, 200, (60, 80, 3)).astype(np.uint8)
+    depth = np.full((60, 80), 9.0, np.float32)
+    depth[15:45, 20:50] = 2.0
+    return image, depth
+
+
+def test_the_selection_is_one_inside_its_range_and_falls_to_zero_over_the_feather() -> None:
+    depth = np.linspace(0, 10, 101, dtype=np.float32)[None, :]
+    weight = depth_selection(depth, near=3, far=5, feather=1)[0]
+    assert np.all(weight[(depth[0] >= 3) & (depth[0] <= 5)] == 1)
+    assert np.all(weight[(depth[0] <= 2) | (depth[0] >= 6)] == 0)
+    ramp = weight[(depth[0] > 5) & (depth[0] < 6)]
+    assert np.all(np.diff(ramp) < 0) and 0 < ramp.min() < ramp.max() < 1
+    hard = depth_selection(depth, near=3, far=5, feather=0)[0]
+    assert set(np.unique(hard)) == {0.0, 1.0}
+
+
+@pytest.mark.parametrize("target", ["subject", "background"])
+def test_an_adjustment_changes_only_what_its_depth_range_selects(target: str) -> None:
+    image, depth = scene()
+    near_square = depth == 2.0
+    edit = DepthEdit.from_dict({"near": 1, "far": 3, "feather": 0.5, "target": target, "brightness": 1,
+                                "desaturate": 0.5, "blur": 0.02})
+    weight = edit_weight(depth, edit)
+    assert weight is not None
+    out = finish(adjust(image, weight, edit), np.uint8)
+    chosen = near_square if target == "subject" else ~near_square
+    assert np.array_equal(out[~chosen], image[~chosen])  # exactly unchanged outside the selection
+    assert out[chosen].astype(float).mean() > image[chosen].astype(float).mean() * 1.3  # a stop brighter, capped
+
+
+def test_a_blurred_background_takes_no_colour_from_the_subject() -> None:
+    image = np.zeros((60, 80, 3), np.uint8)
+    image[:, :, 2] = 200  # red ground (frame 9)
+    image[15:45, 20:50] = (255, 0, 0)  # a blue square in front (frame 2)
+    depth = np.full((60, 80), 9.0, np.float32)
+    depth[15:45, 20:50] = 2.0
+    edit = DepthEdit.from_dict({"near": 1, "far": 3, "feather": 0, "target": "background", "blur": 0.05})
+    out = finish(adjust(image, edit_weight(depth, edit), edit), np.uint8)  # type: ignore[arg-type]
+    ground = depth == 9.0
+    assert out[ground][:, 0].max() <= 1 and abs(int(out[ground][:, 2].min()) - 200) <= 1
+
+
+def test_desaturating_fully_makes_the_selection_grey_and_16_bit_keeps_the_scale() -> None:
+    image, depth = scene()
+    edit = DepthEdit.from_dict({"near": 8, "far": 10, "feather": 0, "target": "subject", "desaturate": 1})
+    out = adjust(image, edit_weight(depth, edit), edit)  # type: ignore[arg-type]
+    far = depth == 9.0
+    assert np.ptp(out[far], axis=1).max() < 1e-3
+    wide = finish(out, np.uint16)
+    assert wide.dtype == np.uint16 and abs(int(wide.max()) - 257 * int(finish(out, np.uint8).max())) <= 257
+
+
+def test_the_index_map_is_the_focus_frame_at_the_captured_aperture_and_the_depth_without_focus() -> None:
+    _, depth = scene()
+    same = render_index_map(depth, DepthEdit(f_number=4), focus_frame=5.0, captured_f_number=4, frame_count=12)
+    assert np.allclose(same, 5.0)
+    wider = render_index_map(depth, DepthEdit(f_number=2), focus_frame=5.0, captured_f_number=4, frame_count=12)
+    assert np.allclose(wider[depth == 9.0], 9 + 2 * (5 - 9)) and np.allclose(wider[depth == 2.0], 2 + 2 * (5 - 2))
+    sharp = render_index_map(depth, DepthEdit(), focus_frame=None, captured_f_number=4, frame_count=12)
+    assert np.array_equal(sharp, depth)
+
+
+def test_blending_takes_the_two_frames_around_each_fractional_index() -> None:
+    frames = RNG.integers(0, 256, (5, 6, 7, 3)).astype(np.uint8)
+    stack = np.stack([packed(f) for f in frames])
+    index = np.full((6, 7), 2.0, np.float32)
+    index[0, 0], index[1, 1] = 3.25, 4.0
+    out = blend_at_index(stack, index)
+    assert out.shape == (6, 7, 3) and out.dtype == np.uint8
+    assert np.array_equal(out[2:], frames[2][2:])
+    assert np.array_equal(out[1, 1], frames[4][1, 1])
+    expected = 0.75 * frames[3][0, 0].astype(float) + 0.25 * frames[4][0, 0]
+    assert np.abs(out[0, 0] - expected).max() <= 1
+
+
+@pytest.mark.parametrize("body,words", [
+    ({"near": 2}, "both near and far"),
+    ({"near": 5, "far": 2}, "must not be beyond far"),
+    ({"focus": [0.5]}, "focus must be [x, y]"),
+    ({"f_number": 0.3}, "f_number must be a number from 0.7"),
+    ({"target": "sky"}, "target must be one of background, subject"),
+    ({"glow": 1}, "unknown depth edit option 'glow'"),
+])
+def test_bad_settings_are_refused_naming_the_setting(body: dict[str, object], words: str) -> None:
+    with pytest.raises(InvalidInput, match=words.replace("[", r"\[").replace("]", r"\]")):
+        DepthEdit.from_dict(body)
+
+
+def test_settings_survive_their_json_form() -> None:
+    edit = DepthEdit.from_dict({"focus": [0.25, 0.75], "f_number": 1.4, "near": 1.5, "far": 4, "target": "subject",
+                                "blur": 0.01, "brightness": -0.5, "desaturate": 0.3, "feather": 2})
+    assert DepthEdit.from_dict(edit.to_dict()) == edit and edit.adjusts
+    assert not DepthEdit().adjusts and not DepthEdit.from_dict({"near": 1, "far": 2}).adjusts
