@@ -8,6 +8,9 @@ one of two renderers that share no code:
     sim-12mp   tether's simulator (thin lens, disk blur, occlusion, ISO 400, JPEG 95): macro, 20 x 4000x3000
     sim-3mp    the same: product scene, 50 x 2000x1500
     sim-1mp    the same: product scene, 16 x 1200x900 (a quick check)
+    sim-2mp-3, sim-2mp-6, sim-2mp-10, sim-6mp-3, ..., sim-24mp-10
+               short stacks (issue 17): product scene, 3, 6 and 10 frames of 1800x1200, 3000x2000
+               and 6000x4000; "short" names all nine, "speed" the nine and sim-12mp and sim-3mp
     ind-12mp   tests/imaging/independent_render.py (disk * Gaussian PSF per channel, chromatic aberration,
                vignetting that follows focus, Poisson-Gaussian noise, 0.2 % breathing a frame, JPEG 88):
                20 x 4000x3000
@@ -23,7 +26,9 @@ The tools, each run as its authors advise for a focus stack:
                     (-m: optimise the field of view, for lenses that breathe; enfuse's manual
                     recommends the hard mask for focus stacks, its default is a soft mask: both run,
                     the better one is reported)
-    focus-stack     focus-stack --no-opencl --output=focus-stack.png FILES      (with --focus-stack BIN)
+    focus-stack     focus-stack --no-opencl --threads=2 --output=focus-stack.png FILES
+                    (with --focus-stack PATH: a built binary, or its source checkout, built with cmake
+                    into PATH/build unless already there)
 
 Scoring (tests/imaging/registration.py): the truth is registered onto each result (ECC, full
 homography, coarse to fine) and the transform found is printed, rotation, shift of the centre and
@@ -31,11 +36,15 @@ scale; PSNR and SSIM are then taken where the warped truth has pixels and the re
 (its alpha, if any), minus a 3 % border. The tools pick different reference frames and crop or
 rescale differently: scored without registration, a result would be judged on its geometry, not its
 sharpness. tether keeps frame 0's geometry, which is the truth's, so its transform should be the
-identity. Wall time and peak memory (peak RSS from wait4; the larger of align_image_stack's and
-enfuse's) are medians over --runs runs. enfuse and align_image_stack come from Debian (installed
+identity. Wall time and peak memory (the whole process: wall clock around it and its peak RSS from
+wait4; the larger of align_image_stack's and enfuse's) are medians over --runs runs, the tools taking
+turns within each run (first in one run, last in the next), so that a machine whose load changes
+slows them alike; "tether / focus-stack" is the median of the runs' ratios. --no-enfuse leaves the
+slowest peer out (for timing runs of many cases). enfuse and align_image_stack come from Debian (installed
 with apt-get if missing); focus-stack is built from its source (github PetteriAimonen/focus-stack).
 Targets (issue 13): PSNR >= the best peer's + 1 dB on every case; peak memory <= 30 MB per megapixel;
-tether's result within 0.02 deg and 0.3 px of the reference frame's geometry.
+tether's result within 0.02 deg and 0.3 px of the reference frame's geometry. Issue 17: tether's wall
+time <= 0.5 x focus-stack's on every case.
 """
 from __future__ import annotations
 
@@ -46,7 +55,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -77,6 +88,12 @@ CASES = {
     "ind-3mp": Case("ind", (2000, 1500), 20),
     "ind-1mp": Case("ind", (1200, 900), 16),
 }
+#: Short stacks of small to large frames (issue 17), where fixed costs weigh most.
+SHORT_SIZES = {"2mp": (1800, 1200), "6mp": (3000, 2000), "24mp": (6000, 4000)}
+CASES.update({f"sim-{size}-{n}": Case("sim", dims, n, "product") for size, dims in SHORT_SIZES.items()
+              for n in (3, 6, 10)})
+GROUPS = {"short": [name for name in CASES if name.count("-") == 2]}
+GROUPS["speed"] = [*GROUPS["short"], "sim-12mp", "sim-3mp"]
 DEFAULT_CASES = "sim-12mp,sim-3mp,ind-12mp,ind-3mp"
 #: The independent renderer's breathing: magnification added per frame (the issue's example).
 IND_BREATHING = 0.002
@@ -95,6 +112,11 @@ class Outcome:
     wall: float
     peak_mb: float
     score: Score
+    walls: list[float] = field(default_factory=list)
+
+
+#: One run of a tool on a case: for each result it makes, its label, the run's measure and its file.
+Runner = Callable[[list[Path], Path], list[tuple[str, Measure, Path]]]
 
 
 def ensure_reference() -> None:
@@ -162,39 +184,61 @@ def scored(path: Path, truth: np.ndarray) -> Score:
     return score(image, truth, valid)
 
 
-def run_tether(paths: list[Path], folder: Path, runs: int, truth: np.ndarray) -> list[Outcome]:
+def run_tether(paths: list[Path], folder: Path) -> list[tuple[str, Measure, Path]]:
     out = folder / "tether.tif"
-    measures = [run([sys.executable, "-m", "tether", "stack", *map(str, paths), "--out", str(out)], folder)
-                for _ in range(runs)]
-    return [_outcome("tether", measures, scored(out, truth))]
+    cmd = [sys.executable, "-m", "tether", "stack", *map(str, paths), "--out", str(out)]
+    return [("tether", run(cmd, folder), out)]
 
 
-def run_enfuse(paths: list[Path], folder: Path, runs: int, truth: np.ndarray) -> list[Outcome]:
-    """align_image_stack -m, then enfuse with its default soft mask and with the hard mask; the better first."""
-    aligns, soft, hard = [], [], []
-    for _ in range(runs):
-        for old in folder.glob("al_*.tif"):
-            old.unlink()
-        aligns.append(run(["align_image_stack", "-m", "-a", "al_", "--use-given-order", *map(str, paths)], folder))
-        aligned = sorted(str(p) for p in folder.glob("al_*.tif"))
-        soft.append(run(["enfuse", *ENFUSE_ARGS, "-o", "enfuse-soft.tif", *aligned], folder))
-        hard.append(run(["enfuse", *ENFUSE_ARGS, "--hard-mask", "-o", "enfuse-hard.tif", *aligned], folder))
-    outcomes = []
-    for name, fuse in (("soft mask", soft), ("hard mask", hard)):
-        both = [Measure(a.wall + f.wall, max(a.peak_mb, f.peak_mb)) for a, f in zip(aligns, fuse, strict=True)]
-        file = folder / f"enfuse-{name.split()[0]}.tif"
-        outcomes.append(_outcome(f"align_image_stack + enfuse ({name})", both, scored(file, truth)))
-    return sorted(outcomes, key=lambda o: -o.score.psnr)
+def run_enfuse(paths: list[Path], folder: Path) -> list[tuple[str, Measure, Path]]:
+    """align_image_stack -m, then enfuse with its default soft mask and with the hard mask."""
+    for old in folder.glob("al_*.tif"):
+        old.unlink()
+    align = run(["align_image_stack", "-m", "-a", "al_", "--use-given-order", *map(str, paths)], folder)
+    aligned = sorted(str(p) for p in folder.glob("al_*.tif"))
+    made = []
+    for mask, extra in (("soft", []), ("hard", ["--hard-mask"])):
+        file = folder / f"enfuse-{mask}.tif"
+        fuse = run(["enfuse", *ENFUSE_ARGS, *extra, "-o", file.name, *aligned], folder)
+        made.append((f"align_image_stack + enfuse ({mask} mask)", Measure(align.wall + fuse.wall,
+                                                                         max(align.peak_mb, fuse.peak_mb)), file))
+    return made
 
 
-def run_focus_stack(binary: Path, paths: list[Path], folder: Path, runs: int, truth: np.ndarray) -> list[Outcome]:
+def run_focus_stack(binary: Path, paths: list[Path], folder: Path) -> list[tuple[str, Measure, Path]]:
     out = folder / "focus-stack.png"
-    measures = [run([str(binary), "--no-opencl", f"--output={out}", *map(str, paths)], folder) for _ in range(runs)]
-    return [_outcome("focus-stack", measures, scored(out, truth))]
+    cmd = [str(binary), "--no-opencl", "--threads=2", f"--output={out}", *map(str, paths)]
+    return [("focus-stack", run(cmd, folder), out)]
 
 
-def _outcome(tool: str, measures: list[Measure], s: Score) -> Outcome:
-    return Outcome(tool, statistics.median(m.wall for m in measures), statistics.median(m.peak_mb for m in measures), s)
+def focus_stack_binary(path: Path) -> Path:
+    """``path`` if it is the built binary; else ``path`` is focus-stack's source checkout, built (once) with cmake."""
+    if path.is_file():
+        return path
+    binary = path / "build" / "focus-stack"
+    if not binary.is_file():
+        print(f"building focus-stack in {path / 'build'} ...", flush=True)
+        subprocess.run(["cmake", "-S", str(path), "-B", str(path / "build"), "-DCMAKE_BUILD_TYPE=Release"], check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run(["cmake", "--build", str(path / "build"), "-j", "2"], check=True, stdout=subprocess.DEVNULL)
+    return binary
+
+
+def run_tools(runners: list[Runner], paths: list[Path], folder: Path, runs: int, truth: np.ndarray) -> list[Outcome]:
+    """Every tool ``runs`` times, taking turns (first in one run, last in the next); medians, scores of the last run.
+
+    tether's outcome comes first, then the peers' (enfuse's two masks the better first).
+    """
+    measures: dict[str, list[Measure]] = {}
+    files: dict[str, Path] = {}
+    for r in range(runs):
+        for runner in (runners if r % 2 == 0 else runners[::-1]):
+            for label, measure, file in runner(paths, folder):
+                measures.setdefault(label, []).append(measure)
+                files[label] = file
+    outcomes = [Outcome(label, statistics.median(m.wall for m in ms), statistics.median(m.peak_mb for m in ms),
+                        scored(files[label], truth), [m.wall for m in ms]) for label, ms in measures.items()]
+    return sorted(outcomes, key=lambda o: (o.tool != "tether", not o.tool.startswith("align"), -o.score.psnr))
 
 
 def best_single_frame(paths: list[Path], truth: np.ndarray) -> float:
@@ -215,17 +259,29 @@ def interpreter_baseline() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each tool per case (medians)")
-    parser.add_argument("--cases", default=DEFAULT_CASES, help="comma-separated: " + ",".join(CASES))
-    parser.add_argument("--focus-stack", type=Path, help="a built focus-stack binary: adds it as a third peer")
+    parser.add_argument("--cases", default=DEFAULT_CASES,
+                        help="comma-separated: " + ",".join([*CASES, *GROUPS]) + " (a group names several)")
+    parser.add_argument("--focus-stack", type=Path,
+                        help="focus-stack's source checkout (or a built binary): adds it as a peer")
+    parser.add_argument("--no-enfuse", action="store_true", help="leave align_image_stack + enfuse out")
     parser.add_argument("--dir", type=Path, help="working folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the frames and results")
     args = parser.parse_args()
-    names = args.cases.split(",")
+    names = [case for n in args.cases.split(",") for case in GROUPS.get(n, [n])]
     unknown = [n for n in names if n not in CASES]
     if unknown:
-        parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}")
-    ensure_reference()
+        parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join([*CASES, *GROUPS])}")
+    runners: list[Runner] = [run_tether]
+    if not args.no_enfuse:
+        ensure_reference()
+        runners.append(run_enfuse)
+    if args.focus_stack:
+        runners.append(partial(run_focus_stack, focus_stack_binary(args.focus_stack.resolve())))
     root = Path(tempfile.mkdtemp(prefix="stack-bench-", dir=args.dir))
+    # tether's bytecode, as an installed tether has it (pip compiles it), also where the environment
+    # says not to write it (PYTHONDONTWRITEBYTECODE): otherwise each run would compile it first.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "tether")],
+                   check=True, env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     baseline = interpreter_baseline()
     rows = []
     try:
@@ -235,15 +291,13 @@ def main() -> None:
             folder.mkdir()
             print(f"[{name}] rendering {case.frames} frames of {case.size[0]}x{case.size[1]} ...", flush=True)
             paths, truth = render_case(case, folder)
-            outcomes = []
-            for tool, runner in (("tether", run_tether), ("align_image_stack + enfuse", run_enfuse)):
-                print(f"[{name}] {tool}, {args.runs} run(s) ...", flush=True)
-                outcomes += runner(paths, folder, args.runs, truth)
-            if args.focus_stack:
-                print(f"[{name}] focus-stack, {args.runs} run(s) ...", flush=True)
-                outcomes += run_focus_stack(args.focus_stack.resolve(), paths, folder, args.runs, truth)
+            print(f"[{name}] {len(runners)} tool(s) taking turns, {args.runs} run(s) ...", flush=True)
+            outcomes = run_tools(runners, paths, folder, args.runs, truth)
             mp = case.size[0] * case.size[1] / 1e6
             rows.append((name, case, mp, outcomes, best_single_frame(paths, truth)))
+            print_table(rows[-1:], baseline, args.runs)  # as it goes: a long run stopped early keeps its cases
+            if not args.keep:  # a case's frames and results are not needed past it (24 MP ones are large)
+                shutil.rmtree(folder)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -253,21 +307,21 @@ def main() -> None:
 
 
 def print_table(rows: list, baseline: float, runs: int) -> None:
-    print(f"\nMedians of {runs} run(s); peak = peak RSS of the process(es); tether's includes {baseline:.0f} MB "
-          "of Python and libraries (its idle peak). Transform: what registers the truth (frame 0's geometry) "
-          "onto the result.\n")
+    print(f"\nMedians of {runs} run(s), the tools taking turns; peak = peak RSS of the process(es); tether's "
+          f"includes {baseline:.0f} MB of Python and libraries (its idle peak). Transform: what registers the truth "
+          "(frame 0's geometry) onto the result.\n")
     print("| case | tool | wall s | peak MB | MB/MP | PSNR dB | SSIM | transform |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for name, case, mp, outcomes, best in rows:
         label = f"{name} ({case.frames} x {case.size[0]}x{case.size[1]})"
         for o in outcomes:
-            cells = [label, o.tool, f"{o.wall:.1f}", f"{o.peak_mb:.0f}", f"{o.peak_mb / mp:.1f}",
+            cells = [label, o.tool, f"{o.wall:.2f}", f"{o.peak_mb:.0f}", f"{o.peak_mb / mp:.1f}",
                      f"{o.score.psnr:.2f}", f"{o.score.ssim:.4f}", o.score.registration.describe()]
             print("| " + " | ".join(cells) + " |")
         print(f"| {label} | best single frame | | | | {best:.2f} | | |")
     print("\n| case | PSNR gain over the best peer (>= +1 dB) | MB/MP (<= 30) | tether's geometry (<= 0.02 deg, "
-          "0.3 px) | time / align_image_stack + enfuse |")
-    print("|---|---:|---:|---|---:|")
+          "0.3 px) | time / align_image_stack + enfuse | time / focus-stack (<= 0.5) |")
+    print("|---|---:|---:|---|---:|---:|")
     for name, _, mp, outcomes, _ in rows:
         tether = outcomes[0]
         peers = outcomes[1:]
@@ -276,11 +330,17 @@ def print_table(rows: list, baseline: float, runs: int) -> None:
         reg = tether.score.registration
         shift = float(np.hypot(*reg.shift))
         geometry_ok = abs(reg.rotation_deg) <= 0.02 and shift <= 0.3
-        enfuse = next(o for o in peers if o.tool.startswith("align_image_stack"))
+        ratios = {}
+        for prefix in ("align_image_stack", "focus-stack"):
+            peer = next((o for o in peers if o.tool.startswith(prefix)), None)
+            if peer is not None:  # the median of the runs' own ratios: each run's tools met the same load
+                ratios[prefix] = statistics.median(t / p for t, p in zip(tether.walls, peer.walls, strict=True))
+        enfuse = f"{ratios['align_image_stack']:.3f}" if "align_image_stack" in ratios else "-"
+        versus = ratios.get("focus-stack")
+        fs = "-" if versus is None else f"{versus:.2f} {'ok' if versus <= 0.5 else 'MISSED'}"
         print(f"| {name} | {gain:+.2f} vs {best_peer.tool} {'ok' if gain >= 1 else 'MISSED'} | "
               f"{tether.peak_mb / mp:.1f} {'ok' if tether.peak_mb / mp <= 30 else 'MISSED'} | "
-              f"{reg.rotation_deg:+.3f} deg, {shift:.2f} px {'ok' if geometry_ok else 'MISSED'} | "
-              f"{tether.wall / enfuse.wall:.3f} |")
+              f"{reg.rotation_deg:+.3f} deg, {shift:.2f} px {'ok' if geometry_ok else 'MISSED'} | {enfuse} | {fs} |")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from tether.imaging import (
     depth_map,
     format_of,
     motion_map,
+    reading_ahead,
     render_aperture,
     stack_frames,
     write_image,
@@ -110,7 +111,8 @@ def _index_for(source: Any, cached: FocusIndex | None, burst: Path | None, bar: 
     """The cached focus index, else computed now and (for a burst) stored in it for next time."""
     if cached is not None:
         return cached
-    index = compute_focus_index(source, progress=bar)
+    with reading_ahead(source) as ahead:
+        index = compute_focus_index(ahead, progress=bar)
     if burst is not None:
         from tether.engine.bursts import store_focus_index
 
@@ -202,8 +204,11 @@ def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: P
         if len(source) < 2:
             raise ImagingError(f"{inputs[0]}: a stack needs at least two frames, this input has {len(source)}")
         selected = _parse_range(frame_range, source)
-        index = (compute_focus_index(source, align=False, progress=bar) if no_align
-                 else _index_for(source, cached, burst, bar))
+        if no_align:
+            with reading_ahead(source) as ahead:
+                index = compute_focus_index(ahead, align=False, progress=bar)
+        else:
+            index = _index_for(source, cached, burst, bar)
         if slabs:
             from tether.imaging.slabs import stack_slabs
 

@@ -23,7 +23,15 @@ The engine keeps no state between calls and changes nothing in the process that 
 from tether.imaging.depth import coverage_map, depth_map, depth_map_png
 from tether.imaging.errors import ImagingError, MismatchedFrames, TooFewFrames, UnreadableImage
 from tether.imaging.formats import FORMATS, ImageFormat, format_of
-from tether.imaging.io import ArrayFrames, FrameSource, ImageFiles, encode_image, read_image, write_image
+from tether.imaging.io import (
+    ArrayFrames,
+    FrameSource,
+    ImageFiles,
+    encode_image,
+    read_image,
+    reading_ahead,
+    write_image,
+)
 from tether.imaging.methods import METHODS, StackMethod
 from tether.imaging.motion import motion_map
 from tether.imaging.pipeline import StackResult, compute_focus_index, render_aperture, stack_frames
@@ -56,6 +64,7 @@ __all__ = [
     "format_of",
     "motion_map",
     "read_image",
+    "reading_ahead",
     "render_aperture",
     "stack_frames",
     "write_image",

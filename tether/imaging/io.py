@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import cv2
 import numpy as np
@@ -23,6 +24,9 @@ from tether.imaging.errors import ImagingError, MismatchedFrames, UnreadableImag
 from tether.imaging.formats import format_of
 from tether.imaging.rawfile import decode_raw, is_raw, raw_exif, raw_size
 from tether.imaging.tiffout import write_tiff_file
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 _NOT_AN_IMAGE = "not an image tether can read (JPEG, PNG or TIFF)"
 _REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
@@ -192,6 +196,55 @@ class ArrayFrames:
 
     def exif_source(self) -> bytes | None:
         return None
+
+
+# -- reading ahead ------------------------------------------------------------------------
+
+class Prefetched:
+    """``source`` with frame i + 1 decoded (at the same scale) on a worker thread while frame i is used,
+    for readers that go through a stack in order, as pass 1 does.
+
+    libjpeg-turbo releases the GIL, so the next frame decodes on the other core while the caller
+    aligns and measures this one; one frame is read ahead (at pass 1's half size, a quarter of a
+    frame's bytes), so memory does not grow with the stack. A guess the caller does not take is
+    dropped. Every read runs on the one worker, so ``source`` is never read from two threads at once.
+    """
+
+    def __init__(self, source: FrameSource, pool: ThreadPoolExecutor) -> None:
+        self._source, self._pool = source, pool
+        self.shape, self.dtype = source.shape, source.dtype
+        self._pending: tuple[tuple[int, int], Future[np.ndarray]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    def read(self, i: int, *, reduce: int = 1) -> np.ndarray:
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] == (i, reduce):
+            future = pending[1]
+        else:
+            if pending is not None:
+                pending[1].cancel()  # a wrong guess (if already running, its frame is dropped)
+            future = self._pool.submit(self._source.read, i, reduce=reduce)
+        if i + 1 < len(self._source):
+            self._pending = ((i + 1, reduce), self._pool.submit(self._source.read, i + 1, reduce=reduce))
+        return future.result()
+
+    def exif_source(self) -> bytes | None:
+        return self._source.exif_source()
+
+
+@contextmanager
+def reading_ahead(source: FrameSource) -> Iterator[FrameSource]:
+    """``source`` as a :class:`Prefetched` source for the ``with`` block; its worker thread ends with it,
+    and a guess still queued then (the block finished, was cancelled or failed) is not decoded."""
+    from concurrent.futures import ThreadPoolExecutor  # (with logging, which it imports: only when stacking)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tether-read")
+    try:
+        yield Prefetched(source, pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- writing ----------------------------------------------------------------------------

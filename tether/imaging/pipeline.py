@@ -30,7 +30,7 @@ from tether.imaging.analysis import FocusIndexBuilder
 from tether.imaging.aperture import aperture_index_map
 from tether.imaging.depthmap_fusion import DepthmapStack
 from tether.imaging.errors import ImagingError, TooFewFrames
-from tether.imaging.io import FrameSource
+from tether.imaging.io import FrameSource, reading_ahead
 from tether.imaging.methods import METHODS, Fusion
 from tether.imaging.motion import MotionOverlay
 from tether.imaging.refocus import FocusIndex
@@ -122,8 +122,9 @@ def stack_frames(source: FrameSource, *, method: str = METHODS.default, frames: 
     strips = chosen.strips(shape)
     total = len(selected) * len(strips) + (0 if index is not None else n)
     if index is None:
-        index = compute_focus_index(source, align=align, cancel=cancel,
-                                    progress=lambda d, _t, s: _report(progress, d, total, s))
+        with reading_ahead(source) as ahead:
+            index = compute_focus_index(ahead, align=align, cancel=cancel,
+                                        progress=lambda d, _t, s: _report(progress, d, total, s))
     if index.frame_count != n or tuple(index.shape) != shape:
         raise ImagingError("the focus index belongs to another set of frames; recompute it")
     excluded = tuple(i for i in index.excluded if i in selected)

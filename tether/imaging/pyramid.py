@@ -30,7 +30,7 @@ import numpy as np
 
 from tether.imaging.channels import scale_channels
 from tether.imaging.refocus import FocusIndex
-from tether.imaging.strips import Strip, plan_strips
+from tether.imaging.strips import Strip, fitting_budget, plan_strips
 
 #: uint8 values are multiplied by this before fusion (int16 keeps 1/8 grey level of precision).
 SCALE_U8 = 8.0
@@ -42,6 +42,10 @@ ZERO_SCALAR = np.zeros(4)
 #: Rows of context above and below a pyramid strip, in pixels of its coarsest level: enough for
 #: the picture to match the whole frame's within rounding (docs/stacking.md, "Strips").
 PYRAMID_MARGIN = 1
+#: Pass 2's peak with this method, in bytes a pixel: of the frame (the decoded frame, the finished
+#: picture) and of a strip (the fused pyramid and its activity, and one frame's working images);
+#: measured on the whole process at 6 MP, 10 frames: one strip 195 MB, two 142 (docs/stacking.md, "Strips").
+FRAME_BYTES, STRIP_BYTES = 6.0, 18.0
 
 
 def work_scale(dtype: np.dtype) -> float:
@@ -191,9 +195,12 @@ class PyramidFusion:
 
 
 def pyramid_strips(shape: tuple[int, int]) -> list[Strip]:
-    """Strips of (H, W) that start on the coarsest level's rows, with :data:`PYRAMID_MARGIN` of context."""
+    """Strips of (H, W) that start on the coarsest level's rows, with :data:`PYRAMID_MARGIN` of context:
+    as few as the memory target allows (:func:`~tether.imaging.strips.fitting_budget`)."""
     levels = level_count(shape)
-    return plan_strips(shape, unit=1 << levels, margin=PYRAMID_MARGIN << levels)
+    unit, margin = 1 << levels, PYRAMID_MARGIN << levels
+    budget = fitting_budget(shape, frame_bytes=FRAME_BYTES, strip_bytes=STRIP_BYTES, unit=unit, margin=margin)
+    return plan_strips(shape, unit=unit, margin=margin, budget=budget)
 
 
 class PyramidStack:

@@ -20,6 +20,11 @@ STRIP_SHARE = 0.4
 #: small share of issue 6's target (30 MB per megapixel, met in one strip from about 8 MP), and
 #: each further strip would decode every frame again (~55 ms a frame at 12 MP).
 ONE_STRIP_PIXELS = 10_000_000
+#: The peak of the whole process, in bytes a pixel of the frame, that a method may plan its strips
+#: for (issue 6's target: 30 MB per megapixel) ...
+TARGET_BYTES = 30.0
+#: ... of which this is the interpreter with numpy and OpenCV (``tether stack --help``'s peak).
+INTERPRETER_BYTES = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,24 @@ class Strip:
     stop: int
     keep_start: int
     keep_stop: int
+
+
+def fitting_budget(shape: tuple[int, int], *, frame_bytes: float, strip_bytes: float, unit: int = 1,
+                   margin: int = 0) -> int | None:
+    """The ``budget`` for :func:`plan_strips` of the fewest strips whose pass 2 stays within :data:`TARGET_BYTES`.
+
+    The peak is estimated as :data:`INTERPRETER_BYTES`, plus ``frame_bytes`` a pixel of the frame
+    (what every strip carries), plus ``strip_bytes`` a pixel of a strip, margins included. Fewer
+    strips mean fewer decodes of every frame and fewer margin rows warped and fused twice. None
+    when no number of strips fits (small frames, where the interpreter alone takes most of the target).
+    """
+    h, w = shape
+    for count in range(1, max(1, h // unit) + 1):
+        rows = -(-h // (count * unit)) * unit
+        height = rows + 2 * margin if count > 1 else h
+        if INTERPRETER_BYTES + h * w * frame_bytes + min(h, height) * w * strip_bytes <= TARGET_BYTES * h * w:
+            return h * w if count == 1 else height * w
+    return None
 
 
 def plan_strips(shape: tuple[int, int], *, unit: int = 1, margin: int = 0, budget: int | None = None) -> list[Strip]:
