@@ -148,7 +148,7 @@ def test_in_the_engine_refocus_is_ready_when_the_sweep_ends_and_a_stack_runs_pas
         engine.bus.subscribe(listen)
         job, burst_id = engine.start_sweep(None, SweepOptions(range=(40, 160), step=StepClass.SMALL, step_count=8))
         assert job.future.result()["focus_index"] is True
-        added.wait()
+        assert added.wait(60)
         # the Refocus page's first call: no "Preparing refocus" job, and a tap is answered at once
         assert engine.bursts.prepare_refocus(burst_id) is None
         assert engine.bursts.refocus(burst_id, 0.5, 0.5)["frame"] is not None

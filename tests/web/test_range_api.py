@@ -54,13 +54,13 @@ def test_extend_merges_into_the_burst_in_focus_order_and_the_focus_index_is_comp
     burst = swept["burst"]
     before = client.get(f"/api/bursts/{burst}").get_json()
     assert before["summary"]["coverage"]["beyond_far"]  # the far subjects lie past 100
-    prepared = client.post(f"/api/bursts/{burst}/refocus-map")
-    assert finished(client, prepared.get_json()["job"])["state"] == "done"
-    assert client.post(f"/api/bursts/{burst}/refocus-map").status_code == 200  # ready
+    assert client.post(f"/api/bursts/{burst}/refocus-map").status_code == 200  # ready: analysed while captured
     for bad in ({"toward": "up", "steps": 10}, {"toward": "far"}, {"toward": "far", "steps": 0}):
         assert client.post(f"/api/bursts/{burst}/extend", json=bad).status_code == 400
     assert client.post(f"/api/bursts/{burst}/reshoot", json={"after": 99}).status_code == 400
 
+    labels = {"title": "Watch, dial side", "notes": "far end re-shot"}
+    assert client.patch(f"/api/bursts/{burst}", json=labels).status_code == 200
     started_fix = client.post(f"/api/bursts/{burst}/extend", json={"toward": "far", "steps": 110})
     assert started_fix.status_code == 202, started_fix.get_json()
     assert client.delete(f"/api/bursts/{burst}").status_code == 409  # being re-shot
@@ -71,6 +71,7 @@ def test_extend_merges_into_the_burst_in_focus_order_and_the_focus_index_is_comp
     assert positions == sorted(positions) and len(positions) == done["result"]["frames"] > before["frame_count"]
     assert positions[-1] > 180 and not after["summary"]["coverage"]["beyond_far"]
     assert "focus-index.npz" not in after["derived"]
+    assert {k: after[k] for k in labels} == labels  # the burst's title and notes survive its re-shoot
     assert client.post(f"/api/bursts/{burst}/refocus-map").status_code == 202  # of the merged frames
     assert [b["id"] for b in client.get("/api/bursts").get_json()] == [burst]  # the extra sweep is not listed
 

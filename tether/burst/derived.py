@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -18,7 +19,22 @@ from tether.burst.appender import Appender
 from tether.burst.errors import BurstBusy, BurstError
 from tether.burst.format import MANIFEST_ENTRY, derived_entry
 from tether.burst.reader import open_burst
+from tether.errors import TetherError
 from tether.fileio import StorageError, describe_os_error
+
+log = logging.getLogger(__name__)
+
+
+def keep_derived(path: Path | str, name: str, data: bytes, *, what: str) -> str | None:
+    """:func:`store_derived` for a cache (``what`` names it for people): None when kept, else why not, as a
+    warning. A read-only folder, a full disk or a burst never closed properly must not stop the sweep,
+    refocus or stack that computed it, which goes on from memory; it is computed again when next asked for."""
+    try:
+        store_derived(path, name, data)
+    except TetherError as exc:
+        log.warning("could not keep %s in %s: %s", what, path, exc)
+        return f"{what} is not kept in the burst ({exc.message}); it is computed again next time"
+    return None
 
 
 def store_derived(path: Path | str, name: str, data: bytes) -> None:

@@ -30,9 +30,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tether.burst import BurstError, decode_frame, store_derived
+from tether.burst import decode_frame, keep_derived
 from tether.burst.importer import import_images
-from tether.fileio import StorageError
 from tether.imagebytes import image_size
 from tether.imaging import FOCUS_INDEX_NAME
 from tether.imaging.analysis import FocusIndexBuilder
@@ -213,19 +212,6 @@ def _yield_to_capture() -> None:
         log.debug("the live analysis runs at normal priority")
 
 
-def store_index(path: Path, index: FocusIndex | None) -> bool:
-    """Keep ``index`` in the closed burst at ``path``; False when there is none or it could not be stored (the
-    frames are safe either way: the index is then computed when first asked for)."""
-    if index is None:
-        return False
-    try:
-        store_derived(path, FOCUS_INDEX_NAME, index.to_bytes())
-    except (BurstError, StorageError) as exc:
-        log.warning("could not store the focus index in %s: %s", path, exc)
-        return False
-    return True
-
-
 def import_analysed(paths: Iterable[Path | str], out: Path | str) -> Path:
     """``tether burst import`` with pass 1 beside it: the new burst, with its focus index unless that failed.
 
@@ -236,5 +222,7 @@ def import_analysed(paths: Iterable[Path | str], out: Path | str) -> Path:
     except BaseException:
         analysis.abandon()
         raise
-    store_index(path, analysis.finish())
+    index = analysis.finish()
+    if index is not None:
+        keep_derived(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
     return path

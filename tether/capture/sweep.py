@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from tether.burst import BurstWriter, FrameMeta, store_derived
+from tether.burst import BurstWriter, FrameMeta, keep_derived, store_derived
 from tether.burst.errors import BurstError
 from tether.camera.base import Camera
 from tether.camera.errors import CameraDisconnected
@@ -30,7 +30,7 @@ from tether.camera.types import FocusDirection, Frame
 from tether.capture import modes
 from tether.capture.coverage import check_coverage, rising_at_end
 from tether.capture.far_stop import FarStopWatch
-from tether.capture.live_analysis import LiveAnalysis, PreviewSink, store_index
+from tether.capture.live_analysis import LiveAnalysis, PreviewSink
 from tether.capture.motion import Motor
 from tether.capture.options import SweepOptions
 from tether.capture.prescan import PrescanResult, run_prescan
@@ -38,6 +38,7 @@ from tether.capture.sharpness import FrameSummary, summarize, tile_record
 from tether.capture.step_plan import StepPlan, StepScale, TilePeak, plan_steps
 from tether.errors import Cancelled
 from tether.fileio import StorageError
+from tether.imaging import FOCUS_INDEX_NAME
 
 log = logging.getLogger(__name__)
 
@@ -335,8 +336,9 @@ class _SweepRun:
         """Wait for pass 1 to catch up and keep its focus index in the burst; False when there is none."""
         if self.analysis is None:
             return False
-        return store_index(self.path, self.analysis.finish(
-            progress=lambda done, total: self.hooks.progress(done, total, phase="analysing")))
+        index = self.analysis.finish(progress=lambda done, total: self.hooks.progress(done, total, phase="analysing"))
+        return index is not None and keep_derived(self.path, FOCUS_INDEX_NAME, index.to_bytes(),
+                                                  what="the focus index") is None
 
     def _store_sharpness(self, summaries: list[FrameSummary]) -> None:
         data = tile_record(summaries, self.positions)

@@ -114,9 +114,9 @@ def _index_for(source: Any, cached: FocusIndex | None, burst: Path | None, bar: 
     with reading_ahead(source) as ahead:
         index = compute_focus_index(ahead, progress=bar)
     if burst is not None:
-        from tether.engine.bursts import store_focus_index
+        from tether.burst import keep_derived
 
-        reason = store_focus_index(burst, index)
+        reason = keep_derived(burst, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
         if reason:
             bar.close()  # the warning gets a line of its own, not the end of the progress line
             click.echo(f"warning: {reason}", err=True)

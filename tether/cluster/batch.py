@@ -30,9 +30,8 @@ from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.errors import TetherError
 from tether.fileio import StorageError, write_atomic
 from tether.imaging import FORMATS, METHODS, FrameSource, ImageFiles, encode_image, stack_frames
+from tether.imaging.formats import readable_suffixes
 
-#: What the frames of a folder of images may be: the formats tether reads and writes.
-IMAGE_SUFFIXES = frozenset(s for f in FORMATS.values() for s in f.suffixes)
 BURST_SUFFIXES = (".burst", ".zip")
 #: A batch result: ``<item>-stack-<key><suffix>``; never taken for a frame of a folder of images.
 RESULT_NAME = re.compile(r"-stack-[0-9a-f]{16}\.[a-z]+$")
@@ -68,7 +67,7 @@ def is_burst(path: Path) -> bool:
 def images_in(folder: Path) -> list[Path]:
     """The images of a folder of frames, by name (earlier batch results left out)."""
     return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not RESULT_NAME.search(p.name))
+                  if p.is_file() and p.suffix.lower() in readable_suffixes() and not RESULT_NAME.search(p.name))
 
 
 def find_items(paths: list[Path]) -> list[Path]:

@@ -119,9 +119,14 @@ class ClusterPool(JobPool):
                 continue
             if message is None:
                 continue
-            event = json.loads(message["data"])
+            try:
+                event = json.loads(message["data"])
+                task = str(event.get("task", ""))
+            except (ValueError, TypeError, AttributeError):  # not a worker's event: one stray message ends nothing
+                log.warning("ignored a message on %s that is not a worker's event", PROGRESS_CHANNEL)
+                continue
             with self._lock:
-                job = self._remote.get(event.get("task", ""))
+                job = self._remote.get(task)
             if job is None:
                 continue
             kind = event.pop("type", "")

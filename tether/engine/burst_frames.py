@@ -6,14 +6,12 @@ nothing of image processing.
 from __future__ import annotations
 
 import contextlib
-import io
 from pathlib import PurePath
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from tether.burst import BurstError, BurstReader
-from tether.imaging import ImagingError, MismatchedFrames, UnreadableImage
+from tether.imaging import ImagingError, MismatchedFrames, UnreadableImage, read_exif
 from tether.imaging.rawfile import RAW_SUFFIXES, decode_raw
 
 
@@ -67,9 +65,9 @@ class BurstFrames:
             with contextlib.suppress(TypeError, ValueError):
                 if value is not None:
                     return float(str(value).lstrip("fF/"))
-        with (contextlib.suppress(UnidentifiedImageError, OSError, ValueError, KeyError, TypeError, ZeroDivisionError),
-              Image.open(io.BytesIO(self.exif_source() or b"")) as im):
-            value = im.getexif().get_ifd(0x8769).get(0x829D)  # Exif IFD, FNumber
+        exif = read_exif(self.exif_source() or b"")
+        with contextlib.suppress(KeyError, TypeError, ValueError, ZeroDivisionError):
+            value = exif.get_ifd(0x8769).get(0x829D) if exif is not None else None  # Exif IFD, FNumber
             if value:
                 return float(value)
         return None

@@ -16,13 +16,13 @@ from typing import Any, TypeVar
 
 import cv2
 
-from tether.burst import BurstBusy, BurstReader, open_burst, store_derived
+from tether.burst import BurstBusy, BurstReader, keep_derived, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
 from tether.engine.burst_frames import BurstFrames, frame_pixels
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.retouch_layer import keep_for_retouch
 from tether.engine.store import BurstStore
-from tether.errors import NotFound, NotReady, TetherError
+from tether.errors import NotFound, NotReady
 from tether.events import EventBus
 from tether.imaging import (
     FOCUS_INDEX_NAME,
@@ -70,6 +70,8 @@ class BurstService:
         self.pool = pool
         self.bus = bus
         self._lock = threading.Lock()
+        # read-modify-write of a burst's labels: its own lock, as it waits on the disk (refocus taps take _lock)
+        self._labels_lock = threading.Lock()
         self._summaries: dict[str, tuple[tuple[float, int], dict[str, Any]]] = {}
         self._thumbs: dict[str, tuple[tuple[float, int], bytes]] = {}
         self._indexes: OrderedDict[str, LoadedIndex] = OrderedDict()
@@ -188,8 +190,8 @@ class BurstService:
         """Give a burst a title (its name in the gallery; the file keeps its id) and notes, kept in the burst
         itself so that they travel with the file; None leaves a field as it was."""
         path = self.store.burst_path(burst_id)
-        self._not_writing(burst_id)
-        with self._lock:
+        self.check_not_writing(burst_id)
+        with self._labels_lock:
             with open_burst(path) as reader:
                 labels = _labels(reader)
             labels.update({k: v.strip() for k, v in (("title", title), ("notes", notes)) if v is not None})
@@ -206,7 +208,7 @@ class BurstService:
     def start_export(self, burst_id: str, fmt: str, *, frame: int | None = None) -> Job:
         """Export as 'zip' (tagged JPEGs), 'mp4' (H.264) or 'frame' (one JPEG with EXIF) into exports/."""
         path = self.store.burst_path(burst_id)
-        self._not_writing(burst_id)
+        self.check_not_writing(burst_id)
 
         def work(job: Job) -> dict[str, Any]:
             with open_burst(path) as reader:
@@ -217,7 +219,7 @@ class BurstService:
                     saved = self.store.find_export(name)
                     job.report(1, 1)
                     if saved is not None:  # the same frame saved again is the same file, not a copy
-                        return self._exported(saved.id, saved.path, new=False)
+                        return self.exported(saved.id, saved.path, new=False)
                     export_id, out = self.store.new_export_path(frame_suffix(reader, frame), name, exact=True)
                     export_frame(reader, frame, out)
                 else:
@@ -227,12 +229,13 @@ class BurstService:
                         export_zip(reader, out, progress=progress)
                     else:
                         export_mp4(reader, out, progress=progress)
-            return self._exported(export_id, out)
+            return self.exported(export_id, out)
 
         label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {(frame or 0) + 1}"}[fmt]
         return self.pool.submit("export", work, label=label, subject=burst_id, task={"fmt": fmt, "frame": frame})
 
-    def _exported(self, export_id: str, out: Path, *, new: bool = True) -> dict[str, Any]:
+    def exported(self, export_id: str, out: Path, *, new: bool = True) -> dict[str, Any]:
+        """An export job's result for the file ``out``; ``new``: announce it to the panel (``export.added``)."""
         if new:
             self.bus.publish("export.added", export=export_id, name=out.name)
         return {"export": export_id, "name": out.name, "bytes": out.stat().st_size}
@@ -242,7 +245,7 @@ class BurstService:
         """None when the focus index is ready (memory or the burst's cache), else the job computing it."""
         if self._loaded(burst_id) is not None:
             return None
-        self._not_writing(burst_id)
+        self.check_not_writing(burst_id)
         with self._lock:
             running = self._index_jobs.get(burst_id)
             if running is not None and running.state in ("queued", "running"):
@@ -284,9 +287,7 @@ class BurstService:
             index = compute_focus_index(source, progress=lambda d, t, _s: job.report(d, t, phase="analysing"),
                                         cancel=lambda: job.cancelled)
             frames = tuple(source.indices)
-        reason = store_focus_index(path, index)
-        if reason:
-            log.warning("burst %s: %s", burst_id, reason)
+        keep_derived(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")  # (it logs why not)
         self._remember(burst_id, LoadedIndex(index, frames))
         return {"burst": burst_id, "frames": len(frames)}
 
@@ -294,7 +295,8 @@ class BurstService:
         """The burst's focus index if it has been computed (memory or the burst), else None."""
         return self._loaded(burst_id)
 
-    def _index(self, burst_id: str) -> LoadedIndex:
+    def ready_index(self, burst_id: str) -> LoadedIndex:
+        """The burst's focus index; NotReady (with how to make it) while it has not been computed."""
         loaded = self._loaded(burst_id)
         if loaded is None:
             raise NotReady(f"the refocus map of burst {burst_id} is not ready yet",
@@ -303,7 +305,7 @@ class BurstService:
 
     def refocus(self, burst_id: str, fx: float, fy: float) -> dict[str, Any]:
         """The burst frame sharpest at (fx, fy), given as fractions (0..1) of the picture's width and height."""
-        loaded = self._index(burst_id)
+        loaded = self.ready_index(burst_id)
         h, w = loaded.index.shape
         answer = loaded.index.refocus(min(fx * w, w - 1e-3), min(fy * h, h - 1e-3))
         # On a moving subject no frame is named (frame None, "moving" true): any would be a wrong answer.
@@ -312,7 +314,7 @@ class BurstService:
                 "alternatives": [loaded.burst_frame(k) for k in answer.alternatives], "moving": answer.moving}
 
     def depth_map_png(self, burst_id: str) -> bytes:
-        return depth_map_png(self._index(burst_id).index)
+        return depth_map_png(self.ready_index(burst_id).index)
 
     # stacking -------------------------------------------------------------------------------
     def start_stack(self, burst_id: str, *, method: str, fmt: str, frames: tuple[int, int] | None,
@@ -324,7 +326,7 @@ class BurstService:
         base of a new retouch layer (tether.engine.retouch).
         """
         path = self.store.burst_path(burst_id)
-        self._not_writing(burst_id)
+        self.check_not_writing(burst_id)
         output, label = FORMATS.pick(fmt), METHODS.pick(method).label
 
         def work(job: Job) -> dict[str, Any]:
@@ -359,7 +361,7 @@ class BurstService:
                 warnings = keep_for_retouch(path, result.image, about={"method": method, "range": [first, last],
                                                                        "slabs": slabs or 0, "export": export_id},
                                             slabs=slabbed, numbers=source.indices, index=result.index)
-            done = self._exported(export_id, out)
+            done = self.exported(export_id, out)
             preview = export_id
             if not output.browsers_show:  # a JPEG beside it for the page
                 preview, preview_path = self.store.new_export_path(".jpg", f"{burst_id}-stack-preview")
@@ -380,21 +382,10 @@ class BurstService:
         return self.pool.submit("stack", work, label=f"Stack ({label}{extent})", subject=burst_id,
                                 task={"method": method, "fmt": fmt, "frames": frames, "slabs": slabs})
 
-    def _not_writing(self, burst_id: str) -> None:
+    def check_not_writing(self, burst_id: str) -> None:
+        """BurstBusy while a sweep still writes the burst: what would change or export it waits for the end."""
         if burst_id in self.writing:
             raise BurstBusy(f"burst {burst_id} is still being written by a sweep", hint="wait for the sweep to end")
-
-
-def store_focus_index(path: Path, index: FocusIndex) -> str | None:
-    """Keep ``index`` in the burst at ``path`` for next time; None when stored, else why not, as a warning.
-
-    The index is only a cache: a read-only folder, a full disk or a burst never closed properly must
-    not stop the refocus or stack that computed it, which goes on from memory."""
-    try:
-        store_derived(path, FOCUS_INDEX_NAME, index.to_bytes())
-    except TetherError as exc:
-        return f"the focus index is not kept in the burst ({exc.message}); it is computed again next time"
-    return None
 
 
 def _source_range(indices: list[int], frames: tuple[int, int] | None, burst_id: str) -> range:

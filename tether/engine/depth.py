@@ -27,7 +27,7 @@ from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.living import MAX_BYTES, Progress, build_living, plan_living
 from tether.errors import InvalidInput
 from tether.fileio import write_atomic
-from tether.imaging import FocusIndex, ImagingError, render_aperture, stack_frames, write_image
+from tether.imaging import FORMATS, FocusIndex, ImagingError, render_aperture, stack_frames, write_image
 from tether.imaging.depth_edit import (
     DepthEdit,
     adjust,
@@ -52,7 +52,6 @@ PREVIEW_CACHE = 1
 #: The f-number assumed when a burst does not record the one it was shot at (live view carries no EXIF).
 ASSUMED_F_NUMBER = 2.8
 #: What a full-size export may be written as: the camera's 8 bits, or 16 bits for further editing.
-EXPORT_FORMATS = {"jpeg": ".jpg", "tiff": ".tif"}
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ class DepthService:
 
     # preview ------------------------------------------------------------------------------
     def _preview(self, burst_id: str) -> DepthPreview:
-        loaded = self.bursts._index(burst_id)  # NotReady until the refocus map exists
+        loaded = self.bursts.ready_index(burst_id)  # NotReady until the refocus map exists
         with self._lock:  # one burst's frames are read once, however many requests ask at once
             cached = self._previews.get(burst_id)
             if cached is not None and cached.loaded is loaded:
@@ -151,19 +150,18 @@ class DepthService:
             return DepthEdit()
 
     def save(self, burst_id: str, edit: DepthEdit) -> None:
-        self.bursts._not_writing(burst_id)
+        self.bursts.check_not_writing(burst_id)
         stored = {"version": SETTINGS_VERSION, **edit.to_dict()}
         store_derived(self.bursts.store.burst_path(burst_id), DEPTH_EDIT_NAME,
                       json.dumps(stored, separators=(",", ":")).encode("utf-8"))
 
     # exports ------------------------------------------------------------------------------
     def start_export(self, burst_id: str, edit: DepthEdit, fmt: str) -> Job:
-        """Render ``edit`` at full size into exports/ as JPEG or 16-bit TIFF (a pool job)."""
-        if fmt not in EXPORT_FORMATS:
-            raise InvalidInput(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
-        loaded = self.bursts._index(burst_id)
+        """Render ``edit`` at full size into exports/ as ``fmt``, 16-bit where it can be (a pool job)."""
+        output = FORMATS.pick(fmt)
+        loaded = self.bursts.ready_index(burst_id)
         path = self.bursts.store.burst_path(burst_id)
-        self.bursts._not_writing(burst_id)
+        self.bursts.check_not_writing(burst_id)
 
         def work(job: Job) -> dict[str, Any]:
             limit_heap_growth()
@@ -172,24 +170,24 @@ class DepthService:
                 image = render_full(source, loaded, edit, lambda d, t: job.report(d, t, phase="rendering"),
                                     lambda: job.cancelled)
                 release_free_heap()
-                export_id, out = self.bursts.store.new_export_path(EXPORT_FORMATS[fmt], f"{burst_id}-depth")
-                write_image(out, finish(image, np.uint16 if fmt == "tiff" else np.uint8),
+                export_id, out = self.bursts.store.new_export_path(output.suffix, f"{burst_id}-depth")
+                write_image(out, finish(image, np.uint16 if 16 in output.depths else np.uint8),
                             exif_from=source.exif_source(), note=f"tether depth edit of burst {burst_id}")
-            return self.bursts._exported(export_id, out)
+            return self.bursts.exported(export_id, out)
 
-        return self.bursts.pool.submit("export", work, label=f"Depth export ({fmt.upper()})", subject=burst_id)
+        return self.bursts.pool.submit("export", work, label=f"Depth export ({output.label})", subject=burst_id)
 
     def living_plan(self, burst_id: str) -> dict[str, Any]:
         """The living picture's size estimate (before it is made)."""
-        loaded = self.bursts._index(burst_id)
+        loaded = self.bursts.ready_index(burst_id)
         with open_burst(self.bursts.store.burst_path(burst_id)) as reader:
             return plan_living(BurstFrames(reader), loaded.index).to_dict()
 
     def start_living(self, burst_id: str) -> Job:
         """Write the burst's living picture (one HTML file) into exports/ (a pool job)."""
-        loaded = self.bursts._index(burst_id)
+        loaded = self.bursts.ready_index(burst_id)
         path = self.bursts.store.burst_path(burst_id)
-        self.bursts._not_writing(burst_id)
+        self.bursts.check_not_writing(burst_id)
 
         def work(job: Job) -> dict[str, Any]:
             data = living_picture(path, loaded, title=burst_id,
@@ -197,7 +195,7 @@ class DepthService:
                                   cancel=lambda: job.cancelled)
             export_id, out = self.bursts.store.new_export_path(".html", f"{burst_id}-living")
             write_atomic(out, data)
-            return {**self.bursts._exported(export_id, out), "max_bytes": MAX_BYTES}
+            return {**self.bursts.exported(export_id, out), "max_bytes": MAX_BYTES}
 
         return self.bursts.pool.submit("export", work, label="Living picture", subject=burst_id)
 

@@ -24,7 +24,7 @@ from tether.capture import SweepOptions
 from tether.capture.coverage import ExtraSweep, check_coverage, extend_sweep, gap_sweep, typical_gap
 from tether.capture.sharpness import summarize, tile_record
 from tether.capture.step_plan import PlanError, StepScale
-from tether.engine.bursts import BurstService
+from tether.engine.bursts import LABELS_NAME, BurstService
 from tether.engine.store import BurstStore
 from tether.errors import Cancelled
 from tether.events import EventBus
@@ -129,4 +129,9 @@ def _checked_again(base: Path, extra: Path, *, gap: int, dof: float | None) -> t
                               np.array([s.ok for s in summaries]), spacing=float(gap), dof=dof)
     summary = {"frames": len(frames), "coverage": coverage.to_dict(), "warnings": coverage.warnings,
                "merged": True}
-    return summary, {"sharpness.json": json.dumps(tile_record(summaries, positions), separators=(",", ":")).encode()}
+    derived = {"sharpness.json": json.dumps(tile_record(summaries, positions), separators=(",", ":")).encode()}
+    with open_burst(base) as reader:
+        # the title and notes name the burst, not its frames: they stay (the rest described the old frames)
+        if LABELS_NAME in reader.derived_names():
+            derived[LABELS_NAME] = reader.derived(LABELS_NAME)
+    return summary, derived

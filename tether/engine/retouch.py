@@ -186,6 +186,7 @@ class RetouchService:
     def start_export(self, burst_id: str, fmt: str) -> Job:
         """Replay every stroke over the stack at full size, from the burst, into exports/ as ``fmt``."""
         path = self.bursts.store.burst_path(burst_id)
+        self.bursts.check_not_writing(burst_id)
         output = FORMATS.pick(fmt)
 
         def work(job: Job) -> dict[str, Any]:
@@ -200,9 +201,7 @@ class RetouchService:
                         f"with {len(layer['strokes'])} strokes from its frames")
                 export_id, out = self.bursts.store.new_export_path(output.suffix, f"{burst_id}-retouched")
                 write_image(out, image, exif_from=BurstFrames(reader).exif_source(), note=note)
-            self.bursts.bus.publish("export.added", export=export_id, name=out.name)
-            return {"export": export_id, "name": out.name, "bytes": out.stat().st_size,
-                    "strokes": len(layer["strokes"])}
+            return {**self.bursts.exported(export_id, out), "strokes": len(layer["strokes"])}
 
         return self.bursts.pool.submit("export", work, label="Export the retouched stack", subject=burst_id)
 

@@ -1,33 +1,37 @@
 """What the panel shows of a still as it arrives: its exposure, ISO and aperture (EXIF), and a preview.
 
-Pillow reads only the file's header for the EXIF; a file it cannot read (a RAW format it does not
-know, a damaged JPEG) shows no EXIF rather than failing the capture that saved it.
+Only the file's header is read for the EXIF (a RAW's too); a file that cannot be read (a damaged
+JPEG, a RAW format that is not TIFF-based) shows no EXIF rather than failing the capture that saved it.
 """
 from __future__ import annotations
 
-import io
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from tether.errors import NotFound
-from tether.imagebytes import image_size
+from tether.imaging import ImagingError, read_exif, read_image
+from tether.imaging.formats import readable_suffixes
+from tether.imaging.io import image_size as picture_size
 
 _EXIF_IFD, _EXPOSURE_TIME, _F_NUMBER, _ISO = 0x8769, 0x829A, 0x829D, 0x8827
 #: Previews are decoded at 1/2, 1/4 or 1/8 (libjpeg's cheap reductions) to about this width or more.
 PREVIEW_WIDTH = 960
+#: The largest still the panel previews (a 100 MP RAW is about 200 MB); larger files are for download.
+MAX_PREVIEW_BYTES = 512 * 1024 * 1024
 
 
 def exif_summary(data: bytes) -> dict[str, str]:
     """``{"exposure": "1/125 s", "iso": "200", "aperture": "f/2.8"}``, with only what the file has."""
+    exif = read_exif(data)
+    if exif is None:
+        return {}
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            tags = image.getexif().get_ifd(_EXIF_IFD)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        tags = exif.get_ifd(_EXIF_IFD)
+    except (KeyError, ValueError, SyntaxError, OSError):
         return {}
     out = {}
     exposure = _number(tags.get(_EXPOSURE_TIME))
@@ -67,21 +71,23 @@ def still_info(still_id: str, path: Path) -> dict[str, Any]:
 
 
 def preview_jpeg(path: Path) -> bytes:
-    """A JPEG of the still about PREVIEW_WIDTH wide (decoded at a reduction, re-encoded)."""
-    data = path.read_bytes()
-    width = image_size(data)[0]
-    flag = cv2.IMREAD_COLOR
-    for reduce, reduced in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
-                            (2, cv2.IMREAD_REDUCED_COLOR_2)):
-        if width // reduce >= PREVIEW_WIDTH:
-            flag = reduced
-            break
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
-    if image is None:
-        raise NotFound(f"still {path.stem} cannot be previewed in the panel", hint="download it instead")
+    """A JPEG of the still about PREVIEW_WIDTH wide (decoded at a reduction, re-encoded).
+
+    Only images, and of a bounded size: an id of the exports (a movie, a ZIP) is not read whole to be refused.
+    """
+    cannot = NotFound(f"still {path.stem} cannot be previewed in the panel", hint="download it instead")
+    if path.suffix.lower() not in readable_suffixes() or path.stat().st_size > MAX_PREVIEW_BYTES:
+        raise cannot
+    try:
+        width = picture_size(path)[1]
+        image = read_image(path, reduce=next((r for r in (8, 4, 2) if width // r >= PREVIEW_WIDTH), 1))
+    except ImagingError:
+        raise cannot from None
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
-        raise NotFound(f"still {path.stem} cannot be previewed in the panel", hint="download it instead")
+        raise cannot
     return encoded.tobytes()
 
 

@@ -300,24 +300,31 @@ _LAYOUT_TAGS = (0x0100, 0x0101, 0x0102, 0x0103, 0x0106, 0x0111, 0x0115, 0x0116, 
                 0x0140, 0x0142, 0x0143, 0x0144, 0x0145, 0x0152, 0x0153)
 
 
-def _exif_bytes(source: bytes | None, note: str) -> bytes:
-    """EXIF of ``source`` (any image bytes) with ``note`` as ImageDescription and tether as Software."""
+def read_exif(data: bytes) -> Any:
+    """The EXIF of any image bytes (JPEG, TIFF, or a RAW, which Pillow cannot open) as a Pillow
+    ``Image.Exif``, read without decoding the pixels; None when the file has none or is no image."""
     from PIL import Image, UnidentifiedImageError
 
-    exif = Image.Exif()
-    if source:
-        try:
-            exif = raw_exif(source)  # TIFF-based RAWs, which Pillow cannot open
-            # EXIF only, no pixels: Pillow's decompression-bomb warning and error are for a decode not done here
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                if exif is None:
-                    with Image.open(io.BytesIO(source)) as im:
-                        exif = im.getexif()
-            for tag in _LAYOUT_TAGS:
-                exif.pop(tag, None)
-        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
-            pass
+    exif = raw_exif(data)
+    if exif is not None:
+        return exif
+    try:
+        # EXIF only, no pixels: Pillow's decompression-bomb warning and error are for a decode not done here
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                return im.getexif()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+        return None
+
+
+def _exif_bytes(source: bytes | None, note: str) -> bytes:
+    """EXIF of ``source`` (any image bytes) with ``note`` as ImageDescription and tether as Software."""
+    from PIL import Image
+
+    exif = (read_exif(source) if source else None) or Image.Exif()
+    for tag in _LAYOUT_TAGS:
+        exif.pop(tag, None)
     if not note and not len(exif):
         return b""
     if note:

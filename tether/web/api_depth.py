@@ -11,8 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from tether.checks import one_of
-from tether.engine.depth import EXPORT_FORMATS
+from tether.imaging import FORMATS
 from tether.imaging.depth_edit import DepthEdit
 from tether.web.api import engine, ok
 from tether.web.errors import BadRequest
@@ -49,8 +48,8 @@ def depth_settings(burst_id: str) -> Any:
 
 @bp.post("/bursts/<burst_id>/depth/export")
 def depth_export(burst_id: str) -> Any:
-    """Export the burst's stored settings at full size: {"format": "jpeg" | "tiff"}."""
-    fmt = json_body({"format": Field(one_of(*EXPORT_FORMATS), default="jpeg")})["format"]
+    """Export the burst's stored settings at full size: {"format": one of the image formats}."""
+    fmt = json_body({"format": Field(FORMATS.check, default=FORMATS.default)})["format"]
     service = engine().depth
     job = service.start_export(burst_id, service.settings(burst_id), fmt)
     return ok({"job": job.id}, 202)
