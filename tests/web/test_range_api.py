@@ -1,6 +1,7 @@
 """Near and far marks and the coverage fixes through the REST API, on the simulated camera."""
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -59,6 +60,15 @@ def test_extend_merges_into_the_burst_in_focus_order_and_the_focus_index_is_comp
         assert client.post(f"/api/bursts/{burst}/extend", json=bad).status_code == 400
     assert client.post(f"/api/bursts/{burst}/reshoot", json={"after": 99}).status_code == 400
 
+    # a job still working on the old frames (here one that waits) holds the re-shoot off: it would store
+    # what it made of them into the merged burst
+    release = threading.Event()
+    holding = started.pool.submit("stack", lambda job: {"held": release.wait(30)}, label="Stack", subject=burst)
+    refused = client.post(f"/api/bursts/{burst}/extend", json={"toward": "far", "steps": 110})
+    release.set()
+    assert refused.status_code == 409 and "in use (Stack)" in refused.get_json()["error"]
+    holding.future.result(timeout=30)
+
     labels = {"title": "Watch, dial side", "notes": "far end re-shot"}
     assert client.patch(f"/api/bursts/{burst}", json=labels).status_code == 200
     started_fix = client.post(f"/api/bursts/{burst}/extend", json={"toward": "far", "steps": 110})
@@ -72,7 +82,8 @@ def test_extend_merges_into_the_burst_in_focus_order_and_the_focus_index_is_comp
     assert positions[-1] > 180 and not after["summary"]["coverage"]["beyond_far"]
     assert "focus-index.npz" not in after["derived"]
     assert {k: after[k] for k in labels} == labels  # the burst's title and notes survive its re-shoot
-    assert client.post(f"/api/bursts/{burst}/refocus-map").status_code == 202  # of the merged frames
+    mapped = client.post(f"/api/bursts/{burst}/refocus-map")  # of the merged frames
+    assert mapped.status_code == 202 and finished(client, mapped.get_json()["job"])["state"] == "done"
     assert [b["id"] for b in client.get("/api/bursts").get_json()] == [burst]  # the extra sweep is not listed
 
     # a gap: between the first two frames, in focus order

@@ -28,7 +28,7 @@ from tether.engine.bursts import LABELS_NAME, BurstService
 from tether.engine.store import BurstStore
 from tether.errors import Cancelled
 from tether.events import EventBus
-from tether.jobs import Job, JobPool
+from tether.jobs import FINISHED, Job, JobPool
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,11 @@ class Reshoots:
     def _start(self, burst_id: str, burst: dict[str, Any], extra: ExtraSweep) -> dict[str, Any]:
         if burst_id in self.bursts.writing:
             raise BurstBusy(f"burst {burst_id} is being written (a sweep or a re-shoot)", hint="wait for it to end")
+        # A stack, export or refocus map still working on the old frames would store what it made of them
+        # (an index of the old frames) into the merged burst: the merge waits until none is left.
+        busy = [j.label for j in self.pool.jobs() if j.subject == burst_id and j.state not in FINISHED]
+        if busy:
+            raise BurstBusy(f"burst {burst_id} is in use ({', '.join(busy)})", hint="wait for it to end, then re-shoot")
         owner = self.owner_for(burst["camera"])
         options = SweepOptions(mode=burst["mode"], range=(extra.near, extra.far), step=StepClass.SMALL,
                                step_count=extra.step, scale=burst["scale"], max_frames=None)
