@@ -22,6 +22,23 @@ def describe_os_error(exc: OSError, path: Path | str) -> str:
     return f"{path}: {exc.strerror or exc}"
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Read once, at import (before any thread of ours runs): os.umask can only be read by setting it.
+_UMASK = _read_umask()
+
+
+def as_new_file(fd: int) -> None:
+    """Give a temporary made by ``tempfile.mkstemp`` (always 0600) the mode a newly created file gets
+    (0666 less the umask), before it is renamed into place: a still or an export must be readable by
+    whoever may read the folder (the photographer's account, when a service user writes it), as a burst is."""
+    os.fchmod(fd, 0o666 & ~_UMASK)
+
+
 def write_atomic(path: Path | str, data: bytes, *, overwrite: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename: readers see all or nothing."""
     return write_atomic_with(path, lambda fh: fh.write(data), overwrite=overwrite)
@@ -34,6 +51,7 @@ def write_atomic_with(path: Path | str, write: Callable[[BinaryIO], object], *, 
         raise StorageError(f"{target}: already exists; tether never overwrites it")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
     try:
+        as_new_file(fd)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()

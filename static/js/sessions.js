@@ -70,6 +70,9 @@ export function startSessionBar() {
     const saved = await attempt(() => api("PATCH", `/api/sessions/${current.id}`, { subject: e.target.value.trim() }));
     if (saved) { showCurrent(saved); e.target.select(); }
   });
+  // clicked into before a scan: the whole code is selected, so the scan replaces it rather than adding to it
+  // (after the click is done: a click on a field that is already selected collapses what its handler selects)
+  $("#session-subject").addEventListener("click", (e) => setTimeout(() => e.target.select()));
   on("session.changed", (ev) => {
     if (ev.session.id !== current?.id) loadBar(); else showCurrent(ev.session);
   });

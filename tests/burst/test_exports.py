@@ -1,6 +1,7 @@
 """Exports other tools read: a JPEG folder with EXIF/XMP, an H.264 MP4, a ZIP, one frame."""
 from __future__ import annotations
 
+import stat
 import subprocess
 import zipfile
 
@@ -12,6 +13,7 @@ from PIL import Image
 
 from tether.burst import BurstError, BurstWriter, FrameMeta, open_burst
 from tether.burst.exports import export
+from tether.fileio import write_atomic
 
 
 def test_jpeg_folder_carries_exif_and_xmp_and_the_camera_pixels(make_burst, tmp_path):
@@ -110,3 +112,15 @@ def test_raw_frames_get_an_xmp_sidecar(tmp_path):
         export(reader, tmp_path / "out")
     assert (tmp_path / "out" / "raw_0000.rw2").read_bytes() == raw
     assert 'tether:focusPosition="5"' in (tmp_path / "out" / "raw_0000.xmp").read_text()
+
+
+def test_exports_and_atomic_writes_are_readable_as_any_new_file_is(make_burst, tmp_path):
+    """A service user writes them; the photographer's account must be able to open them, as it can a burst."""
+    ordinary = tmp_path / "ordinary"
+    ordinary.write_bytes(b"x")
+    expected = stat.S_IMODE(ordinary.stat().st_mode)
+    path, _ = make_burst(3)
+    with open_burst(path) as reader:
+        export(reader, exported := tmp_path / "send.zip")
+    written = write_atomic(tmp_path / "still.jpg", b"\xff\xd8")
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (exported, written)} == {expected}

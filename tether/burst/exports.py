@@ -15,7 +15,7 @@ from pathlib import Path
 from tether.burst.errors import BurstError
 from tether.burst.reader import BurstReader
 from tether.burst.tagging import tag_jpeg, xmp_packet
-from tether.fileio import StorageError, describe_os_error, write_atomic
+from tether.fileio import StorageError, as_new_file, describe_os_error, write_atomic
 from tether.imagebytes import decodable_size
 
 Progress = Callable[[int, int], None]
@@ -175,9 +175,12 @@ def _publish(out: Path, produce: Callable[[Path], None]) -> Path:
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part" + out.suffix, dir=parent)
     except OSError as exc:
         raise StorageError(describe_os_error(exc, out)) from None
-    os.close(fd)
     tmp = Path(name)
     try:
+        try:
+            as_new_file(fd)
+        finally:
+            os.close(fd)
         produce(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())

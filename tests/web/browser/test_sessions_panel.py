@@ -69,6 +69,12 @@ def test_a_session_gets_three_stills_and_a_sweep_across_two_restarts(tmp_path: P
             assert names[0] == f"Acme-spring-4006381333931-{expected}.JPG", names
         assert page.input_value("#session-chooser") == "Acme-spring"
         assert page.input_value("#session-subject") == "4006381333931"
+        # the next product: clicked into, the field is the scanner's again, and the new code replaces the old
+        page.click("#session-subject")
+        page.wait_for_function("document.querySelector('#session-subject').selectionEnd === 13")
+        page.keyboard.type("4006381333948")
+        page.keyboard.press("Enter")
+        assert page.input_value("#session-subject") == "4006381333948"
 
         postfocus = new_page()
         postfocus.goto(f"{servers[-1].url}/postfocus")
@@ -78,19 +84,19 @@ def test_a_session_gets_three_stills_and_a_sweep_across_two_restarts(tmp_path: P
         postfocus.fill("#frames", "3")
         postfocus.click("#sweep")
         postfocus.wait_for_selector("#open-refocus", timeout=60_000)
-        assert postfocus.get_attribute("#open-refocus", "href") == "/refocus/Acme-spring-4006381333931-004"
+        assert postfocus.get_attribute("#open-refocus", "href") == "/refocus/Acme-spring-4006381333948-004"
 
         folder = servers[-1].data_dir / "sessions" / "Acme-spring"
         assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
             "Acme-spring-4006381333931-001.JPG", "Acme-spring-4006381333931-002.JPG",
-            "Acme-spring-4006381333931-003.JPG", "Acme-spring-4006381333931-004.burst"]
+            "Acme-spring-4006381333931-003.JPG", "Acme-spring-4006381333948-004.burst"]
         assert not any((servers[-1].data_dir / "exports").iterdir())
 
         gallery = new_page()
         gallery.goto(f"{servers[-1].url}/bursts")
         gallery.wait_for_selector("#filter-session option[value=Acme-spring]", state="attached")
         gallery.select_option("#filter-session", "Acme-spring")
-        card = gallery.locator("[data-burst='Acme-spring-4006381333931-004']")
+        card = gallery.locator("[data-burst='Acme-spring-4006381333948-004']")
         card.locator("button", has_text="Rename / notes").click()
         card.locator("[name=title]").fill("Red sneaker, side")
         card.locator("[name=notes]").fill("glossy toe cap, re-shoot with polariser")
