@@ -151,3 +151,17 @@ def test_a_camera_that_is_not_there_yet_is_retried_until_it_answers(tmp_path):
         assert states[-1] == ("idle", "")
     finally:
         owner.stop()
+
+
+def test_a_sweep_that_misses_the_subjects_after_a_prescan_names_them_never_sharp(make_owner, tmp_path):
+    """Near and far set well short of the subjects the pre-scan found: their tiles stay flat through the
+    sweep, which is not "covered" (a trial sweep of 25-45 on a scene at 150-195 reported 6 tiles of 144)."""
+    owner, _, _ = make_owner()
+    scan = owner.start_prescan({}).future.result(60)
+    subjects = {(p["row"], p["col"]) for p in scan["peaks"] if p["subject"]}
+    beyond = {(p["row"], p["col"]) for p in scan["peaks"] if p["subject"] and p["position"] > 80}
+    assert len(beyond) > len(subjects) / 2  # most of the scene lies past the sweep below
+    job = owner.start_sweep(SweepOptions(range=(20, 45), step="small", step_count=3), tmp_path / "short.burst")
+    coverage = job.future.result(60)["coverage"]
+    flagged = {tuple(t) for key in ("never_sharp", "beyond_far") for t in coverage[key]}
+    assert len(flagged & beyond) >= 0.8 * len(beyond) and flagged <= subjects

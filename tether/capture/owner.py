@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from tether.camera.base import Camera
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, CameraNotFound, CorruptFrame, Unsupported
 from tether.camera.types import CameraInfo, FocusDirection, StepClass
@@ -87,6 +89,8 @@ class CameraOwner:
         #: Step sizes (with the drive's play) and depth of field of this camera's last pre-scan: a sweep
         #: over a typed range counts and plans with them.
         self._calibration: tuple[StepScale, float | None] | None = None
+        #: where its last pre-scan in this run found subjects: a sweep over a range judges its coverage by them
+        self._subjects: np.ndarray | None = None
         #: Where the focus is (counted) and the near and far ends marked from live view.
         self.range_marks = RangeMarks()
         self._fps = 0.0
@@ -343,6 +347,7 @@ class CameraOwner:
             camera, options, check=job.check, on_frame=self.frames.publish,
             progress=lambda done, total, pos: job.report(done, total, phase="prescan", focus_position=pos))
         self._calibration = (result.scale, result.dof)
+        self._subjects = result.subject_tiles()
         if motor.position is not None:
             # The scan's last moves (the play measurement) leave the count an upper bound: home by count and
             # stop at the nearest subject, where the photographer can nudge from a position known exactly.
@@ -393,7 +398,7 @@ class CameraOwner:
             analyse=True,
         )
         self._counted(None)
-        result = run_sweep(camera, options, path, hooks)
+        result = run_sweep(camera, options, path, hooks, subjects=self._subjects if options.range is not None else None)
         self._counted(after_sweep(result, options.scale or StepScale()))
         return result
 

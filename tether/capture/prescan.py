@@ -48,6 +48,12 @@ class PrescanResult:
     reached_far_stop: bool = False
     warnings: list[str] = field(default_factory=list)
 
+    def subject_tiles(self) -> np.ndarray | None:
+        """(rows, cols) bool: the tiles the scan found a subject in; None without curves."""
+        if self.curves is None:
+            return None
+        return np.array([p.subject for p in self.peaks], bool).reshape(self.curves.shape[1:])
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able, for the job result and the UI: range, per-tile peaks and curves."""
         curves = [] if self.curves is None else np.round(self.curves.astype(np.float64), 3).transpose(1, 2, 0).tolist()

@@ -66,8 +66,12 @@ class Hooks:
 
 
 def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
-              hooks: Hooks | None = None) -> dict[str, Any]:
-    """Pre-scan (unless a range is given), plan, sweep into a new burst at ``burst_path``; returns the result."""
+              hooks: Hooks | None = None, *, subjects: np.ndarray | None = None) -> dict[str, Any]:
+    """Pre-scan (unless a range is given), plan, sweep into a new burst at ``burst_path``; returns the result.
+
+    ``subjects`` (rows, cols) bool: the tiles an earlier pre-scan found a subject in, for a sweep over a
+    given range; the coverage then also names those that never came into focus in it.
+    """
     hooks = hooks or Hooks()
     burst_path = Path(burst_path)
     caps = camera.info.capabilities
@@ -103,8 +107,9 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
                       "warnings": prescan.warnings}}
     runner = _SweepRun(camera, motor, plan, options, burst_path, hooks)
     runner.dof = dof
+    runner.expected = subjects
     if prescan is not None and prescan.curves is not None and not options.prescan.from_here:
-        runner.subjects = np.array([p.subject for p in prescan.peaks]).reshape(prescan.curves.shape[1:])
+        runner.subjects = runner.expected = prescan.subject_tiles()
         runner.peaks = tuple(p for p in prescan.peaks if p.subject and not p.at_edge)
     try:
         writer = BurstWriter.create(burst_path, camera=camera.info.to_dict(), sweep=sweep_info)
@@ -177,6 +182,8 @@ class _SweepRun:
         self.trimmed = 0
         #: (rows, cols) bool: the pre-scan's subject tiles (None for a range given by hand).
         self.subjects: np.ndarray | None = None
+        #: the tiles a pre-scan found a subject in: one that stays flat through the sweep was never in focus
+        self.expected: np.ndarray | None = None
         #: The depth of field (small steps) the plan was made for (None: unknown).
         self.dof: float | None = None
         self.peaks: tuple[TilePeak, ...] = ()
@@ -329,8 +336,9 @@ class _SweepRun:
         tiles = np.stack([s.tiles for s in summaries])
         thumbs = np.stack([s.thumb for s in summaries])
         ok = np.array([s.ok for s in summaries])
+        expected = self.expected if self.expected is not None and self.expected.shape == tiles.shape[1:] else None
         return check_coverage(tiles, thumbs, ok, still_threshold=self.motor.still_threshold, complete=complete,
-                              spacing=self.plan.spacing, dof=self.dof)
+                              spacing=self.plan.spacing, dof=self.dof, expected=expected)
 
     def _store_index(self) -> bool:
         """Wait for pass 1 to catch up and keep its focus index in the burst; False when there is none."""
