@@ -61,11 +61,14 @@ def test_a_continuous_movie_sweep_places_every_frame_where_the_lens_was(truth_ca
     confidence = np.array([m.extra["position_confidence"] for m in metas])
     assert confidence.min() >= 0 and confidence.max() <= 1 and np.median(confidence) > 0.5
 
-    # tapping an object picks a frame whose focus was on it
-    objects = camera.ground_truth.objects
-    middle = sorted(objects, key=lambda o: o.focus_position)[len(objects) // 2]
+    # tapping an object picks a frame whose focus was on it: within the depth of field, where neighbouring
+    # frames are as sharp as each other and which one wins moves with the movie's timing (3.9 steps seen
+    # once on a loaded machine); the other objects lie tens of steps away
+    objects = sorted(camera.ground_truth.objects, key=lambda o: o.focus_position)
+    middle = objects[len(objects) // 2]
+    assert min(abs(o.focus_position - middle.focus_position) for o in objects if o is not middle) > 15
     frame = refocused_frame(path, camera, middle.name)
-    assert abs(truth[frame] - middle.focus_position) <= 3, (truth[frame], middle.focus_position)
+    assert abs(truth[frame] - middle.focus_position) <= 5, (truth[frame], middle.focus_position)
 
 
 def test_a_cancelled_movie_keeps_what_was_recorded(truth_camera, tmp_path):
