@@ -160,6 +160,8 @@ export function connect() {
 export function progressText(job) {
   // a cancelled job stopped where it was: no time left to count down, no rate
   if (job.state === "cancelled") return `${job.label}: cancelled${job.total ? ` after ${Math.round(job.done)} of ${Math.round(job.total)}` : ""}`;
+  // a finished job's last phase ("analysing", "stacking") is over: say it is done, not where it was
+  if (job.state === "done") return `${job.label}: done${job.total > 1 ? ` — ${Math.round(job.total)} of ${Math.round(job.total)}` : ""}`;
   const pct = Math.round(100 * (job.fraction || 0));
   const items = job.total ? ` — ${Math.round(job.done)} of ${Math.round(job.total)}` : "";
   const eta = job.eta ? `, about ${Math.ceil(job.eta)} s left` : "";

@@ -174,6 +174,8 @@ def test_a_new_sweep_starts_from_an_empty_bar(server: Server, new_page: Callable
     page = sweep_from_page(server, new_page, 20, 60, 4)
     page.wait_for_selector("#open-refocus", timeout=60_000)
     assert float(page.get_attribute("#sweep-bar", "data-fraction") or "0") == 1.0
+    # the finished sweep says it is done, not the phase it was last in ("analysing")
+    assert ": done" in page.inner_text("#sweep-status") and "(" not in page.inner_text("#sweep-status")
     # the next sweep starts from an empty bar and a fresh status, not where the last one ended
     page.click("#sweep")
     page.wait_for_function("document.querySelector('#sweep-cancel').hidden === false")
