@@ -104,6 +104,11 @@ def test_sessions_refuse_what_they_cannot_be(data_dir: Path) -> None:
     sessions.create("Acme")
     with pytest.raises(SessionExists, match="exists already"):
         sessions.create("Acme")
+    # one folder on a case-insensitive share (SMB, macOS)
+    with pytest.raises(SessionExists, match="differ only in case"):
+        sessions.create("ACME")
+    with pytest.raises(InvalidInput):
+        sessions.create("Default")
     with pytest.raises(InvalidInput):
         sessions.create("///")
     with pytest.raises(TemplateError):

@@ -107,10 +107,16 @@ class Sessions:
     def create(self, name: str, *, client: str = "", notes: str = "", template: str = DEFAULT_TEMPLATE) -> Session:
         """A new session (its folder made at once, so two of one name cannot both be created)."""
         session_id = clean_value(name)
-        if not session_id or session_id == DEFAULT:
+        if not session_id or session_id.casefold() == DEFAULT:
             raise InvalidInput(f"{name!r} cannot name a session", hint="use letters or digits (not 'default')")
         parse_template(template)
         folder = self.folder(session_id)
+        # Names that differ only in case are one folder on the case-insensitive shares (SMB, macOS) a
+        # studio may keep its data on: refused here too, so the data folder moves without clashes.
+        same = next((f.name for f in self.folders() if f.name.casefold() == session_id.casefold()), None)
+        if same is not None and same != session_id:
+            raise SessionExists(f"a session {same!r} exists already (names differ only in case)",
+                                hint=f"'tether sessions use {same}' makes it current")
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             folder.mkdir()
