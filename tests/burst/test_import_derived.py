@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tether.burst import BurstBusy, BurstError, BurstWriter, FrameMeta, open_burst, store_derived
+from tether.burst import BurstBusy, BurstError, BurstWriter, FrameMeta, open_burst, store_derived, store_derived_items
 from tether.burst.importer import import_images
 
 
@@ -124,12 +124,12 @@ def test_a_kill_during_store_derived_loses_no_frame(make_burst):
 
 STORE_CHILD = textwrap.dedent("""
     import resource, sys
-    from tether.burst import store_derived
+    from tether.burst import store_derived_items
     from tether.errors import TetherError
     limit = int(sys.argv[2])
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     try:
-        store_derived(sys.argv[1], "depth.png", bytes(5000))
+        store_derived_items(sys.argv[1], {"depth.png": bytes(5000), "layer.json": bytes(5000)})
         print("stored")
     except TetherError as exc:
         print("ERROR", exc)
@@ -137,13 +137,17 @@ STORE_CHILD = textwrap.dedent("""
 
 
 def test_disk_full_during_store_derived_leaves_the_burst_exactly_as_it_was(make_burst, tmp_path):
+    """Items stored together (a stack and its retouch layer) are all kept or, the disk full, none is."""
     path, _ = make_burst(3)
     original = path.read_bytes()
     probe = tmp_path / "probe.zip"
     probe.write_bytes(original)
-    store_derived(probe, "depth.png", bytes(5000))
+    store_derived_items(probe, {"depth.png": bytes(5000), "layer.json": bytes(5000)})
+    with open_burst(probe) as reader:
+        assert reader.derived_names() == ["depth.png", "layer.json"]
     grown = os.path.getsize(probe)
-    for limit in (len(original) + 100, grown - 5):  # fails in the entries, then in the final directory
+    # fails in the first item, in the second, then in the final directory
+    for limit in (len(original) + 100, len(original) + 6000, grown - 5):
         result = subprocess.run([sys.executable, "-c", STORE_CHILD, str(path), str(limit)],
                                 capture_output=True, text=True, timeout=60)
         assert "ERROR" in result.stdout and "disk is full" in result.stdout, result.stdout + result.stderr

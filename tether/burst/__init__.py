@@ -8,7 +8,7 @@ Public API (see docs/burst-format.md for the layout)::
         r.frame_image(0, reduce=4)
     store_derived(path, "depth.png", png_bytes)
 """
-from tether.burst.derived import keep_derived, store_derived
+from tether.burst.derived import keep_derived, store_derived, store_derived_items
 from tether.burst.errors import BurstBusy, BurstError, CorruptBurst, UnsupportedVersion
 from tether.burst.format import FORMAT_VERSION_TEXT
 from tether.burst.meta import FrameMeta
@@ -28,4 +28,5 @@ __all__ = [
     "keep_derived",
     "open_burst",
     "store_derived",
+    "store_derived_items",
 ]

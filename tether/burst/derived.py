@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from tether.burst.appender import Appender
@@ -39,8 +40,14 @@ def keep_derived(path: Path | str, name: str, data: bytes, *, what: str) -> str 
 
 def store_derived(path: Path | str, name: str, data: bytes) -> None:
     """Add (or replace) derived item ``name`` in the closed burst at ``path``, durably."""
+    store_derived_items(path, {name: data})
+
+
+def store_derived_items(path: Path | str, items: Mapping[str, bytes]) -> None:
+    """Add (or replace) several derived items in one append, with one new directory: the burst holds all
+    of them or, after a crash or a full disk, none (items that belong together, like a stack and its layer)."""
     path = Path(path)
-    entry_name = derived_entry(name)  # validates the name before touching the file
+    entries = {name: derived_entry(name) for name in items}  # validates the names before touching the file
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -57,17 +64,20 @@ def store_derived(path: Path | str, name: str, data: bytes) -> None:
             if reader.recovered:
                 raise BurstError(f"{path}: the burst was never closed properly", hint="run 'tether burst repair' first")
             manifest = dict(reader.manifest)
-            live = [e for e in reader.directory() if e.name not in (entry_name, MANIFEST_ENTRY)]
+            replaced = {*entries.values(), MANIFEST_ENTRY}
+            live = [e for e in reader.directory() if e.name not in replaced]
         now = time.time()
         derived = dict(manifest.get("derived") or {})
-        derived[name] = {"entry": entry_name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-                         "added_at": now}
+        for name, data in items.items():
+            derived[name] = {"entry": entries[name], "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                             "added_at": now}
         manifest["derived"] = derived
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         size = os.fstat(fd).st_size
         appender = Appender(fd, path, size, live, hint="the burst is unchanged")
         try:
-            appender.add([(entry_name, data, now), (MANIFEST_ENTRY, manifest_bytes, now)])
+            appender.add([*((entries[name], data, now) for name, data in items.items()),
+                          (MANIFEST_ENTRY, manifest_bytes, now)])
             appender.finish()
         except StorageError:
             # nothing before `size` was touched: cutting back restores the burst exactly as it was

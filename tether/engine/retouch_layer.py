@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tether.burst import BurstReader, store_derived
+from tether.burst import BurstReader, store_derived, store_derived_items
 from tether.errors import NotFound, TetherError
 from tether.imaging import FocusIndex, ImagingError, encode_image
 from tether.imaging.slabs import SlabStack
@@ -66,18 +66,21 @@ def keep_stack(path: Path, image: np.ndarray, *, about: dict[str, Any], numbers:
     stack was made with (its transforms and gains).
     """
     kept: list[list[int]] = []
+    items: dict[str, bytes] = {}
     if slabs is not None:
         for k, slab in enumerate(slabs.slabs):
-            store_derived(path, slab_name(k), slabs.pictures.encoded[k])
+            items[slab_name(k)] = slabs.pictures.encoded[k]
             kept.append([numbers[slab.start], numbers[slab.stop - 1]])
     geometry = io.BytesIO()
     np.savez(geometry, frames=np.array(numbers, np.int64), transforms=np.asarray(index.transforms, np.float64),
              gains=np.asarray(index.gains, np.float32))
-    store_derived(path, GEOMETRY_NAME, geometry.getvalue())
-    store_derived(path, BASE_NAME, encode_image(image, ".png"))
+    items[GEOMETRY_NAME] = geometry.getvalue()
+    items[BASE_NAME] = encode_image(image, ".png")
     layer = {"version": LAYER_VERSION, "stack": secrets.token_hex(6), "about": about, "slabs": kept,
              "size": [image.shape[1], image.shape[0]], "revision": 0, "strokes": [], "undone": []}
-    store_layer(path, layer)
+    items[LAYER_NAME] = _layer_bytes(layer)
+    # one append: a crash part-way leaves the old stack with its own strokes, never the new stack with old strokes
+    store_derived_items(path, items)
 
 
 def keep_for_retouch(path: Path, image: np.ndarray, **kept: Any) -> list[str]:
@@ -91,7 +94,11 @@ def keep_for_retouch(path: Path, image: np.ndarray, **kept: Any) -> list[str]:
 
 
 def store_layer(path: Path, layer: dict[str, Any]) -> None:
-    store_derived(path, LAYER_NAME, json.dumps(layer, separators=(",", ":")).encode("utf-8"))
+    store_derived(path, LAYER_NAME, _layer_bytes(layer))
+
+
+def _layer_bytes(layer: dict[str, Any]) -> bytes:
+    return json.dumps(layer, separators=(",", ":")).encode("utf-8")
 
 
 def read_layer(reader: BurstReader, burst_id: str) -> dict[str, Any]:
