@@ -224,6 +224,7 @@ def test_the_last_prescan_is_shown_after_a_reload(server: Server, prescanned: di
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let lit = 0;
         for (let i = 3; i < d.length; i += 4) if (d[i]) lit++; return lit; }""")
     assert drawn > 2000, "the pre-scan's curves are not drawn"
+    page.wait_for_selector("#frame-plan[data-frames]")  # the plan is asked of the server after the curves
     assert page.inner_text("#frame-plan").split()[1] == "frames"
 
 
