@@ -23,7 +23,7 @@ from tether.web.security import AccessPolicy
 log = logging.getLogger(__name__)
 
 RATE = 10.0
-COALESCE = {"job.progress": "job", "liveview.fps": "camera", "camera.state": "camera", "sweep.preview": "camera"}
+COALESCE = {"job.progress": "job", "liveview.fps": "camera", "camera.state": "camera"}
 
 
 class UnreadablePayload(logging.Filter):
