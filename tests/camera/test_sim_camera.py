@@ -136,7 +136,9 @@ def test_same_seed_same_frames_other_seed_other_frames(sim_settings):
             for _ in range(4):
                 camera.drive_focus(FocusDirection.NEAR, StepClass.MEDIUM, 3)
                 out.append(camera.live_view_frame().data)
-            out.append(camera.capture_still().data)
+            # the still's pixels (its EXIF carries the time it was taken, as a camera's does)
+            still = camera.capture_still().data
+            out.append(cv2.imdecode(np.frombuffer(still, np.uint8), cv2.IMREAD_COLOR).tobytes())
             out.append(str(camera.ground_truth.focus_position).encode())
             return out
 
