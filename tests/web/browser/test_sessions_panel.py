@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.web.browser.conftest import start_server, stop_server_process
+from tests.web.browser.test_panel_a import sweep_from_page
 
 if TYPE_CHECKING:
     from tests.web.browser.conftest import Server
@@ -76,13 +77,7 @@ def test_a_session_gets_three_stills_and_a_sweep_across_two_restarts(tmp_path: P
         page.keyboard.press("Enter")
         assert page.input_value("#session-subject") == "4006381333948"
 
-        postfocus = new_page()
-        postfocus.goto(f"{servers[-1].url}/postfocus")
-        postfocus.wait_for_selector("#connection[data-state=connected]")
-        postfocus.fill("#range-near", "100")
-        postfocus.fill("#range-far", "160")
-        postfocus.fill("#frames", "3")
-        postfocus.click("#sweep")
+        postfocus = sweep_from_page(servers[-1], new_page, 100, 160, 3)
         postfocus.wait_for_selector("#open-refocus", timeout=60_000)
         assert postfocus.get_attribute("#open-refocus", "href") == "/refocus/Acme-spring-4006381333948-004"
 
