@@ -60,13 +60,18 @@ def corner_shift(m: np.ndarray, shape: tuple[int, int]) -> float:
 
 
 def warp_to_reference(image: np.ndarray, m: np.ndarray, *, size: tuple[int, int] | None = None,
-                      rows: tuple[int, int] | None = None, interpolation: int = cv2.INTER_LANCZOS4) -> np.ndarray:
+                      rows: tuple[int, int] | None = None, interpolation: int = cv2.INTER_CUBIC) -> np.ndarray:
     """``image`` (H, W[, C]) resampled into reference coordinates; borders replicate the nearest pixel.
 
     ``size`` = (H, W) of the reference; ``rows`` = (start, stop) makes only those reference rows.
-    Lanczos (8 x 8 taps): a detailed frame shifted by a fraction of a pixel and shifted back
-    comes out 3-9 dB closer to itself than with bilinear and 3-4 dB than with bicubic, and an
-    aligned frame is resampled once. Pass ``interpolation`` for a warp whose fine detail is not kept.
+    Bicubic (4 x 4 taps), picked on measurement. On a sharp, noiseless texture shifted by a
+    fraction of a pixel, Lanczos (8 x 8) comes 3.2-3.6 dB closer to the exact shift than bicubic
+    and bicubic 5 dB closer than bilinear. In a stack the difference is gone: breathing stacks
+    score the same against their truth with bicubic as with Lanczos (simulator, 34 frames of
+    1080p: 34.17 dB against 34.14; independent renderer: 33.11 / 33.00 at 640 x 480, 28.67 / 28.66
+    at 3 MP), while OpenCV's Lanczos, scalar code, takes 160 ms a 1080p colour frame and bicubic 28.
+    Bilinear scores as well or better in a stack only because its blur hides noise; it softens detail.
+    Each aligned frame is resampled once. Pass ``interpolation`` for a warp whose fine detail is not kept.
     """
     h, w = image.shape[:2] if size is None else size
     start, stop = (0, h) if rows is None else rows
