@@ -165,8 +165,8 @@ def _corner_errors(size: tuple[int, int], frames: int) -> np.ndarray:
 # sweep, in x and y apart; the aligner follows each jump, and what the focus change fakes between
 # jumps (hundredths of a pixel a frame) never adds up. At 12 MP the first 16 frames (two of its
 # nine jumps, three frames apart, among the most blurred) check the bounds fast. Measured (RMS /
-# max): 800x600 0.021 / 0.030 px, 1080p 0.010 / 0.022, 12 MP 0.137 / 0.246 (all 100 frames:
-# 0.156 / 0.229).
+# max): 800x600 0.021 / 0.029 px, 1080p 0.016 / 0.031, 12 MP 0.116 / 0.204 (all 100 frames:
+# 0.109 / 0.189).
 _SIZES = [((800, 600), 100, "800x600"), ((1920, 1080), 100, "1080p"), ((4000, 3000), 16, "12mp-16-frames")]
 
 # At 12 MP the RMS is missed: each blurred frame near the near end appears 0.1 px (up to 0.3)

@@ -22,7 +22,8 @@ own error is as large, and on a still stack it would put a drift there instead).
 A step that is taken carries the same fake as its neighbours: the steps not taken just before
 it (only the focus moved there) measure it, and their mean is taken out of the step. Once all
 frames are in, :meth:`ChainAligner.settle` measures each jump again on the frames on both sides
-of it (:func:`jump_between`), so that no one frame's error is passed on to the rest of the sweep.
+of it (:func:`jump_between`), and takes the mean of both measures, so that no one frame's error
+is passed on whole to the rest of the sweep.
 Affine, not a similarity: breathing is a scale, but a camera that crops whole pixels
 (the simulator does) scales width and height by different amounts. A tripod step that is taken is
 then kept to what a breathing lens can do, a scale per axis and a shift (:func:`as_breathing`):
@@ -426,8 +427,9 @@ class ChainAligner:
         jump on the two frames beside it, and each frame's apparent position carries an error of
         its own (a tenth to a third of a pixel on a blurred 12 MP frame), which every jump then
         passes on to the rest of the sweep. Here a jump with enough steps not taken around it is
-        measured on up to :attr:`jump_window` frames on each side (:func:`jump_between`); steps
-        in a run of jumps (a handheld sweep, a breathing that never stops) are kept as they were.
+        measured on up to :attr:`jump_window` frames on each side (:func:`jump_between`), and the
+        mean of that and the first measure is taken (see :meth:`_taken`); steps in a run of jumps
+        (a handheld sweep, a breathing that never stops) are kept as they were.
         """
         if not self._steps:
             return list(self.transforms)
@@ -447,18 +449,23 @@ class ChainAligner:
     def _taken(self, step: np.ndarray, shape: tuple[int, int], *, jump: np.ndarray | None = None) -> np.ndarray:
         """The fine chain after the refined ``step`` from the previous frame (reduced coordinates).
 
-        ``jump``: the step measured across more frames (:meth:`settle`), taken as it is.
+        ``jump``: the step measured across more frames (:meth:`settle`).
         """
         if corner_shift(step, shape) <= self.min_step:
             # Nothing moved but the focus: this step is what a focus step fakes.
             self._fakes = [*self._fakes, step][-self.fake_memory:]
             return self._fine
-        if jump is not None:
-            step = jump
-        elif self._fakes:
+        if self._fakes:
             # A real jump measured across a focus step carries that step's fake too; the steps
             # just before, where only the focus moved, tell how much (the fake changes slowly).
             step = compose(step, invert(np.mean(self._fakes, axis=0)))
+        if jump is not None and is_affine(jump) and is_affine(step):
+            # Two measures of one jump whose errors are only partly the same: this one carries its
+            # two frames' own errors, the window's fit those of a line that follows the fake only
+            # roughly. Their mean is better than either (at 12 MP 0.11 px RMS, against 0.15-0.16).
+            step = (step + jump) / 2
+        elif jump is not None:
+            step = jump
         return compose(as_breathing(step, shape, tolerance=self.min_step), self._fine)
 
     def _gains(self, small: np.ndarray, m_small: np.ndarray) -> np.ndarray:
