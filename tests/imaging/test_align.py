@@ -144,3 +144,21 @@ def test_a_run_of_jumps_is_left_as_measured() -> None:
     # A hand moves the frame at every step: no steps without motion to tell the fake apart.
     steps = [_translation(2.0 + 0.1 * k) for k in range(20)]
     assert al.jump_between(steps, 10, list(range(20)), (240, 320), window=8, degree=2) is None
+
+
+def test_a_breathing_step_keeps_only_what_a_lens_can_do() -> None:
+    shape = (240, 320)
+    corners = tf.corner_points(shape)
+    # A lens's breathing (a scale per axis and a shift) with a turn of 0.01 deg on top: a frame's own
+    # error, 0.05 px at the corners. The turn is left out; scale and shift are kept.
+    lens = np.array([[1.002, 0.0, 0.3], [0.0, 1.001, -0.2], [0.0, 0.0, 1.0]])
+    turn = cv2.getRotationMatrix2D((160.0, 120.0), 0.01, 1.0)
+    step = tf.compose(tf.homogeneous(turn), lens)
+    assert np.abs(tf.project(al.as_breathing(step, shape, tolerance=0.22), corners)
+                  - tf.project(lens, corners)).max() < 1e-3
+    # A camera that turned by 0.3 deg (0.8 px at the corners) keeps its turn; a homography is kept as it is.
+    turned = tf.compose(tf.homogeneous(cv2.getRotationMatrix2D((160.0, 120.0), 0.3, 1.0)), lens)
+    assert np.array_equal(al.as_breathing(turned, shape, tolerance=0.22), turned)
+    tilted = step.copy()
+    tilted[2, 0] = 1e-5
+    assert np.array_equal(al.as_breathing(tilted, shape, tolerance=0.22), tilted)
