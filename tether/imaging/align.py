@@ -42,6 +42,7 @@ the 2x3 affine matrices that focus indexes stored before homographies were used.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import cv2
@@ -118,16 +119,14 @@ def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, p
         parts = [patch_shifts(template, image, corners[i:i + _CHUNK], patch, peak=peak, spectra=spectra)
                  for i in range(0, len(corners), _CHUNK)]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    window = np.outer(np.hanning(patch), np.hanning(patch)).astype(np.float32)
+    window, taper = _patch_filters(patch, peak)
     b = np.stack([image[y:y + patch, x:x + patch] for x, y in corners])
     b = (b - b.mean(axis=(1, 2), keepdims=True)) * window
     own = (patch_spectra(template, corners, patch, window) if spectra is None
            else spectra.get(template, corners, patch, window))
     cross = np.fft.rfft2(b) * own
     cross /= np.abs(cross) + 1e-9
-    fy = np.fft.fftfreq(patch)[:, None]
-    fx = np.fft.rfftfreq(patch)[None, :]
-    cross *= np.exp(-(fx ** 2 + fy ** 2) * (2 * np.pi ** 2 * peak ** 2))
+    cross *= taper
     corr = np.fft.irfft2(cross, s=(patch, patch))
     corr = np.fft.fftshift(corr, axes=(1, 2))
     n = corr.shape[0]
@@ -135,16 +134,31 @@ def patch_shifts(template: np.ndarray, image: np.ndarray, corners: np.ndarray, p
     py, px = np.clip(flat // patch, 1, patch - 2), np.clip(flat % patch, 1, patch - 2)
     idx = np.arange(n)
     peak = corr[idx, py, px]
-    logs = np.log(np.maximum(corr, 1e-12))
+
+    def log(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:  # only where the parabolas need it
+        out: np.ndarray = np.log(np.maximum(corr[idx, rows, cols], 1e-12))
+        return out
 
     def vertex(m: np.ndarray, c: np.ndarray, p: np.ndarray) -> np.ndarray:
         den = m - 2 * c + p
         return np.where(den < -1e-12, 0.5 * (m - p) / np.where(den < -1e-12, den, -1.0), 0.0)
 
-    dx = px + vertex(logs[idx, py, px - 1], logs[idx, py, px], logs[idx, py, px + 1]) - patch // 2
-    dy = py + vertex(logs[idx, py - 1, px], logs[idx, py, px], logs[idx, py + 1, px]) - patch // 2
+    centre = log(py, px)
+    dx = px + vertex(log(py, px - 1), centre, log(py, px + 1)) - patch // 2
+    dy = py + vertex(log(py - 1, px), centre, log(py + 1, px)) - patch // 2
     norm = corr.reshape(n, -1).std(axis=1) + 1e-12
     return np.stack([dx, dy], axis=1), peak / norm
+
+
+@functools.cache
+def _patch_filters(patch: int, peak: float) -> tuple[np.ndarray, np.ndarray]:
+    """The Hann window (patch, patch) of :func:`patch_shifts` and its Gaussian taper of the cross-power spectrum."""
+    window = np.outer(np.hanning(patch), np.hanning(patch)).astype(np.float32)
+    fy = np.fft.fftfreq(patch)[:, None]
+    fx = np.fft.rfftfreq(patch)[None, :]
+    taper = np.exp(-(fx ** 2 + fy ** 2) * (2 * np.pi ** 2 * peak ** 2)).astype(np.float32)
+    window.flags.writeable = taper.flags.writeable = False  # shared by every call
+    return window, taper
 
 
 class KeyframeSpectra:
@@ -484,14 +498,10 @@ class ChainAligner:
         # Compare the same region of both, with a margin: replicated borders would bias the means.
         dr, dc = (r1 - r0) // 10, (c1 - c0) // 10
         rows, cols = (r0 + dr, max(r0 + dr + 1, r1 - dr)), slice(c0 + dc, max(c0 + dc + 1, c1 - dc))
-        # Views of the channels, not cv2.split's copies of whole planes.
-        planes = [small] if small.ndim == 2 else [small[:, :, c] for c in range(channels)]
-        refs = [self._ref_small] if small.ndim == 2 else [self._ref_small[:, :, c] for c in range(channels)]
-        # A channel at a time, only the compared rows: the float copies stay small.
-        ref = np.array([cv2.mean(as_float(r[rows[0]:rows[1], cols]))[0] for r in refs])
-        # (bilinear: a mean does not need Lanczos's or bicubic's detail)
-        cur = np.array([cv2.mean(warp_to_reference(as_float(p), m_small, rows=rows,
-                                                   interpolation=cv2.INTER_LINEAR)[:, cols])[0] for p in planes])
+        # All channels in one warp of the compared rows, as stored (bilinear: a mean needs no finer detail).
+        warped = warp_to_reference(small, m_small, rows=rows, interpolation=cv2.INTER_LINEAR)
+        ref = np.array(cv2.mean(self._ref_small[rows[0]:rows[1], cols])[:channels])
+        cur = np.array(cv2.mean(warped[:, cols])[:channels])
         gains = (ref + 1e-3) / (cur + 1e-3)
         if np.abs(gains - 1.0).max() <= self.min_gain_change:
             return np.ones(channels, np.float32)  # what a focus change alone does to a mean: leave it
