@@ -202,7 +202,8 @@ def placed(commands: Sequence[Command], speed: float, shift: float, thumbs: np.n
         if i == 0 or command.took <= DOUBTFUL_CALL / fps:
             continue
         low = max(command.time - command.took / 2, timed[i - 1].time)
-        high = min(command.time + command.took / 2, *[c.time for c in timed[i + 1:i + 2]])
+        # the last command has only its own call to bound it
+        high = min([command.time + command.took / 2, *[c.time for c in timed[i + 1:i + 2]]])
         tried = [[*timed[:i], Command(t, command.position, command.took), *timed[i + 1:]]
                  for t in np.linspace(low, high, CALL_SAMPLES)]
         timed = min(tried, key=misfit)
