@@ -126,6 +126,26 @@ def test_live_view_follows_the_focus_while_a_movie_records(truth_camera, tmp_pat
     assert during[-1] - during[0] >= 50, during
 
 
+def test_a_movie_whose_last_focus_call_stalled_is_still_split(truth_camera, tmp_path):
+    # a loaded machine stalls a focus call now and then for a frame or more; when it stalled the sweep's
+    # last one, placing that call within its span failed (it has no next command to bound it)
+    class StallsTheLastSteps(TruthCamera):
+        recorded_steps = 0
+
+        def drive_focus(self, direction, step, count=1):
+            if self.movie_started is not None:
+                self.recorded_steps += 1
+                if self.recorded_steps >= 12:  # the last few, up to the sweep's last step
+                    time.sleep(0.05)
+            return super().drive_focus(direction, step, count)
+
+    camera = truth_camera("sim:macro", camera_class=StallsTheLastSteps, movie_width=320, movie_height=180)
+    # over the pre-scanned range: the movie's frames are placed by the pre-scan's tile peaks
+    result = run_sweep(camera, SweepOptions(mode="movie", frames=20), tmp_path / "m.burst")
+    assert camera.recorded_steps == result["plan"]["frames"] - 1 >= 12  # the last step stalled
+    assert result["status"] == "complete" and result["frames"] > result["plan"]["frames"]
+
+
 @pytest.mark.parametrize("error", [CameraBusy, Unsupported])
 def test_a_camera_without_live_view_while_recording_is_asked_once(truth_camera, tmp_path, error):
     class NoLiveWhileRecording(RecordingCamera):
