@@ -55,10 +55,10 @@ class FocusIndexBuilder:
         self.align = align
         self.tile = default_tile(self.shape)
         self.grid = tile_grid(self.shape, self.tile)
-        self._align_factor = al.reduction_factor(self.shape)
+        self._aligner = al.ChainAligner.for_frames(self.shape, match_colour=match_colour)
+        self._align_factor = int(self._aligner.factor)
         #: The reduction (1 or 2) :meth:`add` takes frames at: the focus measure works at half size anyway.
-        self.read_reduce = min(2, self._align_factor)
-        self._aligner = al.ChainAligner(factor=self._align_factor, match_colour=match_colour)
+        self.read_reduce = min(2, al.reduction_factor(self.shape))
         self._scores = np.zeros((frames, *self.grid), np.float32)
         self._count = 0
         self._colours = MotionSampler(frames, self.grid)
