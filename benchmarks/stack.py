@@ -1,6 +1,7 @@
 """Focus-stacking benchmark: tether against its peers, on focus sweeps of known truth from two renderers.
 
-    .venv/bin/python benchmarks/stack.py [--runs 3] [--cases sim-12mp,...] [--focus-stack BIN] [--dir DIR] [--keep]
+    .venv/bin/python benchmarks/stack.py [--runs 3] [--cases sim-12mp,...] [--focus-stack BIN] [--baseline DIR]
+                                         [--dir DIR] [--keep]
 
 Each case is a focus sweep with focus breathing, saved as JPEG as a camera would deliver it, from
 one of two renderers that share no code:
@@ -29,6 +30,9 @@ The tools, each run as its authors advise for a focus stack:
     focus-stack     focus-stack --no-opencl --threads=2 --output=focus-stack.png FILES
                     (with --focus-stack PATH: a built binary, or its source checkout, built with cmake
                     into PATH/build unless already there)
+    tether (NAME)   with --baseline DIR: tether stack from another checkout DIR of tether (say main's, from
+                    git worktree add), for before-and-after figures taken in the same runs; it is not
+                    counted as a peer
 
 Scoring (tests/imaging/registration.py): the truth is registered onto each result (ECC, full
 homography, coarse to fine) and the transform found is printed, rotation, shift of the centre and
@@ -158,9 +162,10 @@ print(os.waitstatus_to_exitcode(status), time.perf_counter() - start, usage.ru_m
 """
 
 
-def run(cmd: list[str], cwd: Path) -> Measure:
-    """Run ``cmd`` to completion; wall time and the child's peak RSS (MB)."""
-    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], cwd=cwd, stderr=subprocess.PIPE, text=True)
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Measure:
+    """Run ``cmd`` to completion (in ``env``, default this one's); wall time and the child's peak RSS (MB)."""
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], cwd=cwd, stderr=subprocess.PIPE, text=True,
+                          env=env)
     lines = done.stderr.strip().splitlines()
     code, wall, peak_kb = lines[-1].split()
     if int(code) != 0:
@@ -184,10 +189,14 @@ def scored(path: Path, truth: np.ndarray) -> Score:
     return score(image, truth, valid)
 
 
-def run_tether(paths: list[Path], folder: Path) -> list[tuple[str, Measure, Path]]:
-    out = folder / "tether.tif"
+def run_tether(paths: list[Path], folder: Path, checkout: Path | None = None) -> list[tuple[str, Measure, Path]]:
+    """tether stack, this checkout's or (``checkout``) another's, labelled "tether (its folder's name)"."""
+    out = folder / ("tether.tif" if checkout is None else "tether-baseline.tif")
     cmd = [sys.executable, "-m", "tether", "stack", *map(str, paths), "--out", str(out)]
-    return [("tether", run(cmd, folder), out)]
+    if checkout is None:
+        return [("tether", run(cmd, folder), out)]
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    return [(f"tether ({checkout.name})", run(cmd, folder, env), out)]
 
 
 def run_enfuse(paths: list[Path], folder: Path) -> list[tuple[str, Measure, Path]]:
@@ -263,6 +272,8 @@ def main() -> None:
                         help="comma-separated: " + ",".join([*CASES, *GROUPS]) + " (a group names several)")
     parser.add_argument("--focus-stack", type=Path,
                         help="focus-stack's source checkout (or a built binary): adds it as a peer")
+    parser.add_argument("--baseline", type=Path,
+                        help="another checkout of tether (say main's): also run, for before-and-after times")
     parser.add_argument("--no-enfuse", action="store_true", help="leave align_image_stack + enfuse out")
     parser.add_argument("--dir", type=Path, help="working folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the frames and results")
@@ -277,10 +288,14 @@ def main() -> None:
         runners.append(run_enfuse)
     if args.focus_stack:
         runners.append(partial(run_focus_stack, focus_stack_binary(args.focus_stack.resolve())))
+    checkouts = [Path(__file__).resolve().parents[1]]
+    if args.baseline:
+        checkouts.append(args.baseline.resolve())
+        runners.insert(1, partial(run_tether, checkout=checkouts[-1]))
     root = Path(tempfile.mkdtemp(prefix="stack-bench-", dir=args.dir))
     # tether's bytecode, as an installed tether has it (pip compiles it), also where the environment
     # says not to write it (PYTHONDONTWRITEBYTECODE): otherwise each run would compile it first.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "tether")],
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(c / "tether") for c in checkouts)],
                    check=True, env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     baseline = interpreter_baseline()
     rows = []
@@ -320,11 +335,12 @@ def print_table(rows: list, baseline: float, runs: int) -> None:
             print("| " + " | ".join(cells) + " |")
         print(f"| {label} | best single frame | | | | {best:.2f} | | |")
     print("\n| case | PSNR gain over the best peer (>= +1 dB) | MB/MP (<= 30) | tether's geometry (<= 0.02 deg, "
-          "0.3 px) | time / align_image_stack + enfuse | time / focus-stack (<= 0.5) |")
-    print("|---|---:|---:|---|---:|---:|")
+          "0.3 px) | time / align_image_stack + enfuse | time / focus-stack (<= 0.5) | baseline / focus-stack |")
+    print("|---|---:|---:|---|---:|---:|---:|")
     for name, _, mp, outcomes, _ in rows:
         tether = outcomes[0]
-        peers = outcomes[1:]
+        baseline = next((o for o in outcomes[1:] if o.tool.startswith("tether")), None)
+        peers = [o for o in outcomes[1:] if o is not baseline]
         best_peer = max(peers, key=lambda o: o.score.psnr)
         gain = tether.score.psnr - best_peer.score.psnr
         reg = tether.score.registration
@@ -334,13 +350,22 @@ def print_table(rows: list, baseline: float, runs: int) -> None:
         for prefix in ("align_image_stack", "focus-stack"):
             peer = next((o for o in peers if o.tool.startswith(prefix)), None)
             if peer is not None:  # the median of the runs' own ratios: each run's tools met the same load
-                ratios[prefix] = statistics.median(t / p for t, p in zip(tether.walls, peer.walls, strict=True))
+                ratios[prefix] = _ratio(tether, peer)
+                if baseline is not None:
+                    ratios["baseline " + prefix] = _ratio(baseline, peer)
         enfuse = f"{ratios['align_image_stack']:.3f}" if "align_image_stack" in ratios else "-"
         versus = ratios.get("focus-stack")
         fs = "-" if versus is None else f"{versus:.2f} {'ok' if versus <= 0.5 else 'MISSED'}"
+        before = ratios.get("baseline focus-stack")
         print(f"| {name} | {gain:+.2f} vs {best_peer.tool} {'ok' if gain >= 1 else 'MISSED'} | "
               f"{tether.peak_mb / mp:.1f} {'ok' if tether.peak_mb / mp <= 30 else 'MISSED'} | "
-              f"{reg.rotation_deg:+.3f} deg, {shift:.2f} px {'ok' if geometry_ok else 'MISSED'} | {enfuse} | {fs} |")
+              f"{reg.rotation_deg:+.3f} deg, {shift:.2f} px {'ok' if geometry_ok else 'MISSED'} | {enfuse} | {fs} | "
+              f"{'-' if before is None else f'{before:.2f}'} |")
+
+
+def _ratio(tool: Outcome, peer: Outcome) -> float:
+    """The median of the runs' own ratios of wall times: each run's tools met the same load."""
+    return statistics.median(t / p for t, p in zip(tool.walls, peer.walls, strict=True))
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ from tether.burst import BurstWriter, FrameMeta
 from tether.camera.sim import optics
 from tether.camera.sim.sensor import NoiseSource
 from tether.camera.sim.truth import SceneTruth
-from tether.imaging import ArrayFrames, FocusIndex, compute_focus_index, motion_map, stack_frames
+from tether.imaging import METHODS, ArrayFrames, FocusIndex, compute_focus_index, motion_map, stack_frames
 from tether.imaging.motion import GROW_TILES
+from tether.imaging.strips import plan_strips
 
 SIZE = (640, 480)  # (width, height)
 RENDERERS = ["simulator", "independent"]
@@ -200,3 +201,17 @@ def test_a_stored_index_keeps_its_motion_and_one_stored_before_has_none() -> Non
     buf = io.BytesIO()
     np.savez(buf, **older)
     assert not FocusIndex.from_bytes(buf.getvalue()).motion.any()
+
+
+def test_a_moving_subject_stacked_in_several_strips_is_the_one_strip_picture(monkeypatch) -> None:
+    # Each strip maps the overlay over its box of moving tiles only; pasted a box off, the subject
+    # would differ by tens of grey levels.
+    subject, index = _moving("simulator")
+    one = stack_frames(ArrayFrames(subject.frames), index=index).image
+    pyramid = METHODS["pyramid"]
+    several = dataclasses.replace(pyramid, strips=lambda shape: plan_strips(shape, unit=32, margin=32,
+                                                                           budget=shape[1] * 150))
+    monkeypatch.setitem(METHODS, "pyramid", several)
+    assert len(several.strips(index.shape)) >= 4
+    diff = np.abs(stack_frames(ArrayFrames(subject.frames), index=index).image.astype(np.int16) - one)
+    assert diff.max() <= 4 and (diff > 1).mean() < 0.001  # the strips' rounding

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from tether.config import Settings, load_settings
+if TYPE_CHECKING:  # the config (platformdirs, TOML) is loaded by the commands that read it: `tether stack` does not
+    from tether.config import Settings
 
 
 @dataclass
@@ -21,6 +22,8 @@ class AppContext:
     def settings(self, **overrides: dict[str, Any]) -> Settings:
         """Load the settings once (so a bad config file is reported by the command that needs it)."""
         if self._settings is None:
+            from tether.config import load_settings
+
             base: dict[str, dict[str, Any]] = {}
             if self.data_dir:
                 base["paths"] = {"data_dir": self.data_dir}

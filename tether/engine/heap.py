@@ -6,7 +6,6 @@ never inside the image engine. Elsewhere than glibc both calls do nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 
 M_MMAP_THRESHOLD = -3
@@ -16,7 +15,9 @@ M_MMAP_THRESHOLD = -3
 def _glibc() -> ctypes.CDLL | None:
     """The C library, if it is glibc (whose malloc tuning the functions below use); None elsewhere."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # The process's own symbols, the C library's among them: ctypes.util.find_library would run
+        # ldconfig in a subprocess, at the start of every `tether stack`.
+        libc = ctypes.CDLL(None)
     except OSError:
         return None
     return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None

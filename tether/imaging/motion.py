@@ -189,44 +189,58 @@ class MotionOverlay:
         inner = self.fusion.strip(strip)
         if not self.moving.any():
             return inner
-        start, stop = strip.keep_start, strip.keep_stop
-        alpha = tile_rows(self.moving, self.index.shape, start, stop)
+        # Only the box of the moving tiles (two tiles wider: the bilinear alpha reaches one tile past
+        # them) is mapped at full size: a whole 24 MP strip's alpha and labels were 144 MB.
         tile = self.index.tile
-        labels = self.labels[np.ix_(np.arange(start, stop) // tile, np.arange(self.index.shape[1]) // tile)]
+        found = np.argwhere(self.moving)
+        (r0, c0), (r1, c1) = (found.min(axis=0) - 2) * tile, (found.max(axis=0) + 3) * tile
+        start, stop = max(strip.keep_start, int(r0)), min(strip.keep_stop, int(r1))
+        c0, c1 = max(0, int(c0)), min(self.index.shape[1], int(c1))
+        if start >= stop:
+            return inner
+        alpha = tile_rows(self.moving, self.index.shape, start, stop)[:, c0:c1]
+        labels = self.labels[np.ix_(np.arange(start, stop) // tile, np.arange(c0, c1) // tile)]
         labels = np.where(alpha > 0, labels, -1).astype(np.int16)
         if (labels < 0).all():
             return inner
-        return MotionStrip(inner, strip, alpha, labels)
+        return MotionStrip(inner, strip, alpha, labels, origin=(start - strip.keep_start, c0))
 
 
 class MotionStrip:
-    """One strip of a :class:`MotionOverlay` that holds part of a moving region."""
+    """One strip of a :class:`MotionOverlay` that holds part of a moving region.
 
-    def __init__(self, inner: StripFusion, strip: Strip, alpha: np.ndarray, labels: np.ndarray) -> None:
+    ``alpha`` and ``labels`` cover the box of the strip's kept rows that starts at ``origin`` (row, column).
+    """
+
+    def __init__(self, inner: StripFusion, strip: Strip, alpha: np.ndarray, labels: np.ndarray, *,
+                 origin: tuple[int, int]) -> None:
         self.inner = inner
         self.kept = slice(strip.keep_start - strip.start, strip.keep_stop - strip.start)
         self.alpha = alpha
         self.labels = labels
-        self.boxes: dict[int, tuple[slice, slice]] = {}
+        self.boxes: dict[int, tuple[slice, slice]] = {}  # of each region, in the box's pixels
+        self.placed: dict[int, tuple[slice, slice]] = {}  # the same, in the kept rows' pixels
         for k in np.unique(labels[labels >= 0]):
             rows, cols = np.nonzero((labels == k).any(axis=1))[0], np.nonzero((labels == k).any(axis=0))[0]
-            self.boxes[int(k)] = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+            a, b, c, d = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+            self.boxes[int(k)] = (slice(a, b), slice(c, d))
+            self.placed[int(k)] = (slice(a + origin[0], b + origin[0]), slice(c + origin[1], d + origin[1]))
         self.pieces: dict[int, np.ndarray] = {}
 
     def add(self, i: int, read: Callable[[], np.ndarray], gains: np.ndarray) -> None:
-        box = self.boxes.get(i)
-        if box is None:
+        placed = self.placed.get(i)
+        if placed is None:
             self.inner.add(i, read, gains)
             return
         rows = read()
-        self.pieces[i] = scale_channels(rows[self.kept][box], [float(g) for g in gains])
+        self.pieces[i] = scale_channels(rows[self.kept][placed], [float(g) for g in gains])
         self.inner.add(i, lambda: rows, gains)
 
     def finish(self, out: np.ndarray) -> None:
         self.inner.finish(out)
         for k, piece in self.pieces.items():
             box = self.boxes[k]
-            lay_over(out[box], piece, np.where(self.labels[box] == k, self.alpha[box], 0.0))
+            lay_over(out[self.placed[k]], piece, np.where(self.labels[box] == k, self.alpha[box], 0.0))
 
 
 #: Values of the motion map image.
