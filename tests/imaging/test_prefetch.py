@@ -1,12 +1,14 @@
-"""Reading ahead: pass 1's frames decoded on a worker thread, one frame ahead, as the source gives them."""
+"""Reading ahead: pass 1's frames decoded, and pass 2's read and warped, on a worker thread, one frame
+ahead, as the source gives them."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
 import pytest
 
-from tether.imaging import ArrayFrames, compute_focus_index
+from tether.imaging import METHODS, ArrayFrames, compute_focus_index, stack_frames
 from tether.imaging.io import reading_ahead
 
 
@@ -63,3 +65,16 @@ def test_the_focus_index_read_ahead_is_the_one_read_directly() -> None:
         ahead_index = compute_focus_index(ahead)
     assert np.array_equal(direct.scores, ahead_index.scores)
     assert np.array_equal(direct.transforms, ahead_index.transforms)
+
+
+def test_pass_2_reads_ahead_on_one_worker_each_frame_once_and_makes_the_same_picture(monkeypatch) -> None:
+    frames = _frames(4)
+    index = compute_focus_index(ArrayFrames(frames), align=False)
+    source = _Counted(frames)
+    ahead = stack_frames(source, index=index)  # small frames: pass 2 reads the next frame ahead
+    assert [(i, r) for i, r, _ in source.reads] == [(i, 1) for i in range(4)]
+    threads = {t for _, _, t in source.reads}
+    assert len(threads) == 1 and threading.get_ident() not in threads
+    plain = dataclasses.replace(METHODS["pyramid"], reads_ahead=lambda *_: False)
+    monkeypatch.setitem(METHODS, "pyramid", plain)
+    assert np.array_equal(stack_frames(ArrayFrames(frames), index=index).image, ahead.image)

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
 _NOT_AN_IMAGE = "not an image tether can read (JPEG, PNG or TIFF)"
+K = TypeVar("K")
+T = TypeVar("T")
 _REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
@@ -200,35 +202,60 @@ class ArrayFrames:
 
 # -- reading ahead ------------------------------------------------------------------------
 
-class Prefetched:
-    """``source`` with frame i + 1 decoded (at the same scale) on a worker thread while frame i is used,
-    for readers that go through a stack in order, as pass 1 does.
+class WorkAhead(Generic[K, T]):
+    """``work(key)`` done on a worker thread, one key ahead: :meth:`get` answers ``key`` (from the guess
+    made at the previous call, if it was right) and starts on the guess ``then`` before returning.
 
-    libjpeg-turbo releases the GIL, so the next frame decodes on the other core while the caller
-    aligns and measures this one; one frame is read ahead (at pass 1's half size, a quarter of a
-    frame's bytes), so memory does not grow with the stack. A guess the caller does not take is
-    dropped. Every read runs on the one worker, so ``source`` is never read from two threads at once.
+    OpenCV and libjpeg-turbo release the GIL, so the guess runs on the other core while the caller
+    uses this answer; one answer is held ahead, so memory does not grow with the stack. A guess
+    the caller does not take is dropped. All the work runs on the one worker, in order, so what
+    ``work`` reads is never read from two threads at once.
     """
 
-    def __init__(self, source: FrameSource, pool: ThreadPoolExecutor) -> None:
-        self._source, self._pool = source, pool
+    def __init__(self, work: Callable[[K], T], pool: ThreadPoolExecutor) -> None:
+        self._work, self._pool = work, pool
+        self._pending: tuple[K, Future[T]] | None = None
+
+    def get(self, key: K, *, then: K | None = None) -> T:
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] == key:
+            future = pending[1]
+        else:
+            if pending is not None:
+                pending[1].cancel()  # a wrong guess (if already running, its answer is dropped)
+            future = self._pool.submit(self._work, key)
+        if then is not None:
+            self._pending = (then, self._pool.submit(self._work, then))
+        return future.result()
+
+
+@contextmanager
+def working_ahead(work: Callable[[K], T]) -> Iterator[WorkAhead[K, T]]:
+    """A :class:`WorkAhead` of ``work`` for the ``with`` block; its worker thread ends with it, and a
+    guess still queued then (the block finished, was cancelled or failed) is not worked on."""
+    from concurrent.futures import ThreadPoolExecutor  # (with logging, which it imports: only when stacking)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tether-ahead")
+    try:
+        yield WorkAhead(work, pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Prefetched:
+    """``source`` with frame i + 1 decoded (at the same scale) on a worker thread while frame i is used,
+    for readers that go through a stack in order, as pass 1 does (see :class:`WorkAhead`; at pass 1's
+    half size the frame read ahead is a quarter of a frame's bytes)."""
+
+    def __init__(self, source: FrameSource, ahead: WorkAhead[tuple[int, int], np.ndarray]) -> None:
+        self._source, self._ahead = source, ahead
         self.shape, self.dtype = source.shape, source.dtype
-        self._pending: tuple[tuple[int, int], Future[np.ndarray]] | None = None
 
     def __len__(self) -> int:
         return len(self._source)
 
     def read(self, i: int, *, reduce: int = 1) -> np.ndarray:
-        pending, self._pending = self._pending, None
-        if pending is not None and pending[0] == (i, reduce):
-            future = pending[1]
-        else:
-            if pending is not None:
-                pending[1].cancel()  # a wrong guess (if already running, its frame is dropped)
-            future = self._pool.submit(self._source.read, i, reduce=reduce)
-        if i + 1 < len(self._source):
-            self._pending = ((i + 1, reduce), self._pool.submit(self._source.read, i + 1, reduce=reduce))
-        return future.result()
+        return self._ahead.get((i, reduce), then=(i + 1, reduce) if i + 1 < len(self._source) else None)
 
     def exif_source(self) -> bytes | None:
         return self._source.exif_source()
@@ -236,15 +263,12 @@ class Prefetched:
 
 @contextmanager
 def reading_ahead(source: FrameSource) -> Iterator[FrameSource]:
-    """``source`` as a :class:`Prefetched` source for the ``with`` block; its worker thread ends with it,
-    and a guess still queued then (the block finished, was cancelled or failed) is not decoded."""
-    from concurrent.futures import ThreadPoolExecutor  # (with logging, which it imports: only when stacking)
+    """``source`` as a :class:`Prefetched` source for the ``with`` block (see :func:`working_ahead`)."""
+    def read(key: tuple[int, int]) -> np.ndarray:
+        return source.read(key[0], reduce=key[1])
 
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tether-read")
-    try:
-        yield Prefetched(source, pool)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    with working_ahead(read) as ahead:
+        yield Prefetched(source, ahead)
 
 
 # -- writing ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 
 from tether.choices import Choices
 from tether.imaging.depthmap_fusion import DepthmapStack
-from tether.imaging.pyramid import PyramidStack, pyramid_strips
+from tether.imaging.pyramid import PyramidStack, pyramid_reads_ahead, pyramid_strips
 from tether.imaging.refocus import FocusIndex
 from tether.imaging.strips import Strip, plan_strips
 
@@ -53,11 +53,18 @@ class StackMethod:
     strips: Callable[[tuple[int, int]], list[Strip]]
     #: The fusion of one stack, from its focus index and its frames.
     fusion: Callable[[FocusIndex, range], Fusion]
+    #: Whether pass 2 reads the next frame ahead, for (H, W) frames of a dtype done in these strips.
+    reads_ahead: Callable[[tuple[int, int], list[Strip], np.dtype], bool]
+
+
+def _never(_shape: tuple[int, int], _strips: list[Strip], _dtype: np.dtype) -> bool:
+    """A depth-map strip reads only the frames its pixels use: a frame read ahead would often be wasted."""
+    return False
 
 
 #: The stacking methods by name, the default first.
 METHODS = Choices(
     "stacking method",
-    StackMethod("pyramid", "Pyramid", "best on fine detail", pyramid_strips, PyramidStack),
-    StackMethod("depthmap", "Depth map", "best on smooth surfaces", plan_strips, DepthmapStack.of_stack),
+    StackMethod("pyramid", "Pyramid", "best on fine detail", pyramid_strips, PyramidStack, pyramid_reads_ahead),
+    StackMethod("depthmap", "Depth map", "best on smooth surfaces", plan_strips, DepthmapStack.of_stack, _never),
 )

@@ -30,7 +30,7 @@ from tether.imaging.analysis import FocusIndexBuilder
 from tether.imaging.aperture import aperture_index_map
 from tether.imaging.depthmap_fusion import DepthmapStack
 from tether.imaging.errors import ImagingError, TooFewFrames
-from tether.imaging.io import FrameSource, reading_ahead
+from tether.imaging.io import FrameSource, reading_ahead, working_ahead
 from tether.imaging.methods import METHODS, Fusion
 from tether.imaging.motion import MotionOverlay
 from tether.imaging.refocus import FocusIndex
@@ -139,7 +139,8 @@ def stack_frames(source: FrameSource, *, method: str = METHODS.default, frames: 
     done = total - len(kept) * len(strips)
     # Moving subjects are laid over the method's picture, each from one frame.
     fusion = MotionOverlay(chosen.fusion(kept_index, kept), kept_index, kept)
-    image = _fuse(kept_source, kept_index, fusion, strips, kept, progress, cancel, done, total, on_strip_done)
+    image = _fuse(kept_source, kept_index, fusion, strips, kept, progress, cancel, done, total, on_strip_done,
+                  read_ahead=chosen.reads_ahead(shape, strips, np.dtype(source.dtype)))
     return StackResult(image=image, frames=selected, valid_box=_valid_box(kept_index, kept), index=index,
                        excluded=excluded)
 
@@ -169,21 +170,31 @@ def _kept_index(index: FocusIndex, kept: list[int]) -> FocusIndex:
 
 def _fuse(source: FrameSource, index: FocusIndex, fusion: Fusion, strips: list[Strip], selected: range,
           progress: Progress | None, cancel: Cancel | None, done: int, total: int,
-          on_strip_done: StripDone | None) -> np.ndarray:
-    """The picture of the ``selected`` frames made by ``fusion``, strip by strip."""
+          on_strip_done: StripDone | None, *, read_ahead: bool = False) -> np.ndarray:
+    """The picture of the ``selected`` frames made by ``fusion``, strip by strip.
+
+    Frames are read and warped on a worker thread; with ``read_ahead`` the strip's next frame is,
+    while the fusion takes this one (OpenCV and libjpeg-turbo release the GIL: the two cores share
+    the work), at the cost of one more frame and strip in memory.
+    """
     h, w = source.shape
     image = np.empty((h, w, 3), source.dtype)
-    for strip in strips:
-        part = fusion.strip(strip)
-        for i in selected:
-            _check(cancel)
-            part.add(i, partial(_aligned, source, index, i, strip), index.gains[i])
-            done += 1
-            _report(progress, done, total, fusion.stage)
-        part.finish(image[strip.keep_start:strip.keep_stop])
-        del part  # before the next strip's is made
-        if on_strip_done is not None:
-            on_strip_done()
+    def warped(key: tuple[int, Strip]) -> np.ndarray:
+        return _aligned(source, index, *key)
+
+    with working_ahead(warped) as aligned:
+        for strip in strips:
+            part = fusion.strip(strip)
+            for i in selected:
+                _check(cancel)
+                then = (i + 1, strip) if read_ahead and i + 1 < selected.stop else None
+                part.add(i, partial(aligned.get, (i, strip), then=then), index.gains[i])
+                done += 1
+                _report(progress, done, total, fusion.stage)
+            part.finish(image[strip.keep_start:strip.keep_stop])
+            del part  # before the next strip's is made
+            if on_strip_done is not None:
+                on_strip_done()
     return image
 
 

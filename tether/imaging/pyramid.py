@@ -30,7 +30,7 @@ import numpy as np
 
 from tether.imaging.channels import scale_channels
 from tether.imaging.refocus import FocusIndex
-from tether.imaging.strips import Strip, fitting_budget, plan_strips
+from tether.imaging.strips import Strip, fitting_budget, plan_strips, within_target
 
 #: uint8 values are multiplied by this before fusion (int16 keeps 1/8 grey level of precision).
 SCALE_U8 = 8.0
@@ -194,13 +194,29 @@ class PyramidFusion:
         return image
 
 
+def _budget(shape: tuple[int, int]) -> tuple[int, int, int | None]:
+    """The unit and margin of pyramid strips of (H, W), and the budget of the fewest that fit the memory target."""
+    levels = level_count(shape)
+    unit, margin = 1 << levels, PYRAMID_MARGIN << levels
+    return unit, margin, fitting_budget(shape, frame_bytes=FRAME_BYTES, strip_bytes=STRIP_BYTES, unit=unit,
+                                        margin=margin)
+
+
 def pyramid_strips(shape: tuple[int, int]) -> list[Strip]:
     """Strips of (H, W) that start on the coarsest level's rows, with :data:`PYRAMID_MARGIN` of context:
     as few as the memory target allows (:func:`~tether.imaging.strips.fitting_budget`)."""
-    levels = level_count(shape)
-    unit, margin = 1 << levels, PYRAMID_MARGIN << levels
-    budget = fitting_budget(shape, frame_bytes=FRAME_BYTES, strip_bytes=STRIP_BYTES, unit=unit, margin=margin)
+    unit, margin, budget = _budget(shape)
     return plan_strips(shape, unit=unit, margin=margin, budget=budget)
+
+
+def pyramid_reads_ahead(shape: tuple[int, int], strips: list[Strip], dtype: np.dtype) -> bool:
+    """Whether pass 2 may read the next frame ahead (:func:`~tether.imaging.pipeline.stack_frames`): when its
+    decoded frame and its strip's warped rows still fit the memory target (6 MP: 144 -> 163 MB, 27 MB per
+    megapixel; not 24 MP: 744 -> 805 MB), or when no plan fits it anyway (frames under about 2.5 MP,
+    where the interpreter alone is most of the target: at 2 MP 124 -> 132 MB)."""
+    ahead = 3 * np.dtype(dtype).itemsize
+    return _budget(shape)[2] is None or within_target(shape, strips, frame_bytes=FRAME_BYTES + ahead,
+                                                      strip_bytes=STRIP_BYTES + ahead)
 
 
 class PyramidStack:

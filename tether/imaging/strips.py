@@ -50,9 +50,20 @@ def fitting_budget(shape: tuple[int, int], *, frame_bytes: float, strip_bytes: f
     for count in range(1, max(1, h // unit) + 1):
         rows = -(-h // (count * unit)) * unit
         height = rows + 2 * margin if count > 1 else h
-        if INTERPRETER_BYTES + h * w * frame_bytes + min(h, height) * w * strip_bytes <= TARGET_BYTES * h * w:
+        if _peak(shape, height, frame_bytes, strip_bytes) <= TARGET_BYTES * h * w:
             return h * w if count == 1 else height * w
     return None
+
+
+def within_target(shape: tuple[int, int], strips: list[Strip], *, frame_bytes: float, strip_bytes: float) -> bool:
+    """Whether pass 2 in ``strips`` stays within :data:`TARGET_BYTES` (peak estimated as in :func:`fitting_budget`)."""
+    h, w = shape
+    return _peak(shape, max(s.stop - s.start for s in strips), frame_bytes, strip_bytes) <= TARGET_BYTES * h * w
+
+
+def _peak(shape: tuple[int, int], strip_rows: int, frame_bytes: float, strip_bytes: float) -> float:
+    h, w = shape
+    return INTERPRETER_BYTES + h * w * frame_bytes + min(h, strip_rows) * w * strip_bytes
 
 
 def plan_strips(shape: tuple[int, int], *, unit: int = 1, margin: int = 0, budget: int | None = None) -> list[Strip]:
