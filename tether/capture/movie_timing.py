@@ -15,22 +15,10 @@ trade against each other by a frame or two (measured: four steps off through lib
 drew the fit a frame late). What pins the shift is the frames themselves: the frame where the movie
 starts changing (the lens's first move, which the first command caused), checked against where the
 changes over the whole movie put the move (its start and its end, so one command's time cannot
-mislead it), gives a window of a frame within which the fit is redone with the offset free.
-
-That leaves the frame phase. A lens stepping in time with the frames is one step further on in every
-moving frame, so a fit a whole frame late is the same path one step behind, which the tiles' free
-offset absorbs; only where the lens starts and stops tells the two apart. A frame's change there is
-no sure guide: the encoder's quality swings by about a step's worth in the frame before the lens
-moves and for a frame or two after it stops, and a fit of the frames' changes came out a frame late
-about once in five movies (every frame two steps off). Their content is a surer guide: each thumbnail
-pixel, over the dozen frames in which the lens approaches where it stopped, follows the distance
-it still had to travel (a quadratic in it), and the phase whose travel explains them best is the
-one taken (within a frame and a half of the fit, which the tiles cannot place closer). Within a
-quarter of a frame of it, how much each frame changed against how far the path says the lens travelled
-between frames (a lens stepping in time with the frames changes some frames by two steps and some
-by none) picks the speed and the shift to a few milliseconds: the fastest lens among those that
-match equally (the encoder's lag makes a slow lens's ramp look as good, and that ramp places every
-frame up to a step late), in the middle of the shifts that match equally.
+mislead it), gives a window of a frame within which the fit is redone with the offset free; then
+how much each frame changed against how far the path says the lens travelled between frames (a
+lens stepping in time with the frames changes some frames by two steps and some by none) picks the
+speed and the shift to a few milliseconds.
 
 Only the commands' order and steps are certain; their times are as good as the calls were short. A
 loaded machine stalls a call now and then for several frames, and the camera acted somewhere within
@@ -55,7 +43,6 @@ from tether.capture.step_plan import TilePeak
 SHIFTS = (-1.0, 1.0)
 COARSE_SHIFT = 0.004
 FINE_SHIFT = 0.0005
-SETTLE_SHIFT = 0.001
 #: Tile peaks further than this (small steps) from the fit count as this far: one odd tile cannot pull it.
 OUTLIER_CAP = 6.0
 #: A tile's movie curve must rise this many times above its lowest value to locate a peak.
@@ -69,14 +56,6 @@ MIN_STRETCH = 2
 PIN_SLACK = 0.5
 #: Fits this close (small steps, on average) to the best are equal; the fastest lens among them is taken.
 SPEED_TOLERANCE = 0.05
-#: Matches of travel and change this close (in correlation) to the best are equal; the fastest lens is taken.
-MATCH_TOLERANCE = 0.05
-#: Shifts whose match is this close to the best are one stretch, of which the middle is taken.
-PLATEAU = 0.01
-#: How far (small steps) before its final position the frames say when the lens came to rest.
-SETTLE_REACH = 32.0
-#: The frames' changes refine the shift that placed the lens's rest by at most this much (frames).
-REFINE = 0.25
 #: The correlation of travel and change below which the frames' changes say nothing about the shift.
 MIN_MOTION_MATCH = 0.5
 #: Samples of the path averaged over one frame interval.
@@ -195,23 +174,8 @@ def motion_match(commands: Sequence[Command], speed: float, thumbs: np.ndarray, 
     observed = change - change.mean()
     spread = np.sqrt((travel ** 2).sum(axis=1) * (observed ** 2).sum())
     match = np.where(spread > 0, (travel * observed).sum(axis=1) / np.maximum(spread, 1e-12), 0.0)
-    best = middle_of_best(match, PLATEAU)
+    best = int(np.argmax(match))
     return float(match[best]), float(shifts[best])
-
-
-def middle_of_best(scores: np.ndarray, tolerance: float) -> int:
-    """The middle index of the run of ``scores`` within ``tolerance`` of the highest, around it.
-
-    A lens stepping in time with the frames gives the same frames to every shift between two commands
-    crossing a frame's instant: the middle of that stretch is the shift least likely to sit a frame off."""
-    best = int(np.argmax(scores))
-    top = scores >= scores[best] - tolerance
-    low, high = best, best
-    while low > 0 and top[low - 1]:
-        low -= 1
-    while high < len(top) - 1 and top[high + 1]:
-        high += 1
-    return (low + high) // 2
 
 
 def placed(commands: Sequence[Command], speed: float, shift: float, thumbs: np.ndarray,
@@ -244,34 +208,6 @@ def placed(commands: Sequence[Command], speed: float, shift: float, thumbs: np.n
                  for t in np.linspace(low, high, CALL_SAMPLES)]
         timed = min(tried, key=misfit)
     return timed
-
-
-def settled(commands: Sequence[Command], thumbs: np.ndarray, fps: float, shifts: np.ndarray,
-            centre: float) -> float:
-    """Of ``shifts``, the one whose path best explains the frames while the lens comes to rest: each
-    thumbnail pixel a quadratic in the distance the lens still had to travel, over the frames within
-    SETTLE_REACH of its final position (as ``centre`` places them, so every shift is judged on the same
-    frames).
-
-    The frames' positions, not their changes: a frame's change mixes the lens's step with the encoder's
-    (its quality swings by a step's worth a frame or two around where motion starts and stops), while a
-    position is read against a dozen frames of the lens's approach to where it stopped, whose travel the
-    commands give exactly."""
-    n = len(thumbs)
-    pixels = thumbs.reshape(n, -1).astype(np.float64)
-
-    def left(at: np.ndarray) -> np.ndarray:
-        times = at[:, None] + (np.arange(n) / fps)[None, :]
-        return np.abs(told_path(commands, float("inf"), times) - commands[-1].position)
-
-    frames = np.nonzero(left(np.array([centre]))[0] <= SETTLE_REACH)[0]
-    misfits = []
-    for travel in left(shifts)[:, frames]:
-        design = np.stack([np.ones_like(travel), travel, travel ** 2], axis=1)
-        fitted = design @ np.linalg.lstsq(design, pixels[frames], rcond=None)[0]
-        misfits.append(float(((pixels[frames] - fitted) ** 2).sum()))
-    scores = -np.array(misfits)
-    return float(shifts[middle_of_best(scores, 1e-9 * abs(float(scores.max())))])
 
 
 def move_window(commands: Sequence[Command], thumbs: np.ndarray, fps: float,
@@ -342,15 +278,9 @@ def estimate(commands: Sequence[Command], tiles: np.ndarray, peaks: Sequence[Til
         pinned = search(*window, FINE_SHIFT, offset=True)
         if pinned[0] <= found + PIN_SLACK:  # else the change was no move of the lens (a flicker, a bump)
             (found, shift, speed), pinned_fit = pinned, True
-    if thumbs is not None:
-        # the frame phase from where the lens came to rest, then the speed and shift within it whose travel
-        # best matches the frames' changes, if any does (the fastest lens of those matching equally: the
-        # encoder's lag makes a slow lens's ramp look as good, and places every frame up to a step late)
-        shift = settled(commands, thumbs, fps, np.arange(shift - 1.5 / fps, shift + 1.5 / fps, SETTLE_SHIFT), shift)
-        near = np.arange(shift - REFINE / fps, shift + REFINE / fps + FINE_SHIFT, FINE_SHIFT)
-        matches = [(*motion_match(commands, v, thumbs, fps, near), v) for v in speeds]
-        least = max(match[0] for match in matches) - MATCH_TOLERANCE
-        score, matched, fastest = max((match for match in matches if match[0] >= least), key=lambda match: match[2])
+    if thumbs is not None:  # the speed and shift whose travel best matches the frames' changes, if any does
+        near = np.arange(shift - 1.0 / fps, shift + 1.0 / fps + FINE_SHIFT, FINE_SHIFT)
+        score, matched, fastest = max((*motion_match(commands, v, thumbs, fps, near), v) for v in speeds)
         if score >= MIN_MOTION_MATCH:
             shift, speed = matched, fastest
     if thumbs is not None:
