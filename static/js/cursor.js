@@ -57,3 +57,17 @@ export function markTap(marker, img, point) {
   marker.style.top = `${point.clientY + r.top - parent.top}px`;
   marker.hidden = false;
 }
+
+// Call `handler(event)` on a tap of `img`: a short press without much movement, by mouse, pen or
+// touch. Its length comes from the events' own time stamps, when they happened, not when the page
+// got round to them: on a busy tablet a quick tap still counts. `ignore()` true drops a tap (the end
+// of a pinch or a drag).
+export function onTap(img, handler, ignore = () => false) {
+  let down = null;
+  img.addEventListener("pointerdown", (e) => { down = { x: e.clientX, y: e.clientY, t: e.timeStamp }; });
+  img.addEventListener("pointerup", (e) => {
+    const still = down && Math.hypot(e.clientX - down.x, e.clientY - down.y) < 12 && e.timeStamp - down.t < 800;
+    down = null;
+    if (still && !ignore()) handler(e);
+  });
+}

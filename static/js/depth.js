@@ -3,7 +3,7 @@
 // keeps at most one request in flight (the newest settings win) and stores the settings in the burst.
 import { $, $$, api, attempt, connect, el, toast } from "./core.js";
 import { follow } from "./jobs.js";
-import { keyboardCursor, markTap } from "./cursor.js";
+import { keyboardCursor, markTap, onTap } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
 
 connect();
@@ -147,13 +147,7 @@ async function init() {
   }
 }
 
-// pointer events cover mouse, pen and touch; a tap is a short press without much movement
-let down = null;
-img.addEventListener("pointerdown", (e) => { down = { x: e.clientX, y: e.clientY, t: performance.now() }; });
-img.addEventListener("pointerup", (e) => {
-  if (down && Math.hypot(e.clientX - down.x, e.clientY - down.y) < 12 && performance.now() - down.t < 800) tap(e);
-  down = null;
-});
+onTap(img, tap);
 
 for (const id of ["f-number", "captured", "target", ...numbers]) $(`#${id}`).addEventListener("input", changed);
 for (const id of ["near", "far"]) {

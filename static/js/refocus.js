@@ -1,7 +1,7 @@
 // The Refocus page: tap (or click) a point and the frame where it is sharpest appears.
 import { $, api, attempt, connect, el, toast } from "./core.js";
 import { follow } from "./jobs.js";
-import { keyboardCursor, markTap } from "./cursor.js";
+import { keyboardCursor, markTap, onTap } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
 import { FrameViewer } from "./viewer.js";
 import { zoomControls } from "./zoom.js";
@@ -61,14 +61,7 @@ async function init() {
   $("#stage").dataset.ready = String(ready);
 }
 
-// pointer events cover mouse, pen and touch; a tap is a short press without much movement
-let down = null;
-img.addEventListener("pointerdown", (e) => { down = { x: e.clientX, y: e.clientY, t: performance.now() }; });
-img.addEventListener("pointerup", (e) => {
-  const still = down && Math.hypot(e.clientX - down.x, e.clientY - down.y) < 12 && performance.now() - down.t < 800;
-  if (still && !viewer?.zoom?.gesturing()) tap(e);  // the end of a pinch or a drag is not a tap
-  down = null;
-});
+onTap(img, tap, () => Boolean(viewer?.zoom?.gesturing()));
 img.addEventListener("pointermove", (e) => { if ($("#toggle-loupe").checked && viewer) viewer.loupe(e); });
 img.addEventListener("pointerleave", () => { $("#loupe").hidden = true; });
 scrubber.addEventListener("input", () => showFrame(Number(scrubber.value)));

@@ -171,7 +171,10 @@ def test_tap_shows_the_frame_sharpest_there(server: Server, new_page: Callable[.
     page.wait_for_selector("#stage[data-ready=true]", timeout=60_000)
     box = picture_box(page, "#frame")
     page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
-    page.wait_for_function("document.querySelector('#frame').dataset.tapFrame !== undefined")
+    # the answer, or the message that says why there is none
+    page.wait_for_function("document.querySelector('#frame').dataset.tapFrame !== undefined"
+                           " || document.querySelector('.toast') !== null")
+    assert page.get_attribute("#frame", "data-tap-frame") is not None, page.inner_text("#toasts")
     page.wait_for_function(
         "document.querySelector('#frame').dataset.index === document.querySelector('#frame').dataset.tapFrame")
     shown = int(page.get_attribute("#frame", "data-index"))
