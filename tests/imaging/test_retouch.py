@@ -132,4 +132,6 @@ def test_a_long_path_is_kept_as_few_points_within_half_a_pixel() -> None:
     full = Stroke(tuple(points), 6.0, 1.0, 1.0, Source("frame", 0))
     thin = Stroke(kept, 6.0, 1.0, 1.0, Source("frame", 0))
     box = stroke_box(full, (120, 240))
-    assert np.abs(path_distance(full, box) - path_distance(thin, box)).max() <= 1.0
+    # half a pixel from the simplification, half from drawing either path on the pixel grid; OpenCV 4.8's
+    # float32 distances land a rounding error above that
+    assert np.abs(path_distance(full, box) - path_distance(thin, box)).max() <= 1.0 + 1e-4

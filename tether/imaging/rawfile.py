@@ -74,7 +74,11 @@ def _open(data: bytes, what: str) -> Any:
     except (rawpy.LibRawError, ValueError) as exc:
         raise _damaged(what, exc) from None
     try:
+        # older rawpy (0.19) reads the header only here, so a damaged file can fail here too
         check_pixels(raw.sizes.width, raw.sizes.height, what)
+    except (rawpy.LibRawError, ValueError) as exc:
+        raw.close()
+        raise _damaged(what, exc) from None
     except ImageTooLarge:
         raw.close()
         raise
