@@ -12,7 +12,7 @@ import pytest
 from tether.burst import open_burst
 from tether.camera.types import StepClass
 from tether.capture import SweepOptions, run_sweep
-from tether.capture.live_analysis import LiveAnalysis
+from tether.capture.live_analysis import LiveAnalysis, capture_first
 from tether.capture.sweep import Hooks
 from tether.config import Settings
 from tether.engine import Engine
@@ -174,3 +174,15 @@ def test_burst_import_stores_the_focus_index_it_built_while_importing(run_tether
     assert "7 frames imported" in done.stdout
     with open_burst(out) as reader:
         assert reader.derived(FOCUS_INDEX_NAME) == compute_focus_index(BurstFrames(reader)).to_bytes()
+
+
+def test_capture_runs_opencv_on_one_thread_and_gives_the_threads_back() -> None:
+    # OpenCV's pool runs at normal priority whoever calls it: while capturing, the analysis must not
+    # reach the camera's core through it; the stacks after the sweep get every core again
+    before = cv2.getNumThreads()
+    with capture_first():
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == before
+    with pytest.raises(Cancelled), capture_first():
+        raise Cancelled("the photographer stopped the sweep")
+    assert cv2.getNumThreads() == before

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from tether.camera.types import FocusDirection, Frame
 from tether.capture import modes
 from tether.capture.coverage import check_coverage, rising_at_end
 from tether.capture.far_stop import FarStopWatch
-from tether.capture.live_analysis import LiveAnalysis, PreviewSink
+from tether.capture.live_analysis import LiveAnalysis, PreviewSink, capture_first
 from tether.capture.motion import Motor
 from tether.capture.options import SweepOptions
 from tether.capture.prescan import PrescanResult, run_prescan
@@ -211,7 +212,8 @@ class _SweepRun:
             check=self.hooks.check, progress=self.hooks.progress, add=self.add, on_live=self.hooks.on_live,
             step_and_grab=self._step_and_grab)
         try:
-            mode.run(context)
+            with capture_first() if self.analysis is not None else nullcontext():
+                mode.run(context)
         except Cancelled:
             status, cancelled = "cancelled", True
         except CameraDisconnected as exc:  # includes a driver crash: keep what we have, then report it
