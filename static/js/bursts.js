@@ -51,7 +51,10 @@ function labelsForm(b) {
     event.preventDefault();
     const form = event.target;
     const body = { title: form.elements.title.value, notes: form.elements.notes.value };
-    if (await attempt(() => api("PATCH", `/api/bursts/${b.id}`, body))) load();
+    if (await attempt(() => api("PATCH", `/api/bursts/${b.id}`, body))) {
+      form.hidden = true;
+      load();
+    }
   };
   return el("form", { class: "labels", hidden: true, onsubmit: save },
     el("label", {}, "Title ", el("input", { type: "text", name: "title", value: b.title, maxlength: 200, placeholder: b.id })),
@@ -85,7 +88,18 @@ async function load() {
   if (!list || mine !== asked) return;
   const filtered = query.get("session") || query.get("q");
   const empty = filtered ? "No burst matches." : "No bursts yet: run a sweep on the Post Focus page.";
-  $("#gallery").replaceChildren(...(list.length ? list.map(card) : [el("p", { class: "muted" }, empty)]));
+  // a card whose title and notes are being edited stays as it is (what was typed, and the focus):
+  // another browser's change, or a sweep's, must not throw the edit away
+  const editing = new Map([...document.querySelectorAll("#gallery .labels:not([hidden])")]
+    .map((form) => { const node = form.closest(".burst-card"); return [node.dataset.burst, node]; }));
+  const typing = document.activeElement;
+  const caret = typing && "selectionStart" in typing ? [typing.selectionStart, typing.selectionEnd] : null;
+  $("#gallery").replaceChildren(...(list.length ? list.map((b) => editing.get(b.id) || card(b))
+    : [el("p", { class: "muted" }, empty)]));
+  if (typing && typing !== document.activeElement && typing.isConnected) {  // moved, so it lost the focus
+    typing.focus();
+    if (caret) typing.setSelectionRange(...caret);
+  }
 }
 
 async function loadExports() {

@@ -234,3 +234,22 @@ def test_gallery_lists_the_burst(server: Server, new_page: Callable[..., Page], 
     assert count >= 10 and f"{count} frames" in card.inner_text()
     page.wait_for_function(f"document.querySelector(\"[data-burst='{burst}'] img\").naturalWidth > 0")
     shot(page, "bursts")
+
+
+def test_a_title_being_typed_survives_another_browsers_change(server: Server, new_page: Callable[..., Page],
+                                                              burst: str, swept: str) -> None:
+    other = f"{swept}-{secrets.token_hex(3)}"
+    shutil.copyfile(server.data_dir / "bursts" / f"{swept}.burst", server.data_dir / "bursts" / f"{other}.burst")
+    page = new_page()
+    page.goto(f"{server.url}/bursts")
+    card = page.locator(f"[data-burst='{burst}']")
+    card.locator("button", has_text="Rename / notes").click()
+    card.locator("[name=title]").fill("Coin, obverse")
+    # another browser names the other burst: the gallery shows it, and the edit here is left alone
+    assert requests.patch(f"{server.url}/api/bursts/{other}", json={"title": "Cork board"}, timeout=10).ok
+    page.wait_for_selector(f"[data-burst='{other}'] h3 >> text=Cork board")
+    assert card.locator("[name=title]").input_value() == "Coin, obverse"
+    assert page.evaluate("document.activeElement.name") == "title"
+    card.locator("button[type=submit]").click()
+    page.wait_for_selector(f"[data-burst='{burst}'] h3 >> text=Coin, obverse")
+    assert card.locator("form.labels").is_hidden()
