@@ -120,3 +120,15 @@ def test_sessions_refuse_what_they_cannot_be(data_dir: Path) -> None:
     with pytest.raises(NotFound):
         sessions.use("nobody")
     assert not (data_dir / "sessions" / "Bad").exists()
+
+
+def test_a_session_named_in_any_script_keeps_its_name(engine: Engine) -> None:
+    sessions = engine.store.sessions
+    tokyo, athens = sessions.create("東京スタジオ"), sessions.create("Αθήνα")
+    # the name is shown as typed; the folder and the file names need letters any file system takes
+    assert (tokyo.name, tokyo.id, athens.id) == ("東京スタジオ", "session-1", "session-2")
+    assert sessions.get("session-1").name == "東京スタジオ"
+    assert sessions.create("Café Müller").id == "Cafe-Muller"  # Latin letters keep their spelling
+    sessions.use(tokyo.id)
+    saved = engine.store.export(engine.save_capture(still(b"one")))
+    assert saved.path.parent == engine.store.root / "sessions" / "session-1" and saved.path.read_bytes() == b"one"

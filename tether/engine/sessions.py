@@ -12,6 +12,7 @@ no folder of its own and keeps the old naming (random ids, the camera's file nam
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -107,9 +108,11 @@ class Sessions:
     def create(self, name: str, *, client: str = "", notes: str = "", template: str = DEFAULT_TEMPLATE) -> Session:
         """A new session (its folder made at once, so two of one name cannot both be created)."""
         session_id = clean_value(name)
-        if not session_id or session_id.casefold() == DEFAULT:
+        if not any(ch.isalnum() for ch in name) or session_id.casefold() == DEFAULT:
             raise InvalidInput(f"{name!r} cannot name a session", hint="use letters or digits (not 'default')")
         parse_template(template)
+        if not session_id:  # letters with no Latin spelling (東京, Αθήνα): the name stays, the folder is numbered
+            session_id = self._unused_number()
         folder = self.folder(session_id)
         # Names that differ only in case are one folder on the case-insensitive shares (SMB, macOS) a
         # studio may keep its data on: refused here too, so the data folder moves without clashes.
@@ -128,6 +131,11 @@ class Sessions:
         session = Session(session_id, name.strip(), client, notes, template, created=time.time())
         self._write(session)
         return session
+
+    def _unused_number(self) -> str:
+        """``session-N`` for the lowest N no folder has (a race for it ends in :class:`SessionExists`)."""
+        taken = {f.name.casefold() for f in self.folders()}
+        return next(f"session-{n}" for n in itertools.count(1) if f"session-{n}" not in taken)
 
     def update(self, session_id: str, **changes: Any) -> Session:
         """Change the client, notes, naming template or subject (barcode) of a session."""
