@@ -3,7 +3,7 @@
 // last frame: farther; never sharp), the duplicated frames listed, and one-click fixes that sweep a little
 // more and merge the frames into the burst in focus order (the server plans, sweeps and merges).
 import { $, api, attempt, cameraId, el, on, toast } from "./core.js";
-import { follow } from "./jobs.js";
+import { follow, lastSweep } from "./jobs.js";
 
 const KINDS = [
   ["beyond_near", "rgba(80,160,255,0.45)", "sharpest at the first frame: nearer than the sweep"],
@@ -15,7 +15,7 @@ const node = $("#coverage-map");
 async function show(burstId) {
   const burst = await api("GET", `/api/bursts/${burstId}`).catch(() => null);
   const coverage = burst && burst.summary && burst.summary.coverage;
-  if (!coverage || burst.frames.length < 2) { node.hidden = true; return; }
+  if (!coverage || burst.frames.length < 2) { node.hidden = true; return burst; }
   const positions = burst.frames.map((f) => f.focus_position);
   const gaps = positions.slice(1).map((p, i) => p - positions[i]).filter((g) => g > 0).sort((a, b) => a - b);
   const gap = gaps.length ? gaps[Math.floor(gaps.length / 2)] : 4;
@@ -53,6 +53,7 @@ async function show(burstId) {
     el("div", { class: "toolbar" }, fixes),
     el("p", { class: "status", id: "fix-status" }));
   node.hidden = false;
+  return burst;
 }
 
 function draw(canvas, img, coverage) {
@@ -85,6 +86,15 @@ async function run(burstId, fix, body) {
 
 // A sweep of this camera ended (here or in another browser): its coverage, drawn; a fix's reshoot job
 // says when the burst has changed.
+// a page reloaded after a sweep shows its coverage again, with the warnings of the burst as it is now
+// (a fix since may have merged frames into it)
+on("snapshot", async () => {
+  const last = lastSweep(cameraId());
+  if (!last || !node.hidden) return;
+  const burst = await show(last.result.burst);
+  const warnings = burst?.summary?.coverage?.warnings || [];
+  $("#coverage").replaceChildren(...warnings.map((w) => el("p", { class: "warning" }, w)));
+});
 on("job.done", (job) => {
   const burst = job.result && job.result.burst;
   if (job.job_kind === "sweep" && job.subject === cameraId() && burst) show(burst);

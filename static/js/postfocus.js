@@ -3,7 +3,7 @@
 // sees a sweep that another one started.
 import { $, FINISHED, api, attempt, cameraId, cameraPath, connect, el, on, state, toast } from "./core.js";
 import { startLiveView } from "./liveview.js";
-import { follow } from "./jobs.js";
+import { follow, lastSweep } from "./jobs.js";
 import "./rangepick.js";
 import "./coverage_overlay.js";
 import "./plancost.js";
@@ -196,12 +196,14 @@ async function watchSweep(jobId, burstId) {
       ? `Sweep cancelled after ${kept} frame${kept > 1 ? "s" : ""}; they are kept in the burst.`
       : "Sweep cancelled before its first frame; no burst was kept.";
   }
-  if (sweepBurst && kept > 0) {
-    $("#sweep-result").replaceChildren(
-      el("a", { href: `/refocus/${sweepBurst}`, id: "open-refocus" }, "Refocus this burst"), " · ",
-      el("a", { href: `/stack/${sweepBurst}` }, "Stack it"));
-  }
+  if (sweepBurst && kept > 0) showLinks(sweepBurst);
   showWarnings(result.warnings || (result.coverage && result.coverage.warnings) || []);
+}
+
+function showLinks(burstId) {
+  $("#sweep-result").replaceChildren(
+    el("a", { href: `/refocus/${burstId}`, id: "open-refocus" }, "Refocus this burst"), " · ",
+    el("a", { href: `/stack/${burstId}` }, "Stack it"));
 }
 
 function showWarnings(warnings) {
@@ -253,4 +255,7 @@ on("snapshot", () => {
   // the camera's last pre-scan (before a reload or a restart, maybe from another browser): curves and range
   const cam = state.cameras.get(cameraId());
   if (cam && cam.last_prescan && !prescan) showPrescan(cam.last_prescan, { keepRange: true });
+  // and its last sweep's links, when none is running or shown (coverage_overlay.js shows its coverage)
+  const last = lastSweep(cameraId());
+  if (last && !sweepJob && !$("#sweep-result").children.length) showLinks(last.result.burst);
 });

@@ -138,6 +138,16 @@ def test_the_coverage_overlay_marks_what_a_narrow_sweep_misses_and_extend_fixes_
     assert len(marked["beyond_far"] & beyond) >= 0.8 * len(beyond), (len(marked["beyond_far"]), len(beyond))
     assert page.locator(".coverage-tiles").is_visible()
     shot(page, "postfocus-coverage")
+    warnings = page.locator("#coverage .warning").all_inner_texts()
+    assert warnings
+    # a reload shows the same coverage, warnings and links again
+    page.reload()
+    page.wait_for_selector(f"#coverage-map[data-burst='{burst}']", timeout=20_000)
+    again = json.loads(page.get_attribute("#coverage-map", "data-tiles"))
+    assert {tuple(t) for t in again["beyond_far"]} == marked["beyond_far"]
+    page.wait_for_function(f"document.querySelectorAll('#coverage .warning').length === {len(warnings)}")
+    assert page.locator("#coverage .warning").all_inner_texts() == warnings
+    assert page.get_attribute("#open-refocus", "href") == f"/refocus/{burst}"
 
     # extend toward infinity past the farthest subject (scene truth), in one click
     farthest = max(o.focus_position for o in SceneTruth("macro").objects)
