@@ -10,8 +10,6 @@ filters (``benchmarks/depth.py`` times it). The settings are derived data of the
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ import cv2
 import numpy as np
 
 from tether.burst import open_burst, store_derived
+from tether.engine.burst_cache import BurstCache
 from tether.engine.burst_frames import BurstFrames
 from tether.engine.bursts import BurstService, LoadedIndex
 from tether.engine.heap import limit_heap_growth, release_free_heap
@@ -70,34 +69,29 @@ class DepthService:
 
     def __init__(self, bursts: BurstService) -> None:
         self.bursts = bursts
-        self._lock = threading.Lock()
-        self._previews: OrderedDict[str, DepthPreview] = OrderedDict()
+        self._previews: BurstCache[DepthPreview] = BurstCache(PREVIEW_CACHE)
         bursts.bus.subscribe(self._forget)
 
     def _forget(self, event: dict[str, Any]) -> None:
         """A deleted burst's preview frames (up to a hundred MB) go with it, not when another burst is opened."""
         if event["type"] == "burst.deleted":
-            with self._lock:
-                self._previews.pop(event["burst"], None)
+            self._previews.drop(event["burst"])
 
     # preview ------------------------------------------------------------------------------
     def _preview(self, burst_id: str) -> DepthPreview:
         loaded = self.bursts.ready_index(burst_id)  # NotReady until the refocus map exists
-        with self._lock:  # one burst's frames are read once, however many requests ask at once
-            cached = self._previews.get(burst_id)
-            if cached is not None and cached.loaded is loaded:
-                self._previews.move_to_end(burst_id)
+        with self._previews.hold(burst_id):  # one burst's frames are read once, however many requests ask at once
+            cached = self._previews.get(burst_id, lambda kept: kept.loaded is loaded)
+            if cached is not None:
                 return cached
-            self._previews.pop(burst_id, None)
+            self._previews.drop(burst_id)  # (its frames, before the new ones are read)
             with open_burst(self.bursts.store.burst_path(burst_id)) as reader:
                 source = BurstFrames(reader)
                 size = display_size(source.shape, PREVIEW_LONG_SIDE)
                 frames = np.stack([packed(display_frame(source, loaded.index, i, size)) for i in range(len(source))])
                 shot = source.f_number()
             preview = DepthPreview(frames, loaded.index.depth(size=size), loaded, shot)
-            self._previews[burst_id] = preview
-            while len(self._previews) > PREVIEW_CACHE:
-                self._previews.popitem(last=False)
+            self._previews.put(burst_id, preview)
             return preview
 
     def info(self, burst_id: str) -> dict[str, Any]:

@@ -8,8 +8,6 @@ and the export replays them all, at full size, in a job.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import numpy as np
 
 from tether.burst import BurstReader, open_burst
 from tether.checks import checked, number
+from tether.engine.burst_cache import BurstCache
 from tether.engine.burst_frames import BurstFrames
 from tether.engine.bursts import BurstService
 from tether.engine.retouch_layer import (
@@ -81,9 +80,8 @@ class RetouchService:
 
     def __init__(self, bursts: BurstService) -> None:
         self.bursts = bursts
-        self._lock = threading.Lock()
         #: burst id -> ((stack, revision), the retouched picture)
-        self._images: OrderedDict[str, tuple[tuple[str, int], np.ndarray]] = OrderedDict()
+        self._images: BurstCache[tuple[tuple[str, int], np.ndarray]] = BurstCache(IMAGE_CACHE)
 
     def state(self, burst_id: str) -> dict[str, Any]:
         """The layer: the stack it is painted on, its slabs, the strokes and how many can be redone."""
@@ -94,7 +92,7 @@ class RetouchService:
     def add(self, burst_id: str, request: dict[str, Any]) -> dict[str, Any]:
         """Paint one stroke from a request (points and radius in fractions of the picture's width and height)."""
         path = self.bursts.store.burst_path(burst_id)
-        with self._lock, open_burst(path) as reader:
+        with self._images.hold(burst_id), open_burst(path) as reader:
             layer = read_layer(reader, burst_id)
             width, height = layer["size"]
             stroke = self._stroke(burst_id, reader, request, layer, (height, width))
@@ -115,7 +113,7 @@ class RetouchService:
     def _move(self, burst_id: str, take: str, put: str) -> dict[str, Any]:
         """Undo (the last stroke to the undone) or redo (the last undone back), and replay."""
         path = self.bursts.store.burst_path(burst_id)
-        with self._lock, open_burst(path) as reader:
+        with self._images.hold(burst_id), open_burst(path) as reader:
             layer = read_layer(reader, burst_id)
             if not layer[take]:
                 raise InvalidInput("there is no stroke to " + ("undo" if take == "strokes" else "redo"))
@@ -164,24 +162,20 @@ class RetouchService:
     # pictures -------------------------------------------------------------------------------
     def image(self, burst_id: str) -> np.ndarray:
         """The retouched stack as the panel shows it (full size; not to be changed)."""
-        with self._lock, open_burst(self.bursts.store.burst_path(burst_id)) as reader:
+        with self._images.hold(burst_id), open_burst(self.bursts.store.burst_path(burst_id)) as reader:
             return self._image(burst_id, reader, read_layer(reader, burst_id))
 
     def _image(self, burst_id: str, reader: BurstReader, layer: dict[str, Any]) -> np.ndarray:
         key = (layer["stack"], layer["revision"])
-        cached = self._images.get(burst_id)
-        if cached is not None and cached[0] == key:
-            self._images.move_to_end(burst_id)
+        cached = self._images.get(burst_id, lambda kept: kept[0] == key)
+        if cached is not None:
             return cached[1]
         image = _replayed(reader, layer)
         self._remember(burst_id, layer, image)
         return image
 
     def _remember(self, burst_id: str, layer: dict[str, Any], image: np.ndarray) -> None:
-        self._images[burst_id] = ((layer["stack"], layer["revision"]), image)
-        self._images.move_to_end(burst_id)
-        while len(self._images) > IMAGE_CACHE:
-            self._images.popitem(last=False)
+        self._images.put(burst_id, ((layer["stack"], layer["revision"]), image))
 
     def start_export(self, burst_id: str, fmt: str) -> Job:
         """Replay every stroke over the stack at full size, from the burst, into exports/ as ``fmt``."""
