@@ -50,13 +50,13 @@ PYRAMID_MARGIN = 1
 FRAME_BYTES, STRIP_BYTES = 6.0, 18.0
 #: A level's activity adds the finer level's times this, so the finer levels' weight halves at each
 #: step up: a coarse band is chosen by its own detail and the next finer band's more than by the
-#: finest band, where a frame's noise is (with 1.0 the benchmark's sweeps scored 0.1-0.3 dB less;
+#: finest band, where a frame's noise is (with 1.0 the benchmark's sweeps scored 0.04-0.3 dB less;
 #: docs/stacking.md, "Pyramid fusion").
 FINER_WEIGHT = 0.5
 #: The sigma of the activity's Gaussian window on the levels above the finest (pixels of the level):
-#: flatter weights there make the coarse choices by larger regions (0.06-0.2 dB). The window keeps
+#: flatter weights there make the coarse choices by larger regions (0.03-0.2 dB). The window keeps
 #: its size, so that a strip's margin still covers its reach; the finest level keeps OpenCV's sigma
-#: for it (1.1 px for 5): a flatter one there loses detail.
+#: for it (1.1 px for 5): a flatter one there kept less of the frames' detail.
 COARSE_SIGMA = 1.5
 
 
