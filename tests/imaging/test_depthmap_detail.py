@@ -91,7 +91,8 @@ def test_depthmap_keeps_the_best_frames_detail_on_98_percent_of_textured_tiles(n
 
 def test_depthmap_keeps_smooth_surfaces_clean() -> None:
     # The product shot's smooth surfaces (4 % of the picture): against the truth, depthmap 44.5 dB
-    # (as before the edge picking), pyramid 40.2 dB (it switches frames on faint texture, so noise).
+    # (as before the edge picking), pyramid 42.6 dB (it switches frames on faint texture, so noise;
+    # 40.2 while its base level was the mean of all frames, blurred ones included).
     _, truth = _sweep("product")
     grey = cv2.cvtColor(truth, cv2.COLOR_BGR2GRAY).astype(np.float32)
     local_sd = np.sqrt(np.maximum(cv2.blur(grey ** 2, (15, 15)) - cv2.blur(grey, (15, 15)) ** 2, 0))
@@ -99,4 +100,4 @@ def test_depthmap_keeps_smooth_surfaces_clean() -> None:
     smooth[:20], smooth[-20:], smooth[:, :20], smooth[:, -20:] = False, False, False, False
     assert smooth.mean() > 0.02
     stacks = _stacks("product")
-    assert psnr(stacks["depthmap"], truth, smooth) >= psnr(stacks["pyramid"], truth, smooth) + 3.0
+    assert psnr(stacks["depthmap"], truth, smooth) >= psnr(stacks["pyramid"], truth, smooth) + 1.0

@@ -4,19 +4,21 @@ Each frame's Laplacian pyramid (Burt & Adelson 1983) is compared, level by level
 the fused pyramid so far; where the frame's local energy is larger its coefficients
 replace the fused ones (the "choose max" rule of Burt & Kolczynski 1993, with their
 area-based activity measure instead of single coefficients). The base (top Gaussian)
-level is the mean of all frames, so brightness is blended, never switched.
+level is chosen by the same rule, its activity being the finer levels' alone: a mean of
+all frames there would mix in the wide blur of the frames far out of focus, whose
+defocus reaches the base's scale (docs/stacking.md, "Pyramid fusion").
 
 Consistency, against noise and halos: the activity of a level is its local energy
-(Gaussian-weighted mean of |luminance coefficient|) *plus the activity of the finer
+(Gaussian-weighted mean of |luminance coefficient|) *plus half the activity of the finer
 level reduced to its size*. A coarse coefficient is therefore taken from the frame
 whose finer detail is sharpest there, so levels agree on one frame per region instead
 of mixing the wide blur of a defocused edge (a halo) with the sharp edge; and in areas
 never in focus the window average keeps one frame's noise instead of picking the
 largest of N noise samples pixel by pixel.
 
-Memory: the state is the fused pyramid and one activity map per level, stored as int16
-(about 10.7 bytes per pixel for colour), whatever the number of frames. Images enter
-as int16 scaled by :data:`SCALE` (see :func:`to_work`). A fusion may cover a strip of
+Memory: the state is the fused pyramid (base included) and one activity map per level,
+stored as int16 (about 10.7 bytes per pixel for colour), whatever the number of frames.
+Images enter as int16 scaled by :data:`SCALE` (see :func:`to_work`). A fusion may cover a strip of
 rows of a larger frame (``origin``, ``frame_height``): it then gates each level exactly
 as the whole frame's fusion would, so strips fused one after another make the same picture
 away from their edges; :class:`PyramidStack` runs it so over a stack's frames.
@@ -46,6 +48,16 @@ PYRAMID_MARGIN = 1
 #: picture) and of a strip (the fused pyramid and its activity, and one frame's working images);
 #: measured on the whole process at 6 MP, 10 frames: one strip 195 MB, two 142 (docs/stacking.md, "Strips").
 FRAME_BYTES, STRIP_BYTES = 6.0, 18.0
+#: A level's activity adds the finer level's times this, so the finer levels' weight halves at each
+#: step up: a coarse band is chosen by its own detail and the next finer band's more than by the
+#: finest band, where a frame's noise is (with 1.0 the benchmark's sweeps scored 0.04-0.3 dB less;
+#: docs/stacking.md, "Pyramid fusion").
+FINER_WEIGHT = 0.5
+#: The sigma of the activity's Gaussian window on the levels above the finest (pixels of the level):
+#: flatter weights there make the coarse choices by larger regions (0.03-0.2 dB). The window keeps
+#: its size, so that a strip's margin still covers its reach; the finest level keeps OpenCV's sigma
+#: for it (1.1 px for 5): a flatter one there kept less of the frames' detail.
+COARSE_SIGMA = 1.5
 
 
 def work_scale(dtype: np.dtype) -> float:
@@ -125,9 +137,10 @@ class PyramidFusion:
         self.origin = origin
         self.frame_height = frame_height or self.shape[0]
         self.count = 0
+        # Per level, the Laplacian levels and then the base (top Gaussian level): the fused
+        # coefficients and the activity of the frame each was taken from.
         self._fused: list[np.ndarray] = []
         self._activity: list[np.ndarray] = []
-        self._base: np.ndarray | None = None
 
     def add(self, work: np.ndarray, allow: np.ndarray | None = None) -> None:
         """Fold one (H, W[, C]) int16 working image into the fused pyramid; ``work`` is overwritten.
@@ -148,20 +161,26 @@ class PyramidFusion:
             gauss[lvl] = None  # type: ignore[call-overload]
             energy = _luma(lap)
             cv2.absdiff(energy, ZERO_SCALAR, dst=energy)
-            cv2.GaussianBlur(energy, (self.window, self.window), 0, dst=energy)
+            # (sigma 0: OpenCV's for the window, 1.1 px for 5)
+            cv2.GaussianBlur(energy, (self.window, self.window), COARSE_SIGMA if lvl else 0, dst=energy)
             if finer is not None:
-                cv2.add(energy, finer, dst=energy)
-            if allow is not None:
-                # Zero activity where shut out (ties keep the earlier frame); the coarser levels inherit it.
-                cv2.multiply(energy, self._gate(allow, lvl, energy.shape), dst=energy, dtype=cv2.CV_16S)
-            if lvl + 1 < self.levels:
-                coarse = gauss[lvl + 1].shape
-                finer = cv2.pyrDown(energy, dstsize=(coarse[1], coarse[0]))
+                cv2.addWeighted(energy, 1.0, finer, FINER_WEIGHT, 0, dst=energy)
+            self._shut_out(energy, allow, lvl)
+            coarse = gauss[lvl + 1].shape
+            finer = cv2.pyrDown(energy, dstsize=(coarse[1], coarse[0]))
             self._merge(lvl, lap, energy)
             del lap, energy
-        top = gauss[self.levels].astype(np.float32)
-        self._base = top if self._base is None else cv2.add(self._base, top)
+        assert finer is not None  # (levels >= 1)
+        # The base has no detail of its own: the finer levels' activity chooses it.
+        self._merge(self.levels, gauss[self.levels], self._shut_out(finer, allow, self.levels))
         self.count += 1
+
+    def _shut_out(self, energy: np.ndarray, allow: np.ndarray | None, lvl: int) -> np.ndarray:
+        """``energy`` of level ``lvl``, zeroed in place where ``allow`` shuts this frame out (ties keep the
+        earlier frame; the coarser levels inherit the zeros)."""
+        if allow is not None:
+            cv2.multiply(energy, self._gate(allow, lvl, energy.shape), dst=energy, dtype=cv2.CV_16S)
+        return energy
 
     def _gate(self, allow: np.ndarray, lvl: int, shape: tuple[int, int]) -> np.ndarray:
         """``allow`` resized (nearest) to level ``lvl`` of the whole frame, the rows of this strip only."""
@@ -173,20 +192,21 @@ class PyramidFusion:
         gate: np.ndarray = cv2.resize(rows, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
         return gate
 
-    def _merge(self, lvl: int, lap: np.ndarray, energy: np.ndarray) -> None:
+    def _merge(self, lvl: int, band: np.ndarray, energy: np.ndarray) -> None:
+        """Take ``band``'s coefficients of level ``lvl`` (``levels``: the base) where its ``energy`` is larger."""
         if len(self._fused) <= lvl:
-            self._fused.append(lap)
+            self._fused.append(band)
             self._activity.append(energy)
             return
         mask = cv2.compare(energy, self._activity[lvl], cv2.CMP_GT)
-        cv2.copyTo(lap, mask, self._fused[lvl])
+        cv2.copyTo(band, mask, self._fused[lvl])
         cv2.copyTo(energy, mask, self._activity[lvl])
 
     def result(self) -> np.ndarray:
         """The fused (H, W[, C]) int16 working image; the fusion's state is used up to make it."""
-        if self._base is None:
+        if not self.count:
             raise ValueError("no frames were added")
-        image = np.rint(self._base / self.count).astype(np.int16)
+        image = self._fused[self.levels]
         for lvl in reversed(range(self.levels)):
             image = _combine_expanded(self._fused[lvl], image, add=True)  # collapse in place
             self._fused[lvl] = None  # type: ignore[call-overload]
