@@ -341,8 +341,10 @@ def print_table(rows: list, baseline: float, runs: int) -> None:
         tether = outcomes[0]
         baseline = next((o for o in outcomes[1:] if o.tool.startswith("tether")), None)
         peers = [o for o in outcomes[1:] if o is not baseline]
-        best_peer = max(peers, key=lambda o: o.score.psnr)
-        gain = tether.score.psnr - best_peer.score.psnr
+        best_peer = max(peers, key=lambda o: o.score.psnr, default=None)  # (none: --no-enfuse, no --focus-stack)
+        gain_cell = "- (no peer ran)" if best_peer is None else (
+            f"{tether.score.psnr - best_peer.score.psnr:+.2f} vs {best_peer.tool} "
+            f"{'ok' if tether.score.psnr - best_peer.score.psnr >= 1 else 'MISSED'}")
         reg = tether.score.registration
         shift = float(np.hypot(*reg.shift))
         geometry_ok = abs(reg.rotation_deg) <= 0.02 and shift <= 0.3
@@ -357,7 +359,7 @@ def print_table(rows: list, baseline: float, runs: int) -> None:
         versus = ratios.get("focus-stack")
         fs = "-" if versus is None else f"{versus:.2f} {'ok' if versus <= 0.5 else 'MISSED'}"
         before = ratios.get("baseline focus-stack")
-        print(f"| {name} | {gain:+.2f} vs {best_peer.tool} {'ok' if gain >= 1 else 'MISSED'} | "
+        print(f"| {name} | {gain_cell} | "
               f"{tether.peak_mb / mp:.1f} {'ok' if tether.peak_mb / mp <= 30 else 'MISSED'} | "
               f"{reg.rotation_deg:+.3f} deg, {shift:.2f} px {'ok' if geometry_ok else 'MISSED'} | {enfuse} | {fs} | "
               f"{'-' if before is None else f'{before:.2f}'} |")
