@@ -21,13 +21,16 @@ lens stepping in time with the frames changes some frames by two steps and some 
 speed and the shift within that window. Only within it: where every frame changes alike, the
 match is as good a frame earlier or later (only the move's start and end tell them apart, by a few
 hundredths), and on a loaded machine its best lay most of a frame off, the whole movie placed a
-frame early, in 5 of 60 recorded movies. Of the speeds that match about equally, the fastest is
+frame late, in 5 of 60 recorded movies. Of the speeds that match about equally, the fastest is
 taken, as for the tiles: a lens barely faster than the commands changes every frame alike too, and
 lagged the path by about a step, a loaded machine's stalls then two.
 
 Only the commands' order and steps are certain; their times are as good as the calls were short. A
 loaded machine stalls a call now and then for several frames, and the camera acted somewhere within
-it: such a call is placed within its span where the frames' changes say the lens moved.
+it: such a call is placed within its span where the frames' changes say the lens moved. Not yet the
+first: when it stalls between its steps (20 ms) across a frame's time, that frame's half move goes
+unseen and the first move's window comes a frame late, and the movie with it (2 of 84 recorded
+movies).
 
 Each frame gets the path's position averaged over its frame interval (a frame's time is known to a
 fraction of a frame, and a lens that jumps in time with the frames would otherwise be placed a
