@@ -81,3 +81,18 @@ def test_history_gives_the_position_at_a_time():
     now[0] = 102.0
     motor.drive(FAR, StepClass.SMALL)
     assert [motor.position_at(t) for t in (100.5, 101.0, 101.5, 102.5)] == [50, 51, 51, 52]
+
+
+def test_a_starved_thread_does_not_delay_the_lens_while_recording():
+    # A loaded machine wakes the simulator's thread tens of ms after its 2 ms step time; the movie's lens
+    # acts on the camera's own timing (the steps 2 ms apart, the latency after the call), not on our host's.
+    now = [100.0]
+
+    def oversleep(seconds: float) -> None:
+        now[0] += seconds + 0.05
+
+    motor = FocusMotor(MotorSpec(step_error=0.0, step_seconds=0.002, backlash=0, latency=0.1, speed=1e6), start=50,
+                       clock=lambda: now[0], sleep=oversleep)
+    motor.smooth = True
+    motor.drive(FAR, StepClass.SMALL, 2)
+    assert [motor.position_at(100.0 + t) for t in (0.101, 0.103, 0.105)] == [50, 51, 52]

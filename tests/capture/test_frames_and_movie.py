@@ -110,3 +110,26 @@ def test_a_stalled_command_is_placed_where_the_frames_show_the_lens_moved() -> N
     assert abs(timed[stalled].time - acted[stalled]) < 1 / fps, timed[stalled]
     misses = np.round(told_path(timed, speed, times)) - np.round(lens)
     assert np.mean(np.abs(misses) <= 1) >= 0.95, misses.tolist()
+
+
+@pytest.mark.parametrize("seed", [1, 5, 9])
+def test_a_lens_that_keeps_up_is_not_taken_for_one_crawling_at_the_commands_pace(seed: int) -> None:
+    # Two steps a frame, each acting 82 ms after its call, give or take a loaded machine's 8 ms: every
+    # frame changes alike, as it would for a lens moving just faster than the commands. That lens lags the
+    # path by about a step and placed a loaded machine's movies a step late.
+    fps, n, rng = 30.0, 100, np.random.default_rng(seed)
+    sent = np.arange(70) / fps + 0.003
+    acted = sent + rng.normal(0, 0.008, len(sent))
+    commands = [Command(0.0, 20.4), *(Command(t, 20.4 + 2 * i, 0.003) for i, t in enumerate(sent[1:], 1))]
+    lens = told_path([replace(c, time=t) for c, t in zip(commands, acted, strict=True)], float("inf"),
+                     np.arange(n) / fps - 0.082) - 0.4  # the lens's own count: the counted one is 0.4 off
+    wanted = np.linspace(40, 150, 30)
+    tiles = np.stack([np.exp(-0.5 * ((lens - q) / 6.0) ** 2) * (1 + rng.normal(0, 0.03, n)) + 0.05 for q in wanted],
+                     axis=1)
+    peaks = [TilePeak(0, i, float(q), 6.0, 1.0, 0.05, 20.0, True) for i, q in enumerate(wanted)]
+    thumbs = 128 + 60 * np.sin(rng.uniform(0, 2 * np.pi, (18, 32)) + 0.4 * lens[:, None, None])
+    timing = estimate(commands, tiles.reshape(n, 1, 30).astype(np.float32), peaks, fps,
+                      (thumbs + rng.normal(0, 1, thumbs.shape)).astype(np.float32))
+    assert timing.speed > 5 * 60.0, timing.speed  # the commands ask for 60 steps a second
+    assert abs(timing.shift + 0.082) < 1 / fps, timing.shift  # not a whole frame off
+    assert np.mean(np.abs(np.round(timing.positions) - np.round(lens)) <= 1) >= 0.95
