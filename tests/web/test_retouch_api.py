@@ -7,6 +7,8 @@ import time
 import cv2
 import numpy as np
 
+from tether.burst import open_burst
+
 
 def wait_job(client, job_id: str, timeout: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout
@@ -123,7 +125,11 @@ def test_stacking_again_keeps_the_strokes_as_an_earlier_stack_to_restore(client,
     grown = engine.store.burst_path(burst_id).stat().st_size - size
     assert grown < 1.5 * len(client.get(f"/api/bursts/{burst_id}/retouch.png").data)
     stack()  # a stack without strokes is not kept: its picture is in exports/ already
-    assert [e["stack"] for e in client.get(f"/api/bursts/{burst_id}/retouch").get_json()["earlier"]] == [first["stack"]]
+    latest = client.get(f"/api/bursts/{burst_id}/retouch").get_json()
+    assert [e["stack"] for e in latest["earlier"]] == [first["stack"]]
+    with open_burst(engine.store.burst_path(burst_id)) as reader:  # nor are its pictures
+        pictures = {name for name in reader.derived_names() if name.endswith(".png")}
+    assert pictures == {f"retouch-{first['stack']}-base.png", f"retouch-{latest['stack']}-base.png"}
     restored = client.post(f"/api/bursts/{burst_id}/retouch/restore", json={"stack": first["stack"]})
     assert restored.status_code == 200, restored.get_json()
     state = restored.get_json()

@@ -24,6 +24,7 @@ from tether.engine.retouch_layer import (
     base_name,
     decode_png,
     earlier_layers,
+    editing,
     read_geometry,
     read_layer,
     restore,
@@ -105,7 +106,7 @@ class RetouchService:
     def add(self, burst_id: str, request: dict[str, Any]) -> dict[str, Any]:
         """Paint one stroke from a request (points and radius in fractions of the picture's width and height)."""
         path = self.bursts.store.burst_path(burst_id)
-        with self._images.hold(burst_id), open_burst(path) as reader:
+        with self._images.hold(burst_id), editing(path), open_burst(path) as reader:
             layer = read_layer(reader, burst_id)
             width, height = layer["size"]
             stroke = self._stroke(burst_id, reader, request, layer, (height, width))
@@ -126,7 +127,7 @@ class RetouchService:
     def _move(self, burst_id: str, take: str, put: str) -> dict[str, Any]:
         """Undo (the last stroke to the undone) or redo (the last undone back), and replay."""
         path = self.bursts.store.burst_path(burst_id)
-        with self._images.hold(burst_id), open_burst(path) as reader:
+        with self._images.hold(burst_id), editing(path), open_burst(path) as reader:
             layer = read_layer(reader, burst_id)
             if not layer[take]:
                 raise InvalidInput("there is no stroke to " + ("undo" if take == "strokes" else "redo"))

@@ -18,6 +18,7 @@ import io
 import json
 import secrets
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import cv2
 import numpy as np
 
 from tether.burst import BurstReader, open_burst, store_derived, store_derived_items
+from tether.engine.burst_cache import BurstCache
 from tether.errors import NotFound, TetherError
 from tether.imaging import FocusIndex, ImagingError, encode_image
 from tether.imaging.slabs import SlabStack
@@ -36,6 +38,7 @@ LAYER_VERSION = 1
 #: The names of a layer's pictures start with its "prefix"; layers kept before stacks were named had none.
 _UNNAMED = "retouch-"
 _EARLIER = "retouch-earlier-"
+_EDITS: BurstCache[None] = BurstCache(0)  # only its per-burst locks
 
 
 def _prefix(layer: dict[str, Any]) -> str:
@@ -59,6 +62,12 @@ def slab_name(layer: dict[str, Any], k: int) -> str:
 def earlier_name(stack: str) -> str:
     """An earlier layer, kept when the burst was stacked again (or another was restored over it)."""
     return f"{_EARLIER}{stack}.json"
+
+
+def editing(path: Path) -> AbstractContextManager[None]:
+    """Change the layers of the burst at ``path`` alone: between reading a layer and storing it again, a stroke
+    must not land on a stack that is being replaced (its stroke would be lost), nor a new stack be overwritten."""
+    return _EDITS.hold(str(path))
 
 
 def _pictures(layer: dict[str, Any]) -> list[str]:
@@ -110,26 +119,28 @@ def keep_stack(path: Path, image: np.ndarray, *, about: dict[str, Any], numbers:
     items[base_name(layer)] = encode_image(image, ".png")
     items[LAYER_NAME] = _layer_bytes(layer)
     drop: list[str] = []
-    with open_burst(path) as reader:
-        current = _stored_layer(reader)
-    if current is not None and (current["strokes"] or current["undone"]):
-        items[earlier_name(current["stack"])] = _layer_bytes(current)
-    elif current is not None:
-        drop = _pictures(current)
-    # one append: a crash part-way leaves the old stack with its own strokes, never the new stack with old strokes
-    store_derived_items(path, items, drop=drop)
+    with editing(path):
+        with open_burst(path) as reader:
+            current = _stored_layer(reader)
+        if current is not None and (current["strokes"] or current["undone"]):
+            items[earlier_name(current["stack"])] = _layer_bytes(current)
+        elif current is not None:
+            drop = _pictures(current)
+        # one append: a crash part-way leaves the old stack with its strokes, never the new stack with old strokes
+        store_derived_items(path, items, drop=drop)
 
 
 def restore(path: Path, burst_id: str, stack: str) -> dict[str, Any]:
     """Make the earlier layer of ``stack`` the one painted (the one it replaces is kept as an earlier one)."""
-    with open_burst(path) as reader:
-        current = read_layer(reader, burst_id)
-        if earlier_name(stack) not in reader.derived_names():
-            raise NotFound(f"burst {burst_id} has no earlier stack {stack!r}",
-                           hint="its earlier stacks are listed by GET /api/bursts/ID/retouch")
-        chosen = _checked(json.loads(reader.derived(earlier_name(stack))), burst_id)
-    store_derived_items(path, {LAYER_NAME: _layer_bytes(chosen), earlier_name(current["stack"]): _layer_bytes(current)},
-                        drop=[earlier_name(stack)])
+    with editing(path):
+        with open_burst(path) as reader:
+            current = read_layer(reader, burst_id)
+            if earlier_name(stack) not in reader.derived_names():
+                raise NotFound(f"burst {burst_id} has no earlier stack {stack!r}",
+                               hint="its earlier stacks are listed by GET /api/bursts/ID/retouch")
+            chosen = _checked(json.loads(reader.derived(earlier_name(stack))), burst_id)
+        store_derived_items(path, {LAYER_NAME: _layer_bytes(chosen),
+                                   earlier_name(current["stack"]): _layer_bytes(current)}, drop=[earlier_name(stack)])
     return chosen
 
 
