@@ -185,6 +185,7 @@ export function retouch(burstId, { showFrame, onPicture = () => {} }) {
   });
 
   // Another browser painted, undid or stacked again: show what the burst now holds.
+  on("job.done", (job) => { if (job.job_kind === "stack" && job.subject === burstId) load(); });
   on("retouch.changed", (event) => {
     if (event.burst === burstId && (event.stack !== layer?.stack || event.revision !== layer?.revision)) load();
   });

@@ -2,12 +2,13 @@
 stack back bit for bit, redo, strokes survive a new engine, the full-size export holds them, slabs are sources."""
 from __future__ import annotations
 
+import json
 import time
 
 import cv2
 import numpy as np
 
-from tether.burst import open_burst
+from tether.burst import open_burst, store_derived_items
 
 
 def wait_job(client, job_id: str, timeout: float = 30.0) -> dict:
@@ -153,3 +154,26 @@ def test_slabs_take_0_or_2_to_500_as_the_panel_does(client, focus_burst) -> None
     assert job["state"] == "done" and job["result"]["slabs"] == 0, job
     page = client.get(f"/stack/{burst_id}").get_data(as_text=True)
     assert 'id="slabs" min="0" max="500"' in page
+
+
+def test_a_layer_kept_before_stacks_were_named_is_painted_kept_and_restored(client, focus_burst, engine) -> None:
+    burst_id = focus_burst(6)
+    path = engine.store.burst_path(burst_id)
+    assert wait_job(client, client.post(f"/api/bursts/{burst_id}/stack", json={"range": [0, 1]})
+                    .get_json()["job"])["state"] == "done"
+    # the burst as the previous version left it: one stack's pictures under fixed names, a layer without prefix
+    with open_burst(path) as reader:
+        layer = json.loads(reader.derived("retouch.json"))
+        named = [n for n in reader.derived_names() if n.startswith(layer["prefix"])]
+        items = {n.replace(layer["prefix"], "retouch-"): reader.derived(n) for n in named}
+    del layer["prefix"], layer["made"]
+    store_derived_items(path, {**items, "retouch.json": json.dumps(layer).encode()}, drop=named)
+    stacked = png(client, burst_id)
+    assert client.post(f"/api/bursts/{burst_id}/retouch/strokes",
+                       json={"points": [[0.8, 0.5]], "radius": 0.1}).status_code == 201
+    retouched = png(client, burst_id)
+    assert not np.array_equal(retouched, stacked)
+    assert wait_job(client, client.post(f"/api/bursts/{burst_id}/stack", json={}).get_json()["job"])["state"] == "done"
+    restored = client.post(f"/api/bursts/{burst_id}/retouch/restore", json={"stack": layer["stack"]})
+    assert restored.status_code == 200 and len(restored.get_json()["strokes"]) == 1, restored.get_json()
+    np.testing.assert_array_equal(png(client, burst_id), retouched)

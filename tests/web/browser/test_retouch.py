@@ -165,8 +165,11 @@ def test_a_stroke_mends_what_the_stack_got_wrong_and_survives_a_restart(tmp_path
         assert layer["about"]["slabs"] == 2 and len(layer["slabs"]) == 2
         assert [s["source"] for s in layer["strokes"]] == [{"kind": "slab", "number": 1}]
 
-        # stacking again kept the first stack's stroke: Restore paints on it again, and keeps the slabbed one
+        # stacking again, from the page or a script, kept the painted stacks: Restore paints on the first again
         assert page.is_visible("#retouch-earlier") and "1 earlier stack is kept" in page.inner_text("#retouch-status")
+        finished_job(second, requests.post(f"{second.url}/api/bursts/{burst}/stack", json={}, timeout=10))
+        page.wait_for_function("document.querySelector('#retouch-status').textContent.startsWith("
+                               "'0 strokes over the stack of frames 1–14; 2 earlier stacks are kept')")
         page.select_option("#retouch-earlier-stack", label="1 stroke over the stack of frames 1–7")
         page.click("#retouch-restore")
         first_stack = layer["earlier"][0]["stack"]
@@ -174,7 +177,7 @@ def test_a_stroke_mends_what_the_stack_got_wrong_and_survives_a_restart(tmp_path
         assert page.inner_text("#retouch-status").startswith("1 stroke over the stack of frames 1–7;")
         np.testing.assert_array_equal(lossless(second, burst), retouched)
         assert page.locator("#retouch-earlier-stack option").all_inner_texts() == [
-            "1 stroke over the stack of frames 1–14 (2 slabs)"]
+            "0 strokes over the stack of frames 1–14", "1 stroke over the stack of frames 1–14 (2 slabs)"]
     finally:
         stop_server_process(first.process)
         if second is not None:
