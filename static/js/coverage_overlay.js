@@ -87,13 +87,14 @@ async function run(burstId, fix, body) {
 // A sweep of this camera ended (here or in another browser): its coverage, drawn; a fix's reshoot job
 // says when the burst has changed.
 // a page reloaded after a sweep shows its coverage again, with the warnings as the sweep gave them (its
-// pre-scan's, then its coverage's), the coverage's as the burst is now (a fix since may have merged frames)
+// pre-scan's, then its coverage's, as the burst is now: a fix since may have merged frames). They go with
+// the overlay: the page's own warnings line is the plan's for the next sweep, once a pre-scan is shown.
 on("snapshot", async () => {
   const last = lastSweep(cameraId());
   if (!last || !node.hidden) return;
   const burst = await show(last.result.burst);
   const warnings = [...(burst?.sweep?.prescan?.warnings || []), ...(burst?.summary?.coverage?.warnings || [])];
-  $("#coverage").replaceChildren(...warnings.map((w) => el("p", { class: "warning" }, w)));
+  if (!node.hidden) node.append(el("div", { class: "warnings" }, ...warnings.map((w) => el("p", { class: "warning" }, w))));
 });
 on("job.done", (job) => {
   const burst = job.result && job.result.burst;

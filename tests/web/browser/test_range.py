@@ -145,8 +145,9 @@ def test_the_coverage_overlay_marks_what_a_narrow_sweep_misses_and_extend_fixes_
     page.wait_for_selector(f"#coverage-map[data-burst='{burst}']", timeout=20_000)
     again = json.loads(page.get_attribute("#coverage-map", "data-tiles"))
     assert {tuple(t) for t in again["beyond_far"]} == marked["beyond_far"]
-    page.wait_for_function(f"document.querySelectorAll('#coverage .warning').length === {len(warnings)}")
-    assert page.locator("#coverage .warning").all_inner_texts() == warnings
+    # (with the overlay: the page's own warnings line is the plan's for the next sweep)
+    page.wait_for_function(f"document.querySelectorAll('#coverage-map .warning').length === {len(warnings)}")
+    assert page.locator("#coverage-map .warning").all_inner_texts() == warnings
     assert page.get_attribute("#open-refocus", "href") == f"/refocus/{burst}"
 
     # extend toward infinity past the farthest subject (scene truth), in one click
