@@ -144,3 +144,18 @@ def test_the_plan_says_the_frame_count_it_will_take_and_stays_within_far(client)
     assert plan["frames"] == len(plan["positions"]) < 100
     assert plan["reason"] == f"{plan['frames']} frames (100 asked: the gap must be a whole number of steps)"
     assert plan["positions"][-1] == plan["end"] <= 900 and plan["positions"][0] <= 100
+
+
+def test_a_page_that_cannot_be_shown_is_a_page_that_says_why(client) -> None:
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    for path in ("/refocus/20260101-000000-abcdef", "/stack/20260101-000000-abcdef", "/depth/nope"):
+        page = client.get(path, headers=html)
+        assert page.status_code == 404 and page.mimetype == "text/html", path
+        text = page.get_data(as_text=True)
+        assert "no burst" in text and 'href="/bursts"' in text and '{"error"' not in text, text
+    lost = client.get("/no/such/page", headers=html)
+    assert lost.status_code == 404 and "There is no page at this address." in lost.get_data(as_text=True)
+    # the API (and a script asking for JSON) still gets one line of JSON
+    api = client.get("/api/bursts/20260101-000000-abcdef", headers=html)
+    assert api.status_code == 404 and "no burst" in api.get_json()["error"]
+    assert client.get("/refocus/20260101-000000-abcdef", headers={"Accept": "application/json"}).is_json

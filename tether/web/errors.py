@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from tether.camera.errors import CameraDisconnected, Unsupported
@@ -45,13 +45,34 @@ def install(app: Flask) -> None:
     """Register handlers so every API error is JSON with a message a photographer understands."""
 
     @app.errorhandler(TetherError)
-    def tether_error(exc: TetherError) -> tuple[Response, int]:
+    def tether_error(exc: TetherError) -> tuple[Response | str, int]:
         status = status_for(exc)
         if status >= 500 or status == UNPROCESSABLE:
             log.warning("request failed: %s", exc)
-        body = {"error": one_line(exc.message), "hint": one_line(exc.hint), "kind": type(exc).__name__}
-        return jsonify(jsonable(body, data_root(current_app.extensions["tether.engine"]))), status
+        body = jsonable({"error": one_line(exc.message), "hint": one_line(exc.hint), "kind": type(exc).__name__},
+                        data_root(current_app.extensions["tether.engine"]))
+        if _wants_page():
+            return _error_page(status, body["error"], body["hint"]), status
+        return jsonify(body), status
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response, int]:
-        return jsonify(error=exc.description or exc.name), exc.code or 500
+    def http_error(exc: HTTPException) -> tuple[Response | str, int]:
+        status = exc.code or 500
+        if _wants_page():
+            # (a page's own abort says what is missing: "no burst 'x'"; a mistyped address has only the default)
+            said = exc.description if exc.description and exc.description != type(exc).description else (
+                "There is no page at this address.")
+            return _error_page(status, said, ""), status
+        return jsonify(error=exc.description or exc.name), status
+
+
+def _wants_page() -> bool:
+    """A browser's page request (not the API's, not a script's): it gets a page that says what is wrong."""
+    return not request.path.startswith("/api/") and request.method == "GET" and request.accept_mimetypes.accept_html
+
+
+def _error_page(status: int, message: str, hint: str) -> str:
+    from tether.web.pages import render_page  # (pages import the API's modules, which import this one)
+
+    return render_page("error", title="Not found" if status == 404 else "Cannot show this page", message=message,
+                       hint=hint)

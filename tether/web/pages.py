@@ -15,7 +15,7 @@ bp = Blueprint("pages", __name__)
 NAV = [("camera", "/", "Camera"), ("postfocus", "/postfocus", "Post Focus"), ("bursts", "/bursts", "Bursts")]
 
 
-def _page(name: str, **context: object) -> str:
+def render_page(name: str, **context: object) -> str:
     engine = current_app.extensions["tether.engine"]
     return render_template(f"{name}.html", page=name, nav=NAV, simulated=engine.simulated, fallback=engine.fallback,
                            primary_camera=engine.primary_camera, **context)
@@ -23,33 +23,33 @@ def _page(name: str, **context: object) -> str:
 
 @bp.get("/")
 def camera() -> str:
-    return _page("camera")
+    return render_page("camera")
 
 
 @bp.get("/postfocus")
 def postfocus() -> str:
-    return _page("postfocus", modes=MODES)
+    return render_page("postfocus", modes=MODES)
 
 
 @bp.get("/bursts")
 def bursts() -> str:
-    return _page("bursts")
+    return render_page("bursts")
 
 
 @bp.get("/refocus/<burst_id>")
 def refocus(burst_id: str) -> str:
-    return _page("refocus", burst_id=_burst(burst_id))
+    return render_page("refocus", burst_id=_burst(burst_id))
 
 
 @bp.get("/stack/<burst_id>")
 def stack(burst_id: str) -> str:
-    return _page("stack", burst_id=_burst(burst_id), methods=METHODS, formats=FORMATS, brushes=BRUSHES,
+    return render_page("stack", burst_id=_burst(burst_id), methods=METHODS, formats=FORMATS, brushes=BRUSHES,
                  max_slabs=MAX_SLABS)
 
 
 @bp.get("/depth/<burst_id>")
 def depth(burst_id: str) -> str:
-    return _page("depth", burst_id=_burst(burst_id))
+    return render_page("depth", burst_id=_burst(burst_id))
 
 
 @bp.get("/vendor/<name>")
