@@ -11,6 +11,7 @@ from tether.camera.errors import CameraDisconnected, Unsupported
 from tether.errors import Busy, InvalidInput, NotFound, TetherError
 from tether.fileio import StorageError
 from tether.web.jsonable import data_root, jsonable
+from tether.web.page_shell import render_page
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,5 @@ def _wants_page() -> bool:
 
 
 def _error_page(status: int, message: str, hint: str) -> str:
-    from tether.web.pages import render_page  # (pages import the API's modules, which import this one)
-
     return render_page("error", title="Not found" if status == 404 else "Cannot show this page", message=message,
                        hint=hint)

@@ -1,7 +1,7 @@
 """The HTML pages: thin shells; the ES modules in static/js draw them from the snapshot and events."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, send_from_directory
+from flask import Blueprint, Response, abort, current_app, send_from_directory
 
 from tether.capture import MODES
 from tether.engine.ids import UnknownId, check_id
@@ -9,17 +9,9 @@ from tether.imaging import FORMATS, METHODS
 from tether.imaging.retouch import BRUSHES
 from tether.web import vendor
 from tether.web.api_bursts import MAX_SLABS
+from tether.web.page_shell import render_page
 
 bp = Blueprint("pages", __name__)
-
-NAV = [("camera", "/", "Camera"), ("postfocus", "/postfocus", "Post Focus"), ("bursts", "/bursts", "Bursts")]
-
-
-def render_page(name: str, **context: object) -> str:
-    engine = current_app.extensions["tether.engine"]
-    return render_template(f"{name}.html", page=name, nav=NAV, simulated=engine.simulated, fallback=engine.fallback,
-                           primary_camera=engine.primary_camera, **context)
-
 
 @bp.get("/")
 def camera() -> str:
