@@ -13,6 +13,7 @@ from tether.web.page_shell import render_page
 
 bp = Blueprint("pages", __name__)
 
+
 @bp.get("/")
 def camera() -> str:
     return render_page("camera")
