@@ -16,6 +16,10 @@ def test_info_verify_export_on_a_good_burst(run_tether, make_burst, tmp_path):
     assert "OK, 4 frames verified" in run_tether("burst", "verify", str(path), check=True).stdout
     out = run_tether("burst", "export", str(path), "--to", str(tmp_path / "m.mp4"), check=True).stdout
     assert "mp4, 4 frames" in out
+    stopped = run_tether("burst", "export", str(path), "--to", str(tmp_path / "z.mp4"), "--fps", "0")
+    assert stopped.returncode != 0
+    assert "frame rate 0 fps is not accepted: give more than 0 and at most 240" in stopped.stderr
+    assert not (tmp_path / "z.mp4").exists()
     run_tether("burst", "export", str(path), "--to", str(tmp_path / "dir"), check=True)
     assert len(list((tmp_path / "dir").glob("*.jpg"))) == 4
 

@@ -105,7 +105,7 @@ def export_mp4(
     """Encode the frames (in focus order) as H.264 MP4 with imageio-ffmpeg's ffmpeg; returns (path, frames)."""
     out = Path(out)
     if not 0 < fps <= 240:
-        raise BurstError(f"frame rate {fps} is out of range (0-240)")
+        raise BurstError(f"frame rate {fps:g} fps is not accepted: give more than 0 and at most 240")
     decodable = [i for i in range(reader.frame_count) if reader.meta(i).mime in ("image/jpeg", "image/png")]
     if not decodable:
         raise BurstError(f"{reader.path}: no JPEG frames to put in a movie")
