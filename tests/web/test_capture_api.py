@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.web.test_imaging_api import wait_job
 from tether.capture import MODES
 from tether.web import socketio
 
@@ -40,11 +41,16 @@ def test_sweep_is_seen_by_two_clients_and_conflicts_get_409(app, client, started
     watchers = [socketio.test_client(app), socketio.test_client(app)]
     for w in watchers:
         w.get_received()
+    assert client.post("/api/sessions", json={"name": "Shoot", "template": "{session}-{seq:03}"}).status_code < 300
+    assert client.post("/api/sessions/Shoot/use").status_code == 200
     response = client.post("/api/cameras/sim:macro/sweep", json={"range": [30, 110], "frames": 8})
     assert response.status_code == 202, response.get_json()
     job, burst = response.get_json()["job"], response.get_json()["burst"]
+    assert burst == "Shoot-001"
     busy = client.post("/api/cameras/sim:macro/prescan", json={})
     assert busy.status_code == 409 and "busy" in busy.get_json()["error"]
+    # a sweep refused as busy does not use up the session's next name
+    assert client.post("/api/cameras/sim:macro/sweep", json={"range": [30, 110], "frames": 8}).status_code == 409
     assert client.put("/api/cameras/sim:macro/settings/iso", json={"value": "400"}).status_code == 409
     assert client.delete(f"/api/bursts/{burst}").status_code == 409  # still being written
     got = events_until(watchers, finished(job))
@@ -58,6 +64,9 @@ def test_sweep_is_seen_by_two_clients_and_conflicts_get_409(app, client, started
         assert "/" not in str(done[0]["result"])
     for w in watchers:
         w.disconnect()
+    again = client.post("/api/cameras/sim:macro/sweep", json={"range": [30, 110], "frames": 8})
+    assert again.status_code == 202 and again.get_json()["burst"] == "Shoot-002", again.get_json()
+    assert wait_job(client, again.get_json()["job"], timeout=60)["state"] == "done"
     listed = {b["id"]: b for b in client.get("/api/bursts").get_json()}
     assert listed[burst]["frame_count"] >= 2 and listed[burst]["status"] == "complete"
     state = client.get(f"/api/jobs/{job}").get_json()

@@ -190,12 +190,22 @@ class CameraOwner:
             MODES.pick(opts.mode).check_capable(self._info)
         return self._submit_long("sweep", "Sweep", lambda camera, job: self._sweep(camera, job, opts, Path(burst_path)))
 
+    def check_ready(self) -> None:
+        """CameraBusy or CameraDisconnected when a pre-scan or sweep started now would be refused (for what must
+        not happen for a refused one, such as using up a session's next file name); starting checks again."""
+        with self._lock:
+            self._check_ready()
+
+    def _check_ready(self) -> None:
+        """:meth:`check_ready` with the lock held."""
+        self._refuse_if_busy()
+        if self._stop.is_set() or (self._state in ("disconnected", "error") and self._failed_connects):
+            raise CameraDisconnected(f"{self.camera_id} is not connected: {self._message}",
+                                     hint="wait for the camera to reconnect, then start again")
+
     def _submit_long(self, kind: str, label: str, work: Callable[[Camera, Job], dict[str, Any]]) -> Job:
         with self._lock:
-            self._refuse_if_busy()
-            if self._stop.is_set() or (self._state in ("disconnected", "error") and self._failed_connects):
-                raise CameraDisconnected(f"{self.camera_id} is not connected: {self._message}",
-                                         hint="wait for the camera to reconnect, then start again")
+            self._check_ready()
             job = Job(kind, label=label, subject=self.camera_id, bus=self.bus)
             self._long = job
             self._queue.put(_LongJob(job, work))

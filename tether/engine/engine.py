@@ -146,6 +146,7 @@ class Engine:
         """
         owner = self.owner_for(camera_id)
         if path is None:
+            owner.check_ready()  # a refused sweep must not use up the session's next name
             burst_id, path = self.store.new_burst_path(camera=camera_model(owner))
         else:
             burst_id = path.stem
