@@ -113,3 +113,16 @@ def test_burst_range_stack_and_aperture(burst_file, run_tether, tmp_path: Path) 
     assert "f/2 from f/8" in result.stdout and wide.exists()
     bad = run_tether("refocus", str(burst_file), "--at", "500,10")
     assert bad.returncode == 1 and "outside" in bad.stderr
+
+
+def test_a_first_frame_nothing_matches_is_named(run_tether, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    texture = cv2.resize(rng.uniform(0, 255, (60, 80, 3)).astype(np.uint8), (320, 240))
+    other = np.full((240, 320, 3), 128, np.uint8)  # another scene: the frame the others are registered to
+    other[:120] = 20
+    paths = [tmp_path / f"{k}.png" for k in range(3)]
+    for path, picture in zip(paths, (other, texture, np.roll(texture, 2, axis=1)), strict=True):
+        cv2.imwrite(str(path), picture)
+    result = run_tether("stack", *(str(p) for p in paths))
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert "left out: frame(s) 1, 2" in result.stderr and "registered to the first" in result.stderr, result.stderr

@@ -132,7 +132,10 @@ def stack_frames(source: FrameSource, *, method: str = METHODS.default, frames: 
     if excluded:
         frames_kept = [i for i in selected if i not in excluded]
         if len(frames_kept) < 2:
-            raise TooFewFrames(f"only {len(frames_kept)} of the {len(selected)} frames could be registered")
+            raise TooFewFrames(f"only {len(frames_kept)} of the {len(selected)} frames could be registered to each "
+                               f"other; left out: frame(s) {', '.join(str(i) for i in excluded)} (counted from 0)",
+                               hint="the frames are registered to the first: if it is damaged or of another scene, "
+                                    "nothing matches it; leave it out or replace it")
         kept_source, kept_index = _Kept(source, frames_kept), _kept_index(index, frames_kept)
         kept = range(len(frames_kept))
         total -= len(excluded) * len(strips)
