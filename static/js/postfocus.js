@@ -177,6 +177,7 @@ async function watchSweep(jobId, burstId) {
   $("#sweep-frames").replaceChildren();
   resetStackPreview();
   $("#coverage").replaceChildren();
+  $("#coverage-map").hidden = true; // the last sweep's coverage is not this one's
   $("#sweep-result").replaceChildren();
   // a cancel is what the photographer asked for, not a failure: the job says what it kept
   const done = await follow(jobId, { bar: "#sweep-bar", status: "#sweep-status" })
