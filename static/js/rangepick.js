@@ -2,7 +2,7 @@
 // server counts the lens's position and keeps the frame seen there), drag the range on the pre-scan
 // curves, and see positions as a share of the lens's travel. The steps stay in the Near/Far inputs, which
 // postfocus.js plans and sweeps from: this module only sets them and tells it ("input" events).
-import { $, $$, api, attempt, cameraId, cameraPath, on, state } from "./core.js";
+import { $, $$, FINISHED, api, attempt, cameraId, cameraPath, on, state } from "./core.js";
 
 const inputs = { near: $("#range-near"), far: $("#range-far") };
 let lens = null; // {position, travel, fraction} or null while the position is not counted
@@ -24,7 +24,7 @@ function showLens(update, { take = false } = {}) {
   node.dataset.position = lens ? String(lens.position) : "";
   node.textContent = lens
     ? `focus at ${percent(lens.position)}${lens.travel ? ` of the lens's travel (${lens.position} steps)` : " from the near end"}`
-    : "focus position not known: run a pre-scan first";
+    : moving() ? "focus moving: a pre-scan or sweep is running" : "focus position not known: run a pre-scan first";
   for (const button of $$("#rangepick [data-end]")) button.disabled = !lens;
   showFraction();
   for (const [end, mark] of Object.entries(update.marks || {})) {
@@ -34,6 +34,10 @@ function showLens(update, { take = false } = {}) {
     if (take) setEnd(end, mark.position);
   }
 }
+
+// A pre-scan or sweep of this camera running: it moves the lens, so no position is counted meanwhile.
+const moving = () => [...state.jobs.values()].some((job) => job.subject === cameraId() && !FINISHED.has(job.state)
+  && (job.job_kind === "sweep" || job.job_kind === "prescan"));
 
 function showMark(mark, end) {
   const figure = $(`#${end}-preview`);
