@@ -14,6 +14,8 @@ LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --extra te
 # Front-end libraries (socket.io-client) for the control panel: npm installs them into node_modules/.
 NPM_STAMP := node_modules/.package-lock.json
 PYTEST_ARGS ?=
+# options of `tether serve` for `make serve`: SERVE_ARGS="--port 8500" (see `tether serve --help`)
+SERVE_ARGS ?=
 # libgphoto2 for real cameras: auto (the system build when present), wheel, or system; unset =
 # the [gphoto] library setting. `make serve GPHOTO2=system` builds python-gphoto2 against the OS
 # libgphoto2 first (see README).
@@ -32,7 +34,7 @@ debian-test:
 	@PYTHON=$(PYTHON) scripts/debian-packages test
 
 serve: debian-serve $(STAMP) $(NPM_STAMP) $(if $(filter system,$(GPHOTO2)),$(SYSTEM_STAMP))
-	$(if $(GPHOTO2),TETHER_GPHOTO2=$(GPHOTO2) )$(BIN)/tether serve
+	$(if $(GPHOTO2),TETHER_GPHOTO2=$(GPHOTO2) )$(BIN)/tether serve $(SERVE_ARGS)
 
 test: debian-test $(STAMP) $(NPM_STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
