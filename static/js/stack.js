@@ -47,6 +47,33 @@ async function init() {
   showRange();
   touch.setFrames(count);
   touch.load();
+  const layer = await keptLayer();
+  if (layer) await showKept(layer);
+}
+
+// The burst's last stack, kept as the retouch layer's base through a reload and a restart (null: none yet).
+const keptLayer = () => api("GET", `/api/bursts/${burstId}/retouch`).catch(() => null);
+
+// That stack as it was made: its range on the controls, its caption and download link.
+async function showKept(layer) {
+  const { range, method, slabs, export: exportId } = layer.about;
+  const whole = range[0] === 0 && range[1] === Number(last.max);
+  $$("input[name=extent]").find((r) => r.value === (whole ? "all" : "range")).checked = true;
+  [first.value, last.value] = range.map(String);
+  showRange();
+  const exported = (await api("GET", "/api/exports").catch(() => [])).find((e) => e.id === exportId);
+  showStack({ export: exportId, name: exported?.name, method, range, slabs, frames: range[1] - range[0] + 1 });
+}
+
+// The caption and download link of a stack job's result (or of the stack kept in the burst).
+function showStack(result) {
+  $("#result-caption").textContent = `stack of ${result.frames} frames (${result.method}${result.slabs ? `, ${result.slabs} slabs` : ""}` +
+    `${result.range ? `, frames ${result.range[0] + 1}–${result.range[1] + 1}` : ""})`;
+  if (result.uncovered > 0) $("#result-caption").textContent += `; every frame covers all but ${(100 * result.uncovered).toFixed(1)} % at the edges (filled from the nearest pixels: crop it off)`;
+  const link = $("#download");
+  link.href = `/api/exports/${result.export}`;
+  link.textContent = `Download ${result.name}`;
+  link.hidden = !result.name; // a kept stack's export may have been deleted since
 }
 
 for (const input of [first, last]) {
@@ -101,11 +128,14 @@ $("#stack").addEventListener("click", async () => {
   $("#stack").disabled = true;
   $("#stack-cancel").hidden = false;
   $("#stack-progress").hidden = false;
+  const before = $("#result").dataset.stack;
+  let lost = false;
   const done = await follow(started.job, { bar: "#stack-bar", status: "#stack-status" })
-    .catch((err) => { toast(err.message, "error"); return null; });
+    .catch((err) => { lost = Boolean(err.lost); if (!lost) toast(err.message, "error"); return null; });
   $("#stack").disabled = false;
   $("#stack-cancel").hidden = true;
   currentJob = null;
+  if (lost) return stackLost(before);
   if (!done || !done.result) return;
   const result = done.result;
   const shown = result.preview || result.export;
@@ -115,16 +145,24 @@ $("#stack").addEventListener("click", async () => {
   await $("#result").decode().catch(() => null);
   resultZoom.refresh();
   viewer.zoom.apply();  // the stack takes the single frame's view
-  $("#result-caption").textContent = `stack of ${result.frames} frames (${result.method}${result.range ? `, frames ${result.range[0] + 1}–${result.range[1] + 1}` : ""})`;
+  showStack(result);
   if (result.warnings?.length) toast(result.warnings.join("; "), "error");
-  if (result.uncovered > 0) $("#result-caption").textContent += `; every frame covers all but ${(100 * result.uncovered).toFixed(1)} % at the edges (filled from the nearest pixels: crop it off)`;
-  const link = $("#download");
-  link.href = `/api/exports/${result.export}`;
-  link.textContent = `Download ${result.name}`;
-  link.hidden = false;
   showMotionMap(result.motion_map);
   touch.load(); // the new stack is the base of a new retouch layer
 });
+
+// The server restarted while stacking: the stack is lost unless it was finished and kept before the server
+// stopped (the burst then holds a new one).
+async function stackLost(before) {
+  const layer = await keptLayer();
+  if (layer && layer.stack !== before) {
+    await showKept(layer);
+    touch.load();
+    $("#stack-status").textContent = "The server restarted after the stack was made: it is shown.";
+  } else {
+    $("#stack-status").textContent = "The server restarted: the stack was interrupted; run it again.";
+  }
+}
 
 $("#stack-cancel").addEventListener("click", () => currentJob && attempt(() => api("POST", `/api/jobs/${currentJob}/cancel`)));
 
