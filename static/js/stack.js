@@ -1,6 +1,6 @@
 // The Stack page: all frames or a range (sliders, or tap a near and a far point), method, format;
 // progress; the result beside a single frame; download; depth map; retouching the result (retouch.js).
-import { $, $$, api, attempt, connect, el, toast } from "./core.js";
+import { $, $$, FINISHED, api, attempt, connect, el, on, state, toast } from "./core.js";
 import { follow } from "./jobs.js";
 import { keyboardCursor } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
@@ -54,19 +54,22 @@ async function init() {
 // The burst's last stack, kept as the retouch layer's base through a reload and a restart (null: none yet).
 const keptLayer = () => api("GET", `/api/bursts/${burstId}/retouch`).catch(() => null);
 
-// That stack as it was made: its range on the controls, its caption and download link.
+// That stack as it was made.
 async function showKept(layer) {
   const { range, method, slabs, export: exportId } = layer.about;
-  const whole = range[0] === 0 && range[1] === Number(last.max);
-  $$("input[name=extent]").find((r) => r.value === (whole ? "all" : "range")).checked = true;
-  [first.value, last.value] = range.map(String);
-  showRange();
   const exported = (await api("GET", "/api/exports").catch(() => [])).find((e) => e.id === exportId);
   showStack({ export: exportId, name: exported?.name, method, range, slabs, frames: range[1] - range[0] + 1 });
 }
 
-// The caption and download link of a stack job's result (or of the stack kept in the burst).
+// A stack job's result (or the stack kept in the burst): its range on the controls (so that they say what
+// is shown), its caption and download link.
 function showStack(result) {
+  if (result.range) {
+    const whole = result.range[0] === 0 && result.range[1] === Number(last.max);
+    $$("input[name=extent]").find((r) => r.value === (whole ? "all" : "range")).checked = true;
+    [first.value, last.value] = result.range.map(String);
+    showRange();
+  }
   $("#result-caption").textContent = `stack of ${result.frames} frames (${result.method}${result.slabs ? `, ${result.slabs} slabs` : ""}` +
     `${result.range ? `, frames ${result.range[0] + 1}–${result.range[1] + 1}` : ""})`;
   if (result.uncovered > 0) $("#result-caption").textContent += `; every frame covers all but ${(100 * result.uncovered).toFixed(1)} % at the edges (filled from the nearest pixels: crop it off)`;
@@ -123,19 +126,23 @@ $("#stack").addEventListener("click", async () => {
   if (extent() === "range") body.range = [Number(first.value), Number(last.value)];
   if (Number($("#slabs").value) > 1) body.slabs = Number($("#slabs").value);
   const started = await attempt(() => api("POST", `/api/bursts/${burstId}/stack`, body));
-  if (!started) return;
-  currentJob = started.job;
+  if (started) watchStack(started.job);
+});
+
+async function watchStack(jobId) {
+  if (currentJob === jobId) return;
+  currentJob = jobId;
   $("#stack").disabled = true;
   $("#stack-cancel").hidden = false;
   $("#stack-progress").hidden = false;
-  const before = $("#result").dataset.stack;
+  const before = keptLayer().then((layer) => layer?.stack); // to tell, if the server restarts, whether it kept this one
   let lost = false;
-  const done = await follow(started.job, { bar: "#stack-bar", status: "#stack-status" })
+  const done = await follow(jobId, { bar: "#stack-bar", status: "#stack-status" })
     .catch((err) => { lost = Boolean(err.lost); if (!lost) toast(err.message, "error"); return null; });
   $("#stack").disabled = false;
   $("#stack-cancel").hidden = true;
   currentJob = null;
-  if (lost) return stackLost(before);
+  if (lost) return stackLost(await before);
   if (!done || !done.result) return;
   const result = done.result;
   const shown = result.preview || result.export;
@@ -143,13 +150,20 @@ $("#stack").addEventListener("click", async () => {
   $("#result").hidden = false;
   $("#result").dataset.export = result.export;
   await $("#result").decode().catch(() => null);
-  resultZoom.refresh();
-  viewer.zoom.apply();  // the stack takes the single frame's view
+  resultZoom?.refresh();
+  viewer?.zoom.apply();  // the stack takes the single frame's view (an adopted stack may end before the page is drawn)
   showStack(result);
   if (result.warnings?.length) toast(result.warnings.join("; "), "error");
   showMotionMap(result.motion_map);
   touch.load(); // the new stack is the base of a new retouch layer
-});
+}
+
+// A stack of this burst running when the page was (re)loaded, or started by another browser: followed here too.
+function adopt(job) {
+  if (job.job_kind === "stack" && job.subject === burstId && !FINISHED.has(job.state) && !currentJob) watchStack(job.job);
+}
+on("job.progress", adopt);
+on("snapshot", () => { for (const job of state.jobs.values()) adopt(job); });
 
 // The server restarted while stacking: the stack is lost unless it was finished and kept before the server
 // stopped (the burst then holds a new one).

@@ -24,14 +24,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 #: A fast live view: a live-view sweep takes a frame each.
 FPS = 30.0
 THUMBS = "#sweep-frames img"
+#: Frames large enough that a stack of them is still running when the page is reloaded.
+BIG = (1440, 960)
 
 
-def restart(servers: list[Server], page: Page, base: Path) -> None:
-    """Stop the newest server as a photographer would (SIGTERM), see the page lose it, start it again."""
+def restart(servers: list[Server], page: Page, base: Path, then: Callable[[], None] = lambda: None,
+            size: tuple[int, int] = (480, 320)) -> None:
+    """Stop the newest server as a photographer would (SIGTERM), see the page lose it, ``then`` start it again."""
     stop_server_process(servers[-1].process)
     page.wait_for_selector("#connection[data-state=disconnected]")
-    servers.append(start_server(base, port=servers[0].port, fps=FPS))
-    page.wait_for_selector("#connection[data-state=connected]", timeout=30_000)
+    then()
+    servers.append(start_server(base, port=servers[0].port, fps=FPS, size=size))
 
 
 def test_a_sweep_cut_by_a_restart_ends_on_the_page_with_its_burst(tmp_path: Path,
@@ -45,10 +48,7 @@ def test_a_sweep_cut_by_a_restart_ends_on_the_page_with_its_burst(tmp_path: Path
         page.route("**/frames/*.jpg*", lambda route: route.abort())
         page.wait_for_function(f"[...document.querySelectorAll('{THUMBS}')].some(i => i.complete && !i.naturalWidth)",
                                timeout=30_000)
-        stop_server_process(servers[-1].process)
-        page.wait_for_selector("#connection[data-state=disconnected]")
-        page.unroute("**/frames/*.jpg*")
-        servers.append(start_server(base, port=servers[0].port, fps=FPS))
+        restart(servers, page, base, then=lambda: page.unroute("**/frames/*.jpg*"))
 
         page.wait_for_selector("#sweep-status >> text=The server restarted", timeout=30_000)
         page.wait_for_selector("#open-refocus")
@@ -89,7 +89,7 @@ def shows_range_stack(page: Page, href: str | None = None) -> str | None:
 def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_path: Path,
                                                                            new_page: Callable[..., Page]) -> None:
     base = tmp_path / "serve"
-    servers = [start_server(base, fps=FPS)]
+    servers = [start_server(base, fps=FPS, size=BIG)]
     try:
         started = requests.post(f"{servers[0].url}/api/cameras/sim:macro/sweep",
                                 json={"range": [25, 195], "frames": 40}, timeout=10)
@@ -106,12 +106,16 @@ def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_p
         page.reload()
         shows_range_stack(page, href)
 
-        # a deep stack of all frames in slabs, cut by a restart: said once, and Stack works again
+        # a deep stack of all frames in slabs, followed again by the page reloaded while it runs, cut by a
+        # restart: said once, and Stack works again
         page.check("input[name=extent][value=all]")
         page.fill("#slabs", "5")
         page.click("#stack")
         page.wait_for_selector("#stack-cancel:not([hidden])")
-        restart(servers, page, base)
+        page.reload()
+        page.wait_for_selector("#stack-cancel:not([hidden])")
+        assert page.is_disabled("#stack")
+        restart(servers, page, base, size=BIG)
         page.wait_for_selector("#stack-status >> text=The server restarted", timeout=30_000)
         assert page.inner_text("#stack-status") == "The server restarted: the stack was interrupted; run it again."
         assert page.is_enabled("#stack")
