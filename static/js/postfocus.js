@@ -178,13 +178,13 @@ async function watchSweep(jobId, burstId) {
   resetStackPreview();
   $("#coverage").replaceChildren();
   $("#sweep-result").replaceChildren();
-  // a cancel is what the photographer asked for, not a failure: the job says what it kept
+  // a cancel is what the photographer asked for, not a failure: the job says what it kept; a sweep lost
+  // with a restarted server is said in the status line (sweepLost)
   let lost = false;
   const done = await follow(jobId, { bar: "#sweep-bar", status: "#sweep-status" })
     .catch((err) => {
       lost = Boolean(err.lost);
-      if (lost || (err.job && err.job.state === "cancelled")) return err.job || null;
-      toast(`Sweep: ${err.message}`, "error");
+      if (!lost && err.job?.state !== "cancelled") toast(`Sweep: ${err.message}`, "error");
       return err.job || null;
     });
   $("#sweep-cancel").hidden = true;

@@ -26,6 +26,7 @@ FPS = 30.0
 THUMBS = "#sweep-frames img"
 #: Frames large enough that a stack of them is still running when the page is reloaded.
 BIG = (1440, 960)
+FRAMES = 30
 
 
 def restart(servers: list[Server], page: Page, base: Path, then: Callable[[], None] = lambda: None,
@@ -74,12 +75,13 @@ def test_a_sweep_cut_by_a_restart_ends_on_the_page_with_its_burst(tmp_path: Path
             stop_server_process(server.process)
 
 
-def shows_range_stack(page: Page, href: str | None = None) -> str | None:
-    """The Stack page shows the stack of frames 4-10 with its range and download link; the link."""
+def shows_stack(page: Page, frames: str, extent: str, href: str | None = None) -> str | None:
+    """The Stack page shows a stack of burst ``frames`` ("4–10") chosen as ``extent`` ("range" or "all"),
+    with its download link (``href`` when given); the link."""
     page.wait_for_selector("#download:not([hidden])", timeout=60_000)
-    assert "frames 4–10" in page.inner_text("#result-caption")
-    assert page.is_checked("input[name=extent][value=range]")
-    assert page.inner_text("#range-label") == "frames 4–10"
+    assert f"frames {frames})" in page.inner_text("#result-caption")
+    assert page.is_checked(f"input[name=extent][value={extent}]")
+    assert page.inner_text("#range-label") == f"frames {frames}"
     link = page.get_attribute("#download", "href")
     assert href is None or link == href
     assert page.inner_text("#download").startswith("Download ")
@@ -92,7 +94,7 @@ def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_p
     servers = [start_server(base, fps=FPS, size=BIG)]
     try:
         started = requests.post(f"{servers[0].url}/api/cameras/sim:macro/sweep",
-                                json={"range": [25, 195], "frames": 40}, timeout=10)
+                                json={"range": [25, 195], "frames": FRAMES}, timeout=10)
         finished_job(servers[0], started)
         burst = started.json()["burst"]
         page = new_page()
@@ -101,13 +103,24 @@ def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_p
         for slider, value in (("#range-first", 3), ("#range-last", 9)):  # moving one chooses "A range"
             page.eval_on_selector(slider, f"el => {{ el.value = {value}; el.dispatchEvent(new Event('input')); }}")
         page.click("#stack")
-        href = shows_range_stack(page)
-
+        href = shows_stack(page, "4–10", "range")
         page.reload()
-        shows_range_stack(page, href)
+        shows_stack(page, "4–10", "range", href)
 
-        # a deep stack of all frames in slabs, followed again by the page reloaded while it runs, cut by a
-        # restart: said once, and Stack works again
+        # a deep stack of all frames in slabs, cut by a restart: said once, and Stack works again
+        page.check("input[name=extent][value=all]")
+        page.fill("#slabs", "5")
+        page.click("#stack")
+        page.wait_for_selector("#stack-cancel:not([hidden])")
+        restart(servers, page, base, size=BIG)
+        page.wait_for_selector("#stack-status >> text=The server restarted", timeout=30_000)
+        assert page.inner_text("#stack-status") == "The server restarted: the stack was interrupted; run it again."
+        assert page.is_enabled("#stack")
+        assert page.is_hidden("#stack-cancel")
+        page.reload()
+        shows_stack(page, "4–10", "range", href)
+
+        # run again, and followed by the page reloaded while it runs, to its end
         page.check("input[name=extent][value=all]")
         page.fill("#slabs", "5")
         page.click("#stack")
@@ -115,14 +128,11 @@ def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_p
         page.reload()
         page.wait_for_selector("#stack-cancel:not([hidden])")
         assert page.is_disabled("#stack")
-        restart(servers, page, base, size=BIG)
-        page.wait_for_selector("#stack-status >> text=The server restarted", timeout=30_000)
-        assert page.inner_text("#stack-status") == "The server restarted: the stack was interrupted; run it again."
-        assert page.is_enabled("#stack")
-        assert page.is_hidden("#stack-cancel")
-
+        page.wait_for_selector("#stack-cancel", state="hidden", timeout=60_000)
+        whole = shows_stack(page, f"1–{FRAMES}", "all")
+        assert whole != href
         page.reload()
-        shows_range_stack(page, href)
+        shows_stack(page, f"1–{FRAMES}", "all", whole)
     finally:
         for server in servers:
             stop_server_process(server.process)
