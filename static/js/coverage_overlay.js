@@ -86,13 +86,13 @@ async function run(burstId, fix, body) {
 
 // A sweep of this camera ended (here or in another browser): its coverage, drawn; a fix's reshoot job
 // says when the burst has changed.
-// a page reloaded after a sweep shows its coverage again, with the warnings of the burst as it is now
-// (a fix since may have merged frames into it)
+// a page reloaded after a sweep shows its coverage again, with the warnings as the sweep gave them (its
+// pre-scan's, then its coverage's), the coverage's as the burst is now (a fix since may have merged frames)
 on("snapshot", async () => {
   const last = lastSweep(cameraId());
   if (!last || !node.hidden) return;
   const burst = await show(last.result.burst);
-  const warnings = burst?.summary?.coverage?.warnings || [];
+  const warnings = [...(burst?.sweep?.prescan?.warnings || []), ...(burst?.summary?.coverage?.warnings || [])];
   $("#coverage").replaceChildren(...warnings.map((w) => el("p", { class: "warning" }, w)));
 });
 on("job.done", (job) => {

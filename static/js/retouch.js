@@ -3,7 +3,8 @@
 // scrubber) or a slab. Mouse, pen and touch are pointer events on a canvas laid over the picture; a stroke
 // is sent when the pointer lifts, the server paints it and keeps it in the burst, and the page shows the
 // picture of the revision it answers with. Undo and redo are the server's too, so every browser (and a
-// reload, and a restarted server) sees the same strokes.
+// reload, and a restarted server) sees the same strokes. Stacking again keeps the stack painted until then,
+// strokes and all, as an earlier stack that Restore brings back.
 import { $, api, attempt, el, on, toast } from "./core.js";
 import { follow } from "./jobs.js";
 
@@ -16,6 +17,7 @@ export function retouch(burstId, { showFrame, onPicture = () => {} }) {
   const panel = $("#retouch");
   const source = $("#retouch-source");
   const frame = $("#retouch-frame");
+  const earlier = $("#retouch-earlier-stack");
   let layer = null;
   let points = null;
 
@@ -76,14 +78,20 @@ export function retouch(burstId, { showFrame, onPicture = () => {} }) {
     panel.hidden = canvas.hidden = false;
     $("#retouch-undo").disabled = !state.strokes.length;
     $("#retouch-redo").disabled = !state.undone;
-    const [a, b] = state.about.range || [0, 0];
-    const n = state.strokes.length;
-    $("#retouch-status").textContent = `${n} stroke${n === 1 ? "" : "s"} over the stack of frames ${a + 1}–${b + 1}` +
-      (state.slabs.length ? ` (${state.slabs.length} slabs)` : "");
+    $("#retouch-status").textContent = describe(state.strokes.length, state) +
+      (state.earlier.length ? `; ${state.earlier.length} earlier stack${state.earlier.length === 1 ? " is" : "s are"} kept with ${state.earlier.length === 1 ? "its" : "their"} strokes` : "");
+    earlier.replaceChildren(...state.earlier.map((e) => el("option", { value: e.stack }, describe(e.strokes, e))));
+    $("#retouch-earlier").hidden = !state.earlier.length;
     const chosen = source.value;
     source.replaceChildren(el("option", { value: "frame" }, "the frame on the scrubber"),
       ...state.slabs.map(([first, last], k) => el("option", { value: `slab-${k}` }, `slab ${k + 1} (frames ${first + 1}–${last + 1})`)));
     if ([...source.options].some((o) => o.value === chosen)) source.value = chosen;
+  }
+
+  // "3 strokes over the stack of frames 6–60 (4 slabs)", of the layer painted now or of an earlier one.
+  function describe(n, { about }) {
+    const [a, b] = about.range || [0, 0];
+    return `${n} stroke${n === 1 ? "" : "s"} over the stack of frames ${a + 1}–${b + 1}` + (about.slabs ? ` (${about.slabs} slabs)` : "");
   }
 
   async function load() {
@@ -160,6 +168,11 @@ export function retouch(burstId, { showFrame, onPicture = () => {} }) {
     step(event.shiftKey ? "redo" : "undo")();
   });
 
+  $("#retouch-restore").addEventListener("click", async () => {
+    const state = await attempt(() => api("POST", `/api/bursts/${burstId}/retouch/restore`, { stack: earlier.value }));
+    if (state) show(state);
+  });
+
   $("#retouch-export").addEventListener("click", async () => {
     const started = await attempt(() => api("POST", `/api/bursts/${burstId}/retouch/export`, { format: $("#format").value }));
     if (!started) return;
@@ -172,7 +185,10 @@ export function retouch(burstId, { showFrame, onPicture = () => {} }) {
   });
 
   // Another browser painted, undid or stacked again: show what the burst now holds.
-  on("retouch.changed", (event) => { if (event.burst === burstId && event.revision !== layer?.revision) load(); });
+  on("job.done", (job) => { if (job.job_kind === "stack" && job.subject === burstId) load(); });
+  on("retouch.changed", (event) => {
+    if (event.burst === burstId && (event.stack !== layer?.stack || event.revision !== layer?.revision)) load();
+  });
   addEventListener("resize", fitCanvas);
 
   return {

@@ -124,7 +124,7 @@ $("#single").addEventListener("click", async (event) => {
 $("#stack").addEventListener("click", async () => {
   const body = { method: $("#method").value, format: $("#format").value };
   if (extent() === "range") body.range = [Number(first.value), Number(last.value)];
-  if (Number($("#slabs").value) > 1) body.slabs = Number($("#slabs").value);
+  if ($("#slabs").value !== "0") body.slabs = Number($("#slabs").value); // the API's rule, and its refusal
   const started = await attempt(() => api("POST", `/api/bursts/${burstId}/stack`, body));
   if (started) watchStack(started.job);
 });

@@ -86,6 +86,10 @@ def test_bad_bodies_get_400_naming_the_problem(client, burst) -> None:
     assert wrong.status_code == 400 and "pyramid" in wrong.get_json()["error"]
     backwards = client.post(f"/api/bursts/{burst_id}/stack", json={"range": [2, 1]})
     assert backwards.status_code == 400 and "first <= last" in backwards.get_json()["error"]
+    # past the burst's 3 frames: refused at once (not a job that stacks other frames than asked for)
+    beyond = client.post(f"/api/bursts/{burst_id}/stack", json={"range": [1, 99999]})
+    assert beyond.status_code == 400, beyond.get_json()
+    assert "frame range 1-99999 is not within the frames there are, 0-2" in beyond.get_json()["error"]
     assert client.post(f"/api/bursts/{burst_id}/stack", json=[1, 2]).status_code == 400
     assert client.post(f"/api/bursts/{burst_id}/export", json={"format": "frame"}).status_code == 400
     assert client.get(f"/api/bursts/{burst_id}/refocus?x=0.5").status_code == 400

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tether.burst.appender import Appender
@@ -43,11 +43,13 @@ def store_derived(path: Path | str, name: str, data: bytes) -> None:
     store_derived_items(path, {name: data})
 
 
-def store_derived_items(path: Path | str, items: Mapping[str, bytes]) -> None:
+def store_derived_items(path: Path | str, items: Mapping[str, bytes], *, drop: Iterable[str] = ()) -> None:
     """Add (or replace) several derived items in one append, with one new directory: the burst holds all
-    of them or, after a crash or a full disk, none (items that belong together, like a stack and its layer)."""
+    of them or, after a crash or a full disk, none (items that belong together, like a stack and its layer).
+    The items named in ``drop`` leave the directory in the same step (their bytes become dead space)."""
     path = Path(path)
     entries = {name: derived_entry(name) for name in items}  # validates the names before touching the file
+    dropped = {name: derived_entry(name) for name in drop if name not in items}
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -64,10 +66,10 @@ def store_derived_items(path: Path | str, items: Mapping[str, bytes]) -> None:
             if reader.recovered:
                 raise BurstError(f"{path}: the burst was never closed properly", hint="run 'tether burst repair' first")
             manifest = dict(reader.manifest)
-            replaced = {*entries.values(), MANIFEST_ENTRY}
+            replaced = {*entries.values(), *dropped.values(), MANIFEST_ENTRY}
             live = [e for e in reader.directory() if e.name not in replaced]
         now = time.time()
-        derived = dict(manifest.get("derived") or {})
+        derived = {name: info for name, info in (manifest.get("derived") or {}).items() if name not in dropped}
         for name, data in items.items():
             derived[name] = {"entry": entries[name], "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                              "added_at": now}

@@ -28,6 +28,7 @@ from tether.imaging import (
     write_image,
 )
 from tether.imaging.formats import readable_suffixes, suffixes_text
+from tether.imaging.frame_range import frame_positions
 from tether.imaging.rawfile import RAW_SUFFIXES
 
 _IN = click.Path(dir_okay=False, path_type=Path)
@@ -131,11 +132,7 @@ def _parse_range(text: str | None, source: Any) -> range | None:
         first, last = (int(v) for v in text.split(":"))
     except ValueError:
         raise click.BadParameter(f"{text!r}: expected FIRST:LAST frame numbers, like 3:12") from None
-    numbers = getattr(source, "indices", list(range(len(source))))
-    inside = [k for k, i in enumerate(numbers) if first <= i <= last]
-    if first > last or not inside:
-        raise ImagingError(f"frame range {text} holds no frames; the input has frames {numbers[0]}..{numbers[-1]}")
-    return range(inside[0], inside[-1] + 1)
+    return frame_positions(getattr(source, "indices", list(range(len(source)))), first, last)
 
 
 def _parse_point(text: str, option: str) -> tuple[float, float]:

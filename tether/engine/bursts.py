@@ -30,7 +30,6 @@ from tether.imaging import (
     METHODS,
     FocusIndex,
     ImagingError,
-    TooFewFrames,
     compute_focus_index,
     depth_map_png,
     encode_image,
@@ -38,6 +37,7 @@ from tether.imaging import (
     stack_frames,
     write_image,
 )
+from tether.imaging.frame_range import frame_positions
 from tether.imaging.slabs import stack_slabs
 from tether.jobs import Job, JobPool
 
@@ -328,6 +328,9 @@ class BurstService:
         path = self.store.burst_path(burst_id)
         self.check_not_writing(burst_id)
         output, label = FORMATS.pick(fmt), METHODS.pick(method).label
+        if frames is not None:  # a range past the burst's frames is refused now, not in the job
+            with open_burst(path) as reader:
+                _source_range(BurstFrames(reader).indices, frames)
 
         def work(job: Job) -> dict[str, Any]:
             limit_heap_growth()
@@ -338,7 +341,7 @@ class BurstService:
 
             with open_burst(path) as reader:
                 source = BurstFrames(reader)
-                selected = _source_range(source.indices, frames, burst_id)
+                selected = _source_range(source.indices, frames)
                 slabbed = None
                 if slabs:  # the slabs share the focus index of all frames: made first if there is none yet
                     index = loaded.index if loaded else compute_focus_index(source, progress=progress,
@@ -388,15 +391,9 @@ class BurstService:
             raise BurstBusy(f"burst {burst_id} is still being written by a sweep", hint="wait for the sweep to end")
 
 
-def _source_range(indices: list[int], frames: tuple[int, int] | None, burst_id: str) -> range:
+def _source_range(indices: list[int], frames: tuple[int, int] | None) -> range:
     """The frame source's positions for burst frames first..last (corrupt frames are not in the source)."""
-    if frames is None:
-        return range(len(indices))
-    first, last = frames
-    inside = [k for k, i in enumerate(indices) if first <= i <= last]
-    if len(inside) < 2:
-        raise TooFewFrames(f"burst {burst_id} has fewer than two readable frames in {first}-{last}")
-    return range(inside[0], inside[-1] + 1)
+    return range(len(indices)) if frames is None else frame_positions(indices, *frames)
 
 
 def _labels(reader: BurstReader) -> dict[str, str]:

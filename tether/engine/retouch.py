@@ -20,11 +20,14 @@ from tether.engine.burst_cache import BurstCache
 from tether.engine.burst_frames import BurstFrames
 from tether.engine.bursts import BurstService
 from tether.engine.retouch_layer import (
-    BASE_NAME,
     Geometry,
+    base_name,
     decode_png,
+    earlier_layers,
+    editing,
     read_geometry,
     read_layer,
+    restore,
     slab_name,
     store_layer,
 )
@@ -53,8 +56,8 @@ IMAGE_CACHE = 2
 class _Sources:
     """Reads the pixels a stroke copies from an open burst: frames aligned and colour-matched, or slabs."""
 
-    def __init__(self, reader: BurstReader, shape: tuple[int, int]) -> None:
-        self.reader, self.shape = reader, shape
+    def __init__(self, reader: BurstReader, layer: dict[str, Any], shape: tuple[int, int]) -> None:
+        self.reader, self.layer, self.shape = reader, layer, shape
         self._frames: BurstFrames | None = None
         self._geometry: Geometry | None = None
         #: The last frame decoded: strokes in a row mostly copy the same frame, and a replay decodes it once.
@@ -63,9 +66,10 @@ class _Sources:
     def __call__(self, source: Source, box: Box) -> np.ndarray:
         r0, r1, c0, c1 = box
         if source.kind == "slab":
-            return decode_png(self.reader.derived(slab_name(source.number)), f"slab {source.number}")[r0:r1, c0:c1]
+            slab = self.reader.derived(slab_name(self.layer, source.number))
+            return decode_png(slab, f"slab {source.number}")[r0:r1, c0:c1]
         if self._geometry is None:
-            self._geometry, self._frames = read_geometry(self.reader), BurstFrames(self.reader)
+            self._geometry, self._frames = read_geometry(self.reader, self.layer), BurstFrames(self.reader)
         assert self._frames is not None
         k = self._geometry.position(source.number)
         if self._last is None or self._last[0] != k:
@@ -84,22 +88,32 @@ class RetouchService:
         self._images: BurstCache[tuple[tuple[str, int], np.ndarray]] = BurstCache(IMAGE_CACHE)
 
     def state(self, burst_id: str) -> dict[str, Any]:
-        """The layer: the stack it is painted on, its slabs, the strokes and how many can be redone."""
+        """The layer: the stack it is painted on, its slabs, the strokes, how many can be redone, and the earlier
+        stacks kept with their strokes."""
         with open_burst(self.bursts.store.burst_path(burst_id)) as reader:
-            return _public(read_layer(reader, burst_id))
+            return self._public(reader, burst_id, read_layer(reader, burst_id))
+
+    def restore(self, burst_id: str, stack: str) -> dict[str, Any]:
+        """Paint on the earlier stack ``stack`` again, with its strokes; the one painted now becomes an earlier one."""
+        path = self.bursts.store.burst_path(burst_id)
+        self.bursts.check_not_writing(burst_id)
+        with self._images.hold(burst_id):
+            layer = restore(path, burst_id, stack)
+            self._published(burst_id, layer)
+        return self.state(burst_id)
 
     # painting -------------------------------------------------------------------------------
     def add(self, burst_id: str, request: dict[str, Any]) -> dict[str, Any]:
         """Paint one stroke from a request (points and radius in fractions of the picture's width and height)."""
         path = self.bursts.store.burst_path(burst_id)
-        with self._images.hold(burst_id), open_burst(path) as reader:
+        with self._images.hold(burst_id), editing(path), open_burst(path) as reader:
             layer = read_layer(reader, burst_id)
             width, height = layer["size"]
             stroke = self._stroke(burst_id, reader, request, layer, (height, width))
             image = self._image(burst_id, reader, layer).copy()
             box = stroke_box(stroke, (height, width))
             if box[1] > box[0] and box[3] > box[2]:
-                paint(image, stroke, _Sources(reader, (height, width))(stroke.source, box), box)
+                paint(image, stroke, _Sources(reader, layer, (height, width))(stroke.source, box), box)
             layer["strokes"].append(stroke.to_dict())
             layer["undone"] = []
             return self._changed(burst_id, path, layer, image)
@@ -113,7 +127,7 @@ class RetouchService:
     def _move(self, burst_id: str, take: str, put: str) -> dict[str, Any]:
         """Undo (the last stroke to the undone) or redo (the last undone back), and replay."""
         path = self.bursts.store.burst_path(burst_id)
-        with self._images.hold(burst_id), open_burst(path) as reader:
+        with self._images.hold(burst_id), editing(path), open_burst(path) as reader:
             layer = read_layer(reader, burst_id)
             if not layer[take]:
                 raise InvalidInput("there is no stroke to " + ("undo" if take == "strokes" else "redo"))
@@ -125,9 +139,21 @@ class RetouchService:
         layer["revision"] += 1
         store_layer(path, layer)
         self._remember(burst_id, layer, image)
-        self.bursts.bus.publish("retouch.changed", burst=burst_id, revision=layer["revision"],
+        self._published(burst_id, layer)
+        with open_burst(path) as reader:
+            return self._public(reader, burst_id, layer)
+
+    def _published(self, burst_id: str, layer: dict[str, Any]) -> None:
+        self.bursts.bus.publish("retouch.changed", burst=burst_id, stack=layer["stack"], revision=layer["revision"],
                                 strokes=len(layer["strokes"]), undone=len(layer["undone"]))
-        return _public(layer)
+
+    @staticmethod
+    def _public(reader: BurstReader, burst_id: str, layer: dict[str, Any]) -> dict[str, Any]:
+        earlier = [{"stack": e["stack"], "about": e["about"], "strokes": len(e["strokes"]), "undone": len(e["undone"])}
+                   for e in earlier_layers(reader, burst_id)]
+        return {"stack": layer["stack"], "about": layer["about"], "slabs": layer["slabs"], "size": layer["size"],
+                "revision": layer["revision"], "strokes": layer["strokes"], "undone": len(layer["undone"]),
+                "earlier": earlier}
 
     def _stroke(self, burst_id: str, reader: BurstReader, request: dict[str, Any], layer: dict[str, Any],
                 shape: tuple[int, int]) -> Stroke:
@@ -156,7 +182,7 @@ class RetouchService:
             raise NotFound(f"this stack has no slab {stroke.source.number + 1}"
                            + (f" (it has {len(layer['slabs'])})" if layer["slabs"] else " (it was not slabbed)"))
         if stroke.source.kind == "frame":
-            read_geometry(reader).position(stroke.source.number)  # (NotFound when the stack had no such frame)
+            read_geometry(reader, layer).position(stroke.source.number)  # (NotFound when the stack had no such frame)
         return stroke
 
     # pictures -------------------------------------------------------------------------------
@@ -203,9 +229,9 @@ class RetouchService:
 def _replayed(reader: BurstReader, layer: dict[str, Any],
               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """The layer's base with its strokes replayed, read from the burst."""
-    base = decode_png(reader.derived(BASE_NAME), "the retouch base")
+    base = decode_png(reader.derived(base_name(layer)), "the retouch base")
     strokes = [Stroke.from_dict(s) for s in layer["strokes"]]
-    read = _Sources(reader, (base.shape[0], base.shape[1]))
+    read = _Sources(reader, layer, (base.shape[0], base.shape[1]))
     if progress is None:
         return replay(base, strokes, read)
     done = [0]
@@ -218,7 +244,3 @@ def _replayed(reader: BurstReader, layer: dict[str, Any],
 
     return replay(base, strokes, counted)
 
-
-def _public(layer: dict[str, Any]) -> dict[str, Any]:
-    return {"stack": layer["stack"], "about": layer["about"], "slabs": layer["slabs"], "size": layer["size"],
-            "revision": layer["revision"], "strokes": layer["strokes"], "undone": len(layer["undone"])}

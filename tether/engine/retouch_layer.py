@@ -1,17 +1,24 @@
-"""A burst's retouch layer as stored: the stack it is painted on, its slabs, and the strokes (JSON).
+"""A burst's retouch layers as stored: the stack each is painted on, its slabs, and the strokes (JSON).
 
 The panel's stack job keeps what retouching needs as derived data in the burst (:func:`keep_stack`):
-the stack itself, lossless (:data:`BASE_NAME`), the geometry and colour gains its frames were stacked
-with (:data:`GEOMETRY_NAME`: a stroke copies a frame exactly as the stack took it, after a restart
+the stack itself, lossless (:func:`base_name`), the geometry and colour gains its frames were stacked
+with (:func:`geometry_name`: a stroke copies a frame exactly as the stack took it, after a restart
 too, whatever focus index is in memory then), the slabs' pictures when it was slabbed, and a new,
 empty layer (:data:`LAYER_NAME`: the stack it belongs to, the strokes in order, those undone for
 redo, a revision that every change counts). :mod:`tether.engine.retouch` paints and replays them.
+
+Stacking again never drops strokes: a layer with strokes (or strokes to redo) is kept beside the new
+one as an earlier stack (:func:`earlier_name`, a few kilobytes of JSON; its pictures are named by its
+stack, so they stay where they are and nothing full-size is copied) and :func:`restore` brings it
+back. A layer without strokes is dropped with its pictures: its stack is in exports/ already.
 """
 from __future__ import annotations
 
 import io
 import json
 import secrets
+import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,22 +26,52 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tether.burst import BurstReader, store_derived, store_derived_items
+from tether.burst import BurstReader, open_burst, store_derived, store_derived_items
+from tether.engine.burst_cache import BurstCache
 from tether.errors import NotFound, TetherError
 from tether.imaging import FocusIndex, ImagingError, encode_image
 from tether.imaging.slabs import SlabStack
 
-#: The stack the strokes are painted on, lossless.
-BASE_NAME = "retouch-base.png"
-#: Each frame's burst number, transform to the stack's geometry and colour gains, as the stack used them.
-GEOMETRY_NAME = "retouch-geometry.npz"
-#: The layer: the stack it belongs to, the strokes, those undone.
+#: The layer painted now: the stack it belongs to, the strokes, those undone.
 LAYER_NAME = "retouch.json"
 LAYER_VERSION = 1
+#: The names of a layer's pictures start with its "prefix"; layers kept before stacks were named had none.
+_UNNAMED = "retouch-"
+_EARLIER = "retouch-earlier-"
+_EDITS: BurstCache[None] = BurstCache(0)  # only its per-burst locks
 
 
-def slab_name(k: int) -> str:
-    return f"retouch-slab-{k:02d}.png"
+def _prefix(layer: dict[str, Any]) -> str:
+    return str(layer.get("prefix", _UNNAMED))
+
+
+def base_name(layer: dict[str, Any]) -> str:
+    """The stack the strokes are painted on, lossless."""
+    return f"{_prefix(layer)}base.png"
+
+
+def geometry_name(layer: dict[str, Any]) -> str:
+    """Each frame's burst number, transform to the stack's geometry and colour gains, as the stack used them."""
+    return f"{_prefix(layer)}geometry.npz"
+
+
+def slab_name(layer: dict[str, Any], k: int) -> str:
+    return f"{_prefix(layer)}slab-{k:02d}.png"
+
+
+def earlier_name(stack: str) -> str:
+    """An earlier layer, kept when the burst was stacked again (or another was restored over it)."""
+    return f"{_EARLIER}{stack}.json"
+
+
+def editing(path: Path) -> AbstractContextManager[None]:
+    """Change the layers of the burst at ``path`` alone: between reading a layer and storing it again, a stroke
+    must not land on a stack that is being replaced (its stroke would be lost), nor a new stack be overwritten."""
+    return _EDITS.hold(str(path))
+
+
+def _pictures(layer: dict[str, Any]) -> list[str]:
+    return [base_name(layer), geometry_name(layer), *(slab_name(layer, k) for k in range(len(layer["slabs"])))]
 
 
 @dataclass(frozen=True)
@@ -52,35 +89,66 @@ class Geometry:
         return self.frames.index(number)
 
 
-def read_geometry(reader: BurstReader) -> Geometry:
-    with np.load(io.BytesIO(reader.derived(GEOMETRY_NAME)), allow_pickle=False) as z:
+def read_geometry(reader: BurstReader, layer: dict[str, Any]) -> Geometry:
+    with np.load(io.BytesIO(reader.derived(geometry_name(layer))), allow_pickle=False) as z:
         return Geometry([int(v) for v in z["frames"]], z["transforms"], z["gains"])
 
 
 def keep_stack(path: Path, image: np.ndarray, *, about: dict[str, Any], numbers: list[int], index: FocusIndex,
                slabs: SlabStack | None = None) -> None:
-    """Keep the stack ``image`` (and its slabs) in the burst at ``path`` as the base of a new, empty retouch layer.
+    """Keep the stack ``image`` (and its slabs) in the burst at ``path`` as the base of a new, empty retouch layer;
+    the layer it replaces is kept as an earlier one when it has strokes.
 
     ``about`` describes the stack for people (method, frames); ``numbers`` maps the frame source's positions
     to burst frame numbers (the slabs' ranges are stored in burst numbers); ``index`` is the focus index the
     stack was made with (its transforms and gains).
     """
-    kept: list[list[int]] = []
+    stack = secrets.token_hex(6)
+    ranges = [[numbers[slab.start], numbers[slab.stop - 1]] for slab in slabs.slabs] if slabs else []
+    layer = {"version": LAYER_VERSION, "stack": stack, "prefix": f"retouch-{stack}-", "made": time.time(),
+             "about": about, "slabs": ranges,
+             "size": [image.shape[1], image.shape[0]], "revision": 0, "strokes": [], "undone": []}
     items: dict[str, bytes] = {}
     if slabs is not None:
-        for k, slab in enumerate(slabs.slabs):
-            items[slab_name(k)] = slabs.pictures.encoded[k]
-            kept.append([numbers[slab.start], numbers[slab.stop - 1]])
+        for k in range(len(slabs.slabs)):
+            items[slab_name(layer, k)] = slabs.pictures.encoded[k]
     geometry = io.BytesIO()
     np.savez(geometry, frames=np.array(numbers, np.int64), transforms=np.asarray(index.transforms, np.float64),
              gains=np.asarray(index.gains, np.float32))
-    items[GEOMETRY_NAME] = geometry.getvalue()
-    items[BASE_NAME] = encode_image(image, ".png")
-    layer = {"version": LAYER_VERSION, "stack": secrets.token_hex(6), "about": about, "slabs": kept,
-             "size": [image.shape[1], image.shape[0]], "revision": 0, "strokes": [], "undone": []}
+    items[geometry_name(layer)] = geometry.getvalue()
+    items[base_name(layer)] = encode_image(image, ".png")
     items[LAYER_NAME] = _layer_bytes(layer)
-    # one append: a crash part-way leaves the old stack with its own strokes, never the new stack with old strokes
-    store_derived_items(path, items)
+    drop: list[str] = []
+    with editing(path):
+        with open_burst(path) as reader:
+            current = _stored_layer(reader)
+        if current is not None and (current["strokes"] or current["undone"]):
+            items[earlier_name(current["stack"])] = _layer_bytes(current)
+        elif current is not None:
+            drop = _pictures(current)
+        # one append: a crash part-way leaves the old stack with its strokes, never the new stack with old strokes
+        store_derived_items(path, items, drop=drop)
+
+
+def restore(path: Path, burst_id: str, stack: str) -> dict[str, Any]:
+    """Make the earlier layer of ``stack`` the one painted (the one it replaces is kept as an earlier one)."""
+    with editing(path):
+        with open_burst(path) as reader:
+            current = read_layer(reader, burst_id)
+            if earlier_name(stack) not in reader.derived_names():
+                raise NotFound(f"burst {burst_id} has no earlier stack {stack!r}",
+                               hint="its earlier stacks are listed by GET /api/bursts/ID/retouch")
+            chosen = _checked(json.loads(reader.derived(earlier_name(stack))), burst_id)
+        store_derived_items(path, {LAYER_NAME: _layer_bytes(chosen),
+                                   earlier_name(current["stack"]): _layer_bytes(current)}, drop=[earlier_name(stack)])
+    return chosen
+
+
+def earlier_layers(reader: BurstReader, burst_id: str) -> list[dict[str, Any]]:
+    """The earlier layers kept in the burst, the newest stack first."""
+    names = [n for n in reader.derived_names() if n.startswith(_EARLIER)]
+    layers = [_checked(json.loads(reader.derived(n)), burst_id) for n in names]
+    return sorted(layers, key=lambda layer: -float(layer.get("made", 0.0)))
 
 
 def keep_for_retouch(path: Path, image: np.ndarray, **kept: Any) -> list[str]:
@@ -103,9 +171,19 @@ def _layer_bytes(layer: dict[str, Any]) -> bytes:
 
 def read_layer(reader: BurstReader, burst_id: str) -> dict[str, Any]:
     """The retouch layer of the open burst ``reader``; NotFound when it has none."""
-    if LAYER_NAME not in reader.derived_names():
+    layer = _stored_layer(reader, burst_id)
+    if layer is None:
         raise NotFound(f"burst {burst_id} has no stack to retouch", hint="stack it on the Stack page first")
-    layer: dict[str, Any] = json.loads(reader.derived(LAYER_NAME))
+    return layer
+
+
+def _stored_layer(reader: BurstReader, burst_id: str = "") -> dict[str, Any] | None:
+    if LAYER_NAME not in reader.derived_names():
+        return None
+    return _checked(json.loads(reader.derived(LAYER_NAME)), burst_id or reader.path.stem)
+
+
+def _checked(layer: dict[str, Any], burst_id: str) -> dict[str, Any]:
     if layer.get("version") != LAYER_VERSION:
         raise ImagingError(f"the retouch layer of burst {burst_id} is of another version ({layer.get('version')})")
     return layer

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, request, send_file
 
 from tether.checks import number, one_of, ordered_pair, whole
+from tether.errors import InvalidInput
 from tether.imaging import FORMATS, METHODS
 from tether.web.api import engine, ok
 from tether.web.errors import BadRequest
@@ -21,6 +22,18 @@ bp = Blueprint("api_bursts", __name__)
 MAX_FRAME_INDEX = 1_000_000
 #: Slabs a stack may be cut into (a 300-frame stack in slabs of 3 frames is 100; the burst says if it fits).
 MAX_SLABS = 500
+
+
+def slab_count(name: str, value: Any) -> int:
+    """0 stacks all frames at once; one slab would be the same stack, so a count starts at 2 (the panel's
+    Slabs field takes the same, and shows this refusal)."""
+    if type(value) is int and value == 0:
+        return 0
+    try:
+        return int(whole(2, MAX_SLABS)(name, value))
+    except InvalidInput:
+        raise InvalidInput(f"{name} must be 0 (all frames at once) or a whole number from 2 to {MAX_SLABS}, "
+                           f"not {value!r}") from None
 
 
 
@@ -105,10 +118,10 @@ def stack(burst_id: str) -> Any:
         "method": Field(METHODS.check, default=METHODS.default),
         "format": Field(FORMATS.check, default=FORMATS.default),
         "range": Field(ordered_pair(0, MAX_FRAME_INDEX)),
-        "slabs": Field(whole(2, MAX_SLABS)),
+        "slabs": Field(slab_count),
     })
     job = engine().bursts.start_stack(burst_id, method=body["method"], fmt=body["format"], frames=body["range"],
-                                      slabs=body["slabs"])
+                                      slabs=body["slabs"] or None)
     return ok({"job": job.id}, 202)
 
 

@@ -1,4 +1,5 @@
-"""REST API for retouching a burst's stack: the layer, strokes, undo and redo, the picture, the full-size export.
+"""REST API for retouching a burst's stack: the layer, strokes, undo and redo, the earlier stacks, the picture,
+the full-size export.
 
 A stroke's points and radius come as fractions of the picture's width and height (as refocus taps do);
 the server turns them into pixels, picks the frame for the brush and paints before it answers, so the
@@ -11,6 +12,7 @@ from typing import Any
 import cv2
 from flask import Blueprint, Response
 
+from tether.checks import text
 from tether.imaging import FORMATS, encode_image
 from tether.web.api import engine, ok
 from tether.web.validation import Field, json_body, json_object
@@ -38,6 +40,13 @@ def undo(burst_id: str) -> Any:
 @bp.post("/bursts/<burst_id>/retouch/redo")
 def redo(burst_id: str) -> Any:
     return ok(engine().retouch.redo(burst_id))
+
+
+@bp.post("/bursts/<burst_id>/retouch/restore")
+def restore(burst_id: str) -> Any:
+    """Paint on an earlier stack again (stacking again keeps the one painted until then, strokes and all)."""
+    body = json_body({"stack": Field(text(40), required=True)})
+    return ok(engine().retouch.restore(burst_id, body["stack"]))
 
 
 @bp.get("/bursts/<burst_id>/retouch.jpg")

@@ -8,6 +8,7 @@ from tether.engine.ids import UnknownId, check_id
 from tether.imaging import FORMATS, METHODS
 from tether.imaging.retouch import BRUSHES
 from tether.web import vendor
+from tether.web.api_bursts import MAX_SLABS
 
 bp = Blueprint("pages", __name__)
 
@@ -42,7 +43,8 @@ def refocus(burst_id: str) -> str:
 
 @bp.get("/stack/<burst_id>")
 def stack(burst_id: str) -> str:
-    return _page("stack", burst_id=_burst(burst_id), methods=METHODS, formats=FORMATS, brushes=BRUSHES)
+    return _page("stack", burst_id=_burst(burst_id), methods=METHODS, formats=FORMATS, brushes=BRUSHES,
+                 max_slabs=MAX_SLABS)
 
 
 @bp.get("/depth/<burst_id>")

@@ -194,3 +194,20 @@ def test_the_living_picture_refocuses_offline_as_tether_refocus_does(server: Ser
     finally:
         context.close()
     assert not asked, f"the living picture asked the network for {asked}"
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 844, "height": 390}],
+                         ids=["phone", "phone-landscape"])
+def test_the_preview_is_shown_on_a_phone(server: Server, new_page: Callable[..., Page], burst: str,
+                                         viewport: dict[str, int]) -> None:
+    page = new_page(viewport=viewport, has_touch=True)
+    page.goto(f"{server.url}/depth/{burst}")
+    page.wait_for_selector("#stage[data-ready=true]", timeout=90_000)
+    box = picture_box(page, "#preview")
+    # the picture as wide as the screen allows at its aspect, and big enough to tap a subject on
+    assert box["height"] >= 0.4 * min(viewport["height"], viewport["width"] * SIZE[1] / SIZE[0]), box
+    assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    objs = objects(server, burst)
+    before = renders(page)
+    tap(page, "#preview", objs["coin"][1])  # a tap on the picture reaches it (nothing lies over it)
+    rendered(page, before)

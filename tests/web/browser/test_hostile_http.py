@@ -32,6 +32,7 @@ JSON_ENDPOINTS = [
     ("POST", "/api/bursts/no-such-burst/save-frame"),
     ("POST", "/api/bursts/no-such-burst/retouch/strokes"),
     ("POST", "/api/bursts/no-such-burst/retouch/export"),
+    ("POST", "/api/bursts/no-such-burst/retouch/restore"),
     ("PATCH", "/api/bursts/no-such-burst"),
     ("POST", "/api/sessions"),
     ("PATCH", "/api/sessions/no-such-session"),

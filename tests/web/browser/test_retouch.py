@@ -3,8 +3,8 @@
 A stack of the near frames only leaves the far cork board soft: a region the stack got wrong. A stroke of
 the mouse over it with the "sharpest frame" brush makes it match the scene's truth within 1 dB of the
 sharpest frame there, and leaves no seam; undo gives the stack back bit for bit; the stroke survives a
-server restart; the full-size export holds it; a slabbed stack offers its slabs to the brush. The server
-is this test's own, stopped and started again.
+server restart; the full-size export holds it; a slabbed stack offers its slabs to the brush, and the first
+stack, stroke and all, is kept beside it to restore. The server is this test's own, stopped and started again.
 """
 from __future__ import annotations
 
@@ -164,6 +164,20 @@ def test_a_stroke_mends_what_the_stack_got_wrong_and_survives_a_restart(tmp_path
         layer = requests.get(f"{second.url}/api/bursts/{burst}/retouch", timeout=10).json()
         assert layer["about"]["slabs"] == 2 and len(layer["slabs"]) == 2
         assert [s["source"] for s in layer["strokes"]] == [{"kind": "slab", "number": 1}]
+
+        # stacking again, from the page or a script, kept the painted stacks: Restore paints on the first again
+        assert page.is_visible("#retouch-earlier") and "1 earlier stack is kept" in page.inner_text("#retouch-status")
+        finished_job(second, requests.post(f"{second.url}/api/bursts/{burst}/stack", json={}, timeout=10))
+        page.wait_for_function("document.querySelector('#retouch-status').textContent.startsWith("
+                               "'0 strokes over the stack of frames 1–14; 2 earlier stacks are kept')")
+        page.select_option("#retouch-earlier-stack", label="1 stroke over the stack of frames 1–7")
+        page.click("#retouch-restore")
+        first_stack = layer["earlier"][0]["stack"]
+        page.wait_for_function(f"document.querySelector('#result').dataset.stack === '{first_stack}'")
+        assert page.inner_text("#retouch-status").startswith("1 stroke over the stack of frames 1–7;")
+        np.testing.assert_array_equal(lossless(second, burst), retouched)
+        assert page.locator("#retouch-earlier-stack option").all_inner_texts() == [
+            "0 strokes over the stack of frames 1–14", "1 stroke over the stack of frames 1–14 (2 slabs)"]
     finally:
         stop_server_process(first.process)
         if second is not None:
