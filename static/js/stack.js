@@ -51,11 +51,20 @@ async function init() {
   if (layer) await showKept(layer);
 }
 
+// The stack painted on changed (an earlier one restored, here or in another browser): its caption and range.
+let shownStack = null;
+on("retouch.changed", async (event) => {
+  if (event.burst !== burstId || event.stack === shownStack) return;
+  const layer = await keptLayer();
+  if (layer) await showKept(layer);
+});
+
 // The burst's last stack, kept as the retouch layer's base through a reload and a restart (null: none yet).
 const keptLayer = () => api("GET", `/api/bursts/${burstId}/retouch`).catch(() => null);
 
 // That stack as it was made.
 async function showKept(layer) {
+  shownStack = layer.stack;
   const { range, method, slabs, export: exportId } = layer.about;
   const exported = (await api("GET", "/api/exports").catch(() => [])).find((e) => e.id === exportId);
   showStack({ export: exportId, name: exported?.name, method, range, slabs, frames: range[1] - range[0] + 1 });

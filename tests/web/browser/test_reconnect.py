@@ -1,7 +1,8 @@
 """An open page across a server restart, in a real browser against a real ``tether serve`` stopped
 (SIGTERM) and started again on its port and data dir: a sweep or a stack the page was following ends
 there with one line saying so, its buttons are usable again, the sweep's burst is offered with every
-thumbnail shown; and the Stack page, reloaded or restarted, shows its last stack as it was made."""
+thumbnail shown; and the Stack page, reloaded or restarted, shows its last stack as it was made (and an
+earlier one when it is restored), and follows a stack that runs while it is reloaded."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -88,6 +89,20 @@ def shows_stack(page: Page, frames: str, extent: str, href: str | None = None) -
     return link
 
 
+def paint(page: Page) -> None:
+    """One stroke across the middle of the stack (a painted stack is kept when the burst is stacked again)."""
+    page.wait_for_selector("#retouch:not([hidden])")
+    page.wait_for_function("document.querySelector('#result').dataset.revision === '0'")
+    box = page.locator("#result").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.4, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('#result').dataset.revision === '1'")
+
+
 def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_path: Path,
                                                                            new_page: Callable[..., Page]) -> None:
     base = tmp_path / "serve"
@@ -104,6 +119,7 @@ def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_p
             page.eval_on_selector(slider, f"el => {{ el.value = {value}; el.dispatchEvent(new Event('input')); }}")
         page.click("#stack")
         href = shows_stack(page, "4–10", "range")
+        paint(page)
         page.reload()
         shows_stack(page, "4–10", "range", href)
 
@@ -133,6 +149,11 @@ def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_p
         assert whole != href
         page.reload()
         shows_stack(page, f"1–{FRAMES}", "all", whole)
+        # the earlier stack restored to paint on: the page says that one again
+        page.wait_for_selector("#retouch-earlier:not([hidden])")
+        page.click("#retouch-restore")
+        page.wait_for_function("document.querySelector('#range-label').textContent === 'frames 4–10'")
+        shows_stack(page, "4–10", "range", href)
     finally:
         for server in servers:
             stop_server_process(server.process)
