@@ -103,6 +103,14 @@ def paint(page: Page) -> None:
     page.wait_for_function("document.querySelector('#result').dataset.revision === '1'")
 
 
+def start_deep_stack(page: Page) -> None:
+    """Stack all frames in 5 slabs from the page; return once it runs."""
+    page.check("input[name=extent][value=all]")
+    page.fill("#slabs", "5")
+    page.click("#stack")
+    page.wait_for_selector("#stack-cancel:not([hidden])")
+
+
 def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_path: Path,
                                                                            new_page: Callable[..., Page]) -> None:
     base = tmp_path / "serve"
@@ -124,10 +132,7 @@ def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_p
         shows_stack(page, "4–10", "range", href)
 
         # a deep stack of all frames in slabs, cut by a restart: said once, and Stack works again
-        page.check("input[name=extent][value=all]")
-        page.fill("#slabs", "5")
-        page.click("#stack")
-        page.wait_for_selector("#stack-cancel:not([hidden])")
+        start_deep_stack(page)
         restart(servers, page, base, size=BIG)
         page.wait_for_selector("#stack-status >> text=The server restarted", timeout=30_000)
         assert page.inner_text("#stack-status") == "The server restarted: the stack was interrupted; run it again."
@@ -137,10 +142,7 @@ def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_p
         shows_stack(page, "4–10", "range", href)
 
         # run again, and followed by the page reloaded while it runs, to its end
-        page.check("input[name=extent][value=all]")
-        page.fill("#slabs", "5")
-        page.click("#stack")
-        page.wait_for_selector("#stack-cancel:not([hidden])")
+        start_deep_stack(page)
         page.reload()
         page.wait_for_selector("#stack-cancel:not([hidden])")
         assert page.is_disabled("#stack")
