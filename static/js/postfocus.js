@@ -156,8 +156,10 @@ $("#sweep").addEventListener("click", async () => {
   if (near !== "" && far !== "") body.range = [Number(near), Number(far)];
   if ($("#frames").value) body.frames = Number($("#frames").value);
   if (!$("#settle").disabled && Number($("#settle").value) > 0) body.settle_seconds = Number($("#settle").value);
+  $("#sweep-result").replaceChildren(); // the last sweep's links go as soon as a new one is asked for
   const started = await attempt(() => api("POST", `${cameraPath()}/sweep`, body));
   if (started) watchSweep(started.job, started.burst);
+  else offerLastSweep(); // refused: the last sweep is still the one to open
 });
 $("#sweep-cancel").addEventListener("click", () => sweepJob && attempt(() => api("POST", `/api/jobs/${sweepJob}/cancel`)));
 
@@ -284,7 +286,11 @@ on("snapshot", () => {
   // the camera's last pre-scan (before a reload or a restart, maybe from another browser): curves and range
   const cam = state.cameras.get(cameraId());
   if (cam && cam.last_prescan && !prescan) showPrescan(cam.last_prescan, { keepRange: true });
-  // and its last sweep's links, when none is running or shown (coverage_overlay.js shows its coverage)
+  offerLastSweep(); // (coverage_overlay.js shows its coverage)
+});
+
+// The camera's last sweep's links, when none is running or shown.
+function offerLastSweep() {
   const last = lastSweep(cameraId());
   if (last && !sweepJob && !$("#sweep-result").children.length) showLinks(last.result.burst);
-});
+}
