@@ -17,7 +17,20 @@ function show(job) {
   else w.reject(Object.assign(new Error(job.state === "cancelled" ? "cancelled" : job.error), { job }));
 }
 
-// Resolve with the finished job (its result in .result) or reject with its error; progress goes to bar/status.
+// Every connect brings a snapshot, the server's word on its jobs: a followed job that ended while the page
+// was away ends here too, and one the server no longer knows (it restarted) ends as lost.
+on("snapshot", () => {
+  for (const jobId of [...waiting.keys()]) {
+    const known = state.jobs.get(jobId);
+    if (known) { show(known); continue; }
+    const w = waiting.get(jobId);
+    waiting.delete(jobId);
+    w.reject(Object.assign(new Error("the server restarted and no longer runs this job"), { lost: true }));
+  }
+});
+
+// Resolve with the finished job (its result in .result) or reject with its error (.lost: the server restarted
+// without it); progress goes to bar/status.
 export function follow(jobId, { bar, status, onEvent } = {}) {
   return new Promise((resolve, reject) => {
     waiting.set(jobId, { resolve, reject, bar: bar && $(bar), status: status && $(status), onEvent });

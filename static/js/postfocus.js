@@ -1,7 +1,7 @@
 // The Post Focus page: pre-scan (contrast curves, range found and adjustable), mode, frame plan,
 // sweep with live progress, frames and the stack (stackpreview.js) appearing as they arrive, coverage warnings. Any browser
 // sees a sweep that another one started.
-import { $, FINISHED, api, attempt, cameraId, cameraPath, connect, el, on, state, toast } from "./core.js";
+import { $, $$, FINISHED, api, attempt, cameraId, cameraPath, connect, el, on, state, toast } from "./core.js";
 import { startLiveView } from "./liveview.js";
 import { follow, lastSweep } from "./jobs.js";
 import "./rangepick.js";
@@ -156,8 +156,10 @@ $("#sweep").addEventListener("click", async () => {
   if (near !== "" && far !== "") body.range = [Number(near), Number(far)];
   if ($("#frames").value) body.frames = Number($("#frames").value);
   if (!$("#settle").disabled && Number($("#settle").value) > 0) body.settle_seconds = Number($("#settle").value);
+  $("#sweep-result").replaceChildren(); // the last sweep's links go as soon as a new one is asked for
   const started = await attempt(() => api("POST", `${cameraPath()}/sweep`, body));
   if (started) watchSweep(started.job, started.burst);
+  else offerLastSweep(); // refused: the last sweep is still the one to open
 });
 $("#sweep-cancel").addEventListener("click", () => sweepJob && attempt(() => api("POST", `/api/jobs/${sweepJob}/cancel`)));
 
@@ -179,15 +181,18 @@ async function watchSweep(jobId, burstId) {
   $("#coverage").replaceChildren();
   $("#coverage-map").hidden = true; // the last sweep's coverage is not this one's
   $("#sweep-result").replaceChildren();
-  // a cancel is what the photographer asked for, not a failure: the job says what it kept
+  // a cancel is what the photographer asked for, not a failure: the job says what it kept; a sweep lost
+  // with a restarted server is said in the status line (sweepLost)
+  let lost = false;
   const done = await follow(jobId, { bar: "#sweep-bar", status: "#sweep-status" })
     .catch((err) => {
-      if (err.job && err.job.state === "cancelled") return err.job;
-      toast(`Sweep: ${err.message}`, "error");
+      lost = Boolean(err.lost);
+      if (!lost && err.job?.state !== "cancelled") toast(`Sweep: ${err.message}`, "error");
       return err.job || null;
     });
   $("#sweep-cancel").hidden = true;
   sweepJob = null;
+  if (lost) return sweepLost();
   const result = (done && done.result) || {};
   if (result.far_stop) limitRange(result.far_stop);
   if (rangeProblem()) showPlan(); // says why the range as it stands cannot be swept again
@@ -199,6 +204,21 @@ async function watchSweep(jobId, burstId) {
   }
   if (sweepBurst && kept > 0) showLinks(sweepBurst);
   showWarnings(result.warnings || (result.coverage && result.coverage.warnings) || []);
+}
+
+// The server restarted during the sweep: it stopped there, and its burst keeps the frames taken (the
+// burst says how many: more may have come than the page saw before the server went away).
+async function sweepLost() {
+  const detail = sweepBurst ? await api("GET", `/api/bursts/${sweepBurst}`).catch(() => null) : null;
+  const kept = detail ? detail.frames.length : 0;
+  $("#sweep-status").textContent = kept
+    ? `The server restarted: the sweep stopped after ${kept} frame${kept > 1 ? "s" : ""} (kept in the burst).`
+    : "The server restarted: the sweep stopped before its first frame; no burst was kept.";
+  rangeProblem(); // Start sweep again, unless the range as it stands cannot be swept
+  if (kept) {
+    showThumbs(kept - 1);
+    showLinks(sweepBurst);
+  }
 }
 
 function showLinks(burstId) {
@@ -221,15 +241,26 @@ on("sweep.frame", (ev) => {
   if (ev.camera && ev.camera !== cameraId()) return;
   if (ev.burst) sweepBurst = ev.burst;
   sweepFrames += 1;
+  showThumbs(ev.index);
+});
+
+// The strip up to frame ``upTo`` of the sweep's burst.
+function showThumbs(upTo) {
   const strip = $("#sweep-frames");
   const thumb = (i) => el("figure", { dataset: { index: String(i) } },
     el("img", { src: `/api/bursts/${sweepBurst}/frames/${i}.jpg?reduce=8`, class: "frame-thumb", alt: `frame ${i + 1}` }),
     el("figcaption", {}, String(i + 1)));
   // from the last one shown: a page opened (or reloaded) mid-sweep gets the frames taken before too
   const last = strip.lastElementChild ? Number(strip.lastElementChild.dataset.index) : -1;
-  for (let i = Math.max(last + 1, ev.index - (STRIP_FRAMES - 1)); i <= ev.index; i++) strip.append(thumb(i));
+  for (let i = Math.max(last + 1, upTo - (STRIP_FRAMES - 1)); i <= upTo; i++) strip.append(thumb(i));
   while (strip.children.length > STRIP_FRAMES) strip.firstChild.remove();
   strip.scrollLeft = strip.scrollWidth;
+}
+
+// Thumbnails asked for while the server was away failed: asked for again once it is back.
+on("connection", ({ again }) => {
+  if (!again) return;
+  for (const img of $$("#sweep-frames img")) if (img.complete && !img.naturalWidth) img.src = img.src;
 });
 
 // Another browser started something: follow it here too.
@@ -256,7 +287,11 @@ on("snapshot", () => {
   // the camera's last pre-scan (before a reload or a restart, maybe from another browser): curves and range
   const cam = state.cameras.get(cameraId());
   if (cam && cam.last_prescan && !prescan) showPrescan(cam.last_prescan, { keepRange: true });
-  // and its last sweep's links, when none is running or shown (coverage_overlay.js shows its coverage)
+  offerLastSweep(); // (coverage_overlay.js shows its coverage)
+});
+
+// The camera's last sweep's links, when none is running or shown.
+function offerLastSweep() {
   const last = lastSweep(cameraId());
   if (last && !sweepJob && !$("#sweep-result").children.length) showLinks(last.result.burst);
-});
+}

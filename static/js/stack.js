@@ -1,6 +1,6 @@
 // The Stack page: all frames or a range (sliders, or tap a near and a far point), method, format;
 // progress; the result beside a single frame; download; depth map; retouching the result (retouch.js).
-import { $, $$, api, attempt, connect, el, toast } from "./core.js";
+import { $, $$, FINISHED, api, attempt, connect, el, on, state, toast } from "./core.js";
 import { follow } from "./jobs.js";
 import { keyboardCursor } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
@@ -47,6 +47,45 @@ async function init() {
   showRange();
   touch.setFrames(count);
   touch.load();
+  const layer = await keptLayer();
+  if (layer) await showKept(layer);
+}
+
+// The stack painted on changed (an earlier one restored, here or in another browser): its caption and range.
+let shownStack = null;
+on("retouch.changed", async (event) => {
+  if (event.burst !== burstId || event.stack === shownStack) return;
+  const layer = await keptLayer();
+  if (layer) await showKept(layer);
+});
+
+// The burst's last stack, kept as the retouch layer's base through a reload and a restart (null: none yet).
+const keptLayer = () => api("GET", `/api/bursts/${burstId}/retouch`).catch(() => null);
+
+// That stack as it was made.
+async function showKept(layer) {
+  shownStack = layer.stack;
+  const { range, method, slabs, export: exportId } = layer.about;
+  const exported = (await api("GET", "/api/exports").catch(() => [])).find((e) => e.id === exportId);
+  showStack({ export: exportId, name: exported?.name, method, range, slabs, frames: range[1] - range[0] + 1 });
+}
+
+// A stack job's result (or the stack kept in the burst): its range on the controls (so that they say what
+// is shown), its caption and download link.
+function showStack(result) {
+  if (result.range) {
+    const whole = result.range[0] === 0 && result.range[1] === Number(last.max);
+    $$("input[name=extent]").find((r) => r.value === (whole ? "all" : "range")).checked = true;
+    [first.value, last.value] = result.range.map(String);
+    showRange();
+  }
+  $("#result-caption").textContent = `stack of ${result.frames} frames (${result.method}${result.slabs ? `, ${result.slabs} slabs` : ""}` +
+    `${result.range ? `, frames ${result.range[0] + 1}–${result.range[1] + 1}` : ""})`;
+  if (result.uncovered > 0) $("#result-caption").textContent += `; every frame covers all but ${(100 * result.uncovered).toFixed(1)} % at the edges (filled from the nearest pixels: crop it off)`;
+  const link = $("#download");
+  link.href = `/api/exports/${result.export}`;
+  link.textContent = `Download ${result.name}`;
+  link.hidden = !result.name; // a kept stack's export may have been deleted since
 }
 
 for (const input of [first, last]) {
@@ -96,16 +135,23 @@ $("#stack").addEventListener("click", async () => {
   if (extent() === "range") body.range = [Number(first.value), Number(last.value)];
   if ($("#slabs").value !== "0") body.slabs = Number($("#slabs").value); // the API's rule, and its refusal
   const started = await attempt(() => api("POST", `/api/bursts/${burstId}/stack`, body));
-  if (!started) return;
-  currentJob = started.job;
+  if (started) watchStack(started.job);
+});
+
+async function watchStack(jobId) {
+  if (currentJob === jobId) return;
+  currentJob = jobId;
   $("#stack").disabled = true;
   $("#stack-cancel").hidden = false;
   $("#stack-progress").hidden = false;
-  const done = await follow(started.job, { bar: "#stack-bar", status: "#stack-status" })
-    .catch((err) => { toast(err.message, "error"); return null; });
+  const before = keptLayer().then((layer) => layer?.stack); // to tell, if the server restarts, whether it kept this one
+  let lost = false;
+  const done = await follow(jobId, { bar: "#stack-bar", status: "#stack-status" })
+    .catch((err) => { lost = Boolean(err.lost); if (!lost) toast(err.message, "error"); return null; });
   $("#stack").disabled = false;
   $("#stack-cancel").hidden = true;
   currentJob = null;
+  if (lost) return stackLost(await before);
   if (!done || !done.result) return;
   const result = done.result;
   const shown = result.preview || result.export;
@@ -113,18 +159,33 @@ $("#stack").addEventListener("click", async () => {
   $("#result").hidden = false;
   $("#result").dataset.export = result.export;
   await $("#result").decode().catch(() => null);
-  resultZoom.refresh();
-  viewer.zoom.apply();  // the stack takes the single frame's view
-  $("#result-caption").textContent = `stack of ${result.frames} frames (${result.method}${result.range ? `, frames ${result.range[0] + 1}–${result.range[1] + 1}` : ""})`;
+  resultZoom?.refresh();
+  viewer?.zoom.apply();  // the stack takes the single frame's view (an adopted stack may end before the page is drawn)
+  showStack(result);
   if (result.warnings?.length) toast(result.warnings.join("; "), "error");
-  if (result.uncovered > 0) $("#result-caption").textContent += `; every frame covers all but ${(100 * result.uncovered).toFixed(1)} % at the edges (filled from the nearest pixels: crop it off)`;
-  const link = $("#download");
-  link.href = `/api/exports/${result.export}`;
-  link.textContent = `Download ${result.name}`;
-  link.hidden = false;
   showMotionMap(result.motion_map);
   touch.load(); // the new stack is the base of a new retouch layer
-});
+}
+
+// A stack of this burst running when the page was (re)loaded, or started by another browser: followed here too.
+function adopt(job) {
+  if (job.job_kind === "stack" && job.subject === burstId && !FINISHED.has(job.state) && !currentJob) watchStack(job.job);
+}
+on("job.progress", adopt);
+on("snapshot", () => { for (const job of state.jobs.values()) adopt(job); });
+
+// The server restarted while stacking: the stack is lost unless it was finished and kept before the server
+// stopped (the burst then holds a new one).
+async function stackLost(before) {
+  const layer = await keptLayer();
+  if (layer && layer.stack !== before) {
+    await showKept(layer);
+    touch.load();
+    $("#stack-status").textContent = "The server restarted after the stack was made: it is shown.";
+  } else {
+    $("#stack-status").textContent = "The server restarted: the stack was interrupted; run it again.";
+  }
+}
 
 $("#stack-cancel").addEventListener("click", () => currentJob && attempt(() => api("POST", `/api/jobs/${currentJob}/cancel`)));
 

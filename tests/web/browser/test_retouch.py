@@ -151,6 +151,7 @@ def test_a_stroke_mends_what_the_stack_got_wrong_and_survives_a_restart(tmp_path
         np.testing.assert_array_equal(exported, retouched)
 
         # slabs from the stack options: a new stack, a new layer, and a stroke that copies a slab
+        page.check("input[name=extent][value=all]")  # the page shows the last stack's range (frames 1-7)
         page.fill("#slabs", "2")
         page.click("#stack")
         page.wait_for_function("document.querySelector('#result').dataset.revision === '0'", timeout=60_000)
