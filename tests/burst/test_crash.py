@@ -197,3 +197,32 @@ def test_repair_refuses_a_burst_still_being_written(tmp_path):
 ])
 def test_repair_names_the_copy_beside_the_original(tmp_path: Path, name: str, repaired: str) -> None:
     assert repaired_path(tmp_path / name) == tmp_path / repaired
+
+
+def test_a_burst_being_written_reads_right_each_time_it_is_opened(tmp_path: Path) -> None:
+    # the panel opens a sweep's burst for every frame it shows; later opens go on from where the last scan
+    # of the file got to, and must see every frame added since, and only the bytes the file holds now
+    from tether.burst import BurstWriter, FrameMeta
+
+    path = tmp_path / "open.burst"
+    writer = BurstWriter.create(path, camera={}, sweep={})
+    seen = []
+    for k in range(6):
+        writer.append(bytes([k]) * (1000 + k), FrameMeta(focus_position=k, width=4, height=3))
+        with open_burst(path) as reader:
+            assert reader.recovered and reader.frame_count == k + 1
+            seen.append([reader.frame_bytes(i) for i in range(reader.frame_count)])
+    assert seen[-1] == [bytes([k]) * (1000 + k) for k in range(6)]
+    writer.close({}, status="complete")
+    # the same file (same inode) rewritten with other frames at the same offsets: nothing is taken from before
+    other = tmp_path / "other.burst"
+    again = BurstWriter.create(other, camera={}, sweep={})
+    for k in range(3):
+        again.append(bytes([200 + k]) * (1000 + k), FrameMeta(focus_position=k, width=4, height=3))
+    with open(path, "r+b") as target:
+        target.truncate(0)
+        target.write(other.read_bytes())
+    with open_burst(path) as reader:
+        assert reader.frame_count == 3
+        assert [reader.frame_bytes(i) for i in range(3)] == [bytes([200 + k]) * (1000 + k) for k in range(3)]
+    again.close({}, status="complete")

@@ -131,6 +131,11 @@ class BurstReader:
         except _Damaged as exc:
             raise CorruptBurst(f"{self.path}: {exc}") from None
 
+    def _file_key(self) -> tuple[int, int]:
+        """(device, inode) of the open file."""
+        st = os.fstat(self._fd)
+        return st.st_dev, st.st_ino
+
     def _directory_entries(self) -> dict[str, Entry]:
         tail_len = min(self._size, EOCD.size + 0xFFFF)
         tail_offset = self._size - tail_len
@@ -198,7 +203,7 @@ class BurstReader:
             self.manifest = manifest
             return [(meta, self._entries[name]) for meta, name in listed]
         # after a scan, names are not trusted on their own: a frame is the entry whose SHA-256 matches
-        matcher = FrameMatcher(self._all_entries(), self._read)
+        matcher = FrameMatcher(self._all_entries(), self._read, self._file_key())
         found = [matcher.take(meta, name, "") for meta, name in listed]
         if any(pair is None for pair in found):
             self.problems.append("manifest.json lists frames that are missing or damaged; using the per-frame records")
@@ -230,7 +235,7 @@ class BurstReader:
                 self.problems.append(f"{entry.name}: does not describe frame {index}, skipped")
                 continue
             records[index] = (meta, record["entry"], record.get("crc32"))
-        matcher = FrameMatcher(self._all_entries(), self._read)
+        matcher = FrameMatcher(self._all_entries(), self._read, self._file_key())
         pairs: list[tuple[FrameMeta, Entry]] = []
         for index in sorted(records):
             meta, name, crc = records[index]

@@ -6,6 +6,8 @@ Every entry it returns has passed its CRC, so a reader never serves bytes that c
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 
 from tether.burst.format import is_known_entry
 from tether.burst.zipcodec import (
@@ -25,12 +27,21 @@ from tether.burst.zipcodec import (
 
 _CHUNK = 1 << 20
 
+#: Where the last scans of files still being written got to: (device, inode) -> (the offset after the last
+#: intact entry, the entries and problems before it). A sweep's writer only appends, so the next scan of the
+#: same file goes on from there instead of checking every frame's CRC again: each frame or thumbnail the panel
+#: shows during a sweep opens the burst, and a scan of 100 frames of 1080p took 135 ms (8 MB/ms of CRC).
+_RESUME: OrderedDict[tuple[int, int], tuple[int, list[Entry], list[str]]] = OrderedDict()
+_RESUME_LOCK = threading.Lock()
+_RESUME_FILES = 16
+
 
 def scan_entries(fd: int, size: int) -> tuple[list[Entry], list[str]]:
     """All intact entries in file order (later duplicates replace earlier ones) and what was skipped."""
-    entries: list[Entry] = []
-    problems: list[str] = []
-    pos = 0
+    st = os.fstat(fd)
+    key = (st.st_dev, st.st_ino)
+    pos, entries, problems = _resume_point(fd, key, size)
+    intact = (pos, len(entries), len(problems))  # after the last intact entry: where the next scan may go on
     while pos + 4 <= size:
         sig = os.pread(fd, 4, pos)
         if sig == LOCAL_SIG:
@@ -40,6 +51,7 @@ def scan_entries(fd: int, size: int) -> tuple[list[Entry], list[str]]:
             if entry is not None:
                 entries.append(entry)
                 pos = nxt
+                intact = (pos, len(entries), len(problems))
                 continue
             if nxt > 0 and os.pread(fd, 4, nxt) in _SIGS:  # sizes were right, only the data is bad
                 pos = nxt
@@ -57,10 +69,31 @@ def scan_entries(fd: int, size: int) -> tuple[list[Entry], list[str]]:
             pos += ZIP64_LOCATOR.size
         else:
             pos = _resync(fd, pos + 1, size, problems, note=True)
+    if intact[1]:
+        with _RESUME_LOCK:
+            _RESUME[key] = (intact[0], entries[:intact[1]], problems[:intact[2]])
+            _RESUME.move_to_end(key)
+            while len(_RESUME) > _RESUME_FILES:
+                _RESUME.popitem(last=False)
     return entries, problems
 
 
 _SIGS = (LOCAL_SIG, CENTRAL_SIG, EOCD_SIG, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG)
+
+
+def _resume_point(fd: int, key: tuple[int, int], size: int) -> tuple[int, list[Entry], list[str]]:
+    """Where a scan of the file ``key`` goes on from: after the entries an earlier scan found intact, if the
+    file still holds them (its last one is read and CRC-checked again: a file cut back, or a new file that
+    reuses the inode, is scanned from the start), else the start."""
+    with _RESUME_LOCK:
+        kept = _RESUME.get(key)
+    if kept is None:
+        return 0, [], []
+    pos, entries, problems = kept
+    last = entries[-1] if entries else None
+    if last is None or pos > size or _read_local(fd, last.offset, size)[:2] != (last, pos):
+        return 0, [], []
+    return pos, list(entries), list(problems)
 
 
 def _read_local(fd: int, pos: int, size: int) -> tuple[Entry | None, int, str]:
