@@ -97,16 +97,15 @@ class RetouchService:
         """Paint on the earlier stack ``stack`` again, with its strokes; the one painted now becomes an earlier one."""
         path = self.bursts.store.burst_path(burst_id)
         self.bursts.check_not_writing(burst_id)
-        with self._images.hold(burst_id):
-            layer = restore(path, burst_id, stack)
-            self._published(burst_id, layer)
+        layer = restore(path, burst_id, stack)  # (under the burst's lock)
+        self._published(burst_id, layer)
         return self.state(burst_id)
 
     # painting -------------------------------------------------------------------------------
     def add(self, burst_id: str, request: dict[str, Any]) -> dict[str, Any]:
         """Paint one stroke from a request (points and radius in fractions of the picture's width and height)."""
         path = self.bursts.store.burst_path(burst_id)
-        with self._images.hold(burst_id), editing(path), open_burst(path) as reader:
+        with editing(path), open_burst(path) as reader:
             layer = read_layer(reader, burst_id)
             width, height = layer["size"]
             stroke = self._stroke(burst_id, reader, request, layer, (height, width))
@@ -127,7 +126,7 @@ class RetouchService:
     def _move(self, burst_id: str, take: str, put: str) -> dict[str, Any]:
         """Undo (the last stroke to the undone) or redo (the last undone back), and replay."""
         path = self.bursts.store.burst_path(burst_id)
-        with self._images.hold(burst_id), editing(path), open_burst(path) as reader:
+        with editing(path), open_burst(path) as reader:
             layer = read_layer(reader, burst_id)
             if not layer[take]:
                 raise InvalidInput("there is no stroke to " + ("undo" if take == "strokes" else "redo"))
@@ -188,7 +187,8 @@ class RetouchService:
     # pictures -------------------------------------------------------------------------------
     def image(self, burst_id: str) -> np.ndarray:
         """The retouched stack as the panel shows it (full size; not to be changed)."""
-        with self._images.hold(burst_id), open_burst(self.bursts.store.burst_path(burst_id)) as reader:
+        path = self.bursts.store.burst_path(burst_id)
+        with editing(path), open_burst(path) as reader:
             return self._image(burst_id, reader, read_layer(reader, burst_id))
 
     def _image(self, burst_id: str, reader: BurstReader, layer: dict[str, Any]) -> np.ndarray:
