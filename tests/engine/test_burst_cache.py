@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import threading
 
-from tether.engine.burst_cache import BurstCache
+from tether.engine.burst_cache import BurstCache, BurstLocks
 
 
 def test_work_on_one_burst_does_not_wait_for_another() -> None:
-    cache: BurstCache[int] = BurstCache(4)
+    locks = BurstLocks()
     reading, release = threading.Event(), threading.Event()
     order: list[str] = []
 
     def slow(burst: str, name: str) -> None:
-        with cache.hold(burst):
+        with locks.hold(burst):
             order.append(name)
             reading.set()
             release.wait(30)
 
     def quick(burst: str, name: str) -> None:
-        with cache.hold(burst):
+        with locks.hold(burst):
             order.append(name)
 
     first = threading.Thread(target=slow, args=("a", "a: reading its frames"))
@@ -35,7 +35,7 @@ def test_work_on_one_burst_does_not_wait_for_another() -> None:
     first.join(30)
     same.join(30)
     assert order[-1] == "a: second request"
-    assert not cache._locks  # no lock is kept for a burst nobody works on
+    assert not locks._locks  # no lock is kept for a burst nobody works on
 
 
 def test_the_last_bursts_used_are_kept() -> None:

@@ -11,19 +11,17 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
 
 
-class BurstCache(Generic[V]):
-    """The values of the ``size`` bursts used last, and a lock per burst for the work that makes or changes them."""
+class BurstLocks:
+    """A lock per burst for the work that reads or changes it, there only while a thread holds or waits for it."""
 
-    def __init__(self, size: int) -> None:
-        self._size = size
+    def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._values: OrderedDict[str, V] = OrderedDict()
         #: burst id -> (its lock, how many threads hold or wait for it): gone when none does
         self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
 
@@ -41,6 +39,20 @@ class BurstCache(Generic[V]):
                 users[0] -= 1
                 if not users[0]:
                     del self._locks[burst_id]
+
+
+class BurstCache(Generic[V]):
+    """The values of the ``size`` bursts used last, and a lock per burst for the work that makes or changes them."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._guard = threading.Lock()
+        self._values: OrderedDict[str, V] = OrderedDict()
+        self._locks = BurstLocks()
+
+    def hold(self, burst_id: str) -> AbstractContextManager[None]:
+        """Work on ``burst_id`` alone (:meth:`BurstLocks.hold`)."""
+        return self._locks.hold(burst_id)
 
     def get(self, burst_id: str, fresh: Callable[[V], bool] = lambda _value: True) -> V | None:
         """The value kept for ``burst_id`` if ``fresh(value)``, else None."""

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from tether.burst import BurstReader, open_burst, store_derived, store_derived_items
-from tether.engine.burst_cache import BurstCache
+from tether.engine.burst_cache import BurstLocks
 from tether.errors import NotFound, TetherError
 from tether.imaging import FocusIndex, ImagingError, encode_image
 from tether.imaging.slabs import SlabStack
@@ -38,7 +38,7 @@ LAYER_VERSION = 1
 #: The names of a layer's pictures start with its "prefix"; layers kept before stacks were named had none.
 _UNNAMED = "retouch-"
 _EARLIER = "retouch-earlier-"
-_EDITS: BurstCache[None] = BurstCache(0)  # only its per-burst locks
+_EDITS = BurstLocks()
 
 
 def _prefix(layer: dict[str, Any]) -> str:
