@@ -3,11 +3,11 @@
 Append-only: the new entry and a new manifest go after the old central directory, then a new
 directory is written. No byte of a frame is ever rewritten, so a crash part-way leaves every frame
 readable (the reader falls back to a scan, and ``tether burst repair`` rebuilds the directory).
-A replaced item's old bytes stay in the file as dead space that no directory points at.
+A replaced item's old bytes stay in the file as dead space that no directory points at, until there is
+more of it than of live data (:mod:`tether.burst.compact`).
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -17,11 +17,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tether.burst.appender import Appender
+from tether.burst.compact import compact_if_wasteful
 from tether.burst.errors import BurstBusy, BurstError
 from tether.burst.format import MANIFEST_ENTRY, derived_entry
+from tether.burst.locking import open_locked
 from tether.burst.reader import open_burst
 from tether.errors import TetherError
-from tether.fileio import StorageError, describe_os_error
+from tether.fileio import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +52,10 @@ def store_derived_items(path: Path | str, items: Mapping[str, bytes], *, drop: I
     path = Path(path)
     entries = {name: derived_entry(name) for name in items}  # validates the names before touching the file
     dropped = {name: derived_entry(name) for name in drop if name not in items}
+    fd = open_locked(path, os.O_RDWR, busy=BurstBusy(
+        f"{path}: the burst is still being written (or changed by another process)",
+        hint="add derived data after the sweep has closed it"))
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise BurstError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise StorageError(describe_os_error(exc, path)) from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BurstBusy(f"{path}: the burst is still being written (or changed by another process)",
-                            hint="add derived data after the sweep has closed it") from None
         with open_burst(path) as reader:
             if reader.recovered:
                 raise BurstError(f"{path}: the burst was never closed properly", hint="run 'tether burst repair' first")
@@ -89,5 +83,6 @@ def store_derived_items(path: Path | str, items: Mapping[str, bytes], *, drop: I
             except OSError:
                 pass
             raise
+        compact_if_wasteful(path, fd, appender.entries)
     finally:
         os.close(fd)

@@ -14,7 +14,6 @@ computed for them.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Mapping
 from dataclasses import replace
@@ -23,6 +22,7 @@ from typing import Any
 
 from tether.burst.appender import fsync_dir
 from tether.burst.errors import BurstBusy, BurstError
+from tether.burst.locking import open_locked
 from tether.burst.reader import BurstReader, open_burst
 from tether.burst.writer import BurstWriter
 
@@ -46,13 +46,10 @@ def merge_into(path: Path | str, extra_path: Path | str, *, summary: Mapping[str
     (or another merge) holds ``path``."""
     path, extra_path = Path(path), Path(extra_path)
     target = merging_path(path)
-    lock = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    # the writer's and store_derived's lock: nothing may add to the old file meanwhile
+    lock = open_locked(path, os.O_RDONLY, busy=BurstBusy(f"{path}: the burst is being written or changed",
+                                                         hint="wait for the sweep or the change to finish"))
     try:
-        try:  # the writer's and store_derived's lock: nothing may add to the old file meanwhile
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BurstBusy(f"{path}: the burst is being written or changed",
-                            hint="wait for the sweep or the change to finish") from None
         target.unlink(missing_ok=True)  # a merge that was killed before its rename
         with open_burst(path) as base, open_burst(extra_path) as extra:
             if base.recovered or extra.recovered:

@@ -1,0 +1,39 @@
+"""The lock that changes to a closed burst take: one writer at a time, on the file the name points to."""
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from tether.burst.errors import BurstBusy, BurstError
+from tether.fileio import StorageError, describe_os_error
+
+
+def open_locked(path: Path, flags: int, *, busy: BurstBusy) -> int:
+    """``path`` opened with ``flags`` and locked exclusively; raises ``busy`` while another holds the lock.
+
+    A merge or a compaction renames a new file over the burst: a change that opened the old file before
+    and got its lock after would write to a file no name points to any more, so the lock counts only
+    when the name still points to the file it was taken on.
+    """
+    for _ in range(8):
+        try:
+            fd = os.open(path, flags | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise BurstError(f"{path}: no such file") from None
+        except OSError as exc:
+            raise StorageError(describe_os_error(exc, path)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise busy from None
+        opened = os.fstat(fd)
+        try:
+            named = os.stat(path)
+        except FileNotFoundError:
+            named = None
+        if named is not None and (named.st_ino, named.st_dev) == (opened.st_ino, opened.st_dev):
+            return fd
+        os.close(fd)
+    raise busy
