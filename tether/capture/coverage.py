@@ -20,6 +20,7 @@ import numpy as np
 
 from tether.capture.sharpness import thumb_difference
 from tether.capture.step_plan import PlanError, too_sparse
+from tether.numbering import frame_number
 
 
 @dataclass
@@ -195,10 +196,11 @@ def gap_sweep(positions: Sequence[int], after: int, *, dof: float | None = None)
     (``dof`` small steps; a third of the gap when unknown) apart."""
     order = sorted(positions)
     if not 0 <= after < len(order) - 1:
-        raise PlanError(f"there is no gap after frame {after + 1}: the burst has {len(order)} frames")
+        raise PlanError(f"there is no gap after frame {frame_number(after)}: the burst has {len(order)} frames")
     a, b = order[after], order[after + 1]
     wanted = min(dof, (b - a) / 3) if dof else (b - a) / 3
     step = max(1, math.floor(wanted))
+    first, second = frame_number(after), frame_number(after + 1)
     if b - a < 2 * step or a + step > b - step:
-        raise PlanError(f"frames {after + 1} and {after + 2} are {b - a} steps apart: no frame fits between them")
-    return ExtraSweep(a + step, b - step, step, f"the gap between frames {after + 1} and {after + 2}")
+        raise PlanError(f"frames {first} and {second} are {b - a} steps apart: no frame fits between them")
+    return ExtraSweep(a + step, b - step, step, f"the gap between frames {first} and {second}")

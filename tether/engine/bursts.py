@@ -40,6 +40,7 @@ from tether.imaging import (
 from tether.imaging.frame_range import frame_positions
 from tether.imaging.slabs import stack_slabs
 from tether.jobs import Job, JobPool
+from tether.numbering import frame_number
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -215,7 +216,7 @@ class BurstService:
                 if fmt == "frame":
                     if frame is None or not 0 <= frame < reader.frame_count:
                         raise NotFound(f"burst {burst_id} has no frame {frame}")
-                    name = f"{burst_id}-frame{frame:04d}"
+                    name = f"{burst_id}-frame{frame_number(frame):04d}"
                     saved = self.store.find_export(name)
                     job.report(1, 1)
                     if saved is not None:  # the same frame saved again is the same file, not a copy
@@ -231,7 +232,7 @@ class BurstService:
                         export_mp4(reader, out, progress=progress)
             return self.exported(export_id, out)
 
-        label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {(frame or 0) + 1}"}[fmt]
+        label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {frame_number(frame or 0)}"}[fmt]
         return self.pool.submit("export", work, label=label, subject=burst_id, task={"fmt": fmt, "frame": frame})
 
     def exported(self, export_id: str, out: Path, *, new: bool = True) -> dict[str, Any]:
@@ -376,11 +377,12 @@ class BurstService:
             return {**done, "preview": preview, "frames": len(selected) - len(result.excluded), "range": [first, last],
                     "method": method, "covered_box": list(result.valid_box), "uncovered": round(result.uncovered, 4),
                     "motion_map": motion, "slabs": slabs or 0,
-                    "warnings": [f"frame {source.indices[i] + 1} could not be registered to the other frames (another "
-                                 "scene, or no texture) and was left out" for i in result.excluded] + warnings}
+                    "warnings": [f"frame {frame_number(source.indices[i])} could not be registered to the other "
+                                 "frames (another scene, or no texture) and was left out"
+                                 for i in result.excluded] + warnings}
 
         # labels are for people: frames counted from 1, as the pages show them
-        extent = ("" if frames is None else f", frames {frames[0] + 1}-{frames[1] + 1}") + (
+        extent = ("" if frames is None else f", frames {frame_number(frames[0])}-{frame_number(frames[1])}") + (
             f", {slabs} slabs" if slabs else "")
         return self.pool.submit("stack", work, label=f"Stack ({label}{extent})", subject=burst_id,
                                 task={"method": method, "fmt": fmt, "frames": frames, "slabs": slabs})

@@ -175,17 +175,20 @@ def test_gallery_is_newest_capture_first(server: Server, new_page: Callable[...,
 def test_saving_a_frame_again_keeps_one_file(server: Server, new_page: Callable[..., Page], burst: str) -> None:
     page = new_page()
     page.goto(f"{server.url}/refocus/{burst}")
-    frame = shown_frame(page)
+    shown_frame(page)
+    number = int(page.inner_text("#frame-label").split()[1])  # "frame 8 of 14": what the photographer reads
     links = []
     for _ in range(3):
         page.evaluate("document.querySelector('#save-result').replaceChildren()")
         page.click("#save-frame")
         links.append(page.wait_for_selector("#saved-link").get_attribute("href"))
     assert len(set(links)) == 1
+    # saved under the number the page showed (the trial found frame 47 saved as frame0046)
+    assert page.inner_text("#saved-link") == f"Download {burst}-frame{number:04d}.jpg"
     page.goto(f"{server.url}/bursts")
     page.wait_for_selector("#exports li")
     saved = [text for text in page.eval_on_selector_all("#exports li", "items => items.map((i) => i.textContent)")
-             if text.startswith(f"{burst}-frame{frame:04d}")]
+             if text.startswith(f"{burst}-frame{number:04d}")]
     assert len(saved) == 1, saved
 
 
