@@ -21,7 +21,7 @@ from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suf
 from tether.engine.burst_frames import BurstFrames, frame_pixels
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.retouch_layer import keep_for_retouch
-from tether.engine.store import BurstStore
+from tether.engine.store import PANEL_SUFFIX, BurstStore
 from tether.errors import NotFound, NotReady
 from tether.events import EventBus
 from tether.imaging import (
@@ -241,6 +241,11 @@ class BurstService:
             self.bus.publish("export.added", export=export_id, name=out.name)
         return {"export": export_id, "name": out.name, "bytes": out.stat().st_size}
 
+    def delete_export(self, export_id: str) -> None:
+        """Delete an export the user made (see BurstStore.delete_export) and tell every panel (``export.deleted``)."""
+        self.store.delete_export(export_id)
+        self.bus.publish("export.deleted", export=export_id)
+
     # refocus --------------------------------------------------------------------------------
     def prepare_refocus(self, burst_id: str) -> Job | None:
         """None when the focus index is ready (memory or the burst's cache), else the job computing it."""
@@ -368,7 +373,7 @@ class BurstService:
             done = self.exported(export_id, out)
             preview = export_id
             if not output.browsers_show:  # a JPEG beside it for the page
-                preview, preview_path = self.store.new_export_path(".jpg", f"{burst_id}-stack-preview")
+                preview, preview_path = self.store.new_export_path(PANEL_SUFFIX, f"{burst_id}-stack")
                 preview_path.write_bytes(encode_image(result.image, ".jpg", note=note))
             motion = None  # the motion map, beside the stack, when a moving subject was taken from one frame
             if result.index.motion.any():

@@ -219,3 +219,31 @@ def test_burst_card_keeps_each_export_link(server: Server, new_page: Callable[..
     card.get_by_role("link", name="mp4").wait_for()
     # the MP4's progress and link came beside the ZIP's download link, not over it
     assert card.get_by_role("link", name="zip").count() == 1
+
+
+def test_the_exports_list_shows_what_was_exported_and_deletes_it(server: Server, new_page: Callable[..., Page],
+                                                                 burst: str) -> None:
+    stacked = finished_job(server, requests.post(f"{server.url}/api/bursts/{burst}/stack",
+                                                 json={"format": "tiff", "range": [0, 2]}, timeout=10))["result"]
+    page = new_page()
+    page.goto(f"{server.url}/bursts")
+    item = page.locator(f"#exports li[data-export='{stacked['export']}']")
+    item.wait_for()
+    names = page.eval_on_selector_all("#exports li a", "links => links.map((a) => a.textContent)")
+    assert stacked["name"] in names
+    # the JPEG the Stack page shows for a TIFF is the panel's own, not something the photographer exported
+    assert not [n for n in names if n.startswith(stacked["preview"])], names
+    asked = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    item.get_by_role("button", name=f"Delete {stacked['name']}").click()
+    assert asked and stacked["name"] in asked[0]
+    assert item.count() == 1 and requests.get(f"{server.url}/api/exports/{stacked['export']}", timeout=10).ok
+    item.get_by_role("button", name=f"Delete {stacked['name']}").click()
+    item.wait_for(state="detached")
+    assert requests.get(f"{server.url}/api/exports/{stacked['export']}", timeout=10).status_code == 404
+
