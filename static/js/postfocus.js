@@ -158,8 +158,11 @@ $("#sweep").addEventListener("click", async () => {
   if (!$("#settle").disabled && Number($("#settle").value) > 0) body.settle_seconds = Number($("#settle").value);
   $("#sweep-result").replaceChildren(); // the last sweep's links go as soon as a new one is asked for
   const started = await attempt(() => api("POST", `${cameraPath()}/sweep`, body));
-  if (started) watchSweep(started.job, started.burst);
-  else offerLastSweep(); // refused: the last sweep is still the one to open
+  if (started) {
+    watchSweep(started.job, started.burst);
+    // Start lies below the live view on a phone: bring the progress, and its Cancel, onto the screen
+    $("#sweep-progress").scrollIntoView({ block: "nearest" });
+  } else offerLastSweep(); // refused: the last sweep is still the one to open
 });
 $("#sweep-cancel").addEventListener("click", () => sweepJob && attempt(() => api("POST", `/api/jobs/${sweepJob}/cancel`)));
 

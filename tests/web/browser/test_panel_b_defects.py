@@ -18,7 +18,7 @@ import pytest
 import requests
 from playwright.sync_api import Page
 
-from tests.web.browser import test_a11y, test_panel
+from tests.web.browser import test_a11y, test_panel, test_panel_a
 from tests.web.browser.test_a11y import cut_off
 from tests.web.browser.test_panel import finished_job, picture_box, shot
 
@@ -247,3 +247,27 @@ def test_the_exports_list_shows_what_was_exported_and_deletes_it(server: Server,
     item.wait_for(state="detached")
     assert requests.get(f"{server.url}/api/exports/{stacked['export']}", timeout=10).status_code == 404
 
+
+def test_cancel_lies_beside_the_sweep_progress_on_a_phone(server: Server, new_page: Callable[..., Page]) -> None:
+    page = new_page(**PHONE)
+    page.goto(f"{server.url}/postfocus")
+    page.wait_for_selector("#connection[data-state=connected]")
+    page.fill("#range-near", "20")
+    page.fill("#range-far", "200")
+    page.fill("#frames", "60")
+    page.tap("#sweep")  # below the live view and the settings: the page is scrolled down to it
+    try:
+        page.wait_for_function("Number(document.querySelector('#sweep-bar').dataset.fraction) > 0.02",
+                               timeout=60_000)
+        progress, cancel = (page.locator(s).bounding_box() for s in ("#sweep-progress .progress", "#sweep-cancel"))
+        assert progress is not None and cancel is not None
+        # both on the screen as it is (no scrolling), and the button right under the bar it stops
+        for box in (progress, cancel):
+            assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["viewport"]["height"], (progress, cancel)
+        assert 0 <= cancel["y"] - (progress["y"] + progress["height"]) <= 120, (progress, cancel)
+        page.touchscreen.tap(cancel["x"] + cancel["width"] / 2, cancel["y"] + cancel["height"] / 2)
+        page.wait_for_function("/cancel/i.test(document.querySelector('#sweep-status').textContent)")
+    finally:
+        for job in requests.get(f"{server.url}/api/jobs", timeout=10).json():
+            if job["state"] in ("queued", "running"):
+                test_panel_a.cancel(server, job["job"])
