@@ -73,6 +73,13 @@ class BurstStore:
             return self.sessions.reserve(session.id, camera=camera, taken=self._taken), \
                 self.sessions.folder(session.id)
 
+    def next_name(self, session_id: str, camera: str) -> str | None:
+        """What session ``session_id`` will call its next capture (None: the default session, which
+        keeps the camera's names for stills and gives sweeps new ids); nothing is reserved."""
+        if session_id == DEFAULT:
+            return None
+        return self.sessions.next_name(session_id, camera=camera, taken=self._taken)
+
     # bursts -------------------------------------------------------------------------------
     def new_burst_path(self, camera: str = "") -> tuple[str, Path]:
         """A fresh (id, path) for a burst about to be written, in the current session and named from its
