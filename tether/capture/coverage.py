@@ -111,11 +111,12 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
         result.warnings.append(f"{len(result.never_sharp)} tiles the pre-scan found detailed were never sharp in the "
                                "sweep; run the pre-scan again (did the scene or the camera move?)")
     if result.duplicates:
-        pairs = ", ".join(f"{a}-{b}" for a, b in result.duplicates[:5]) + (" ..." if len(result.duplicates) > 5 else "")
+        pairs = ", ".join(f"{frame_number(a)}-{frame_number(b)}" for a, b in result.duplicates[:5])
+        pairs += " ..." if len(result.duplicates) > 5 else ""
         result.warnings.append(f"{len(result.duplicates)} pair(s) of consecutive frames are identical ({pairs}): the "
                                "focus did not move between them (lost steps or the end stop); re-shoot")
     if result.corrupt:
-        listed = ", ".join(map(str, result.corrupt[:5]))
+        listed = ", ".join(str(frame_number(i)) for i in result.corrupt[:5])
         result.warnings.append(f"{len(result.corrupt)} frame(s) arrived corrupt ({listed}); "
                                "they are kept and marked; re-shoot for a complete sweep")
     return result
