@@ -17,6 +17,7 @@ keyboardCursor(img, "shows the frame sharpest there");
 function showFrame(index) {
   scrubber.value = String(index);
   $("#frame-label").textContent = `frame ${frameNumber(index)} of ${frameNumber(Number(scrubber.max))}`;
+  scrubber.setAttribute("aria-valuetext", $("#frame-label").textContent); // its value counts from 0
   return viewer.show(index);
 }
 

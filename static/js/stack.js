@@ -29,6 +29,8 @@ const extent = () => $$("input[name=extent]").find((r) => r.checked).value;
 function showRange() {
   if (Number(first.value) > Number(last.value)) [first.value, last.value] = [last.value, first.value];
   $("#range-label").textContent = `frames ${frameNumber(Number(first.value))}–${frameNumber(Number(last.value))}`;
+  // a screen reader would say the sliders' values, which count from 0
+  for (const input of [first, last]) input.setAttribute("aria-valuetext", `frame ${frameNumber(Number(input.value))}`);
   $("#range-controls").classList.toggle("disabled", extent() !== "range");
 }
 

@@ -60,6 +60,8 @@ def test_arrow_keys_move_one_frame_with_the_scrubber_focused(server: Server, new
     page.keyboard.press("ArrowRight")
     assert shown_frame(page) == start
     assert page.inner_text("#frame-label").startswith(f"frame {start + 1} of ")
+    # and a screen reader says that number, not the slider's value counted from 0
+    assert page.get_attribute("#scrubber", "aria-valuetext") == page.inner_text("#frame-label")
 
 
 def loupe_box(page: Page) -> dict[str, float]:
