@@ -102,11 +102,20 @@ async function load() {
   }
 }
 
+// what the user exported (the server leaves out the files the panel makes for itself), each with its delete
 async function loadExports() {
   const list = await attempt(() => api("GET", "/api/exports"));
   if (!list) return;
   $("#exports").replaceChildren(...list.map((e) =>
-    el("li", {}, el("a", { href: `/api/exports/${e.id}`, download: "" }, e.name), ` (${(e.size / 1e6).toFixed(1)} MB)`)));
+    el("li", { dataset: { export: e.id } }, el("a", { href: `/api/exports/${e.id}`, download: "" }, e.name),
+      ` (${(e.size / 1e6).toFixed(1)} MB) `,
+      el("button", { type: "button", class: "danger", "aria-label": `Delete ${e.name}`, onclick: () => removeExport(e) },
+        "Delete"))));
+}
+
+async function removeExport(e) {
+  if (!confirm(`Delete ${e.name}? The file cannot be recovered.`)) return;
+  await attempt(() => api("DELETE", `/api/exports/${encodeURIComponent(e.id)}`));
 }
 
 $("#filter-session").addEventListener("change", load);
@@ -118,5 +127,6 @@ on("burst.changed", load);
 on("session.changed", loadFilter);
 on("burst.deleted", (ev) => { const node = document.querySelector(`[data-burst="${CSS.escape(ev.burst)}"]`); if (node) node.remove(); });
 on("export.added", loadExports);
+on("export.deleted", (ev) => $(`[data-export="${CSS.escape(ev.export)}"]`)?.remove());
 loadFilter().then(load);
 loadExports();

@@ -19,6 +19,10 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The number a person reads for the frame at 0-based `index`: the panel counts frames from 1, the API's
+// fields from 0 (README "Frame numbers"; tether/numbering.py is the server's side of the same rule).
+export const frameNumber = (index) => index + 1;
+
 export class ApiError extends Error {
   constructor(status, body) {
     super(body && body.error ? body.error + (body.hint ? ` (${body.hint})` : "") : `HTTP ${status}`);

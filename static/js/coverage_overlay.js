@@ -2,7 +2,7 @@
 // check found drawn over it (sharpest at the first frame: the subject lies nearer than the sweep; at the
 // last frame: farther; never sharp), the duplicated frames listed, and one-click fixes that sweep a little
 // more and merge the frames into the burst in focus order (the server plans, sweeps and merges).
-import { $, api, attempt, cameraId, el, on, toast } from "./core.js";
+import { $, api, attempt, cameraId, el, frameNumber, on, toast } from "./core.js";
 import { follow, lastSweep } from "./jobs.js";
 
 const KINDS = [
@@ -38,7 +38,7 @@ async function show(burstId) {
   }
   for (const [a, b] of coverage.duplicates || []) {
     fixes.push(el("button", { type: "button", class: "fix-gap", dataset: { after: String(a) },
-      onclick: () => run(burstId, "reshoot", { after: a }) }, `Re-shoot the gap between frames ${a + 1} and ${b + 1}`));
+      onclick: () => run(burstId, "reshoot", { after: a }) }, `Re-shoot the gap between frames ${frameNumber(a)} and ${frameNumber(b)}`));
   }
   const legend = KINDS.filter(([kind]) => marked[kind].length).map(([kind, colour, words]) =>
     el("li", {}, el("span", { class: "swatch", style: `background:${colour}` }), ` ${marked[kind].length} tiles ${words}`));

@@ -1,7 +1,7 @@
 // The Depth page: tap to focus, a virtual aperture, and adjustments by distance; a living picture.
 // The server renders every preview (tether/engine/depth.py); this page only says what to render,
 // keeps at most one request in flight (the newest settings win) and stores the settings in the burst.
-import { $, $$, api, attempt, connect, el, toast } from "./core.js";
+import { $, $$, api, attempt, connect, el, frameNumber, toast } from "./core.js";
 import { follow } from "./jobs.js";
 import { keyboardCursor, markTap, onTap } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
@@ -35,8 +35,14 @@ function current() {
 function shown(edit) {
   const shot = edit.captured_f_number || info.captured_f_number || info.assumed_f_number;
   $("#f-label").textContent = edit.focus ? `f/${edit.f_number.toFixed(1)} (shot at f/${shot})` : "all sharp";
-  $("#range-label").textContent = edit.near === null || edit.near === undefined
-    ? "nothing selected" : `frames ${edit.near.toFixed(1)}–${edit.far.toFixed(1)} selected`;
+  $("#range-label").textContent = edit.near === null || edit.near === undefined ? "nothing selected" : selected(edit);
+}
+
+// The selection runs between depths that fall between frames (a tap selects one frame's depth either side,
+// a slider moves by tenths): a person reads the frames nearest its ends, whole and counted from 1.
+function selected(edit) {
+  const [near, far] = [edit.near, edit.far].map((depth) => frameNumber(Math.round(depth)));
+  return near === far ? `frame ${near} selected` : `frames ${near}–${far} selected`;
 }
 
 // Ask for a preview of the current settings; while one is being made, ask again once it is back.

@@ -1,7 +1,7 @@
 // The Post Focus page: pre-scan (contrast curves, range found and adjustable), mode, frame plan,
 // sweep with live progress, frames and the stack (stackpreview.js) appearing as they arrive, coverage warnings. Any browser
 // sees a sweep that another one started.
-import { $, $$, FINISHED, api, attempt, cameraId, cameraPath, connect, el, on, state, toast } from "./core.js";
+import { $, $$, FINISHED, api, attempt, cameraId, cameraPath, connect, el, frameNumber, on, state, toast } from "./core.js";
 import { startLiveView } from "./liveview.js";
 import { follow, lastSweep } from "./jobs.js";
 import "./rangepick.js";
@@ -158,8 +158,11 @@ $("#sweep").addEventListener("click", async () => {
   if (!$("#settle").disabled && Number($("#settle").value) > 0) body.settle_seconds = Number($("#settle").value);
   $("#sweep-result").replaceChildren(); // the last sweep's links go as soon as a new one is asked for
   const started = await attempt(() => api("POST", `${cameraPath()}/sweep`, body));
-  if (started) watchSweep(started.job, started.burst);
-  else offerLastSweep(); // refused: the last sweep is still the one to open
+  if (started) {
+    watchSweep(started.job, started.burst);
+    // Start lies below the live view on a phone: bring the progress, and its Cancel, onto the screen
+    $("#sweep-progress").scrollIntoView({ block: "nearest" });
+  } else offerLastSweep(); // refused: the last sweep is still the one to open
 });
 $("#sweep-cancel").addEventListener("click", () => sweepJob && attempt(() => api("POST", `/api/jobs/${sweepJob}/cancel`)));
 
@@ -248,8 +251,8 @@ on("sweep.frame", (ev) => {
 function showThumbs(upTo) {
   const strip = $("#sweep-frames");
   const thumb = (i) => el("figure", { dataset: { index: String(i) } },
-    el("img", { src: `/api/bursts/${sweepBurst}/frames/${i}.jpg?reduce=8`, class: "frame-thumb", alt: `frame ${i + 1}` }),
-    el("figcaption", {}, String(i + 1)));
+    el("img", { src: `/api/bursts/${sweepBurst}/frames/${i}.jpg?reduce=8`, class: "frame-thumb", alt: `frame ${frameNumber(i)}` }),
+    el("figcaption", {}, String(frameNumber(i))));
   // from the last one shown: a page opened (or reloaded) mid-sweep gets the frames taken before too
   const last = strip.lastElementChild ? Number(strip.lastElementChild.dataset.index) : -1;
   for (let i = Math.max(last + 1, upTo - (STRIP_FRAMES - 1)); i <= upTo; i++) strip.append(thumb(i));

@@ -1,5 +1,5 @@
 // The Refocus page: tap (or click) a point and the frame where it is sharpest appears.
-import { $, api, attempt, connect, el, toast } from "./core.js";
+import { $, api, attempt, connect, el, frameNumber, toast } from "./core.js";
 import { follow } from "./jobs.js";
 import { keyboardCursor, markTap, onTap } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
@@ -16,7 +16,8 @@ keyboardCursor(img, "shows the frame sharpest there");
 
 function showFrame(index) {
   scrubber.value = String(index);
-  $("#frame-label").textContent = `frame ${index + 1} of ${Number(scrubber.max) + 1}`;
+  $("#frame-label").textContent = `frame ${frameNumber(index)} of ${frameNumber(Number(scrubber.max))}`;
+  scrubber.setAttribute("aria-valuetext", $("#frame-label").textContent); // its value counts from 0
   return viewer.show(index);
 }
 
@@ -34,7 +35,7 @@ async function tap(event) {
   await showFrame(answer.frame);
   $("#alternatives").replaceChildren(
     el("span", { class: "muted" }, `sure: ${Math.round(100 * answer.confidence)} % · also:`),
-    ...answer.alternatives.slice(0, 4).map((k) => el("button", { type: "button", onclick: () => showFrame(k) }, String(k + 1))));
+    ...answer.alternatives.slice(0, 4).map((k) => el("button", { type: "button", onclick: () => showFrame(k) }, String(frameNumber(k)))));
 }
 
 async function init() {

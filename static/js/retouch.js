@@ -5,7 +5,7 @@
 // picture of the revision it answers with. Undo and redo are the server's too, so every browser (and a
 // reload, and a restarted server) sees the same strokes. Stacking again keeps the stack painted until then,
 // strokes and all, as an earlier stack that Restore brings back.
-import { $, api, attempt, el, on, toast } from "./core.js";
+import { $, api, attempt, el, frameNumber, on, toast } from "./core.js";
 import { follow } from "./jobs.js";
 
 // A stroke's points are thinned to this many (the server takes up to 2000).
@@ -84,14 +84,14 @@ export function retouch(burstId, { showFrame, onPicture = () => {} }) {
     $("#retouch-earlier").hidden = !state.earlier.length;
     const chosen = source.value;
     source.replaceChildren(el("option", { value: "frame" }, "the frame on the scrubber"),
-      ...state.slabs.map(([first, last], k) => el("option", { value: `slab-${k}` }, `slab ${k + 1} (frames ${first + 1}–${last + 1})`)));
+      ...state.slabs.map(([first, last], k) => el("option", { value: `slab-${k}` }, `slab ${k + 1} (frames ${frameNumber(first)}–${frameNumber(last)})`)));
     if ([...source.options].some((o) => o.value === chosen)) source.value = chosen;
   }
 
   // "3 strokes over the stack of frames 6–60 (4 slabs)", of the layer painted now or of an earlier one.
   function describe(n, { about }) {
     const [a, b] = about.range || [0, 0];
-    return `${n} stroke${n === 1 ? "" : "s"} over the stack of frames ${a + 1}–${b + 1}` + (about.slabs ? ` (${about.slabs} slabs)` : "");
+    return `${n} stroke${n === 1 ? "" : "s"} over the stack of frames ${frameNumber(a)}–${frameNumber(b)}` + (about.slabs ? ` (${about.slabs} slabs)` : "");
   }
 
   async function load() {

@@ -1,7 +1,7 @@
 // Sessions in the panel: the bar choosing the session captures land in (with its barcode / SKU field, which
 // a scanner types into like a keyboard), the form creating one, and the stills strip that shows each still
 // as it arrives with its exposure, ISO and aperture. The gallery reads the session list from here too.
-import { $, api, attempt, el, on } from "./core.js";
+import { $, api, attempt, cameraId, el, on } from "./core.js";
 
 let current = null;
 
@@ -13,8 +13,22 @@ function showCurrent(session) {
   $("#session-chooser").value = session.id;
   $("#session-subject").value = session.subject || "";
   $("#session-subject").disabled = !session.template;
-  $("#session-naming").textContent = session.template
-    ? `names: ${session.template}` : "names: the camera's (the data from before sessions)";
+  $("#session-subject").title = session.template ? "" : "a session's naming template can use it as {subject}";
+  showNaming(session);
+}
+
+// What the files will be called, as the server will name them: the session's next name (its template filled
+// in), or, before any session, the camera's names for stills and the date and time for sweeps.
+async function showNaming(session) {
+  const hint = $("#session-naming");
+  if (!session.template) {
+    hint.textContent = "names: stills keep the camera's, sweeps get the date and time";
+    return;
+  }
+  const next = await attempt(() => api("GET", `/api/sessions/${encodeURIComponent(session.id)}/next-name?camera=${encodeURIComponent(cameraId())}`));
+  if (!next || current?.id !== session.id) return;  // another session was chosen meanwhile
+  const unused = session.subject && !session.template.includes("{subject}") ? " (the barcode is not part of it)" : "";
+  hint.textContent = `next name: ${next.name}${unused}`;
 }
 
 async function loadBar() {
@@ -80,7 +94,9 @@ export function startSessionBar() {
     // the list being loaded again (after a reconnect) may have it already
     $(`[data-still="${CSS.escape(ev.still)}"]`)?.remove();
     $("#stills-list").prepend(still(ev));
+    if (current) showNaming(current);  // the counter moved on
   });
+  on("burst.added", () => current && showNaming(current));
   on("connection", ({ again }) => { if (again) loadBar(); });
   loadBar();
 }

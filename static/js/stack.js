@@ -1,6 +1,6 @@
 // The Stack page: all frames or a range (sliders, or tap a near and a far point), method, format;
 // progress; the result beside a single frame; download; depth map; retouching the result (retouch.js).
-import { $, $$, FINISHED, api, attempt, connect, el, on, state, toast } from "./core.js";
+import { $, $$, FINISHED, api, attempt, connect, el, frameNumber, on, state, toast } from "./core.js";
 import { follow } from "./jobs.js";
 import { keyboardCursor } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
@@ -18,7 +18,7 @@ let currentJob = null;
 const touch = retouch(burstId, {
   showFrame: (n) => {
     viewer.show(n);
-    $("#single-caption").textContent = `single frame ${n + 1}: the brush copies from it`;
+    $("#single-caption").textContent = `single frame ${frameNumber(n)}: the brush copies from it`;
   },
   onPicture: () => { resultZoom?.refresh(); viewer?.zoom?.apply(); }, // a new picture takes the linked view
 });
@@ -28,7 +28,9 @@ const extent = () => $$("input[name=extent]").find((r) => r.checked).value;
 
 function showRange() {
   if (Number(first.value) > Number(last.value)) [first.value, last.value] = [last.value, first.value];
-  $("#range-label").textContent = `frames ${Number(first.value) + 1}–${Number(last.value) + 1}`;
+  $("#range-label").textContent = `frames ${frameNumber(Number(first.value))}–${frameNumber(Number(last.value))}`;
+  // a screen reader would say the sliders' values, which count from 0
+  for (const input of [first, last]) input.setAttribute("aria-valuetext", `frame ${frameNumber(Number(input.value))}`);
   $("#range-controls").classList.toggle("disabled", extent() !== "range");
 }
 
@@ -43,7 +45,7 @@ async function init() {
   viewer = new FrameViewer(burstId, $("#single"), { reduce: width > 2400 ? 4 : width > 1200 ? 2 : 1, size });
   linkZooms(viewer.enableZoom(), size);
   await viewer.show(Math.floor(count / 2));
-  $("#single-caption").textContent = `single frame ${Math.floor(count / 2) + 1} of ${count}`;
+  $("#single-caption").textContent = `single frame ${frameNumber(Math.floor(count / 2))} of ${count}`;
   showRange();
   touch.setFrames(count);
   touch.load();
@@ -80,7 +82,7 @@ function showStack(result) {
     showRange();
   }
   $("#result-caption").textContent = `stack of ${result.frames} frames (${result.method}${result.slabs ? `, ${result.slabs} slabs` : ""}` +
-    `${result.range ? `, frames ${result.range[0] + 1}–${result.range[1] + 1}` : ""})`;
+    `${result.range ? `, frames ${frameNumber(result.range[0])}–${frameNumber(result.range[1])}` : ""})`;
   if (result.uncovered > 0) $("#result-caption").textContent += `; every frame covers all but ${(100 * result.uncovered).toFixed(1)} % at the edges (filled from the nearest pixels: crop it off)`;
   const link = $("#download");
   link.href = `/api/exports/${result.export}`;
@@ -93,7 +95,7 @@ for (const input of [first, last]) {
     $$("input[name=extent]").find((r) => r.value === "range").checked = true;
     showRange();
     viewer.show(Number(input.value));
-    $("#single-caption").textContent = `single frame ${Number(input.value) + 1}`;
+    $("#single-caption").textContent = `single frame ${frameNumber(Number(input.value))}`;
   });
 }
 $$("input[name=extent]").forEach((r) => r.addEventListener("change", showRange));
@@ -118,7 +120,7 @@ $("#single").addEventListener("click", async (event) => {
   }
   picking.push(answer.frame);
   if (picking.length === 1) {
-    $("#stack-status").textContent = `near point: frame ${answer.frame + 1}. Now tap the farthest point…`;
+    $("#stack-status").textContent = `near point: frame ${frameNumber(answer.frame)}. Now tap the farthest point…`;
     return;
   }
   const [a, b] = picking.sort((x, y) => x - y);
@@ -127,7 +129,7 @@ $("#single").addEventListener("click", async (event) => {
   $$("input[name=extent]").find((r) => r.value === "range").checked = true;
   picking = null;
   showRange();
-  $("#stack-status").textContent = `range set from the two points: frames ${a + 1}–${b + 1}`;
+  $("#stack-status").textContent = `range set from the two points: frames ${frameNumber(a)}–${frameNumber(b)}`;
 });
 
 $("#stack").addEventListener("click", async () => {

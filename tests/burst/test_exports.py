@@ -22,11 +22,11 @@ def test_jpeg_folder_carries_exif_and_xmp_and_the_camera_pixels(make_burst, tmp_
     with open_burst(path) as reader:
         result = export(reader, out)
     names = sorted(p.name for p in out.iterdir())
-    assert result["frames"] == 6 and names == [f"b_{i:04d}.jpg" for i in range(6)]
+    assert result["frames"] == 6 and names == [f"b_{i:04d}.jpg" for i in range(1, 7)]
     for i, name in enumerate(names):
         with Image.open(out / name) as image:
             exif = image.getexif()
-            assert f"tether frame {i}: focus position {i * 7} steps" in exif[0x010E]  # ImageDescription
+            assert f"tether frame {i + 1}: focus position {i * 7} steps" in exif[0x010E]  # ImageDescription
             assert exif[0x0110] == "Test Cam"
             comment = exif.get_ifd(0x8769)[0x9286]
             assert f"index={i};focus_position={i * 7}".encode() in comment
@@ -89,7 +89,7 @@ def test_zip_export_and_no_overwrites(make_burst, tmp_path):
     with open_burst(path) as reader:
         export(reader, target)
         with zipfile.ZipFile(target) as archive:
-            assert archive.namelist() == [f"b/b_{i:04d}.jpg" for i in range(3)]
+            assert archive.namelist() == [f"b/b_{i:04d}.jpg" for i in range(1, 4)]
         before = target.read_bytes()
         with pytest.raises(BurstError, match="already exists"):
             export(reader, target)
@@ -110,8 +110,8 @@ def test_raw_frames_get_an_xmp_sidecar(tmp_path):
         writer.append(raw, FrameMeta(source="still", focus_position=5, filename="P1.RW2"))
     with open_burst(burst) as reader:
         export(reader, tmp_path / "out")
-    assert (tmp_path / "out" / "raw_0000.rw2").read_bytes() == raw
-    assert 'tether:focusPosition="5"' in (tmp_path / "out" / "raw_0000.xmp").read_text()
+    assert (tmp_path / "out" / "raw_0001.rw2").read_bytes() == raw
+    assert 'tether:focusPosition="5"' in (tmp_path / "out" / "raw_0001.xmp").read_text()
 
 
 def test_exports_and_atomic_writes_are_readable_as_any_new_file_is(make_burst, tmp_path):

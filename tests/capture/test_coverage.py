@@ -59,6 +59,8 @@ def test_lost_steps_show_as_duplicates_and_corrupt_frames_are_skipped() -> None:
     assert result.duplicates == [(4, 5)]
     assert result.corrupt == [9]
     assert any("identical" in w for w in result.warnings) and any("corrupt" in w for w in result.warnings)
+    # the warnings are read by a person: the frames counted from 1, as the panel shows them
+    assert any("identical (5-6)" in w for w in result.warnings) and any("corrupt (10)" in w for w in result.warnings)
 
 
 def test_tiles_expected_from_the_prescan_but_never_sharp() -> None:

@@ -23,6 +23,7 @@ FLOOR: dict[str, set[str]] = {
     "choices": {"errors"},
     "config": {"errors", "fileio"},
     "jobs": {"errors", "events"},
+    "numbering": set(),
 }
 #: Each part above the floor and the other parts it may import. A part not listed here (or in FLOOR)
 #: fails the test, so a new package has to be placed on purpose.

@@ -78,9 +78,10 @@ def test_bad_inputs_are_one_line_errors(stack_files, run_tether, tmp_path: Path)
         (str(paths[0]), str(junk)): "not an image",
         (str(paths[0]), str(small)): "one size",
         (str(paths[0]),): "at least two frames",
-        (str(paths[0]), str(paths[1]), "--range", "5:9"): "frame range 5-9 is not within the frames there are, 0-1",
+        (str(paths[0]), str(paths[1]), "--range", "5:9"): "frame range 5-9 is not within the frames there are, 1-2",
         (str(paths[0]), str(paths[1]), "--range", "0:999"): "frame range 0-999 is not within",  # not cut to fit
-        (str(paths[0]), str(paths[1]), "--range", "1:0"): "give FIRST <= LAST",
+        (str(paths[0]), str(paths[1]), "--range", "2:1"): "give FIRST <= LAST",
+        (str(paths[0]), str(paths[1]), "--range", "0:1"): "frames are counted from 1",
         (str(paths[0]), str(paths[1]), "--out", str(tmp_path / "x.gif")): ".jpg, .png or .tif",
     }
     for args, message in cases.items():
@@ -95,9 +96,9 @@ def test_burst_refocus_caches_the_index_and_returns_the_camera_jpeg(stack_files,
     x, y = 48, 42  # the middle of the near disc
     out = tmp_path / "r.jpg"
     result = run_tether("refocus", str(burst_file), "--at", f"{x},{y}", "--out", str(out), check=True)
-    frame = int(result.stdout.split()[1])
-    assert abs(frame - stack.depth[y, x]) <= 1
-    assert out.read_bytes() == paths[frame].read_bytes()
+    frame = int(result.stdout.split()[1])  # counted from 1, as a person reads it
+    assert abs(frame - 1 - stack.depth[y, x]) <= 1
+    assert out.read_bytes() == paths[frame - 1].read_bytes()
     with open_burst(burst_file) as reader:
         assert FOCUS_INDEX_NAME in reader.derived_names()
 
@@ -125,4 +126,4 @@ def test_a_first_frame_nothing_matches_is_named(run_tether, tmp_path: Path) -> N
         cv2.imwrite(str(path), picture)
     result = run_tether("stack", *(str(p) for p in paths))
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
-    assert "left out: frame(s) 1, 2" in result.stderr and "registered to the first" in result.stderr, result.stderr
+    assert "left out: frame(s) 2, 3" in result.stderr and "registered to the first" in result.stderr, result.stderr

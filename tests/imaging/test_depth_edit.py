@@ -2,6 +2,7 @@
 depth: a selection acts only within its depth range, the aperture's index map follows the model."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -108,3 +109,51 @@ def test_settings_survive_their_json_form() -> None:
                                 "blur": 0.01, "brightness": -0.5, "desaturate": 0.3, "feather": 2})
     assert DepthEdit.from_dict(edit.to_dict()) == edit and edit.adjusts
     assert not DepthEdit().adjusts and not DepthEdit.from_dict({"near": 1, "far": 2}).adjusts
+
+
+def indexed_depth(objects: list[tuple[np.ndarray, float]], ground: float, tile: int = 8, bleed: int = 3) -> np.ndarray:
+    """(H, W) depth as the focus index has it: per tile (a tile an edge crosses, or that the near object's blur
+    reaches, ``bleed`` px beyond it, takes the nearer object's depth), smoothed over a tile and interpolated back
+    to pixels, so that edges slope over a tile or two, outside the object."""
+    h, w = objects[0][0].shape
+    tiles = np.full((h // tile, w // tile), ground, np.float32)
+    grown = np.ones((2 * bleed + 1, 2 * bleed + 1), np.uint8)
+    for mask, depth in sorted(objects, key=lambda o: -o[1]):  # the nearest last: it wins the tiles it crosses
+        reach = cv2.dilate(mask.astype(np.uint8), grown).astype(np.float32)
+        tiles[cv2.resize(reach, tiles.shape[::-1], interpolation=cv2.INTER_AREA) > 0] = depth
+    return cv2.resize(cv2.GaussianBlur(tiles, (3, 3), 0), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def saturation(image: np.ndarray) -> np.ndarray:
+    return image.max(axis=2).astype(float) - image.min(axis=2)
+
+
+def test_a_grey_blurred_background_keeps_no_colour_around_the_subject_or_the_objects_before_it() -> None:
+    """The trial's coloured outlines: the depth map slopes at every edge, and its in-between depths that fell in
+    the range kept the background's colour around the subject and a ring around a nearer object's rim."""
+    h, w = 240, 320
+    rows, cols = np.mgrid[:h, :w]
+    leaf = np.hypot(rows - 120, cols - 200) < 50  # the subject, frame 5
+    coin = np.hypot(rows - 120, cols - 70) < 40  # nearer, frame 1.5: its edge slopes through the range
+    texture = cv2.GaussianBlur(np.random.default_rng(7).normal(0, 20, (h, w, 3)).astype(np.float32), (0, 0), 2)
+    colours = np.select([leaf[..., None], coin[..., None]], [np.float32([40, 170, 50]), np.float32([30, 160, 200])],
+                        np.float32([60, 130, 210]))  # BGR: a green leaf, a gold coin on an orange cork board
+    image = np.clip(colours + texture, 0, 255).astype(np.uint8)
+    depth = indexed_depth([(leaf, 5.0), (coin, 1.5)], ground=16.0)
+    edit = DepthEdit.from_dict({"near": 4, "far": 6, "feather": 1, "target": "background", "desaturate": 1,
+                                "blur": 0.02})
+    out = finish(adjust(image, edit_weight(depth, edit), edit), np.uint8)  # type: ignore[arg-type]
+    kept, before = saturation(out), saturation(image)
+
+    def around(mask: np.ndarray, lo: float, hi: float) -> np.ndarray:
+        outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+        return (outside > lo) & (outside <= hi) & ~leaf & ~coin
+
+    far_ground = around(leaf | coin, 30, 1e9)
+    assert kept[far_ground].mean() < 1  # the background is grey
+    for mask in (leaf, coin):  # and so is it next to them: no fringe, no outline
+        band = around(mask, 1, 8)
+        assert kept[band].mean() < 4, (kept[band].mean(), before[band].mean())
+    inside = cv2.erode(leaf.astype(np.uint8), np.ones((17, 17), np.uint8)).astype(bool)
+    assert kept[inside].mean() > 0.97 * before[inside].mean()  # the subject keeps its colour
+    assert kept[coin].mean() < 4  # the nearer object is background too, to its rim

@@ -100,3 +100,20 @@ def test_bad_sessions_are_refused_with_the_reason(client) -> None:
     assert again.status_code == 400 and "exists already" in again.get_json()["error"]
     assert client.patch("/api/sessions/Shoot", json={"seq": 1}).status_code == 400  # the counter is the server's
     assert client.patch("/api/sessions/default", json={"notes": "x"}).status_code == 400
+
+
+def test_the_next_name_is_what_the_next_capture_gets_and_reserves_nothing(client, started, data_dir: Path) -> None:
+    assert client.get("/api/sessions/default/next-name").get_json() == {"name": None}
+    assert client.get("/api/sessions/no-such-session/next-name").status_code == 404
+    client.post("/api/sessions", json={"name": "Shop", "template": "{camera}-{seq:02}"})
+    asked = [client.get("/api/sessions/Shop/next-name?camera=sim:macro").get_json()["name"] for _ in range(2)]
+    assert asked[0] == asked[1]  # asking does not move the counter
+    assert client.post("/api/cameras/sim:macro/capture").get_json()["name"].rsplit(".", 1)[0] == asked[0]
+    assert client.get("/api/sessions/Shop/next-name?camera=sim:macro").get_json()["name"] != asked[0]
+    # a name some file has already is skipped by the capture, so the hint skips it too
+    taken = client.get("/api/sessions/Shop/next-name?camera=sim:macro").get_json()["name"]
+    (data_dir / "exports" / f"{taken}.zip").parent.mkdir(exist_ok=True)
+    (data_dir / "exports" / f"{taken}.zip").write_bytes(b"x")
+    following = client.get("/api/sessions/Shop/next-name?camera=sim:macro").get_json()["name"]
+    assert following != taken
+    assert client.post("/api/cameras/sim:macro/capture").get_json()["name"].rsplit(".", 1)[0] == following

@@ -17,6 +17,7 @@ from tether.burst.reader import BurstReader
 from tether.burst.tagging import tag_jpeg, xmp_packet
 from tether.fileio import StorageError, as_new_file, describe_os_error, write_atomic
 from tether.imagebytes import decodable_size
+from tether.numbering import frame_number
 
 Progress = Callable[[int, int], None]
 
@@ -31,9 +32,10 @@ def frame_suffix(reader: BurstReader, i: int) -> str:
 
 
 def frame_file_name(reader: BurstReader, i: int, stem: str) -> str:
-    """``<stem>_0007.jpg``: zero-padded so every tool sorts the stack in focus order."""
+    """``<stem>_0007.jpg`` (frame 7, counted from 1 like every number a person reads): zero-padded so every
+    tool sorts the stack in focus order."""
     meta = reader.meta(i)
-    return f"{stem}_{meta.index:04d}{frame_suffix(reader, i)}"
+    return f"{stem}_{frame_number(meta.index):04d}{frame_suffix(reader, i)}"
 
 
 def tagged_frame(reader: BurstReader, i: int) -> bytes:
@@ -81,7 +83,8 @@ def export_frame(reader: BurstReader, i: int, out: Path | str) -> Path:
     suffix = frame_suffix(reader, i)
     if out.suffix.lower() not in (suffix, ".jpeg" if suffix == ".jpg" else suffix):
         # the camera's bytes are written as they are: a RAW named .jpg would open nowhere
-        raise BurstError(f"{out}: frame {i} is a {suffix} file from the camera", hint=f"name the file *{suffix}")
+        raise BurstError(f"{out}: frame {frame_number(i)} is a {suffix} file from the camera",
+                         hint=f"name the file *{suffix}")
     return write_atomic(out, tagged_frame(reader, i), overwrite=False)
 
 

@@ -15,6 +15,7 @@ from PIL import Image
 
 from tether import __version__
 from tether.burst.meta import FrameMeta
+from tether.numbering import frame_number
 
 XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 TETHER_NS = "urn:tether:xmp:1.0/"  # a URN: no web host implied
@@ -23,8 +24,8 @@ _DATETIME_ORIGINAL, _USER_COMMENT = 0x9003, 0x9286
 
 
 def describe(meta: FrameMeta) -> str:
-    """The one-line description stored in ImageDescription / dc:description."""
-    return (f"tether frame {meta.index}: focus position {meta.focus_position} steps from near "
+    """The one-line description stored in ImageDescription / dc:description (for a person: counted from 1)."""
+    return (f"tether frame {frame_number(meta.index)}: focus position {meta.focus_position} steps from near "
             f"({meta.step_class} steps, {meta.source})")
 
 

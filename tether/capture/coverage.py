@@ -20,6 +20,7 @@ import numpy as np
 
 from tether.capture.sharpness import thumb_difference
 from tether.capture.step_plan import PlanError, too_sparse
+from tether.numbering import frame_number
 
 
 @dataclass
@@ -110,11 +111,12 @@ def check_coverage(tiles: np.ndarray, thumbs: np.ndarray, ok: np.ndarray, *, min
         result.warnings.append(f"{len(result.never_sharp)} tiles the pre-scan found detailed were never sharp in the "
                                "sweep; run the pre-scan again (did the scene or the camera move?)")
     if result.duplicates:
-        pairs = ", ".join(f"{a}-{b}" for a, b in result.duplicates[:5]) + (" ..." if len(result.duplicates) > 5 else "")
+        pairs = ", ".join(f"{frame_number(a)}-{frame_number(b)}" for a, b in result.duplicates[:5])
+        pairs += " ..." if len(result.duplicates) > 5 else ""
         result.warnings.append(f"{len(result.duplicates)} pair(s) of consecutive frames are identical ({pairs}): the "
                                "focus did not move between them (lost steps or the end stop); re-shoot")
     if result.corrupt:
-        listed = ", ".join(map(str, result.corrupt[:5]))
+        listed = ", ".join(str(frame_number(i)) for i in result.corrupt[:5])
         result.warnings.append(f"{len(result.corrupt)} frame(s) arrived corrupt ({listed}); "
                                "they are kept and marked; re-shoot for a complete sweep")
     return result
@@ -195,10 +197,11 @@ def gap_sweep(positions: Sequence[int], after: int, *, dof: float | None = None)
     (``dof`` small steps; a third of the gap when unknown) apart."""
     order = sorted(positions)
     if not 0 <= after < len(order) - 1:
-        raise PlanError(f"there is no gap after frame {after + 1}: the burst has {len(order)} frames")
+        raise PlanError(f"there is no gap after frame {frame_number(after)}: the burst has {len(order)} frames")
     a, b = order[after], order[after + 1]
     wanted = min(dof, (b - a) / 3) if dof else (b - a) / 3
     step = max(1, math.floor(wanted))
+    first, second = frame_number(after), frame_number(after + 1)
     if b - a < 2 * step or a + step > b - step:
-        raise PlanError(f"frames {after + 1} and {after + 2} are {b - a} steps apart: no frame fits between them")
-    return ExtraSweep(a + step, b - step, step, f"the gap between frames {after + 1} and {after + 2}")
+        raise PlanError(f"frames {first} and {second} are {b - a} steps apart: no frame fits between them")
+    return ExtraSweep(a + step, b - step, step, f"the gap between frames {first} and {second}")

@@ -10,6 +10,7 @@ import click
 from tether.burst import BurstError, open_burst
 from tether.burst.exports import export as run_export
 from tether.burst.recovery import repair as run_repair
+from tether.numbering import frame_index, frame_number
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -46,7 +47,8 @@ def info(file: Path, as_json: bool) -> None:
         f"  derived     {', '.join(summary['derived']) or '-'}",
     ]
     if summary["corrupt_frames"]:
-        lines.append(f"  corrupt     frames {', '.join(map(str, summary['corrupt_frames']))} (as the camera sent them)")
+        corrupt = ", ".join(str(frame_number(i)) for i in summary["corrupt_frames"])
+        lines.append(f"  corrupt     frames {corrupt} (as the camera sent them)")
     lines += [f"  problem     {p}" for p in summary["problems"]]
     click.echo("\n".join(lines))
 
@@ -93,14 +95,18 @@ def repair(file: Path, out: Path | None) -> None:
     help="a folder (JPEGs with EXIF/XMP), FILE.mp4 (H.264), FILE.zip, "
     "or FILE.jpg (one frame: --frame, else the middle one)",
 )
-@click.option("--frame", type=int, help="export only this frame (position, 0-based)")
+@click.option("--frame", type=click.IntRange(min=frame_number(0)), help="export only this frame (counted from 1)")
 @click.option("--fps", type=float, default=10.0, show_default=True, help="movie frame rate")
 @click.option("--width", type=int, help="movie width in pixels (default: the frames' width)")
 def export(file: Path, target: Path, frame: int | None, fps: float, width: int | None) -> None:
     """Export a burst for other tools: Zerene/Helicon/Lightroom folder, MP4 movie, ZIP or one frame."""
     start = time.monotonic()
     with open_burst(file) as reader:
-        result = run_export(reader, target, frame=frame, fps=fps, width=width)
+        if frame is not None and frame > frame_number(reader.frame_count - 1):
+            raise click.BadParameter(f"{file} has frames {frame_number(0)}-{frame_number(reader.frame_count - 1)}, "
+                                     f"not {frame}", param_hint="--frame")
+        result = run_export(reader, target, frame=None if frame is None else frame_index(frame), fps=fps,
+                            width=width)
     click.echo(f"{result['path']}: {result['kind']}, {result['frames']} frames ({time.monotonic() - start:.1f} s)")
 
 

@@ -30,6 +30,7 @@ from tether.imaging import (
 from tether.imaging.formats import readable_suffixes, suffixes_text
 from tether.imaging.frame_range import frame_positions
 from tether.imaging.rawfile import RAW_SUFFIXES
+from tether.numbering import frame_number
 
 _IN = click.Path(dir_okay=False, path_type=Path)
 _OUT = click.Path(dir_okay=False, path_type=Path)
@@ -132,7 +133,12 @@ def _parse_range(text: str | None, source: Any) -> range | None:
         first, last = (int(v) for v in text.split(":"))
     except ValueError:
         raise click.BadParameter(f"{text!r}: expected FIRST:LAST frame numbers, like 3:12") from None
-    return frame_positions(getattr(source, "indices", list(range(len(source)))), first, last)
+    return frame_positions(_numbers(source), first, last, counted_from=frame_number(0))
+
+
+def _numbers(source: Any) -> list[int]:
+    """The numbers a person reads for the frames of ``source`` (a burst's keep their gaps; files are counted)."""
+    return [frame_number(i) for i in getattr(source, "indices", range(len(source)))]
 
 
 def _parse_point(text: str, option: str) -> tuple[float, float]:
@@ -178,7 +184,8 @@ def _default_out(inputs: tuple[Path, ...], dtype: Any, what: str) -> Path:
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=_FILES_OR_FOLDER)
-@click.option("--range", "frame_range", metavar="A:B", help="stack only frames A to B (inclusive): a partial stack")
+@click.option("--range", "frame_range", metavar="A:B",
+              help="stack only frames A to B (counted from 1, inclusive): a partial stack")
 @click.option("--method", type=click.Choice(list(METHODS)), default=METHODS.default, show_default=True,
               help="; ".join(f"{m.name}: {m.use}" for m in METHODS.values()))
 @click.option("--out", type=_OUT, help=f"output image ({', '.join(f.suffix for f in FORMATS.values())}); "
@@ -216,7 +223,7 @@ def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: P
                                   on_strip_done=release_free_heap)
         bar.close()
         used = result.frames
-        numbers = getattr(source, "indices", list(range(len(source))))
+        numbers = _numbers(source)
         how = f"{method}, {slabs} slabs" if slabs else method
         note = (f"tether focus stack ({how}) of {len(used)} frames, {numbers[used.start]}-{numbers[used.stop - 1]}, "
                 f"of {burst.name if burst else f'{len(source)} files'}"
@@ -266,16 +273,17 @@ def refocus(burst: Path, at: str, out: Path | None) -> None:
         if answer.frame is None:
             raise ImagingError(f"{x:g},{y:g} is on a moving subject: no one frame shows it sharp there; "
                                "tap something that stood still")
-        number = source.indices[answer.frame]
+        index = source.indices[answer.frame]
+        number = frame_number(index)
         target = out or _default_out((burst,), source.dtype, "refocus")
-        data = source.reader.frame_bytes(number)
+        data = source.reader.frame_bytes(index)
         if format_of(target.suffix) == FORMATS["jpeg"] and data[:2] == b"\xff\xd8":
             from tether.fileio import write_atomic
 
             write_atomic(target, data)  # the camera's own JPEG, untouched
         else:
             write_image(target, source.read(answer.frame), exif_from=data, note=f"tether refocus: frame {number}")
-        alternatives = ", ".join(str(source.indices[k]) for k in answer.alternatives)
+        alternatives = ", ".join(str(frame_number(source.indices[k])) for k in answer.alternatives)
         click.echo(f"frame {number} (confidence {answer.confidence:.2f}; alternatives {alternatives}) -> {target}")
 
 

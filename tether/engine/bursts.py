@@ -21,7 +21,7 @@ from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suf
 from tether.engine.burst_frames import BurstFrames, frame_pixels
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.retouch_layer import keep_for_retouch
-from tether.engine.store import BurstStore
+from tether.engine.store import PANEL_SUFFIX, BurstStore
 from tether.errors import NotFound, NotReady
 from tether.events import EventBus
 from tether.imaging import (
@@ -40,6 +40,7 @@ from tether.imaging import (
 from tether.imaging.frame_range import frame_positions
 from tether.imaging.slabs import stack_slabs
 from tether.jobs import Job, JobPool
+from tether.numbering import frame_number
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -215,7 +216,7 @@ class BurstService:
                 if fmt == "frame":
                     if frame is None or not 0 <= frame < reader.frame_count:
                         raise NotFound(f"burst {burst_id} has no frame {frame}")
-                    name = f"{burst_id}-frame{frame:04d}"
+                    name = f"{burst_id}-frame{frame_number(frame):04d}"
                     saved = self.store.find_export(name)
                     job.report(1, 1)
                     if saved is not None:  # the same frame saved again is the same file, not a copy
@@ -231,7 +232,7 @@ class BurstService:
                         export_mp4(reader, out, progress=progress)
             return self.exported(export_id, out)
 
-        label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {(frame or 0) + 1}"}[fmt]
+        label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {frame_number(frame or 0)}"}[fmt]
         return self.pool.submit("export", work, label=label, subject=burst_id, task={"fmt": fmt, "frame": frame})
 
     def exported(self, export_id: str, out: Path, *, new: bool = True) -> dict[str, Any]:
@@ -239,6 +240,11 @@ class BurstService:
         if new:
             self.bus.publish("export.added", export=export_id, name=out.name)
         return {"export": export_id, "name": out.name, "bytes": out.stat().st_size}
+
+    def delete_export(self, export_id: str) -> None:
+        """Delete an export the user made (see BurstStore.delete_export) and tell every panel (``export.deleted``)."""
+        self.store.delete_export(export_id)
+        self.bus.publish("export.deleted", export=export_id)
 
     # refocus --------------------------------------------------------------------------------
     def prepare_refocus(self, burst_id: str) -> Job | None:
@@ -367,7 +373,7 @@ class BurstService:
             done = self.exported(export_id, out)
             preview = export_id
             if not output.browsers_show:  # a JPEG beside it for the page
-                preview, preview_path = self.store.new_export_path(".jpg", f"{burst_id}-stack-preview")
+                preview, preview_path = self.store.new_export_path(PANEL_SUFFIX, f"{burst_id}-stack")
                 preview_path.write_bytes(encode_image(result.image, ".jpg", note=note))
             motion = None  # the motion map, beside the stack, when a moving subject was taken from one frame
             if result.index.motion.any():
@@ -376,11 +382,12 @@ class BurstService:
             return {**done, "preview": preview, "frames": len(selected) - len(result.excluded), "range": [first, last],
                     "method": method, "covered_box": list(result.valid_box), "uncovered": round(result.uncovered, 4),
                     "motion_map": motion, "slabs": slabs or 0,
-                    "warnings": [f"frame {source.indices[i] + 1} could not be registered to the other frames (another "
-                                 "scene, or no texture) and was left out" for i in result.excluded] + warnings}
+                    "warnings": [f"frame {frame_number(source.indices[i])} could not be registered to the other "
+                                 "frames (another scene, or no texture) and was left out"
+                                 for i in result.excluded] + warnings}
 
         # labels are for people: frames counted from 1, as the pages show them
-        extent = ("" if frames is None else f", frames {frames[0] + 1}-{frames[1] + 1}") + (
+        extent = ("" if frames is None else f", frames {frame_number(frames[0])}-{frame_number(frames[1])}") + (
             f", {slabs} slabs" if slabs else "")
         return self.pool.submit("stack", work, label=f"Stack ({label}{extent})", subject=burst_id,
                                 task={"method": method, "fmt": fmt, "frames": frames, "slabs": slabs})

@@ -30,7 +30,7 @@ from tether.imaging import FORMATS, FocusIndex, ImagingError, render_aperture, s
 from tether.imaging.depth_edit import (
     DepthEdit,
     adjust,
-    depth_selection,
+    edit_selection,
     edit_weight,
     finish,
     render_index_map,
@@ -113,8 +113,9 @@ class DepthService:
         image = blend_at_index(preview.frames, index_map)
         weight = edit_weight(preview.depth, edit)
         out = image if weight is None else adjust(image, weight, edit)
-        if show_selection and edit.near is not None and edit.far is not None:
-            out = tint(out, depth_selection(preview.depth, near=edit.near, far=edit.far, feather=edit.feather))
+        selection = edit_selection(preview.depth, edit) if show_selection else None
+        if selection is not None:  # what the adjustments act on, as they take it
+            out = tint(out, selection)
         return out if out.dtype == np.uint8 else finish(out, np.uint8)
 
     def preview_jpeg(self, burst_id: str, edit: DepthEdit, *, show_selection: bool = False) -> bytes:

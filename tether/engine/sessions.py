@@ -176,17 +176,13 @@ class Sessions:
         is saved first, and names ``taken`` says a file has already are skipped, never reused."""
         with self._locked(session_id):
             session = self.get(session_id)
-            template = parse_template(session.template)
-            seq = session.seq
-            for seq in range(session.seq, session.seq + MAX_TRIES):
-                name = render(template, Fields(session.name, seq, camera=camera, subject=session.subject, when=when))
-                if not taken(name):
-                    break
-            else:
-                raise StorageError(f"session {session_id}: {MAX_TRIES} names in a row are taken",
-                                   hint="change the naming template")
+            name, seq = _first_free(session, camera=camera, taken=taken, when=when)
             self._write(replace(session, seq=seq + 1))
         return name
+
+    def next_name(self, session_id: str, *, camera: str, taken: Callable[[str], bool]) -> str:
+        """The name :meth:`reserve` would give now, the counter left where it is (what the panel shows)."""
+        return _first_free(self.get(session_id), camera=camera, taken=taken, when=None)[0]
 
     # the record --------------------------------------------------------------------------------
     @contextmanager
@@ -218,6 +214,16 @@ class Sessions:
     def _write(self, session: Session) -> None:
         record = {k: v for k, v in session.to_dict().items() if k != "id"}
         write_atomic(self.folder(session.id) / META, json.dumps(record, indent=1).encode())
+
+
+def _first_free(session: Session, *, camera: str, taken: Callable[[str], bool], when: float | None) -> tuple[str, int]:
+    """(name, counter) of the first name from ``session``'s counter on that no file has yet."""
+    template = parse_template(session.template)
+    for seq in range(session.seq, session.seq + MAX_TRIES):
+        name = render(template, Fields(session.name, seq, camera=camera, subject=session.subject, when=when))
+        if not taken(name):
+            return name, seq
+    raise StorageError(f"session {session.id}: {MAX_TRIES} names in a row are taken", hint="change the naming template")
 
 
 def default_session() -> Session:

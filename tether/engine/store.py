@@ -21,6 +21,10 @@ from tether.fileio import StorageError, describe_os_error
 log = logging.getLogger(__name__)
 
 BURST_SUFFIX = ".burst"
+#: The suffix of a file the panel makes for itself in exports/ (a stack's JPEG when the stack is a TIFF the
+#: browser cannot show): served by its id like an export, but not listed among what the user exported.
+#: An export's suffix is a format's or a camera's (one dot), so no export the user made ends so.
+PANEL_SUFFIX = ".panel.jpg"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,13 @@ class BurstStore:
         with self._lock:
             return self.sessions.reserve(session.id, camera=camera, taken=self._taken), \
                 self.sessions.folder(session.id)
+
+    def next_name(self, session_id: str, camera: str) -> str | None:
+        """What session ``session_id`` will call its next capture (None: the default session, which
+        keeps the camera's names for stills and gives sweeps new ids); nothing is reserved."""
+        if session_id == DEFAULT:
+            return None
+        return self.sessions.next_name(session_id, camera=camera, taken=self._taken)
 
     # bursts -------------------------------------------------------------------------------
     def new_burst_path(self, camera: str = "") -> tuple[str, Path]:
@@ -184,12 +195,25 @@ class BurstStore:
         return _find_file(self.exports_dir, export_id)
 
     def exports(self) -> list[ExportFile]:
+        """What the user exported (and stills of the default session), newest first."""
         found = []
         for path in self.exports_dir.iterdir():
             stem, dot, _ = path.name.partition(".")
-            if dot and path.is_file() and is_valid_id(stem):
+            if dot and path.is_file() and is_valid_id(stem) and not path.name.endswith(PANEL_SUFFIX):
                 found.append(ExportFile(stem, path))
         return sorted(found, key=lambda e: e.path.stat().st_mtime, reverse=True)
+
+
+    def delete_export(self, export_id: str) -> None:
+        """Remove an export the user made: only a file of exports/ named by a checked id (never a session's
+        still, never a file the panel made for itself); UnknownId for any other id."""
+        found = self.find_export(check_id(export_id, "export"))
+        if found is None or found.path.name.endswith(PANEL_SUFFIX):
+            raise UnknownId(f"no export {export_id!r}", hint="the Exports list on the Bursts page shows them")
+        try:
+            found.path.unlink()
+        except OSError as exc:
+            raise StorageError(describe_os_error(exc, found.path)) from None
 
 
 def _find_file(folder: Path, file_id: str) -> ExportFile | None:

@@ -16,13 +16,15 @@ class FrameRangeError(ImagingError, InvalidInput):
     """A frame range that is not within the frames there are."""
 
 
-def frame_positions(numbers: Sequence[int], first: int, last: int) -> range:
-    """The positions of frames ``first``..``last`` among ``numbers`` (ascending frame numbers)."""
+def frame_positions(numbers: Sequence[int], first: int, last: int, *, counted_from: int = 0) -> range:
+    """The positions of frames ``first``..``last`` among ``numbers`` (ascending frame numbers, counted from
+    ``counted_from``: 0 for the indices programs send, 1 for the numbers a person types)."""
     if not numbers:
         raise TooFewFrames("there are no readable frames to choose from")
-    if not 0 <= first <= last <= numbers[-1]:
+    if not counted_from <= first <= last <= numbers[-1]:
         raise FrameRangeError(f"frame range {first}-{last} is not within the frames there are, "
-                              f"{numbers[0]}-{numbers[-1]}", hint="frames are counted from 0; give FIRST <= LAST")
+                              f"{numbers[0]}-{numbers[-1]}",
+                              hint=f"frames are counted from {counted_from}; give FIRST <= LAST")
     inside = [k for k, n in enumerate(numbers) if first <= n <= last]
     if len(inside) < 2:
         raise TooFewFrames(f"frames {first}-{last} hold fewer than two readable frames")

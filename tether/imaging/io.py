@@ -89,7 +89,7 @@ def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
     data = np.frombuffer(raw, np.uint8)
     is_jpeg = raw[:2] == b"\xff\xd8"
     if is_jpeg and reduce in (1, *_REDUCED):
-        image = _decode_jpeg(data, reduce)
+        image = _decode_jpeg(data, reduce, str(path))
         if image is not None:
             return image
     flags = _REDUCED[reduce] if (is_jpeg and reduce in _REDUCED) else cv2.IMREAD_UNCHANGED
@@ -103,20 +103,30 @@ def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
     return image if (is_jpeg and reduce in _REDUCED) else shrink(image, reduce)
 
 
-def _decode_jpeg(data: np.ndarray, reduce: int) -> np.ndarray | None:
-    """A colour JPEG as BGR, scaled by 1/``reduce`` in the decoder; None for what only OpenCV reads (CMYK, damage).
+def _decode_jpeg(data: np.ndarray, reduce: int, what: str) -> np.ndarray | None:
+    """A colour JPEG as BGR, scaled by 1/``reduce`` in the decoder; None for what only OpenCV reads (CMYK).
 
     libjpeg-turbo through simplejpeg, with the same pixels as OpenCV's decoder at every scale, but
     decoded straight into the returned array: ``cv2.imdecode`` briefly needs the frame twice.
+    Damaged data (cut short, corrupt) is UnreadableImage naming ``what``: handed on to OpenCV, its
+    libjpeg would print its own "Corrupt JPEG data" lines to stderr and decode the picture half grey.
     """
     try:
         height, width, _, _ = simplejpeg.decode_jpeg_header(data)
-        # The smallest of libjpeg's M/8 scales at least 1/reduce of the size: exactly 1/reduce, rounded up.
-        image: np.ndarray = simplejpeg.decode_jpeg(data, colorspace="BGR", min_height=-(-height // reduce),
-                                                   min_width=-(-width // reduce))
-        return image
     except ValueError:
         return None
+    # The smallest of libjpeg's M/8 scales at least 1/reduce of the size: exactly 1/reduce, rounded up.
+    scale = {"min_height": -(-height // reduce), "min_width": -(-width // reduce)}
+    try:
+        image: np.ndarray = simplejpeg.decode_jpeg(data, colorspace="BGR", **scale)
+        return image
+    except ValueError as exc:
+        problem = str(exc)
+    try:  # what decodes once libjpeg's warnings are let pass was damaged; what does not, only OpenCV reads
+        simplejpeg.decode_jpeg(data, colorspace="BGR", strict=False, **scale)
+    except ValueError:
+        return None
+    raise UnreadableImage(f"{what}: the JPEG is damaged ({problem})", hint="replace the file, or leave it out")
 
 
 def image_size(path: Path) -> tuple[int, int]:

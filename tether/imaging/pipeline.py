@@ -35,6 +35,7 @@ from tether.imaging.methods import METHODS, Fusion
 from tether.imaging.motion import MotionOverlay
 from tether.imaging.refocus import FocusIndex
 from tether.imaging.strips import Strip, plan_strips
+from tether.numbering import frame_number
 
 Progress = Callable[[int, int, str], None]
 Cancel = Callable[[], bool]
@@ -133,7 +134,7 @@ def stack_frames(source: FrameSource, *, method: str = METHODS.default, frames: 
         frames_kept = [i for i in selected if i not in excluded]
         if len(frames_kept) < 2:
             raise TooFewFrames(f"only {len(frames_kept)} of the {len(selected)} frames could be registered to each "
-                               f"other; left out: frame(s) {', '.join(str(i) for i in excluded)} (counted from 0)",
+                               f"other; left out: frame(s) {', '.join(str(frame_number(i)) for i in excluded)}",
                                hint="the frames are registered to the first: if it is damaged or of another scene, "
                                     "nothing matches it; leave it out or replace it")
         kept_source, kept_index = _Kept(source, frames_kept), _kept_index(index, frames_kept)

@@ -138,6 +138,12 @@ def exports() -> Any:
     return ok([e.to_dict() for e in engine().store.exports()])
 
 
+@bp.delete("/exports/<export_id>")
+def delete_export(export_id: str) -> Any:
+    engine().bursts.delete_export(export_id)
+    return ok({"deleted": export_id})
+
+
 @bp.get("/exports/<export_id>")
 def export_file(export_id: str) -> Response:
     found = engine().store.export(export_id)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from tether.checks import flag, text
+from tether.engine.ids import UnknownId
 from tether.engine.naming import DEFAULT_TEMPLATE, TOKENS
 from tether.engine.sessions import Session
-from tether.engine.stills import preview_jpeg, still_info
+from tether.engine.stills import camera_model, preview_jpeg, still_info
 from tether.web.api import engine, ok
 from tether.web.validation import Field, json_body
 
@@ -74,6 +75,17 @@ def use(session_id: str) -> Any:
     session = engine().store.sessions.use(session_id)
     _changed(session)
     return ok(session.to_dict())
+
+
+@bp.get("/sessions/<session_id>/next-name")
+def next_name(session_id: str) -> Any:
+    """What the session's next still or sweep will be called (``camera``: the one capturing, for {camera});
+    null in the default session. The Camera page shows it beside the session."""
+    try:
+        owner = engine().owner_for(request.args.get("camera") or None)
+    except UnknownId:  # not open (yet): its model is not known
+        owner = None
+    return ok({"name": engine().store.next_name(session_id, camera_model(owner) if owner else "")})
 
 
 @bp.get("/sessions/<session_id>/stills")

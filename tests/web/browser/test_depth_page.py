@@ -7,6 +7,7 @@ file:// with the network cut off, shows at a tap on each object the frame ``teth
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import subprocess
 import sys
@@ -19,10 +20,12 @@ import numpy as np
 import pytest
 import requests
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.web.browser import test_panel
 from tests.web.browser.test_panel import finished_job, picture_box, shot
 from tether.engine.living import MAX_BYTES
+from tether.numbering import frame_index
 
 if TYPE_CHECKING:
     from tests.web.browser.conftest import Server
@@ -149,6 +152,25 @@ def test_a_depth_range_picked_by_a_tap_changes_only_that_range(server: Server, n
             assert change[inner(mask, 6)].mean() < 1.5, f"{name} (frame {frame}) changed; range {near}-{far}"
 
 
+def test_the_selection_is_named_by_whole_frame_numbers(server: Server, new_page: Callable[..., Page],
+                                                        burst: str) -> None:
+    page = open_depth(new_page, server, burst)
+    slide(page, "#far", 7.9)
+    slide(page, "#near", 3.4)
+    # the selection's ends lie between frames 4 and 5 (from 1) and near frame 9: the label says which frames
+    assert range_label(page, "frames 4–9 selected") == "frames 4–9 selected"
+    slide(page, "#far", 3.4)
+    assert range_label(page, "frame 4 selected") == "frame 4 selected"
+
+
+def range_label(page: Page, expected: str) -> str:
+    """The selection's label once it reads ``expected`` (it follows the renders), or as it stands after 5 s."""
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function("text => document.querySelector('#range-label').textContent === text", arg=expected,
+                               timeout=5_000)
+    return page.inner_text("#range-label")
+
+
 def test_the_living_picture_refocuses_offline_as_tether_refocus_does(server: Server, new_page: Callable[..., Page],
                                                                       browser: Browser, burst: str,
                                                                       tmp_path: Path) -> None:
@@ -187,7 +209,8 @@ def test_the_living_picture_refocuses_offline_as_tether_refocus_does(server: Ser
             expected = re.match(r"frame (\d+)", picked.stdout)
             assert expected, picked.stdout
             tap(living, "#picture", (x + 0.5, y + 0.5))
-            living.wait_for_function(f"document.querySelector('#picture').dataset.frame === '{expected[1]}'",
+            index = frame_index(int(expected[1]))  # the CLI counts from 1, the page's data from 0
+            living.wait_for_function(f"document.querySelector('#picture').dataset.frame === '{index}'",
                                      timeout=5_000)
         living.click("#show-stack")
         assert living.get_attribute("#picture", "data-frame") == "stack"

@@ -18,7 +18,7 @@ import pytest
 import requests
 from playwright.sync_api import Page
 
-from tests.web.browser import test_a11y, test_panel
+from tests.web.browser import test_a11y, test_panel, test_panel_a
 from tests.web.browser.test_a11y import cut_off
 from tests.web.browser.test_panel import finished_job, picture_box, shot
 
@@ -60,6 +60,8 @@ def test_arrow_keys_move_one_frame_with_the_scrubber_focused(server: Server, new
     page.keyboard.press("ArrowRight")
     assert shown_frame(page) == start
     assert page.inner_text("#frame-label").startswith(f"frame {start + 1} of ")
+    # and a screen reader says that number, not the slider's value counted from 0
+    assert page.get_attribute("#scrubber", "aria-valuetext") == page.inner_text("#frame-label")
 
 
 def loupe_box(page: Page) -> dict[str, float]:
@@ -175,17 +177,20 @@ def test_gallery_is_newest_capture_first(server: Server, new_page: Callable[...,
 def test_saving_a_frame_again_keeps_one_file(server: Server, new_page: Callable[..., Page], burst: str) -> None:
     page = new_page()
     page.goto(f"{server.url}/refocus/{burst}")
-    frame = shown_frame(page)
+    shown_frame(page)
+    number = int(page.inner_text("#frame-label").split()[1])  # "frame 8 of 14": what the photographer reads
     links = []
     for _ in range(3):
         page.evaluate("document.querySelector('#save-result').replaceChildren()")
         page.click("#save-frame")
         links.append(page.wait_for_selector("#saved-link").get_attribute("href"))
     assert len(set(links)) == 1
+    # saved under the number the page showed (the trial found frame 47 saved as frame0046)
+    assert page.inner_text("#saved-link") == f"Download {burst}-frame{number:04d}.jpg"
     page.goto(f"{server.url}/bursts")
     page.wait_for_selector("#exports li")
     saved = [text for text in page.eval_on_selector_all("#exports li", "items => items.map((i) => i.textContent)")
-             if text.startswith(f"{burst}-frame{frame:04d}")]
+             if text.startswith(f"{burst}-frame{number:04d}")]
     assert len(saved) == 1, saved
 
 
@@ -216,3 +221,55 @@ def test_burst_card_keeps_each_export_link(server: Server, new_page: Callable[..
     card.get_by_role("link", name="mp4").wait_for()
     # the MP4's progress and link came beside the ZIP's download link, not over it
     assert card.get_by_role("link", name="zip").count() == 1
+
+
+def test_the_exports_list_shows_what_was_exported_and_deletes_it(server: Server, new_page: Callable[..., Page],
+                                                                 burst: str) -> None:
+    stacked = finished_job(server, requests.post(f"{server.url}/api/bursts/{burst}/stack",
+                                                 json={"format": "tiff", "range": [0, 2]}, timeout=10))["result"]
+    page = new_page()
+    page.goto(f"{server.url}/bursts")
+    item = page.locator(f"#exports li[data-export='{stacked['export']}']")
+    item.wait_for()
+    names = page.eval_on_selector_all("#exports li a", "links => links.map((a) => a.textContent)")
+    assert stacked["name"] in names
+    # the JPEG the Stack page shows for a TIFF is the panel's own, not something the photographer exported
+    assert not [n for n in names if n.startswith(stacked["preview"])], names
+    asked = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    item.get_by_role("button", name=f"Delete {stacked['name']}").click()
+    assert asked and stacked["name"] in asked[0]
+    assert item.count() == 1 and requests.get(f"{server.url}/api/exports/{stacked['export']}", timeout=10).ok
+    item.get_by_role("button", name=f"Delete {stacked['name']}").click()
+    item.wait_for(state="detached")
+    assert requests.get(f"{server.url}/api/exports/{stacked['export']}", timeout=10).status_code == 404
+
+
+def test_cancel_lies_beside_the_sweep_progress_on_a_phone(server: Server, new_page: Callable[..., Page]) -> None:
+    page = new_page(**PHONE)
+    page.goto(f"{server.url}/postfocus")
+    page.wait_for_selector("#connection[data-state=connected]")
+    page.fill("#range-near", "20")
+    page.fill("#range-far", "200")
+    page.fill("#frames", "60")
+    page.tap("#sweep")  # below the live view and the settings: the page is scrolled down to it
+    try:
+        page.wait_for_function("Number(document.querySelector('#sweep-bar').dataset.fraction) > 0.02",
+                               timeout=60_000)
+        progress, cancel = (page.locator(s).bounding_box() for s in ("#sweep-progress .progress", "#sweep-cancel"))
+        assert progress is not None and cancel is not None
+        # both on the screen as it is (no scrolling), and the button right under the bar it stops
+        for box in (progress, cancel):
+            assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["viewport"]["height"], (progress, cancel)
+        assert 0 <= cancel["y"] - (progress["y"] + progress["height"]) <= 120, (progress, cancel)
+        page.touchscreen.tap(cancel["x"] + cancel["width"] / 2, cancel["y"] + cancel["height"] / 2)
+        page.wait_for_function("/cancel/i.test(document.querySelector('#sweep-status').textContent)")
+    finally:
+        for job in requests.get(f"{server.url}/api/jobs", timeout=10).json():
+            if job["state"] in ("queued", "running"):
+                test_panel_a.cancel(server, job["job"])
