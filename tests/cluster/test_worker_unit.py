@@ -1,6 +1,7 @@
 """udev/tether-worker.service: a worker started at boot, unprivileged, and systemd's own verdict on it."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,19 @@ def test_without_a_broker_a_worker_says_what_to_set_and_a_batch_stacks_here_with
     assert "1 stacked" in again.stdout
     assert "1 skipped" in run_tether("--data-dir", str(tmp_path), "batch", "--skip-done", "--out-dir",
                                      str(tmp_path / "in" / "sku7"), str(tmp_path / "in" / "sku7"), check=True).stdout
+
+
+def test_an_unreadable_burst_fails_alone_and_names_no_result(tmp_path: Path, run_tether) -> None:
+    from tests.cluster.conftest import write_bursts
+
+    write_bursts(tmp_path / "in", 2)
+    (tmp_path / "in" / "empty.burst").write_bytes(b"")  # a copy that never finished
+    done = run_tether("--data-dir", str(tmp_path), "batch", "--json", str(tmp_path / "report.json"),
+                      str(tmp_path / "in"))
+    assert done.returncode == 1
+    assert "2 stacked, 1 failed" in done.stdout
+    assert done.stderr.strip().endswith("empty.burst: the file is empty")
+    rows = {r["item"]: r for r in json.loads((tmp_path / "report.json").read_text())["items"]}
+    assert rows["empty.burst"]["status"] == "failed" and rows["empty.burst"]["output"] == ""
+    written = {p.name for p in (tmp_path / "in").glob("*-stack-*.jpg")}
+    assert {r["output"] for r in rows.values() if r["status"] == "stacked"} == written and len(written) == 2

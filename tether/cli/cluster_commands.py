@@ -15,6 +15,7 @@ import click
 
 from tether.cli.context import AppContext, pass_app
 from tether.cluster.batch import StackOptions, TaskFailed, content_key, find_items, result_path, stack_item
+from tether.errors import TetherError
 from tether.fileio import write_atomic
 from tether.imaging import FORMATS, METHODS
 
@@ -74,11 +75,14 @@ def batch(app: AppContext, inputs: tuple[Path, ...], method: str, fmt: str, out_
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    items = find_items(list(inputs))
-    planned = [(item, result_path(item, out_dir, content_key(item, options), options)) for item in items]
     rows: list[dict[str, Any]] = []
     todo = []
-    for item, out in planned:
+    for item in find_items(list(inputs)):
+        try:  # an unreadable burst fails alone: the others are still stacked
+            out = result_path(item, out_dir, content_key(item, options), options)
+        except TetherError as exc:
+            rows.append(_failed(item, str(exc)))
+            continue
         if skip_done and out.exists():
             rows.append({"item": item.name, "output": out.name, "status": "skipped", "frames": 0, "seconds": 0.0})
         else:
@@ -90,7 +94,7 @@ def batch(app: AppContext, inputs: tuple[Path, ...], method: str, fmt: str, out_
             rows += _on_cluster(app, todo, options, bar)
         else:
             for item, out in todo:
-                rows.append(_row(item, out, lambda i=item, o=out: stack_item(i, o, options, report=_quiet)))
+                rows.append(_row(item, lambda i=item, o=out: stack_item(i, o, options, report=_quiet)))
                 bar.update(1)
     _summary(rows)
     counts = {status: sum(r["status"] == status for r in rows) for status in ("stacked", "done earlier", "skipped",
@@ -116,8 +120,8 @@ def _on_cluster(app: AppContext, todo: list[tuple[Path, Path]], options: StackOp
             for item, out in todo]
     rows = []
     try:
-        for (item, out), result in zip(todo, sent, strict=True):
-            rows.append(_row(item, out, lambda r=result: _fetch(r)))
+        for (item, _out), result in zip(todo, sent, strict=True):
+            rows.append(_row(item, lambda r=result: _fetch(r)))
             bar.update(1)
     except KeyboardInterrupt:
         for result in sent:
@@ -137,13 +141,17 @@ def _fetch(result: Any) -> dict[str, Any]:
         raise TaskFailed(f"{type(exc).__name__}: {exc}") from None
 
 
-def _row(item: Path, out: Path, run: Any) -> dict[str, Any]:
+def _row(item: Path, run: Any) -> dict[str, Any]:
     """What ``run()`` (one item's stack, here or on a worker) returned, or why it failed, as a report row."""
     try:
         return dict(run())
     except TaskFailed as exc:
-        return {"item": item.name, "output": out.name, "status": "failed", "frames": 0, "seconds": 0.0,
-                "error": str(exc)}
+        return _failed(item, str(exc))
+
+
+def _failed(item: Path, error: str) -> dict[str, Any]:
+    """The report row of an item that failed: no output was written for it."""
+    return {"item": item.name, "output": "", "status": "failed", "frames": 0, "seconds": 0.0, "error": error}
 
 
 def _quiet(_done: int, _total: int, _stage: str) -> None:
