@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -25,8 +24,6 @@ from tether.burst.reader import open_burst
 from tether.errors import TetherError
 from tether.fileio import StorageError
 
-log = logging.getLogger(__name__)
-
 
 def keep_derived(path: Path | str, name: str, data: bytes, *, what: str) -> str | None:
     """:func:`store_derived` for a cache (``what`` names it for people): None when kept, else why not, as a
@@ -35,7 +32,6 @@ def keep_derived(path: Path | str, name: str, data: bytes, *, what: str) -> str 
     try:
         store_derived(path, name, data)
     except TetherError as exc:
-        log.warning("could not keep %s in %s: %s", what, path, exc)
         return f"{what} is not kept in the burst ({exc.message}); it is computed again next time"
     return None
 

@@ -241,6 +241,7 @@ def import_analysed(paths: Iterable[Path | str], out: Path | str) -> Path:
         analysis.abandon()
         raise
     index = analysis.finish()
-    if index is not None:
-        keep_derived(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
+    reason = None if index is None else keep_derived(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
+    if reason:
+        log.warning("%s: %s", path, reason)
     return path

@@ -347,8 +347,11 @@ class _SweepRun:
         if self.analysis is None:
             return False
         index = self.analysis.finish(progress=lambda done, total: self.hooks.progress(done, total, phase="analysing"))
-        return index is not None and keep_derived(self.path, FOCUS_INDEX_NAME, index.to_bytes(),
-                                                  what="the focus index") is None
+        reason = None if index is None else keep_derived(self.path, FOCUS_INDEX_NAME, index.to_bytes(),
+                                                         what="the focus index")
+        if reason:
+            log.warning("%s: %s", self.path, reason)
+        return index is not None and reason is None
 
     def _store_sharpness(self, summaries: list[FrameSummary]) -> None:
         data = tile_record(summaries, self.positions)

@@ -293,7 +293,9 @@ class BurstService:
             index = compute_focus_index(source, progress=lambda d, t, _s: job.report(d, t, phase="analysing"),
                                         cancel=lambda: job.cancelled)
             frames = tuple(source.indices)
-        keep_derived(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")  # (it logs why not)
+        reason = keep_derived(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
+        if reason:
+            log.warning("burst %s: %s", burst_id, reason)
         self._remember(burst_id, LoadedIndex(index, frames))
         return {"burst": burst_id, "frames": len(frames)}
 
