@@ -212,7 +212,7 @@ def test_folder_export_copies_the_bomb_frames_without_decoding(files: Path, tmp_
     assert result.returncode == 0, result
     assert result.peak_mb < PEAK_MB
     assert sorted(p.name for p in (tmp_path / "frames").iterdir() if p.suffix == ".png") == [
-        "bomb_0000.png", "bomb_0001.png", "bomb_0002.png"]
+        "bomb_0001.png", "bomb_0002.png", "bomb_0003.png"]
 
 
 # -- the server ------------------------------------------------------------------------------------
