@@ -31,7 +31,7 @@ def test_verify_fails_with_one_line_per_problem(run_tether, make_burst):
     path.write_bytes(bytes(data))
     result = run_tether("burst", "verify", str(path))
     assert result.returncode == 1
-    assert "problem: frame 1" in result.stdout and "checksum mismatch" in result.stdout
+    assert "problem: frame 2: frames/000001.jpg is damaged (checksum mismatch)" in result.stdout  # counted from 1
     assert result.stderr.strip().startswith("tether: ") and "1 problem(s) found" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -45,7 +45,7 @@ def test_repair_writes_beside_and_reports(run_tether, make_burst):
     assert "recovered by scanning" in info and "frames      4" in info
     result = run_tether("burst", "repair", str(crashed), check=True)
     assert "crashed-repaired.zip: kept 4 frames, dropped 1" in result.stdout
-    assert "dropped: frame 4" in result.stdout
+    assert "dropped: frame 5: " in result.stdout  # frames/000004.jpg, counted from 1
     assert crashed.read_bytes() == raw[:raw.find(b"frames/000004.jpg") + 50]
     again = run_tether("burst", "repair", str(crashed))
     assert again.returncode == 1 and "already exists" in again.stderr

@@ -201,8 +201,8 @@ def test_stack_of_files_refuses_the_bomb(files: Path, tmp_path: Path, bad: str) 
     ["burst", "export", "bomb.burst", "--to", "movie.mp4"],
 ])
 def test_commands_on_the_bomb_burst_refuse_in_one_line(files: Path, command: list[str]) -> None:
-    line = assert_refused(tether(*command, cwd=files), "bomb.burst: frame 0 is 30000x30000 pixels", LIMIT)
-    assert line == f"tether: bomb.burst: frame 0 is 30000x30000 pixels (900 megapixels); {LIMIT}"
+    line = assert_refused(tether(*command, cwd=files), "bomb.burst: frame 1 is 30000x30000 pixels", LIMIT)
+    assert line == f"tether: bomb.burst: frame 1 is 30000x30000 pixels (900 megapixels); {LIMIT}"
     assert not (files / command[-1]).exists()
     assert not [p for p in files.iterdir() if p.name.startswith(".movie")]  # no half-made movie
 
@@ -212,7 +212,7 @@ def test_folder_export_copies_the_bomb_frames_without_decoding(files: Path, tmp_
     assert result.returncode == 0, result
     assert result.peak_mb < PEAK_MB
     assert sorted(p.name for p in (tmp_path / "frames").iterdir() if p.suffix == ".png") == [
-        "bomb_0000.png", "bomb_0001.png", "bomb_0002.png"]
+        "bomb_0001.png", "bomb_0002.png", "bomb_0003.png"]
 
 
 # -- the server ------------------------------------------------------------------------------------
@@ -241,7 +241,8 @@ def test_server_refuses_the_bomb_burst_and_stays_small(files: Path, tmp_path: Pa
             except requests.ConnectionError:
                 assert process.poll() is None, log.with_suffix(".err").read_text()
                 time.sleep(0.1)
-        says = f"bursts/bomb.burst: frame 1 is 30000x30000 pixels (900 megapixels); {LIMIT}"
+        # the API's frames/1.jpg is the second frame: its message counts from 1, like every message
+        says = f"bursts/bomb.burst: frame 2 is 30000x30000 pixels (900 megapixels); {LIMIT}"
         for path in ("bursts/bomb/frames/1.jpg", "bursts/bomb/thumbnail.jpg"):  # the thumbnail: the middle frame
             answer = requests.get(f"{api}/{path}", timeout=60)
             assert answer.status_code == 400, answer.text
@@ -254,7 +255,7 @@ def test_server_refuses_the_bomb_burst_and_stays_small(files: Path, tmp_path: Pa
                 if state["state"] not in ("queued", "running"):
                     break
                 time.sleep(0.1)
-            assert (state["state"], state["error"]) == ("error", says.replace("frame 1", "frame 0"))
+            assert (state["state"], state["error"]) == ("error", says.replace("frame 2", "frame 1"))
     finally:
         process.send_signal(signal.SIGTERM)
         result = finish(process, log)

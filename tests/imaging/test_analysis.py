@@ -54,8 +54,14 @@ def test_the_builder_refuses_a_frame_of_another_size_and_an_empty_sweep() -> Non
     with pytest.raises(TooFewFrames):
         builder.finish()
     builder.add(np.full((120, 160, 3), 128, np.uint8))
-    with pytest.raises(MismatchedFrames, match="one size"):
-        builder.add(np.full((100, 160, 3), 128, np.uint8))
+    with pytest.raises(MismatchedFrames, match=r"^frame 2 is 160x100 as read, expected about 160x120: .* one size"):
+        builder.add(np.full((100, 160, 3), 128, np.uint8))  # the second, counted from 1
+
+
+def test_in_memory_frames_of_two_sizes_name_the_odd_one_counted_from_1() -> None:
+    same = np.zeros((120, 160, 3), np.uint8)
+    with pytest.raises(MismatchedFrames, match=r"^frame 3 is 160x100 uint8, frame 1 is 160x120 uint8$"):
+        ArrayFrames([same, same, np.zeros((100, 160, 3), np.uint8)])
 
 
 def test_the_live_stack_builds_up_frame_by_frame_with_the_stacks_framing(synthetic) -> None:

@@ -36,7 +36,9 @@ def test_frames_and_thumbnail_are_jpeg(client, burst) -> None:
     small = client.get(f"/api/bursts/{burst_id}/frames/1.jpg?reduce=2")
     assert cv2.imdecode(np.frombuffer(small.data, np.uint8), cv2.IMREAD_COLOR).shape == (32, 48, 3)
     assert client.get(f"/api/bursts/{burst_id}/frames/1.jpg?reduce=3").status_code == 400
-    assert client.get(f"/api/bursts/{burst_id}/frames/9.jpg").status_code == 404
+    missing = client.get(f"/api/bursts/{burst_id}/frames/9.jpg")  # the API counts from 0, and says so
+    assert missing.status_code == 404
+    assert missing.get_json()["error"] == f"burst {burst_id} has no frame index 9 (indices go from 0 to 2)"
     thumb = client.get(f"/api/bursts/{burst_id}/thumbnail.jpg")
     assert thumb.status_code == 200 and thumb.data[:2] == b"\xff\xd8"
 

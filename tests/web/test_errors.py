@@ -59,7 +59,7 @@ def test_a_frame_that_cannot_be_encoded_is_not_a_missing_frame(client, burst, mo
     monkeypatch.setattr("tether.engine.bursts.cv2.imencode", lambda *args: (False, None))
     answer = client.get(f"/api/bursts/{burst_id}/frames/1.jpg?reduce=2")
     assert answer.status_code == 422
-    assert "cannot be encoded" in answer.get_json()["error"]
+    assert answer.get_json()["error"] == f"frame 2 of burst {burst_id} cannot be encoded as JPEG"  # counted from 1
     assert client.get(f"/api/bursts/{burst_id}/frames/9.jpg").status_code == 404
 
 

@@ -88,16 +88,18 @@ def test_slabs_are_kept_and_painted_from_and_bad_strokes_refused(client, focus_b
     assert painted.status_code == 201, painted.get_json()
     after = png(client, burst_id)
     assert sharpness(after[50:78, 30:48]) < sharpness(before[50:78, 30:48])  # the far slab: the left half soft
-    for body, status in (({"points": [[0.2, 0.5]], "radius": 0.1, "brush": "chosen"}, 400),
-                         ({"points": [[0.2, 0.5]], "radius": 0.1, "brush": "chosen",
-                           "source": {"kind": "slab", "number": 2}}, 404),
-                         ({"points": [[0.2, 0.5]], "radius": 0.1, "brush": "chosen",
-                           "source": {"kind": "frame", "number": 99}}, 404),
-                         ({"points": [[1.2, 0.5]], "radius": 0.1}, 400), ({"points": [], "radius": 0.1}, 400),
-                         ({"points": [[0.2, 0.5]], "radius": 0.1, "brush": "smudge"}, 400),
-                         ({"points": [[0.2, 0.5]]}, 400)):
+    chosen = {"points": [[0.2, 0.5]], "radius": 0.1, "brush": "chosen"}
+    for body, status, says in (
+            (chosen, 400, ""),
+            ({**chosen, "source": {"kind": "slab", "number": 2}}, 404, ""),
+            ({**chosen, "source": {"kind": "frame", "number": 99}}, 404,
+             "frame index 99 is not one of the readable frames of this burst"),  # as the API counts, from 0
+            ({"points": [[1.2, 0.5]], "radius": 0.1}, 400, ""), ({"points": [], "radius": 0.1}, 400, ""),
+            ({"points": [[0.2, 0.5]], "radius": 0.1, "brush": "smudge"}, 400, ""),
+            ({"points": [[0.2, 0.5]]}, 400, "")):
         refused = client.post(f"/api/bursts/{burst_id}/retouch/strokes", json=body)
         assert refused.status_code == status, (body, refused.get_json())
+        assert says in refused.get_json()["error"]
     assert len(client.get(f"/api/bursts/{burst_id}/retouch").get_json()["strokes"]) == 1
     too_many = client.post(f"/api/bursts/{burst_id}/stack", json={"slabs": 1})
     assert too_many.status_code == 400

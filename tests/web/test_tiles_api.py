@@ -53,6 +53,8 @@ def test_a_bad_tile_is_refused_with_what_is_wrong(client, focus_burst, query, st
 
 def test_a_tile_of_a_frame_or_burst_that_is_not_there_is_not_found(client, focus_burst) -> None:
     burst_id = focus_burst(2)
-    assert client.get(f"/api/bursts/{burst_id}/frames/5/tile.jpg?left=0&top=0&width=8&height=8").status_code == 404
+    missing = client.get(f"/api/bursts/{burst_id}/frames/5/tile.jpg?left=0&top=0&width=8&height=8")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"] == f"burst {burst_id} has no frame index 5 (indices go from 0 to 1)"
     assert client.get("/api/bursts/nope/frames/0/tile.jpg?left=0&top=0&width=8&height=8").status_code == 404
     assert client.get("/api/exports/nope/tile.jpg?left=0&top=0&width=8&height=8").status_code == 404

@@ -113,7 +113,8 @@ def export_mp4(
     if not decodable:
         raise BurstError(f"{reader.path}: no JPEG frames to put in a movie")
     # the frames' size from the first one's header, not its metadata: checked before ffmpeg starts
-    src_w, src_h = decodable_size(reader.frame_bytes(decodable[0]), f"{reader.path}: frame {decodable[0]}")
+    src_w, src_h = decodable_size(reader.frame_bytes(decodable[0]),
+                                  f"{reader.path}: frame {frame_number(decodable[0])}")
     if not (src_w and src_h):
         h, w = reader.frame_image(decodable[0]).shape[:2]
         src_w, src_h = w, h

@@ -37,6 +37,7 @@ from tether.burst.zipcodec import (
     parse_central_directory,
 )
 from tether.imagebytes import decodable_size
+from tether.numbering import frame_number
 
 if TYPE_CHECKING:
     import numpy as np
@@ -195,7 +196,7 @@ class BurstReader:
         for meta, name in listed:
             parsed = parse_frame_entry(name)
             if parsed is None or parsed[0] != meta.index:
-                raise CorruptBurst(f"{where}: frame {meta.index} points at entry {name!r}")
+                raise CorruptBurst(f"{where}: frame {frame_number(meta.index)} points at entry {name!r}")
         if not scanned:
             missing = [name for _, name in listed if name not in self._entries]
             if missing:
@@ -232,7 +233,7 @@ class BurstReader:
                 self.problems.append(exc.message)
                 continue
             if meta.index != index or not isinstance(record.get("entry"), str):
-                self.problems.append(f"{entry.name}: does not describe frame {index}, skipped")
+                self.problems.append(f"{entry.name}: does not describe frame {frame_number(index)}, skipped")
                 continue
             records[index] = (meta, record["entry"], record.get("crc32"))
         matcher = FrameMatcher(self._all_entries(), self._read, self._file_key())
@@ -242,7 +243,7 @@ class BurstReader:
             found = matcher.take(meta, name, crc)
             if found is None:
                 self.problems.append(
-                    f"frame {index}: metadata present but the frame data is missing (the frame in flight)"
+                    f"frame {frame_number(index)}: metadata present but the frame data is missing (the frame in flight)"
                 )
             else:
                 pairs.append(found)
@@ -254,7 +255,9 @@ class BurstReader:
             from tether.burst.writer import complete_meta
 
             meta = complete_meta(data, FrameMeta(focus_position=-1, extra={"recovered": "metadata record lost"}), index)
-            self.problems.append(f"frame {index}: its metadata record was lost; kept with unknown focus position")
+            self.problems.append(
+                f"frame {frame_number(index)}: its metadata record was lost; kept with unknown focus position"
+            )
             pairs.append((meta, entry))
             taken.add(index)
         pairs.sort(key=lambda p: p[0].index)
@@ -305,7 +308,7 @@ class BurstReader:
 
     def _position(self, i: int) -> int:
         if not isinstance(i, int) or not 0 <= i < len(self._frames):
-            raise BurstError(f"{self.path}: no frame {i} (the burst has {len(self._frames)})")
+            raise BurstError(f"{self.path}: no frame index {i} (the burst has {len(self._frames)} frames)")
         return i
 
     def meta(self, i: int) -> FrameMeta:
@@ -326,11 +329,11 @@ class BurstReader:
 
     def frame_image(self, i: int, *, reduce: int = 1) -> np.ndarray:
         """The frame decoded to BGR uint8, scaled by 1/``reduce`` in the JPEG decoder (1, 2, 4 or 8)."""
-        image = decode_frame(self.frame_bytes(i), reduce=reduce, what=f"{self.path}: frame {i}")
+        image = decode_frame(self.frame_bytes(i), reduce=reduce, what=f"{self.path}: frame {frame_number(i)}")
         if image is None:
             meta = self._frames[i]
             raise BurstError(
-                f"{self.path}: frame {i} ({self.frame_name(i)}, {meta.mime}) cannot be decoded"
+                f"{self.path}: frame {frame_number(i)} ({self.frame_name(i)}, {meta.mime}) cannot be decoded"
                 + (" (the camera sent it corrupt)" if meta.corrupt else "")
             )
         return image
@@ -361,10 +364,10 @@ class BurstReader:
             try:
                 data = self._read(entry)
             except CorruptBurst as exc:
-                problems.append(f"frame {pos}: {exc.message.removeprefix(f'{self.path}: ')}")
+                problems.append(f"frame {frame_number(pos)}: {exc.message.removeprefix(f'{self.path}: ')}")
                 continue
             if hashlib.sha256(data).hexdigest() != meta.sha256:
-                problems.append(f"frame {pos} ({entry.name}): SHA-256 does not match its metadata")
+                problems.append(f"frame {frame_number(pos)} ({entry.name}): SHA-256 does not match its metadata")
         problems += self._verify_records()
         for name in self.derived_names():
             try:
@@ -380,7 +383,9 @@ class BurstReader:
             entry = self._entries.get(meta_entry(meta.index))
             if entry is None:
                 if not meta.extra.get("recovered"):
-                    problems.append(f"frame {meta.index}: its metadata record {meta_entry(meta.index)} is missing")
+                    problems.append(
+                        f"frame {frame_number(meta.index)}: its metadata record {meta_entry(meta.index)} is missing"
+                    )
                 continue
             try:
                 raw = parse_json(self._read(entry), entry.name)
@@ -389,9 +394,9 @@ class BurstReader:
                 problems.append(exc.message)
                 continue
             if raw.get("crc32") not in (None, f"{frame.crc:08x}"):
-                problems.append(f"frame {meta.index}: {entry.name} names another CRC-32 than the frame's")
+                problems.append(f"frame {frame_number(meta.index)}: {entry.name} names another CRC-32 than the frame's")
             if replace(record, sha256=record.sha256 or meta.sha256) != meta:
-                problems.append(f"frame {meta.index}: {entry.name} disagrees with manifest.json")
+                problems.append(f"frame {frame_number(meta.index)}: {entry.name} disagrees with manifest.json")
         return problems
 
     def info(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from tether.burst.reader import BurstReader, open_burst
 from tether.burst.writer import BurstWriter
 from tether.errors import TetherError
 from tether.fileio import StorageError, describe_os_error
+from tether.numbering import frame_number
 
 
 @dataclass
@@ -84,10 +85,10 @@ def _copy(reader: BurstReader, path: Path, temp: Path, out: Path) -> RepairRepor
             try:
                 data = reader.frame_bytes(pos)
             except CorruptBurst as exc:
-                report.dropped.append(f"frame {meta.index}: {exc.message.removeprefix(f'{path}: ')}")
+                report.dropped.append(f"frame {frame_number(meta.index)}: {exc.message.removeprefix(f'{path}: ')}")
                 continue
             if meta.sha256 and hashlib.sha256(data).hexdigest() != meta.sha256:
-                report.dropped.append(f"frame {meta.index}: SHA-256 does not match its metadata")
+                report.dropped.append(f"frame {frame_number(meta.index)}: SHA-256 does not match its metadata")
                 continue
             writer.append(data, meta, keep_index=True)
             report.kept += 1

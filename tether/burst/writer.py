@@ -33,6 +33,7 @@ from tether.burst.meta import FrameMeta
 from tether.burst.zipcodec import Entry, crc32
 from tether.fileio import StorageError, describe_os_error
 from tether.imagebytes import image_size, sniff_mime
+from tether.numbering import frame_number
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ class BurstWriter:
             crc = crc32(data)
             # the record names the frame's CRC-32 (how a recovery scan pairs them); SHA-256 comes at close
             record = to_json(dict(meta.to_dict(), entry=name, crc32=f"{crc:08x}"),
-                             f"{self.path}: metadata of frame {index}")
+                             f"{self.path}: metadata of frame {frame_number(index)}")
             # the record goes first: a frame entry in the file always has its metadata before it
             _, stored = self._appender.add([(meta_entry(index), record, meta.captured_at),
                                             (name, data, meta.captured_at)], crcs=(None, crc))
@@ -144,7 +145,7 @@ class BurstWriter:
         except OSError as exc:
             raise StorageError(describe_os_error(exc, self.path)) from None
         if len(data) != entry.size:
-            raise CorruptBurst(f"{self.path}: frame {pos} is cut short in the file")
+            raise CorruptBurst(f"{self.path}: frame {frame_number(pos)} is cut short in the file")
         return data
 
     def _hash_later(self, pos: int, data: bytes) -> None:
@@ -241,7 +242,7 @@ def complete_meta(data: bytes, meta: FrameMeta, index: int, *, sha256: str | Non
                    mime=mime or "application/octet-stream", width=width, height=height,
                    captured_at=float(meta.captured_at or time.time()))
     try:  # the same checks a reader applies, so nothing unreadable is ever written
-        return FrameMeta.from_dict(meta.to_dict(), f"frame {index}")
+        return FrameMeta.from_dict(meta.to_dict(), f"frame {frame_number(index)}")
     except CorruptBurst as exc:
         raise BurstError(exc.message) from None
 

@@ -38,6 +38,7 @@ from tether.imaging import FOCUS_INDEX_NAME
 from tether.imaging.analysis import FocusIndexBuilder
 from tether.imaging.live_stack import LiveStack
 from tether.imaging.refocus import FocusIndex
+from tether.numbering import frame_number
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ class LiveAnalysis:
                 self._analyse(number, data)
         except Exception as exc:  # the index is then computed on demand, as for any burst
             with self._cond:
-                self._stop(f"frame {number}: {exc}")
+                self._stop(f"frame {frame_number(number)}: {exc}")
             return
         with self._cond:
             self._done += 1
@@ -180,7 +181,7 @@ class LiveAnalysis:
                 raise ValueError("not an image whose size can be read")
             self._builder = FocusIndexBuilder((height, width))
             self._stack = None if self._on_preview is None else LiveStack((height, width))
-        frame = decode_frame(data, reduce=self._builder.read_reduce, what=f"frame {number}")
+        frame = decode_frame(data, reduce=self._builder.read_reduce, what=f"frame {frame_number(number)}")
         del data
         if frame is None:
             raise ValueError("it does not decode")

@@ -11,15 +11,27 @@ from pathlib import PurePath
 import numpy as np
 
 from tether.burst import BurstError, BurstReader
+from tether.errors import NotFound
 from tether.imaging import ImagingError, MismatchedFrames, UnreadableImage, read_exif
 from tether.imaging.rawfile import RAW_SUFFIXES, decode_raw
+from tether.numbering import frame_number
+
+
+def check_frame_index(reader: BurstReader, burst_id: str, index: int | None) -> int:
+    """``index`` when burst ``burst_id`` has a frame there, else NotFound. The API names a frame by its index
+    counted from 0, so the message quotes the index it was given, called so, and the indices there are."""
+    count = reader.frame_count
+    if index is None or not 0 <= index < count:
+        there = f"indices go from 0 to {count - 1}" if count else "it has no frames yet"
+        raise NotFound(f"burst {burst_id} has no frame index {index} ({there})")
+    return index
 
 
 def frame_pixels(reader: BurstReader, i: int, *, reduce: int = 1) -> np.ndarray:
     """Frame ``i`` decoded to BGR: a camera RAW developed to 16 bits (see :mod:`tether.imaging.rawfile`),
     any other frame by the burst reader (8 bits). RAW frames keep the camera's extension in the burst."""
     if PurePath(reader.frame_name(i)).suffix in RAW_SUFFIXES:
-        return decode_raw(reader.frame_bytes(i), f"{reader.path}: frame {i}", reduce=reduce)
+        return decode_raw(reader.frame_bytes(i), f"{reader.path}: frame {frame_number(i)}", reduce=reduce)
     return reader.frame_image(i, reduce=reduce)
 
 
@@ -50,8 +62,8 @@ class BurstFrames:
         except BurstError as exc:
             raise UnreadableImage(str(exc)) from None
         if reduce == 1 and image.shape[:2] != self.shape:
-            raise MismatchedFrames(f"{self.reader.path}: frame {self.indices[i]} is {image.shape[1]}x{image.shape[0]}, "
-                                   f"expected {self.shape[1]}x{self.shape[0]}")
+            raise MismatchedFrames(f"{self.reader.path}: frame {frame_number(self.indices[i])} is "
+                                   f"{image.shape[1]}x{image.shape[0]}, expected {self.shape[1]}x{self.shape[0]}")
         return image
 
     def exif_source(self) -> bytes | None:

@@ -18,7 +18,7 @@ import cv2
 
 from tether.burst import BurstBusy, BurstReader, keep_derived, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
-from tether.engine.burst_frames import BurstFrames, frame_pixels
+from tether.engine.burst_frames import BurstFrames, check_frame_index, frame_pixels
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.retouch_layer import keep_for_retouch
 from tether.engine.store import PANEL_SUFFIX, BurstStore
@@ -153,9 +153,7 @@ class BurstService:
     def frame_jpeg(self, burst_id: str, index: int, *, reduce: int = 1) -> bytes:
         """Frame ``index`` as JPEG: the camera's bytes at full size, else decoded at 1/reduce and re-encoded."""
         with open_burst(self.store.burst_path(burst_id)) as reader:
-            if not 0 <= index < reader.frame_count:
-                raise NotFound(f"burst {burst_id} has no frame {index} (it has {reader.frame_count})")
-            meta = reader.meta(index)
+            meta = reader.meta(check_frame_index(reader, burst_id, index))
             if reduce == 1 and meta.mime == "image/jpeg":
                 return reader.frame_bytes(index)
             image = frame_pixels(reader, index, reduce=reduce)
@@ -163,7 +161,7 @@ class BurstService:
             image = cv2.convertScaleAbs(image, alpha=255 / 65535)
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
         if not ok:
-            raise ImagingError(f"frame {index} of burst {burst_id} cannot be encoded as JPEG")
+            raise ImagingError(f"frame {frame_number(index)} of burst {burst_id} cannot be encoded as JPEG")
         return encoded.tobytes()
 
     def thumbnail(self, burst_id: str) -> bytes:
@@ -214,15 +212,14 @@ class BurstService:
         def work(job: Job) -> dict[str, Any]:
             with open_burst(path) as reader:
                 if fmt == "frame":
-                    if frame is None or not 0 <= frame < reader.frame_count:
-                        raise NotFound(f"burst {burst_id} has no frame {frame}")
-                    name = f"{burst_id}-frame{frame_number(frame):04d}"
+                    index = check_frame_index(reader, burst_id, frame)
+                    name = f"{burst_id}-frame{frame_number(index):04d}"
                     saved = self.store.find_export(name)
                     job.report(1, 1)
                     if saved is not None:  # the same frame saved again is the same file, not a copy
                         return self.exported(saved.id, saved.path, new=False)
-                    export_id, out = self.store.new_export_path(frame_suffix(reader, frame), name, exact=True)
-                    export_frame(reader, frame, out)
+                    export_id, out = self.store.new_export_path(frame_suffix(reader, index), name, exact=True)
+                    export_frame(reader, index, out)
                 else:
                     export_id, out = self.store.new_export_path(f".{fmt}", burst_id)
                     progress = _progress_checking(job)

@@ -85,7 +85,7 @@ class Geometry:
     def position(self, number: int) -> int:
         """The position of burst frame ``number``; NotFound when the stack had no such frame."""
         if number not in self.frames:
-            raise NotFound(f"frame {number} is not a readable frame of this burst")
+            raise NotFound(f"frame index {number} is not one of the readable frames of this burst")
         return self.frames.index(number)
 
 

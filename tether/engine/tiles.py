@@ -15,9 +15,9 @@ import numpy as np
 
 from tether.burst import open_burst
 from tether.checks import checked, whole
-from tether.engine.burst_frames import frame_pixels
+from tether.engine.burst_frames import check_frame_index, frame_pixels
 from tether.engine.store import BurstStore
-from tether.errors import InvalidInput, NotFound
+from tether.errors import InvalidInput
 from tether.imaging import encode_image, read_image
 
 #: The largest side of a tile as sent, in pixels: a 4K screen's width at 100 %.
@@ -77,9 +77,7 @@ def crop(image: np.ndarray, tile: Tile) -> np.ndarray:
 def frame_tile(store: BurstStore, burst_id: str, index: int, tile: Tile) -> bytes:
     """The tile of frame ``index`` of burst ``burst_id`` as JPEG."""
     with open_burst(store.burst_path(burst_id)) as reader:
-        if not 0 <= index < reader.frame_count:
-            raise NotFound(f"burst {burst_id} has no frame {index} (it has {reader.frame_count})")
-        image = frame_pixels(reader, index, reduce=tile.reduce)
+        image = frame_pixels(reader, check_frame_index(reader, burst_id, index), reduce=tile.reduce)
     return encode_image(crop(image, tile), ".jpg", quality=_QUALITY)
 
 

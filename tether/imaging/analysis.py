@@ -27,6 +27,7 @@ from tether.imaging.focus_measure import default_tile, focus_measure, luminance,
 from tether.imaging.io import shrink
 from tether.imaging.motion import MotionSampler
 from tether.imaging.refocus import FocusIndex
+from tether.numbering import frame_number
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,9 @@ class FocusIndexBuilder:
         i = self._count
         expected = (-(-self.shape[0] // self.read_reduce), -(-self.shape[1] // self.read_reduce))
         if abs(frame.shape[0] - expected[0]) > 1 or abs(frame.shape[1] - expected[1]) > 1:
-            raise MismatchedFrames(f"frame {i} is {frame.shape[1]}x{frame.shape[0]} as read, expected about "
-                                   f"{expected[1]}x{expected[0]}: the frames of a stack must have one size")
+            raise MismatchedFrames(f"frame {frame_number(i)} is {frame.shape[1]}x{frame.shape[0]} as read, "
+                                   f"expected about {expected[1]}x{expected[0]}: "
+                                   "the frames of a stack must have one size")
         aligner = self._aligner
         small = shrink(frame, self._align_factor // self.read_reduce)  # as stored: the aligner converts it in pieces
         if self.align:

@@ -24,6 +24,7 @@ from tether.imaging.errors import ImagingError, MismatchedFrames, UnreadableImag
 from tether.imaging.formats import format_of
 from tether.imaging.rawfile import decode_raw, is_raw, raw_exif, raw_size
 from tether.imaging.tiffout import write_tiff_file
+from tether.numbering import frame_number
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -197,8 +198,8 @@ class ArrayFrames:
         self.dtype = self.frames[0].dtype
         for k, f in enumerate(self.frames):
             if f.shape != self.frames[0].shape or f.dtype != self.dtype:
-                raise MismatchedFrames(f"frame {k} is {f.shape[1]}x{f.shape[0]} {f.dtype}, "
-                                       f"frame 0 is {self.shape[1]}x{self.shape[0]} {self.dtype}")
+                raise MismatchedFrames(f"frame {frame_number(k)} is {f.shape[1]}x{f.shape[0]} {f.dtype}, "
+                                       f"frame {frame_number(0)} is {self.shape[1]}x{self.shape[0]} {self.dtype}")
 
     def __len__(self) -> int:
         return len(self.frames)
