@@ -67,7 +67,9 @@ def test_the_stack_keeps_the_reference_frames_geometry(case) -> None:
 def test_the_stack_is_not_rescaled(case, request) -> None:
     if request.node.callspec.params["case"] == BREATHING:
         # Each breathing step the aligner takes carries what the focus change fakes (-0.15 % of scale
-        # over the sweep): every step of this sweep moves the frame, so no step tells the fake apart.
+        # over the sweep): a scale measured across a change of blur is biased (ECC and phase correlation
+        # alike, on one flat plane too; not the vignetting or the chromatic aberration: docs/stacking.md),
+        # and every step of this sweep moves the frame, so no step tells the fake apart.
         request.applymarker(pytest.mark.xfail(strict=True, reason="issue 13, item 1: breathing steps carry a bias"))
     # The registration's own floor: a --no-align stack of the static sweep registers at -0.04 %
     # of scale, 0.13 px at the corners. Measured: -0.04 % static (the aligner leaves it alone; it
