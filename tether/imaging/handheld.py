@@ -70,6 +70,7 @@ def equalise_blur(template: np.ndarray, image: np.ndarray, step: np.ndarray, *,
     registered again as it came, from ``step``.
     """
     h, w = template.shape
+    tile = min(tile, h, w)  # a frame smaller than a tile is one tile
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     placed = cv2.warpPerspective(image, homogeneous(step), (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
     # Squared difference per tile of each frame blurred by each sigma against the other as it is.
