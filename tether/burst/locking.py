@@ -37,3 +37,24 @@ def open_locked(path: Path, flags: int, *, busy: BurstBusy) -> int:
             return fd
         os.close(fd)
     raise busy
+
+
+def being_written(path: Path) -> bool:
+    """Whether a writer (a sweep, in this process or another) holds the burst's lock right now.
+
+    The test takes a shared lock for an instant and never waits: a writer's exclusive lock refuses it.
+    A file that cannot be opened is not being written; whoever opens it next says what is wrong.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:  # a file system without locks: nothing can hold one
+        return False
+    finally:
+        os.close(fd)
+    return False

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import secrets
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from tether.burst.appender import fsync_dir
 from tether.burst.errors import BurstBusy, BurstError, CorruptBurst
+from tether.burst.locking import being_written
 from tether.burst.reader import BurstReader, open_burst
 from tether.burst.writer import BurstWriter
 from tether.errors import TetherError
@@ -110,17 +110,7 @@ def _copy(reader: BurstReader, path: Path, temp: Path, out: Path) -> RepairRepor
 
 def _refuse_if_being_written(path: Path) -> None:
     """A running sweep holds an exclusive lock; repairing under it would copy a moving target."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise BurstError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise BurstError(f"{path}: cannot open ({exc.strerror})") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise BurstBusy(f"{path}: the burst is still being written by a running sweep") from None
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    if not path.exists():
+        raise BurstError(f"{path}: no such file")
+    if being_written(path):
+        raise BurstBusy(f"{path}: the burst is still being written by a running sweep")

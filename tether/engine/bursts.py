@@ -18,6 +18,7 @@ import cv2
 
 from tether.burst import BurstBusy, BurstReader, keep_derived, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
+from tether.burst.locking import being_written
 from tether.engine.burst_frames import BurstFrames, check_frame_index, frame_pixels
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.retouch_layer import keep_for_retouch
@@ -44,6 +45,8 @@ from tether.numbering import frame_number
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: What changes when a burst file changes (see _stamp).
+Stamp = tuple[int, int, int, int]
 
 THUMB_REDUCE = 8
 #: Focus indexes kept in memory (a few hundred kB each) so taps never touch the disk.
@@ -73,9 +76,10 @@ class BurstService:
         self._lock = threading.Lock()
         # read-modify-write of a burst's labels: its own lock, as it waits on the disk (refocus taps take _lock)
         self._labels_lock = threading.Lock()
-        self._summaries: dict[str, tuple[tuple[float, int], dict[str, Any]]] = {}
-        self._thumbs: dict[str, tuple[tuple[float, int], bytes]] = {}
-        self._indexes: OrderedDict[str, LoadedIndex] = OrderedDict()
+        self._summaries: dict[str, tuple[Stamp, dict[str, Any]]] = {}
+        self._thumbs: dict[str, tuple[Stamp, bytes]] = {}
+        #: burst id -> (the file's stamp when the index was loaded or computed, the index)
+        self._indexes: OrderedDict[str, tuple[Stamp, LoadedIndex]] = OrderedDict()
         self._index_jobs: dict[str, Job] = {}
         #: Bursts being written by a sweep right now: they cannot be deleted or indexed yet.
         self.writing: set[str] = set()
@@ -114,7 +118,7 @@ class BurstService:
             "created": min(times) if times else path.stat().st_mtime,
             "camera": camera.get("model") or camera.get("id") or "",
             "frame_count": info["frame_count"],
-            "status": "writing" if burst_id in self.writing else info["status"],
+            "status": "writing" if self._being_written(burst_id, path) else info["status"],
             "recovered": info["recovered"],
             "sources": info["sources"],
             "sizes": info["sizes"],
@@ -125,7 +129,7 @@ class BurstService:
             "summary": info.get("summary", {}),
         }
 
-    def _cached(self, table: dict[str, tuple[tuple[float, int], T]], burst_id: str, make: Callable[[Path], T]) -> T:
+    def _cached(self, table: dict[str, tuple[Stamp, T]], burst_id: str, make: Callable[[Path], T]) -> T:
         """``make(path)`` for this burst, remembered until the file's size or time changes (not while written)."""
         path = self.store.burst_path(burst_id)
         key = _stamp(path)
@@ -134,7 +138,7 @@ class BurstService:
         if cached and cached[0] == key:
             return cached[1]
         value = make(path)
-        if burst_id not in self.writing:
+        if not self._being_written(burst_id, path):
             with self._lock:
                 table[burst_id] = (key, value)
         return value
@@ -176,8 +180,7 @@ class BurstService:
         return self._cached(self._thumbs, burst_id, make)
 
     def delete(self, burst_id: str) -> None:
-        if burst_id in self.writing:
-            raise BurstBusy(f"burst {burst_id} is being written by a sweep", hint="cancel the sweep first")
+        self.check_not_writing(burst_id)
         self.store.delete_burst(burst_id)
         with self._lock:
             self._summaries.pop(burst_id, None)
@@ -259,12 +262,15 @@ class BurstService:
             return job
 
     def _loaded(self, burst_id: str) -> LoadedIndex | None:
-        """The focus index from memory, else from the burst's derived data, else None."""
+        """The focus index from memory, else from the burst's derived data, else None. The one in memory counts
+        only while the file is the one it was made from: another program may have added frames since."""
         path = self.store.burst_path(burst_id)
+        stamp = _stamp(path)
         with self._lock:
-            if burst_id in self._indexes:
+            cached = self._indexes.get(burst_id)
+            if cached is not None and cached[0] == stamp:
                 self._indexes.move_to_end(burst_id)
-                return self._indexes[burst_id]
+                return cached[1]
         if burst_id in self.writing:
             return None
         with open_burst(path) as reader:
@@ -275,8 +281,10 @@ class BurstService:
         return self._remember(burst_id, LoadedIndex(index, frames))
 
     def _remember(self, burst_id: str, loaded: LoadedIndex) -> LoadedIndex:
+        """Keep ``loaded`` for the burst's file as it is now (call it after storing derived data in it)."""
+        stamp = _stamp(self.store.burst_path(burst_id))
         with self._lock:
-            self._indexes[burst_id] = loaded
+            self._indexes[burst_id] = (stamp, loaded)
             self._indexes.move_to_end(burst_id)
             while len(self._indexes) > INDEX_CACHE:
                 self._indexes.popitem(last=False)
@@ -359,8 +367,6 @@ class BurstService:
                     result = stack_frames(source, method=method, frames=selected,
                                           index=loaded.index if loaded else None, progress=progress,
                                           cancel=lambda: job.cancelled, on_strip_done=release_free_heap)
-                if loaded is None:
-                    self._remember(burst_id, LoadedIndex(result.index, tuple(source.indices)))
                 first, last = source.indices[selected.start], source.indices[selected.stop - 1]
                 how = f"{method}, {slabs} slabs" if slabs else method
                 note = f"tether focus stack of {len(selected)} frames ({first}-{last}) of burst {burst_id}, {how}"
@@ -369,6 +375,8 @@ class BurstService:
                 warnings = keep_for_retouch(path, result.image, about={"method": method, "range": [first, last],
                                                                        "slabs": slabs or 0, "export": export_id},
                                             slabs=slabbed, numbers=source.indices, index=result.index)
+                if loaded is None:  # after keep_for_retouch, which changes the file the index is kept for
+                    self._remember(burst_id, LoadedIndex(result.index, tuple(source.indices)))
             done = self.exported(export_id, out)
             preview = export_id
             if not output.browsers_show:  # a JPEG beside it for the page
@@ -395,6 +403,13 @@ class BurstService:
         """BurstBusy while a sweep still writes the burst: what would change or export it waits for the end."""
         if burst_id in self.writing:
             raise BurstBusy(f"burst {burst_id} is still being written by a sweep", hint="wait for the sweep to end")
+        if being_written(self.store.burst_path(burst_id)):  # a sweep of the CLI (or another server) on the data dir
+            raise BurstBusy(f"burst {burst_id} is still being written by another program",
+                            hint="wait for its sweep to end")
+
+    def _being_written(self, burst_id: str, path: Path) -> bool:
+        """Whether a sweep of this server or another program is writing the burst at ``path``."""
+        return burst_id in self.writing or being_written(path)
 
 
 def _source_range(indices: list[int], frames: tuple[int, int] | None) -> range:
@@ -419,7 +434,7 @@ def _progress_checking(job: Job) -> Callable[[int, int], None]:
     return progress
 
 
-def _stamp(path: Path) -> tuple[float, int]:
-    """What changes when a burst file changes (derived data appended, frames added)."""
+def _stamp(path: Path) -> Stamp:
+    """What changes when a burst file changes (derived data appended, frames added, another file renamed over it)."""
     stat = path.stat()
-    return stat.st_mtime, stat.st_size
+    return stat.st_ino, stat.st_dev, stat.st_size, stat.st_mtime_ns
