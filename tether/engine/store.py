@@ -4,7 +4,8 @@ Bursts and stills of a session are in its folder, ``<data_dir>/sessions/<session
 named from its template; those of the default session (the data from before sessions) in
 ``<data_dir>/bursts/`` and ``<data_dir>/exports/``. Stacks and other exports go to ``exports/``. The id
 of a burst, still or export is its file name without the suffix, unique in the whole data dir. Ids are
-checked against a strict pattern before they touch the file system, so a request can never name a path.
+checked against a strict pattern before they touch the file system, so a request can never name a path;
+a link in the data dir to a file outside it is neither listed nor served (see BurstStore.serves).
 """
 from __future__ import annotations
 
@@ -50,6 +51,11 @@ class BurstStore:
         self._planned: dict[str, Path] = {}
         for folder in (self.bursts_dir, self.exports_dir):
             _make(folder)
+
+    def serves(self, path: Path) -> bool:
+        """Whether ``path`` is a file that may be listed and served: a link to a file outside the data dir is not
+        (someone with a shell on the server could otherwise hand its files, or anyone's, to every browser)."""
+        return path.is_file() and path.resolve().is_relative_to(self.root)
 
     def holds(self, path: Path) -> bool:
         """Whether ``path`` is a burst or still of the gallery (not a file the CLI wrote elsewhere)."""
@@ -117,14 +123,14 @@ class BurstStore:
         for folder in folders:
             for path in folder.glob(f"*{BURST_SUFFIX}"):
                 stem = path.name[: -len(BURST_SUFFIX)]
-                if is_valid_id(stem) and path.is_file():
+                if is_valid_id(stem) and self.serves(path):
                     found.append((path.stat().st_mtime, stem))
         return [stem for _, stem in sorted(found, reverse=True)]
 
     def burst_path(self, burst_id: str) -> Path:
         """The file of burst ``burst_id``; UnknownId if there is none."""
         path = self.burst_file(burst_id)
-        if not path.is_file():
+        if not self.serves(path):
             raise UnknownId(f"no burst {burst_id!r}", hint="the gallery lists the bursts there are")
         return path
 
@@ -154,7 +160,7 @@ class BurstStore:
     def find_still(self, still_id: str) -> ExportFile | None:
         """The still of a session named by ``still_id`` (a checked id), or None."""
         for folder in self.sessions.folders():
-            found = _find_file(folder, still_id)
+            found = self._find_file(folder, still_id)
             if found is not None and found.path.suffix != BURST_SUFFIX:
                 return found
         return None
@@ -164,7 +170,7 @@ class BurstStore:
         if session_id == DEFAULT:
             return []
         found = [ExportFile(p.name.partition(".")[0], p) for p in self.sessions.folder(session_id).iterdir()
-                 if p.is_file() and p.suffix != BURST_SUFFIX and is_valid_id(p.name.partition(".")[0])]
+                 if self.serves(p) and p.suffix != BURST_SUFFIX and is_valid_id(p.name.partition(".")[0])]
         return sorted(found, key=lambda e: e.path.stat().st_mtime, reverse=True)
 
     # exports ------------------------------------------------------------------------------
@@ -192,14 +198,14 @@ class BurstStore:
 
     def find_export(self, export_id: str) -> ExportFile | None:
         """The export file named by ``export_id`` (a checked id), or None."""
-        return _find_file(self.exports_dir, export_id)
+        return self._find_file(self.exports_dir, export_id)
 
     def exports(self) -> list[ExportFile]:
         """What the user exported (and stills of the default session), newest first."""
         found = []
         for path in self.exports_dir.iterdir():
             stem, dot, _ = path.name.partition(".")
-            if dot and path.is_file() and is_valid_id(stem) and not path.name.endswith(PANEL_SUFFIX):
+            if dot and self.serves(path) and is_valid_id(stem) and not path.name.endswith(PANEL_SUFFIX):
                 found.append(ExportFile(stem, path))
         return sorted(found, key=lambda e: e.path.stat().st_mtime, reverse=True)
 
@@ -215,13 +221,12 @@ class BurstStore:
         except OSError as exc:
             raise StorageError(describe_os_error(exc, found.path)) from None
 
-
-def _find_file(folder: Path, file_id: str) -> ExportFile | None:
-    """The file of ``folder`` whose name is ``file_id`` plus a suffix, or None."""
-    for path in folder.glob(f"{file_id}.*"):
-        if path.is_file() and path.name[: len(file_id) + 1] == f"{file_id}.":
-            return ExportFile(file_id, path)
-    return None
+    def _find_file(self, folder: Path, file_id: str) -> ExportFile | None:
+        """The file of ``folder`` whose name is ``file_id`` plus a suffix, or None."""
+        for path in folder.glob(f"{file_id}.*"):
+            if self.serves(path) and path.name[: len(file_id) + 1] == f"{file_id}.":
+                return ExportFile(file_id, path)
+        return None
 
 
 def _make(folder: Path) -> None:
