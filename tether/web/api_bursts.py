@@ -88,6 +88,7 @@ def export(burst_id: str) -> Any:
 @bp.post("/bursts/<burst_id>/refocus-map")
 def refocus_map(burst_id: str) -> Any:
     """Make sure the focus index map exists: 200 if cached, else 202 with the job computing it."""
+    json_body({})  # no options
     job = engine().bursts.prepare_refocus(burst_id)
     if job is None:
         return ok({"ready": True})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from tether.checks import Rule, checked
 from tether.web.errors import BadRequest
@@ -53,9 +53,10 @@ def json_object() -> dict[str, Any]:
         raise BadRequest("send the body as JSON (Content-Type: application/json)")
     if nesting_depth(body) > MAX_JSON_DEPTH:
         raise BadRequest(f"the body is nested too deeply (at most {MAX_JSON_DEPTH} levels)")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("the body is not valid JSON")
+    try:
+        data = request.get_json()
+    except HTTPException:  # what Werkzeug raises for a body it cannot parse (``null`` parses, to None)
+        raise BadRequest("the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     return data
