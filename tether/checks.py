@@ -7,6 +7,7 @@ may be. :func:`checked` runs a table of rules over a mapping and refuses keys it
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -70,10 +71,18 @@ def one_of(*allowed: str) -> Rule:
     return check
 
 
-def text(max_len: int = 200) -> Rule:
+def text(max_len: int = 200, *, lines: bool = False) -> Rule:
+    """Text of at most ``max_len`` characters with no control characters (a NUL cuts a name short in C code and
+    file systems, others garble a page or a terminal); ``lines``: line breaks and tabs are allowed (notes)."""
+    allowed = "\n\r\t" if lines else ""
+
     def check(name: str, value: Any) -> str:
         if not isinstance(value, str) or len(value) > max_len:
             raise InvalidInput(f"{name} must be text of at most {max_len} characters")
+        control = next((c for c in value if unicodedata.category(c) == "Cc" and c not in allowed), None)
+        if control is not None:
+            breaks = "" if lines else " or line breaks"
+            raise InvalidInput(f"{name} must be text without control characters{breaks}, not one with {control!r}")
         return value
     return check
 

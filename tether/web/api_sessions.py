@@ -26,7 +26,7 @@ MAX_STILLS = 100
 #: What a person may write in a session's or a burst's fields (a barcode is short; notes are not).
 EDITABLE = {
     "client": Field(text(200)),
-    "notes": Field(text(4000)),
+    "notes": Field(text(4000, lines=True)),
     "template": Field(text(200)),
     "subject": Field(text(200)),
 }
@@ -72,6 +72,7 @@ def update(session_id: str) -> Any:
 
 @bp.post("/sessions/<session_id>/use")
 def use(session_id: str) -> Any:
+    json_body({})  # no options
     session = engine().store.sessions.use(session_id)
     _changed(session)
     return ok(session.to_dict())
@@ -104,5 +105,5 @@ def preview(still_id: str) -> Response:
 
 @bp.patch("/bursts/<burst_id>")
 def annotate(burst_id: str) -> Any:
-    body = json_body({"title": Field(text(200)), "notes": Field(text(4000))})
+    body = json_body({"title": Field(text(200)), "notes": Field(text(4000, lines=True))})
     return ok(engine().bursts.annotate(burst_id, title=body["title"], notes=body["notes"]))
