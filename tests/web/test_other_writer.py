@@ -100,3 +100,13 @@ def test_a_focus_index_does_not_outlive_a_change_of_the_file(client, engine, dat
     started = client.post(f"/api/bursts/{burst_id}/refocus-map")
     assert wait_job(client, started.get_json()["job"])["result"]["frames"] == 6
     assert client.get(f"/api/bursts/{burst_id}/refocus?x=0.8&y=0.5").get_json()["frame"] >= 4
+
+
+def test_a_focus_index_outlives_a_change_that_keeps_the_frames(client, engine) -> None:
+    """A title added to the burst changes its file, not its frames: the index a stack made is still good."""
+    burst_id = write_focus_burst(engine, 6)
+    started = client.post(f"/api/bursts/{burst_id}/stack", json={})
+    assert wait_job(client, started.get_json()["job"])["state"] == "done"
+    assert client.patch(f"/api/bursts/{burst_id}", json={"title": "Watch"}).status_code == 200
+    tap = client.get(f"/api/bursts/{burst_id}/refocus?x=0.8&y=0.5")
+    assert tap.status_code == 200 and tap.get_json()["frame"] >= 4

@@ -45,7 +45,7 @@ from tether.numbering import frame_number
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-#: What changes when a burst file changes (see _stamp).
+#: A burst file's inode, device, size and mtime (ns): what changes when the file changes (see _stamp).
 Stamp = tuple[int, int, int, int]
 
 THUMB_REDUCE = 8
@@ -269,7 +269,8 @@ class BurstService:
 
     def _loaded(self, burst_id: str) -> LoadedIndex | None:
         """The focus index from memory, else from the burst's derived data, else None. The one in memory counts
-        only while the file is the one it was made from: another program may have added frames since."""
+        while the file is unchanged, or is the same file with the same frames (derived data was added: a title,
+        a stack); not once another program renamed another burst over it or added frames."""
         path = self.store.burst_path(burst_id)
         stamp = _stamp(path)
         with self._lock:
@@ -280,10 +281,12 @@ class BurstService:
         if burst_id in self.writing:
             return None
         with open_burst(path) as reader:
+            frames = tuple(i for i, m in enumerate(reader.frames_meta()) if not m.corrupt)
+            if cached is not None and cached[0][:2] == stamp[:2] and cached[1].frames == frames:
+                return self._remember(burst_id, cached[1])
             if FOCUS_INDEX_NAME not in reader.derived_names():
                 return None
             index = FocusIndex.from_bytes(reader.derived(FOCUS_INDEX_NAME))
-            frames = tuple(i for i, m in enumerate(reader.frames_meta()) if not m.corrupt)
         return self._remember(burst_id, LoadedIndex(index, frames))
 
     def _remember(self, burst_id: str, loaded: LoadedIndex) -> LoadedIndex:
