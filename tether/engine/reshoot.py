@@ -69,6 +69,7 @@ class Reshoots:
     def _start(self, burst_id: str, burst: dict[str, Any], extra: ExtraSweep) -> dict[str, Any]:
         if burst_id in self.bursts.writing:
             raise BurstBusy(f"burst {burst_id} is being written (a sweep or a re-shoot)", hint="wait for it to end")
+        self.bursts.check_not_writing(burst_id)  # by another program: its merge would be refused after the sweep
         # A stack, export or refocus map still working on the old frames would store what it made of them
         # (an index of the old frames) into the merged burst: the merge waits until none is left.
         busy = [j.label for j in self.pool.jobs() if j.subject == burst_id and j.state not in FINISHED]
