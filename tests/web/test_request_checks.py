@@ -63,5 +63,5 @@ def test_a_reshoot_after_the_last_frame_says_both_numberings(client, focus_burst
     burst_id = focus_burst(6)
     answer = client.post(f"/api/bursts/{burst_id}/reshoot", json={"after": 5})
     assert answer.status_code == 400
-    assert answer.get_json()["error"] == ("there is no gap after frame 6 (after=5, counted from 0): the burst's 6 "
-                                          "frames have gaps after frames 1 to 5 (after=0 to 4)")
+    assert answer.get_json()["error"] == ("there is no gap after frame 6 (frame index 5): the burst's 6 frames have "
+                                          "gaps after frames 1 to 5 (frame indices 0 to 4)")

@@ -197,10 +197,10 @@ def gap_sweep(positions: Sequence[int], after: int, *, dof: float | None = None)
     (``dof`` small steps; a third of the gap when unknown) apart."""
     order = sorted(positions)
     if not 0 <= after < len(order) - 1:
-        # the API names the frame by its index from 0 (after=5), messages count frames from 1: both are said
-        raise PlanError(f"there is no gap after frame {frame_number(after)} (after={after}, counted from 0): the "
-                        f"burst's {len(order)} frames have gaps after frames 1 to {len(order) - 1} "
-                        f"(after=0 to {len(order) - 2})")
+        # the API sends the frame's index (after=5), messages count frames from 1 (frame 6): both are said
+        raise PlanError(f"there is no gap after frame {frame_number(after)} (frame index {after}): the burst's "
+                        f"{len(order)} frames have gaps after frames 1 to {len(order) - 1} "
+                        f"(frame indices 0 to {len(order) - 2})")
     a, b = order[after], order[after + 1]
     wanted = min(dof, (b - a) / 3) if dof else (b - a) / 3
     step = max(1, math.floor(wanted))

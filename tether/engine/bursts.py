@@ -213,10 +213,7 @@ class BurstService:
         self.check_not_writing(burst_id)
         if fmt == "frame":  # a frame the burst does not have is refused now (404), not by the job later
             with open_burst(path) as reader:
-                count = reader.frame_count
-            if frame is None or not 0 <= frame < count:
-                there = f"indices go from 0 to {count - 1}" if count else "it has no frames yet"
-                raise NotFound(f"burst {burst_id} has no frame index {frame} ({there})")
+                check_frame_index(reader, burst_id, frame)
 
         def work(job: Job) -> dict[str, Any]:
             with open_burst(path) as reader:
