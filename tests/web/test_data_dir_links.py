@@ -34,3 +34,17 @@ def test_a_burst_linked_to_a_file_outside_is_not_listed_or_served(client, engine
         assert answer.status_code == 404, url
         assert answer.get_json()["error"] == f"no burst '{burst_id}'" and str(tmp_path) not in answer.get_data(True)
     assert client.delete(f"/api/bursts/{burst_id}").status_code == 404 and outside.exists()
+
+
+def test_a_data_dir_folder_moved_to_another_disk_by_a_link_is_still_served(client, data_dir: Path,
+                                                                          tmp_path: Path) -> None:
+    larger_disk = tmp_path / "larger-disk" / "exports"
+    larger_disk.parent.mkdir()
+    (data_dir / "exports").rename(larger_disk)
+    (data_dir / "exports").symlink_to(larger_disk)  # what an administrator does when the disk fills up
+    (larger_disk / "kept.txt").write_text("an export")
+    (larger_disk / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    (tmp_path / "secret.txt").write_text("not for the panel")
+    assert [e["id"] for e in client.get("/api/exports").get_json()] == ["kept"]
+    assert client.get("/api/exports/kept").data == b"an export"
+    assert client.get("/api/exports/leak").status_code == 404

@@ -54,8 +54,13 @@ class BurstStore:
 
     def serves(self, path: Path) -> bool:
         """Whether ``path`` is a file that may be listed and served: a link to a file outside the data dir is not
-        (someone with a shell on the server could otherwise hand its files, or anyone's, to every browser)."""
-        return path.is_file() and path.resolve().is_relative_to(self.root)
+        (someone with a shell on the server could otherwise hand its files, or anyone's, to every browser).
+        The data dir's own folders may be links (bursts/ moved to a larger disk): what is inside them counts."""
+        if not path.is_file():
+            return False
+        resolved = path.resolve()
+        folders = (self.bursts_dir, self.exports_dir, self.sessions.dir)
+        return any(resolved.is_relative_to(root) for root in (self.root, *(folder.resolve() for folder in folders)))
 
     def holds(self, path: Path) -> bool:
         """Whether ``path`` is a burst or still of the gallery (not a file the CLI wrote elsewhere)."""
