@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import errno
+import fcntl
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -10,16 +13,36 @@ from typing import BinaryIO
 
 from tether.errors import TetherError
 
+log = logging.getLogger(__name__)
+
 
 class StorageError(TetherError):
-    """A file could not be written (disk full, no permission, ...)."""
+    """A file could not be written (disk full, no permission, ...); ``disk_full``: freeing space would help."""
+
+    def __init__(self, message: str, *, hint: str = "", disk_full: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.disk_full = disk_full
+
+
+#: The errors that more room would cure: a full disk, a full quota, the file size limit.
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def describe_os_error(exc: OSError, path: Path | str) -> str:
     """A one-line description of ``exc`` that names the file and, for a full disk, says so."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT) or exc.errno == errno.EFBIG:
+    if exc.errno in _FULL:
         return f"{path}: the disk is full (or the file size limit was reached)"
     return f"{path}: {exc.strerror or exc}"
+
+
+def storage_error(exc: OSError, path: Path | str, *, hint: str = "") -> StorageError:
+    """The :class:`StorageError` for ``exc`` writing ``path``: one line, and whether it is a full disk."""
+    return StorageError(describe_os_error(exc, path), hint=hint, disk_full=exc.errno in _FULL)
+
+
+def remedy(exc: StorageError) -> str:
+    """What the person can do about ``exc``, for a hint: more room, or a place that can be written."""
+    return "free some space" if exc.disk_full else "choose a folder tether can write to"
 
 
 def _read_umask() -> int:
@@ -39,6 +62,44 @@ def as_new_file(fd: int) -> None:
     os.fchmod(fd, 0o666 & ~_UMASK)
 
 
+#: The name of a temporary tether writes beside its output: ``.NAME.XXXXXXXX.part`` (mkstemp's eight
+#: characters, or eight hex digits), an export's with NAME's suffix again after it (ffmpeg picks the format by it).
+_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.part(\.[A-Za-z0-9]{1,8})?")
+
+
+def hold(fd: int) -> None:
+    """Mark an open temporary as in use (an advisory lock, gone with the process), so that
+    :func:`remove_leftovers` never deletes it under a writer that is still running."""
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Delete the temporaries a killed writer left in ``folder`` (a kill -9 during an export): only tether's
+    temporary names, and only those no running writer holds. Returns what was deleted."""
+    removed: list[Path] = []
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.is_file(follow_symlinks=False)]
+    except OSError:
+        return removed
+    for name in filter(_TEMPORARY.fullmatch, names):
+        path = folder / name
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            hold(fd)
+            path.unlink()
+            removed.append(path)
+        except OSError:  # held by a writer (or already gone): not a leftover
+            continue
+        finally:
+            os.close(fd)
+    if removed:
+        log.info("removed %d unfinished temporary file(s) from %s", len(removed), folder)
+    return removed
+
+
 def write_atomic(path: Path | str, data: bytes, *, overwrite: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename: readers see all or nothing."""
     return write_atomic_with(path, lambda fh: fh.write(data), overwrite=overwrite)
@@ -49,21 +110,25 @@ def write_atomic_with(path: Path | str, write: Callable[[BinaryIO], object], *, 
     target = Path(path)
     if not overwrite and target.exists():
         raise StorageError(f"{target}: already exists; tether never overwrites it")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
     try:
-        as_new_file(fd)
-        with os.fdopen(fd, "wb") as fh:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
+    except OSError as exc:  # a folder that cannot be written (permission, read-only, not a folder, full)
+        raise storage_error(exc, target) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:  # held open (and so locked) until it is in place: see remove_leftovers
+            hold(fd)
+            as_new_file(fd)
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            os.link(tmp, target)  # fails if target appeared meanwhile, instead of clobbering it
-            os.unlink(tmp)
+            if overwrite:
+                os.replace(tmp, target)
+            else:
+                os.link(tmp, target)  # fails if target appeared meanwhile, instead of clobbering it
+                os.unlink(tmp)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise StorageError(describe_os_error(exc, target)) from None
+        raise storage_error(exc, target) from None
     except BaseException:  # the writer failed (e.g. an encoder's error): leave nothing behind
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tether.burst.zipcodec import Entry, central_header, crc32, dos_datetime, end_records, local_header
-from tether.fileio import StorageError, describe_os_error
+from tether.fileio import storage_error
 
 # macOS has no fdatasync (fsync is the closest there); some systems lack pwritev
 _datasync = getattr(os, "fdatasync", os.fsync)
@@ -96,7 +96,7 @@ class Appender:
     def _fail(self, start: int, exc: OSError) -> None:
         with contextlib.suppress(OSError):  # leave no half entry behind: the file ends after the last complete one
             os.ftruncate(self.fd, start)
-        raise StorageError(describe_os_error(exc, self.path), hint=self.hint) from None
+        raise storage_error(exc, self.path, hint=self.hint) from None
 
 
 def fsync_dir(path: Path) -> None:

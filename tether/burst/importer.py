@@ -12,6 +12,7 @@ from tether.burst.errors import BurstError
 from tether.burst.format import EXT_MIME
 from tether.burst.meta import FrameMeta
 from tether.burst.writer import BurstWriter
+from tether.fileio import StorageError, remedy
 from tether.imagebytes import decodable_size, sniff_mime, truncated
 
 #: Extensions taken from a folder; anything else in it (except hidden files) is an error, not a silent skip.
@@ -117,10 +118,13 @@ def import_images(paths: Iterable[Path | str], out: Path | str, *,
             if progress:
                 progress(n + 1, len(files))
         writer.close({"imported_files": [p.name for p in files]})
-    except BaseException:
+    except BaseException as exc:
         # the source images are untouched, so a half-made copy is only clutter
         with contextlib.suppress(Exception):
             writer.close(status="interrupted")
         out.unlink(missing_ok=True)
+        if isinstance(exc, StorageError):  # the writer's hint speaks of kept frames and repairs: nothing is kept here
+            raise StorageError(exc.message, hint=f"no burst was kept; {remedy(exc)} and import again",
+                               disk_full=exc.disk_full) from None
         raise
     return out

@@ -14,7 +14,7 @@ from tether.burst.locking import being_written
 from tether.burst.reader import BurstReader, open_burst
 from tether.burst.writer import BurstWriter
 from tether.errors import TetherError
-from tether.fileio import StorageError, describe_os_error
+from tether.fileio import StorageError, remedy, storage_error
 from tether.numbering import frame_number
 
 
@@ -57,12 +57,13 @@ def repair(path: Path | str, out: Path | str | None = None, *, force: bool = Fal
             try:
                 os.rename(temp, out)
             except OSError as exc:
-                raise StorageError(describe_os_error(exc, temp)) from None
+                raise storage_error(exc, temp) from None
         except BaseException as exc:
             temp.unlink(missing_ok=True)
             if isinstance(exc, StorageError):
                 raise StorageError(f"{out}: not written: {exc.message.removeprefix(f'{temp}: ')}",
-                                   hint=f"free some space and run repair again; {path} is unchanged") from None
+                                   hint=f"{remedy(exc)} and run repair again; {path} is unchanged",
+                                   disk_full=exc.disk_full) from None
             raise
     fsync_dir(out)
     return report

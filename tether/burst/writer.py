@@ -31,14 +31,13 @@ from tether.burst.format import (
 )
 from tether.burst.meta import FrameMeta
 from tether.burst.zipcodec import Entry, crc32
-from tether.fileio import StorageError, describe_os_error
+from tether.fileio import StorageError, storage_error
 from tether.imagebytes import image_size, sniff_mime
 from tether.numbering import frame_number
 
 log = logging.getLogger(__name__)
 
-_FRAME_HINT = ("frames written before this one are kept; free space, then 'tether burst repair' if the burst was "
-               "not closed")
+_FRAME_HINT = "frames written before this one are kept; 'tether burst repair' closes a burst that was left open"
 
 
 def to_json(value: Any, what: str) -> bytes:
@@ -82,7 +81,7 @@ class BurstWriter:
         except FileExistsError:
             raise BurstError(f"{path}: already exists; tether never overwrites a burst") from None
         except OSError as exc:
-            raise StorageError(describe_os_error(exc, path)) from None
+            raise storage_error(exc, path) from None
         # the lock tells store_derived/repair in other processes that a sweep is still writing
         fcntl.flock(fd, fcntl.LOCK_EX)
         writer = cls(path, fd, header, fsync=fsync)
@@ -143,7 +142,7 @@ class BurstWriter:
                 fh.seek(entry.data_offset)
                 data = fh.read(entry.size)
         except OSError as exc:
-            raise StorageError(describe_os_error(exc, self.path)) from None
+            raise storage_error(exc, self.path) from None
         if len(data) != entry.size:
             raise CorruptBurst(f"{self.path}: frame {frame_number(pos)} is cut short in the file")
         return data
@@ -200,8 +199,8 @@ class BurstWriter:
                 self._appender.add([(MANIFEST_ENTRY, data, manifest["closed_at"])], sync=False)
                 self._appender.finish()
             except StorageError as exc:
-                raise StorageError(exc.message,
-                                   hint="the frames are safe; run 'tether burst repair' on this file") from None
+                raise StorageError(exc.message, hint="the frames are safe; run 'tether burst repair' on this file",
+                                   disk_full=exc.disk_full) from None
             finally:
                 os.close(self._fd)  # also releases the lock
 

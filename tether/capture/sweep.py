@@ -38,7 +38,7 @@ from tether.capture.prescan import PrescanResult, run_prescan
 from tether.capture.sharpness import FrameSummary, summarize, tile_record
 from tether.capture.step_plan import StepPlan, StepScale, TilePeak, plan_steps
 from tether.errors import Cancelled
-from tether.fileio import StorageError
+from tether.fileio import StorageError, remedy
 from tether.imaging import FOCUS_INDEX_NAME
 
 log = logging.getLogger(__name__)
@@ -156,12 +156,13 @@ def _storage_failure(exc: StorageError, path: Path, frames: int, *, closed: bool
     """What a sweep the disk stopped left behind, and whether it needs a repair: only an unclosed burst does."""
     if not frames:
         return StorageError(f"{exc.message}; the sweep stopped before its first frame and no burst was kept",
-                            hint="free some space and sweep again; there is nothing to repair")
+                            hint=f"{remedy(exc)} and sweep again; there is nothing to repair", disk_full=exc.disk_full)
     kept = f"{exc.message}; the sweep stopped after {frames} frame(s), kept in burst {path.name}"
     if closed:
-        return StorageError(kept, hint="the burst is closed and needs no repair; free some space before the next sweep")
+        return StorageError(kept, hint=f"the burst is closed and needs no repair; {remedy(exc)} before the next sweep",
+                            disk_full=exc.disk_full)
     return StorageError(f"{kept}, which could not be closed",
-                        hint=f"free some space, then run 'tether burst repair {path}'")
+                        hint=f"{remedy(exc)}, then run 'tether burst repair {path}'", disk_full=exc.disk_full)
 
 
 class _SweepRun:

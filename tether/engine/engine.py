@@ -27,7 +27,7 @@ from tether.engine.retouch import RetouchService
 from tether.engine.stills import camera_model, still_event
 from tether.engine.store import BurstStore
 from tether.events import EventBus
-from tether.fileio import write_atomic
+from tether.fileio import remove_leftovers, write_atomic
 from tether.jobs import Job, JobPool
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ class Engine:
         # frame-sized buffers come and go at every frame: without this, glibc keeps the freed
         # ones of the first sweep in its heap for good (about 60 MB at 1920x1080)
         limit_heap_growth()
+        for folder in (self.store.bursts_dir, self.store.exports_dir, *self.store.sessions.folders()):
+            remove_leftovers(folder)  # what a server killed mid-export (or mid-save) left
         self.owner_for(self.primary_camera, create=True)
         return self
 
