@@ -22,7 +22,7 @@ def test_jpeg_folder_carries_exif_and_xmp_and_the_camera_pixels(make_burst, tmp_
     with open_burst(path) as reader:
         result = export(reader, out)
     names = sorted(p.name for p in out.iterdir())
-    assert result["frames"] == 6 and names == [f"b_{i:04d}.jpg" for i in range(1, 7)]
+    assert result.frames == 6 and names == [f"b_{i:04d}.jpg" for i in range(1, 7)]
     for i, name in enumerate(names):
         with Image.open(out / name) as image:
             exif = image.getexif()
@@ -59,7 +59,7 @@ def test_mp4_is_h264_with_the_right_frame_count_and_size(make_burst, tmp_path):
     movie = tmp_path / "sweep.mp4"
     with open_burst(path) as reader:
         result = export(reader, movie, fps=12)
-    assert result["frames"] == 9
+    assert result.frames == 9
     capture = cv2.VideoCapture(str(movie))
     decoded = []
     while True:

@@ -1,6 +1,7 @@
 """Exports for other tools: a JPEG folder (Zerene, Helicon, Lightroom), an MP4 (H.264), one frame, a ZIP.
 
 Outputs never overwrite anything: files are created with O_EXCL or linked into place from a temporary.
+A frame damaged in the burst is left out and the rest exported (any frame can be rescued); the result names it.
 ``progress(done, total)`` is called after each frame; raising from it cancels the export (an MP4 or
 ZIP leaves nothing behind; a folder keeps the frames written so far).
 """
@@ -10,12 +11,14 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from tether.burst.encoder import h264_writer
 from tether.burst.errors import BurstError
 from tether.burst.reader import BurstReader
 from tether.burst.tagging import tag_jpeg, xmp_packet
-from tether.fileio import StorageError, as_new_file, describe_os_error, write_atomic
+from tether.fileio import as_new_file, hold, storage_error, write_atomic
 from tether.imagebytes import decodable_size
 from tether.numbering import frame_number
 
@@ -24,6 +27,18 @@ Progress = Callable[[int, int], None]
 
 def _noop(done: int, total: int) -> None:
     pass
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What an export wrote: ``frames`` frames in ``files`` files at ``path``, as a ``kind`` (folder, zip, mp4,
+    frame); ``skipped``: the indices of the frames left out, damaged in the burst (or, in a movie, undecodable)."""
+
+    kind: str
+    path: Path
+    frames: int
+    skipped: tuple[int, ...] = ()
+    files: int = 1
 
 
 def frame_suffix(reader: BurstReader, i: int) -> str:
@@ -49,8 +64,17 @@ def tagged_frame(reader: BurstReader, i: int) -> bytes:
         return data
 
 
+def _intact(reader: BurstReader, i: int, skipped: list[int]) -> bytes | None:
+    """Frame ``i`` tagged, or None (noted in ``skipped``) when its stored bytes are damaged."""
+    try:
+        return tagged_frame(reader, i)
+    except BurstError:
+        skipped.append(i)
+        return None
+
+
 def export_folder(reader: BurstReader, out_dir: Path | str, *, stem: str | None = None,
-                  progress: Progress = _noop) -> list[Path]:
+                  progress: Progress = _noop) -> Exported:
     """Write every frame to a new (or empty) folder with metadata; non-JPEG frames get a ``.xmp`` sidecar."""
     out_dir = Path(out_dir)
     stem = stem or _stem(reader.path)
@@ -59,20 +83,22 @@ def export_folder(reader: BurstReader, out_dir: Path | str, *, stem: str | None 
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StorageError(describe_os_error(exc, out_dir)) from None
-    written = []
+        raise storage_error(exc, out_dir) from None
+    files, skipped = 0, list[int]()
     for i in range(reader.frame_count):
-        target = out_dir / frame_file_name(reader, i, stem)
-        write_atomic(target, tagged_frame(reader, i), overwrite=False)
-        written.append(target)
-        if reader.meta(i).mime != "image/jpeg":
-            sidecar = target.with_suffix(".xmp")
-            write_atomic(
-                sidecar, xmp_packet(reader.meta(i), reader.manifest.get("camera", {})).encode(), overwrite=False
-            )
-            written.append(sidecar)
+        data = _intact(reader, i, skipped)
+        if data is not None:
+            target = out_dir / frame_file_name(reader, i, stem)
+            write_atomic(target, data, overwrite=False)
+            files += 1
+            if reader.meta(i).mime != "image/jpeg":
+                sidecar = target.with_suffix(".xmp")
+                write_atomic(
+                    sidecar, xmp_packet(reader.meta(i), reader.manifest.get("camera", {})).encode(), overwrite=False
+                )
+                files += 1
         progress(i + 1, reader.frame_count)
-    return written
+    return Exported("folder", out_dir, reader.frame_count - len(skipped), tuple(skipped), files)
 
 
 def export_frame(reader: BurstReader, i: int, out: Path | str) -> Path:
@@ -88,43 +114,55 @@ def export_frame(reader: BurstReader, i: int, out: Path | str) -> Path:
     return write_atomic(out, tagged_frame(reader, i), overwrite=False)
 
 
-def export_zip(reader: BurstReader, out: Path | str, *, progress: Progress = _noop) -> Path:
+def export_zip(reader: BurstReader, out: Path | str, *, progress: Progress = _noop) -> Exported:
     """A plain ZIP of the tagged frames (stored, not recompressed) for sending to someone."""
     out = Path(out)
     stem = _stem(reader.path)
-    return _publish(out, lambda tmp: _write_zip(reader, tmp, stem, progress))
+    skipped: list[int] = []
+    _publish(out, lambda tmp: _write_zip(reader, tmp, stem, progress, skipped))
+    return Exported("zip", out, reader.frame_count - len(skipped), tuple(skipped))
 
 
-def _write_zip(reader: BurstReader, tmp: Path, stem: str, progress: Progress) -> None:
+def _write_zip(reader: BurstReader, tmp: Path, stem: str, progress: Progress, skipped: list[int]) -> None:
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
         for i in range(reader.frame_count):
-            archive.writestr(f"{stem}/{frame_file_name(reader, i, stem)}", tagged_frame(reader, i))
+            data = _intact(reader, i, skipped)
+            if data is not None:
+                archive.writestr(f"{stem}/{frame_file_name(reader, i, stem)}", data)
             progress(i + 1, reader.frame_count)
 
 
 def export_mp4(
     reader: BurstReader, out: Path | str, *, fps: float = 10.0, width: int | None = None, progress: Progress = _noop
-) -> tuple[Path, int]:
-    """Encode the frames (in focus order) as H.264 MP4 with imageio-ffmpeg's ffmpeg; returns (path, frames)."""
+) -> Exported:
+    """Encode the frames (in focus order) as H.264 MP4 with imageio-ffmpeg's ffmpeg."""
     out = Path(out)
     if not 0 < fps <= 240:
         raise BurstError(f"frame rate {fps:g} fps is not accepted: give more than 0 and at most 240")
     decodable = [i for i in range(reader.frame_count) if reader.meta(i).mime in ("image/jpeg", "image/png")]
     if not decodable:
         raise BurstError(f"{reader.path}: no JPEG frames to put in a movie")
-    # the frames' size from the first one's header, not its metadata: checked before ffmpeg starts
-    src_w, src_h = decodable_size(reader.frame_bytes(decodable[0]),
-                                  f"{reader.path}: frame {frame_number(decodable[0])}")
-    if not (src_w and src_h):
-        h, w = reader.frame_image(decodable[0]).shape[:2]
-        src_w, src_h = w, h
+    src_w, src_h = _source_size(reader, decodable)
     target_w = min(width or src_w, src_w)
     target_h = max(2, round(src_h * target_w / src_w))
     size = (target_w - target_w % 2, target_h - target_h % 2)  # yuv420p needs even sides
     reduce = max((r for r in (1, 2, 4, 8) if src_w // r >= size[0]), default=1)
-    count = [0]
-    _publish(out, lambda tmp: _encode(reader, tmp, decodable, size, reduce, fps, progress, count))
-    return out, count[0]
+    skipped: list[int] = []
+    _publish(out, lambda tmp: _encode(reader, tmp, decodable, size, reduce, fps, progress, skipped))
+    return Exported("mp4", out, len(decodable) - len(skipped), tuple(skipped))
+
+
+def _source_size(reader: BurstReader, frames: list[int]) -> tuple[int, int]:
+    """The frames' size from the first intact one's header, not its metadata: checked before ffmpeg starts."""
+    for i in frames:
+        try:
+            w, h = decodable_size(reader.frame_bytes(i), f"{reader.path}: frame {frame_number(i)}")
+            if not (w and h):
+                h, w = reader.frame_image(i).shape[:2]
+        except BurstError:  # damaged: the movie goes without it, the next frame tells the size
+            continue
+        return w, h
+    raise BurstError(f"{reader.path}: none of the frames could be decoded for the movie")
 
 
 def _encode(
@@ -135,39 +173,23 @@ def _encode(
     reduce: int,
     fps: float,
     progress: Progress,
-    count: list[int],
+    skipped: list[int],
 ) -> None:
     import cv2
-    import imageio_ffmpeg
 
-    writer = imageio_ffmpeg.write_frames(
-        str(tmp),
-        size,
-        pix_fmt_in="bgr24",
-        pix_fmt_out="yuv420p",
-        fps=fps,
-        codec="libx264",
-        quality=None,
-        macro_block_size=1,
-        ffmpeg_log_level="error",
-        output_params=["-crf", "20", "-movflags", "+faststart", "-f", "mp4"],
-    )
-    writer.send(None)
-    try:
+    with h264_writer(tmp, size, fps) as send:
         for n, i in enumerate(frames):
             try:
                 image = reader.frame_image(i, reduce=reduce)
-            except BurstError:
-                continue  # a frame the camera sent broken: the movie skips it
-            if (image.shape[1], image.shape[0]) != size:
-                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            writer.send(image.tobytes())
-            count[0] += 1
+            except BurstError:  # damaged in the burst, or sent broken by the camera: the movie goes without it
+                skipped.append(i)
+            else:
+                if (image.shape[1], image.shape[0]) != size:
+                    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+                send(image.tobytes())
             progress(n + 1, len(frames))
-    finally:
-        writer.close()
-    if count[0] == 0:
-        raise BurstError(f"{reader.path}: none of the frames could be decoded for the movie")
+        if len(skipped) == len(frames):
+            raise BurstError(f"{reader.path}: none of the frames could be decoded for the movie")
 
 
 def _publish(out: Path, produce: Callable[[Path], None]) -> Path:
@@ -178,21 +200,21 @@ def _publish(out: Path, produce: Callable[[Path], None]) -> Path:
     try:
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part" + out.suffix, dir=parent)
     except OSError as exc:
-        raise StorageError(describe_os_error(exc, out)) from None
+        raise storage_error(exc, out) from None
     tmp = Path(name)
     try:
-        try:
+        try:  # held open (and so locked) until the export is in place or gone: see remove_leftovers
+            hold(fd)
             as_new_file(fd)
+            produce(tmp)
+            os.fsync(fd)
+            os.link(tmp, out)
         finally:
             os.close(fd)
-        produce(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.link(tmp, out)
     except FileExistsError:
         raise BurstError(f"{out}: already exists; tether never overwrites exports") from None
     except OSError as exc:
-        raise StorageError(describe_os_error(exc, out)) from None
+        raise storage_error(exc, out) from None
     finally:
         tmp.unlink(missing_ok=True)
     return out
@@ -206,7 +228,7 @@ def export(
     fps: float = 10.0,
     width: int | None = None,
     progress: Progress = _noop,
-) -> dict[str, object]:
+) -> Exported:
     """Pick the export by ``target``: ``*.mp4`` movie, ``*.zip`` archive, ``*.jpg`` (or the RAW's suffix) one
     frame, else a folder."""
     target = Path(target)
@@ -214,19 +236,16 @@ def export(
     one_frame = {".jpg", ".jpeg"} | ({frame_suffix(reader, 0)} if reader.frame_count else set())
     if frame is not None or suffix in one_frame:
         path = export_frame(reader, frame if frame is not None else reader.frame_count // 2, target)
-        return {"kind": "frame", "path": str(path), "frames": 1}
+        return Exported("frame", path, 1)
     if suffix == ".mp4":
-        path, n = export_mp4(reader, target, fps=fps, width=width, progress=progress)
-        return {"kind": "mp4", "path": str(path), "frames": n}
+        return export_mp4(reader, target, fps=fps, width=width, progress=progress)
     if suffix == ".zip":
-        export_zip(reader, target, progress=progress)
-        return {"kind": "zip", "path": str(target), "frames": reader.frame_count}
+        return export_zip(reader, target, progress=progress)
     if suffix:
         raise BurstError(
             f"{target}: cannot export to a '{suffix}' file", hint="use a folder, FILE.mp4, FILE.zip or FILE.jpg"
         )
-    files = export_folder(reader, target, progress=progress)
-    return {"kind": "folder", "path": str(target), "frames": reader.frame_count, "files": len(files)}
+    return export_folder(reader, target, progress=progress)
 
 
 def _stem(path: Path) -> str:
@@ -234,4 +253,4 @@ def _stem(path: Path) -> str:
     return name[:-4] if name.lower().endswith(".zip") else path.stem
 
 
-__all__ = ["export", "export_folder", "export_frame", "export_mp4", "export_zip", "frame_suffix"]
+__all__ = ["Exported", "export", "export_folder", "export_frame", "export_mp4", "export_zip", "frame_suffix"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -107,7 +108,13 @@ def export(file: Path, target: Path, frame: int | None, fps: float, width: int |
                                      f"not {frame}", param_hint="--frame")
         result = run_export(reader, target, frame=None if frame is None else frame_index(frame), fps=fps,
                             width=width)
-    click.echo(f"{result['path']}: {result['kind']}, {result['frames']} frames ({time.monotonic() - start:.1f} s)")
+    click.echo(f"{result.path}: {result.kind}, {result.frames} frames ({time.monotonic() - start:.1f} s)")
+    if result.skipped:  # the rest is exported; the exit code lets a script notice what is missing
+        numbers = ", ".join(str(frame_number(i)) for i in result.skipped)
+        several = len(result.skipped) > 1
+        click.echo(f"warning: {file}: {'frames' if several else 'frame'} {numbers} {'are' if several else 'is'} "
+                   f"damaged and left out of {result.path}", err=True)
+        sys.exit(1)
 
 
 @burst.command(name="import", short_help="Make a burst from stack images.")
