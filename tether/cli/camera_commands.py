@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -41,6 +42,7 @@ def snapshot(app: AppContext, camera_id: str, out: Path) -> None:
         frame = camera.live_view_frame()
     write_atomic(out, frame.data)
     click.echo(f"{out}  {frame.width}x{frame.height}  {len(frame.data)} bytes")
+    _refuse_success_if_undecodable(out, frame.mime)
 
 
 @click.command()
@@ -57,6 +59,23 @@ def capture(app: AppContext, camera_id: str, out: Path) -> None:
     write_atomic(target, still.data)
     size = f"  {still.width}x{still.height}" if still.width else ""
     click.echo(f"{target}{size}  {len(still.data)} bytes")
+    _refuse_success_if_undecodable(target, still.mime)
+
+
+def _refuse_success_if_undecodable(path: Path, mime: str) -> None:
+    """A JPEG the camera sent damaged is kept as it came (a recovery tool may rescue it), but is not a success:
+    a warning line says so and the exit code lets a script notice."""
+    from tether.imaging.errors import UnreadableImage  # the image decoder only once there is a picture to check
+    from tether.imaging.io import read_image
+
+    if mime != "image/jpeg":
+        return
+    try:
+        read_image(path, reduce=8)
+    except UnreadableImage:
+        click.echo(f"warning: {path}: the camera sent a picture that cannot be decoded; its bytes are kept as they "
+                   "came", err=True)
+        sys.exit(1)
 
 
 COMMANDS = [cameras, snapshot, capture]
