@@ -59,7 +59,8 @@ def repair(path: Path | str, out: Path | str | None = None, *, force: bool = Fal
             except OSError as exc:
                 raise storage_error(exc, temp) from None
         except BaseException as exc:
-            temp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # (in a folder that cannot be written, even this fails)
+                temp.unlink(missing_ok=True)
             if isinstance(exc, StorageError):
                 raise StorageError(f"{out}: not written: {exc.message.removeprefix(f'{temp}: ')}",
                                    hint=f"{remedy(exc)} and run repair again; {path} is unchanged",
