@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import signal
 import subprocess
@@ -25,12 +26,13 @@ _ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM, e
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """Run in ffmpeg's process before it starts (Linux): a server killed with -9 takes its encoder with it,
-    instead of leaving it writing a movie no one will keep. The signal follows the thread that started ffmpeg,
-    which waits for it to end."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, 9)
+def _dying_with_parent() -> Callable[[], object] | None:
+    """What ffmpeg's process runs before it starts (Linux): a server killed with -9 takes its encoder with it,
+    instead of leaving it writing a movie no one will keep. (The signal follows the thread that started ffmpeg,
+    which waits for it to end.) Looked up here, in the parent: the child only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return functools.partial(ctypes.CDLL(None).prctl, _PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @contextmanager
@@ -46,8 +48,9 @@ def h264_writer(path: Path, size: tuple[int, int], fps: float) -> Iterator[Calla
         "-v", "error", "-f", "mp4", str(path),
     ]
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty ffmpeg can never block on it
+        # its own session: a Ctrl-C is the CLI's to handle (it stops ffmpeg), not a failed encoder
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
-                                preexec_fn=_die_with_parent)
+                                start_new_session=True, preexec_fn=_dying_with_parent())
         assert proc.stdin is not None
         stdin = proc.stdin
 
