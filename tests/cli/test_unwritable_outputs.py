@@ -53,6 +53,7 @@ COMMANDS = {
     "snapshot": ["snapshot", "--out", "file/x.jpg"],
     "capture": ["capture", "--out", "file/x.jpg"],
     "burst export --frame": ["burst", "export", "s.burst", "--frame", "2", "--to", "file/x.jpg"],
+    "batch --out-dir": ["batch", "s.burst", "--out-dir", "file/results"],
 }
 
 

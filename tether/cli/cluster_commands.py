@@ -16,7 +16,7 @@ import click
 from tether.cli.context import AppContext, pass_app
 from tether.cluster.batch import StackOptions, TaskFailed, content_key, find_items, result_path, stack_item
 from tether.errors import TetherError
-from tether.fileio import write_atomic
+from tether.fileio import storage_error, write_atomic
 from tether.imaging import FORMATS, METHODS
 
 #: Summary table columns: (heading, key in a result row).
@@ -73,7 +73,10 @@ def batch(app: AppContext, inputs: tuple[Path, ...], method: str, fmt: str, out_
     settings = app.settings()
     options = StackOptions(method, fmt)
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(exc, out_dir) from None
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     todo = []
