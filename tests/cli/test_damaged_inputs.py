@@ -88,3 +88,18 @@ def test_burst_import_refuses_a_file_that_cannot_be_stacked(run_tether, tmp_path
     assert line.startswith(f"tether: {bad}: ") and expected in line, result.stderr
     assert "b'" not in line and "libpng" not in result.stderr
     assert not out.exists()
+
+
+def test_a_16_bit_frame_in_a_stack_an_8_bit_frame_begins_is_refused(run_tether, tmp_path: Path) -> None:
+    """Its frames were silently cut to 8 bits; the other way round, 8-bit frames in a 16-bit stack lose nothing."""
+    f0, f1, f2 = jpegs(tmp_path, 3)
+    deep = tmp_path / "f1.tif"
+    cv2.imwrite(str(deep), cv2.imread(str(f1)).astype(np.uint16) * 257)
+    out = tmp_path / "out.tif"
+    result = run_tether("stack", str(f0), str(deep), str(f2), "--out", str(out))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert one_line(result.stderr).startswith(f"tether: {deep}: 16-bit, but the first frame {f0} is 8-bit"), \
+        result.stderr
+    assert not out.exists()
+    result = run_tether("stack", str(deep), str(f0), str(f2), "--out", str(out), check=True)
+    assert "16-bit, 3 frames" in result.stdout

@@ -232,8 +232,12 @@ class ImageFiles:
         if reduce == 1 and image.shape[:2] != self.shape:
             raise MismatchedFrames(f"{self.paths[i]}: decodes to {image.shape[1]}x{image.shape[0]}, "
                                    f"expected {self.shape[1]}x{self.shape[0]}")
-        if image.dtype != self.dtype:  # mixed depths: follow the first frame
-            image = image.astype(np.uint16) * 257 if self.dtype == np.uint16 else (image >> 8).astype(np.uint8)
+        if image.dtype != self.dtype:  # mixed depths: the first frame's, if no frame loses its bits to it
+            if self.dtype == np.uint8:
+                raise MismatchedFrames(f"{self.paths[i]}: 16-bit, but the first frame {self.paths[0]} is 8-bit "
+                                       "and sets the stack's depth",
+                                       hint="put a 16-bit frame first for a 16-bit stack, or convert them alike")
+            image = image.astype(np.uint16) * 257
         return image
 
     def exif_source(self) -> bytes | None:
