@@ -87,28 +87,18 @@ def check_contents(path: Path) -> str:
     return expected
 
 
-def check_sizes(files: list[Path], frame_size: Callable[[Path], tuple[int, int]]) -> None:
-    """Refuse files of another size than the first, by ``frame_size(path)`` -> (H, W) (which refuses a file
-    that does not decode): such a burst would pass ``burst verify`` and fail only when stacked."""
-    first = frame_size(files[0])
-    for path in files[1:]:
-        size = frame_size(path)
-        if size != first:
-            raise BurstError(f"{path}: {size[1]}x{size[0]} pixels, but {files[0]} is {first[1]}x{first[0]}; "
-                             "all frames of a stack must have one size")
-
-
-def import_images(paths: Iterable[Path | str], out: Path | str, *, frame_size: Callable[[Path], tuple[int, int]],
+def import_images(paths: Iterable[Path | str], out: Path | str, *, check_frames: Callable[[list[Path]], object],
                   progress: Callable[[int, int], None] | None = None,
                   on_frame: Callable[[bytes, FrameMeta], None] | None = None) -> Path:
     """Write a new burst at ``out`` with the images in name order; focus position = order in the stack.
 
-    ``frame_size(path)``: (H, W) of a file once it is known to decode (the image engine's; this package
-    decodes nothing). ``on_frame(data, meta)`` is given each image once it is in the burst (the analysis
-    beside the import)."""
+    ``check_frames(files)`` refuses files that would not stack: of different sizes, or that do not decode
+    (the image engine's check; this package decodes nothing), else the burst would pass ``burst verify``
+    and fail only when stacked. ``on_frame(data, meta)`` is given each image once it is in the burst (the
+    analysis beside the import)."""
     files = collect(paths)
     mimes = [check_contents(p) for p in files]  # every file checked before the burst is created
-    check_sizes(files, frame_size)
+    check_frames(files)
     out = Path(out)
     first_time, camera = _exif_facts(files[0])
     # the folders' names only: a full path would tell whoever sees the burst (the web panel) about this machine

@@ -7,11 +7,11 @@ so a stack of any length costs one frame of memory at a time.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import io
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Protocol, TypeVar
 
@@ -142,7 +142,7 @@ def _quiet_libtiff() -> None:
 
     from PIL import _imaging
 
-    with contextlib.suppress(OSError, AttributeError):
+    with suppress(OSError, AttributeError):
         set_handler = ctypes.CDLL(_imaging.__file__).TIFFSetErrorHandler  # found in Pillow's libtiff
         set_handler.restype, set_handler.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
         set_handler(None)
@@ -157,6 +157,29 @@ def checked_size(path: Path) -> tuple[int, int]:
     except OSError as exc:
         raise UnreadableImage(describe_os_error(exc, path)) from None
     return size
+
+
+def check_frame_files(paths: Sequence[Path]) -> None:
+    """Refuse image files that would not stack: of different sizes, or that do not decode (each PNG and
+    TIFF is decoded whole): what ``tether burst import`` checks before it writes anything."""
+    common_size(paths, checked_size)
+
+
+def common_size(paths: Sequence[Path], size: Callable[[Path], tuple[int, int]]) -> tuple[int, int]:
+    """The (H, W) all of ``paths`` have by ``size(path)`` (which refuses what it cannot read); MismatchedFrames
+    naming the first file of another size."""
+    if not paths:
+        raise ImagingError("no input images given")
+    sizes = []
+    for p in paths:
+        if not p.is_file():
+            raise UnreadableImage(f"{p}: no such file")
+        sizes.append(size(p))
+    for p, s in zip(paths, sizes, strict=True):
+        if s != sizes[0]:
+            raise MismatchedFrames(f"{p}: {s[1]}x{s[0]} pixels, but {paths[0]} is {sizes[0][1]}x{sizes[0][0]}; "
+                                   "all frames of a stack must have one size")
+    return sizes[0]
 
 
 def _decode_jpeg(data: np.ndarray, reduce: int, what: str) -> np.ndarray | None:
@@ -205,19 +228,7 @@ class ImageFiles:
 
     def __init__(self, paths: Sequence[Path | str]) -> None:
         self.paths = [Path(p) for p in paths]
-        if not self.paths:
-            raise ImagingError("no input images given")
-        sizes = []
-        for p in self.paths:
-            if not p.is_file():
-                raise UnreadableImage(f"{p}: no such file")
-            sizes.append(image_size(p))
-        first = sizes[0]
-        for p, s in zip(self.paths, sizes, strict=True):
-            if s != first:
-                raise MismatchedFrames(f"{p}: {s[1]}x{s[0]} pixels, but {self.paths[0]} is {first[1]}x{first[0]}; "
-                                       "all frames of a stack must have one size")
-        self.shape = first
+        self.shape = common_size(self.paths, image_size)
         # The first frame sets the sample depth: 16-bit input gives a 16-bit stack.
         self.dtype = read_image(self.paths[0], reduce=8, whole=True).dtype
         #: Frames whose file was checked whole (:func:`check_decodes`) at its first read.
@@ -302,7 +313,7 @@ class WorkAhead(Generic[K, T]):
         return future.result()
 
 
-@contextlib.contextmanager
+@contextmanager
 def working_ahead(work: Callable[[K], T]) -> Iterator[WorkAhead[K, T]]:
     """A :class:`WorkAhead` of ``work`` for the ``with`` block; its worker thread ends with it, and a
     guess still queued then (the block finished, was cancelled or failed) is not worked on."""
@@ -334,7 +345,7 @@ class Prefetched:
         return self._source.exif_source()
 
 
-@contextlib.contextmanager
+@contextmanager
 def reading_ahead(source: FrameSource) -> Iterator[FrameSource]:
     """``source`` as a :class:`Prefetched` source for the ``with`` block (see :func:`working_ahead`)."""
     def read(key: tuple[int, int]) -> np.ndarray:
