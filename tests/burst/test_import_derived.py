@@ -15,6 +15,7 @@ import pytest
 
 from tether.burst import BurstBusy, BurstError, BurstWriter, FrameMeta, open_burst, store_derived, store_derived_items
 from tether.burst.importer import import_images
+from tether.imaging.io import check_frame_files
 
 
 def _stack(folder, names):
@@ -27,7 +28,7 @@ def _stack(folder, names):
 def test_import_orders_by_name_naturally(tmp_path):
     folder = _stack(tmp_path / "stack", ["DSC_10.jpg", "DSC_9.jpg", "DSC_100.jpg", "DSC_1.JPG"])
     (folder / ".DS_Store").write_bytes(b"junk")  # hidden files are not part of a stack
-    out = import_images([folder], tmp_path / "imported.zip")
+    out = import_images([folder], tmp_path / "imported.zip", check_frames=check_frame_files)
     with open_burst(out) as reader:
         assert [m.filename for m in reader.frames_meta()] == ["DSC_1.JPG", "DSC_9.jpg", "DSC_10.jpg", "DSC_100.jpg"]
         assert [m.focus_position for m in reader.frames_meta()] == [0, 1, 2, 3]
@@ -44,7 +45,7 @@ def test_import_refuses_non_images_and_writes_nothing(tmp_path, bad, message):
     (folder / bad).write_text("hello")
     out = tmp_path / "x.zip"
     with pytest.raises(BurstError, match=message) as info:
-        import_images([folder], out)
+        import_images([folder], out, check_frames=check_frame_files)
     assert bad in str(info.value)
     assert not out.exists()
 

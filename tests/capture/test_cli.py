@@ -61,7 +61,7 @@ def test_full_sweep_in_stills_mode_to_a_named_file(cli, tmp_path):
     out = tmp_path / "stack.burst"
     result = cli("sweep", "--camera", "sim:landscape", "--mode", "stills", "--frames", "8", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert str(out) in result.stdout and "sweep:" in result.stderr  # the progress bar
+    assert str(out) in result.stdout and result.stderr == ""  # progress bars only on a terminal
     with open_burst(out) as reader:
         assert 7 <= reader.frame_count <= 12 and reader.meta(0).width == 640
 

@@ -88,14 +88,18 @@ def check_contents(path: Path) -> str:
     return expected
 
 
-def import_images(paths: Iterable[Path | str], out: Path | str, *,
+def import_images(paths: Iterable[Path | str], out: Path | str, *, check_frames: Callable[[list[Path]], object],
                   progress: Callable[[int, int], None] | None = None,
                   on_frame: Callable[[bytes, FrameMeta], None] | None = None) -> Path:
     """Write a new burst at ``out`` with the images in name order; focus position = order in the stack.
 
-    ``on_frame(data, meta)`` is given each image once it is in the burst (the analysis beside the import)."""
+    ``check_frames(files)`` refuses files that would not stack: of different sizes, or that do not decode
+    (the image engine's check; this package decodes nothing), else the burst would pass ``burst verify``
+    and fail only when stacked. ``on_frame(data, meta)`` is given each image once it is in the burst (the
+    analysis beside the import)."""
     files = collect(paths)
     mimes = [check_contents(p) for p in files]  # every file checked before the burst is created
+    check_frames(files)
     out = Path(out)
     first_time, camera = _exif_facts(files[0])
     # the folders' names only: a full path would tell whoever sees the burst (the web panel) about this machine

@@ -36,6 +36,7 @@ from tether.burst.importer import import_images
 from tether.imagebytes import image_size
 from tether.imaging import FOCUS_INDEX_NAME
 from tether.imaging.analysis import FocusIndexBuilder
+from tether.imaging.io import check_frame_files
 from tether.imaging.live_stack import LiveStack
 from tether.imaging.refocus import FocusIndex
 from tether.numbering import frame_number
@@ -237,7 +238,8 @@ def import_analysed(paths: Iterable[Path | str], out: Path | str) -> Path:
     An import has no camera to keep up with: it waits for the analysis when it is ahead by :data:`HOLD` images."""
     analysis = LiveAnalysis()
     try:
-        path = import_images(paths, out, on_frame=lambda data, meta: analysis.offer(data, corrupt=meta.corrupt))
+        path = import_images(paths, out, check_frames=check_frame_files,
+                             on_frame=lambda data, meta: analysis.offer(data, corrupt=meta.corrupt))
     except BaseException:
         analysis.abandon()
         raise

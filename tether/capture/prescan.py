@@ -28,7 +28,7 @@ from tether.capture.calibrate import calibrate_step, measure_backlash
 from tether.capture.motion import Motor
 from tether.capture.options import PrescanOptions
 from tether.capture.sharpness import FrameSummary, thumb_difference
-from tether.capture.step_plan import PlanError, StepScale, TilePeak, dof_spacing, sweep_range, tile_peaks
+from tether.capture.step_plan import RANGE_BY_HAND, PlanError, StepScale, TilePeak, dof_spacing, sweep_range, tile_peaks
 
 
 @dataclass
@@ -93,8 +93,11 @@ def run_prescan(camera: Camera, options: PrescanOptions, *, check: Callable[[], 
     """Scan ``camera``'s focus range; returns the result and the motor (homed, position counted)."""
     caps = camera.info.capabilities
     if not (caps.focus_drive and caps.live_view):
+        # without live view a sweep still works from a range given by hand; without a focus drive nothing does
         raise Unsupported(caps.focus_drive_note or f"{camera.info.model} cannot drive focus with live view, "
-                          "so it cannot pre-scan", hint="give the range by hand or use another camera")
+                          "so it cannot pre-scan",
+                          hint=f"give the sweep's range by hand: {RANGE_BY_HAND}" if caps.focus_drive else
+                          "sweeps need a camera whose focus tether can drive; use another camera")
     began = time.monotonic()
     scale = StepScale()
     motor = Motor(camera, scale, settle_frames=options.settle_frames, check=check)

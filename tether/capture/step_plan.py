@@ -146,13 +146,17 @@ def tile_peaks(positions: np.ndarray, curves: np.ndarray, *, min_contrast: float
     return peaks
 
 
+#: Where a sweep's range is given by hand, when no pre-scan can find it (`tether prescan` has no range).
+RANGE_BY_HAND = "tether sweep --range NEAR:FAR, or Near and Far on the Post Focus page"
+
+
 def sweep_range(peaks: list[TilePeak], *, margin: float, lowest: float = 0.0,
                 highest: float | None = None) -> tuple[int, int]:
     """(near, far) in small steps covering every subject peak with ``margin`` on either side."""
     subjects = [p for p in peaks if p.subject]
     if not subjects:
         raise PlanError("the pre-scan found nothing to focus on: every tile is flat or noise",
-                        hint="add light or texture, or give the range by hand (--range NEAR:FAR)")
+                        hint=f"add light or texture, or give the range by hand ({RANGE_BY_HAND})")
     near = min(p.position for p in subjects) - margin
     far = max(p.position for p in subjects) + margin
     near = max(lowest, near)

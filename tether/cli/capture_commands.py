@@ -21,8 +21,11 @@ from tether.capture import MODES, PrescanOptions, SweepOptions
 from tether.cli.context import AppContext, pass_app
 from tether.config import Settings
 from tether.engine import Engine
+from tether.errors import Cancelled
 from tether.jobs import Job
 
+#: The progress bar's label for each phase a job reports (others: the phase's own name).
+_PHASES = {"prescan": "Pre-scan", "homing": "Homing", "sweep": "Sweep", "analysing": "Analysing"}
 #: How long to wait for the camera to open before giving up.
 CONNECT_TIMEOUT = 30.0
 
@@ -57,8 +60,10 @@ class _Session:
     def __exit__(self, *exc: object) -> None:
         self.engine.close()
 
-    def run(self, job: Job, label: str) -> dict[str, Any]:
-        """Show a progress bar until ``job`` ends; Ctrl-C cancels it (and keeps what it captured)."""
+    def run(self, job: Job) -> dict[str, Any]:
+        """Show a progress bar per phase until ``job`` ends; Ctrl-C cancels it (and keeps what it captured).
+
+        Only on a terminal: elsewhere click prints just each bar's label, lines that tell a script nothing."""
         updates: list[dict[str, Any]] = []
         lock = threading.Condition()
 
@@ -68,7 +73,7 @@ class _Session:
                     updates.append(event)
                     lock.notify()
 
-        unsubscribe = self.bus.subscribe(listen)
+        unsubscribe = self.bus.subscribe(listen) if sys.stderr.isatty() else lambda: None
         phase = None
         bar = None
         try:
@@ -86,7 +91,7 @@ class _Session:
                         if bar is not None:
                             bar.render_finish()
                         phase = event["phase"]
-                        bar = click.progressbar(length=max(1, round(event["total"])), label=f"{label}: {phase}",
+                        bar = click.progressbar(length=max(1, round(event["total"])), label=_PHASES.get(phase, phase),
                                                 file=sys.stderr, show_eta=True)
                     bar.length = max(1, round(event["total"]))
                     bar.update(round(event["done"]) - bar.pos)
@@ -111,7 +116,7 @@ def prescan(app: AppContext, camera_id: str | None, from_here: bool, as_json: bo
     """Find the nearest and farthest subject: the focus range a sweep should cover."""
     camera_id = _camera_id(app, camera_id)
     with _Session(app.settings(), camera_id) as session:
-        result = session.run(session.engine.start_prescan(None, PrescanOptions(from_here=from_here)), "pre-scan")
+        result = session.run(session.engine.start_prescan(None, PrescanOptions(from_here=from_here)))
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
@@ -161,20 +166,23 @@ def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None,
         job, burst_id = session.engine.start_sweep(None, options, path=out)
         path = out or session.engine.store.burst_file(burst_id)
         try:
-            result = session.run(job, "sweep")
+            result = session.run(job)
         except CameraError:
             if path.exists():  # a fault mid-sweep: say where the frames taken are
                 click.echo(f"the frames taken before the fault are in {path}", err=True)
             raise
     if result["burst"] is None:
         click.echo("cancelled before the first frame: no burst was kept")
-        return
+        sys.exit(Cancelled.exit_code)
     state = "cancelled, kept" if result.get("cancelled") else "wrote"
     click.echo(f"{state} {result['frames']} frames ({result['mode']}, range {result['range'][0]}:{result['range'][1]}, "
                f"{result['fps']:.1f} fps) to")
     click.echo(result["burst"])
-    for warning in result["warnings"]:
+    # then the plan's own (frames too far apart for the depth of field), which `burst info` shows too
+    for warning in [*result["warnings"], *result["plan"]["warnings"]]:
         click.echo(f"warning: {warning}")
+    if result.get("cancelled"):  # a script must not take a cancelled sweep for a full one
+        sys.exit(Cancelled.exit_code)
 
 
 COMMANDS = [prescan, sweep]

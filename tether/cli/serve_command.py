@@ -21,8 +21,6 @@ def serve(app: AppContext, camera_id: str | None, host: str | None, port: int | 
     simulated = False
     if camera_id is None:
         camera_id, simulated = default_camera_id(settings)
-    if simulated:
-        click.echo("No camera attached: using the simulated camera 'sim:macro'.")
     from tether.web.server import run_server
 
     run_server(settings, camera_id=camera_id, simulated=simulated)

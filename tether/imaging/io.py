@@ -7,10 +7,11 @@ so a stack of any length costs one frame of memory at a time.
 """
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Protocol, TypeVar
 
@@ -19,7 +20,7 @@ import numpy as np
 import simplejpeg
 
 from tether.fileio import describe_os_error, write_atomic_with
-from tether.imagebytes import check_pixels, decodable_size, file_image_size
+from tether.imagebytes import check_pixels, decodable_size, file_image_size, sniff_mime
 from tether.imaging.errors import ImagingError, MismatchedFrames, UnreadableImage
 from tether.imaging.formats import format_of
 from tether.imaging.rawfile import decode_raw, is_raw, raw_exif, raw_size
@@ -70,11 +71,12 @@ def shrink(image: np.ndarray, reduce: int) -> np.ndarray:
     return cv2.resize(image, (max(1, w // reduce), max(1, h // reduce)), interpolation=cv2.INTER_AREA)
 
 
-def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
+def read_image(path: Path | str, *, reduce: int = 1, whole: bool = False) -> np.ndarray:
     """Decode an image file to (H, W, 3) BGR, uint8 or uint16 (16-bit files stay 16-bit).
 
     The header's size is checked first (:func:`tether.imagebytes.check_pixels`): nothing is decoded
-    whose size is unknown or beyond the limit.
+    whose size is unknown or beyond the limit. ``whole``: a PNG or TIFF is first checked with
+    :func:`check_decodes` (a file's first read: OpenCV would pass over damage).
     """
     path = Path(path)
     try:
@@ -87,6 +89,8 @@ def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
         return decode_raw(raw, str(path), reduce=reduce)
     if decodable_size(raw, str(path)) == (0, 0):
         raise UnreadableImage(f"{path}: {_NOT_AN_IMAGE}")
+    if whole:
+        check_decodes(raw, str(path))
     data = np.frombuffer(raw, np.uint8)
     is_jpeg = raw[:2] == b"\xff\xd8"
     if is_jpeg and reduce in (1, *_REDUCED):
@@ -102,6 +106,81 @@ def read_image(path: Path | str, *, reduce: int = 1) -> np.ndarray:
         raise UnreadableImage(f"{path}: {image.dtype} samples are not supported; use 8- or 16-bit images")
     image = as_bgr(image)
     return image if (is_jpeg and reduce in _REDUCED) else shrink(image, reduce)
+
+
+def check_decodes(data: bytes, what: str) -> None:
+    """Refuse, naming ``what``, a PNG or TIFF whose pixel data does not decode whole (other formats pass).
+
+    OpenCV's TIFF decoder only logs libtiff's errors (to stderr, without the file's name) and returns
+    the picture with garbage where the data is damaged, which would be stacked as if it were sharp;
+    Pillow's decoders raise instead. A decode costs about as much as OpenCV's, so each file is checked
+    once (its first read), and the pixels are dropped.
+    """
+    kind = {"image/png": "PNG", "image/tiff": "TIFF"}.get(sniff_mime(data[:16]))
+    if kind is None:
+        return
+    from PIL import Image
+
+    _quiet_libtiff()
+    try:
+        # the size was checked against tether's own limit: Pillow's lower bomb limit is for unchecked files
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as picture:
+                picture.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise UnreadableImage(f"{what}: the {kind} image is damaged: its pixel data does not decode",
+                              hint="copy it again from the card, or leave it out") from None
+
+
+@functools.cache
+def _quiet_libtiff() -> None:
+    """Stop the libtiff Pillow decodes with from printing its errors ("tempfile.tif: Using code not yet in
+    table") to stderr: Pillow raises on them anyway, and :func:`check_decodes` names the file instead.
+    Pillow installs a handler for libtiff's warnings but not for its errors; where its libtiff cannot
+    be reached this way (another platform's linking), the lines stay, and the check still works."""
+    import ctypes
+
+    from PIL import _imaging
+
+    with suppress(OSError, AttributeError):
+        set_handler = ctypes.CDLL(_imaging.__file__).TIFFSetErrorHandler  # found in Pillow's libtiff
+        set_handler.restype, set_handler.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+        set_handler(None)
+
+
+def checked_size(path: Path) -> tuple[int, int]:
+    """(H, W) of an image file, once it is known to decode: :func:`image_size` (a RAW is opened by LibRaw),
+    and a PNG or TIFF decoded by :func:`check_decodes`."""
+    size = image_size(path)
+    try:
+        check_decodes(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise UnreadableImage(describe_os_error(exc, path)) from None
+    return size
+
+
+def check_frame_files(paths: Sequence[Path]) -> None:
+    """Refuse image files that would not stack: of different sizes, or that do not decode (each PNG and
+    TIFF is decoded whole): what ``tether burst import`` checks before it writes anything."""
+    common_size(paths, checked_size)
+
+
+def common_size(paths: Sequence[Path], size: Callable[[Path], tuple[int, int]]) -> tuple[int, int]:
+    """The (H, W) all of ``paths`` have by ``size(path)`` (which refuses what it cannot read); MismatchedFrames
+    naming the first file of another size."""
+    if not paths:
+        raise ImagingError("no input images given")
+    sizes = []
+    for p in paths:
+        if not p.is_file():
+            raise UnreadableImage(f"{p}: no such file")
+        sizes.append(size(p))
+    for p, s in zip(paths, sizes, strict=True):
+        if s != sizes[0]:
+            raise MismatchedFrames(f"{p}: {s[1]}x{s[0]} pixels, but {paths[0]} is {sizes[0][1]}x{sizes[0][0]}; "
+                                   "all frames of a stack must have one size")
+    return sizes[0]
 
 
 def _decode_jpeg(data: np.ndarray, reduce: int, what: str) -> np.ndarray | None:
@@ -150,32 +229,27 @@ class ImageFiles:
 
     def __init__(self, paths: Sequence[Path | str]) -> None:
         self.paths = [Path(p) for p in paths]
-        if not self.paths:
-            raise ImagingError("no input images given")
-        sizes = []
-        for p in self.paths:
-            if not p.is_file():
-                raise UnreadableImage(f"{p}: no such file")
-            sizes.append(image_size(p))
-        first = sizes[0]
-        for p, s in zip(self.paths, sizes, strict=True):
-            if s != first:
-                raise MismatchedFrames(f"{p}: {s[1]}x{s[0]} pixels, but {self.paths[0]} is {first[1]}x{first[0]}; "
-                                       "all frames of a stack must have one size")
-        self.shape = first
+        self.shape = common_size(self.paths, image_size)
         # The first frame sets the sample depth: 16-bit input gives a 16-bit stack.
-        self.dtype = read_image(self.paths[0], reduce=8).dtype
+        self.dtype = read_image(self.paths[0], reduce=8, whole=True).dtype
+        #: Frames whose file was checked whole (:func:`check_decodes`) at its first read.
+        self._checked = {0}
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def read(self, i: int, *, reduce: int = 1) -> np.ndarray:
-        image = read_image(self.paths[i], reduce=reduce)
+        image = read_image(self.paths[i], reduce=reduce, whole=i not in self._checked)
+        self._checked.add(i)
         if reduce == 1 and image.shape[:2] != self.shape:
             raise MismatchedFrames(f"{self.paths[i]}: decodes to {image.shape[1]}x{image.shape[0]}, "
                                    f"expected {self.shape[1]}x{self.shape[0]}")
-        if image.dtype != self.dtype:  # mixed depths: follow the first frame
-            image = image.astype(np.uint16) * 257 if self.dtype == np.uint16 else (image >> 8).astype(np.uint8)
+        if image.dtype != self.dtype:  # mixed depths: the first frame's, if no frame loses its bits to it
+            if self.dtype == np.uint8:
+                raise MismatchedFrames(f"{self.paths[i]}: 16-bit, but the first frame {self.paths[0]} is 8-bit "
+                                       "and sets the stack's depth",
+                                       hint="put a 16-bit frame first for a 16-bit stack, or convert them alike")
+            image = image.astype(np.uint16) * 257
         return image
 
     def exif_source(self) -> bytes | None:

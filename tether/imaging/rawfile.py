@@ -86,8 +86,10 @@ def _open(data: bytes, what: str) -> Any:
 
 
 def _damaged(what: str, exc: Exception) -> UnreadableImage:
+    # LibRaw's message comes as bytes in rawpy's error: "b'Unsupported file format or not RAW file'"
+    problem = ", ".join(a.decode(errors="replace") if isinstance(a, bytes) else str(a) for a in exc.args)
     return UnreadableImage(f"{what}: the RAW file cannot be decoded (damaged, cut short, or a format LibRaw "
-                           f"does not know): {exc}")
+                           f"does not know): {problem or type(exc).__name__}")
 
 
 def raw_size(data: bytes, what: str) -> tuple[int, int]:

@@ -1,6 +1,7 @@
 """``tether serve``: build the engine, the app, and run them until Ctrl-C."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import socket
@@ -32,13 +33,31 @@ def access_url(host: str, port: int, token: str) -> str:
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
 
+def listen_host(host: str) -> str:
+    """``host`` as the socket takes it: an IPv6 address without the brackets a URL puts round it ("[::1]");
+    ServerError for what is no host at all ("0.0.0.0:80": the port goes in its own option)."""
+    bare = host.strip()
+    if bare.startswith("[") and bare.endswith("]"):
+        bare = bare[1:-1]
+    if ":" in bare:
+        try:
+            ipaddress.IPv6Address(bare)
+        except ValueError:
+            raise ServerError(f"cannot listen on {host}: not a host name or address",
+                              hint="give the port with --port, and an IPv6 address as ::1 or [::1]") from None
+    return bare
+
+
 def check_can_listen(host: str, port: int) -> None:
     """A one-line error now, rather than Werkzeug's exit after the camera was opened."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
         try:
-            probe.bind((host.strip("[]"), port))
+            probe.bind((host, port))
+        except socket.gaierror as exc:  # a name that does not resolve: no other tether is in the way
+            raise ServerError(f"cannot listen on {host}: no such host name or address on this machine",
+                              hint=f"{exc.strerror}; give one such as 127.0.0.1, 0.0.0.0 or [::1]") from None
         except OSError as exc:
             raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                               hint="is another tether running? choose another --port") from None
@@ -55,8 +74,10 @@ def _stop_on_sigterm() -> None:
 
 def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     """Serve the control panel for ``camera_id`` on settings.server.host:port (blocks)."""
-    host, port = settings.server.host, settings.server.port
+    host, port = listen_host(settings.server.host), settings.server.port
     check_can_listen(host, port)
+    if simulated:  # said once the server can start: a bind failure is then the only line
+        click.echo("No camera attached: using the simulated camera 'sim:macro'.")
     if missing := vendor.missing():  # else every page would say "connecting..." forever
         raise ServerError(f"the control panel's front-end library {missing[0]} is missing",
                           hint="run `npm ci` (or `make setup`) in the source checkout, then build the wheel again")
