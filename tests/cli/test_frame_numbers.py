@@ -27,9 +27,12 @@ def test_one_frame_exported_is_the_frame_of_that_number_and_named_by_it(run_teth
                                                                       tmp_path: Path) -> None:
     folder = tmp_path / "one"
     folder.mkdir()
-    run_tether("burst", "export", str(burst_file), "--frame", "2", "--to", str(folder), check=True)
+    said = run_tether("burst", "export", str(burst_file), "--frame", "2", "--to", str(folder), check=True).stdout
     (written,) = folder.iterdir()
     assert written.name == "b_0002.jpg"
+    assert said.startswith(f"{written}: frame 2 ("), said
+    middle = run_tether("burst", "export", str(burst_file), "--to", str(tmp_path / "m.jpg"), check=True).stdout
+    assert middle.startswith(f"{tmp_path / 'm.jpg'}: frame 2 ("), middle  # the middle one of three
     assert abs(float(cv2.imread(str(written)).mean()) - 100) < 3  # the second frame, not the third
     for typed, says in (("0", "0 is not in the range x>=1"), ("4", "has frames 1-3, not 4")):
         refused = run_tether("burst", "export", str(burst_file), "--frame", typed, "--to", str(tmp_path / "x.jpg"))

@@ -32,13 +32,15 @@ def _noop(done: int, total: int) -> None:
 @dataclass(frozen=True)
 class Exported:
     """What an export wrote: ``frames`` frames in ``files`` files at ``path``, as a ``kind`` (folder, zip, mp4,
-    frame); ``skipped``: the indices of the frames left out, damaged in the burst (or, in a movie, undecodable)."""
+    frame); ``skipped``: the indices of the frames left out, damaged in the burst (or, in a movie, undecodable);
+    ``index``: the frame's, for one frame."""
 
     kind: str
     path: Path
     frames: int
     skipped: tuple[int, ...] = ()
     files: int = 1
+    index: int | None = None
 
 
 def frame_suffix(reader: BurstReader, i: int) -> str:
@@ -235,8 +237,8 @@ def export(
     suffix = target.suffix.lower()
     one_frame = {".jpg", ".jpeg"} | ({frame_suffix(reader, 0)} if reader.frame_count else set())
     if frame is not None or suffix in one_frame:
-        path = export_frame(reader, frame if frame is not None else reader.frame_count // 2, target)
-        return Exported("frame", path, 1)
+        index = frame if frame is not None else reader.frame_count // 2
+        return Exported("frame", export_frame(reader, index, target), 1, index=index)
     if suffix == ".mp4":
         return export_mp4(reader, target, fps=fps, width=width, progress=progress)
     if suffix == ".zip":

@@ -108,7 +108,9 @@ def export(file: Path, target: Path, frame: int | None, fps: float, width: int |
                                      f"not {frame}", param_hint="--frame")
         result = run_export(reader, target, frame=None if frame is None else frame_index(frame), fps=fps,
                             width=width)
-    click.echo(f"{result.path}: {result.kind}, {result.frames} frames ({time.monotonic() - start:.1f} s)")
+    what = (f"frame {frame_number(result.index)}" if result.index is not None
+            else f"{result.kind}, {result.frames} frame{'' if result.frames == 1 else 's'}")
+    click.echo(f"{result.path}: {what} ({time.monotonic() - start:.1f} s)")
     if result.skipped:  # the rest is exported; the exit code lets a script notice what is missing
         numbers = ", ".join(str(frame_number(i)) for i in result.skipped)
         several = len(result.skipped) > 1
