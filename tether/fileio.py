@@ -23,6 +23,10 @@ class StorageError(TetherError):
         super().__init__(message, hint=hint)
         self.disk_full = disk_full
 
+    def reworded(self, message: str | None = None, *, hint: str) -> StorageError:
+        """The same failure told with another ``hint`` (and ``message``): whether it is a full disk goes with it."""
+        return StorageError(self.message if message is None else message, hint=hint, disk_full=self.disk_full)
+
 
 #: The errors that more room would cure: a full disk, a full quota, the file size limit.
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)

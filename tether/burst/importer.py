@@ -128,7 +128,6 @@ def import_images(paths: Iterable[Path | str], out: Path | str, *, check_frames:
             writer.close(status="interrupted")
         out.unlink(missing_ok=True)
         if isinstance(exc, StorageError):  # the writer's hint speaks of kept frames and repairs: nothing is kept here
-            raise StorageError(exc.message, hint=f"no burst was kept; {remedy(exc)} and import again",
-                               disk_full=exc.disk_full) from None
+            raise exc.reworded(hint=f"no burst was kept; {remedy(exc)} and import again") from None
         raise
     return out

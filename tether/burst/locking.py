@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from tether.burst.errors import BurstBusy, BurstError
-from tether.fileio import StorageError, describe_os_error
+from tether.fileio import storage_error
 
 
 def open_locked(path: Path, flags: int, *, busy: BurstBusy) -> int:
@@ -22,7 +22,7 @@ def open_locked(path: Path, flags: int, *, busy: BurstBusy) -> int:
         except FileNotFoundError:
             raise BurstError(f"{path}: no such file") from None
         except OSError as exc:
-            raise StorageError(describe_os_error(exc, path)) from None
+            raise storage_error(exc, path) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

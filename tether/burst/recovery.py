@@ -62,9 +62,8 @@ def repair(path: Path | str, out: Path | str | None = None, *, force: bool = Fal
             with contextlib.suppress(OSError):  # (in a folder that cannot be written, even this fails)
                 temp.unlink(missing_ok=True)
             if isinstance(exc, StorageError):
-                raise StorageError(f"{out}: not written: {exc.message.removeprefix(f'{temp}: ')}",
-                                   hint=f"{remedy(exc)} and run repair again; {path} is unchanged",
-                                   disk_full=exc.disk_full) from None
+                raise exc.reworded(f"{out}: not written: {exc.message.removeprefix(f'{temp}: ')}",
+                                   hint=f"{remedy(exc)} and run repair again; {path} is unchanged") from None
             raise
     fsync_dir(out)
     return report

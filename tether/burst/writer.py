@@ -199,8 +199,7 @@ class BurstWriter:
                 self._appender.add([(MANIFEST_ENTRY, data, manifest["closed_at"])], sync=False)
                 self._appender.finish()
             except StorageError as exc:
-                raise StorageError(exc.message, hint="the frames are safe; run 'tether burst repair' on this file",
-                                   disk_full=exc.disk_full) from None
+                raise exc.reworded(hint="the frames are safe; run 'tether burst repair' on this file") from None
             finally:
                 os.close(self._fd)  # also releases the lock
 

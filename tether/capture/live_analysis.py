@@ -96,6 +96,16 @@ class LiveAnalysis:
             self._offered += 1
             self._cond.notify_all()
 
+    def keep(self, path: Path, *, progress: Callable[[int, int], None] | None = None) -> bool:
+        """:meth:`finish`, and keep the focus index in the burst at ``path``; False (logged why) when it is not."""
+        index = self.finish(progress=progress)
+        if index is None:
+            return False
+        reason = keep_derived(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
+        if reason:
+            log.warning("%s: %s", path, reason)
+        return reason is None
+
     def finish(self, *, progress: Callable[[int, int], None] | None = None) -> FocusIndex | None:
         """The index of every frame offered, or None when the analysis stopped (the reason is in :attr:`failure`).
 
@@ -243,8 +253,5 @@ def import_analysed(paths: Iterable[Path | str], out: Path | str) -> Path:
     except BaseException:
         analysis.abandon()
         raise
-    index = analysis.finish()
-    reason = None if index is None else keep_derived(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
-    if reason:
-        log.warning("%s: %s", path, reason)
+    analysis.keep(Path(path))
     return path

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tether.burst import BurstWriter, FrameMeta, keep_derived, store_derived
+from tether.burst import BurstWriter, FrameMeta, store_derived
 from tether.burst.errors import BurstError
 from tether.camera.base import Camera
 from tether.camera.errors import CameraDisconnected
@@ -39,7 +39,6 @@ from tether.capture.sharpness import FrameSummary, summarize, tile_record
 from tether.capture.step_plan import StepPlan, StepScale, TilePeak, plan_steps
 from tether.errors import Cancelled
 from tether.fileio import StorageError, remedy
-from tether.imaging import FOCUS_INDEX_NAME
 
 log = logging.getLogger(__name__)
 
@@ -155,14 +154,13 @@ def _close_stopped(writer: BurstWriter, exc: BaseException) -> bool:
 def _storage_failure(exc: StorageError, path: Path, frames: int, *, closed: bool) -> StorageError:
     """What a sweep the disk stopped left behind, and whether it needs a repair: only an unclosed burst does."""
     if not frames:
-        return StorageError(f"{exc.message}; the sweep stopped before its first frame and no burst was kept",
-                            hint=f"{remedy(exc)} and sweep again; there is nothing to repair", disk_full=exc.disk_full)
+        return exc.reworded(f"{exc.message}; the sweep stopped before its first frame and no burst was kept",
+                            hint=f"{remedy(exc)} and sweep again; there is nothing to repair")
     kept = f"{exc.message}; the sweep stopped after {frames} frame(s), kept in burst {path.name}"
     if closed:
-        return StorageError(kept, hint=f"the burst is closed and needs no repair; {remedy(exc)} before the next sweep",
-                            disk_full=exc.disk_full)
-    return StorageError(f"{kept}, which could not be closed",
-                        hint=f"{remedy(exc)}, then run 'tether burst repair {path}'", disk_full=exc.disk_full)
+        return exc.reworded(kept, hint=f"the burst is closed and needs no repair; {remedy(exc)} before the next sweep")
+    return exc.reworded(f"{kept}, which could not be closed",
+                        hint=f"{remedy(exc)}, then run 'tether burst repair {path}'")
 
 
 class _SweepRun:
@@ -345,14 +343,8 @@ class _SweepRun:
 
     def _store_index(self) -> bool:
         """Wait for pass 1 to catch up and keep its focus index in the burst; False when there is none."""
-        if self.analysis is None:
-            return False
-        index = self.analysis.finish(progress=lambda done, total: self.hooks.progress(done, total, phase="analysing"))
-        reason = None if index is None else keep_derived(self.path, FOCUS_INDEX_NAME, index.to_bytes(),
-                                                         what="the focus index")
-        if reason:
-            log.warning("%s: %s", self.path, reason)
-        return index is not None and reason is None
+        return self.analysis is not None and self.analysis.keep(
+            self.path, progress=lambda done, total: self.hooks.progress(done, total, phase="analysing"))
 
     def _store_sharpness(self, summaries: list[FrameSummary]) -> None:
         data = tile_record(summaries, self.positions)

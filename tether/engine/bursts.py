@@ -280,15 +280,16 @@ class BurstService:
         with open_burst(path) as reader:
             frames = tuple(i for i, m in enumerate(reader.frames_meta()) if not m.corrupt)
             if cached is not None and cached[0][:2] == stamp[:2] and cached[1].frames == frames:
-                return self._remember(burst_id, cached[1])
+                return self._remember(burst_id, cached[1], stamp)
             if FOCUS_INDEX_NAME not in reader.derived_names():
                 return None
             index = FocusIndex.from_bytes(reader.derived(FOCUS_INDEX_NAME))
-        return self._remember(burst_id, LoadedIndex(index, frames))
+        return self._remember(burst_id, LoadedIndex(index, frames), stamp)
 
-    def _remember(self, burst_id: str, loaded: LoadedIndex) -> LoadedIndex:
-        """Keep ``loaded`` for the burst's file as it is now (call it after storing derived data in it)."""
-        stamp = _stamp(self.store.burst_path(burst_id))
+    def _remember(self, burst_id: str, loaded: LoadedIndex, stamp: Stamp | None = None) -> LoadedIndex:
+        """Keep ``loaded`` for the burst's file as it is now (call it after storing derived data in it), or as
+        ``stamp`` found it."""
+        stamp = stamp or _stamp(self.store.burst_path(burst_id))
         with self._lock:
             self._indexes[burst_id] = (stamp, loaded)
             self._indexes.move_to_end(burst_id)

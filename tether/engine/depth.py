@@ -35,6 +35,7 @@ from tether.imaging.depth_edit import (
     finish,
     render_index_map,
     tint,
+    weight_of,
 )
 from tether.imaging.display import blend_at_index, display_frame, display_size, packed
 from tether.jobs import Job
@@ -111,10 +112,11 @@ class DepthService:
                                      captured_f_number=self._shot(edit, preview.captured_f_number),
                                      frame_count=index.frame_count)
         image = blend_at_index(preview.frames, index_map)
-        weight = edit_weight(preview.depth, edit)
+        # one selection for the adjustments and the tint: it runs on every preview while a slider moves
+        selection = edit_selection(preview.depth, edit) if show_selection or edit.adjusts else None
+        weight = weight_of(selection, edit)
         out = image if weight is None else adjust(image, weight, edit)
-        selection = edit_selection(preview.depth, edit) if show_selection else None
-        if selection is not None:  # what the adjustments act on, as they take it
+        if show_selection and selection is not None:  # what the adjustments act on, as they take it
             out = tint(out, selection)
         return out if out.dtype == np.uint8 else finish(out, np.uint8)
 

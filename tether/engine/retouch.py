@@ -115,7 +115,7 @@ class RetouchService:
                 paint(image, stroke, _Sources(reader, layer, (height, width))(stroke.source, box), box)
             layer["strokes"].append(stroke.to_dict())
             layer["undone"] = []
-            return self._changed(burst_id, path, layer, image)
+            return self._changed(burst_id, path, reader, layer, image)
 
     def undo(self, burst_id: str) -> dict[str, Any]:
         return self._move(burst_id, "strokes", "undone")
@@ -132,15 +132,17 @@ class RetouchService:
                 raise InvalidInput("there is no stroke to " + ("undo" if take == "strokes" else "redo"))
             layer[put].append(layer[take].pop())
             image = _replayed(reader, layer)
-            return self._changed(burst_id, path, layer, image)
+            return self._changed(burst_id, path, reader, layer, image)
 
-    def _changed(self, burst_id: str, path: Path, layer: dict[str, Any], image: np.ndarray) -> dict[str, Any]:
+    def _changed(self, burst_id: str, path: Path, reader: BurstReader, layer: dict[str, Any],
+                 image: np.ndarray) -> dict[str, Any]:
+        """Store the changed layer and answer it; ``reader`` (opened before the change) still lists the earlier
+        layers, which strokes, undo and redo leave as they are."""
         layer["revision"] += 1
         store_layer(path, layer)
         self._remember(burst_id, layer, image)
         self._published(burst_id, layer)
-        with open_burst(path) as reader:
-            return self._public(reader, burst_id, layer)
+        return self._public(reader, burst_id, layer)
 
     def _published(self, burst_id: str, layer: dict[str, Any]) -> None:
         self.bursts.bus.publish("retouch.changed", burst=burst_id, stack=layer["stack"], revision=layer["revision"],

@@ -60,7 +60,7 @@ class BurstStore:
             return False
         resolved = path.resolve()
         folders = (self.bursts_dir, self.exports_dir, self.sessions.dir)
-        return any(resolved.is_relative_to(root) for root in (self.root, *(folder.resolve() for folder in folders)))
+        return resolved.is_relative_to(self.root) or any(resolved.is_relative_to(f.resolve()) for f in folders)
 
     def holds(self, path: Path) -> bool:
         """Whether ``path`` is a burst or still of the gallery (not a file the CLI wrote elsewhere)."""

@@ -161,10 +161,14 @@ def edit_selection(depth: np.ndarray, edit: DepthEdit) -> np.ndarray | None:
 
 def edit_weight(depth: np.ndarray, edit: DepthEdit) -> np.ndarray | None:
     """(H, W) float32 0..1: where ``edit``'s adjustments act (its target), or None when they change nothing."""
-    selected = edit_selection(depth, edit) if edit.adjusts else None
-    if selected is None:
+    return weight_of(edit_selection(depth, edit) if edit.adjusts else None, edit)
+
+
+def weight_of(selection: np.ndarray | None, edit: DepthEdit) -> np.ndarray | None:
+    """:func:`edit_weight` from the ``selection`` :func:`edit_selection` made (None: no adjustment acts)."""
+    if selection is None or not edit.adjusts:
         return None
-    return selected if edit.target == "subject" else 1.0 - selected
+    return selection if edit.target == "subject" else 1.0 - selection
 
 
 def adjust(image: np.ndarray, weight: np.ndarray, edit: DepthEdit) -> np.ndarray:

@@ -75,7 +75,8 @@ def equalise_blur(template: np.ndarray, image: np.ndarray, step: np.ndarray, *,
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     placed = cv2.warpPerspective(image, homogeneous(step), (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
     # Squared difference per tile of each frame blurred by each sigma against the other as it is.
-    errors_t = np.stack([_tile_means((b - placed) ** 2, tile) for b in _blurred(template)])
+    blurred_t = _blurred(template)  # (also what the template's answer is blended from)
+    errors_t = np.stack([_tile_means((b - placed) ** 2, tile) for b in blurred_t])
     errors_i = np.stack([_tile_means((template - b) ** 2, tile) for b in _blurred(placed)])
     blur_template = errors_t.min(axis=0) <= errors_i.min(axis=0)
     levels_t = np.where(blur_template, errors_t.argmin(axis=0), 0)
@@ -84,4 +85,4 @@ def equalise_blur(template: np.ndarray, image: np.ndarray, step: np.ndarray, *,
     # The image's map, made in template geometry, carried onto the image's own pixels.
     levels_i_full = cv2.warpPerspective(_per_pixel(levels_i, (h, w), tile), invert(step), (w, h), flags=flags,
                                         borderMode=cv2.BORDER_REPLICATE)
-    return _blend(_blurred(template), levels_t_full), _blend(_blurred(image), levels_i_full)
+    return _blend(blurred_t, levels_t_full), _blend(_blurred(image), levels_i_full)
