@@ -35,15 +35,21 @@ def frame_pixels(reader: BurstReader, i: int, *, reduce: int = 1) -> np.ndarray:
     return reader.frame_image(i, reduce=reduce)
 
 
+def readable_frames(reader: BurstReader) -> list[int]:
+    """The burst's frame numbers (from 0) that are not marked corrupt, in capture order; none is an error."""
+    indices = [i for i, m in enumerate(reader.frames_meta()) if not m.corrupt]
+    if not indices:
+        raise ImagingError(f"{reader.path}: the burst holds no readable frames")
+    return indices
+
+
 class BurstFrames:
     """The readable frames of an open burst, in capture order; ``indices[k]`` is frame ``k``'s number in the burst."""
 
     def __init__(self, reader: BurstReader) -> None:
         self.reader = reader
         metas = reader.frames_meta()
-        self.indices = [i for i, m in enumerate(metas) if not m.corrupt]
-        if not self.indices:
-            raise ImagingError(f"{reader.path}: the burst holds no readable frames")
+        self.indices = readable_frames(reader)
         sizes = {(metas[i].height, metas[i].width) for i in self.indices if metas[i].width}
         if len(sizes) > 1:
             listed = ", ".join(f"{w}x{h}" for h, w in sorted(sizes))

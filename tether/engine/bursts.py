@@ -19,7 +19,7 @@ import cv2
 from tether.burst import BurstBusy, BurstReader, keep_derived, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
 from tether.burst.locking import being_written
-from tether.engine.burst_frames import BurstFrames, check_frame_index, frame_pixels
+from tether.engine.burst_frames import BurstFrames, check_frame_index, frame_pixels, readable_frames
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.retouch_layer import keep_for_retouch
 from tether.engine.store import PANEL_SUFFIX, BurstStore
@@ -350,7 +350,7 @@ class BurstService:
         output, label = FORMATS.pick(fmt), METHODS.pick(method).label
         if frames is not None:  # a range past the burst's frames is refused now, not in the job
             with open_burst(path) as reader:
-                _source_range(BurstFrames(reader).indices, frames)
+                _source_range(readable_frames(reader), frames)
 
         def work(job: Job) -> dict[str, Any]:
             limit_heap_growth()
