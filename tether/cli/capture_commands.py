@@ -178,6 +178,8 @@ def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None,
     click.echo(f"{state} {result['frames']} frames ({result['mode']}, range {result['range'][0]}:{result['range'][1]}, "
                f"{result['fps']:.1f} fps) to")
     click.echo(result["burst"])
+    if range_text and result["plan"]["note"]:  # a range typed by hand: say where its frames went, and why
+        click.echo(f"note: {result['plan']['note']}")
     # then the plan's own (frames too far apart for the depth of field), which `burst info` shows too
     for warning in [*result["warnings"], *result["plan"]["warnings"]]:
         click.echo(f"warning: {warning}")
