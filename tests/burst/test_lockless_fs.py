@@ -5,12 +5,15 @@ One rule (``fileio.lock``): where nothing can hold a lock, nothing is held. Save
 reported as still being written; before, a burst import failed outright and every export failed to save."""
 from __future__ import annotations
 
+import errno
+import fcntl
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from tether.burst import open_burst
+from tether.engine.sessions import Sessions
 from tether.imaging import FOCUS_INDEX_NAME
 
 NO_LOCKS = '''
@@ -47,3 +50,14 @@ def test_import_export_and_stack_work_where_the_file_system_has_no_locks(run_tet
     repaired = run_tether("burst", "repair", str(burst), env=env)
     assert repaired.returncode == 0, repaired.stderr
     assert repaired.stdout.strip() == f"{burst}: intact, 3 frames; nothing to repair"
+
+
+def test_a_session_names_captures_where_the_file_system_has_no_locks(monkeypatch, tmp_path: Path) -> None:
+    """The session's counter file lock (the server and the CLI beside it), on the same rule, in this process."""
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    sessions = Sessions(tmp_path)
+    sessions.create("Shoot", template="{seq}")
+    assert [sessions.reserve("Shoot", camera="", taken=lambda name: False) for _ in range(2)] == ["1", "2"]
