@@ -2,7 +2,7 @@
 simulated for the whole ``tether`` process by a ``sitecustomize`` that makes every flock fail that way.
 
 One rule (``fileio.lock``): where nothing can hold a lock, nothing is held. Saves go ahead, and nothing is
-reported as still being written; before, a burst import failed outright and every export failed to save."""
+reported as still being written; before, a burst import died with a traceback and every export failed to save."""
 from __future__ import annotations
 
 import errno
@@ -26,7 +26,7 @@ fcntl.flock = _flock
 '''
 
 
-def test_import_export_and_stack_work_where_the_file_system_has_no_locks(run_tether, tmp_path: Path) -> None:
+def test_import_export_and_repair_work_where_the_file_system_has_no_locks(run_tether, tmp_path: Path) -> None:
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(NO_LOCKS)
