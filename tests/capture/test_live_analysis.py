@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from tether.burst import open_burst
+from tether.camera.sim.dng import dng_bytes
+from tether.camera.sim.exif import Exposure
 from tether.camera.types import StepClass
 from tether.capture import SweepOptions, run_sweep
 from tether.capture.live_analysis import LiveAnalysis, capture_first
@@ -19,6 +21,7 @@ from tether.engine import Engine
 from tether.engine.burst_frames import BurstFrames
 from tether.errors import Cancelled
 from tether.imaging import FOCUS_INDEX_NAME, METHODS, ArrayFrames, FocusIndex, compute_focus_index
+from tether.imaging.rawfile import decode_raw
 
 
 def _jpegs(count: int, shape: tuple[int, int] = (120, 160), seed: int = 2) -> list[bytes]:
@@ -104,6 +107,20 @@ def test_corrupt_frames_are_skipped_as_the_bursts_frame_source_skips_them() -> N
     index = analysis.finish()
     assert index is not None
     assert index.to_bytes() == compute_focus_index(_decoded(jpegs[:2] + jpegs[3:])).to_bytes()
+
+
+def test_raw_frames_are_analysed_as_the_stack_develops_them() -> None:
+    # a camera shooting RAW (the simulated camera's DNGs): OpenCV cannot read them, so before the analysis
+    # stopped at the first frame and refocus waited for pass 1 after the sweep
+    frames = [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR) for j in _jpegs(5)]
+    dngs = [dng_bytes(f, make="tether", model="sim", exposure=Exposure("1/125", "5.6", "200")) for f in frames]
+    analysis = LiveAnalysis()
+    for data in dngs:
+        analysis.offer(data)
+    index = analysis.finish()
+    assert index is not None and analysis.failure is None
+    developed = ArrayFrames([decode_raw(d, "frame") for d in dngs])
+    assert index.to_bytes() == compute_focus_index(developed).to_bytes()
 
 
 @pytest.mark.parametrize("bad", [b"not an image at all", "other size"])

@@ -13,7 +13,7 @@ when the capture ends is analysed by :meth:`LiveAnalysis.finish` in the caller's
 caller's priority.
 
 A frame that is corrupt is skipped, as the burst's frame source skips it; anything the analysis
-cannot do (frames of two sizes, a frame that does not decode, a format OpenCV cannot read) stops it
+cannot do (frames of two sizes, a frame that does not decode) stops it
 quietly: :meth:`LiveAnalysis.finish` then answers None and the index is computed when first asked
 for, as for any burst.
 """
@@ -38,6 +38,7 @@ from tether.imaging import FOCUS_INDEX_NAME
 from tether.imaging.analysis import FocusIndexBuilder
 from tether.imaging.io import check_frame_files
 from tether.imaging.live_stack import LiveStack
+from tether.imaging.rawfile import decode_raw, is_raw, raw_size
 from tether.imaging.refocus import FocusIndex
 from tether.numbering import frame_number
 
@@ -186,13 +187,16 @@ class LiveAnalysis:
         if data is None:
             assert self._reread is not None
             data = self._reread(number)
+        what, raw = f"frame {frame_number(number)}", is_raw(data)
         if self._builder is None:
-            width, height = image_size(data)
+            height, width = raw_size(data, what) if raw else image_size(data)[::-1]
             if not width:
                 raise ValueError("not an image whose size can be read")
             self._builder = FocusIndexBuilder((height, width))
             self._stack = None if self._on_preview is None else LiveStack((height, width))
-        frame = decode_frame(data, reduce=self._builder.read_reduce, what=f"frame {frame_number(number)}")
+        # a RAW is developed as the stack will develop it (OpenCV would read a DNG's TIFF preview, or nothing)
+        frame = (decode_raw(data, what, reduce=self._builder.read_reduce) if raw
+                 else decode_frame(data, reduce=self._builder.read_reduce, what=what))
         del data
         if frame is None:
             raise ValueError("it does not decode")
