@@ -1,0 +1,75 @@
+"""The Stack page says what the server kept with its stack, and asks for it once: a handheld stack's crop
+note is still there after a reload, and the retouch layer is fetched once per stack and once per page load
+(a real browser against a real ``tether serve``)."""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import cv2
+import numpy as np
+import pytest
+from playwright.sync_api import Page, Request
+
+from tether.burst import BurstWriter, FrameMeta
+from tether.camera.sim import optics
+
+if TYPE_CHECKING:
+    from tests.web.browser.conftest import Server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SIZE = (480, 320)
+
+
+def handheld_burst(server: Server) -> str:
+    """Five frames of the simulator's sweep, each moved a few pixels more than the last, as a hand holding the
+    camera would: no frame covers the whole picture, so the stack's edges are filled and the page says so."""
+    burst_id = time.strftime("%Y%m%d-%H%M%S") + "-4a4d00"
+    with BurstWriter.create(server.data_dir / "bursts" / f"{burst_id}.burst", camera={"model": "test"},
+                            sweep={"mode": "liveview"}, fsync=False) as writer:
+        for k, position in enumerate(np.linspace(40, 170, 5)):
+            picture = optics.render("macro", float(position), SIZE, breathing=True, seed=0)
+            moved = cv2.warpAffine(picture, np.float32([[1, 0, 6 * k], [0, 1, 4 * k]]), SIZE,
+                                   borderMode=cv2.BORDER_REFLECT)
+            writer.append(cv2.imencode(".jpg", moved, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes(),
+                          FrameMeta(focus_position=int(position)))
+    return burst_id
+
+
+def test_a_handheld_stacks_crop_note_survives_a_reload_and_its_layer_is_fetched_once(
+        server: Server, new_page: Callable[..., Page]) -> None:
+    burst = handheld_burst(server)
+    layer = f"/api/bursts/{burst}/retouch"
+    fetched: list[str] = []
+
+    def count(request: Request) -> None:
+        if request.method == "GET" and urlsplit(request.url).path == layer:
+            fetched.append(request.url)
+
+    page = new_page()
+    page.on("request", count)
+    page.goto(f"{server.url}/stack/{burst}")
+    page.wait_for_function("document.querySelector('#single').naturalWidth > 0")
+    page.wait_for_load_state("networkidle")
+    assert len(fetched) == 1  # no stack yet: asked once, answered 404
+
+    fetched.clear()
+    page.click("#stack")
+    page.wait_for_selector("#retouch:not([hidden])", timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    assert len(fetched) == 1, fetched
+    note = page.inner_text("#result-caption")
+    cropped = re.search(r"every frame covers all but ([\d.]+) % at the edges .*crop it off", note)
+    assert cropped and float(cropped[1]) > 5, note  # the hand moved the frames by up to 24 x 16 px
+
+    fetched.clear()
+    page.reload()
+    page.wait_for_selector("#retouch:not([hidden])")
+    page.wait_for_function("document.querySelector('#result-caption').textContent !== ''")
+    page.wait_for_load_state("networkidle")
+    assert page.inner_text("#result-caption") == note
+    assert len(fetched) == 1, fetched
