@@ -20,7 +20,8 @@ function card(b) {
     const status = `#status-${b.id}-${format}`;
     const done = await follow(started.job, { status }).catch((err) => toast(err.message, "error"));
     if (done && done.result) {
-      $(status).replaceChildren(el("a", { href: `/api/exports/${done.result.export}`, download: "" }, `Download ${done.result.name}`));
+      $(status).replaceChildren(el("a", { href: `/api/exports/${done.result.export}`, download: "" }, `Download ${done.result.name}`),
+        ...exportedNote(done.result));
       loadExports();
     }
   };
@@ -43,6 +44,18 @@ function card(b) {
         "Rename / notes"),
       el("button", { type: "button", class: "danger", onclick: () => remove(b.id) }, "Delete")),
     ...EXPORTS.map((format) => el("p", { id: `status-${b.id}-${format}`, class: "status" })));
+}
+
+// After an export's link: "Exported 58 frames; left out damaged frames 12, 40" (the server counts `skipped`
+// from 1, as people read them), as a warning when frames were left out: the export is not the whole burst.
+function exportedNote({ frames, skipped = [] }) {
+  const counted = (n) => `frame${n === 1 ? "" : "s"}`;
+  const said = [];
+  if (frames !== undefined) said.push(`exported ${frames} ${counted(frames)}`);
+  if (skipped.length) said.push(`left out damaged ${counted(skipped.length)} ${skipped.join(", ")}`);
+  if (!said.length) return [];
+  const text = said.join("; ");
+  return [" ", el("span", { class: skipped.length ? "warning" : "" }, text[0].toUpperCase() + text.slice(1))];
 }
 
 // the title and notes are kept in the burst file itself (they travel with it)
