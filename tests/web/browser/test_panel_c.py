@@ -1,6 +1,7 @@
-"""The Stack page says what the server kept with its stack, and asks for it once: a handheld stack's crop
-note is still there after a reload, and the retouch layer is fetched once per stack and once per page load
-(a real browser against a real ``tether serve``)."""
+"""Defects of the panel found after stop 26, in a real browser against a real ``tether serve``: the Stack page
+says what the server kept with its stack, and asks for it once (a handheld stack's crop note is still there
+after a reload; the retouch layer is fetched once per stack and once per page load); a tap on the Refocus
+page on a phone leaves its marker on the point tapped and the picture where it was."""
 from __future__ import annotations
 
 import re
@@ -14,6 +15,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, Request
 
+from tests.web.browser.test_panel import picture_box
+from tests.web.browser.test_panel_b_defects import PHONE, shown_frame
 from tether.burst import BurstWriter, FrameMeta
 from tether.camera.sim import optics
 
@@ -25,15 +28,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SIZE = (480, 320)
 
 
-def handheld_burst(server: Server) -> str:
-    """Five frames of the simulator's sweep, each moved a few pixels more than the last, as a hand holding the
-    camera would: no frame covers the whole picture, so the stack's edges are filled and the page says so."""
-    burst_id = time.strftime("%Y%m%d-%H%M%S") + "-4a4d00"
+def sim_burst(server: Server, tag: str, hand: float = 0.0) -> str:
+    """Five frames of the simulator's sweep, each moved ``hand`` x (6, 4) px more than the last, as a hand holding
+    the camera would (then no frame covers the whole picture: the stack's edges are filled and the page says so)."""
+    burst_id = time.strftime("%Y%m%d-%H%M%S") + f"-{tag}"
     with BurstWriter.create(server.data_dir / "bursts" / f"{burst_id}.burst", camera={"model": "test"},
                             sweep={"mode": "liveview"}, fsync=False) as writer:
         for k, position in enumerate(np.linspace(40, 170, 5)):
             picture = optics.render("macro", float(position), SIZE, breathing=True, seed=0)
-            moved = cv2.warpAffine(picture, np.float32([[1, 0, 6 * k], [0, 1, 4 * k]]), SIZE,
+            moved = cv2.warpAffine(picture, np.float32([[1, 0, 6 * hand * k], [0, 1, 4 * hand * k]]), SIZE,
                                    borderMode=cv2.BORDER_REFLECT)
             writer.append(cv2.imencode(".jpg", moved, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes(),
                           FrameMeta(focus_position=int(position)))
@@ -42,7 +45,7 @@ def handheld_burst(server: Server) -> str:
 
 def test_a_handheld_stacks_crop_note_survives_a_reload_and_its_layer_is_fetched_once(
         server: Server, new_page: Callable[..., Page]) -> None:
-    burst = handheld_burst(server)
+    burst = sim_burst(server, "4a4d00", hand=1.0)
     layer = f"/api/bursts/{burst}/retouch"
     fetched: list[str] = []
 
@@ -73,3 +76,22 @@ def test_a_handheld_stacks_crop_note_survives_a_reload_and_its_layer_is_fetched_
     page.wait_for_load_state("networkidle")
     assert page.inner_text("#result-caption") == note
     assert len(fetched) == 1, fetched
+
+
+def test_a_tap_on_a_phone_leaves_its_marker_on_the_point_and_the_picture_where_it_was(
+        server: Server, new_page: Callable[..., Page]) -> None:
+    burst = sim_burst(server, "7a9000")
+    page = new_page(**PHONE)
+    page.goto(f"{server.url}/refocus/{burst}")
+    page.wait_for_selector("#stage[data-ready=true]")
+    before = picture_box(page, "#frame")
+    x, y = before["x"] + 0.3 * before["width"], before["y"] + 0.6 * before["height"]
+    page.touchscreen.tap(x, y)
+    page.wait_for_selector("#alternatives button")  # the answer, with the other frames sharp there
+    shown_frame(page)
+    assert picture_box(page, "#frame") == before  # the answer's line does not take room from the picture
+    marker = page.locator("#tap-marker").bounding_box()
+    assert marker is not None, "the tap's marker is gone"
+    centre = (marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
+    assert abs(centre[0] - x) <= 1 and abs(centre[1] - y) <= 1, (centre, (x, y))
+
