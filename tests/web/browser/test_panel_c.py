@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 import pytest
-from playwright.sync_api import Page, Request
+from playwright.sync_api import Page, Request, Route, WebSocketRoute
 
 from tests.web.browser.test_panel import picture_box
 from tests.web.browser.test_panel_b_defects import PHONE, shown_frame
@@ -95,3 +95,42 @@ def test_a_tap_on_a_phone_leaves_its_marker_on_the_point_and_the_picture_where_i
     centre = (marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
     assert abs(centre[0] - x) <= 1 and abs(centre[1] - y) <= 1, (centre, (x, y))
 
+
+def test_a_job_started_as_the_page_connects_is_followed_not_called_lost(server: Server,
+                                                                        new_page: Callable[..., Page]) -> None:
+    """The Refocus page asks for its map as its socket connects: the connection's snapshot, made before the job
+    was, can reach the page after the job's id. Here it does: the snapshot (and what follows it) is held until
+    the page has its answer, and the page's request is held until the server has made the snapshot."""
+    burst = sim_burst(server, "5a0400")
+    held: list[str | bytes] = []
+    released = False
+    sockets: list[WebSocketRoute] = []
+    asks: list[Route] = []
+
+    def hold_from_the_snapshot_on(ws: WebSocketRoute) -> None:
+        sockets.append(ws)
+
+        def to_page(message: str | bytes) -> None:
+            if not released and (held or str(message).startswith('42["snapshot"')):
+                held.append(message)
+            else:
+                ws.send(message)
+        ws.connect_to_server().on_message(to_page)
+
+    page = new_page()
+    page.route_web_socket("**/socket.io/**", hold_from_the_snapshot_on)
+    page.route(f"**/api/bursts/{burst}/refocus-map", lambda route: asks.append(route))
+    page.goto(f"{server.url}/refocus/{burst}")
+    deadline = time.monotonic() + 15
+    while not (held and asks) and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held and asks, "no snapshot, or the page did not ask for its map"
+    with page.expect_response(lambda r: r.url.endswith("/refocus-map")) as answer:
+        asks[0].continue_()
+    assert answer.value.status == 202  # a job: the burst has no map yet
+    for message in held:  # in order, with what comes meanwhile (added to the list as it is sent)
+        sockets[0].send(message)
+    released = True
+    page.wait_for_selector("#stage[data-ready=true]")
+    assert page.is_hidden("#busy")
+    assert page.inner_text("#toasts") == ""  # not "the server restarted and no longer runs this job"
