@@ -21,7 +21,7 @@ function card(b) {
     const done = await follow(started.job, { status }).catch((err) => toast(err.message, "error"));
     if (done && done.result) {
       $(status).replaceChildren(el("a", { href: `/api/exports/${done.result.export}`, download: "" }, `Download ${done.result.name}`),
-        ...exportedNote(done.result));
+        exportedNote(b.frame_count, done.result));
       loadExports();
     }
   };
@@ -46,16 +46,12 @@ function card(b) {
     ...EXPORTS.map((format) => el("p", { id: `status-${b.id}-${format}`, class: "status" })));
 }
 
-// After an export's link: "Exported 58 frames; left out damaged frames 12, 40" (the server counts `skipped`
-// from 1, as people read them), as a warning when frames were left out: the export is not the whole burst.
-function exportedNote({ frames, skipped = [] }) {
-  const counted = (n) => `frame${n === 1 ? "" : "s"}`;
-  const said = [];
-  if (frames !== undefined) said.push(`exported ${frames} ${counted(frames)}`);
-  if (skipped.length) said.push(`left out damaged ${counted(skipped.length)} ${skipped.join(", ")}`);
-  if (!said.length) return [];
-  const text = said.join("; ");
-  return [" ", el("span", { class: skipped.length ? "warning" : "" }, text[0].toUpperCase() + text.slice(1))];
+// After an export's link: "Exported 58 frames; left out damaged frames 12, 40" (`skipped`: the frames the server
+// left out, counted from 1 as people read them), as a warning then: the export is not the whole burst.
+function exportedNote(count, { skipped = [] }) {
+  const frames = (n) => `${n} frame${n === 1 ? "" : "s"}`;
+  const left = skipped.length ? `; left out damaged frame${skipped.length === 1 ? "" : "s"} ${skipped.join(", ")}` : "";
+  return el("span", { class: left ? "warning" : "" }, ` Exported ${frames(count - skipped.length)}${left}`);
 }
 
 // the title and notes are kept in the burst file itself (they travel with it)
