@@ -71,10 +71,28 @@ def as_new_file(fd: int) -> None:
 _TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.part(\.[A-Za-z0-9]{1,8})?")
 
 
+def lock(fd: int, *, shared: bool = False, wait: bool = False) -> bool:
+    """Take an advisory lock on ``fd`` (gone when it is closed); False while another process holds one (and
+    ``wait`` was not asked for).
+
+    The one rule for every lock tether takes or tests: a file system without locks (some network and FUSE
+    mounts, where flock fails with ENOLCK or EOPNOTSUPP) counts as one where nothing is held. Its writes go
+    ahead unguarded rather than fail, and nothing on it is reported as being written.
+    """
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    except OSError:  # no locks on this file system: nothing can hold one
+        return True
+    return True
+
+
 def hold(fd: int) -> None:
-    """Mark an open temporary as in use (an advisory lock, gone with the process), so that
-    :func:`remove_leftovers` never deletes it under a writer that is still running."""
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    """Mark an open temporary as in use, so that :func:`remove_leftovers` never deletes it under a writer that
+    is still running (where the file system has locks: see :func:`lock`)."""
+    if not lock(fd):  # only remove_leftovers takes another's temporary's lock, for an instant, to delete it
+        raise BlockingIOError(errno.EWOULDBLOCK, "being removed as a leftover")
 
 
 def remove_leftovers(folder: Path) -> list[Path]:
@@ -92,10 +110,10 @@ def remove_leftovers(folder: Path) -> list[Path]:
         except OSError:
             continue
         try:
-            hold(fd)
-            path.unlink()
-            removed.append(path)
-        except OSError:  # held by a writer (or already gone): not a leftover
+            if lock(fd):  # else held by a writer: not a leftover
+                path.unlink()
+                removed.append(path)
+        except OSError:  # already gone
             continue
         finally:
             os.close(fd)

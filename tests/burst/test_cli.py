@@ -15,7 +15,7 @@ def test_info_verify_export_on_a_good_burst(run_tether, make_burst, tmp_path):
     assert data["frame_count"] == 4 and data["frames"][3]["focus_position"] == 21 and data["recovered"] is False
     assert "OK, 4 frames verified" in run_tether("burst", "verify", str(path), check=True).stdout
     out = run_tether("burst", "export", str(path), "--to", str(tmp_path / "m.mp4"), check=True).stdout
-    assert "mp4, 4 frames" in out
+    assert "an MP4 movie of 4 frames" in out
     stopped = run_tether("burst", "export", str(path), "--to", str(tmp_path / "z.mp4"), "--fps", "0")
     assert stopped.returncode != 0
     assert "frame rate 0 fps is not accepted: give more than 0 and at most 240" in stopped.stderr

@@ -64,9 +64,10 @@ def exported_frames(kind: str, target: Path) -> list[str] | int:
     return count
 
 
-@pytest.mark.parametrize("kind, name", [("folder", "flipjp"), ("zip", "flip.zip"), ("mp4", "flip.mp4")])
+@pytest.mark.parametrize("kind, name, said", [("folder", "flipjp", "a folder"), ("zip", "flip.zip", "a ZIP"),
+                                              ("mp4", "flip.mp4", "an MP4 movie")])
 def test_a_damaged_frame_is_left_out_and_every_other_frame_exported(run_tether, make_burst, tmp_path, kind,
-                                                                    name) -> None:
+                                                                    name, said) -> None:
     good, _ = make_burst(6, width=96, height=64)
     burst = flip_a_byte(good, tmp_path / "flip.burst", "frames/000004.jpg")  # frame 5, counted from 1
     target = tmp_path / name
@@ -74,7 +75,7 @@ def test_a_damaged_frame_is_left_out_and_every_other_frame_exported(run_tether, 
     result = run_tether("burst", "export", str(burst), "--to", str(target))
 
     assert result.returncode == 1, result.stdout + result.stderr  # a script notices the missing frame
-    assert result.stdout.startswith(f"{target}: {kind}, 5 frames")
+    assert result.stdout.startswith(f"{target}: {said} of 5 frames")
     assert result.stderr.splitlines() == [f"warning: {burst}: frame 5 is damaged and left out of {target}"]
     expected = 5 if kind == "mp4" else [f"flip_{n:04d}.jpg" for n in (1, 2, 3, 4, 6)]
     assert exported_frames(kind, target) == expected

@@ -131,3 +131,5 @@ def test_a_plan_against_the_near_stop_takes_one_frame_fewer_rather_than_pass_far
     plan = plan_steps(0, 1000, StepScale(), dof=None, target_frames=100)
     assert plan.positions()[0] == 0 and plan.frames == 84 and plan.end == 996
     assert plan.to_dict()["reason"] == "84 frames (100 asked: the gap must be a whole number of steps)"
+    assert plan.note == ("the last frame is at 996, 4 steps short of Far (1000): 84 frames 12 steps apart from "
+                         "Near (0); one more would need a start before the near end stop, or an end past Far")

@@ -52,3 +52,22 @@ def test_a_sweep_cancelled_with_ctrl_c_keeps_its_frames_and_exits_130(args: list
     with open_burst(out) as reader:
         assert 0 < reader.frame_count < 241
         assert f"kept {reader.frame_count} frames" in stdout
+
+
+def test_a_range_given_by_hand_says_where_its_frames_start_and_why(run_tether, args: list[str],
+                                                                  tmp_path: Path) -> None:
+    # 10 frames over 25:202 are 20 steps apart (whole medium steps): they span 180 steps, 3 more than the range
+    out = tmp_path / "r.burst"
+    result = run_tether(*args, "sweep", "--camera", "sim:macro", "--range", "25:202", "--frames", "10",
+                        "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    with open_burst(out) as reader:
+        positions = [meta.focus_position for meta in reader.frames_meta()]
+    assert (positions[0], positions[-1], len(positions)) == (22, 202, 10)
+    assert result.stdout.splitlines()[2] == (
+        "note: the first frame is at 22, 3 steps before Near (25): 10 frames 20 steps apart span 180 steps, "
+        "more than the range, and the last is kept at Far (202) rather than past it")
+    # a range the frames fit end to end needs no note
+    fits = run_tether(*args, "sweep", "--camera", "sim:macro", "--range", "22:202", "--frames", "10",
+                      "--out", str(tmp_path / "fits.burst"))
+    assert fits.returncode == 0 and "note:" not in fits.stdout, fits.stdout

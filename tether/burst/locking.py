@@ -1,12 +1,11 @@
 """The lock that changes to a closed burst take: one writer at a time, on the file the name points to."""
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
 
 from tether.burst.errors import BurstBusy, BurstError
-from tether.fileio import storage_error
+from tether.fileio import lock, storage_error
 
 
 def open_locked(path: Path, flags: int, *, busy: BurstBusy) -> int:
@@ -23,11 +22,9 @@ def open_locked(path: Path, flags: int, *, busy: BurstBusy) -> int:
             raise BurstError(f"{path}: no such file") from None
         except OSError as exc:
             raise storage_error(exc, path) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not lock(fd):
             os.close(fd)
-            raise busy from None
+            raise busy
         opened = os.fstat(fd)
         try:
             named = os.stat(path)
@@ -50,11 +47,6 @@ def being_written(path: Path) -> bool:
     except OSError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:  # a file system without locks: nothing can hold one
-        return False
+        return not lock(fd, shared=True)
     finally:
         os.close(fd)
-    return False

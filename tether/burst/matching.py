@@ -7,22 +7,19 @@ name can never make the reader serve one frame's bytes as another's.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 
 from tether.burst.errors import CorruptBurst
 from tether.burst.format import parse_frame_entry
 from tether.burst.meta import FrameMeta
+from tether.burst.recent import Recent
 from tether.burst.zipcodec import Entry
 
 #: SHA-256 of frame entries already read, by (device, inode, entry offset, CRC-32, size): a burst still being
 #: written is opened again and again (each frame the panel shows during a sweep), and its frames' digests
 #: were computed again each time (100 frames of 1080p: 104 ms). A sweep's writer only appends.
-_DIGESTS: OrderedDict[tuple[int, int, int, int, int], str] = OrderedDict()
-_DIGESTS_LOCK = threading.Lock()
-_DIGESTS_KEPT = 20_000
+_DIGESTS: Recent[tuple[int, int, int, int, int], str] = Recent(20_000)
 
 
 class FrameMatcher:
@@ -30,8 +27,7 @@ class FrameMatcher:
 
     ``file`` (device, inode) lets the digests of entries read before be reused."""
 
-    def __init__(self, entries: list[Entry], read: Callable[[Entry], bytes],
-                 file: tuple[int, int] | None = None) -> None:
+    def __init__(self, entries: list[Entry], read: Callable[[Entry], bytes], file: tuple[int, int]) -> None:
         self._read = read  # CRC-checked read of one entry
         self._frames = [e for e in entries if parse_frame_entry(e.name)]
         self._sha: dict[int, str] = {}
@@ -41,22 +37,16 @@ class FrameMatcher:
     def _digest(self, k: int) -> str:
         if k not in self._sha:
             entry = self._frames[k]
-            key = None if self._file is None else (*self._file, entry.offset, entry.crc, entry.size)
-            with _DIGESTS_LOCK:
-                known = None if key is None else _DIGESTS.get(key)
-            if known is not None:
-                self._sha[k] = known
-                return known
-            try:
-                self._sha[k] = hashlib.sha256(self._read(entry)).hexdigest()
-            except CorruptBurst:
-                self._sha[k] = ""
-                return ""
-            if key is not None:
-                with _DIGESTS_LOCK:
-                    _DIGESTS[key] = self._sha[k]
-                    while len(_DIGESTS) > _DIGESTS_KEPT:
-                        _DIGESTS.popitem(last=False)
+            key = (*self._file, entry.offset, entry.crc, entry.size)
+            known = _DIGESTS.get(key)
+            if known is None:
+                try:
+                    known = hashlib.sha256(self._read(entry)).hexdigest()
+                except CorruptBurst:
+                    known = ""  # damaged: no digest to remember
+                else:
+                    _DIGESTS.put(key, known)
+            self._sha[k] = known
         return self._sha[k]
 
     def take(self, meta: FrameMeta, name: str, crc: object) -> tuple[FrameMeta, Entry] | None:

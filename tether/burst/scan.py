@@ -6,10 +6,9 @@ Every entry it returns has passed its CRC, so a reader never serves bytes that c
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 
 from tether.burst.format import is_known_entry
+from tether.burst.recent import Recent
 from tether.burst.zipcodec import (
     CENTRAL,
     CENTRAL_SIG,
@@ -31,9 +30,7 @@ _CHUNK = 1 << 20
 #: intact entry, the entries and problems before it). A sweep's writer only appends, so the next scan of the
 #: same file goes on from there instead of checking every frame's CRC again: each frame or thumbnail the panel
 #: shows during a sweep opens the burst, and a scan of 100 frames of 1080p took 135 ms (8 MB/ms of CRC).
-_RESUME: OrderedDict[tuple[int, int], tuple[int, list[Entry], list[str]]] = OrderedDict()
-_RESUME_LOCK = threading.Lock()
-_RESUME_FILES = 16
+_RESUME: Recent[tuple[int, int], tuple[int, list[Entry], list[str]]] = Recent(16)
 
 
 def scan_entries(fd: int, size: int) -> tuple[list[Entry], list[str]]:
@@ -70,11 +67,7 @@ def scan_entries(fd: int, size: int) -> tuple[list[Entry], list[str]]:
         else:
             pos = _resync(fd, pos + 1, size, problems, note=True)
     if intact[1]:
-        with _RESUME_LOCK:
-            _RESUME[key] = (intact[0], entries[:intact[1]], problems[:intact[2]])
-            _RESUME.move_to_end(key)
-            while len(_RESUME) > _RESUME_FILES:
-                _RESUME.popitem(last=False)
+        _RESUME.put(key, (intact[0], entries[:intact[1]], problems[:intact[2]]))
     return entries, problems
 
 
@@ -85,8 +78,7 @@ def _resume_point(fd: int, key: tuple[int, int], size: int) -> tuple[int, list[E
     """Where a scan of the file ``key`` goes on from: after the entries an earlier scan found intact, if the
     file still holds them (its last one is read and CRC-checked again: a file cut back, or a new file that
     reuses the inode, is scanned from the start), else the start."""
-    with _RESUME_LOCK:
-        kept = _RESUME.get(key)
+    kept = _RESUME.get(key)
     if kept is None:
         return 0, [], []
     pos, entries, problems = kept

@@ -1,7 +1,6 @@
 """Writing a burst while the sweep runs: one durable append per frame, the manifest at close."""
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -31,7 +30,7 @@ from tether.burst.format import (
 )
 from tether.burst.meta import FrameMeta
 from tether.burst.zipcodec import Entry, crc32
-from tether.fileio import StorageError, storage_error
+from tether.fileio import StorageError, lock, storage_error
 from tether.imagebytes import image_size, sniff_mime
 from tether.numbering import frame_number
 
@@ -83,7 +82,7 @@ class BurstWriter:
         except OSError as exc:
             raise storage_error(exc, path) from None
         # the lock tells store_derived/repair in other processes that a sweep is still writing
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock(fd, wait=True)  # a new file: it waits at most for another's instant test (being_written)
         writer = cls(path, fd, header, fsync=fsync)
         try:
             writer._appender.add([(HEADER_ENTRY, header_bytes, created_at)], sync=fsync)

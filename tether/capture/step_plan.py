@@ -194,6 +194,9 @@ class StepPlan:
     frames: int
     reason: str = ""
     warnings: tuple[str, ...] = field(default=())
+    #: Where the frames lie against the range when it is not end to end (they start before Near, or end
+    #: short of Far), and why: a photographer who typed the range reads it.
+    note: str = ""
 
     @property
     def end(self) -> float:
@@ -206,7 +209,7 @@ class StepPlan:
     def to_dict(self) -> dict[str, Any]:
         return {"start": self.start, "end": round(self.end, 2), "step_class": self.step_class.value,
                 "count": self.count, "spacing": round(self.spacing, 3), "frames": self.frames, "reason": self.reason,
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), "note": self.note}
 
 
 def realize(spacing: float, scale: StepScale, *, at_least: bool = False) -> tuple[StepClass, int]:
@@ -226,6 +229,24 @@ def realize(spacing: float, scale: StepScale, *, at_least: bool = False) -> tupl
     best = min(error for error, _, _ in options)
     good = [(step, count) for error, step, count in options if error <= best + 0.1 * spacing + 1e-9]
     return good[-1]
+
+
+def _placement(near: int, far: int, start: int, frames: int, spacing: float) -> str:
+    """Where ``frames`` frames ``spacing`` apart from ``start`` lie against [near, far] when not end to end
+    (by a whole step or more), and why; "" when they are."""
+    first, last = start, round(start + spacing * (frames - 1))
+    gaps = f"{frames} frames {spacing:g} steps apart"
+    if first < near:
+        return (f"the first frame is at {first}, {_steps(near - first)} before Near ({near}): {gaps} span "
+                f"{last - first} steps, more than the range, and the last is kept at Far ({far}) rather than past it")
+    if last < far:
+        return (f"the last frame is at {last}, {_steps(far - last)} short of Far ({far}): {gaps} from Near "
+                f"({near}); one more would need a start before the near end stop, or an end past Far")
+    return ""
+
+
+def _steps(count: int) -> str:
+    return f"{count} step{'s' if count > 1 else ''}"
 
 
 def plan_steps(near: int, far: int, scale: StepScale, *, dof: float | None, target_frames: int | None = None,
@@ -264,7 +285,7 @@ def plan_steps(near: int, far: int, scale: StepScale, *, dof: float | None, targ
     spacing = scale.size(step) * count
     frames = math.ceil(length / spacing - 1e-9) + 1 if length > 0 else 1
     frames = max(frames, 2)
-    start = near
+    start, note = near, ""
     if max_frames is not None and frames > max_frames:
         frames = max_frames
         warnings.append(f"the range needs {math.ceil(length / spacing) + 1} frames at this step; "
@@ -275,10 +296,11 @@ def plan_steps(near: int, far: int, scale: StepScale, *, dof: float | None, targ
         start = near - math.ceil(spacing * (frames - 1) - length - 1e-9)
         if start < 0:  # the near stop is in the way: one frame fewer, ending less than a gap short of Far
             start, frames = near, max(2, frames - 1)
+        note = _placement(near, far, start, frames, spacing)
     if target_frames is not None and not reason:
         reason = (f"{frames} frames, as asked" if frames == target_frames else
                   f"{frames} frames ({target_frames} asked: the gap must be a whole number of steps)")
     if dof is not None and too_sparse(spacing, dof):
         warnings.append(f"frames are {spacing:.0f} steps apart but the depth of field is about {dof:.0f}: "
                         "some depths will not be sharp in any frame; allow more frames")
-    return StepPlan(start, step, count, spacing, frames, reason, tuple(warnings))
+    return StepPlan(start, step, count, spacing, frames, reason, tuple(warnings), note)

@@ -86,6 +86,10 @@ def repair(file: Path, out: Path | None) -> None:
         click.echo(f"  note: {note}")
 
 
+#: What ``burst export`` says it wrote: "fly.zip: a ZIP of 48 frames".
+_EXPORT_KINDS = {"folder": "a folder", "zip": "a ZIP", "mp4": "an MP4 movie"}
+
+
 @burst.command(short_help="JPEG folder, MP4, ZIP or one frame.")
 @click.argument("file", type=_FILE)
 @click.option(
@@ -109,7 +113,7 @@ def export(file: Path, target: Path, frame: int | None, fps: float, width: int |
         result = run_export(reader, target, frame=None if frame is None else frame_index(frame), fps=fps,
                             width=width)
     what = (f"frame {frame_number(result.index)}" if result.index is not None
-            else f"{result.kind}, {result.frames} frame{'' if result.frames == 1 else 's'}")
+            else f"{_EXPORT_KINDS[result.kind]} of {result.frames} frame{'' if result.frames == 1 else 's'}")
     click.echo(f"{result.path}: {what} ({time.monotonic() - start:.1f} s)")
     if result.skipped:  # the rest is exported; the exit code lets a script notice what is missing
         numbers = ", ".join(str(frame_number(i)) for i in result.skipped)

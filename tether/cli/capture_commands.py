@@ -19,6 +19,7 @@ from tether.camera.registry import default_camera_id
 from tether.camera.types import StepClass
 from tether.capture import MODES, PrescanOptions, SweepOptions
 from tether.cli.context import AppContext, pass_app
+from tether.cli.progress import on_terminal, progress_bar
 from tether.config import Settings
 from tether.engine import Engine
 from tether.errors import Cancelled
@@ -61,9 +62,8 @@ class _Session:
         self.engine.close()
 
     def run(self, job: Job) -> dict[str, Any]:
-        """Show a progress bar per phase until ``job`` ends; Ctrl-C cancels it (and keeps what it captured).
-
-        Only on a terminal: elsewhere click prints just each bar's label, lines that tell a script nothing."""
+        """Show a progress bar per phase (on a terminal only) until ``job`` ends; Ctrl-C cancels it (and keeps
+        what it captured)."""
         updates: list[dict[str, Any]] = []
         lock = threading.Condition()
 
@@ -73,7 +73,7 @@ class _Session:
                     updates.append(event)
                     lock.notify()
 
-        unsubscribe = self.bus.subscribe(listen) if sys.stderr.isatty() else lambda: None
+        unsubscribe = self.bus.subscribe(listen) if on_terminal() else lambda: None
         phase = None
         bar = None
         try:
@@ -91,8 +91,8 @@ class _Session:
                         if bar is not None:
                             bar.render_finish()
                         phase = event["phase"]
-                        bar = click.progressbar(length=max(1, round(event["total"])), label=_PHASES.get(phase, phase),
-                                                file=sys.stderr, show_eta=True)
+                        bar = progress_bar(length=max(1, round(event["total"])), label=_PHASES.get(phase, phase),
+                                           show_eta=True)
                     bar.length = max(1, round(event["total"]))
                     bar.update(round(event["done"]) - bar.pos)
             if bar is not None:
@@ -178,6 +178,8 @@ def sweep(app: AppContext, camera_id: str | None, mode: str, frames: int | None,
     click.echo(f"{state} {result['frames']} frames ({result['mode']}, range {result['range'][0]}:{result['range'][1]}, "
                f"{result['fps']:.1f} fps) to")
     click.echo(result["burst"])
+    if range_text and result["plan"]["note"]:  # a range typed by hand: say where its frames went, and why
+        click.echo(f"note: {result['plan']['note']}")
     # then the plan's own (frames too far apart for the depth of field), which `burst info` shows too
     for warning in [*result["warnings"], *result["plan"]["warnings"]]:
         click.echo(f"warning: {warning}")

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from tether.cli.context import AppContext, pass_app
+from tether.cli.progress import progress_bar
 from tether.cluster.batch import StackOptions, TaskFailed, content_key, find_items, result_path, stack_item
 from tether.errors import TetherError
 from tether.fileio import storage_error, write_atomic
@@ -91,8 +92,8 @@ def batch(app: AppContext, inputs: tuple[Path, ...], method: str, fmt: str, out_
         else:
             todo.append((item, out))
     on_cluster = bool(settings.cluster.broker) and not local
-    with click.progressbar(length=len(todo), label="Stacking" + (" on the cluster" if on_cluster else ""),
-                           file=sys.stderr, show_pos=True, show_eta=True) as bar:
+    with progress_bar(length=len(todo), label="Stacking" + (" on the cluster" if on_cluster else ""),
+                      show_pos=True, show_eta=True) as bar:
         if on_cluster:
             rows += _on_cluster(app, todo, options, bar)
         else:

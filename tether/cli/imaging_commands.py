@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
+from tether.cli.progress import progress_bar
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.imaging import (
     FOCUS_INDEX_NAME,
@@ -46,7 +46,8 @@ def _is_burst(path: Path) -> bool:
 
 
 class _Bar:
-    """A progress bar on stderr fed by the engine's (done, total, stage) callback."""
+    """A progress bar (on a terminal only: see tether.cli.progress) fed by the engine's (done, total, stage)
+    callback."""
 
     def __init__(self) -> None:
         self._bar: Any = None
@@ -56,8 +57,7 @@ class _Bar:
     def __call__(self, done: int, total: int, stage: str) -> None:
         if self._bar is None or stage != self._stage:
             self.close()
-            self._bar = click.progressbar(length=total, label=stage.capitalize().ljust(10), file=sys.stderr,
-                                          show_pos=True, show_eta=True)
+            self._bar = progress_bar(length=total, label=stage.capitalize().ljust(10), show_pos=True, show_eta=True)
             self._bar.__enter__()
             self._stage = stage
             self._bar.update(done - 1)

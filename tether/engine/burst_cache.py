@@ -9,10 +9,11 @@ burst, and the cache itself is only locked for the moment it is looked at.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Generic, TypeVar
+
+from tether.burst.recent import Recent
 
 V = TypeVar("V")
 
@@ -45,9 +46,7 @@ class BurstCache(Generic[V]):
     """The values of the ``size`` bursts used last, and a lock per burst for the work that makes or changes them."""
 
     def __init__(self, size: int) -> None:
-        self._size = size
-        self._guard = threading.Lock()
-        self._values: OrderedDict[str, V] = OrderedDict()
+        self._values: Recent[str, V] = Recent(size)
         self._locks = BurstLocks()
 
     def hold(self, burst_id: str) -> AbstractContextManager[None]:
@@ -56,20 +55,11 @@ class BurstCache(Generic[V]):
 
     def get(self, burst_id: str, fresh: Callable[[V], bool] = lambda _value: True) -> V | None:
         """The value kept for ``burst_id`` if ``fresh(value)``, else None."""
-        with self._guard:
-            value = self._values.get(burst_id)
-            if value is None or not fresh(value):
-                return None
-            self._values.move_to_end(burst_id)
-            return value
+        value = self._values.get(burst_id)
+        return value if value is not None and fresh(value) else None
 
     def put(self, burst_id: str, value: V) -> None:
-        with self._guard:
-            self._values[burst_id] = value
-            self._values.move_to_end(burst_id)
-            while len(self._values) > self._size:
-                self._values.popitem(last=False)
+        self._values.put(burst_id, value)
 
     def drop(self, burst_id: str) -> None:
-        with self._guard:
-            self._values.pop(burst_id, None)
+        self._values.drop(burst_id)

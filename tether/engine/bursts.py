@@ -45,6 +45,7 @@ from tether.numbering import frame_number
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+K = TypeVar("K")
 #: A burst file's inode, device, size and mtime (ns): what changes when the file changes (see _stamp).
 Stamp = tuple[int, int, int, int]
 
@@ -81,6 +82,8 @@ class BurstService:
         #: burst id -> (the file's stamp when the index was loaded or computed, the index)
         self._indexes: OrderedDict[str, tuple[Stamp, LoadedIndex]] = OrderedDict()
         self._index_jobs: dict[str, Job] = {}
+        #: (burst id, format, frame) -> the export job writing it: the same export asked again joins it
+        self._export_jobs: dict[tuple[str, str, int | None], Job] = {}
         #: Bursts being written by a sweep right now: they cannot be deleted or indexed yet.
         self.writing: set[str] = set()
 
@@ -208,12 +211,18 @@ class BurstService:
 
     # exports ------------------------------------------------------------------------------
     def start_export(self, burst_id: str, fmt: str, *, frame: int | None = None) -> Job:
-        """Export as 'zip' (tagged JPEGs), 'mp4' (H.264) or 'frame' (one JPEG with EXIF) into exports/."""
+        """Export as 'zip' (tagged JPEGs), 'mp4' (H.264) or 'frame' (one JPEG with EXIF) into exports/.
+
+        The same export asked for again while it is queued or running is answered with that job, not a
+        second identical file. The result's ``skipped``: the frames left out, damaged in the burst (counted
+        from 1, like every frame number a person reads)."""
         path = self.store.burst_path(burst_id)
         self.check_not_writing(burst_id)
         if fmt == "frame":  # a frame the burst does not have is refused now (404), not by the job later
             with open_burst(path) as reader:
                 check_frame_index(reader, burst_id, frame)
+        else:
+            frame = None  # one export of the whole burst, whatever else was sent
 
         def work(job: Job) -> dict[str, Any]:
             with open_burst(path) as reader:
@@ -223,26 +232,41 @@ class BurstService:
                     saved = self.store.find_export(name)
                     job.report(1, 1)
                     if saved is not None:  # the same frame saved again is the same file, not a copy
-                        return self.exported(saved.id, saved.path, new=False)
+                        return self.exported(saved.id, saved.path, new=False, skipped=())
                     export_id, out = self.store.new_export_path(frame_suffix(reader, index), name, exact=True)
                     export_frame(reader, index, out)
+                    skipped: tuple[int, ...] = ()
                 else:
                     export_id, out = self.store.new_export_path(f".{fmt}", burst_id)
                     progress = _progress_checking(job)
-                    if fmt == "zip":
-                        export_zip(reader, out, progress=progress)
-                    else:
-                        export_mp4(reader, out, progress=progress)
-            return self.exported(export_id, out)
+                    export = export_zip if fmt == "zip" else export_mp4
+                    skipped = export(reader, out, progress=progress).skipped
+            return self.exported(export_id, out, skipped=skipped)
 
         label = {"zip": "Export JPEGs", "mp4": "Export MP4", "frame": f"Save frame {frame_number(frame or 0)}"}[fmt]
-        return self.pool.submit("export", work, label=label, subject=burst_id, task={"fmt": fmt, "frame": frame})
+        return self._joined(self._export_jobs, (burst_id, fmt, frame), lambda: self.pool.submit(
+            "export", work, label=label, subject=burst_id, task={"fmt": fmt, "frame": frame}))
 
-    def exported(self, export_id: str, out: Path, *, new: bool = True) -> dict[str, Any]:
-        """An export job's result for the file ``out``; ``new``: announce it to the panel (``export.added``)."""
+    def _joined(self, jobs: dict[K, Job], key: K, submit: Callable[[], Job]) -> Job:
+        """The job in ``jobs`` under ``key`` while it is queued or running, else a new one from ``submit()``:
+        work asked for again while it is under way is not done twice."""
+        with self._lock:
+            for done in [k for k, job in jobs.items() if job.state not in ("queued", "running")]:
+                del jobs[done]
+            if key not in jobs:
+                jobs[key] = submit()
+            return jobs[key]
+
+    def exported(self, export_id: str, out: Path, *, new: bool = True,
+                 skipped: tuple[int, ...] | None = None) -> dict[str, Any]:
+        """An export job's result for the file ``out``; ``new``: announce it to the panel (``export.added``);
+        ``skipped``: for a burst export, the indices of the frames it left out (damaged in the burst)."""
         if new:
             self.bus.publish("export.added", export=export_id, name=out.name)
-        return {"export": export_id, "name": out.name, "bytes": out.stat().st_size}
+        result = {"export": export_id, "name": out.name, "bytes": out.stat().st_size}
+        if skipped is not None:
+            result["skipped"] = [frame_number(i) for i in skipped]
+        return result
 
     def delete_export(self, export_id: str) -> None:
         """Delete an export the user made (see BurstStore.delete_export) and tell every panel (``export.deleted``)."""
@@ -255,14 +279,9 @@ class BurstService:
         if self._loaded(burst_id) is not None:
             return None
         self.check_not_writing(burst_id)
-        with self._lock:
-            running = self._index_jobs.get(burst_id)
-            if running is not None and running.state in ("queued", "running"):
-                return running
-            job = self.pool.submit("refocus-map", lambda job: self._compute_index(burst_id, job),
-                                   label="Preparing refocus", subject=burst_id, task={})
-            self._index_jobs[burst_id] = job
-            return job
+        return self._joined(self._index_jobs, burst_id, lambda: self.pool.submit(
+            "refocus-map", lambda job: self._compute_index(burst_id, job), label="Preparing refocus",
+            subject=burst_id, task={}))
 
     def _loaded(self, burst_id: str) -> LoadedIndex | None:
         """The focus index from memory, else from the burst's derived data, else None. The one in memory counts

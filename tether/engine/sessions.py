@@ -11,7 +11,6 @@ no folder of its own and keeps the old naming (random ids, the camera's file nam
 """
 from __future__ import annotations
 
-import fcntl
 import itertools
 import json
 import logging
@@ -27,7 +26,7 @@ from typing import Any
 from tether.engine.ids import UnknownId, check_id
 from tether.engine.naming import DEFAULT_TEMPLATE, Fields, clean_value, parse_template, render
 from tether.errors import InvalidInput
-from tether.fileio import StorageError, describe_os_error, write_atomic
+from tether.fileio import StorageError, describe_os_error, lock, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +196,7 @@ class Sessions:
             except OSError as exc:
                 raise StorageError(describe_os_error(exc, folder / LOCK)) from None
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                lock(fd, wait=True)  # where the file system has no locks, this lock is only the thread lock
                 yield
             finally:
                 os.close(fd)

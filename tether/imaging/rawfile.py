@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import struct
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 import cv2
@@ -63,14 +63,15 @@ def _first_ifd_tags(data: bytes) -> set[int]:
     return {struct.unpack(order + "H", data[at + 2 + 12 * k:at + 4 + 12 * k])[0] for k in range(count)}
 
 
-def _open(data: bytes, what: str) -> Any:
-    """rawpy's RawPy for ``data``, opened and its size checked; UnreadableImage for anything LibRaw refuses."""
+def _open(data: bytes | Path, what: str) -> Any:
+    """rawpy's RawPy for ``data`` (bytes, or a file LibRaw reads only as far as it needs), opened and its size
+    checked; UnreadableImage for anything LibRaw refuses."""
     try:
         import rawpy
     except ImportError:
         raise UnreadableImage(f"{what}: a RAW file, and reading RAW needs the rawpy package") from None
     try:
-        raw = rawpy.imread(io.BytesIO(data))
+        raw = rawpy.imread(io.BytesIO(data) if isinstance(data, bytes) else str(data))
     except (rawpy.LibRawError, ValueError) as exc:
         raise _damaged(what, exc) from None
     try:
@@ -92,8 +93,8 @@ def _damaged(what: str, exc: Exception) -> UnreadableImage:
                            f"does not know): {problem or type(exc).__name__}")
 
 
-def raw_size(data: bytes, what: str) -> tuple[int, int]:
-    """(H, W) of the developed picture, from the RAW's header (nothing is decoded)."""
+def raw_size(data: bytes | Path, what: str) -> tuple[int, int]:
+    """(H, W) of the developed picture, from the RAW's header (nothing is decoded; a file is not read whole)."""
     raw = _open(data, what)
     with raw:
         return raw.sizes.height, raw.sizes.width
