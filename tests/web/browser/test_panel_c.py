@@ -134,3 +134,22 @@ def test_a_job_started_as_the_page_connects_is_followed_not_called_lost(server: 
     page.wait_for_selector("#stage[data-ready=true]")
     assert page.is_hidden("#busy")
     assert page.inner_text("#toasts") == ""  # not "the server restarted and no longer runs this job"
+
+
+def test_the_lens_line_says_the_focus_moves_while_a_sweep_runs(server: Server, new_page: Callable[..., Page]) -> None:
+    page = new_page()
+    page.goto(f"{server.url}/postfocus")
+    page.wait_for_selector("#connection[data-state=connected]")
+    page.evaluate("""() => { window.said = [];  // the lens line each time the sweep's progress line changes
+        const status = document.querySelector('#sweep-status');
+        new MutationObserver(() => window.said.push([status.textContent,
+            document.querySelector('#lens-position').textContent]))
+            .observe(status, {childList: true, characterData: true, subtree: true}); }""")
+    page.fill("#range-near", "60")
+    page.fill("#range-far", "140")
+    page.fill("#frames", "8")
+    page.click("#sweep")
+    page.wait_for_selector("#open-refocus", timeout=60_000)
+    said: list[list[str]] = page.evaluate("window.said")
+    running = {lens for status, lens in said if re.match(r"Sweep: \d+ %", status)}
+    assert running == {"focus moving: a pre-scan or sweep is running"}, said
