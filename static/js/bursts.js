@@ -20,7 +20,8 @@ function card(b) {
     const status = `#status-${b.id}-${format}`;
     const done = await follow(started.job, { status }).catch((err) => toast(err.message, "error"));
     if (done && done.result) {
-      $(status).replaceChildren(el("a", { href: `/api/exports/${done.result.export}`, download: "" }, `Download ${done.result.name}`));
+      $(status).replaceChildren(el("a", { href: `/api/exports/${done.result.export}`, download: "" }, `Download ${done.result.name}`),
+        exportedNote(b.frame_count, done.result));
       loadExports();
     }
   };
@@ -43,6 +44,14 @@ function card(b) {
         "Rename / notes"),
       el("button", { type: "button", class: "danger", onclick: () => remove(b.id) }, "Delete")),
     ...EXPORTS.map((format) => el("p", { id: `status-${b.id}-${format}`, class: "status" })));
+}
+
+// After an export's link: "Exported 58 frames; left out damaged frames 12, 40" (`skipped`: the frames the server
+// left out, counted from 1 as people read them), as a warning then: the export is not the whole burst.
+function exportedNote(count, { skipped = [] }) {
+  const frames = (n) => `${n} frame${n === 1 ? "" : "s"}`;
+  const left = skipped.length ? `; left out damaged frame${skipped.length === 1 ? "" : "s"} ${skipped.join(", ")}` : "";
+  return el("span", { class: left ? "warning" : "" }, ` Exported ${frames(count - skipped.length)}${left}`);
 }
 
 // the title and notes are kept in the burst file itself (they travel with it)

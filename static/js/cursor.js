@@ -51,11 +51,20 @@ export function keyboardCursor(img, action) {
 
 // Show `marker` (absolutely placed in the picture's parent) where `point` (from imagePoint) was tapped.
 export function markTap(marker, img, point) {
-  const parent = img.parentElement.getBoundingClientRect();
-  const r = img.getBoundingClientRect();
-  marker.style.left = `${point.clientX + r.left - parent.left}px`;
-  marker.style.top = `${point.clientY + r.top - parent.top}px`;
+  marker.dataset.x = String(point.x);
+  marker.dataset.y = String(point.y);
   marker.hidden = false;
+  placeTap(marker, img);
+}
+
+// Put a shown tap marker on the picture point it marks again: after the picture moved under it (a zoom, a
+// pan, or the page's layout changing the picture's size), it would point at another place.
+export function placeTap(marker, img) {
+  if (marker.hidden) return;
+  const parent = img.parentElement.getBoundingClientRect();
+  const pic = pictureRect(img);
+  marker.style.left = `${pic.left + Number(marker.dataset.x) * pic.width - parent.left}px`;
+  marker.style.top = `${pic.top + Number(marker.dataset.y) * pic.height - parent.top}px`;
 }
 
 // Call `handler(event)` on a tap of `img`: a short press without much movement, by mouse, pen or

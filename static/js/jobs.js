@@ -18,12 +18,17 @@ function show(job) {
 }
 
 // Every connect brings a snapshot, the server's word on its jobs: a followed job that ended while the page
-// was away ends here too, and one the server no longer knows (it restarted) ends as lost.
+// was away ends here too, and one the server no longer knows (it restarted) ends as lost. Only a job followed
+// before the connection was lost can be: the first snapshot of a connection may have been made before a job
+// the page started on it (the page's request and the snapshot cross), whose events are still to come.
+let losses = 0;
+on("connection", ({ connected }) => { if (!connected) losses += 1; });
 on("snapshot", () => {
   for (const jobId of [...waiting.keys()]) {
     const known = state.jobs.get(jobId);
     if (known) { show(known); continue; }
     const w = waiting.get(jobId);
+    if (w.losses === losses) continue;
     waiting.delete(jobId);
     w.reject(Object.assign(new Error("the server restarted and no longer runs this job"), { lost: true }));
   }
@@ -33,7 +38,7 @@ on("snapshot", () => {
 // without it); progress goes to bar/status.
 export function follow(jobId, { bar, status, onEvent } = {}) {
   return new Promise((resolve, reject) => {
-    waiting.set(jobId, { resolve, reject, bar: bar && $(bar), status: status && $(status), onEvent });
+    waiting.set(jobId, { resolve, reject, bar: bar && $(bar), status: status && $(status), onEvent, losses });
     const known = state.jobs.get(jobId);
     if (known) show(known);
   });

@@ -22,9 +22,7 @@ function showLens(update, { take = false } = {}) {
   lens = update.lens || null;
   const node = $("#lens-position");
   node.dataset.position = lens ? String(lens.position) : "";
-  node.textContent = lens
-    ? `focus at ${percent(lens.position)}${lens.travel ? ` of the lens's travel (${lens.position} steps)` : " from the near end"}`
-    : moving() ? "focus moving: a pre-scan or sweep is running" : "focus position not known: run a pre-scan first";
+  describeLens();
   for (const button of $$("#rangepick [data-end]")) button.disabled = !lens;
   showFraction();
   for (const [end, mark] of Object.entries(update.marks || {})) {
@@ -67,7 +65,18 @@ $$("#rangepick [data-end]").forEach((button) => button.addEventListener("click",
   attempt(() => api("POST", `${cameraPath()}/marks`, { end: button.dataset.end }));
 }));
 
+function describeLens() {
+  $("#lens-position").textContent = lens
+    ? `focus at ${percent(lens.position)}${lens.travel ? ` of the lens's travel (${lens.position} steps)` : " from the near end"}`
+    : moving() ? "focus moving: a pre-scan or sweep is running" : "focus position not known: run a pre-scan first";
+}
+
 on("lens.position", showLens);
+// A sweep's news that the position is no longer counted can come before the news that the sweep runs (job
+// events are sent at most a few times a second): say why once the job is heard of, and again when it ends.
+for (const type of ["job.progress", "job.done", "job.cancelled", "job.error"]) {
+  on(type, (job) => { if (!lens && job.subject === cameraId()) describeLens(); });
+}
 on("focus.mark", (update) => showLens(update, { take: true }));
 on("snapshot", () => showLens({ camera: cameraId(), ...(state.cameras.get(cameraId()) || {}) }));
 Object.values(inputs).forEach((input) => input.addEventListener("input", showFraction));

@@ -1,7 +1,7 @@
 // The Refocus page: tap (or click) a point and the frame where it is sharpest appears.
 import { $, api, attempt, connect, el, frameNumber, toast } from "./core.js";
 import { follow } from "./jobs.js";
-import { keyboardCursor, markTap, onTap } from "./cursor.js";
+import { keyboardCursor, markTap, onTap, placeTap } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
 import { FrameViewer } from "./viewer.js";
 import { zoomControls } from "./zoom.js";
@@ -45,8 +45,8 @@ async function init() {
   const width = detail.frames[0]?.width || 0;
   const size = width ? { width, height: detail.frames[0].height } : null;
   viewer = new FrameViewer(burstId, img, { reduce: width > 2400 ? 4 : width > 1200 ? 2 : 1, size });
-  // a marker placed on the picture before it moved would point at the wrong place
-  const zoom = viewer.enableZoom(() => { $("#tap-marker").hidden = true; });
+  // the tap's marker stays on the point tapped while the picture moves (a zoom, a pan, the bar below growing)
+  const zoom = viewer.enableZoom(() => placeTap($("#tap-marker"), img));
   $("#frame-label").after(zoomControls(zoom, { id: "zoom" }));
   scrubber.max = String(Math.max(0, count - 1));
   await showFrame(Math.floor(count / 2));

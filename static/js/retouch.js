@@ -11,7 +11,8 @@ import { follow } from "./jobs.js";
 // A stroke's points are thinned to this many (the server takes up to 2000).
 const MAX_POINTS = 1500;
 
-export function retouch(burstId, { showFrame, onPicture = () => {} }) {
+// onStack(layer): a layer over another stack than before is shown (the first one loaded, a new stack, a restored one).
+export function retouch(burstId, { showFrame, onPicture = () => {}, onStack = () => {} }) {
   const img = $("#result");
   const canvas = $("#retouch-canvas");
   const panel = $("#retouch");
@@ -19,6 +20,7 @@ export function retouch(burstId, { showFrame, onPicture = () => {} }) {
   const frame = $("#retouch-frame");
   const earlier = $("#retouch-earlier-stack");
   let layer = null;
+  let loading = Promise.resolve(); // the last load of the layer (it never fails: it says why)
   let points = null;
 
   const clamp = (v) => Math.min(1, Math.max(0, v));
@@ -64,6 +66,7 @@ export function retouch(burstId, { showFrame, onPicture = () => {} }) {
   }
 
   function show(state) {
+    const another = state.stack !== layer?.stack;
     layer = state;
     img.onerror = null;
     img.onload = () => { onPicture(); fitCanvas(); drawTrail(); };
@@ -86,6 +89,7 @@ export function retouch(burstId, { showFrame, onPicture = () => {} }) {
     source.replaceChildren(el("option", { value: "frame" }, "the frame on the scrubber"),
       ...state.slabs.map(([first, last], k) => el("option", { value: `slab-${k}` }, `slab ${k + 1} (frames ${frameNumber(first)}–${frameNumber(last)})`)));
     if ([...source.options].some((o) => o.value === chosen)) source.value = chosen;
+    if (another) onStack(state);
   }
 
   // "3 strokes over the stack of frames 6–60 (4 slabs)", of the layer painted now or of an earlier one.
@@ -94,7 +98,12 @@ export function retouch(burstId, { showFrame, onPicture = () => {} }) {
     return `${n} stroke${n === 1 ? "" : "s"} over the stack of frames ${frameNumber(a)}–${frameNumber(b)}` + (about.slabs ? ` (${about.slabs} slabs)` : "");
   }
 
-  async function load() {
+  function load() {
+    loading = fetchLayer();
+    return loading;
+  }
+
+  async function fetchLayer() {
     try {
       show(await api("GET", `/api/bursts/${burstId}/retouch`));
     } catch (err) {
@@ -184,15 +193,20 @@ export function retouch(burstId, { showFrame, onPicture = () => {} }) {
     link.hidden = false;
   });
 
-  // Another browser painted, undid or stacked again: show what the burst now holds.
+  // A stack of this burst ended (this browser's or another's), or another browser painted, undid or restored:
+  // show what the burst now holds. Each asks the server once; the Stack page asks nothing more of its own.
   on("job.done", (job) => { if (job.job_kind === "stack" && job.subject === burstId) load(); });
   on("retouch.changed", (event) => {
     if (event.burst === burstId && (event.stack !== layer?.stack || event.revision !== layer?.revision)) load();
   });
+  // Back after a loss (maybe a restarted server): the layer may have changed while the page was away.
+  on("connection", ({ again }) => { if (again) load(); });
   addEventListener("resize", fitCanvas);
 
   return {
     load,
+    // the layer shown once the load under way (if any) has answered; null before a stack
+    kept: () => loading.then(() => layer),
     setFrames(count) { frame.max = String(count - 1); },
   };
 }

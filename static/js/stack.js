@@ -21,6 +21,7 @@ const touch = retouch(burstId, {
     $("#single-caption").textContent = `single frame ${frameNumber(n)}: the brush copies from it`;
   },
   onPicture: () => { resultZoom?.refresh(); viewer?.zoom?.apply(); }, // a new picture takes the linked view
+  onStack: (layer) => showKept(layer), // the burst's stack as it was made, from what the server keeps with it
 });
 keyboardCursor($("#single"), "picks the point there (after Tap a near and a far point)");
 
@@ -48,28 +49,15 @@ async function init() {
   $("#single-caption").textContent = `single frame ${frameNumber(Math.floor(count / 2))} of ${count}`;
   showRange();
   touch.setFrames(count);
-  touch.load();
-  const layer = await keptLayer();
-  if (layer) await showKept(layer);
+  touch.load(); // the burst's last stack, kept as the retouch layer's base through a reload and a restart
 }
 
-// The stack painted on changed (an earlier one restored, here or in another browser): its caption and range.
-let shownStack = null;
-on("retouch.changed", async (event) => {
-  if (event.burst !== burstId || event.stack === shownStack) return;
-  const layer = await keptLayer();
-  if (layer) await showKept(layer);
-});
-
-// The burst's last stack, kept as the retouch layer's base through a reload and a restart (null: none yet).
-const keptLayer = () => api("GET", `/api/bursts/${burstId}/retouch`).catch(() => null);
-
-// That stack as it was made.
+// The stack the retouch layer paints on (after a reload, a new stack, a restore here or in another browser) as
+// it was made: its caption and range. A stack kept before the layer held its frame count and crop counts its range.
 async function showKept(layer) {
-  shownStack = layer.stack;
-  const { range, method, slabs, export: exportId } = layer.about;
+  const { range, method, slabs, export: exportId, frames = range[1] - range[0] + 1, uncovered } = layer.about;
   const exported = (await api("GET", "/api/exports").catch(() => [])).find((e) => e.id === exportId);
-  showStack({ export: exportId, name: exported?.name, method, range, slabs, frames: range[1] - range[0] + 1 });
+  showStack({ export: exportId, name: exported?.name, method, range, slabs, frames, uncovered });
 }
 
 // A stack job's result (or the stack kept in the burst): its range on the controls (so that they say what
@@ -146,7 +134,7 @@ async function watchStack(jobId) {
   $("#stack").disabled = true;
   $("#stack-cancel").hidden = false;
   $("#stack-progress").hidden = false;
-  const before = keptLayer().then((layer) => layer?.stack); // to tell, if the server restarts, whether it kept this one
+  const before = touch.kept().then((layer) => layer?.stack); // to tell, if the server restarts, whether it kept this one
   let lost = false;
   const done = await follow(jobId, { bar: "#stack-bar", status: "#stack-status" })
     .catch((err) => { lost = Boolean(err.lost); if (!lost) toast(err.message, "error"); return null; });
@@ -166,12 +154,15 @@ async function watchStack(jobId) {
   showStack(result);
   if (result.warnings?.length) toast(result.warnings.join("; "), "error");
   showMotionMap(result.motion_map);
-  touch.load(); // the new stack is the base of a new retouch layer
+  // the new stack is the base of a new retouch layer: retouch.js loads it at the job's end
 }
 
-// A stack of this burst running when the page was (re)loaded, or started by another browser: followed here too.
+// A stack of this burst running when the page was (re)loaded, or started by another browser: followed here too,
+// once the page knows its burst and the stack it had (a reload's snapshot comes before that).
 function adopt(job) {
-  if (job.job_kind === "stack" && job.subject === burstId && !FINISHED.has(job.state) && !currentJob) watchStack(job.job);
+  if (job.job_kind === "stack" && job.subject === burstId && !FINISHED.has(job.state)) {
+    ready.then(() => { if (!currentJob) watchStack(job.job); });
+  }
 }
 on("job.progress", adopt);
 on("snapshot", () => { for (const job of state.jobs.values()) adopt(job); });
@@ -179,10 +170,8 @@ on("snapshot", () => { for (const job of state.jobs.values()) adopt(job); });
 // The server restarted while stacking: the stack is lost unless it was finished and kept before the server
 // stopped (the burst then holds a new one).
 async function stackLost(before) {
-  const layer = await keptLayer();
+  const layer = await touch.kept(); // loaded again on reconnecting (retouch.js), and shown if it is new
   if (layer && layer.stack !== before) {
-    await showKept(layer);
-    touch.load();
     $("#stack-status").textContent = "The server restarted after the stack was made: it is shown.";
   } else {
     $("#stack-status").textContent = "The server restarted: the stack was interrupted; run it again.";
@@ -222,4 +211,4 @@ function showMotionMap(exportId) {
   $("#download").after(link);
 }
 
-init();
+const ready = init();

@@ -398,8 +398,11 @@ class BurstService:
                 note = f"tether focus stack of {len(selected)} frames ({first}-{last}) of burst {burst_id}, {how}"
                 export_id, out = self.store.new_export_path(output.suffix, f"{burst_id}-stack")
                 write_image(out, result.image, exif_from=source.exif_source(), note=note)
+                stacked, uncovered = len(selected) - len(result.excluded), round(result.uncovered, 4)
+                # what the panel says of the stack, kept with it so that a reload says it again
                 warnings = keep_for_retouch(path, result.image, about={"method": method, "range": [first, last],
-                                                                       "slabs": slabs or 0, "export": export_id},
+                                                                       "slabs": slabs or 0, "export": export_id,
+                                                                       "frames": stacked, "uncovered": uncovered},
                                             slabs=slabbed, numbers=source.indices, index=result.index)
                 if loaded is None:  # after keep_for_retouch, which changes the file the index is kept for
                     self._remember(burst_id, LoadedIndex(result.index, tuple(source.indices)))
@@ -412,8 +415,8 @@ class BurstService:
             if result.index.motion.any():
                 motion, motion_path = self.store.new_export_path(".png", f"{burst_id}-motion-map")
                 write_image(motion_path, motion_map(result.index))
-            return {**done, "preview": preview, "frames": len(selected) - len(result.excluded), "range": [first, last],
-                    "method": method, "covered_box": list(result.valid_box), "uncovered": round(result.uncovered, 4),
+            return {**done, "preview": preview, "frames": stacked, "range": [first, last],
+                    "method": method, "covered_box": list(result.valid_box), "uncovered": uncovered,
                     "motion_map": motion, "slabs": slabs or 0,
                     "warnings": [f"frame {frame_number(source.indices[i])} could not be registered to the other "
                                  "frames (another scene, or no texture) and was left out"
