@@ -37,6 +37,27 @@ def test_owner_serves_calls_live_view_and_a_prescan(make_owner):
     assert events.of("job.done", job=job.id) and events.of("job.progress", job=job.id, job_kind="prescan")
 
 
+def test_the_live_view_rate_after_a_long_call_is_the_cameras_not_the_calls(make_owner):
+    # a pre-scan or a sweep holds the camera for seconds; the rate measured across it (0.4 fps after a sweep)
+    # made the panel's plan promise a minute for a two-second sweep
+    owner, events, _ = make_owner()
+    seq, start = 0, time.monotonic()
+
+    def watch(seconds: float) -> None:
+        nonlocal seq
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            item = owner.frames.wait_next(seq, 1.0)
+            seq = item[0] if item is not None else seq
+
+    watch(0.3)
+    owner.call(lambda cam: time.sleep(1.5), label="hold the camera").result(10)
+    after = len(events.of("liveview.fps", camera="sim:macro"))
+    watch(1.5)
+    rates = [e["fps"] for e in events.of("liveview.fps", camera="sim:macro")[after:]]
+    assert rates and rates[0] > 10, (rates, time.monotonic() - start)
+
+
 def test_other_work_is_refused_at_once_while_a_sweep_runs(make_owner, tmp_path):
     owner, events, _ = make_owner()
     job = owner.start_sweep(SweepOptions(range=(20, 200), step="small", step_count=2), tmp_path / "s.burst")

@@ -283,6 +283,7 @@ class CameraOwner:
             self._run_call(item)
         else:
             self._run_long(item)
+        self._fps_window = None  # the rate is live view's: a window across a call (a sweep's seconds) would not be
 
     def _live_frame(self, watching: bool) -> None:
         assert self._camera is not None
