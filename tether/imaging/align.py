@@ -101,9 +101,9 @@ def grey_float(image: np.ndarray, *, band: int = 64) -> np.ndarray:
 
 
 #: At most this many ECC iterations a refinement. From a guess within a pixel ECC converges in 3 to 9;
-#: some pairs never meet its end test (the correlation changing by less than 1e-5) and circle within
-#: a hundredth of a reduced pixel until the cap: with 50, 3 of the 21 steps of a 3 MP sweep that
-#: breathes at every step took 25-50 iterations, half of pass 1's time.
+#: some pairs circle within a hundredth of a reduced pixel for long before they meet its end test (the
+#: correlation changing by less than 1e-5): with a cap of 50, 3 of the 21 steps of a 3 MP sweep that
+#: breathes at every step took 24 to 50 iterations, a third of pass 1's time.
 ECC_ITERATIONS = 10
 #: Reduced images of more pixels than this are registered at half size first (see :func:`refine_motion`).
 ECC_TWO_LEVELS = 100_000
@@ -146,10 +146,9 @@ def refine_motion(template: np.ndarray, image: np.ndarray, guess: np.ndarray, *,
     hands it images of at most 512 px a side, which are below that already.
     Images of more than :data:`ECC_TWO_LEVELS` pixels (the 512-px reductions of frames from 800 x 600 up)
     are registered at half size first, where an iteration costs a quarter to a sixth as much, and
-    then given :data:`ECC_FINE_ITERATIONS` at their own size: the second level ends within 0.001 px
-    (RMS at the corners, full size) of ECC run to convergence on the given size alone, on the tests'
-    100-frame breathing sweeps, and takes a 3 MP frame's ECC from 45 to 12 ms (CPU time, see
-    docs/stacking.md "Alignment").
+    then given :data:`ECC_FINE_ITERATIONS` at their own size: on the tests' 100-frame breathing sweeps
+    the corners' RMS and max error move by 0.001 px at most against ECC run on the given size alone, and
+    a 3 MP sweep's ECC takes a third of the CPU time (docs/stacking.md, "Alignment").
     """
     if template.size > max_pixels:
         a, b = _halves(template, image)
