@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STATES = ("disconnected", "idle", "liveview", "prescan", "sweep", "capturing", "error")
+#: A pause between two live-view frames longer than this (seconds) is the camera doing other work (a pre-scan,
+#: a sweep, a still): the rate is measured again from the next frame, not across the pause.
+FPS_GAP = 1.0
 #: Seconds between reconnection attempts; the last one repeats.
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -94,7 +97,7 @@ class CameraOwner:
         #: Where the focus is (counted) and the near and far ends marked from live view.
         self.range_marks = RangeMarks()
         self._fps = 0.0
-        self._fps_window: tuple[float, int] | None = None   # (start, frames) while someone watches
+        self._fps_window: tuple[float, int, float] | None = None   # (start, frames, last frame) while someone watches
         self._live_ok = True
 
     # life cycle ----------------------------------------------------------------------------
@@ -283,7 +286,6 @@ class CameraOwner:
             self._run_call(item)
         else:
             self._run_long(item)
-        self._fps_window = None  # the rate is live view's: a window across a call (a sweep's seconds) would not be
 
     def _live_frame(self, watching: bool) -> None:
         assert self._camera is not None
@@ -316,13 +318,15 @@ class CameraOwner:
                 self._fps = 0.0
                 self.bus.publish("liveview.fps", camera=self.camera_id, fps=0.0)
             return
-        start, count = self._fps_window or (now, -1)
+        start, count, last = self._fps_window or (now, -1, now)
+        if now - last > FPS_GAP:  # the camera was busy with something else (a sweep's seconds): not live view's rate
+            start, count = now, -1
         count += 1
         if now - start >= 1.0:
             self._fps = count / (now - start)
             self.bus.publish("liveview.fps", camera=self.camera_id, fps=round(self._fps, 2))
             start, count = now, 0
-        self._fps_window = (start, count)
+        self._fps_window = (start, count, now)
 
     def _run_call(self, item: _Call) -> None:
         assert self._camera is not None
