@@ -295,7 +295,9 @@ def test_the_stack_pages_picture_is_in_sight_when_a_phone_taps_or_paints_on_it(
     # the brush's controls are below the stack: set there, the stack it paints on stays in sight
     page.tap("#stack")
     page.wait_for_selector("#retouch:not([hidden])", timeout=60_000)
-    page.wait_for_function("document.querySelector('#result').dataset.revision === '0'")
+    page.wait_for_function("""() => { const img = document.querySelector('#result');
+        return img.dataset.revision === '0' && img.complete && img.naturalWidth > 0; }""")
     for control in ("#brush-size", "#retouch-export"):
         page.locator(control).scroll_into_view_if_needed()
-        assert on_screen(page, control) and on_screen(page, "#result"), control
+        assert on_screen(page, control) and on_screen(page, "#result"), (
+            control, page.evaluate("scrollY"), page.locator("#result").bounding_box())
