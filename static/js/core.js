@@ -105,12 +105,14 @@ function showCameraState() {
   if (!node || !cam) return;
   if (!state.connected) { // the last state heard is stale: the camera may have changed since
     node.dataset.state = "unknown";
-    node.textContent = "camera: unknown";
+    node.replaceChildren(el("span", { class: "camera-model" }, "camera: "), "unknown");
     return;
   }
   node.dataset.state = cam.state;
   const model = (cam.info && cam.info.model) || cam.camera;
-  node.textContent = `${model}: ${String(cam.state).replace("_", " ")}${cam.message ? ` (${cam.message})` : ""}`;
+  // the model is a span of its own: a phone's one-row header says the state only (tether.css)
+  node.replaceChildren(el("span", { class: "camera-model" }, `${model}: `),
+    `${String(cam.state).replace("_", " ")}${cam.message ? ` (${cam.message})` : ""}`);
 }
 
 // Every job event carries the job's whole state (tether/jobs.py), so the latest one replaces the last.

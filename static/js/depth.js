@@ -3,7 +3,7 @@
 // keeps at most one request in flight (the newest settings win) and stores the settings in the burst.
 import { $, $$, api, attempt, connect, el, frameNumber, toast } from "./core.js";
 import { follow } from "./jobs.js";
-import { keyboardCursor, markTap, onTap } from "./cursor.js";
+import { keyboardCursor, markTap, onTap, placeTap } from "./cursor.js";
 import { imagePoint } from "./imagetools.js";
 
 connect();
@@ -186,6 +186,8 @@ async function runExport(path, body, status) {
 $("#export-jpeg").addEventListener("click", () => runExport(`${base}/depth/export`, { format: "jpeg" }, "#export-status"));
 $("#export-tiff").addEventListener("click", () => runExport(`${base}/depth/export`, { format: "tiff" }, "#export-status"));
 $("#living-export").addEventListener("click", () => runExport(`${base}/living`, undefined, "#living-status"));
+// the picture is resized with the window (a phone turned, a window dragged): the marker stays on the point tapped
+new ResizeObserver(() => placeTap($("#tap-marker"), img)).observe(img);
 $$("input[name=tap]").forEach((radio) => radio.addEventListener("change", () => { $("#tap-marker").hidden = true; }));
 
 init();

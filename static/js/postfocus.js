@@ -142,6 +142,8 @@ async function showPlan() {
     ? plan.reason.slice(said.length).replace(/^[ ,]+/, "").replace(/^\((.*)\)$/, "$1") : plan.reason;
   let text = `${said} from ${plan.start} to ${Math.round(plan.end)}, ${plan.count} ${plan.step_class} step${plan.count > 1 ? "s" : ""} apart (${plan.spacing} small steps)${reason ? ` — ${reason}` : ""}`;
   if (prescan && prescan.subjects !== undefined) text += ` · ${prescan.subjects} subject tiles`;
+  // where the frames lie when not end to end on Near and Far ("the first frame is at 22, 3 steps before Near…")
+  if (plan.note) text += `. ${plan.note[0].toUpperCase()}${plan.note.slice(1)}`;
   node.textContent = text;
   const warnings = [...((prescan && prescan.warnings) || []), ...(plan.warnings || [])];
   showWarnings(warnings);

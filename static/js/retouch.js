@@ -104,12 +104,9 @@ export function retouch(burstId, { showFrame, onPicture = () => {}, onStack = ()
   }
 
   async function fetchLayer() {
-    try {
-      show(await api("GET", `/api/bursts/${burstId}/retouch`));
-    } catch (err) {
-      if (err.status !== 404) toast(err.message, "error"); // 404: nothing stacked yet, nothing to retouch
-      return;
-    }
+    const kept = await api("GET", `/api/bursts/${burstId}/retouch`).catch((err) => toast(err.message, "error"));
+    if (!kept) return; // null: nothing stacked yet, nothing to retouch
+    show(kept);
     // The brushes that pick a frame read the focus index: after a server restart it may have to be made again.
     api("POST", `/api/bursts/${burstId}/refocus-map`).catch(() => {});
   }
@@ -185,7 +182,8 @@ export function retouch(burstId, { showFrame, onPicture = () => {}, onStack = ()
   $("#retouch-export").addEventListener("click", async () => {
     const started = await attempt(() => api("POST", `/api/bursts/${burstId}/retouch/export`, { format: $("#format").value }));
     if (!started) return;
-    const done = await follow(started.job, { status: "#retouch-status" }).catch((err) => { toast(err.message, "error"); return null; });
+    $("#retouch-download").hidden = true; // the last export's link, until this one is made
+    const done = await follow(started.job, { status: "#retouch-export-status" }).catch((err) => { toast(err.message, "error"); return null; });
     if (!done) return;
     const link = $("#retouch-download");
     link.href = `/api/exports/${done.result.export}`;

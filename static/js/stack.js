@@ -95,6 +95,8 @@ $("#pick-points").addEventListener("click", async () => {
   if (!prepared.ready) await follow(prepared.job, { status: "#stack-status" }).catch((err) => toast(err.message, "error"));
   picking = [];
   $("#stack-status").textContent = "Tap the nearest point to keep sharp…";
+  // on a phone the picture to tap is below the controls, out of sight
+  $("#single").scrollIntoView({ block: "nearest" });
 });
 $("#single").addEventListener("click", async (event) => {
   if (!picking || viewer.zoom.gesturing()) return;
@@ -140,6 +142,7 @@ async function watchStack(jobId) {
     .catch((err) => { lost = Boolean(err.lost); if (!lost) toast(err.message, "error"); return null; });
   $("#stack").disabled = false;
   $("#stack-cancel").hidden = true;
+  $("#stack-progress").hidden = !done; // full, it says done; a bar cut short (a restart, a cancel) says nothing true
   currentJob = null;
   if (lost) return stackLost(await before);
   if (!done || !done.result) return;

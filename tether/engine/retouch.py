@@ -30,6 +30,7 @@ from tether.engine.retouch_layer import (
     restore,
     slab_name,
     store_layer,
+    stored_layer,
 )
 from tether.errors import InvalidInput, NotFound, NotReady
 from tether.imaging import FORMATS, write_image
@@ -92,6 +93,13 @@ class RetouchService:
         stacks kept with their strokes."""
         with open_burst(self.bursts.store.burst_path(burst_id)) as reader:
             return self._public(reader, burst_id, read_layer(reader, burst_id))
+
+    def kept(self, burst_id: str) -> dict[str, Any] | None:
+        """The layer as :meth:`state` gives it, or None while the burst has no stack (every unstacked burst the
+        Stack page opens: nothing to retouch yet is not an error); NotFound for no such burst."""
+        with open_burst(self.bursts.store.burst_path(burst_id)) as reader:
+            layer = stored_layer(reader, burst_id)
+            return None if layer is None else self._public(reader, burst_id, layer)
 
     def restore(self, burst_id: str, stack: str) -> dict[str, Any]:
         """Paint on the earlier stack ``stack`` again, with its strokes; the one painted now becomes an earlier one."""

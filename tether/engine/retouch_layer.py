@@ -121,7 +121,7 @@ def keep_stack(path: Path, image: np.ndarray, *, about: dict[str, Any], numbers:
     drop: list[str] = []
     with editing(path):
         with open_burst(path) as reader:
-            current = _stored_layer(reader)
+            current = stored_layer(reader)
         if current is not None and (current["strokes"] or current["undone"]):
             items[earlier_name(current["stack"])] = _layer_bytes(current)
         elif current is not None:
@@ -171,13 +171,14 @@ def _layer_bytes(layer: dict[str, Any]) -> bytes:
 
 def read_layer(reader: BurstReader, burst_id: str) -> dict[str, Any]:
     """The retouch layer of the open burst ``reader``; NotFound when it has none."""
-    layer = _stored_layer(reader, burst_id)
+    layer = stored_layer(reader, burst_id)
     if layer is None:
         raise NotFound(f"burst {burst_id} has no stack to retouch", hint="stack it on the Stack page first")
     return layer
 
 
-def _stored_layer(reader: BurstReader, burst_id: str = "") -> dict[str, Any] | None:
+def stored_layer(reader: BurstReader, burst_id: str = "") -> dict[str, Any] | None:
+    """The retouch layer of the open burst ``reader``, or None before its first stack."""
     if LAYER_NAME not in reader.derived_names():
         return None
     return _checked(json.loads(reader.derived(LAYER_NAME)), burst_id or reader.path.stem)

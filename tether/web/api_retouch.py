@@ -24,7 +24,8 @@ PREVIEW_SIDE = 2048
 
 @bp.get("/bursts/<burst_id>/retouch")
 def layer(burst_id: str) -> Any:
-    return ok(engine().retouch.state(burst_id))
+    """The layer; null before the burst's first stack."""
+    return ok(engine().retouch.kept(burst_id))
 
 
 @bp.post("/bursts/<burst_id>/retouch/strokes")

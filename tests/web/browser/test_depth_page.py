@@ -234,3 +234,13 @@ def test_the_preview_is_shown_on_a_phone(server: Server, new_page: Callable[...,
     before = renders(page)
     tap(page, "#preview", objs["coin"][1])  # a tap on the picture reaches it (nothing lies over it)
     rendered(page, before)
+    # the phone turned: the picture is drawn at another size, and the tap's marker stays on the coin
+    page.set_viewport_size({"width": viewport["height"], "height": viewport["width"]})
+    page.wait_for_function(f"document.querySelector('#preview').getBoundingClientRect().width < {box['width'] - 1} || "
+                           f"document.querySelector('#preview').getBoundingClientRect().width > {box['width'] + 1}")
+    turned = picture_box(page, "#preview")
+    marker = page.locator("#tap-marker").bounding_box()
+    assert marker is not None, "the tap's marker is gone"
+    x, y = (turned["x"] + objs["coin"][1][0] / SIZE[0] * turned["width"],
+            turned["y"] + objs["coin"][1][1] / SIZE[1] * turned["height"])
+    assert abs(marker["x"] + marker["width"] / 2 - x) <= 1 and abs(marker["y"] + marker["height"] / 2 - y) <= 1

@@ -204,8 +204,15 @@ def test_the_plan_says_one_frame_count_and_refuses_a_reversed_range(server: Serv
         text = page.inner_text("#frame-plan")
         planned = page.get_attribute("#frame-plan", "data-frames")
         # every frame count the text states is the one the sweep will take
-        assert re.findall(r"(\d+) frames", text) == [planned], text
+        assert set(re.findall(r"(\d+) frames", text)) == {planned}, text
         assert ("as asked" in text) == (planned == asked), text
+    # 8 frames a whole number of steps apart span more than 60-199 (by 1 to 15 steps, whatever step sizes a
+    # pre-scan measured): the plan says where the first one is, and why
+    page.fill("#range-near", "60")
+    page.wait_for_function("document.querySelector('#frame-plan').textContent.includes('Near (60)')")
+    assert re.search(r"\. The first frame is at \d+, \d+ steps? before Near \(60\): 8 frames [\d.]+ steps apart span "
+                     r"\d+ steps, more than the range, and the last is kept at Far \(199\) rather than past it$",
+                     page.inner_text("#frame-plan")), page.inner_text("#frame-plan")
     page.fill("#range-near", "50")
     page.fill("#range-far", "10")
     page.wait_for_function("document.querySelector('#frame-plan').textContent.includes('nearer than Near')")

@@ -273,3 +273,31 @@ def test_cancel_lies_beside_the_sweep_progress_on_a_phone(server: Server, new_pa
         for job in requests.get(f"{server.url}/api/jobs", timeout=10).json():
             if job["state"] in ("queued", "running"):
                 test_panel_a.cancel(server, job["job"])
+
+
+def on_screen(page: Page, selector: str) -> bool:
+    """The whole of ``selector`` is inside the phone's screen as the page is scrolled now."""
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    return box["y"] >= 0 and box["y"] + box["height"] <= PHONE["viewport"]["height"]
+
+
+def test_the_stack_pages_picture_is_in_sight_when_a_phone_taps_or_paints_on_it(
+        server: Server, new_page: Callable[..., Page], burst: str) -> None:
+    page = new_page(**PHONE)
+    page.goto(f"{server.url}/stack/{burst}")
+    page.wait_for_function("document.querySelector('#single').naturalWidth > 0")
+    # the frame to tap on is below the controls: Tap a near and a far point brings it up
+    assert not on_screen(page, "#single")
+    page.tap("#pick-points")
+    page.wait_for_function("document.querySelector('#stack-status').textContent.includes('nearest point')")
+    assert on_screen(page, "#single")
+    # the brush's controls are below the stack: set there, the stack it paints on stays in sight
+    page.tap("#stack")
+    page.wait_for_selector("#retouch:not([hidden])", timeout=60_000)
+    page.wait_for_function("""() => { const img = document.querySelector('#result');
+        return img.dataset.revision === '0' && img.complete && img.naturalWidth > 0; }""")
+    for control in ("#brush-size", "#retouch-export"):
+        page.locator(control).scroll_into_view_if_needed()
+        assert on_screen(page, control) and on_screen(page, "#result"), (
+            control, page.evaluate("scrollY"), page.locator("#result").bounding_box())

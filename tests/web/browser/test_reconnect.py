@@ -138,6 +138,7 @@ def test_the_stack_page_keeps_its_last_stack_across_a_reload_and_a_restart(tmp_p
         assert page.inner_text("#stack-status") == "The server restarted: the stack was interrupted; run it again."
         assert page.is_enabled("#stack")
         assert page.is_hidden("#stack-cancel")
+        assert page.is_hidden("#stack-progress")  # a bar cut short says nothing true
         page.reload()
         shows_stack(page, "4–10", "range", href)
 

@@ -142,6 +142,9 @@ def test_a_stroke_mends_what_the_stack_got_wrong_and_survives_a_restart(tmp_path
         page.select_option("#format", "png")
         page.click("#retouch-export")
         page.wait_for_selector("#retouch-download:not([hidden])", timeout=60_000)
+        # the export is said beside its link; the layer's line still says what is painted
+        assert page.inner_text("#retouch-status").startswith("1 stroke over the stack of frames 1–7")
+        assert ": done" in page.inner_text("#retouch-export-status")
         with page.expect_download() as info:
             page.click("#retouch-download")
         saved = tmp_path / info.value.suggested_filename
