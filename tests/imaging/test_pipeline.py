@@ -17,6 +17,8 @@ from tether.imaging import (
     stack_frames,
 )
 from tether.imaging.focus_measure import focus_measure, luminance
+from tether.imaging.pyramid import PyramidFusion, from_work, to_work
+from tether.imaging.transforms import warp_to_reference
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +199,36 @@ def test_strips_bound_the_memory_of_pass_2(synthetic, strips_of) -> None:
     whole = peak()
     strips_of(source.shape, 96)
     assert peak() < 0.6 * whole
+
+
+def test_pass_2_reads_only_the_frames_that_can_win_and_makes_the_whole_frames_picture(synthetic) -> None:
+    # A slanted plane sharp in frames 3 to 8 of 12: each frame may win only in its band of columns, and
+    # frames 10 and 11 nowhere, so pass 2 reads neither (frame 0, which the fusion starts from, it reads).
+    h, w, n = 256, 384, 12
+    depth = np.broadcast_to(np.linspace(3.0, 8.0, w, dtype=np.float32), (h, w))
+    frames = synthetic(n=n, shape=(h, w), depth=depth, seed=4).frames
+    index = compute_focus_index(ArrayFrames(frames))
+    source = _Reads(frames)
+    banded = stack_frames(source, index=index).image
+    lo, hi = index.frame_window(range(n))
+    can_win = [i for i in range(n) if i == 0 or ((lo <= i) & (hi >= i)).any()]
+    assert sorted(source.reads) == can_win and {10, 11}.isdisjoint(can_win)
+    # What pass 2 made when every frame was warped and fused whole, with the same gates.
+    fusion = PyramidFusion((h, w, 3))
+    for i in range(n):
+        whole = warp_to_reference(frames[i], index.transforms[i], size=(h, w))
+        fusion.add(to_work(whole, index.gains[i]), ((lo <= i) & (hi >= i)).astype(np.uint8))
+    diff = np.abs(banded.astype(np.int16) - from_work(fusion.result(), np.dtype(np.uint8)))
+    assert diff.mean() < 0.1 and np.mean(diff > 2) < 1e-3, (diff.mean(), np.mean(diff > 2))
+
+
+class _Reads(ArrayFrames):
+    """Frames that record which were read."""
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        super().__init__(frames)
+        self.reads: list[int] = []
+
+    def read(self, i: int, *, reduce: int = 1) -> np.ndarray:
+        self.reads.append(i)
+        return super().read(i, reduce=reduce)

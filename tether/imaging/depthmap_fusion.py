@@ -25,6 +25,7 @@ from tether.imaging.channels import lay_over, scale_channels
 from tether.imaging.focus_measure import luminance
 from tether.imaging.refocus import FocusIndex, tile_rows
 from tether.imaging.strips import Strip
+from tether.imaging.transforms import Box
 
 #: Rows ``start``..``stop`` of a (H, W) float32 fractional index map.
 IndexRows = Callable[[int, int], np.ndarray]
@@ -210,20 +211,24 @@ class DepthmapStack:
 
     def strip(self, strip: Strip) -> DepthmapStrip:
         edges = None if self.edge_rows is None else self.edge_rows(strip.start, strip.stop)
-        return DepthmapStrip(DepthmapFusion(self.index_rows(strip.start, strip.stop)), edges)
+        return DepthmapStrip(DepthmapFusion(self.index_rows(strip.start, strip.stop)), strip, edges)
 
 
 class DepthmapStrip:
     """One strip of a :class:`DepthmapStack`."""
 
-    def __init__(self, fusion: DepthmapFusion, edges: EdgePick | None = None) -> None:
+    def __init__(self, fusion: DepthmapFusion, strip: Strip, edges: EdgePick | None = None) -> None:
         self.fusion = fusion
+        self.strip = strip
         self.edges = edges
+
+    def box(self, i: int) -> Box | None:
+        """The whole strip for a frame that some pixel of it uses."""
+        wanted = self.fusion.wants(i) or (self.edges is not None and self.edges.wants(i))
+        return (self.strip.start, self.strip.stop, 0, self.fusion.index_map.shape[1]) if wanted else None
 
     def add(self, i: int, read: Callable[[], np.ndarray], gains: np.ndarray) -> None:
         at_edges = self.edges is not None and self.edges.wants(i)
-        if not (self.fusion.wants(i) or at_edges):
-            return
         frame = read()
         factors = [float(g) for g in gains]
         if not np.allclose(factors, 1.0):  # saturating, in the frame's own dtype: no float copy

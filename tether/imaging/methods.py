@@ -20,14 +20,19 @@ from tether.imaging.depthmap_fusion import DepthmapStack
 from tether.imaging.pyramid import PyramidStack, pyramid_reads_ahead, pyramid_strips
 from tether.imaging.refocus import FocusIndex
 from tether.imaging.strips import Strip, plan_strips
+from tether.imaging.transforms import Box
 
 
 class StripFusion(Protocol):
     """A method's state for one strip: frames are folded in one at a time, then the picture is made."""
 
+    def box(self, i: int) -> Box | None:
+        """The reference pixels of frame ``i`` that :meth:`add` reads, within the strip's rows; None when the
+        strip has no use for the frame (it is then not offered, nor read)."""
+
     def add(self, i: int, read: Callable[[], np.ndarray], gains: np.ndarray) -> None:
-        """Offer frame ``i``: ``read()`` gives the strip's rows of it, (rows, W, 3) in reference geometry,
-        and ``gains`` (3,) match its colour to frame 0's. A frame the strip does not use is not read."""
+        """Offer frame ``i``: ``read()`` gives its :meth:`box`, (rows, columns, 3) in reference geometry, and
+        ``gains`` (3,) match its colour to frame 0's."""
 
     def finish(self, out: np.ndarray) -> None:
         """Write the strip's kept rows of the picture into ``out`` (keep_stop - keep_start, W, 3), in its dtype."""

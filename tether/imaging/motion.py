@@ -28,7 +28,7 @@ from tether.imaging.channels import lay_over, scale_channels
 from tether.imaging.methods import Fusion, StripFusion
 from tether.imaging.refocus import FocusIndex, tile_rows
 from tether.imaging.strips import Strip
-from tether.imaging.transforms import footprint_box, scale_transform, warp_to_reference
+from tether.imaging.transforms import Box, footprint_box, scale_transform, warp_to_reference
 
 #: A tile is moving where a frame of its sharp band strays this far (0..255 grey levels) from the
 #: band's median, in low-passed mean colour. Still sweeps stay below 7 on both test renderers at
@@ -203,18 +203,22 @@ class MotionOverlay:
         labels = np.where(alpha > 0, labels, -1).astype(np.int16)
         if (labels < 0).all():
             return inner
-        return MotionStrip(inner, strip, alpha, labels, origin=(start - strip.keep_start, c0))
+        return MotionStrip(inner, strip, alpha, labels, origin=(start - strip.keep_start, c0),
+                           width=self.index.shape[1])
 
 
 class MotionStrip:
     """One strip of a :class:`MotionOverlay` that holds part of a moving region.
 
-    ``alpha`` and ``labels`` cover the box of the strip's kept rows that starts at ``origin`` (row, column).
+    ``alpha`` and ``labels`` cover the box of the strip's kept rows that starts at ``origin`` (row, column);
+    the frames are ``width`` pixels wide.
     """
 
     def __init__(self, inner: StripFusion, strip: Strip, alpha: np.ndarray, labels: np.ndarray, *,
-                 origin: tuple[int, int]) -> None:
+                 origin: tuple[int, int], width: int) -> None:
         self.inner = inner
+        self.strip = strip
+        self.width = width
         self.kept = slice(strip.keep_start - strip.start, strip.keep_stop - strip.start)
         self.alpha = alpha
         self.labels = labels
@@ -227,6 +231,10 @@ class MotionStrip:
             self.placed[int(k)] = (slice(a + origin[0], b + origin[0]), slice(c + origin[1], d + origin[1]))
         self.pieces: dict[int, np.ndarray] = {}
 
+    def box(self, i: int) -> Box | None:
+        """The whole strip for a frame that makes a region here, else what the method reads of it."""
+        return (self.strip.start, self.strip.stop, 0, self.width) if i in self.placed else self.inner.box(i)
+
     def add(self, i: int, read: Callable[[], np.ndarray], gains: np.ndarray) -> None:
         placed = self.placed.get(i)
         if placed is None:
@@ -234,7 +242,10 @@ class MotionStrip:
             return
         rows = read()
         self.pieces[i] = scale_channels(rows[self.kept][placed], [float(g) for g in gains])
-        self.inner.add(i, lambda: rows, gains)
+        inner = self.inner.box(i)
+        if inner is not None:
+            r0, r1, c0, c1 = inner
+            self.inner.add(i, lambda: rows[r0 - self.strip.start:r1 - self.strip.start, c0:c1], gains)
 
     def finish(self, out: np.ndarray) -> None:
         self.inner.finish(out)

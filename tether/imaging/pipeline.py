@@ -7,9 +7,9 @@ Its result (a :class:`FocusIndex`, a few hundred kB) is what the burst caches an
 refocus taps read. Pass 2 (:func:`stack_frames`, :func:`render_aperture`) makes the
 result in horizontal strips (:mod:`tether.imaging.strips`; one for small and for large
 frames); for each strip it reads the frames at full size one at a time, warps only the strip's
-rows into the reference geometry and hands them to the method's fusion
-(:mod:`tether.imaging.methods`), so memory does not grow with the number of frames, and the
-state is a strip's, not a frame's.
+rows into the reference geometry (only the box of them the method's fusion can use, and not at all
+a frame it has no use for) and hands them to the method's fusion (:mod:`tether.imaging.methods`),
+so memory does not grow with the number of frames, and the state is a strip's, not a frame's.
 
 Both report ``progress(done, total, stage)`` after every frame and poll ``cancel()``
 before every frame; cancelling raises :class:`~tether.errors.Cancelled`. Pass 2 calls
@@ -100,10 +100,9 @@ def _frame_range(frames: range | None, n: int) -> range:
     return selected
 
 
-def _aligned(source: FrameSource, index: FocusIndex, i: int, strip: Strip) -> np.ndarray:
-    """The strip's rows of frame ``i`` at full size, in reference geometry."""
-    return tf.warp_to_reference(source.read(i), index.transforms[i], size=source.shape,
-                                rows=(strip.start, strip.stop))
+def _aligned(source: FrameSource, index: FocusIndex, i: int, box: tf.Box) -> np.ndarray:
+    """The ``box`` of frame ``i`` at full size, in reference geometry."""
+    return tf.warp_to_reference(source.read(i), index.transforms[i], size=source.shape, rows=box[:2], cols=box[2:])
 
 
 def stack_frames(source: FrameSource, *, method: str = METHODS.default, frames: range | None = None,
@@ -177,22 +176,27 @@ def _fuse(source: FrameSource, index: FocusIndex, fusion: Fusion, strips: list[S
           on_strip_done: StripDone | None, *, read_ahead: bool = False) -> np.ndarray:
     """The picture of the ``selected`` frames made by ``fusion``, strip by strip.
 
-    Frames are read and warped on a worker thread; with ``read_ahead`` the strip's next frame is,
-    while the fusion takes this one (OpenCV and libjpeg-turbo release the GIL: the two cores share
-    the work), at the cost of one more frame and strip in memory.
+    Frames are read and warped on a worker thread, only the box the strip's fusion asks for (a frame
+    it has no use for is not read); with ``read_ahead`` the next frame it uses is, while the fusion
+    takes this one (OpenCV and libjpeg-turbo release the GIL: the two cores share the work), at the
+    cost of one more frame and strip in memory.
     """
     h, w = source.shape
     image = np.empty((h, w, 3), source.dtype)
-    def warped(key: tuple[int, Strip]) -> np.ndarray:
+    def warped(key: tuple[int, tf.Box]) -> np.ndarray:
         return _aligned(source, index, *key)
 
     with working_ahead(warped) as aligned:
         for strip in strips:
             part = fusion.strip(strip)
+            used = [(i, box) for i in selected if (box := part.box(i)) is not None]
+            after = dict(zip(used, [*used[1:], None], strict=True)) if read_ahead else {}
+            wanted = dict(used)
             for i in selected:
                 _check(cancel)
-                then = (i + 1, strip) if read_ahead and i + 1 < selected.stop else None
-                part.add(i, partial(aligned.get, (i, strip), then=then), index.gains[i])
+                if i in wanted:
+                    key = (i, wanted[i])
+                    part.add(i, partial(aligned.get, key, then=after.get(key)), index.gains[i])
                 done += 1
                 _report(progress, done, total, fusion.stage)
             part.finish(image[strip.keep_start:strip.keep_stop])

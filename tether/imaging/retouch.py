@@ -32,9 +32,8 @@ from tether.errors import InvalidInput
 from tether.imaging import transforms as tf
 from tether.imaging.channels import lay_over, scale_channels
 from tether.imaging.refocus import FocusIndex
+from tether.imaging.transforms import Box as Box  # (the engine takes it from here)
 
-#: (row0, row1, col0, col1) of reference pixels.
-Box = tuple[int, int, int, int]
 #: The most points one stroke keeps (a long stroke on a tablet sends a few hundred).
 MAX_POINTS = 2000
 #: The largest brush radius, in reference pixels.
