@@ -129,7 +129,7 @@ function applyEvent(event) {
   fire(event.type, event);
 }
 
-const JOB_EVENTS = new Set(["job.progress", "job.done", "job.cancelled", "job.error"]);
+export const JOB_EVENTS = new Set(["job.progress", "job.done", "job.cancelled", "job.error"]);
 export const FINISHED = new Set(["done", "cancelled", "error"]);
 
 // While the server is away, what needs it is greyed out and cannot be used (inert); the Socket.IO

@@ -17,13 +17,8 @@ export function keyboardCursor(img, action) {
 
   // the cursor's spot in the viewport (for the events) and in the parent (for the marker)
   const place = () => {
-    const pic = pictureRect(img);
-    const parent = img.parentElement.getBoundingClientRect();
-    const clientX = pic.left + at.x * pic.width, clientY = pic.top + at.y * pic.height;
-    marker.style.left = `${clientX - parent.left}px`;
-    marker.style.top = `${clientY - parent.top}px`;
     marker.hidden = false;
-    return { clientX, clientY, bubbles: true, cancelable: true, pointerType: "mouse", isPrimary: true };
+    return { ...putAt(marker, img, at.x, at.y), bubbles: true, cancelable: true, pointerType: "mouse", isPrimary: true };
   };
 
   // shown when the keyboard brought the focus here, not after a click (the mouse is the cursor then)
@@ -60,11 +55,18 @@ export function markTap(marker, img, point) {
 // Put a shown tap marker on the picture point it marks again: after the picture moved under it (a zoom, a
 // pan, or the page's layout changing the picture's size), it would point at another place.
 export function placeTap(marker, img) {
-  if (marker.hidden) return;
-  const parent = img.parentElement.getBoundingClientRect();
+  if (!marker.hidden) putAt(marker, img, Number(marker.dataset.x), Number(marker.dataset.y));
+}
+
+// Place `marker` (absolutely placed in the picture's parent) at the picture's fractions (x, y); returns that spot
+// in the viewport.
+function putAt(marker, img, x, y) {
   const pic = pictureRect(img);
-  marker.style.left = `${pic.left + Number(marker.dataset.x) * pic.width - parent.left}px`;
-  marker.style.top = `${pic.top + Number(marker.dataset.y) * pic.height - parent.top}px`;
+  const parent = img.parentElement.getBoundingClientRect();
+  const clientX = pic.left + x * pic.width, clientY = pic.top + y * pic.height;
+  marker.style.left = `${clientX - parent.left}px`;
+  marker.style.top = `${clientY - parent.top}px`;
+  return { clientX, clientY };
 }
 
 // Call `handler(event)` on a tap of `img`: a short press without much movement, by mouse, pen or

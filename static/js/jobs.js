@@ -1,9 +1,9 @@
 // Following one job to its end: a progress bar, a status line, and a promise of the result.
-import { $, FINISHED, on, progressText, state } from "./core.js";
+import { $, FINISHED, JOB_EVENTS, on, progressText, state } from "./core.js";
 
 const waiting = new Map();
 
-for (const type of ["job.progress", "job.done", "job.cancelled", "job.error"]) on(type, (job) => show(job));
+for (const type of JOB_EVENTS) on(type, (job) => show(job));
 
 function show(job) {
   const w = waiting.get(job.job);

@@ -2,7 +2,7 @@
 // server counts the lens's position and keeps the frame seen there), drag the range on the pre-scan
 // curves, and see positions as a share of the lens's travel. The steps stay in the Near/Far inputs, which
 // postfocus.js plans and sweeps from: this module only sets them and tells it ("input" events).
-import { $, $$, FINISHED, api, attempt, cameraId, cameraPath, on, state } from "./core.js";
+import { $, $$, FINISHED, JOB_EVENTS, api, attempt, cameraId, cameraPath, on, state } from "./core.js";
 
 const inputs = { near: $("#range-near"), far: $("#range-far") };
 let lens = null; // {position, travel, fraction} or null while the position is not counted
@@ -74,7 +74,7 @@ function describeLens() {
 on("lens.position", showLens);
 // A sweep's news that the position is no longer counted can come before the news that the sweep runs (job
 // events are sent at most a few times a second): say why once the job is heard of, and again when it ends.
-for (const type of ["job.progress", "job.done", "job.cancelled", "job.error"]) {
+for (const type of JOB_EVENTS) {
   on(type, (job) => { if (!lens && job.subject === cameraId()) describeLens(); });
 }
 on("focus.mark", (update) => showLens(update, { take: true }));

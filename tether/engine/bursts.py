@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import cv2
 from tether.burst import BurstBusy, BurstReader, keep_derived, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
 from tether.burst.locking import being_written
+from tether.burst.recent import Recent
 from tether.engine.burst_frames import BurstFrames, check_frame_index, frame_pixels, readable_frames
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.retouch_layer import keep_for_retouch
@@ -80,7 +80,7 @@ class BurstService:
         self._summaries: dict[str, tuple[Stamp, dict[str, Any]]] = {}
         self._thumbs: dict[str, tuple[Stamp, bytes]] = {}
         #: burst id -> (the file's stamp when the index was loaded or computed, the index)
-        self._indexes: OrderedDict[str, tuple[Stamp, LoadedIndex]] = OrderedDict()
+        self._indexes: Recent[str, tuple[Stamp, LoadedIndex]] = Recent(INDEX_CACHE)
         self._index_jobs: dict[str, Job] = {}
         #: (burst id, format, frame) -> the export job writing it: the same export asked again joins it
         self._export_jobs: dict[tuple[str, str, int | None], Job] = {}
@@ -106,9 +106,9 @@ class BurstService:
 
     def summary(self, burst_id: str) -> dict[str, Any]:
         """Gallery facts about one burst (cached until its file changes)."""
-        return self._cached(self._summaries, burst_id, lambda path: self._summarise(burst_id, path))
+        return self._cached(self._summaries, burst_id, lambda path, writing: self._summarise(burst_id, path, writing))
 
-    def _summarise(self, burst_id: str, path: Path) -> dict[str, Any]:
+    def _summarise(self, burst_id: str, path: Path, writing: bool) -> dict[str, Any]:
         with open_burst(path) as reader:
             info = reader.info()
             times = [m.captured_at for m in reader.frames_meta() if m.captured_at]
@@ -121,7 +121,7 @@ class BurstService:
             "created": min(times) if times else path.stat().st_mtime,
             "camera": camera.get("model") or camera.get("id") or "",
             "frame_count": info["frame_count"],
-            "status": "writing" if self._being_written(burst_id, path) else info["status"],
+            "status": "writing" if writing else info["status"],
             "recovered": info["recovered"],
             "sources": info["sources"],
             "sizes": info["sizes"],
@@ -132,16 +132,18 @@ class BurstService:
             "summary": info.get("summary", {}),
         }
 
-    def _cached(self, table: dict[str, tuple[Stamp, T]], burst_id: str, make: Callable[[Path], T]) -> T:
-        """``make(path)`` for this burst, remembered until the file's size or time changes (not while written)."""
+    def _cached(self, table: dict[str, tuple[Stamp, T]], burst_id: str, make: Callable[[Path, bool], T]) -> T:
+        """``make(path, writing)`` for this burst, remembered until the file's size or time changes (not while it is
+        being written: ``writing``)."""
         path = self.store.burst_path(burst_id)
         key = _stamp(path)
         with self._lock:
             cached = table.get(burst_id)
         if cached and cached[0] == key:
             return cached[1]
-        value = make(path)
-        if not self._being_written(burst_id, path):
+        writing = self._being_written(burst_id, path)
+        value = make(path, writing)
+        if not writing:
             with self._lock:
                 table[burst_id] = (key, value)
         return value
@@ -173,7 +175,7 @@ class BurstService:
 
     def thumbnail(self, burst_id: str) -> bytes:
         """A small JPEG of the burst's middle frame (cached)."""
-        def make(path: Path) -> bytes:
+        def make(path: Path, _writing: bool) -> bytes:
             with open_burst(path) as reader:
                 count = reader.frame_count
             if count == 0:
@@ -188,7 +190,7 @@ class BurstService:
         with self._lock:
             self._summaries.pop(burst_id, None)
             self._thumbs.pop(burst_id, None)
-            self._indexes.pop(burst_id, None)
+        self._indexes.drop(burst_id)
         self.bus.publish("burst.deleted", burst=burst_id)
 
     def annotate(self, burst_id: str, *, title: str | None = None, notes: str | None = None) -> dict[str, Any]:
@@ -206,8 +208,7 @@ class BurstService:
 
     def forget(self, burst_id: str) -> None:
         """Drop what is cached of a burst whose frames changed (a merge): its focus index described the old ones."""
-        with self._lock:
-            self._indexes.pop(burst_id, None)
+        self._indexes.drop(burst_id)
 
     # exports ------------------------------------------------------------------------------
     def start_export(self, burst_id: str, fmt: str, *, frame: int | None = None) -> Job:
@@ -289,11 +290,9 @@ class BurstService:
         a stack); not once another program renamed another burst over it or added frames."""
         path = self.store.burst_path(burst_id)
         stamp = _stamp(path)
-        with self._lock:
-            cached = self._indexes.get(burst_id)
-            if cached is not None and cached[0] == stamp:
-                self._indexes.move_to_end(burst_id)
-                return cached[1]
+        cached = self._indexes.get(burst_id)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         if burst_id in self.writing:
             return None
         with open_burst(path) as reader:
@@ -309,11 +308,7 @@ class BurstService:
         """Keep ``loaded`` for the burst's file as it is now (call it after storing derived data in it), or as
         ``stamp`` found it."""
         stamp = stamp or _stamp(self.store.burst_path(burst_id))
-        with self._lock:
-            self._indexes[burst_id] = (stamp, loaded)
-            self._indexes.move_to_end(burst_id)
-            while len(self._indexes) > INDEX_CACHE:
-                self._indexes.popitem(last=False)
+        self._indexes.put(burst_id, (stamp, loaded))
         return loaded
 
     def _compute_index(self, burst_id: str, job: Job) -> dict[str, Any]:

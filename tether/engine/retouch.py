@@ -36,7 +36,6 @@ from tether.errors import InvalidInput, NotFound, NotReady
 from tether.imaging import FORMATS, write_image
 from tether.imaging.retouch import (
     BRUSHES,
-    Box,
     Source,
     Stroke,
     aligned_region,
@@ -48,6 +47,7 @@ from tether.imaging.retouch import (
     simplify_path,
     stroke_box,
 )
+from tether.imaging.transforms import Box
 from tether.jobs import Job
 
 #: Retouched pictures kept in memory (full size: 6 MB a 1080p burst).
@@ -88,15 +88,10 @@ class RetouchService:
         #: burst id -> ((stack, revision), the retouched picture)
         self._images: BurstCache[tuple[tuple[str, int], np.ndarray]] = BurstCache(IMAGE_CACHE)
 
-    def state(self, burst_id: str) -> dict[str, Any]:
-        """The layer: the stack it is painted on, its slabs, the strokes, how many can be redone, and the earlier
-        stacks kept with their strokes."""
-        with open_burst(self.bursts.store.burst_path(burst_id)) as reader:
-            return self._public(reader, burst_id, read_layer(reader, burst_id))
-
     def kept(self, burst_id: str) -> dict[str, Any] | None:
-        """The layer as :meth:`state` gives it, or None while the burst has no stack (every unstacked burst the
-        Stack page opens: nothing to retouch yet is not an error); NotFound for no such burst."""
+        """The layer (the stack it is painted on, its slabs, the strokes, how many can be redone, and the earlier
+        stacks kept with their strokes), or None while the burst has no stack (every unstacked burst the Stack
+        page opens: nothing to retouch yet is not an error); NotFound for no such burst."""
         with open_burst(self.bursts.store.burst_path(burst_id)) as reader:
             layer = stored_layer(reader, burst_id)
             return None if layer is None else self._public(reader, burst_id, layer)
@@ -107,7 +102,8 @@ class RetouchService:
         self.bursts.check_not_writing(burst_id)
         layer = restore(path, burst_id, stack)  # (under the burst's lock)
         self._published(burst_id, layer)
-        return self.state(burst_id)
+        with open_burst(path) as reader:
+            return self._public(reader, burst_id, layer)
 
     # painting -------------------------------------------------------------------------------
     def add(self, burst_id: str, request: dict[str, Any]) -> dict[str, Any]:

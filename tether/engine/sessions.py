@@ -26,7 +26,7 @@ from typing import Any
 from tether.engine.ids import UnknownId, check_id
 from tether.engine.naming import DEFAULT_TEMPLATE, Fields, clean_value, parse_template, render
 from tether.errors import InvalidInput
-from tether.fileio import StorageError, describe_os_error, lock, write_atomic
+from tether.fileio import StorageError, lock, storage_error, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class Sessions:
             raise SessionExists(f"a session {session_id!r} exists already",
                                 hint=f"'tether sessions use {session_id}' makes it current") from None
         except OSError as exc:
-            raise StorageError(describe_os_error(exc, folder)) from None
+            raise storage_error(exc, folder) from None
         session = Session(session_id, name.strip(), client, notes, template, created=time.time())
         self._write(session)
         return session
@@ -166,7 +166,7 @@ class Sessions:
             self.dir.mkdir(parents=True, exist_ok=True)
             write_atomic(self.dir / CURRENT, session.id.encode())
         except OSError as exc:
-            raise StorageError(describe_os_error(exc, self.dir / CURRENT)) from None
+            raise storage_error(exc, self.dir / CURRENT) from None
         return session
 
     # naming ------------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ class Sessions:
             except FileNotFoundError:
                 raise UnknownId(f"no session {session_id!r}") from None
             except OSError as exc:
-                raise StorageError(describe_os_error(exc, folder / LOCK)) from None
+                raise storage_error(exc, folder / LOCK) from None
             try:
                 lock(fd, wait=True)  # where the file system has no locks, this lock is only the thread lock
                 yield

@@ -17,7 +17,7 @@ from typing import Any
 
 from tether.engine.ids import UnknownId, check_id, is_valid_id, new_id
 from tether.engine.sessions import DEFAULT, Sessions
-from tether.fileio import StorageError, describe_os_error
+from tether.fileio import storage_error
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class BurstStore:
         try:
             path.unlink()
         except OSError as exc:
-            raise StorageError(describe_os_error(exc, path)) from None
+            raise storage_error(exc, path) from None
 
     # stills -------------------------------------------------------------------------------
     def new_still_path(self, camera_name: str, camera: str = "") -> tuple[str, Path]:
@@ -175,7 +175,7 @@ class BurstStore:
         if session_id == DEFAULT:
             return []
         found = [ExportFile(p.name.partition(".")[0], p) for p in self.sessions.folder(session_id).iterdir()
-                 if self.serves(p) and p.suffix != BURST_SUFFIX and is_valid_id(p.name.partition(".")[0])]
+                 if p.suffix != BURST_SUFFIX and is_valid_id(p.name.partition(".")[0]) and self.serves(p)]
         return sorted(found, key=lambda e: e.path.stat().st_mtime, reverse=True)
 
     # exports ------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ class BurstStore:
         found = []
         for path in self.exports_dir.iterdir():
             stem, dot, _ = path.name.partition(".")
-            if dot and self.serves(path) and is_valid_id(stem) and not path.name.endswith(PANEL_SUFFIX):
+            if dot and is_valid_id(stem) and not path.name.endswith(PANEL_SUFFIX) and self.serves(path):
                 found.append(ExportFile(stem, path))
         return sorted(found, key=lambda e: e.path.stat().st_mtime, reverse=True)
 
@@ -224,12 +224,12 @@ class BurstStore:
         try:
             found.path.unlink()
         except OSError as exc:
-            raise StorageError(describe_os_error(exc, found.path)) from None
+            raise storage_error(exc, found.path) from None
 
     def _find_file(self, folder: Path, file_id: str) -> ExportFile | None:
         """The file of ``folder`` whose name is ``file_id`` plus a suffix, or None."""
         for path in folder.glob(f"{file_id}.*"):
-            if self.serves(path) and path.name[: len(file_id) + 1] == f"{file_id}.":
+            if path.name[: len(file_id) + 1] == f"{file_id}." and self.serves(path):
                 return ExportFile(file_id, path)
         return None
 
@@ -238,4 +238,4 @@ def _make(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StorageError(describe_os_error(exc, folder)) from None
+        raise storage_error(exc, folder) from None

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 
 import numpy as np
 
@@ -190,7 +191,7 @@ def _fuse(source: FrameSource, index: FocusIndex, fusion: Fusion, strips: list[S
         for strip in strips:
             part = fusion.strip(strip)
             used = [(i, box) for i in selected if (box := part.box(i)) is not None]
-            after = dict(zip(used, [*used[1:], None], strict=True)) if read_ahead else {}
+            after = dict(pairwise(used)) if read_ahead else {}
             wanted = dict(used)
             for i in selected:
                 _check(cancel)

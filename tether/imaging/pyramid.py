@@ -200,9 +200,7 @@ class PyramidFusion:
 
     def gate_rows(self, allow: np.ndarray, lvl: int) -> np.ndarray:
         """The rows of ``allow`` (as :meth:`add` takes it) that each row of level ``lvl`` of this fusion is gated by."""
-        height = self.frame_height
-        for _ in range(lvl):
-            height = (height + 1) // 2  # pyrDown's rounding
+        height = -(-self.frame_height // (1 << lvl))  # pyrDown rounds up at every level: the same as once
         return _nearest_indices(allow.shape[0], height, self.origin >> lvl, self.level_size(lvl)[0])
 
     def gate_columns(self, allow: np.ndarray, lvl: int) -> np.ndarray:

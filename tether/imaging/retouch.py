@@ -32,7 +32,7 @@ from tether.errors import InvalidInput
 from tether.imaging import transforms as tf
 from tether.imaging.channels import lay_over, scale_channels
 from tether.imaging.refocus import FocusIndex
-from tether.imaging.transforms import Box as Box  # (the engine takes it from here)
+from tether.imaging.transforms import Box
 
 #: The most points one stroke keeps (a long stroke on a tablet sends a few hundred).
 MAX_POINTS = 2000
