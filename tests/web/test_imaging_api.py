@@ -33,7 +33,7 @@ def test_refocus_picks_the_sharp_frame(client, focus_burst, engine) -> None:
     assert left["frame"] <= 1 and right["frame"] >= 4, (left, right)
     assert 0 <= left["confidence"] <= 1 and isinstance(left["alternatives"], list)
     # cached in the burst: a fresh engine answers without recomputing
-    engine.bursts._indexes.clear()
+    engine.bursts.forget(burst_id)
     assert client.post(f"/api/bursts/{burst_id}/refocus-map").get_json() == {"ready": True}
     depth = client.get(f"/api/bursts/{burst_id}/depthmap.png")
     assert depth.status_code == 200
