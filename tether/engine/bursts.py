@@ -21,6 +21,7 @@ from tether.burst.locking import being_written
 from tether.burst.recent import Recent
 from tether.engine.burst_frames import BurstFrames, check_frame_index, frame_pixels, readable_frames
 from tether.engine.heap import limit_heap_growth, release_free_heap
+from tether.engine.naming import folded
 from tether.engine.retouch_layer import keep_for_retouch
 from tether.engine.store import PANEL_SUFFIX, BurstStore
 from tether.errors import NotFound, NotReady
@@ -98,9 +99,9 @@ class BurstService:
                 out.append(self.summary(burst_id))
             except Exception as exc:  # one bad file must not hide the others
                 out.append({"id": burst_id, "error": str(exc), "frame_count": 0})
-        words = query.casefold().split()
+        words = folded(query).split()
         if words:
-            out = [b for b in out if all(w in " ".join((b["id"], b.get("title", ""), b.get("notes", ""))).casefold()
+            out = [b for b in out if all(w in folded(" ".join((b["id"], b.get("title", ""), b.get("notes", ""))))
                                          for w in words)]
         return sorted(out, key=lambda b: b.get("created", 0.0), reverse=True)
 
