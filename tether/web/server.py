@@ -10,10 +10,12 @@ import threading
 
 import click
 
+import tether
 from tether.config import Settings, is_loopback_host
 from tether.engine import Engine
 from tether.errors import TetherError
 from tether.events import EventBus
+from tether.logfile import log_to_data_dir
 from tether.web import vendor
 from tether.web.app import create_app, shutdown_app
 from tether.web.security import MIN_TOKEN_LENGTH, new_token
@@ -91,6 +93,9 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
         from tether.cluster.pool import ClusterPool
 
         pool = ClusterPool(bus, settings)
+    log_to_data_dir(settings.data_dir)
+    log.info("tether %s serving %s on %s:%d%s", tether.__version__, camera_id, host, port,
+             " (no camera attached: simulated)" if simulated else "")
     engine = Engine(settings, camera_id=camera_id, simulated=simulated_camera, fallback=simulated, bus=bus,
                     pool=pool).start()
     app = create_app(engine, settings, token=token)
@@ -111,3 +116,4 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     finally:
         shutdown_app(app)
         engine.close()
+        log.info("stopped")
