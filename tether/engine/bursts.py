@@ -113,7 +113,7 @@ class BurstService:
         with open_burst(path) as reader:
             info = reader.info()
             times = [m.captured_at for m in reader.frames_meta() if m.captured_at]
-            labels = _labels(reader)
+            labels = burst_labels(reader)
         camera = info.get("camera") or {}
         return {
             "id": burst_id,
@@ -201,7 +201,7 @@ class BurstService:
         self.check_not_writing(burst_id)
         with self._labels_lock:
             with open_burst(path) as reader:
-                labels = _labels(reader)
+                labels = burst_labels(reader)
             labels.update({k: v.strip() for k, v in (("title", title), ("notes", notes)) if v is not None})
             store_derived(path, LABELS_NAME, json.dumps(labels, ensure_ascii=False).encode())
         self.bus.publish("burst.changed", burst=burst_id)
@@ -442,7 +442,7 @@ def _source_range(indices: list[int], frames: tuple[int, int] | None) -> range:
     return range(len(indices)) if frames is None else frame_positions(indices, *frames)
 
 
-def _labels(reader: BurstReader) -> dict[str, str]:
+def burst_labels(reader: BurstReader) -> dict[str, str]:
     """The burst's title and notes ("" when it has none)."""
     labels = {"title": "", "notes": ""}
     if LABELS_NAME in reader.derived_names():
