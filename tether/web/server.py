@@ -7,6 +7,7 @@ import signal
 import socket
 import sys
 import threading
+from typing import Any
 
 import click
 
@@ -65,6 +66,16 @@ def check_can_listen(host: str, port: int) -> None:
                               hint="is another tether running? choose another --port") from None
 
 
+def stopping_message(jobs: list[dict[str, Any]]) -> str:
+    """What Ctrl-C (or SIGTERM) stops, said before the cameras are closed: the jobs still running or queued (a
+    camera's job is also in the engine's list)."""
+    busy = list({job["job"]: job["label"] for job in jobs if job["state"] in ("queued", "running")}.values())
+    if not busy:
+        return "Stopping."
+    return (f"Stopping: {', '.join(busy)} stopped here (a sweep keeps the frames it took; run a stack or an "
+            "export again after the restart).")
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM (systemd, docker, kill) stops like Ctrl-C: cameras closed, sweeps ended cleanly."""
     def stop(signum: int, frame: object) -> None:
@@ -112,7 +123,10 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     sys.stdout.flush()
     _stop_on_sigterm()
     try:
+        # returns on Ctrl-C or SIGTERM (Werkzeug's loop takes the KeyboardInterrupt)
         PooledWSGIServer(host, port, app, capturing=engine.capturing).serve_forever()
+        state = engine.snapshot()
+        click.echo(stopping_message([*(c["job"] for c in state["cameras"] if c["job"]), *state["jobs"]]), err=True)
     finally:
         shutdown_app(app)
         engine.close()
