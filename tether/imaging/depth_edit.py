@@ -171,15 +171,33 @@ def follow_edges(selection: np.ndarray, guide: np.ndarray, *, tile: float) -> np
     selection is fitted as a linear function of the guide's colour, so where the window holds an
     outline the selection steps with it, and where the guide is flat it is only smoothed. The fit is
     made on a copy reduced so that the window is about 8 px across (He & Sun, "Fast Guided Filter",
-    2015) and applied at full size, so the border is as sharp as the picture's own edge.
+    2015) and applied at full size, so the border is as sharp as the picture's own edge. Only the box
+    around the border that the fit reaches is worked on.
     """
     h, w = selection.shape
     side = 2 * max(1, round(UNSURE_TILES * tile)) + 1
     inside = (selection >= 0.5).astype(np.uint8)
     square = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
     unsure = cv2.dilate(inside, square) != cv2.erode(inside, square)
-    p_full = np.where(unsure, np.float32(0.5), selection).astype(np.float32)
+    followed = selection.astype(np.float32)  # (a copy)
+    rows, cols = np.nonzero(unsure.any(axis=1))[0], np.nonzero(unsure.any(axis=0))[0]
+    if not len(rows):
+        return followed
     radius = EDGE_TILES * tile
+    reach = round(2 * radius) + 2 * max(1, round(radius / 8))  # the fit is averaged twice: two windows
+    r0, r1 = max(0, int(rows[0]) - reach), min(h, int(rows[-1]) + reach + 1)
+    c0, c1 = max(0, int(cols[0]) - reach), min(w, int(cols[-1]) + reach + 1)
+    box = (slice(r0, r1), slice(c0, c1))
+    fitted = _guided_fit(followed[box], guide[box], unsure[box], radius)
+    followed[box] = np.where(unsure[box], fitted, followed[box])
+    return followed
+
+
+def _guided_fit(selection: np.ndarray, guide: np.ndarray, unsure: np.ndarray, radius: float) -> np.ndarray:
+    """(h, w) float32 0..1: which side of an outline of ``guide`` each pixel is on, by :func:`follow_edges`'s
+    guided filter over ``radius`` px, from ``selection`` where it is not ``unsure``."""
+    h, w = selection.shape
+    p_full = np.where(unsure, np.float32(0.5), selection).astype(np.float32)
     factor = max(1, round(radius / 8))
     small = (max(1, w // factor), max(1, h // factor))
     p = cv2.resize(p_full, small, interpolation=cv2.INTER_AREA)
@@ -211,11 +229,11 @@ def follow_edges(selection: np.ndarray, guide: np.ndarray, *, tile: float) -> np
         plane = cv2.resize(np.ascontiguousarray(a[..., c]), (w, h), interpolation=cv2.INTER_LINEAR)
         out += plane * (guide[..., c].astype(np.float32) * np.float32(1 / 255))
     # The fit says which side of the outline a pixel is on, leaning less the more the window's colours overlap:
-    # a ramp around one half makes that a selection again. Away from the border the depth map is sure, and the
-    # fit would only smear the picture's texture into it.
+    # a ramp around one half makes that a selection again. (Away from the border the depth map is sure, and the
+    # fit would only smear the picture's texture into it: the caller takes it on the border only.)
     t = np.clip((out - 0.5) / np.float32(2 * EDGE_RAMP) + 0.5, 0.0, 1.0)
-    followed: np.ndarray = np.where(unsure, t * t * (3.0 - 2.0 * t), selection).astype(np.float32)
-    return followed
+    fitted: np.ndarray = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    return fitted
 
 
 def edit_selection(depth: np.ndarray, edit: DepthEdit, *, guide: np.ndarray | None = None,
