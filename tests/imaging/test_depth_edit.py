@@ -184,6 +184,9 @@ def test_a_round_subject_is_selected_round_along_its_outline_not_in_tile_cuts() 
     texture = cv2.GaussianBlur(np.random.default_rng(5).normal(0, 18, (h, w, 3)).astype(np.float32), (0, 0), 1.5)
     image = np.clip(np.where(coin[..., None], np.float32([40, 150, 200]), np.float32([70, 120, 150])) + texture,
                     0, 255).astype(np.uint8)
+    grains = np.random.default_rng(6).integers(0, 320, (120, 2))  # the coin's dark grain, the ground's colour
+    for x, y in grains[coin[np.clip(grains[:, 1], 0, h - 1), grains[:, 0]]]:
+        cv2.circle(image, (int(x), int(y)), 2, (70, 120, 150), -1)
     depth = indexed_depth([(coin, 3.0)], ground=14.0)
     edit = DepthEdit.from_dict({"near": 2, "far": 4, "target": "background", "desaturate": 1})
     tiles_only = edit_selection(depth, edit)
