@@ -36,15 +36,17 @@ The tools, each run as its authors advise for a focus stack:
 
 Scoring (tests/imaging/registration.py): the truth is registered onto each result (ECC, full
 homography, coarse to fine) and the transform found is printed, rotation, shift of the centre and
-scale; PSNR and SSIM are then taken where the warped truth has pixels and the result does too
-(its alpha, if any), minus a 3 % border. The tools pick different reference frames and crop or
-rescale differently: scored without registration, a result would be judged on its geometry, not its
-sharpness. tether keeps frame 0's geometry, which is the truth's, so its transform should be the
-identity. Beside the tools, two rows computed from the truth: the best single frame, and the *oracle
-bound* (tests/imaging/oracle.py): per 8 px tile, the frame (registered with the renderer's true
-breathing) or blend of two neighbouring frames closest to the truth. No selection from the frames
-can come far above it, so where it is within 1 dB of the best peer no stacker that selects or blends
-can beat that peer by 1 dB: the frames, not the stacker, bound the case.
+scale; the truth is warped with Lanczos (bilinear would blur it where the transform falls between
+pixels, and lift the score of a result a fraction of a pixel off); PSNR and SSIM are then taken
+where it has pixels and the result does too (its alpha, if any), minus a 3 % border. The tools pick
+different reference frames and crop or rescale differently: scored without registration, a result
+would be judged on its geometry, not its sharpness. tether keeps frame 0's geometry, which is the
+truth's, so its transform should be the identity. Beside the tools, two rows computed from the
+truth: the best single frame, and the *oracle bound* (tests/imaging/oracle.py): per 8 px tile, the
+frame (registered with the renderer's true breathing) or blend of two neighbouring frames closest to
+the truth. No selection from the frames can come far above it, so where it is within 1 dB of the
+best peer no stacker that selects or blends can beat that peer by 1 dB: the frames, not the stacker,
+bound the case.
 
 Wall time and peak memory (the whole process: wall clock around it and its peak RSS from
 wait4; the larger of align_image_stack's and enfuse's) are medians over --runs runs, the tools taking
