@@ -58,7 +58,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         folder = Path(tmp)
         print(f"rendering {args.frames} frames of {args.scene} at {width}x{height} ...", flush=True)
-        paths, truth = render_case(case, folder)
+        paths, truth, _ = render_case(case, folder)
         band, smooth = regions(SceneTruth(args.scene), (width, height), truth)
         print("| slabs | wall s | peak MB | PSNR dB | PSNR near depth edges dB | noise where smooth (grey levels) |")
         print("|---|---:|---:|---:|---:|---:|")

@@ -36,11 +36,19 @@ The tools, each run as its authors advise for a focus stack:
 
 Scoring (tests/imaging/registration.py): the truth is registered onto each result (ECC, full
 homography, coarse to fine) and the transform found is printed, rotation, shift of the centre and
-scale; PSNR and SSIM are then taken where the warped truth has pixels and the result does too
-(its alpha, if any), minus a 3 % border. The tools pick different reference frames and crop or
-rescale differently: scored without registration, a result would be judged on its geometry, not its
-sharpness. tether keeps frame 0's geometry, which is the truth's, so its transform should be the
-identity. Wall time and peak memory (the whole process: wall clock around it and its peak RSS from
+scale; the truth is warped with Lanczos (bilinear would blur it where the transform falls between
+pixels, and lift the score of a result a fraction of a pixel off); PSNR and SSIM are then taken
+where it has pixels and the result does too (its alpha, if any), minus a 3 % border. The tools pick
+different reference frames and crop or rescale differently: scored without registration, a result
+would be judged on its geometry, not its sharpness. tether keeps frame 0's geometry, which is the
+truth's, so its transform should be the identity. Beside the tools, two rows computed from the
+truth: the best single frame, and the *oracle bound* (tests/imaging/oracle.py): per 8 px tile, the
+frame (registered with the renderer's true breathing) or blend of two neighbouring frames closest to
+the truth. No selection from the frames can come far above it, so where it is within 1 dB of the
+best peer no stacker that selects or blends can beat that peer by 1 dB: the frames, not the stacker,
+bound the case.
+
+Wall time and peak memory (the whole process: wall clock around it and its peak RSS from
 wait4; the larger of align_image_stack's and enfuse's) are medians over --runs runs, the tools taking
 turns within each run (first in one run, last in the next), so that a machine whose load changes
 slows them alike; "tether / focus-stack" is the median of the runs' ratios. --no-enfuse leaves the
@@ -70,7 +78,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the scoring and the second renderer live in tests/
 
 from tests.imaging.independent_render import render_stack
-from tests.imaging.registration import Score, score
+from tests.imaging.oracle import oracle_stack
+from tests.imaging.registration import Score, breathing_truth, score
 from tether.camera.sim import optics
 from tether.camera.sim.sensor import NoiseSource, noise_sigma
 from tether.camera.sim.truth import SceneTruth
@@ -132,11 +141,12 @@ def ensure_reference() -> None:
     subprocess.run([*apt, "install", "-y", "-q", "enfuse", "hugin-tools"], check=True, stdout=subprocess.DEVNULL)
 
 
-def render_case(case: Case, folder: Path) -> tuple[list[Path], np.ndarray]:
-    """Write the case's sweep as JPEGs into ``folder``; return the paths and the truth (frame 0's geometry)."""
+def render_case(case: Case, folder: Path) -> tuple[list[Path], np.ndarray, list[np.ndarray]]:
+    """Write the case's sweep as JPEGs into ``folder``; return the paths, the truth (frame 0's geometry) and
+    per frame the (3, 3) homography from frame 0's pixels to the same point in that frame (the true breathing)."""
     if case.renderer == "ind":
         stack = render_stack(case.size, case.frames, breathing=IND_BREATHING)
-        return stack.write(folder), stack.truth
+        return stack.write(folder), stack.truth, stack.geometry
     truth = SceneTruth(case.scene)
     targets = [o.focus_position for o in truth.objects]
     positions = np.linspace(min(targets) - 6, max(targets) + 6, case.frames)
@@ -148,7 +158,8 @@ def render_case(case: Case, folder: Path) -> tuple[list[Path], np.ndarray]:
         path = folder / f"frame{k:03d}.jpg"
         cv2.imwrite(str(path), sensor.add(image, noise_sigma("400")), [cv2.IMWRITE_JPEG_QUALITY, 95])
         paths.append(path)
-    return paths, truth.all_in_focus(case.size, focus_position=float(positions[0]))
+    geometry = [np.vstack([breathing_truth(float(p), float(positions[0]), case.size), [0, 0, 1]]) for p in positions]
+    return paths, truth.all_in_focus(case.size, focus_position=float(positions[0])), geometry
 
 
 # Runs the command from a small process: Linux children inherit the peak RSS of whoever forked
@@ -259,6 +270,13 @@ def best_single_frame(paths: list[Path], truth: np.ndarray) -> float:
     return best
 
 
+def oracle_bound(paths: list[Path], geometry: list[np.ndarray], truth: np.ndarray) -> Score:
+    """What the best selection from these frames scores, scored as the tools are: per 8 px tile the frame, or
+    blend of two neighbouring frames, closest to the truth (tests/imaging/oracle.py; 16 px tiles score less)."""
+    frames = (cv2.imread(str(path), cv2.IMREAD_COLOR) for path in paths)
+    return score(oracle_stack(frames, geometry, truth, tile=8), truth)
+
+
 def interpreter_baseline() -> float:
     """Peak RSS (MB) of ``tether stack --help``: what Python and the libraries the command loads cost."""
     # Not ``tether --version``: numpy and OpenCV are loaded only by the commands that use them.
@@ -305,11 +323,12 @@ def main() -> None:
             folder = root / name
             folder.mkdir()
             print(f"[{name}] rendering {case.frames} frames of {case.size[0]}x{case.size[1]} ...", flush=True)
-            paths, truth = render_case(case, folder)
+            paths, truth, geometry = render_case(case, folder)
             print(f"[{name}] {len(runners)} tool(s) taking turns, {args.runs} run(s) ...", flush=True)
             outcomes = run_tools(runners, paths, folder, args.runs, truth)
             mp = case.size[0] * case.size[1] / 1e6
-            rows.append((name, case, mp, outcomes, best_single_frame(paths, truth)))
+            rows.append((name, case, mp, outcomes, best_single_frame(paths, truth),
+                         oracle_bound(paths, geometry, truth)))
             print_table(rows[-1:], baseline, args.runs)  # as it goes: a long run stopped early keeps its cases
             if not args.keep:  # a case's frames and results are not needed past it (24 MP ones are large)
                 shutil.rmtree(folder)
@@ -327,17 +346,20 @@ def print_table(rows: list, baseline: float, runs: int) -> None:
           "(frame 0's geometry) onto the result.\n")
     print("| case | tool | wall s | peak MB | MB/MP | PSNR dB | SSIM | transform |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
-    for name, case, mp, outcomes, best in rows:
+    for name, case, mp, outcomes, best, oracle in rows:
         label = f"{name} ({case.frames} x {case.size[0]}x{case.size[1]})"
         for o in outcomes:
             cells = [label, o.tool, f"{o.wall:.2f}", f"{o.peak_mb:.0f}", f"{o.peak_mb / mp:.1f}",
                      f"{o.score.psnr:.2f}", f"{o.score.ssim:.4f}", o.score.registration.describe()]
             print("| " + " | ".join(cells) + " |")
         print(f"| {label} | best single frame | | | | {best:.2f} | | |")
-    print("\n| case | PSNR gain over the best peer (>= +1 dB) | MB/MP (<= 30) | tether's geometry (<= 0.02 deg, "
-          "0.3 px) | time / align_image_stack + enfuse | time / focus-stack (<= 0.5) | baseline / focus-stack |")
-    print("|---|---:|---:|---|---:|---:|---:|")
-    for name, _, mp, outcomes, _ in rows:
+        print(f"| {label} | oracle bound (from the truth, not a tool: per 8 px tile the frame or blend of two "
+              f"neighbouring frames closest to it) | | | | {oracle.psnr:.2f} | {oracle.ssim:.4f} | |")
+    print("\n| case | PSNR gain over the best peer (>= +1 dB) | oracle bound - best peer (< 1: no selection "
+          "gains 1 dB) | oracle bound - tether | MB/MP (<= 30) | tether's geometry (<= 0.02 deg, 0.3 px) | "
+          "time / align_image_stack + enfuse | time / focus-stack (<= 0.5) | baseline / focus-stack |")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|")
+    for name, _, mp, outcomes, _, oracle in rows:
         tether = outcomes[0]
         baseline = next((o for o in outcomes[1:] if o.tool.startswith("tether")), None)
         peers = [o for o in outcomes[1:] if o is not baseline]
@@ -345,6 +367,7 @@ def print_table(rows: list, baseline: float, runs: int) -> None:
         gain_cell = "- (no peer ran)" if best_peer is None else (
             f"{tether.score.psnr - best_peer.score.psnr:+.2f} vs {best_peer.tool} "
             f"{'ok' if tether.score.psnr - best_peer.score.psnr >= 1 else 'MISSED'}")
+        room = "-" if best_peer is None else f"{oracle.psnr - best_peer.score.psnr:+.2f}"
         reg = tether.score.registration
         shift = float(np.hypot(*reg.shift))
         geometry_ok = abs(reg.rotation_deg) <= 0.02 and shift <= 0.3
@@ -359,7 +382,7 @@ def print_table(rows: list, baseline: float, runs: int) -> None:
         versus = ratios.get("focus-stack")
         fs = "-" if versus is None else f"{versus:.2f} {'ok' if versus <= 0.5 else 'MISSED'}"
         before = ratios.get("baseline focus-stack")
-        print(f"| {name} | {gain_cell} | "
+        print(f"| {name} | {gain_cell} | {room} | {oracle.psnr - tether.score.psnr:+.2f} | "
               f"{tether.peak_mb / mp:.1f} {'ok' if tether.peak_mb / mp <= 30 else 'MISSED'} | "
               f"{reg.rotation_deg:+.3f} deg, {shift:.2f} px {'ok' if geometry_ok else 'MISSED'} | {enfuse} | {fs} | "
               f"{'-' if before is None else f'{before:.2f}'} |")

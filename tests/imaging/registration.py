@@ -114,13 +114,22 @@ def register(result: np.ndarray, truth: np.ndarray) -> Registration:
 
 
 def truth_on_result(truth: np.ndarray, reg: Registration) -> tuple[np.ndarray, np.ndarray]:
-    """The truth warped into the result's geometry, and the bool mask of pixels to score."""
+    """The truth warped into the result's geometry, and the bool mask of pixels to score.
+
+    Lanczos, not bilinear: a bilinear warp low-passes the truth wherever the transform lands between
+    pixels, and the truth's finest detail is what a stack lacks most, so a result that sits a fraction of
+    a pixel off frame 0 (rescaled or turned by its tool) scored higher for it: on the simulator's 1 MP
+    sweep tether's stack 32.17 dB in place, 32.52 against the truth moved 0.03 px, 33.52 moved 0.25 px;
+    focus-stack, which rescales, 1.3 dB above its Lanczos score and tether 0.6 (docs/stacking.md, "Scoring").
+    """
     w, h = reg.result_size
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    warped = cv2.warpPerspective(truth, reg.matrix, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT)
+    warped = cv2.warpPerspective(truth, reg.matrix, (w, h), flags=cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP,
+                                 borderMode=cv2.BORDER_CONSTANT)
     inside = cv2.warpPerspective(np.full(truth.shape[:2], 255, np.uint8), reg.matrix, (w, h), flags=flags,
                                  borderMode=cv2.BORDER_CONSTANT)
-    mask = cv2.erode(inside, np.ones((5, 5), np.uint8)) == 255
+    # Lanczos reaches 4 px: a pixel is scored only when its whole window lies in the truth.
+    mask = cv2.erode(inside, np.ones((9, 9), np.uint8)) == 255
     m = int(BORDER * min(w, h))
     mask[:m], mask[h - m:], mask[:, :m], mask[:, w - m:] = False, False, False, False
     return warped, mask
