@@ -1,7 +1,6 @@
 """``tether serve``: build the engine, the app, and run them until Ctrl-C."""
 from __future__ import annotations
 
-import ipaddress
 import logging
 import signal
 import socket
@@ -10,7 +9,7 @@ import threading
 
 import click
 
-from tether.config import Settings, is_loopback_host
+from tether.config import Settings, bare_host, host_port, is_loopback_host
 from tether.engine import Engine
 from tether.errors import TetherError
 from tether.events import EventBus
@@ -29,23 +28,16 @@ class ServerError(TetherError):
 def access_url(host: str, port: int, token: str) -> str:
     """The URL to open; with the token for non-loopback binds."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    shown = f"[{shown}]" if ":" in shown else shown
-    return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    return f"http://{host_port(shown, port)}/" + (f"?token={token}" if token else "")
 
 
 def listen_host(host: str) -> str:
-    """``host`` as the socket takes it: an IPv6 address without the brackets a URL puts round it ("[::1]");
-    ServerError for what is no host at all ("0.0.0.0:80": the port goes in its own option)."""
-    bare = host.strip()
-    if bare.startswith("[") and bare.endswith("]"):
-        bare = bare[1:-1]
-    if ":" in bare:
-        try:
-            ipaddress.IPv6Address(bare)
-        except ValueError:
-            raise ServerError(f"cannot listen on {host}: not a host name or address",
-                              hint="give the port with --port, and an IPv6 address as ::1 or [::1]") from None
-    return bare
+    """:func:`tether.config.bare_host`, with ServerError for what is no host at all."""
+    try:
+        return bare_host(host)
+    except ValueError:
+        raise ServerError(f"cannot listen on {host}: not a host name or address",
+                          hint="give the port with --port, and an IPv6 address as ::1 or [::1]") from None
 
 
 def check_can_listen(host: str, port: int) -> None:
@@ -59,7 +51,7 @@ def check_can_listen(host: str, port: int) -> None:
             raise ServerError(f"cannot listen on {host}: no such host name or address on this machine",
                               hint=f"{exc.strerror}; give one such as 127.0.0.1, 0.0.0.0 or [::1]") from None
         except OSError as exc:
-            raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            raise ServerError(f"cannot listen on {host_port(host, port)}: {exc.strerror or exc}",
                               hint="is another tether running? choose another --port") from None
 
 
