@@ -27,7 +27,7 @@ function card(b) {
   };
   return el("article", { class: "burst-card", dataset: { burst: b.id } },
     el("a", { href: `/refocus/${b.id}`, class: "thumb" },
-      b.frame_count ? el("img", { src: `/api/bursts/${b.id}/thumbnail.jpg`, alt: `burst ${b.id}`, loading: "lazy" }) : null),
+      b.frame_count ? el("img", { src: `/api/bursts/${b.id}/thumbnail.jpg?v=${b.bytes}`, alt: `burst ${b.id}`, loading: "lazy" }) : null),
     el("h3", { class: "title" }, b.title || b.id),
     el("p", { class: "meta" }, `${b.title ? `${b.id} · ` : ""}${formatDate(b.created)} · ${sessionNames.get(b.session) || b.session}`),
     el("p", { class: "meta" }, `${b.camera || "unknown camera"} · ${b.frame_count} frames · ${b.sources.join(", ")}`

@@ -1,6 +1,6 @@
 // Retouch on the Stack page (Zerene Stacker's model, made for a tablet): a brush over the stack that copies
-// pixels from a frame (the sharpest under the brush, the depth map's against halos, or the one on the
-// scrubber) or a slab. Mouse, pen and touch are pointer events on a canvas laid over the picture; a stroke
+// pixels from the frames sharpest under it (each place its own), a frame (the depth map's against halos,
+// or the one on the scrubber) or a slab. Mouse, pen and touch are pointer events on a canvas laid over the picture; a stroke
 // is sent when the pointer lifts, the server paints it and keeps it in the burst, and the page shows the
 // picture of the revision it answers with. Undo and redo are the server's too, so every browser (and a
 // reload, and a restarted server) sees the same strokes. Stacking again keeps the stack painted until then,

@@ -6,6 +6,8 @@ import json
 import cv2
 import numpy as np
 
+from tether.burst import BurstWriter, FrameMeta
+
 
 def test_info_verify_export_on_a_good_burst(run_tether, make_burst, tmp_path):
     path, _ = make_burst(4)
@@ -22,6 +24,33 @@ def test_info_verify_export_on_a_good_burst(run_tether, make_burst, tmp_path):
     assert not (tmp_path / "z.mp4").exists()
     run_tether("burst", "export", str(path), "--to", str(tmp_path / "dir"), check=True)
     assert len(list((tmp_path / "dir").glob("*.jpg"))) == 4
+
+
+def test_info_reads_as_words_with_the_title_notes_and_the_plans_warning(run_tether, tmp_path):
+    from tether.burst.derived import store_derived
+    from tether.engine.bursts import LABELS_NAME
+
+    plan = {"start": 13, "end": 200.0, "spacing": 17.0, "frames": 12, "count": 17, "step_class": "small",
+            "reason": "12 frames, as asked", "note": "",
+            "warnings": ["frames are 17 steps apart but the depth of field is about 3: some depths will not be "
+                         "sharp in any frame; allow more frames"]}
+    later = {"mode": "liveview", "range": [0, 12], "plan": dict(plan, start=0, end=12.0, spacing=1.0, frames=13)}
+    sweep = {"mode": "liveview", "range": [20, 200], "dof": 3.1, "plan": plan, "unit": "small focus steps",
+             "scale": {"small": 1.0}, "merged": [later]}
+    path = tmp_path / "b.burst"
+    with BurstWriter.create(path, camera={"model": "Test Cam"}, sweep=sweep) as writer:
+        for i in range(2):
+            writer.append(cv2.imencode(".jpg", np.full((8, 8, 3), 9 * i, np.uint8))[1].tobytes(),
+                          FrameMeta(captured_at=1_700_000_000 + 708.3 * i, focus_position=13 + 17 * i))
+    store_derived(path, LABELS_NAME, json.dumps({"title": "Coin, Café test", "notes": "f/2.8\nsecond try"}).encode())
+    said = run_tether("burst", "info", str(path), check=True).stdout
+    assert "  title       Coin, Café test\n  notes       f/2.8\n              second try\n" in said, said
+    assert ("  sweep       liveview; 12 frames 17 steps apart, 13..200; Near 20, Far 200; depth of field about "
+            "3.1 steps; extended by 1 later sweep(s): 13 frames 1 step apart, 0..12, Near 0, Far 12\n") in said, said
+    assert "  warning     frames are 17 steps apart but the depth of field is about 3" in said, said
+    assert "duration    11 min 48 s" in said and "{" not in said, said
+    data = json.loads(run_tether("burst", "info", "--json", str(path), check=True).stdout)
+    assert (data["title"], data["sweep"]["plan"]["frames"]) == ("Coin, Café test", 12)
 
 
 def test_verify_fails_with_one_line_per_problem(run_tether, make_burst):

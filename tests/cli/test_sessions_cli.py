@@ -30,6 +30,11 @@ def test_sessions_new_list_use_show(run_tether, data_dir: Path) -> None:
     bad = tether("new", "Other", "--template", "{session}-{barcode}-{seq}", check=False)
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr.count("\n") == 1 and "unknown token {barcode}" in bad.stderr and "{subject}" in bad.stderr
+    # a session is chosen by the name it was given, accents and all, as well as by its id
+    assert tether("new", "Café Müller", "--no-use").stdout.strip() == "created session Cafe-Muller"
+    assert tether("use", "Café Müller").stdout.strip() == "captures now land in session Cafe-Muller"
+    assert json.loads(tether("show", "café müller", "--json").stdout)["name"] == "Café Müller"
+    tether("use", "default")
     missing = tether("use", "nope", check=False)
     assert missing.returncode == 1 and "no session 'nope'" in missing.stderr
-    assert sorted(p.name for p in (data_dir / "sessions").iterdir()) == [".current", "Acme-shoes"]
+    assert sorted(p.name for p in (data_dir / "sessions").iterdir()) == [".current", "Acme-shoes", "Cafe-Muller"]

@@ -78,7 +78,8 @@ def test_bad_inputs_are_one_line_errors(stack_files, run_tether, tmp_path: Path)
         (str(paths[0]), str(junk)): "not an image",
         (str(paths[0]), str(small)): "one size",
         (str(paths[0]),): "at least two frames",
-        (str(paths[0]), str(paths[1]), "--range", "5:9"): "frame range 5-9 is not within the frames there are, 1-2",
+        (str(paths[0]), str(paths[1]), "--range", "5:9"): "frame range 5-9 is not within the frames there are, 1-2 "
+                                                           "(the last frame is 2)",
         (str(paths[0]), str(paths[1]), "--range", "0:999"): "frame range 0-999 is not within",  # not cut to fit
         (str(paths[0]), str(paths[1]), "--range", "2:1"): "give FIRST <= LAST",
         (str(paths[0]), str(paths[1]), "--range", "0:1"): "frames are counted from 1",

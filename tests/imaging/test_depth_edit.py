@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from tether.errors import InvalidInput
-from tether.imaging.depth_edit import DepthEdit, adjust, depth_selection, edit_weight, finish, render_index_map
+from tether.imaging.depth_edit import (
+    DepthEdit,
+    adjust,
+    depth_selection,
+    edit_selection,
+    edit_weight,
+    finish,
+    render_index_map,
+)
 from tether.imaging.display import blend_at_index, packed
 
 RNG = np.random.default_rng(3)
@@ -157,3 +165,38 @@ def test_a_grey_blurred_background_keeps_no_colour_around_the_subject_or_the_obj
     inside = cv2.erode(leaf.astype(np.uint8), np.ones((17, 17), np.uint8)).astype(bool)
     assert kept[inside].mean() > 0.97 * before[inside].mean()  # the subject keeps its colour
     assert kept[coin].mean() < 4  # the nearer object is background too, to its rim
+
+
+def outline_error(selection: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """(mean, largest) distance in px from the border of ``selection`` (at one half) to the outline of ``truth``."""
+    square = np.ones((3, 3), np.uint8)
+    border = cv2.morphologyEx((selection >= 0.5).astype(np.uint8), cv2.MORPH_GRADIENT, square) > 0
+    outline = cv2.morphologyEx(truth.astype(np.uint8), cv2.MORPH_GRADIENT, square) > 0
+    distance = cv2.distanceTransform((~outline).astype(np.uint8), cv2.DIST_L2, 5)[border]
+    return float(distance.mean()), float(distance.max())
+
+
+def test_a_round_subject_is_selected_round_along_its_outline_not_in_tile_cuts() -> None:
+    """The trial's export: the depth map's tiles cut a coin's outline into straight pieces a few tiles long, px off."""
+    h, w = 240, 320
+    rows, cols = np.mgrid[:h, :w]
+    coin = np.hypot(rows - 118.3, cols - 151.7) < 61.5
+    texture = cv2.GaussianBlur(np.random.default_rng(5).normal(0, 18, (h, w, 3)).astype(np.float32), (0, 0), 1.5)
+    image = np.clip(np.where(coin[..., None], np.float32([40, 150, 200]), np.float32([70, 120, 150])) + texture,
+                    0, 255).astype(np.uint8)
+    grains = np.random.default_rng(6).integers(0, 320, (120, 2))  # the coin's dark grain, the ground's colour
+    for x, y in grains[coin[np.clip(grains[:, 1], 0, h - 1), grains[:, 0]]]:
+        cv2.circle(image, (int(x), int(y)), 2, (70, 120, 150), -1)
+    depth = indexed_depth([(coin, 3.0)], ground=14.0)
+    edit = DepthEdit.from_dict({"near": 2, "far": 4, "target": "background", "desaturate": 1})
+    tiles_only = edit_selection(depth, edit)
+    assert tiles_only is not None and outline_error(tiles_only, coin)[1] > 4  # what the export showed
+    followed = edit_selection(depth, edit, guide=image, tile=8)
+    assert followed is not None
+    mean, largest = outline_error(followed, coin)
+    assert mean < 1.0 and largest <= 3, (mean, largest)
+    # it is a selection, not a blur of one: the coin in to its rim, the board out to its edge
+    inside = cv2.distanceTransform(coin.astype(np.uint8), cv2.DIST_L2, 5)
+    outside = cv2.distanceTransform((~coin).astype(np.uint8), cv2.DIST_L2, 5)
+    assert followed[inside > 2].min() > 0.8 and followed[inside > 2].mean() > 0.99 and followed[outside > 2].max() < 0.1
+    assert np.array_equal(followed[outside > 30], tiles_only[outside > 30])  # away from it, the depth map decides

@@ -1,6 +1,6 @@
 """Retouch strokes as pure functions: a stroke's core is the aligned, colour-matched source; its soft edge
-blends; nothing outside it changes; replaying fewer strokes gives the stack back bit for bit; the brushes
-pick the sharpest frame or the depth map's."""
+blends; nothing outside it changes; replaying fewer strokes gives the stack back bit for bit; the sharpest
+brush takes each place from its own sharpest frames, the halo brush the depth map's frame."""
 from __future__ import annotations
 
 import cv2
@@ -11,11 +11,13 @@ from tether.errors import InvalidInput
 from tether.imaging import ArrayFrames, FocusIndex, compute_focus_index, stack_frames
 from tether.imaging import transforms as tf
 from tether.imaging.retouch import (
+    FocusMaps,
     Source,
     Stroke,
     aligned_region,
+    focus_region,
+    halo_frame,
     path_distance,
-    pick_frame,
     replay,
     simplify_path,
     stroke_box,
@@ -33,9 +35,11 @@ def stacked(synthetic):
     index = compute_focus_index(source)
     base = stack_frames(source, index=index, frames=range(0, 4)).image
 
+    def frame(k: int, box: tuple[int, int, int, int]) -> np.ndarray:
+        return aligned_region(stack.frames[k], index.transforms[k], index.gains[k], box, index.shape)
+
     def read(src: Source, box: tuple[int, int, int, int]) -> np.ndarray:
-        return aligned_region(stack.frames[src.number], index.transforms[src.number], index.gains[src.number], box,
-                              index.shape)
+        return focus_region(FocusMaps.of(index), box, frame) if src.kind == "focus" else frame(src.number, box)
 
     return stack, index, base, read
 
@@ -109,7 +113,30 @@ def test_a_stroke_round_trips_and_bad_ones_are_refused() -> None:
             Stroke.from_dict({**good, **bad})
 
 
-def test_the_sharpest_brush_follows_the_curves_and_the_halo_brush_the_depth_map() -> None:
+def test_the_sharpest_brush_never_blurs_a_small_subject_under_a_wide_brush(stacked) -> None:
+    """The trial's coin: a wide brush over a small near disc on a far slope. One frame for the whole brush (what
+    most of it covers, the far slope's) blurred the disc; each place from its own sharpest frames keeps it."""
+    stack, index, base, read = stacked
+    rows, cols = np.mgrid[:120, :160]
+    disc = np.hypot(rows - 84, cols - 112) < 15  # the near disc (frame 1.35), well inside its rim
+    ring = (np.hypot(rows - 84, cols - 112) > 22) & (np.hypot(rows - 84, cols - 112) < 55)
+    far = ring & (cols > 130) & (cols < 150)  # the slope's far side under the brush, which the base left soft
+    wide = Stroke(points=((112.0, 84.0),), radius=60.0, hardness=1.0, opacity=1.0, source=Source("focus"))
+    once = index.refocus(112.0, 84.0, radius=round(60.0 / index.tile)).frame  # the one frame it used to copy
+    assert once is not None and once >= 5
+
+    def error(image: np.ndarray, where: np.ndarray) -> float:
+        return float(np.abs(image.astype(np.float64) - stack.sharp)[where].mean())
+
+    painted = replay(base, [wide], read)
+    one_frame = replay(base, [Stroke(wide.points, 60.0, 1.0, 1.0, Source("frame", once))], read)
+    assert error(one_frame, disc) > 2 * error(base, disc)  # the old brush blurred the disc
+    assert error(painted, disc) <= 1.1 * error(base, disc)  # the new one keeps it as sharp as it was
+    assert error(painted, far) < 0.7 * error(base, far)  # and mends what the base left soft
+    assert Stroke.from_dict(wide.to_dict()) == wide and wide.to_dict()["source"] == {"kind": "focus"}
+
+
+def test_the_halo_brush_follows_the_depth_map() -> None:
     # 6 x 6 tiles, 10 frames: every tile sharpest at frame 2, but the middle one's curve peaks at 8
     # (the blur of a near edge, say): the depth map smooths that outlier away
     n, rows, cols = 10, 6, 6
@@ -120,9 +147,7 @@ def test_the_sharpest_brush_follows_the_curves_and_the_halo_brush_the_depth_map(
     index = FocusIndex(scores=scores, shape=(rows * 16, cols * 16), tile=16,
                        transforms=np.repeat(np.eye(3)[None], n, axis=0), gains=np.ones((n, 3), np.float32))
     at = (3 * 16 + 8.0, 3 * 16 + 8.0)
-    assert pick_frame(index, at, 4.0, "sharpest") == 8
-    assert pick_frame(index, at, 4.0, "halo") == 2
-    assert pick_frame(index, (8.0, 8.0), 4.0, "sharpest") == 2
+    assert index.best[3, 3] == 8 and halo_frame(index, at) == 2
 
 
 def test_a_long_path_is_kept_as_few_points_within_half_a_pixel() -> None:

@@ -158,3 +158,38 @@ def test_the_selection_can_be_shown_tinted_on_the_preview(client, ready) -> None
     change = np.abs(shown - plain).mean(axis=2)
     assert change[:, 96:144].mean() > 20 and np.concatenate([change[:, :56], change[:, 184:]], axis=1).max() <= 2
     assert client.post(f"/api/bursts/{ready}/depth/preview?show=all", json=chosen).status_code == 400
+
+
+def test_the_full_size_export_selects_a_round_subject_round(client, engine) -> None:
+    """The trial's coin: a round subject, selected by its depth, its background made grey; the export's border
+    between colour and grey follows the coin's outline, not the focus index's tiles."""
+    burst_id, path = engine.store.new_burst_path()
+    h, w = 240, 320
+    rows, cols = np.mgrid[:h, :w]
+    coin = np.hypot(rows - 121.4, cols - 158.6) < 71.5
+    rng = np.random.default_rng(4)
+    texture = cv2.GaussianBlur(rng.normal(0, 25, (h, w, 3)).astype(np.float32), (0, 0), 1.2)
+    sharp = np.clip(np.where(coin[..., None], np.float32([40, 150, 200]), np.float32([120, 130, 90])) + texture,
+                    0, 255).astype(np.uint8)
+    with BurstWriter.create(path, camera={"model": "Test rig"}, sweep={"mode": "liveview"}, fsync=False) as writer:
+        for k in range(FRAMES):
+            ground = cv2.GaussianBlur(sharp, (0, 0), 0.3 + 0.9 * abs(10 - k))
+            near = cv2.GaussianBlur(sharp, (0, 0), 0.3 + 0.9 * abs(1 - k))
+            soft = cv2.GaussianBlur(coin.astype(np.float32), (0, 0), 0.3 + 0.9 * abs(1 - k))[..., None]
+            image = np.clip(soft * near + (1 - soft) * ground, 0, 255).astype(np.uint8)
+            _, data = cv2.imencode(".png", image)
+            writer.append(data.tobytes(), FrameMeta(captured_at=time.time(), focus_position=10 * k,
+                                                    exposure={"f_number": 4}))
+    wait_job(client, client.post(f"/api/bursts/{burst_id}/refocus-map").get_json()["job"])
+    client.put(f"/api/bursts/{burst_id}/depth/settings",
+               json={"near": 0, "far": 2.5, "target": "background", "desaturate": 1})
+    job = wait_job(client, client.post(f"/api/bursts/{burst_id}/depth/export", json={"format": "png"})
+                   .get_json()["job"])
+    image = cv2.imdecode(np.frombuffer(client.get(f"/api/exports/{job['result']['export']}").data, np.uint8),
+                         cv2.IMREAD_COLOR).astype(float)
+    coloured = (image.max(axis=2) - image.min(axis=2)) > 25  # the coin kept its colour, the ground is grey
+    square = np.ones((3, 3), np.uint8)
+    border = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_GRADIENT, square) > 0
+    outline = cv2.morphologyEx(coin.astype(np.uint8), cv2.MORPH_GRADIENT, square) > 0
+    off = cv2.distanceTransform((~outline).astype(np.uint8), cv2.DIST_L2, 5)[border]
+    assert off.mean() < 1.0 and off.max() <= 3, (off.mean(), off.max())

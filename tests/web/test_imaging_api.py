@@ -138,3 +138,32 @@ def test_a_raw_burst_is_shown_stacked_to_16_bit_and_its_frames_saved_as_the_came
     saved = wait_job(client, client.post(f"/api/bursts/{burst_id}/save-frame", json={"frame": 2}).get_json()["job"])
     assert saved["state"] == "done" and saved["result"]["name"].endswith(".dng")
     assert client.get(f"/api/exports/{saved['result']['export']}").data == dngs[2]
+
+
+def test_the_gallery_thumbnail_is_the_stack_once_there_is_one(client, engine) -> None:
+    from tether.burst import BurstWriter, FrameMeta
+
+    # cells of 64 px, whose edges a thumbnail (1/8) still shows: the left half sharp in frame 0, the right in frame 4
+    rng = np.random.default_rng(3)
+    scene = cv2.resize((rng.random((12, 20, 3)) * 255).astype(np.uint8), (1280, 768), interpolation=cv2.INTER_NEAREST)
+    burst_id, path = engine.store.new_burst_path()
+    with BurstWriter.create(path, camera={"model": "Test rig"}, sweep={"mode": "liveview"}) as writer:
+        for i in range(5):
+            frame = scene.copy()
+            frame[:, :640] = cv2.GaussianBlur(scene, (0, 0), 0.3 + 6 * i)[:, :640]
+            frame[:, 640:] = cv2.GaussianBlur(scene, (0, 0), 0.3 + 6 * (4 - i))[:, 640:]
+            writer.append(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes(),
+                          FrameMeta(focus_position=10 * i))
+
+    def thumbnail_psnr() -> float:
+        # as the gallery asks for it: versioned by the burst's size (a browser's cached copy is not shown after a stack)
+        version = next(b["bytes"] for b in client.get("/api/bursts").get_json() if b["id"] == burst_id)
+        thumb = cv2.imdecode(np.frombuffer(client.get(f"/api/bursts/{burst_id}/thumbnail.jpg?v={version}").data,
+                                           np.uint8), cv2.IMREAD_COLOR)
+        return float(cv2.PSNR(thumb, cv2.resize(scene, (160, 96), interpolation=cv2.INTER_AREA)))
+
+    before = thumbnail_psnr()  # the middle frame: both halves blurred
+    job = wait_job(client, client.post(f"/api/bursts/{burst_id}/stack", json={"format": "jpeg"}).get_json()["job"])
+    assert job["state"] == "done", job
+    after = thumbnail_psnr()
+    assert after > before + 3, (before, after)

@@ -8,7 +8,7 @@ import time
 import cv2
 import numpy as np
 
-from tether.burst import open_burst, store_derived_items
+from tether.burst import BurstWriter, FrameMeta, open_burst, store_derived_items
 
 
 def wait_job(client, job_id: str, timeout: float = 30.0) -> dict:
@@ -46,7 +46,7 @@ def test_a_stroke_mends_a_soft_region_undo_redo_and_a_restart(client, focus_burs
                           json={"points": [[0.72, 0.5], [0.85, 0.5]], "radius": 0.12, "hardness": 0.8})
     assert painted.status_code == 201, painted.get_json()
     stroke = painted.get_json()["strokes"][0]
-    assert stroke["source"] == {"kind": "frame", "number": 5} and stroke["brush"] == "sharpest"
+    assert stroke["source"] == {"kind": "focus"} and stroke["brush"] == "sharpest"
     retouched = png(client, burst_id)
     assert sharpness(retouched[right]) > 2 * sharpness(stacked[right])
     np.testing.assert_array_equal(retouched[:, :100], stacked[:, :100])  # nothing changed outside the brush
@@ -67,14 +67,17 @@ def test_a_stroke_mends_a_soft_region_undo_redo_and_a_restart(client, focus_burs
     exported = again.get(f"/api/exports/{job['result']['export']}")
     np.testing.assert_array_equal(cv2.imdecode(np.frombuffer(exported.data, np.uint8), cv2.IMREAD_UNCHANGED),
                                   retouched)
-    # the new engine has no focus index (the stack's was never stored): a brush that needs one starts its job
+    # the new engine has no focus index (the stack's was never stored): the sharpest brush follows the maps kept
+    # with the stack, the halo brush needs the index and starts its job
     sharpest = {"points": [[0.3, 0.5]], "radius": 0.05}
-    waiting = again.post(f"/api/bursts/{burst_id}/retouch/strokes", json=sharpest)
+    assert again.post(f"/api/bursts/{burst_id}/retouch/strokes", json=sharpest).status_code == 201
+    halo = {**sharpest, "brush": "halo"}
+    waiting = again.post(f"/api/bursts/{burst_id}/retouch/strokes", json=halo)
     assert waiting.status_code == 409 and "being computed" in waiting.get_json()["error"]
     prepared = again.post(f"/api/bursts/{burst_id}/refocus-map").get_json()
     if not prepared["ready"]:
         assert wait_job(again, prepared["job"])["state"] == "done"
-    assert again.post(f"/api/bursts/{burst_id}/retouch/strokes", json=sharpest).status_code == 201
+    assert again.post(f"/api/bursts/{burst_id}/retouch/strokes", json=halo).status_code == 201
 
 
 def test_slabs_are_kept_and_painted_from_and_bad_strokes_refused(client, focus_burst) -> None:
@@ -165,19 +168,59 @@ def test_a_layer_kept_before_stacks_were_named_is_painted_kept_and_restored(clie
     path = engine.store.burst_path(burst_id)
     assert wait_job(client, client.post(f"/api/bursts/{burst_id}/stack", json={"range": [0, 1]})
                     .get_json()["job"])["state"] == "done"
-    # the burst as the previous version left it: one stack's pictures under fixed names, a layer without prefix
+    # the burst as earlier versions left it: one stack's pictures under fixed names, a layer without prefix, no
+    # focus maps, and a stroke of the sharpest brush as it was kept then: the one frame it copied
     with open_burst(path) as reader:
         layer = json.loads(reader.derived("retouch.json"))
         named = [n for n in reader.derived_names() if n.startswith(layer["prefix"])]
-        items = {n.replace(layer["prefix"], "retouch-"): reader.derived(n) for n in named}
+        items = {n.replace(layer["prefix"], "retouch-"): reader.derived(n) for n in named
+                 if not n.endswith("focus.npz")}
+        stacked = png(client, burst_id)
     del layer["prefix"], layer["made"]
+    old = {"points": [[150.0, 30.0]], "radius": 12.0, "hardness": 1.0, "opacity": 1.0,
+           "source": {"kind": "frame", "number": 5}, "brush": "sharpest"}
+    layer["strokes"], layer["revision"] = [old], layer["revision"] + 1
     store_derived_items(path, {**items, "retouch.json": json.dumps(layer).encode()}, drop=named)
-    stacked = png(client, burst_id)
+    replayed = png(client, burst_id)
+    assert not np.array_equal(replayed[20:40, 140:160], stacked[20:40, 140:160])  # the old stroke replays
+    np.testing.assert_array_equal(replayed[60:, :], stacked[60:, :])
+    # a new stroke of the sharpest brush keeps the loaded focus index's maps with the layer, and follows them
     assert client.post(f"/api/bursts/{burst_id}/retouch/strokes",
-                       json={"points": [[0.8, 0.5]], "radius": 0.1}).status_code == 201
+                       json={"points": [[0.8, 0.7]], "radius": 0.1}).status_code == 201
+    with open_burst(path) as reader:
+        assert "retouch-focus.npz" in reader.derived_names()
     retouched = png(client, burst_id)
-    assert not np.array_equal(retouched, stacked)
+    assert sharpness(retouched[80:100, 145:165]) > 2 * sharpness(stacked[80:100, 145:165])
     assert wait_job(client, client.post(f"/api/bursts/{burst_id}/stack", json={}).get_json()["job"])["state"] == "done"
     restored = client.post(f"/api/bursts/{burst_id}/retouch/restore", json={"stack": layer["stack"]})
-    assert restored.status_code == 200 and len(restored.get_json()["strokes"]) == 1, restored.get_json()
+    assert restored.status_code == 200 and len(restored.get_json()["strokes"]) == 2, restored.get_json()
     np.testing.assert_array_equal(png(client, burst_id), retouched)
+
+
+def test_a_wide_sharpest_brush_never_blurs_the_small_subject_it_is_painted_on(client, engine) -> None:
+    """The trial's coin: a wide stroke of the sharpest brush centred on a small near subject. It used to copy one
+    frame for the whole brush, the one most of it covers: the far background's, which blurred the subject."""
+    burst_id, path = engine.store.new_burst_path()
+    w, h, frames = 192, 128, 8
+    rng = np.random.default_rng(3)
+    texture = cv2.resize((rng.random((h // 2, w // 2, 3)) * 255).astype(np.uint8), (w, h),
+                         interpolation=cv2.INTER_NEAREST)
+    rows, cols = np.mgrid[:h, :w]
+    coin = (np.hypot(rows - 64, cols - 60) < 18)[..., None]
+    with BurstWriter.create(path, camera={"model": "Test rig"}, sweep={"mode": "liveview"}, fsync=False) as writer:
+        for k in range(frames):  # the coin sharp in frame 0, the background in frame 7
+            image = np.where(coin, cv2.GaussianBlur(texture, (0, 0), 0.3 + 1.2 * k),
+                             cv2.GaussianBlur(texture, (0, 0), 0.3 + 1.2 * (frames - 1 - k)))
+            _, data = cv2.imencode(".png", image)
+            writer.append(data.tobytes(), FrameMeta(captured_at=time.time(), focus_position=20 * k))
+    job = wait_job(client, client.post(f"/api/bursts/{burst_id}/stack", json={"format": "png"}).get_json()["job"])
+    assert job["state"] == "done", job
+    stacked = png(client, burst_id)
+    on_coin = (slice(54, 74), slice(50, 70))
+    background = (slice(20, 108), slice(120, 180))
+    painted = client.post(f"/api/bursts/{burst_id}/retouch/strokes",
+                          json={"points": [[60 / w, 0.5], [62 / w, 0.5]], "radius": 0.4, "hardness": 1.0})
+    assert painted.status_code == 201, painted.get_json()
+    retouched = png(client, burst_id)
+    assert sharpness(retouched[on_coin]) >= 0.9 * sharpness(stacked[on_coin])  # it was sharp, and stays so
+    assert sharpness(retouched[background]) >= 0.9 * sharpness(stacked[background])

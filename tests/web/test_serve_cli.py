@@ -79,8 +79,18 @@ def test_generated_token_is_printed_and_required(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
         assert refused.status_code == 401
-        assert requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 200
+        auth = {"Authorization": f"Bearer {token}"}
+        assert requests.get(url, headers=auth, timeout=5).status_code == 200
+        sweep = requests.post(f"http://127.0.0.2:{port}/api/cameras/sim:macro/sweep", headers=auth, timeout=10,
+                              json={"range": [30, 230], "frames": 200})
+        assert sweep.status_code == 202, sweep.text
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+        said = process.communicate(timeout=30)[0]
     assert process.returncode == 0  # SIGTERM (like Ctrl-C) is a clean stop
+    # the terminal says what the stop interrupted
+    assert "Stopping: Sweep stopped here (a sweep keeps the frames it took" in said, said
+    # what happened is kept in the data folder's log (information lines the terminal does not show), not the token
+    logged = (tmp_path / "data" / "logs" / "tether.log").read_text(encoding="utf-8")
+    assert f"serving sim:macro on 127.0.0.2:{port}" in logged and logged.rstrip().endswith("stopped"), logged
+    assert token not in logged, logged

@@ -58,12 +58,13 @@ def test_bursts_are_titled_noted_filtered_and_searched(client, engine, burst) ->
     client.post("/api/sessions", json={"name": "Insects", "template": "bug-{seq:02}"})
     new = burst()
     assert new == "bug-01"
-    titled = client.patch(f"/api/bursts/{new}", json={"title": "Fly, left eye", "notes": "Hoverfly\nstacked later"})
+    notes = "Hoverfly\nstacked later at Café Müller"
+    titled = client.patch(f"/api/bursts/{new}", json={"title": "Fly, left eye", "notes": notes})
     assert titled.status_code == 200
     assert (titled.get_json()["title"], titled.get_json()["session"]) == ("Fly, left eye", "Insects")
     # kept in the burst file itself: a fresh server reads them back
     engine.bursts._summaries.clear()
-    assert engine.bursts.summary(new)["notes"] == "Hoverfly\nstacked later"
+    assert engine.bursts.summary(new)["notes"] == notes
 
     def ids(**query: str) -> list[str]:
         return [b["id"] for b in client.get("/api/bursts", query_string=query).get_json()]
@@ -72,6 +73,8 @@ def test_bursts_are_titled_noted_filtered_and_searched(client, engine, burst) ->
     assert ids(session="Insects") == [new] and ids(session="default") == [old]
     assert ids(q="hoverfly") == [new] and ids(q="LEFT eye") == [new] and ids(q="bug-01") == [new]
     assert ids(q="beetle") == [] and ids(session="Insects", q=old) == []
+    # typed as a person types it, without the accents (or with them)
+    assert ids(q="cafe muller") == [new] and ids(q="CAFÉ") == [new]
 
 
 @pytest.mark.parametrize("method, url, body", [

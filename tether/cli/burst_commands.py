@@ -5,12 +5,14 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from tether.burst import BurstError, open_burst
 from tether.burst.exports import export as run_export
 from tether.burst.recovery import repair as run_repair
+from tether.engine.bursts import burst_labels
 from tether.numbering import frame_index, frame_number
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -27,24 +29,28 @@ def burst() -> None:
 def info(file: Path, as_json: bool) -> None:
     """Show what a burst holds: camera, sweep, frames, focus range, derived data."""
     with open_burst(file) as reader:
-        summary = reader.info()
+        summary = dict(reader.info(), **burst_labels(reader))
         frames = [m.to_dict() for m in reader.frames_meta()]
     if as_json:
         click.echo(json.dumps(dict(summary, frames=frames), indent=2))
         return
     camera = summary["camera"]
-    lines = [
-        f"{file}",
+    lines = [f"{file}"]
+    lines += [f"  {key:<11} {summary[key]}".replace("\n", "\n" + " " * 14) for key in ("title", "notes")
+              if summary[key]]
+    lines += [
         f"  format      {summary['format_version']}  status {summary['status']}"
         + ("  (recovered by scanning: not closed properly)" if summary["recovered"] else ""),
         f"  camera      {' '.join(str(camera[k]) for k in ('model', 'serial', 'lens') if camera.get(k)) or '-'}",
-        f"  sweep       {json.dumps(summary['sweep'], sort_keys=True)}",
+        f"  sweep       {_sweep_text(summary['sweep'])}",
+        *(f"  {'plan note':<11} {text}" for text in _plan_texts(summary["sweep"], "note")),
+        *(f"  {'warning':<11} {text}" for text in _plan_texts(summary["sweep"], "warnings")),
         f"  frames      {summary['frame_count']}  "
         f"({', '.join(summary['sources']) or '-'}; {', '.join(summary['sizes']) or '-'})",
         f"  focus       {summary['focus_range'][0]}..{summary['focus_range'][1]} steps"
         if summary["focus_range"]
         else "  focus       -",
-        f"  duration    {summary['duration_s']:.2f} s   size {summary['bytes'] / 1e6:.1f} MB",
+        f"  duration    {_duration_text(summary['duration_s'])}   size {summary['bytes'] / 1e6:.1f} MB",
         f"  derived     {', '.join(summary['derived']) or '-'}",
     ]
     if summary["corrupt_frames"]:
@@ -52,6 +58,48 @@ def info(file: Path, as_json: bool) -> None:
         lines.append(f"  corrupt     frames {corrupt} (as the camera sent them)")
     lines += [f"  problem     {p}" for p in summary["problems"]]
     click.echo("\n".join(lines))
+
+
+def _sweep_text(sweep: dict[str, Any]) -> str:
+    """The sweep record in words: its mode, the plan's frames and spacing, the range, the depth of field, and
+    the sweeps that extended it."""
+    if not sweep:
+        return "-"
+    parts = [str(sweep.get("mode", "?")), *_span_texts(sweep)]
+    if isinstance(sweep.get("dof"), int | float):
+        parts.append(f"depth of field about {sweep['dof']:.1f} steps")
+    merged = [m for m in sweep.get("merged") or [] if isinstance(m, dict)]
+    if merged:
+        parts.append(f"extended by {len(merged)} later sweep(s): " + "; ".join(
+            ", ".join(_span_texts(m)) or "?" for m in merged))
+    known = {"mode", "plan", "range", "dof", "scale", "unit", "prescan", "merged"}
+    parts += [f"{key} {json.dumps(value)}" for key, value in sorted(sweep.items()) if key not in known]
+    return "; ".join(parts)
+
+
+def _span_texts(sweep: dict[str, Any]) -> list[str]:
+    """What a sweep record says of its frames and range: ``60 frames 3 steps apart, 21..198``, ``Near 22, Far 198``."""
+    plan, focus_range, out = sweep.get("plan") or {}, sweep.get("range"), []
+    if {"frames", "spacing", "start", "end"} <= plan.keys():
+        steps = f"{plan['spacing']:g} step{'' if plan['spacing'] == 1 else 's'}"
+        out.append(f"{plan['frames']} frames {steps} apart, {plan['start']:g}..{plan['end']:g}")
+    if focus_range:
+        out.append(f"Near {focus_range[0]:g}, Far {focus_range[1]:g}")
+    return out
+
+
+def _plan_texts(sweep: dict[str, Any], key: str) -> list[str]:
+    """The sweep plan's note (one sentence) or warnings (a list), as a list of sentences."""
+    value = (sweep.get("plan") or {}).get(key) or []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _duration_text(seconds: float) -> str:
+    """``15.69 s``, or ``11 min 48 s`` from a minute up (a burst extended later spans the pause)."""
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
 
 
 @burst.command(short_help="Check every checksum; exit 1 on a problem.")

@@ -63,22 +63,24 @@ def new(app: AppContext, name: str, client: str, notes: str, template: str, no_u
 
 
 @sessions.command(short_help="Make a session current.")
-@click.argument("session_id")
+@click.argument("session")
 @pass_app
-def use(app: AppContext, session_id: str) -> None:
-    """Make SESSION_ID the session captures land in ('default': the data from before sessions)."""
-    session = _store(app).sessions.use(session_id)
-    click.echo(f"captures now land in session {session.id}")
+def use(app: AppContext, session: str) -> None:
+    """Make SESSION (its id or its name) the session captures land in ('default': the data from before sessions)."""
+    catalogue = _store(app).sessions
+    chosen = catalogue.use(catalogue.find(session).id)
+    click.echo(f"captures now land in session {chosen.id}")
 
 
 @sessions.command(short_help="One session's details (default: the current one).")
-@click.argument("session_id", required=False)
+@click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @pass_app
-def show(app: AppContext, session_id: str | None, as_json: bool) -> None:
-    """Name, client, notes, naming template, counter and contents of a session (default: the current one)."""
+def show(app: AppContext, name: str | None, as_json: bool) -> None:
+    """Name, client, notes, naming template, counter and contents of session NAME (its id or its name;
+    default: the current one)."""
     store = _store(app)
-    session = store.sessions.get(session_id) if session_id else store.sessions.current()
+    session = store.sessions.find(name) if name else store.sessions.current()
     # the CLI runs where the files are: saying where they are helps (the web API never does)
     folder = store.bursts_dir.parent if session.id == DEFAULT else store.sessions.folder(session.id)
     facts = {**session.to_dict(), **_counts(store, session), "folder": str(folder)}

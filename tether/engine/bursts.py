@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import cv2
+import numpy as np
 
 from tether.burst import BurstBusy, BurstReader, keep_derived, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
@@ -21,10 +22,12 @@ from tether.burst.locking import being_written
 from tether.burst.recent import Recent
 from tether.engine.burst_frames import BurstFrames, check_frame_index, frame_pixels, readable_frames
 from tether.engine.heap import limit_heap_growth, release_free_heap
-from tether.engine.retouch_layer import keep_for_retouch
+from tether.engine.naming import folded
+from tether.engine.retouch_layer import base_name, decode_png, keep_for_retouch, stored_layer
 from tether.engine.store import PANEL_SUFFIX, BurstStore
-from tether.errors import NotFound, NotReady
+from tether.errors import NotFound, NotReady, TetherError
 from tether.events import EventBus
+from tether.imagebytes import decodable_size
 from tether.imaging import (
     FOCUS_INDEX_NAME,
     FORMATS,
@@ -98,9 +101,9 @@ class BurstService:
                 out.append(self.summary(burst_id))
             except Exception as exc:  # one bad file must not hide the others
                 out.append({"id": burst_id, "error": str(exc), "frame_count": 0})
-        words = query.casefold().split()
+        words = folded(query).split()
         if words:
-            out = [b for b in out if all(w in " ".join((b["id"], b.get("title", ""), b.get("notes", ""))).casefold()
+            out = [b for b in out if all(w in folded(" ".join((b["id"], b.get("title", ""), b.get("notes", ""))))
                                          for w in words)]
         return sorted(out, key=lambda b: b.get("created", 0.0), reverse=True)
 
@@ -112,7 +115,7 @@ class BurstService:
         with open_burst(path) as reader:
             info = reader.info()
             times = [m.captured_at for m in reader.frames_meta() if m.captured_at]
-            labels = _labels(reader)
+            labels = burst_labels(reader)
         camera = info.get("camera") or {}
         return {
             "id": burst_id,
@@ -166,18 +169,17 @@ class BurstService:
             if reduce == 1 and meta.mime == "image/jpeg":
                 return reader.frame_bytes(index)
             image = frame_pixels(reader, index, reduce=reduce)
-        if image.itemsize == 2:  # a RAW's 16 bits, reduced for the browser
-            image = cv2.convertScaleAbs(image, alpha=255 / 65535)
-        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
-        if not ok:
-            raise ImagingError(f"frame {frame_number(index)} of burst {burst_id} cannot be encoded as JPEG")
-        return encoded.tobytes()
+        return _browser_jpeg(image, f"frame {frame_number(index)} of burst {burst_id}")
 
     def thumbnail(self, burst_id: str) -> bytes:
-        """A small JPEG of the burst's middle frame (cached)."""
+        """A small JPEG of the burst's stack, once it has one (the picture the Stack page shows, strokes aside),
+        else of its middle frame (cached)."""
         def make(path: Path, _writing: bool) -> bytes:
             with open_burst(path) as reader:
                 count = reader.frame_count
+                stack = _kept_stack(reader, burst_id)
+            if stack is not None:
+                return _browser_jpeg(stack, f"the stack of burst {burst_id}", reduce=THUMB_REDUCE)
             if count == 0:
                 raise NotFound(f"burst {burst_id} has no frames yet")
             return self.frame_jpeg(burst_id, count // 2, reduce=THUMB_REDUCE)
@@ -200,7 +202,7 @@ class BurstService:
         self.check_not_writing(burst_id)
         with self._labels_lock:
             with open_burst(path) as reader:
-                labels = _labels(reader)
+                labels = burst_labels(reader)
             labels.update({k: v.strip() for k, v in (("title", title), ("notes", notes)) if v is not None})
             store_derived(path, LABELS_NAME, json.dumps(labels, ensure_ascii=False).encode())
         self.bus.publish("burst.changed", burst=burst_id)
@@ -441,13 +443,41 @@ def _source_range(indices: list[int], frames: tuple[int, int] | None) -> range:
     return range(len(indices)) if frames is None else frame_positions(indices, *frames)
 
 
-def _labels(reader: BurstReader) -> dict[str, str]:
+def burst_labels(reader: BurstReader) -> dict[str, str]:
     """The burst's title and notes ("" when it has none)."""
     labels = {"title": "", "notes": ""}
     if LABELS_NAME in reader.derived_names():
         stored = json.loads(reader.derived(LABELS_NAME))
         labels.update({k: str(stored[k]) for k in labels if k in stored})
     return labels
+
+
+def _kept_stack(reader: BurstReader, burst_id: str) -> np.ndarray | None:
+    """The stack kept in the burst as its retouch layer's base, or None (no stack yet, or one that cannot be read:
+    the thumbnail then shows a frame)."""
+    try:
+        layer = stored_layer(reader, burst_id)
+        if layer is None or base_name(layer) not in reader.derived_names():
+            return None
+        data = reader.derived(base_name(layer))
+        decodable_size(data, f"the stack kept in burst {burst_id}")
+        return decode_png(data, f"the stack kept in burst {burst_id}")
+    except (TetherError, ValueError, KeyError) as exc:
+        log.warning("%s", exc)
+        return None
+
+
+def _browser_jpeg(image: np.ndarray, what: str, *, reduce: int = 1) -> bytes:
+    """``image`` (8 or 16 bits) as a JPEG for the browser, at 1/``reduce`` of its size."""
+    if reduce > 1:
+        h, w = image.shape[:2]
+        image = cv2.resize(image, (max(1, w // reduce), max(1, h // reduce)), interpolation=cv2.INTER_AREA)
+    if image.itemsize == 2:  # a RAW's (or a RAW stack's) 16 bits, reduced for the browser
+        image = cv2.convertScaleAbs(image, alpha=255 / 65535)
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    if not ok:
+        raise ImagingError(f"{what} cannot be encoded as JPEG")
+    return encoded.tobytes()
 
 
 def _progress_checking(job: Job) -> Callable[[int, int], None]:

@@ -113,7 +113,9 @@ class DepthService:
                                      frame_count=index.frame_count)
         image = blend_at_index(preview.frames, index_map)
         # one selection for the adjustments and the tint: it runs on every preview while a slider moves
-        selection = edit_selection(preview.depth, edit) if show_selection or edit.adjusts else None
+        tile = index.tile * image.shape[1] / index.shape[1]
+        selection = edit_selection(preview.depth, edit, guide=image, tile=tile) if show_selection or edit.adjusts \
+            else None
         weight = weight_of(selection, edit)
         out = image if weight is None else adjust(image, weight, edit)
         if show_selection and selection is not None:  # what the adjustments act on, as they take it
@@ -221,7 +223,7 @@ def render_full(source: BurstFrames, loaded: LoadedIndex, edit: DepthEdit, progr
                                 progress=lambda d, t, _s: progress(d, t), cancel=cancel,
                                 on_strip_done=release_free_heap)
     scaled = image.astype(np.float32) / (257.0 if image.dtype == np.uint16 else 1.0)
-    weight = edit_weight(index.depth(), edit)
+    weight = edit_weight(index.depth(), edit, guide=scaled, tile=index.tile)
     return scaled if weight is None else adjust(scaled, weight, edit)
 
 

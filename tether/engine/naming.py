@@ -101,6 +101,13 @@ def clean_value(value: str) -> str:
     return _UNSAFE.sub("-", ascii_value).strip("-_")[:MAX_VALUE].strip("-_")
 
 
+def folded(text: str) -> str:
+    """``text`` for comparing as a person reads it: case and accents ignored ("Café" matches "cafe"), other
+    letters (東京) kept."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
 def render(template: Template, fields: Fields) -> str:
     """The file name (without suffix) ``template`` gives for ``fields``; an empty token leaves no stray '-'."""
     now = time.localtime(time.time() if fields.when is None else fields.when)

@@ -18,13 +18,15 @@ from tether.burst import BurstReader, open_burst
 from tether.checks import checked, number
 from tether.engine.burst_cache import BurstCache
 from tether.engine.burst_frames import BurstFrames
-from tether.engine.bursts import BurstService
+from tether.engine.bursts import BurstService, LoadedIndex
 from tether.engine.retouch_layer import (
     Geometry,
     base_name,
     decode_png,
     earlier_layers,
     editing,
+    keep_focus_maps,
+    read_focus_maps,
     read_geometry,
     read_layer,
     restore,
@@ -33,15 +35,17 @@ from tether.engine.retouch_layer import (
     stored_layer,
 )
 from tether.errors import InvalidInput, NotFound, NotReady
-from tether.imaging import FORMATS, write_image
+from tether.imaging import FORMATS, ImagingError, write_image
 from tether.imaging.retouch import (
     BRUSHES,
+    FocusMaps,
     Source,
     Stroke,
     aligned_region,
     check_source,
+    focus_region,
+    halo_frame,
     paint,
-    pick_frame,
     point_list,
     replay,
     simplify_path,
@@ -55,10 +59,14 @@ IMAGE_CACHE = 2
 
 
 class _Sources:
-    """Reads the pixels a stroke copies from an open burst: frames aligned and colour-matched, or slabs."""
+    """Reads the pixels a stroke copies from an open burst: frames aligned and colour-matched, slabs, or each
+    place's sharpest frames."""
 
-    def __init__(self, reader: BurstReader, layer: dict[str, Any], shape: tuple[int, int]) -> None:
+    def __init__(self, reader: BurstReader, layer: dict[str, Any], shape: tuple[int, int],
+                 maps: FocusMaps | None = None) -> None:
+        """``maps``: the layer's focus maps when they were stored after ``reader`` was opened."""
         self.reader, self.layer, self.shape = reader, layer, shape
+        self._maps = maps
         self._frames: BurstFrames | None = None
         self._geometry: Geometry | None = None
         #: The last frame decoded: strokes in a row mostly copy the same frame, and a replay decodes it once.
@@ -69,14 +77,25 @@ class _Sources:
         if source.kind == "slab":
             slab = self.reader.derived(slab_name(self.layer, source.number))
             return decode_png(slab, f"slab {source.number}")[r0:r1, c0:c1]
+        if source.kind == "focus":
+            self._maps = self._maps or read_focus_maps(self.reader, self.layer)
+            if self._maps is None:
+                raise ImagingError("the stack's focus maps are not in the burst: stack it again to replay its strokes")
+            return focus_region(self._maps, box, self._position)
+        return self._position(self._geometry_of().position(source.number), box)
+
+    def _geometry_of(self) -> Geometry:
         if self._geometry is None:
             self._geometry, self._frames = read_geometry(self.reader, self.layer), BurstFrames(self.reader)
+        return self._geometry
+
+    def _position(self, k: int, box: Box) -> np.ndarray:
+        """``box`` of the stack's frame ``k`` (its position in the stack), as the stack took it."""
+        geometry = self._geometry_of()
         assert self._frames is not None
-        k = self._geometry.position(source.number)
         if self._last is None or self._last[0] != k:
             self._last = None  # (before the next frame is decoded)
-            self._last = (k, self._frames.read(self._frames.indices.index(source.number)))
-        geometry = self._geometry
+            self._last = (k, self._frames.read(self._frames.indices.index(geometry.frames[k])))
         return aligned_region(self._last[1], geometry.transforms[k], geometry.gains[k], box, self.shape)
 
 
@@ -112,11 +131,11 @@ class RetouchService:
         with editing(path), open_burst(path) as reader:
             layer = read_layer(reader, burst_id)
             width, height = layer["size"]
-            stroke = self._stroke(burst_id, reader, request, layer, (height, width))
+            stroke, maps = self._stroke(burst_id, reader, request, layer, (height, width))
             image = self._image(burst_id, reader, layer).copy()
             box = stroke_box(stroke, (height, width))
             if box[1] > box[0] and box[3] > box[2]:
-                paint(image, stroke, _Sources(reader, layer, (height, width))(stroke.source, box), box)
+                paint(image, stroke, _Sources(reader, layer, (height, width), maps)(stroke.source, box), box)
             layer["strokes"].append(stroke.to_dict())
             layer["undone"] = []
             return self._changed(burst_id, path, reader, layer, image)
@@ -161,7 +180,8 @@ class RetouchService:
                 "earlier": earlier}
 
     def _stroke(self, burst_id: str, reader: BurstReader, request: dict[str, Any], layer: dict[str, Any],
-                shape: tuple[int, int]) -> Stroke:
+                shape: tuple[int, int]) -> tuple[Stroke, FocusMaps | None]:
+        """The stroke a request paints, and the focus maps it stored with the layer (None: it stored none)."""
         given = checked(request, {"points": point_list(0.0, 1.0), "radius": number(0.0005, 1.0),
                                   "hardness": number(0.0, 1.0), "opacity": number(0.0, 1.0), "brush": BRUSHES.check,
                                   "source": check_source}, "stroke", required=("points", "radius"))
@@ -169,17 +189,22 @@ class RetouchService:
         points = [list(p) for p in simplify_path([(x * w, y * h) for x, y in given["points"]])]
         brush = given.get("brush", BRUSHES.default)
         radius = given["radius"] * w
+        stored = None
         if brush == "chosen":
-            if "source" not in given:
-                raise InvalidInput("a stroke of a chosen frame or slab needs its 'source'")
+            if "source" not in given or given["source"].kind == "focus":
+                raise InvalidInput("a stroke of a chosen frame or slab needs its 'source': a frame or a slab")
             source = given["source"].to_dict()
+        elif brush == "sharpest":
+            if read_focus_maps(reader, layer) is None:  # a layer kept before stacks kept their maps
+                loaded = self._loaded(burst_id)
+                if list(loaded.frames) != read_geometry(reader, layer).frames:  # (its frames are the stack's)
+                    raise InvalidInput("the burst's frames are not those this stack was made of: stack it again")
+                stored = FocusMaps.of(loaded.index)
+                keep_focus_maps(self.bursts.store.burst_path(burst_id), layer, stored)
+            source = {"kind": "focus"}
         else:
-            loaded = self.bursts.loaded_index(burst_id)
-            if loaded is None:  # (after a restart, of a burst whose index was never stored)
-                self.bursts.prepare_refocus(burst_id)
-                raise NotReady(f"the focus index of burst {burst_id} is being computed",
-                               hint="paint again when its job is done, or choose a frame on the scrubber")
-            k = pick_frame(loaded.index, (points[0][0], points[0][1]), radius, brush)
+            loaded = self._loaded(burst_id)
+            k = halo_frame(loaded.index, (points[0][0], points[0][1]))
             source = {"kind": "frame", "number": loaded.burst_frame(k)}
         stroke = Stroke.from_dict({"points": points, "radius": max(0.5, radius), "source": source, "brush": brush,
                                    **{key: given[key] for key in ("hardness", "opacity") if key in given}})
@@ -188,7 +213,16 @@ class RetouchService:
                            + (f" (it has {len(layer['slabs'])})" if layer["slabs"] else " (it was not slabbed)"))
         if stroke.source.kind == "frame":
             read_geometry(reader, layer).position(stroke.source.number)  # (NotFound when the stack had no such frame)
-        return stroke
+        return stroke, stored
+
+    def _loaded(self, burst_id: str) -> LoadedIndex:
+        """The burst's focus index, for a brush that reads it; NotReady while it is computed."""
+        loaded = self.bursts.loaded_index(burst_id)
+        if loaded is None:  # (after a restart, of a burst whose index was never stored)
+            self.bursts.prepare_refocus(burst_id)
+            raise NotReady(f"the focus index of burst {burst_id} is being computed",
+                           hint="paint again when its job is done, or choose a frame on the scrubber")
+        return loaded
 
     # pictures -------------------------------------------------------------------------------
     def image(self, burst_id: str) -> np.ndarray:

@@ -3,7 +3,9 @@
 The panel's stack job keeps what retouching needs as derived data in the burst (:func:`keep_stack`):
 the stack itself, lossless (:func:`base_name`), the geometry and colour gains its frames were stacked
 with (:func:`geometry_name`: a stroke copies a frame exactly as the stack took it, after a restart
-too, whatever focus index is in memory then), the slabs' pictures when it was slabbed, and a new,
+too, whatever focus index is in memory then), the focus maps the sharpest brush follows
+(:func:`focus_name`; a layer kept before they were is given the loaded index's at its first such
+stroke, :func:`keep_focus_maps`), the slabs' pictures when it was slabbed, and a new,
 empty layer (:data:`LAYER_NAME`: the stack it belongs to, the strokes in order, those undone for
 redo, a revision that every change counts). :mod:`tether.engine.retouch` paints and replays them.
 
@@ -30,6 +32,7 @@ from tether.burst import BurstReader, open_burst, store_derived, store_derived_i
 from tether.engine.burst_cache import BurstLocks
 from tether.errors import NotFound, TetherError
 from tether.imaging import FocusIndex, ImagingError, encode_image
+from tether.imaging.retouch import FocusMaps
 from tether.imaging.slabs import SlabStack
 
 #: The layer painted now: the stack it belongs to, the strokes, those undone.
@@ -55,6 +58,11 @@ def geometry_name(layer: dict[str, Any]) -> str:
     return f"{_prefix(layer)}geometry.npz"
 
 
+def focus_name(layer: dict[str, Any]) -> str:
+    """The focus index's maps the sharpest brush follows (:class:`~tether.imaging.retouch.FocusMaps`)."""
+    return f"{_prefix(layer)}focus.npz"
+
+
 def slab_name(layer: dict[str, Any], k: int) -> str:
     return f"{_prefix(layer)}slab-{k:02d}.png"
 
@@ -71,7 +79,8 @@ def editing(path: Path) -> AbstractContextManager[None]:
 
 
 def _pictures(layer: dict[str, Any]) -> list[str]:
-    return [base_name(layer), geometry_name(layer), *(slab_name(layer, k) for k in range(len(layer["slabs"])))]
+    return [base_name(layer), geometry_name(layer), focus_name(layer),
+            *(slab_name(layer, k) for k in range(len(layer["slabs"])))]
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,7 @@ def keep_stack(path: Path, image: np.ndarray, *, about: dict[str, Any], numbers:
     np.savez(geometry, frames=np.array(numbers, np.int64), transforms=np.asarray(index.transforms, np.float64),
              gains=np.asarray(index.gains, np.float32))
     items[geometry_name(layer)] = geometry.getvalue()
+    items[focus_name(layer)] = FocusMaps.of(index).to_bytes()
     items[base_name(layer)] = encode_image(image, ".png")
     items[LAYER_NAME] = _layer_bytes(layer)
     drop: list[str] = []
@@ -149,6 +159,18 @@ def earlier_layers(reader: BurstReader, burst_id: str) -> list[dict[str, Any]]:
     names = [n for n in reader.derived_names() if n.startswith(_EARLIER)]
     layers = [_checked(json.loads(reader.derived(n)), burst_id) for n in names]
     return sorted(layers, key=lambda layer: -float(layer.get("made", 0.0)))
+
+
+def read_focus_maps(reader: BurstReader, layer: dict[str, Any]) -> FocusMaps | None:
+    """The focus maps kept with the layer's stack, or None for a layer kept before they were."""
+    if focus_name(layer) not in reader.derived_names():
+        return None
+    return FocusMaps.from_bytes(reader.derived(focus_name(layer)))
+
+
+def keep_focus_maps(path: Path, layer: dict[str, Any], maps: FocusMaps) -> None:
+    """Keep ``maps`` with a layer kept before stacks kept theirs (the caller holds :func:`editing`)."""
+    store_derived(path, focus_name(layer), maps.to_bytes())
 
 
 def keep_for_retouch(path: Path, image: np.ndarray, **kept: Any) -> list[str]:

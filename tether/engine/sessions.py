@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tether.engine.ids import UnknownId, check_id
-from tether.engine.naming import DEFAULT_TEMPLATE, Fields, clean_value, parse_template, render
+from tether.engine.ids import UnknownId, check_id, is_valid_id
+from tether.engine.naming import DEFAULT_TEMPLATE, Fields, clean_value, folded, parse_template, render
 from tether.errors import InvalidInput
 from tether.fileio import StorageError, lock, storage_error, write_atomic
 
@@ -103,6 +103,18 @@ class Sessions:
         if not (folder / META).is_file():
             raise UnknownId(f"no session {session_id!r}", hint="'tether sessions list' shows them")
         return self._read(folder)
+
+    def find(self, name_or_id: str) -> Session:
+        """The session a person named: by its id, or by the name it was created with (case and accents
+        ignored: ``Café Müller`` finds the session ``Cafe-Muller``)."""
+        text = name_or_id.strip()
+        if text == DEFAULT or (is_valid_id(text) and (self.folder(text) / META).is_file()):
+            return self.get(text)
+        wanted = folded(text)
+        for session in self.list()[1:]:
+            if folded(session.name) == wanted or folded(session.id) == wanted:
+                return session
+        raise UnknownId(f"no session {text!r}", hint="'tether sessions list' shows them")
 
     def create(self, name: str, *, client: str = "", notes: str = "", template: str = DEFAULT_TEMPLATE) -> Session:
         """A new session (its folder made at once, so two of one name cannot both be created)."""

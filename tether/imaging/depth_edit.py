@@ -5,8 +5,10 @@ smoothed fractional index map, :meth:`~tether.imaging.refocus.FocusIndex.depth`)
 range of that depth, ``near``..``far`` in frames, with a feathered edge: it falls from 1 to 0 over
 ``feather`` frames beyond either end, so its border follows the index map's own gradual change at
 an object's rim instead of cutting a hard line; where the map only slopes from a near object to a
-farther one, the in-between depths go with the farther one (:func:`on_slopes`). The adjustments then
-act on the selection (the subject) or on the rest (the background), weighted by it.
+farther one, the in-between depths go with the farther one (:func:`on_slopes`). The depth map is made of
+the focus index's tiles, so that border runs in straight cuts a tile or two long across a round
+subject; :func:`follow_edges` moves it onto the picture's own edges. The adjustments then act on the
+selection (the subject) or on the rest (the background), weighted by it.
 
 Pure functions on arrays; (H, W[, 3]) images, any of uint8 / uint16 / float32. A blur is given as
 a fraction of the picture's long side, so a preview at screen size and the export at full size
@@ -37,6 +39,17 @@ MAX_BLUR = 0.05
 EDGE_REACH = 0.015
 #: The least rise (frames) taken as a slope when the selection has no feather.
 MIN_STEP = 0.25
+#: How near (in tiles of the focus index) the depth map's border a pixel may be on either side of an object's
+#: outline, and how far around it the picture's colours are read to decide which (docs/stacking.md, "Depth
+#: edits": the measurements behind them).
+UNSURE_TILES, EDGE_TILES = 1.5, 4.0
+#: The guided filter's regularisation (colours in 0..1): below the contrast of an object's outline against
+#: what is behind it, so that the border follows outlines, not the texture inside them.
+EDGE_EPS = 1e-5
+#: The fitted values from one half minus this to one half plus this become the selection's soft edge.
+EDGE_RAMP = 0.25
+#: Holes and islands of the fitted selection smaller than this (in tiles) across are filled and removed.
+SPECK_TILES = 0.4
 
 
 @dataclass(frozen=True)
@@ -150,18 +163,108 @@ def on_slopes(depth: np.ndarray, *, far: float, feather: float) -> np.ndarray:
     return slopes
 
 
-def edit_selection(depth: np.ndarray, edit: DepthEdit) -> np.ndarray | None:
-    """(H, W) float32 0..1: what ``edit``'s depth range selects (None: no range), the slopes beyond it left out."""
+def follow_edges(selection: np.ndarray, guide: np.ndarray, *, tile: float) -> np.ndarray:
+    """(H, W) float32 0..1: ``selection`` with its border moved onto the edges of ``guide``.
+
+    ``guide`` (H, W, 3) is the picture in the 0..255 scale (any dtype), ``tile`` the focus index's tile
+    in its pixels. Within :data:`UNSURE_TILES` of the selection's border, where the depth map cannot
+    say which side a pixel is on, the selection is set to one half and then taken from the colour guided filter
+    (He, Sun & Tang, "Guided Image Filtering", PAMI 2013) over :data:`EDGE_TILES`: in each window the
+    selection is fitted as a linear function of the guide's colour, so where the window holds an
+    outline the selection steps with it, and where the guide is flat it is only smoothed. The fit is
+    made on a copy reduced so that the window is about 8 px across (He & Sun, "Fast Guided Filter",
+    2015) and applied at full size, so the border is as sharp as the picture's own edge; holes and
+    islands smaller than :data:`SPECK_TILES` are closed and opened away. Only the box around the
+    border that the fit reaches is worked on.
+    """
+    h, w = selection.shape
+    side = 2 * max(1, round(UNSURE_TILES * tile)) + 1
+    inside = (selection >= 0.5).astype(np.uint8)
+    square = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
+    unsure = cv2.dilate(inside, square) != cv2.erode(inside, square)
+    followed = selection.astype(np.float32)  # (a copy)
+    rows, cols = np.nonzero(unsure.any(axis=1))[0], np.nonzero(unsure.any(axis=0))[0]
+    if not len(rows):
+        return followed
+    radius = EDGE_TILES * tile
+    reach = round(2 * radius) + 2 * max(1, round(radius / 8))  # the fit is averaged twice: two windows
+    r0, r1 = max(0, int(rows[0]) - reach), min(h, int(rows[-1]) + reach + 1)
+    c0, c1 = max(0, int(cols[0]) - reach), min(w, int(cols[-1]) + reach + 1)
+    box = (slice(r0, r1), slice(c0, c1))
+    fitted = _guided_fit(followed[box], guide[box], unsure[box], radius)
+    # A textured subject has specks of the colours behind it (a coin's dark grain against a dark ground): the fit
+    # leaves holes there, and around it islands; closed and opened by a disc smaller than any outline's detail.
+    side = 2 * max(1, round(SPECK_TILES * tile / 2)) + 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    fitted = cv2.morphologyEx(cv2.morphologyEx(fitted, cv2.MORPH_CLOSE, disc), cv2.MORPH_OPEN, disc)
+    followed[box] = np.where(unsure[box], fitted, followed[box])
+    return followed
+
+
+def _guided_fit(selection: np.ndarray, guide: np.ndarray, unsure: np.ndarray, radius: float) -> np.ndarray:
+    """(h, w) float32 0..1: which side of an outline of ``guide`` each pixel is on, by :func:`follow_edges`'s
+    guided filter over ``radius`` px, from ``selection`` where it is not ``unsure``."""
+    h, w = selection.shape
+    p_full = np.where(unsure, np.float32(0.5), selection).astype(np.float32)
+    factor = max(1, round(radius / 8))
+    small = (max(1, w // factor), max(1, h // factor))
+    p = cv2.resize(p_full, small, interpolation=cv2.INTER_AREA)
+    colour = cv2.resize(guide.astype(np.float32) * np.float32(1 / 255), small, interpolation=cv2.INTER_AREA)
+    window = 2 * max(1, round(radius / factor)) + 1
+
+    def mean(a: np.ndarray) -> np.ndarray:
+        out: np.ndarray = cv2.blur(a, (window, window), borderType=cv2.BORDER_REFLECT)
+        return out
+
+    mean_i, mean_p = mean(colour), mean(p)
+    covariance = mean(colour * p[..., None]) - mean_i * mean_p[..., None]
+    # Each pixel's 3 x 3 colour covariance, regularised, solved for the linear coefficients a (per channel).
+    sigma = np.empty((*p.shape, 3, 3), np.float32)
+    for i in range(3):
+        for j in range(i, 3):
+            product = mean(colour[..., i] * colour[..., j]) - mean_i[..., i] * mean_i[..., j]
+            sigma[..., i, j] = sigma[..., j, i] = product
+    sigma += np.eye(3, dtype=np.float32) * np.float32(EDGE_EPS)
+    a = np.linalg.solve(sigma, covariance[..., None])[..., 0].astype(np.float32)
+    a, b = np.stack([mean(np.ascontiguousarray(a[..., c])) for c in range(3)], axis=-1), \
+        mean(mean_p - np.einsum("hwc,hwc->hw", a, mean_i))
+    # The unsure pixels draw the fit toward one half by their share of the windows: stretched back by the sure share.
+    sure = mean(mean(cv2.resize(1.0 - unsure.astype(np.float32), small, interpolation=cv2.INTER_AREA)))
+    b = (b - 0.5) / np.maximum(sure, 0.05) + 0.5
+    a /= np.maximum(sure, 0.05)[..., None]
+    out = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+    for c in range(3):  # one plane at a time: at full size a plane is 4 bytes a pixel
+        plane = cv2.resize(np.ascontiguousarray(a[..., c]), (w, h), interpolation=cv2.INTER_LINEAR)
+        out += plane * (guide[..., c].astype(np.float32) * np.float32(1 / 255))
+    # The fit says which side of the outline a pixel is on, leaning less the more the window's colours overlap:
+    # a ramp around one half makes that a selection again. (Away from the border the depth map is sure, and the
+    # fit would only smear the picture's texture into it: the caller takes it on the border only.)
+    t = np.clip((out - 0.5) / np.float32(2 * EDGE_RAMP) + 0.5, 0.0, 1.0)
+    fitted: np.ndarray = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    return fitted
+
+
+def edit_selection(depth: np.ndarray, edit: DepthEdit, *, guide: np.ndarray | None = None,
+                   tile: float = 0.0) -> np.ndarray | None:
+    """(H, W) float32 0..1: what ``edit``'s depth range selects (None: no range), the slopes beyond it left out.
+
+    With ``guide``, the picture edited (H, W, 3), its border follows the picture's edges (:func:`follow_edges`;
+    ``tile``: the focus index's tile in its pixels); without, it is the depth map's.
+    """
     if edit.near is None or edit.far is None:
         return None
     selected = depth_selection(depth, near=edit.near, far=edit.far, feather=edit.feather)
     selection: np.ndarray = selected * (1.0 - on_slopes(depth, far=edit.far, feather=edit.feather))
-    return selection
+    if guide is None:
+        return selection
+    return follow_edges(selection, guide, tile=tile)
 
 
-def edit_weight(depth: np.ndarray, edit: DepthEdit) -> np.ndarray | None:
-    """(H, W) float32 0..1: where ``edit``'s adjustments act (its target), or None when they change nothing."""
-    return weight_of(edit_selection(depth, edit) if edit.adjusts else None, edit)
+def edit_weight(depth: np.ndarray, edit: DepthEdit, *, guide: np.ndarray | None = None,
+                tile: float = 0.0) -> np.ndarray | None:
+    """(H, W) float32 0..1: where ``edit``'s adjustments act (its target), or None when they change nothing
+    (``guide`` and ``tile`` as :func:`edit_selection` takes them)."""
+    return weight_of(edit_selection(depth, edit, guide=guide, tile=tile) if edit.adjusts else None, edit)
 
 
 def weight_of(selection: np.ndarray | None, edit: DepthEdit) -> np.ndarray | None:

@@ -190,11 +190,18 @@ class DepthmapStack:
     @classmethod
     def of_stack(cls, index: FocusIndex, frames: range) -> DepthmapStack:
         """The depth-map stack of ``frames``: each pixel from the frames where the focus index says it is sharp."""
+        return cls.of_maps(index.depth_tiles, index.fine_index, tile=index.tile, shape=index.shape, frames=frames)
+
+    @classmethod
+    def of_maps(cls, depth_tiles: np.ndarray, fine_index: np.ndarray, *, tile: int, shape: tuple[int, int],
+                frames: range) -> DepthmapStack:
+        """:meth:`of_stack` from a focus index's maps alone (:attr:`~FocusIndex.depth_tiles`,
+        :attr:`~FocusIndex.fine_index`, its ``tile`` and ``shape``), as a retouch layer keeps them."""
         def depth(start: int, stop: int) -> np.ndarray:
-            rows: np.ndarray = np.clip(index.depth_rows(start, stop), frames.start, frames.stop - 1)
+            rows: np.ndarray = np.clip(tile_rows(depth_tiles, shape, start, stop), frames.start, frames.stop - 1)
             return rows
 
-        fine = np.clip(index.fine_index, frames.start, frames.stop - 1).astype(np.float32)
+        fine = np.clip(fine_index, frames.start, frames.stop - 1).astype(np.float32)
         kernel = np.ones((3, 3), np.uint8)
         near, far = cv2.erode(fine, kernel), cv2.dilate(fine, kernel)
         # Widened by a tile: a near object's blur reaches past the tiles its edge crosses.
@@ -202,10 +209,10 @@ class DepthmapStack:
         candidates = np.rint(np.stack([near, fine, far])).astype(np.int16)
 
         def edges(start: int, stop: int) -> EdgePick | None:
-            rows = edge[start // index.tile:(stop - 1) // index.tile + 1]
+            rows = edge[start // tile:(stop - 1) // tile + 1]
             if not rows.any():
                 return None
-            return EdgePick(edge, candidates, tile=index.tile, shape=index.shape, start=start, stop=stop)
+            return EdgePick(edge, candidates, tile=tile, shape=shape, start=start, stop=stop)
 
         return cls(depth, edges)
 

@@ -22,9 +22,14 @@ def frame_positions(numbers: Sequence[int], first: int, last: int, *, counted_fr
     if not numbers:
         raise TooFewFrames("there are no readable frames to choose from")
     if not counted_from <= first <= last <= numbers[-1]:
+        if first > last:
+            hint = "give FIRST <= LAST"
+        elif first < counted_from:
+            hint = f"frames are counted from {counted_from}"
+        else:
+            hint = f"the last frame is {numbers[-1]}"
         raise FrameRangeError(f"frame range {first}-{last} is not within the frames there are, "
-                              f"{numbers[0]}-{numbers[-1]}",
-                              hint=f"frames are counted from {counted_from}; give FIRST <= LAST")
+                              f"{numbers[0]}-{numbers[-1]}", hint=hint)
     inside = [k for k, n in enumerate(numbers) if first <= n <= last]
     if len(inside) < 2:
         raise TooFewFrames(f"frames {first}-{last} hold fewer than two readable frames")

@@ -1,10 +1,10 @@
-"""Retouching a stack from its sources, Zerene Stacker's way: brush strokes that copy pixels of one source.
+"""Retouching a stack from its sources, Zerene Stacker's way: brush strokes that copy pixels of a source.
 
 A :class:`Stroke` is data, never pixels: the path of the brush in reference pixels (frame 0's
 geometry, the stack's), its radius, hardness and opacity, and the :class:`Source` it copies (a frame
-of the stack, or a slab: a stack of a few frames). A retouched stack is therefore the stack plus a
-list of strokes replayed in order (:func:`replay`), at any resolution and any time, and undo is
-replaying one stroke fewer: the stack comes back bit for bit.
+of the stack, a slab: a stack of a few frames, or each place's sharpest frames). A retouched stack
+is therefore the stack plus a list of strokes replayed in order (:func:`replay`), at any resolution
+and any time, and undo is replaying one stroke fewer: the stack comes back bit for bit.
 
 The source's pixels are those the stack itself would take from it: warped into the reference
 geometry with the focus index's transform and multiplied by its colour gains
@@ -12,15 +12,22 @@ geometry with the focus index's transform and multiplied by its colour gains
 hard core (``hardness`` x ``radius`` from the path) a stroke of full opacity puts the source's
 pixels exactly; from there to ``radius`` it blends them into the stack with a smoothstep.
 
-Which frame a stroke copies is chosen when it is painted (and kept in the stroke, so a replay never
-depends on a recomputed index): the sharpest under the brush, the one the depth map holds there
-(:data:`BRUSHES`, ``halo``), or one the photographer picked on the scrubber.
+What a stroke copies is chosen when it is painted (:data:`BRUSHES`). The sharpest brush copies each
+place from the frames sharpest there (:func:`focus_region`): per tile of the focus index, blended
+across tiles and depth edges as the depth-map stack is, along the focus maps kept with the stack
+(:class:`FocusMaps`), so a replay never depends on a recomputed index and a stroke never puts a frame
+sharp elsewhere over what it paints. One frame for the whole brush would: the one most of the brush
+covers, the background around a small subject. The halo brush copies the one frame the depth map holds
+where the stroke starts, and the chosen brush the frame or slab picked on the scrubber; both are kept
+in the stroke.
 """
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import cv2
@@ -31,7 +38,9 @@ from tether.choices import Choices
 from tether.errors import InvalidInput
 from tether.imaging import transforms as tf
 from tether.imaging.channels import lay_over, scale_channels
+from tether.imaging.depthmap_fusion import DepthmapStack
 from tether.imaging.refocus import FocusIndex
+from tether.imaging.strips import Strip
 from tether.imaging.transforms import Box
 
 #: The most points one stroke keeps (a long stroke on a tablet sends a few hundred).
@@ -52,24 +61,28 @@ class Brush:
 #: The brushes by name, the default first.
 BRUSHES = Choices(
     "brush",
-    Brush("sharpest", "Sharpest frame", "copies the frame sharpest under the brush"),
+    Brush("sharpest", "Sharpest frame", "copies each place under the brush from the frame sharpest there"),
     Brush("halo", "Erase halo", "copies the frame the depth map holds there, not the sharpest: "
                                 "a near edge's blur is sharper than the background it covers"),
     Brush("chosen", "Frame or slab chosen", "copies the frame or slab picked on the scrubber"),
 )
-#: What a stroke can copy: a frame of the stack, or a slab (a stack of some of its frames).
-SOURCE_KINDS = ("frame", "slab")
+#: What a stroke can copy: a frame of the stack, a slab (a stack of some of its frames), or each place's
+#: sharpest frames (``focus``).
+SOURCE_KINDS = ("frame", "slab", "focus")
+#: The sources that are one picture, named by a number.
+NUMBERED = ("frame", "slab")
 
 
 @dataclass(frozen=True)
 class Source:
-    """Frame ``number`` (the burst's numbering) or slab ``number`` (from 0)."""
+    """Frame ``number`` (the burst's numbering), slab ``number`` (from 0), or ``focus`` (no number): each place
+    from the frames sharpest there, by the focus maps kept with the stack."""
 
     kind: str
-    number: int
+    number: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "number": self.number}
+        return {"kind": self.kind, "number": self.number} if self.kind in NUMBERED else {"kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -114,11 +127,14 @@ def point_list(lo: float, hi: float) -> Rule:
 
 
 def check_source(name: str, value: Any) -> Source:
-    """A rule: ``{"kind": "frame" or "slab", "number": N}`` as a :class:`Source`."""
+    """A rule: ``{"kind": "frame" or "slab", "number": N}`` or ``{"kind": "focus"}`` as a :class:`Source`."""
     if not isinstance(value, Mapping):
-        raise InvalidInput(f"{name} must be {{\"kind\": {' or '.join(SOURCE_KINDS)}, \"number\": N}}, not {value!r}")
-    given = checked(value, {"kind": one_of(*SOURCE_KINDS), "number": whole(0)}, name, required=("kind", "number"))
-    return Source(given["kind"], given["number"])
+        raise InvalidInput(f"{name} must be {{\"kind\": {' or '.join(NUMBERED)}, \"number\": N}} or "
+                           f"{{\"kind\": \"focus\"}}, not {value!r}")
+    given = checked(value, {"kind": one_of(*SOURCE_KINDS), "number": whole(0)}, name, required=("kind",))
+    if given["kind"] in NUMBERED and "number" not in given:
+        raise InvalidInput(f"{name} of kind {given['kind']} needs its 'number'")
+    return Source(given["kind"], given.get("number", 0))
 
 
 def simplify_path(points: Sequence[tuple[float, float]], tolerance: float = 0.5) -> tuple[tuple[float, float], ...]:
@@ -211,19 +227,69 @@ def replay(base: np.ndarray, strokes: Sequence[Stroke], read: ReadRegion) -> np.
     return image
 
 
-# -- which frame -----------------------------------------------------------------------------
-def pick_frame(index: FocusIndex, point: tuple[float, float], radius: float, brush: str) -> int:
-    """The frame (the index's numbering) a stroke of ``brush`` starting at reference ``point`` copies.
-
-    ``sharpest``: the refocus vote of the tiles under the brush (a moving subject: its own tile's
-    sharpest frame). ``halo``: the smoothed depth map there, as the depth-map method follows it; where
-    a near object's blur overlaps the background, the sharpest frame is the near one (its blurred edge
-    is the strongest detail there) while the depth map, filled in from the background around, is not.
-    """
+# -- which frames ----------------------------------------------------------------------------
+def halo_frame(index: FocusIndex, point: tuple[float, float]) -> int:
+    """The frame (the index's numbering) a ``halo`` stroke starting at reference ``point`` copies: the smoothed
+    depth map there, as the depth-map method follows it. Where a near object's blur overlaps the background,
+    the sharpest frame is the near one (its blurred edge is the strongest detail there), while the depth map,
+    filled in from the background around, is not."""
     h, w = index.shape
     x, y = min(max(point[0], 0.0), w - 1e-3), min(max(point[1], 0.0), h - 1e-3)
     row, col = int(y // index.tile), int(x // index.tile)
-    if BRUSHES.pick(brush).name == "halo":
-        return int(np.clip(np.rint(index.depth_tiles[row, col]), 0, index.frame_count - 1))
-    answer = index.refocus(x, y, radius=round(radius / index.tile))
-    return int(index.best[row, col]) if answer.frame is None else answer.frame
+    return int(np.clip(np.rint(index.depth_tiles[row, col]), 0, index.frame_count - 1))
+
+
+@dataclass(frozen=True, eq=False)
+class FocusMaps:
+    """What the sharpest brush follows, kept with a stack: a focus index's ``depth`` (its
+    :attr:`~FocusIndex.depth_tiles`) and ``sharpest`` (its :attr:`~FocusIndex.fine_index`), (rows, cols)
+    float32 frame indexes, one tile = ``tile`` px of the (H, W) = ``shape`` picture, over ``frame_count`` frames."""
+
+    depth: np.ndarray
+    sharpest: np.ndarray
+    tile: int
+    shape: tuple[int, int]
+    frame_count: int
+
+    @classmethod
+    def of(cls, index: FocusIndex) -> FocusMaps:
+        return cls(index.depth_tiles, index.fine_index, index.tile, index.shape, index.frame_count)
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez(buf, depth=self.depth.astype(np.float32), sharpest=self.sharpest.astype(np.float32),
+                 tile=np.array(self.tile), shape=np.array(self.shape), frame_count=np.array(self.frame_count))
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FocusMaps:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            h, w = (int(v) for v in z["shape"])
+            return cls(z["depth"], z["sharpest"], int(z["tile"]), (h, w), int(z["frame_count"]))
+
+
+#: Frame ``k``'s pixels of a box as the stack takes them: ``read(k, box)`` -> (rows, cols, 3).
+ReadFrame = Callable[[int, Box], np.ndarray]
+
+
+def focus_region(maps: FocusMaps, box: Box, read: ReadFrame) -> np.ndarray:
+    """``box`` as the depth-map stack of all the frames has it: each pixel from the frames sharpest there.
+
+    The stack's own blend (:meth:`DepthmapStack.of_maps`): along the depth map, interpolated between
+    tiles and frames, and at depth edges each pixel from the sharper of the frames on either side. Made
+    over the box's whole rows (the edge pick's tiles are counted from the left), in the frames' dtype.
+    """
+    r0, r1, c0, c1 = box
+    width = maps.shape[1]
+    stack = DepthmapStack.of_maps(maps.depth, maps.sharpest, tile=maps.tile, shape=maps.shape,
+                                  frames=range(maps.frame_count))
+    strip = stack.strip(Strip(r0, r1, r0, r1))
+    out: np.ndarray | None = None
+    for k in range(maps.frame_count):
+        if strip.box(k) is not None:
+            rows = read(k, (r0, r1, 0, width))
+            out = np.empty_like(rows) if out is None else out
+            strip.add(k, partial(np.asarray, rows), np.ones(3, np.float32))
+    assert out is not None  # (every pixel's depth names a frame)
+    strip.finish(out)
+    return out[:, c0:c1]

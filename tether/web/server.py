@@ -6,13 +6,16 @@ import signal
 import socket
 import sys
 import threading
+from typing import Any
 
 import click
 
+import tether
 from tether.config import Settings, bare_host, host_port, is_loopback_host
 from tether.engine import Engine
 from tether.errors import TetherError
 from tether.events import EventBus
+from tether.logfile import log_to_data_dir
 from tether.web import vendor
 from tether.web.app import create_app, shutdown_app
 from tether.web.security import MIN_TOKEN_LENGTH, new_token
@@ -55,6 +58,16 @@ def check_can_listen(host: str, port: int) -> None:
                               hint="is another tether running? choose another --port") from None
 
 
+def stopping_message(jobs: list[dict[str, Any]]) -> str:
+    """What Ctrl-C (or SIGTERM) stops, said before the cameras are closed: the jobs still running or queued (a
+    camera's job is also in the engine's list)."""
+    busy = list({job["job"]: job["label"] for job in jobs if job["state"] in ("queued", "running")}.values())
+    if not busy:
+        return "Stopping."
+    return (f"Stopping: {', '.join(busy)} stopped here (a sweep keeps the frames it took; run a stack or an "
+            "export again after the restart).")
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM (systemd, docker, kill) stops like Ctrl-C: cameras closed, sweeps ended cleanly."""
     def stop(signum: int, frame: object) -> None:
@@ -83,6 +96,9 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
         from tether.cluster.pool import ClusterPool
 
         pool = ClusterPool(bus, settings)
+    log_to_data_dir(settings.data_dir)
+    log.info("tether %s serving %s on %s:%d%s", tether.__version__, camera_id, host, port,
+             " (no camera attached: simulated)" if simulated else "")
     engine = Engine(settings, camera_id=camera_id, simulated=simulated_camera, fallback=simulated, bus=bus,
                     pool=pool).start()
     app = create_app(engine, settings, token=token)
@@ -99,7 +115,11 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     sys.stdout.flush()
     _stop_on_sigterm()
     try:
+        # returns on Ctrl-C or SIGTERM (Werkzeug's loop takes the KeyboardInterrupt)
         PooledWSGIServer(host, port, app, capturing=engine.capturing).serve_forever()
+        state = engine.snapshot()
+        click.echo(stopping_message([*(c["job"] for c in state["cameras"] if c["job"]), *state["jobs"]]), err=True)
     finally:
         shutdown_app(app)
         engine.close()
+        log.info("stopped")
