@@ -41,6 +41,8 @@ def test_an_ipv6_host_in_brackets_is_served(tmp_path: Path, ipv6_port: int) -> N
             rest = process.communicate(timeout=20)[0]
     assert line == f"tether control panel: http://[::1]:{port}/\n", line + rest
     assert served and process.returncode == 0, line + rest  # it listened, and SIGTERM stopped it cleanly
+    logged = (tmp_path / "data" / "logs" / "tether.log").read_text(encoding="utf-8")
+    assert f"serving sim:macro on [::1]:{port}" in logged, logged  # as a URL writes it, not ::1:8420
 
 
 def answers(port: int) -> bool:

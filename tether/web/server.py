@@ -97,7 +97,7 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
 
         pool = ClusterPool(bus, settings)
     log_to_data_dir(settings.data_dir)
-    log.info("tether %s serving %s on %s:%d%s", tether.__version__, camera_id, host, port,
+    log.info("tether %s serving %s on %s%s", tether.__version__, camera_id, host_port(host, port),
              " (no camera attached: simulated)" if simulated else "")
     engine = Engine(settings, camera_id=camera_id, simulated=simulated_camera, fallback=simulated, bus=bus,
                     pool=pool).start()
