@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -86,3 +87,14 @@ def run_tether(*args: str, check: bool = False, timeout: float = 120, env: dict[
 def run_tether_fixture():
     """The ``run_tether`` helper as a fixture."""
     return run_tether
+
+
+@pytest.fixture
+def ipv6_port() -> int:
+    """A free port on the IPv6 loopback ::1; the test is skipped on a machine without one."""
+    with socket.socket(socket.AF_INET6) as sock:
+        try:
+            sock.bind(("::1", 0))
+        except OSError:
+            pytest.skip("this machine has no IPv6 loopback")
+        return int(sock.getsockname()[1])

@@ -5,6 +5,7 @@ key, the value and what is allowed.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 import typing
@@ -49,6 +50,23 @@ def is_loopback_host(host: str) -> bool:
     127.0.0.2 to exercise the token path without leaving the machine.
     """
     return host.strip().lower() in LOOPBACK_NAMES
+
+
+def bare_host(host: str) -> str:
+    """A [server] host or ``--host`` as a socket takes it: an IPv6 address without the brackets a URL puts
+    round it ("[::1]" is ::1). ValueError for what is no host at all ("0.0.0.0:80": the port has its own
+    option)."""
+    bare = host.strip()
+    if bare.startswith("[") and bare.endswith("]"):
+        bare = bare[1:-1]
+    if ":" in bare:
+        ipaddress.IPv6Address(bare)  # the ValueError names no host: callers say which and why
+    return bare
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port`` as a URL writes it: an IPv6 address in brackets ("[::1]:8420")."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @dataclass(frozen=True)

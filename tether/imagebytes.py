@@ -52,13 +52,18 @@ def _reader(data: bytes) -> Read:
     return lambda offset, length: data[offset:offset + length]
 
 
-def file_image_size(fh: BinaryIO) -> tuple[int, int]:
-    """:func:`image_size` of an open file, reading only its header (a TIFF's IFD may sit at the end)."""
+def file_reader(fh: BinaryIO) -> Read:
+    """A :data:`Read` of an open file: each call reads only the bytes asked for."""
     def read(offset: int, length: int) -> bytes:
         fh.seek(offset)
         return fh.read(length)
 
-    return header_size(read)
+    return read
+
+
+def file_image_size(fh: BinaryIO) -> tuple[int, int]:
+    """:func:`image_size` of an open file, reading only its header (a TIFF's IFD may sit at the end)."""
+    return header_size(file_reader(fh))
 
 
 def header_size(read: Read) -> tuple[int, int]:
@@ -129,6 +134,22 @@ def check_pixels(width: int, height: int, what: str) -> None:
                             f"tether decodes images of up to {MAX_FRAME_PIXELS // 1_000_000} megapixels")
 
 
+#: Bytes per pixel no JPEG, PNG or TIFF tether reads needs: four 16-bit samples, uncompressed.
+_MAX_BYTES_PER_PIXEL = 8
+#: Room for what a file carries beside its pixels (EXIF, embedded previews, colour profiles).
+_MAX_METADATA_BYTES = 64 << 20
+
+
+def check_file_bytes(size: int, width: int, height: int, what: str) -> None:
+    """Refuse, with :class:`InvalidInput` naming ``what``, a file of ``size`` bytes that is larger than any
+    ``width`` x ``height`` JPEG, PNG or TIFF can be: whatever follows the image would be held in memory
+    with it (a small picture followed by gigabytes of anything)."""
+    most = width * height * _MAX_BYTES_PER_PIXEL + _MAX_METADATA_BYTES
+    if size > most:
+        raise InvalidInput(f"{what} is {size / 1e6:.0f} MB, more than a {width}x{height} image can take "
+                           f"({most / 1e6:.0f} MB); it holds something else beside the picture")
+
+
 def decodable_size(data: bytes, what: str) -> tuple[int, int]:
     """``(width, height)`` of an image about to be decoded, after :func:`check_pixels`; (0, 0) when the header
     is unknown or damaged, which the caller must treat as undecodable (the decoder could allocate anything)."""
@@ -137,18 +158,38 @@ def decodable_size(data: bytes, what: str) -> tuple[int, int]:
     return width, height
 
 
-def truncated(data: bytes) -> bool:
-    """True when a JPEG or PNG ends before its end marker (a copy cut short); other formats are not checked."""
-    if data[:2] == b"\xff\xd8":
-        scan = next((pos for marker, pos, _ in _jpeg_segments(_reader(data)) if marker == _SOS), -1)
+#: How much of a file :func:`truncated` reads at a time while it looks for a JPEG's end marker.
+_SCAN_CHUNK = 1 << 20
+
+
+def truncated(read: Read) -> bool:
+    """True when the JPEG or PNG ``read`` gives access to ends before its end marker (a copy cut short); other
+    formats are not checked. A JPEG is read a chunk at a time, a PNG only at its chunk headers: a file of
+    any size costs :data:`_SCAN_CHUNK` of memory."""
+    head = read(0, 8)
+    if head[:2] == b"\xff\xd8":
+        scan = next((pos for marker, pos, _ in _jpeg_segments(read) if marker == _SOS), -1)
         # entropy-coded data stuffs every 0xFF byte, so an end-of-image marker after the scan is the real one
-        return scan < 0 or data.find(_EOI, scan + 2) < 0
-    if data[:8] == _PNG:
+        return scan < 0 or not _finds(read, _EOI, scan + 2)
+    if head == _PNG:
         pos = 8
-        while pos + 8 <= len(data):
-            length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        while len(chunk := read(pos, 8)) == 8:
+            length, kind = struct.unpack(">I4s", chunk)
             if kind == b"IEND":
                 return False
             pos += 12 + length  # length, type, data, CRC
         return True
+    return False
+
+
+def _finds(read: Read, needle: bytes, start: int) -> bool:
+    """Whether ``needle`` occurs at or after ``start``, read :data:`_SCAN_CHUNK` at a time."""
+    overlap = len(needle) - 1  # a needle split between two chunks is found in the second
+    pos = start
+    while chunk := read(pos, _SCAN_CHUNK):
+        if needle in chunk:
+            return True
+        if len(chunk) < _SCAN_CHUNK:
+            return False
+        pos += _SCAN_CHUNK - overlap
     return False

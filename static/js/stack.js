@@ -15,13 +15,15 @@ const last = $("#range-last");
 let viewer = null;
 let picking = null;
 let currentJob = null;
+let shownExport = null; // the export of the stack the caption and the download link are of
 const touch = retouch(burstId, {
   showFrame: (n) => {
     viewer.show(n);
     $("#single-caption").textContent = `single frame ${frameNumber(n)}: the brush copies from it`;
   },
   onPicture: () => { resultZoom?.refresh(); viewer?.zoom?.apply(); }, // a new picture takes the linked view
-  onStack: (layer) => showKept(layer), // the burst's stack as it was made, from what the server keeps with it
+  // the burst's stack as it was made, from what the server keeps with it; the page's own stack is shown already
+  onStack: (layer) => { if (layer.about.export !== shownExport) showKept(layer); },
 });
 keyboardCursor($("#single"), "picks the point there (after Tap a near and a far point)");
 
@@ -72,6 +74,7 @@ function showStack(result) {
   $("#result-caption").textContent = `stack of ${result.frames} frames (${result.method}${result.slabs ? `, ${result.slabs} slabs` : ""}` +
     `${result.range ? `, frames ${frameNumber(result.range[0])}–${frameNumber(result.range[1])}` : ""})`;
   if (result.uncovered > 0) $("#result-caption").textContent += `; every frame covers all but ${(100 * result.uncovered).toFixed(1)} % at the edges (filled from the nearest pixels: crop it off)`;
+  shownExport = result.export;
   const link = $("#download");
   link.href = `/api/exports/${result.export}`;
   link.textContent = `Download ${result.name}`;
@@ -147,17 +150,18 @@ async function watchStack(jobId) {
   if (lost) return stackLost(await before);
   if (!done || !done.result) return;
   const result = done.result;
-  const shown = result.preview || result.export;
-  $("#result").src = `/api/exports/${shown}?inline=1`;
+  showStack(result);
+  if (result.warnings?.length) toast(result.warnings.join("; "), "error");
+  showMotionMap(result.motion_map);
+  // The new stack is the base of a new retouch layer, which retouch.js loads at the job's end and shows (the
+  // picture, then the strokes on it): the picture is the export's only when the burst could not keep it.
+  if ((await touch.kept())?.about.export === result.export) return;
+  $("#result").src = `/api/exports/${result.preview || result.export}?inline=1`;
   $("#result").hidden = false;
   $("#result").dataset.export = result.export;
   await $("#result").decode().catch(() => null);
   resultZoom?.refresh();
   viewer?.zoom.apply();  // the stack takes the single frame's view (an adopted stack may end before the page is drawn)
-  showStack(result);
-  if (result.warnings?.length) toast(result.warnings.join("; "), "error");
-  showMotionMap(result.motion_map);
-  // the new stack is the base of a new retouch layer: retouch.js loads it at the job's end
 }
 
 // A stack of this burst running when the page was (re)loaded, or started by another browser: followed here too,

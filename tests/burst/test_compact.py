@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from tether.burst import compact, open_burst, store_derived, store_derived_items
+from tether.burst import appender, compact, open_burst, store_derived, store_derived_items, zipcodec
 from tether.burst.compact import compacting_path
 
 LAYER = "retouch.json"
@@ -106,3 +106,20 @@ def test_an_item_dropped_is_gone_after_a_compaction(make_burst, monkeypatch) -> 
     with open_burst(path) as reader:
         assert reader.derived_names() == [LAYER]
     assert b"x" * 1000 not in path.read_bytes()
+
+
+def test_storing_an_item_builds_each_directory_record_once(make_burst, monkeypatch) -> None:
+    """Whether to compact is told from where the new directory begins: its records are not built a second time
+    to measure it (each store built every entry's record twice: a burst of a thousand frames has 2000)."""
+    path, _ = make_burst(20)
+    built: list[str] = []
+
+    def noted(entry: zipcodec.Entry) -> bytes:
+        built.append(entry.name)
+        return zipcodec.central_header(entry)
+
+    for module in (appender, compact):
+        monkeypatch.setattr(module, "central_header", noted, raising=False)
+    store_derived(path, "depth.png", b"a depth map")
+    with open_burst(path) as reader:
+        assert sorted(built) == sorted(e.name for e in reader.directory())

@@ -77,6 +77,13 @@ def tiff_claiming(width: int, height: int) -> bytes:
     return b"II*\x00" + struct.pack("<I", 8 + len(pixels)) + pixels + ifd
 
 
+def sparse(path: Path, head: bytes, size: int) -> None:
+    """``head`` followed by zeros up to ``size`` bytes, as a sparse file."""
+    with path.open("wb") as fh:
+        fh.write(head)
+        fh.truncate(size)
+
+
 def bomb_burst(path: Path, frames: int = 3) -> Path:
     """A burst of 30000x30000 1-bit PNG frames (about 110 kB each) appended as a sweep would."""
     png = png_bomb(30000, 30000)
@@ -90,8 +97,8 @@ def bomb_burst(path: Path, frames: int = 3) -> Path:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ok.jpg, ok2.jpg (two stray bytes before a marker, which decoders skip), bomb.png (225 MP, a Pillow
-    decompression bomb), huge.jpg (65000x65000), big.tif (400 MP), cut.jpg and cut.png (truncated), and
-    bomb.burst (three 900 MP frames, 331 kB)."""
+    decompression bomb), huge.jpg (65000x65000), big.tif (400 MP), cut.jpg and cut.png (truncated),
+    long.jpg and padded.jpg (hundreds of MB), and bomb.burst (three 900 MP frames, 331 kB)."""
     folder = tmp_path_factory.mktemp("bombs")
     (folder / "ok.jpg").write_bytes(jpeg(seed=1))
     second = jpeg(seed=2)
@@ -105,6 +112,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     png = cv2.imencode(".png", np.random.default_rng(4).integers(0, 255, (240, 320), dtype=np.uint8))[1].tobytes()
     (folder / "cut.png").write_bytes(png[: len(png) // 2])
     bomb_burst(folder / "bomb.burst")
+    # sparse files of hundreds of MB, which take no disk: read whole, either would take its size in memory
+    sparse(folder / "long.jpg", jpeg_claiming(10000, 10000)[:-2], 700_000_000)  # 100 MP, no end marker
+    sparse(folder / "padded.jpg", jpeg(seed=5), 1_000_000_000)  # a whole small JPEG, then a GB of zeros
     assert (folder / "bomb.burst").stat().st_size < 400_000
     return folder
 
@@ -174,6 +184,8 @@ def assert_refused(result: Finished, *named: str) -> str:
     ("big.tif", "big.tif is 20000x20000 pixels (400 megapixels); " + LIMIT),
     ("cut.jpg", "cut.jpg: the JPEG image is cut short or damaged"),
     ("cut.png", "cut.png: the PNG image is cut short or damaged"),
+    ("long.jpg", "long.jpg: the JPEG image is cut short or damaged"),
+    ("padded.jpg", "padded.jpg is 1000 MB, more than a 320x240 image can take (68 MB)"),
 ])
 def test_import_refuses_in_one_line_and_writes_nothing(files: Path, tmp_path: Path, bad: str, says: str) -> None:
     result = tether("burst", "import", "ok.jpg", bad, "--out", "new.burst", cwd=files)

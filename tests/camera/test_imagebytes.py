@@ -1,11 +1,13 @@
 """The one JPEG/PNG header reader that the camera drivers, bursts and the sweep share."""
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
 import pytest
 
-from tether.imagebytes import image_size, sniff_mime
+from tether.imagebytes import file_reader, image_size, sniff_mime, truncated
 
 
 def encoded(suffix: str, width: int = 64, height: int = 48, *params: int) -> bytes:
@@ -32,3 +34,13 @@ def test_a_png_tells_its_size() -> None:
 @pytest.mark.parametrize("data", [b"", b"\xff\xd8garbage", b"\xff\xd8\xff\xda\x00\x02", b"GIF89a" + bytes(20)])
 def test_bytes_without_a_frame_header_have_no_size(data: bytes) -> None:
     assert image_size(data) == (0, 0)
+
+
+@pytest.mark.parametrize(("cut", "is_truncated"), [(0, False), (1, True)])
+def test_an_end_marker_split_between_two_reads_is_found(cut: int, is_truncated: bool) -> None:
+    """A JPEG is looked through a megabyte at a time: here its end marker straddles the first two."""
+    data = encoded(".jpg")
+    scan = data.rfind(b"\xff\xda")
+    # entropy-coded data as long as one read, then the end marker across the boundary
+    jpeg = data[:scan + 2] + bytes((1 << 20) - 1) + b"\xff\xd9"
+    assert truncated(file_reader(io.BytesIO(jpeg[:len(jpeg) - cut]))) is is_truncated

@@ -25,13 +25,8 @@ def test_a_host_that_cannot_be_listened_on_is_one_line(run_tether, tmp_path: Pat
     assert result.stdout == ""  # not "No camera attached: using the simulated camera" first
 
 
-def test_an_ipv6_host_in_brackets_is_served(tmp_path: Path) -> None:
-    with socket.socket(socket.AF_INET6) as sock:
-        try:
-            sock.bind(("::1", 0))
-        except OSError:
-            pytest.skip("this machine has no IPv6 loopback")
-        port = sock.getsockname()[1]
+def test_an_ipv6_host_in_brackets_is_served(tmp_path: Path, ipv6_port: int) -> None:
+    port = ipv6_port
     config = tmp_path / "config.toml"
     config.write_text("[sim]\nliveview_width = 160\nliveview_height = 120\nliveview_fps = 5\n")
     command = [sys.executable, "-m", "tether", "--config", str(config), "--data-dir", str(tmp_path / "data"),
@@ -46,6 +41,8 @@ def test_an_ipv6_host_in_brackets_is_served(tmp_path: Path) -> None:
             rest = process.communicate(timeout=20)[0]
     assert line == f"tether control panel: http://[::1]:{port}/\n", line + rest
     assert served and process.returncode == 0, line + rest  # it listened, and SIGTERM stopped it cleanly
+    logged = (tmp_path / "data" / "logs" / "tether.log").read_text(encoding="utf-8")
+    assert f"serving sim:macro on [::1]:{port}" in logged, logged  # as a URL writes it, not ::1:8420
 
 
 def answers(port: int) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import cv2
@@ -11,7 +12,7 @@ from PIL import Image
 
 from tether.errors import TetherError
 from tether.imaging import ImageFiles, ImagingError, MismatchedFrames, UnreadableImage, encode_image, write_image
-from tether.imaging.io import read_image
+from tether.imaging.io import checked_size, read_image
 
 
 def _jpeg_with_exif(path: Path, image: np.ndarray, **tags: int | str) -> Path:
@@ -115,3 +116,28 @@ def test_an_encoder_failure_leaves_no_file_behind(tmp_path: Path) -> None:
     with pytest.raises(TetherError):  # JPEG stops at 65500 pixels a side; Pillow's encoder writes into the file
         write_image(tmp_path / "wide.jpg", np.zeros((2, 70000, 3), np.uint8))
     assert list(tmp_path.iterdir()) == []
+
+
+#: Files opened while ``opened`` is being filled (by the interpreter's audit events, which Pillow's opens raise too).
+opened: list[str] | None = None
+
+
+def _note_open(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and opened is not None and isinstance(args[0], str):
+        opened.append(args[0])
+
+
+sys.addaudithook(_note_open)  # for the rest of the process (hooks cannot be removed): it notes nothing but here
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".tif"])
+def test_a_file_checked_before_an_import_is_opened_once(tmp_path: Path, suffix: str) -> None:
+    global opened
+    path = tmp_path / f"frame{suffix}"
+    cv2.imwrite(str(path), np.full((24, 32, 3), 100, np.uint8))
+    opened = []
+    try:
+        assert checked_size(path) == (24, 32)
+        assert opened.count(str(path)) == 1, opened
+    finally:
+        opened = None

@@ -3,6 +3,7 @@ blends; nothing outside it changes; replaying fewer strokes gives the stack back
 brush takes each place from its own sharpest frames, the halo brush the depth map's frame."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -160,3 +161,20 @@ def test_a_long_path_is_kept_as_few_points_within_half_a_pixel() -> None:
     # half a pixel from the simplification, half from drawing either path on the pixel grid; OpenCV 4.8's
     # float32 distances land a rounding error above that
     assert np.abs(path_distance(full, box) - path_distance(thin, box)).max() <= 1.0 + 1e-4
+
+
+def test_a_stroke_warps_its_box_of_the_source_not_whole_rows(stacked, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack, index, _, read = stacked
+    warped: list[tuple[int, int]] = []
+    warp = cv2.warpAffine
+
+    def noted(image: np.ndarray, m: np.ndarray, size: tuple[int, int], **options: object) -> np.ndarray:
+        warped.append(size)
+        return warp(image, m, size, **options)
+
+    monkeypatch.setattr(cv2, "warpAffine", noted)
+    region = read(Source("frame", 7), (30, 50, 100, 120))
+    assert warped == [(20, 20)] and region.shape == (20, 20, 3)  # (width, height): the box's, not 160 wide
+    monkeypatch.undo()
+    whole = expected_frame(stack, index, 7)[30:50, 100:120]
+    assert np.abs(region - whole).max() <= 1

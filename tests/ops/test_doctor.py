@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -120,6 +121,16 @@ def test_doctor_reports_a_bad_config_and_still_checks_the_rest(run_tether, tmp_p
     assert first.startswith(f"FAIL config invalid: {config}: [server] port = 99999: must be at most 65535")
     assert any(line.startswith("OK   libgphoto2 ") for line in result.stdout.splitlines())
     assert f"OK   data dir {data_dir} is writable" in result.stdout  # the --data-dir flag still counts
+
+
+def test_doctor_takes_an_ipv6_host_in_brackets_as_serve_does(run_tether, doctor_env, ipv6_port: int) -> None:
+    """``[server] host = "[::1]"``, which ``tether serve`` listens on, is checked as ::1 (it was a FAIL: a
+    name that does not resolve)."""
+    port = ipv6_port
+    config = Path(doctor_env["TETHER_CONFIG"])
+    config.write_text(re.sub(r"port = \d+", f'host = "[::1]"\nport = {port}', config.read_text()))
+    lines = run_tether("doctor", env=doctor_env).stdout.splitlines()
+    assert f"OK   port [::1]:{port} is free (panel reachable from this machine only)" in lines, lines
 
 
 # --- single checks ---------------------------------------------------------------------------------
@@ -320,6 +331,9 @@ def test_port_checks() -> None:
         f"OK   port 127.0.0.1:{port} is free (panel reachable from this machine only)"
     )
     assert "token is required" in doctor.check_port("0.0.0.0", port).message
+    with_port = doctor.check_port("0.0.0.0:80", port)  # the port belongs in [server] port
+    assert with_port.status is Status.FAIL
+    assert with_port.message == "server host '0.0.0.0:80' is not a host name or address"
     listener = subprocess.Popen(
         [
             sys.executable,

@@ -52,6 +52,8 @@ class Appender:
         self.entries: list[Entry] = list(entries or [])
         self.sync = sync
         self.hint = hint
+        #: Where the central directory :meth:`finish` wrote last begins (-1: none yet).
+        self.directory_offset = -1
 
     def add(self, items: Sequence[tuple[str, bytes | memoryview, float]], *, sync: bool | None = None,
             crcs: Sequence[int | None] = ()) -> list[Entry]:
@@ -79,6 +81,7 @@ class Appender:
         """Write the central directory of ``entries`` (default: all added) and the end records; fsync."""
         entries = self.entries if entries is None else list(entries)
         directory = b"".join(central_header(e) for e in entries)
+        self.directory_offset = self.offset
         self._write([directory, end_records(len(entries), self.offset, len(directory))], sync=True, full=True)
 
     def _write(self, parts: Sequence[bytes | memoryview], *, sync: bool, full: bool = False) -> None:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tether.burst.appender import Appender, fsync_dir
-from tether.burst.zipcodec import LOCAL, Entry, ZipFormatError, central_header, data_offset_from_local
+from tether.burst.zipcodec import LOCAL, Entry, ZipFormatError, data_offset_from_local
 from tether.fileio import StorageError
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,15 @@ def compacting_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.compacting")
 
 
-def compact_if_wasteful(path: Path, fd: int, entries: list[Entry]) -> bool:
-    """Compact the burst at ``path`` (open as ``fd``, locked by the caller, its live ``entries`` given) when
-    its dead space is more than :data:`SLACK_BYTES` and more than its live data; whether it was."""
+def compact_if_wasteful(path: Path, fd: int, entries: list[Entry], directory_offset: int) -> bool:
+    """Compact the burst at ``path`` (open as ``fd``, locked by the caller, its live ``entries`` given, its
+    central directory just written at ``directory_offset``) when its dead space is more than
+    :data:`SLACK_BYTES` and more than its live data; whether it was."""
     size = os.fstat(fd).st_size
-    # tether's entries have no extra field in their local headers: a name's length is the header's
-    live = sum(LOCAL.size + len(e.name.encode("utf-8")) + e.csize + len(central_header(e)) for e in entries)
-    if size - live <= max(SLACK_BYTES, live):
+    # what is before the directory and no live entry is dead (tether's entries have no extra field in their
+    # local headers: a name's length is the header's); the directory and end records after it are live
+    dead = directory_offset - sum(LOCAL.size + len(e.name.encode("utf-8")) + e.csize for e in entries)
+    if dead <= max(SLACK_BYTES, size - dead):
         return False
     try:
         known = [e if e.data_offset >= 0 else

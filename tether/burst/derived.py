@@ -79,6 +79,6 @@ def store_derived_items(path: Path | str, items: Mapping[str, bytes], *, drop: I
             except OSError:
                 pass
             raise
-        compact_if_wasteful(path, fd, appender.entries)
+        compact_if_wasteful(path, fd, appender.entries, appender.directory_offset)
     finally:
         os.close(fd)

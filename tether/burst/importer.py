@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import time
 import warnings
@@ -13,7 +14,7 @@ from tether.burst.format import EXT_MIME
 from tether.burst.meta import FrameMeta
 from tether.burst.writer import BurstWriter
 from tether.fileio import StorageError, remedy
-from tether.imagebytes import decodable_size, sniff_mime, truncated
+from tether.imagebytes import check_file_bytes, check_pixels, file_reader, header_size, sniff_mime, truncated
 
 #: Extensions taken from a folder; anything else in it (except hidden files) is an error, not a silent skip.
 IMAGE_EXTS = set(EXT_MIME) | {"jpg", "jpeg", "png", "tif", "tiff"}
@@ -75,16 +76,22 @@ def check_contents(path: Path) -> str:
     expected = EXT_MIME.get(path.suffix.lower().lstrip("."), "")
     if expected not in ("image/jpeg", "image/png", "image/tiff"):
         return expected
+    kind = expected.split("/")[1].upper()
     try:
-        data = path.read_bytes()
+        # the header, and after it a chunk at a time: a file of any size costs little memory
+        with path.open("rb") as fh:
+            read = file_reader(fh)
+            if sniff_mime(read(0, 16)) != expected:
+                raise BurstError(f"{path}: the contents are not a {kind} image")
+            width, height = header_size(read)
+            # a frame too large or cut short would only fail later, when stacked or exported
+            if width:
+                check_pixels(width, height, str(path))
+                check_file_bytes(os.fstat(fh.fileno()).st_size, width, height, str(path))
+            if not width or truncated(read):
+                raise BurstError(f"{path}: the {kind} image is cut short or damaged; copy it again from the card")
     except OSError as exc:
         raise BurstError(f"{path}: cannot read ({exc.strerror})") from None
-    kind = expected.split("/")[1].upper()
-    if sniff_mime(data[:16]) != expected:
-        raise BurstError(f"{path}: the contents are not a {kind} image")
-    # a frame too large or cut short would only fail later, when stacked or exported
-    if decodable_size(data, str(path)) == (0, 0) or truncated(data):
-        raise BurstError(f"{path}: the {kind} image is cut short or damaged; copy it again from the card")
     return expected
 
 

@@ -108,18 +108,19 @@ def read_image(path: Path | str, *, reduce: int = 1, whole: bool = False) -> np.
     return image if (is_jpeg and reduce in _REDUCED) else shrink(image, reduce)
 
 
-def check_decodes(data: bytes | Path, what: str) -> None:
+def check_decodes(data: bytes | BinaryIO, what: str) -> None:
     """Refuse, naming ``what``, a PNG or TIFF whose pixel data does not decode whole (other formats pass).
 
-    ``data``: the file's bytes, or the file itself, read as the decoder goes rather than all at once.
+    ``data``: the file's bytes, or the open file, read from its start as the decoder goes rather than all at once.
     OpenCV's TIFF decoder only logs libtiff's errors (to stderr, without the file's name) and returns
     the picture with garbage where the data is damaged, which would be stacked as if it were sharp;
     Pillow's decoders raise instead. A decode costs about as much as OpenCV's, so each file is checked
     once (its first read), and the pixels are dropped. A camera RAW is no TIFF here, whatever its header
     says (CR2, NEF, DNG and ARW are TIFF-based): only LibRaw decides whether one decodes.
     """
-    head = data[:16] if isinstance(data, bytes) else _head(data, 16)
-    kind = {"image/png": "PNG", "image/tiff": "TIFF"}.get(sniff_mime(head))
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    stream.seek(0)
+    kind = {"image/png": "PNG", "image/tiff": "TIFF"}.get(sniff_mime(stream.read(16)))
     if kind is None:
         return
     from PIL import Image
@@ -129,16 +130,12 @@ def check_decodes(data: bytes | Path, what: str) -> None:
         # the size was checked against tether's own limit: Pillow's lower bomb limit is for unchecked files
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as picture:
+            stream.seek(0)
+            with Image.open(stream) as picture:
                 picture.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         raise UnreadableImage(f"{what}: the {kind} image is damaged: its pixel data does not decode",
                               hint="copy it again from the card, or leave it out") from None
-
-
-def _head(path: Path, size: int) -> bytes:
-    with path.open("rb") as fh:
-        return fh.read(size)
 
 
 @functools.cache
@@ -159,13 +156,15 @@ def _quiet_libtiff() -> None:
 
 def checked_size(path: Path) -> tuple[int, int]:
     """(H, W) of an image file, once it is known to decode: a RAW opened by LibRaw (and by nothing else: see
-    :func:`check_decodes`), a PNG or TIFF decoded by :func:`check_decodes` from the file, a JPEG's header read."""
-    size, raw = _header_size(path)
-    if not raw:
-        try:
-            check_decodes(path, str(path))
-        except OSError as exc:
-            raise UnreadableImage(describe_os_error(exc, path)) from None
+    :func:`check_decodes`), a PNG or TIFF decoded by :func:`check_decodes` from the file, a JPEG's header read;
+    the file is opened once (LibRaw opens a RAW again, as far as its header)."""
+    try:
+        with path.open("rb") as fh:
+            size, raw = _file_size(fh, path)
+            if not raw:
+                check_decodes(fh, str(path))
+    except OSError as exc:
+        raise UnreadableImage(describe_os_error(exc, path)) from None
     return size
 
 
@@ -227,11 +226,16 @@ def _header_size(path: Path) -> tuple[tuple[int, int], bool]:
     """(:func:`image_size`, whether the file is a camera RAW, by its name or its header)."""
     try:
         with path.open("rb") as fh:
-            if is_raw(fh.read(1 << 16), path.name):
-                return raw_size(path, str(path)), True
-            width, height = file_image_size(fh)
+            return _file_size(fh, path)
     except OSError as exc:
         raise UnreadableImage(describe_os_error(exc, path)) from None
+
+
+def _file_size(fh: BinaryIO, path: Path) -> tuple[tuple[int, int], bool]:
+    """:func:`_header_size` of ``path``, open as ``fh``."""
+    if is_raw(fh.read(1 << 16), path.name):
+        return raw_size(path, str(path)), True
+    width, height = file_image_size(fh)
     if not width:
         raise UnreadableImage(f"{path}: {_NOT_AN_IMAGE}")
     check_pixels(width, height, str(path))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.camera.types import CameraInfo
-from tether.config import Settings, is_loopback_host
+from tether.config import Settings, bare_host, host_port, is_loopback_host
 from tether.ops.system_facts import (
     PROC,
     Process,
@@ -348,8 +348,14 @@ def check_data_dir(path: Path, min_free: int = MIN_FREE, low_free: int = LOW_FRE
 
 
 def check_port(host: str, port: int, procs: list[Process] | None = None) -> Check:
-    """Whether `tether serve` could listen on host:port now."""
-    where = f"{host}:{port}"
+    """Whether `tether serve` could listen on host:port now (``host`` as the config or ``--host`` gives it)."""
+    try:
+        host = bare_host(host)
+    except ValueError:
+        return Check("port", Status.FAIL, f"server host {host!r} is not a host name or address",
+                     "set [server] host to an address of this machine (an IPv6 one as ::1 or [::1]), "
+                     "and the port in [server] port")
+    where = host_port(host, port)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:

@@ -1,7 +1,6 @@
 """``tether serve``: build the engine, the app, and run them until Ctrl-C."""
 from __future__ import annotations
 
-import ipaddress
 import logging
 import signal
 import socket
@@ -12,7 +11,7 @@ from typing import Any
 import click
 
 import tether
-from tether.config import Settings, is_loopback_host
+from tether.config import Settings, bare_host, host_port, is_loopback_host
 from tether.engine import Engine
 from tether.errors import TetherError
 from tether.events import EventBus
@@ -32,23 +31,16 @@ class ServerError(TetherError):
 def access_url(host: str, port: int, token: str) -> str:
     """The URL to open; with the token for non-loopback binds."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    shown = f"[{shown}]" if ":" in shown else shown
-    return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    return f"http://{host_port(shown, port)}/" + (f"?token={token}" if token else "")
 
 
 def listen_host(host: str) -> str:
-    """``host`` as the socket takes it: an IPv6 address without the brackets a URL puts round it ("[::1]");
-    ServerError for what is no host at all ("0.0.0.0:80": the port goes in its own option)."""
-    bare = host.strip()
-    if bare.startswith("[") and bare.endswith("]"):
-        bare = bare[1:-1]
-    if ":" in bare:
-        try:
-            ipaddress.IPv6Address(bare)
-        except ValueError:
-            raise ServerError(f"cannot listen on {host}: not a host name or address",
-                              hint="give the port with --port, and an IPv6 address as ::1 or [::1]") from None
-    return bare
+    """:func:`tether.config.bare_host`, with ServerError for what is no host at all."""
+    try:
+        return bare_host(host)
+    except ValueError:
+        raise ServerError(f"cannot listen on {host}: not a host name or address",
+                          hint="give the port with --port, and an IPv6 address as ::1 or [::1]") from None
 
 
 def check_can_listen(host: str, port: int) -> None:
@@ -62,7 +54,7 @@ def check_can_listen(host: str, port: int) -> None:
             raise ServerError(f"cannot listen on {host}: no such host name or address on this machine",
                               hint=f"{exc.strerror}; give one such as 127.0.0.1, 0.0.0.0 or [::1]") from None
         except OSError as exc:
-            raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            raise ServerError(f"cannot listen on {host_port(host, port)}: {exc.strerror or exc}",
                               hint="is another tether running? choose another --port") from None
 
 
@@ -105,7 +97,7 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
 
         pool = ClusterPool(bus, settings)
     log_to_data_dir(settings.data_dir)
-    log.info("tether %s serving %s on %s:%d%s", tether.__version__, camera_id, host, port,
+    log.info("tether %s serving %s on %s%s", tether.__version__, camera_id, host_port(host, port),
              " (no camera attached: simulated)" if simulated else "")
     engine = Engine(settings, camera_id=camera_id, simulated=simulated_camera, fallback=simulated, bus=bus,
                     pool=pool).start()

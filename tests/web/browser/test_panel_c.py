@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import cv2
@@ -153,3 +153,37 @@ def test_the_lens_line_says_the_focus_moves_while_a_sweep_runs(server: Server, n
     said: list[list[str]] = page.evaluate("window.said")
     running = {lens for status, lens in said if re.match(r"Sweep: \d+ %", status)}
     assert running == {"focus moving: a pre-scan or sweep is running"}, said
+
+
+
+@pytest.mark.parametrize("viewport", [{}, PHONE], ids=["desktop", "phone"])
+def test_the_users_own_stack_is_shown_once(server: Server, new_page: Callable[..., Page],
+                                           viewport: dict[str, Any]) -> None:
+    """The stack a user makes on the page is drawn and captioned once, and the exports are not listed for it (the
+    picture came twice, the second time from the retouch layer with the caption again and a listing for its name)."""
+    burst = sim_burst(server, "0a1000" if viewport else "0a2000")
+    listings: list[str] = []
+    page = new_page(**viewport)
+    page.on("request", lambda r: listings.append(r.url) if urlsplit(r.url).path == "/api/exports" else None)
+    page.goto(f"{server.url}/stack/{burst}")
+    page.wait_for_function("document.querySelector('#single').naturalWidth > 0")
+    page.wait_for_load_state("networkidle")
+    page.evaluate("""() => {  // every picture and caption the stack's side of the page shows
+        window.pictures = [];
+        window.captions = [];
+        const img = document.querySelector('#result');
+        new MutationObserver(() => window.pictures.push(img.src)).observe(img, {attributeFilter: ['src']});
+        const caption = document.querySelector('#result-caption');
+        new MutationObserver(() => window.captions.push(caption.textContent))
+            .observe(caption, {childList: true, characterData: true, subtree: true});
+    }""")
+    page.click("#stack")
+    page.wait_for_selector("#retouch:not([hidden])", timeout=60_000)
+    page.wait_for_function("document.querySelector('#result').complete")
+    page.wait_for_load_state("networkidle")
+    pictures = page.evaluate("window.pictures")
+    assert len(pictures) == 1 and "/retouch.jpg?" in pictures[0], pictures  # the layer's picture: strokes go on it
+    assert page.evaluate("window.captions") == ["stack of 5 frames (pyramid, frames 1–5)"]
+    assert page.get_attribute("#download", "href").startswith("/api/exports/")
+    assert page.is_visible("#download") and page.inner_text("#download").startswith("Download ")
+    assert listings == []
