@@ -249,6 +249,10 @@ def test_a_too_sparse_sweep_names_the_spacing(server: Server, prescanned: dict[s
     warnings = page.inner_text("#coverage")
     assert "extend the range toward infinity" not in warnings
     assert "steps apart" in warnings and "allow more frames" in warnings
+    # the overlay does not call it covered either
+    page.wait_for_selector("#coverage-map[data-clean]", timeout=20_000)
+    assert page.get_attribute("#coverage-map", "data-clean") == "false"
+    assert "too far apart for the depth of field" in page.inner_text("#coverage-map")
 
 
 def test_a_range_past_the_far_stop_stops_there_and_is_refused_after(server: Server, prescanned: dict[str, Any],
