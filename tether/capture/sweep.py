@@ -30,6 +30,7 @@ from tether.camera.errors import CameraDisconnected
 from tether.camera.types import FocusDirection, Frame
 from tether.capture import modes
 from tether.capture.coverage import Subjects, check_coverage, rising_at_end
+from tether.capture.exposure import recorded_exposure
 from tether.capture.far_stop import FarStopWatch
 from tether.capture.live_analysis import LiveAnalysis, PreviewSink, capture_first
 from tether.capture.motion import Motor
@@ -110,6 +111,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     # where the subjects are: a re-shoot judges the merged frames by them, as the sweep judged its own
     sweep_info["subjects"] = None if subjects is None else subjects.to_dict()
     runner = _SweepRun(camera, motor, plan, options, burst_path, hooks)
+    runner.exposure = recorded_exposure(camera.settings())
     runner.dof = dof
     runner.placed = subjects
     if prescan is not None and subjects is not None:
@@ -191,6 +193,8 @@ class _SweepRun:
         #: The depth of field (small steps) the plan was made for (None: unknown).
         self.dof: float | None = None
         self.peaks: tuple[TilePeak, ...] = ()
+        #: The camera's exposure settings as the sweep began, kept with every frame (a still's EXIF says more).
+        self.exposure: dict[str, Any] = {}
         self.far_stop_watch = FarStopWatch(motor.still_threshold)
         self.watched = 0  # frames fed to the watch so far
         #: The first frame at the lens's far stop (where the frames stopped changing), when the sweep ran into it.
@@ -318,7 +322,8 @@ class _SweepRun:
         """Append one frame at the motor's counted position; its sharpness is computed on the worker."""
         assert self.writer is not None
         pos = round((self.motor.position if position is None else position) or 0.0)
-        meta = replace(meta, focus_position=pos, step_class=self.plan.step_class.value)
+        meta = replace(meta, focus_position=pos, step_class=self.plan.step_class.value,
+                       exposure={**self.exposure, **meta.exposure})
         index = self.writer.append(data, meta)
         if self.analysis is not None:
             self.analysis.offer(data, corrupt=meta.corrupt)
