@@ -220,11 +220,11 @@ def _warn(result: Coverage, placed: bool, gaps: tuple[float, float] | None) -> N
                                "lie between two frames rather than beyond the range; allow more frames")
     else:
         if result.beyond_near:
-            result.warnings.append(f"{len(result.beyond_near)} of {total} tiles were sharpest at the first frame: "
-                                   "their sharpest focus lies nearer than the sweep; extend the range toward near")
+            result.warnings.append(f"{len(result.beyond_near)} of {total} tiles have their sharpest focus nearer than "
+                                   "the sweep's first frame; extend the range toward near")
         if result.beyond_far:
-            result.warnings.append(f"{len(result.beyond_far)} of {total} tiles were sharpest at the last frame: "
-                                   "their sharpest focus lies farther than the sweep; extend the range toward infinity")
+            result.warnings.append(f"{len(result.beyond_far)} of {total} tiles have their sharpest focus farther than "
+                                   "the sweep's last frame; extend the range toward infinity")
         if gaps is not None:
             spacing, dof = gaps
             between = (f"{len(result.between)} of {total} tiles hold a subject between two frames, sharp in "

@@ -240,7 +240,9 @@ def test_a_too_sparse_sweep_names_the_spacing(server: Server, prescanned: dict[s
     # the farthest subject the pre-scan found (185.6 in the scene; its fitted peak varies by a few steps
     # with the live-view timing) lies inside the range: the range is not what to change, the spacing is.
     # The last frame is a few steps past it and the one before about 25 steps short, so that subject is
-    # sharpest at the last frame (12 steps past put it halfway between the two: a coin toss in CI)
+    # sharpest at the last frame: read from the curves alone it would look beyond the range. The spacing
+    # is named whichever frame each subject lands nearest (before, only when one was sharpest at an end
+    # frame: with a loaded machine the frames landed elsewhere and the page said nothing)
     farthest = max(p["position"] for p in prescanned["peaks"] if p["subject"])
     far = min(235, round(farthest) + 4)  # the lens stops at 240
     assert farthest < far
