@@ -1,13 +1,15 @@
 // Coverage you can see (Post Focus, after a sweep): the burst's middle frame with the tiles the coverage
-// check found drawn over it (sharpest at the first frame: the subject lies nearer than the sweep; at the
-// last frame: farther; never sharp), the duplicated frames listed, and one-click fixes that sweep a little
-// more and merge the frames into the burst in focus order (the server plans, sweeps and merges).
+// check found drawn over it (the subject's sharpest focus nearer than the first frame, farther than the
+// last, between two frames; never sharp), the duplicated frames listed, and one-click fixes
+// that sweep a little more and merge the frames into the burst in focus order (the server plans, sweeps and
+// merges). Frames too far apart for the depth of field are never called covered, marked tiles or not.
 import { $, api, attempt, cameraId, el, frameNumber, on, toast } from "./core.js";
 import { follow, lastSweep } from "./jobs.js";
 
 const KINDS = [
-  ["beyond_near", "rgba(80,160,255,0.45)", "sharpest at the first frame: nearer than the sweep"],
-  ["beyond_far", "rgba(255,150,40,0.45)", "sharpest at the last frame: farther than the sweep"],
+  ["beyond_near", "rgba(80,160,255,0.45)", "sharpest nearer than the first frame"],
+  ["beyond_far", "rgba(255,150,40,0.45)", "sharpest farther than the last frame"],
+  ["between", "rgba(200,80,255,0.45)", "between two frames: sharp in neither"],
   ["never_sharp", "rgba(255,60,60,0.5)", "never sharp in any frame"],
 ];
 const node = $("#coverage-map");
@@ -42,6 +44,9 @@ async function show(burstId) {
   }
   const legend = KINDS.filter(([kind]) => marked[kind].length).map(([kind, colour, words]) =>
     el("li", {}, el("span", { class: "swatch", style: `background:${colour}` }), ` ${marked[kind].length} tiles ${words}`));
+  if (coverage.sparse) {
+    legend.push(el("li", {}, "The frames are too far apart for the depth of field: some depths are sharp in no frame."));
+  }
   const clean = !legend.length && !(coverage.duplicates || []).length;
   node.dataset.burst = burstId;
   node.dataset.tiles = JSON.stringify(marked);

@@ -134,7 +134,11 @@ async function init() {
   $("#busy").hidden = true;
   if (!info) return;
   for (const id of ["#near", "#far"]) $(id).max = String(info.frames - 1);
-  if (!info.captured_f_number) $("#captured").title = `not recorded in the burst: f/${info.assumed_f_number} assumed`;
+  if (!info.captured_f_number) {
+    // said where it is read, not only in a tooltip: every aperture the page renders depends on it
+    $("#captured-assumed").textContent = `(not recorded in the burst: f/${info.assumed_f_number} assumed; set what it was)`;
+    $("#captured-assumed").hidden = false;
+  }
   apply(info.settings);
   const map = new Image();
   map.onload = () => {

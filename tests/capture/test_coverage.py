@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tether.capture.coverage import check_coverage
+from tether.capture.coverage import Subjects, check_coverage
 
 
 def curves(centres: list[float], n: int = 12, sigma: float = 2.0) -> np.ndarray:
@@ -66,6 +66,29 @@ def test_lost_steps_show_as_duplicates_and_corrupt_frames_are_skipped() -> None:
 def test_tiles_expected_from_the_prescan_but_never_sharp() -> None:
     tiles = np.full((6, 1, 2), 5.0)
     tiles[:, 0, 0] = [5, 20, 80, 20, 5, 5]
-    expected = np.array([[True, True]])
-    result = check_coverage(tiles, thumbs_for(tiles), np.ones(6, bool), expected=expected)
-    assert result.never_sharp == [(0, 1)]
+    subjects = Subjects(np.ones((1, 2), bool), np.array([[20.0, 21.0]]), margin=2.0)
+    result = check_coverage(tiles, thumbs_for(tiles), np.ones(6, bool), subjects=subjects,
+                            positions=[0, 10, 20, 30, 40, 50], spacing=10.0, dof=10.0)
+    assert result.never_sharp == [(0, 1)] and not result.between
+    assert any("run the pre-scan again" in w for w in result.warnings)
+
+
+def test_the_prescan_places_subjects_beyond_the_range_or_between_sparse_frames() -> None:
+    # frames 17 steps apart for a depth of field of 3; the sweep's curves have a best frame for every tile
+    positions = [20.0 + 17 * k for k in range(6)]
+    tiles = curves([0, 2.5, 5, 7], n=6, sigma=0.5)
+    focus = np.array([[5.0, 62.5, 54.0, 140.0]])  # beyond near, halfway between, at a frame, beyond far
+    subjects = Subjects(np.ones((1, 4), bool), focus, margin=4.0)
+    result = check_coverage(tiles, thumbs_for(tiles), np.ones(6, bool), subjects=subjects, positions=positions,
+                            spacing=17.0, dof=3.0)
+    assert result.beyond_near == [(0, 0)] and result.between == [(0, 1)] and result.beyond_far == [(0, 3)]
+    assert any("toward near" in w for w in result.warnings) and any("toward infinity" in w for w in result.warnings)
+    assert any("1 of 4 tiles hold a subject between two frames" in w and "allow more frames" in w
+               for w in result.warnings)
+
+
+def test_frames_too_far_apart_are_named_whatever_the_curves_say() -> None:
+    # every tile peaks inside the sweep, sharply: without the pre-scan's places the spacing alone says it
+    tiles = curves([2, 5, 8])
+    sparse = check_coverage(tiles, thumbs_for(tiles), np.ones(len(tiles), bool), spacing=17.0, dof=3.0)
+    assert sparse.warnings and "17 steps apart" in sparse.warnings[0] and "allow more frames" in sparse.warnings[0]

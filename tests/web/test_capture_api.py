@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.web.test_imaging_api import wait_job
+from tether.burst import open_burst
 from tether.capture import MODES
 from tether.web import socketio
 
@@ -127,3 +128,26 @@ def test_the_post_focus_page_offers_exactly_the_registered_modes(client) -> None
     assert offered == [(mode.name, mode.label) for mode in MODES.values()]
     # each with the capability it needs, so the page offers only what the camera can do
     assert re.findall(r'data-needs="([^"]+)"', select.group(1)) == [mode.needs for mode in MODES.values()]
+
+
+# A sweep keeps the exposure tether set (live-view frames carry no EXIF): the Depth page and
+# `tether aperture` then agree on the aperture the burst was shot at.
+def test_the_aperture_set_before_a_sweep_is_what_the_burst_says_it_was_shot_at(client, started, run_tether) -> None:
+    assert client.put("/api/cameras/sim:macro/settings/aperture", json={"value": "8"}).status_code == 200
+    sweep = client.post("/api/cameras/sim:macro/sweep", json={"range": [30, 110], "frames": 6}).get_json()
+    assert wait_job(client, sweep["job"], timeout=60)["state"] == "done"
+    burst = sweep["burst"]
+    path = started.store.burst_path(burst)
+    with open_burst(path) as reader:
+        exposures = [m.exposure for m in reader.frames_meta()]
+    assert len(exposures) == 6 and all(e == {"f_number": 8.0, "shutter": "1/125", "iso": "200"} for e in exposures)
+
+    made = client.post(f"/api/bursts/{burst}/refocus-map").get_json()
+    if not made.get("ready"):
+        assert wait_job(client, made["job"], timeout=60)["state"] == "done"
+    assert client.get(f"/api/bursts/{burst}/depth").get_json()["captured_f_number"] == 8.0
+
+    result = run_tether("aperture", str(path), "--focus", "100,80", "--f-number", "4",
+                        "--out", str(path.with_name("wide.jpg")))
+    assert result.returncode == 0, result.stderr
+    assert "from f/8" in result.stdout

@@ -24,18 +24,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-
 from tether.camera.base import Camera
 from tether.camera.errors import CameraBusy, CameraDisconnected, CameraError, CameraNotFound, CorruptFrame, Unsupported
 from tether.camera.types import CameraInfo, FocusDirection, StepClass
+from tether.capture.coverage import Subjects
 from tether.capture.frames import FrameHub
 from tether.capture.lens import LensPosition, after_sweep
 from tether.capture.marks import RangeMarks
 from tether.capture.modes import MODES
 from tether.capture.motion import retry_busy
 from tether.capture.options import PrescanOptions, SweepOptions
-from tether.capture.prescan import run_prescan
+from tether.capture.prescan import run_prescan, saved_subjects
 from tether.capture.step_plan import StepScale
 from tether.capture.sweep import Hooks, run_sweep
 from tether.events import EventBus
@@ -93,7 +92,7 @@ class CameraOwner:
         #: over a typed range counts and plans with them.
         self._calibration: tuple[StepScale, float | None] | None = None
         #: where its last pre-scan in this run found subjects: a sweep over a range judges its coverage by them
-        self._subjects: np.ndarray | None = None
+        self._subjects: Subjects | None = None
         #: Where the focus is (counted) and the near and far ends marked from live view.
         self.range_marks = RangeMarks()
         self._fps = 0.0
@@ -362,7 +361,7 @@ class CameraOwner:
             camera, options, check=job.check, on_frame=self.frames.publish,
             progress=lambda done, total, pos: job.report(done, total, phase="prescan", focus_position=pos))
         self._calibration = (result.scale, result.dof)
-        self._subjects = result.subject_tiles()
+        self._subjects = result.subjects()
         if motor.position is not None:
             # The scan's last moves (the play measurement) leave the count an upper bound: home by count and
             # stop at the nearest subject, where the photographer can nudge from a position known exactly.
@@ -387,10 +386,13 @@ class CameraOwner:
         try:
             scale = StepScale.from_dict(prescan["scale"])
             dof = None if prescan.get("dof_spacing") is None else float(prescan["dof_spacing"])
+            # where it found subjects: a sweep over a typed range is judged by them as after that scan
+            subjects = saved_subjects(prescan) if prescan.get("grid") else None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning("ignoring the saved pre-scan of %s: %s", self.camera_id, exc)
             return
         self._calibration = (scale, dof)
+        self._subjects = subjects
 
     def _sweep(self, camera: Camera, job: Job, options: SweepOptions, path: Path) -> dict[str, Any]:
         if options.range is not None and self._calibration is not None:

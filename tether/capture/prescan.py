@@ -25,6 +25,7 @@ from tether.camera.base import Camera
 from tether.camera.errors import Unsupported
 from tether.camera.types import FocusDirection, Frame, StepClass
 from tether.capture.calibrate import calibrate_step, measure_backlash
+from tether.capture.coverage import Subjects
 from tether.capture.motion import Motor
 from tether.capture.options import PrescanOptions
 from tether.capture.sharpness import FrameSummary, thumb_difference
@@ -48,11 +49,13 @@ class PrescanResult:
     reached_far_stop: bool = False
     warnings: list[str] = field(default_factory=list)
 
-    def subject_tiles(self) -> np.ndarray | None:
-        """(rows, cols) bool: the tiles the scan found a subject in; None without curves."""
+    def subjects(self) -> Subjects | None:
+        """Where the scan found subjects (the tiles, each one's sharpest focus); None without curves."""
         if self.curves is None:
             return None
-        return np.array([p.subject for p in self.peaks], bool).reshape(self.curves.shape[1:])
+        rows, cols = self.curves.shape[1:]
+        peaks = [(p.row, p.col, p.position, p.at_edge) for p in self.peaks if p.subject]
+        return Subjects.from_peaks(peaks, (rows, cols), self.positions)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able, for the job result and the UI: range, per-tile peaks and curves."""
@@ -68,6 +71,20 @@ class PrescanResult:
             "frames": self.frames, "seconds": round(self.seconds, 3),
             "far_stop": self.far_stop, "reached_far_stop": self.reached_far_stop, "warnings": list(self.warnings),
         }
+
+
+def saved_subjects(prescan: dict[str, Any]) -> Subjects:
+    """The subjects of a pre-scan's result as :meth:`PrescanResult.to_dict` wrote it; ValueError if it is not one."""
+    try:
+        rows, cols = (int(n) for n in prescan["grid"])
+        peaks = [(int(p["row"]), int(p["col"]), float(p["position"]), bool(p["at_edge"]))
+                 for p in prescan["peaks"] if p["subject"]]
+        positions = [float(p) for p in prescan["positions"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a pre-scan's result ({exc})") from None
+    if not all(0 <= r < rows and 0 <= c < cols for r, c, _, _ in peaks):
+        raise ValueError("a pre-scan's subject lies outside its grid")
+    return Subjects.from_peaks(peaks, (rows, cols), positions)
 
 
 Progress = Callable[[int, int, float | None], None]

@@ -29,7 +29,8 @@ from tether.camera.base import Camera
 from tether.camera.errors import CameraDisconnected
 from tether.camera.types import FocusDirection, Frame
 from tether.capture import modes
-from tether.capture.coverage import check_coverage, rising_at_end
+from tether.capture.coverage import Subjects, check_coverage, rising_at_end
+from tether.capture.exposure import recorded_exposure
 from tether.capture.far_stop import FarStopWatch
 from tether.capture.live_analysis import LiveAnalysis, PreviewSink, capture_first
 from tether.capture.motion import Motor
@@ -66,11 +67,11 @@ class Hooks:
 
 
 def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
-              hooks: Hooks | None = None, *, subjects: np.ndarray | None = None) -> dict[str, Any]:
+              hooks: Hooks | None = None, *, subjects: Subjects | None = None) -> dict[str, Any]:
     """Pre-scan (unless a range is given), plan, sweep into a new burst at ``burst_path``; returns the result.
 
-    ``subjects`` (rows, cols) bool: the tiles an earlier pre-scan found a subject in, for a sweep over a
-    given range; the coverage then also names those that never came into focus in it.
+    ``subjects``: where an earlier pre-scan found subjects, for a sweep over a given range; the coverage
+    then names those the range leaves out, those between two frames and those never in focus in it.
     """
     hooks = hooks or Hooks()
     burst_path = Path(burst_path)
@@ -105,11 +106,16 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
                   "prescan": None if prescan is None else {
                       "frames": prescan.frames, "seconds": round(prescan.seconds, 3), "dof_spacing": prescan.dof,
                       "warnings": prescan.warnings}}
+    if prescan is not None and not options.prescan.from_here:
+        subjects = prescan.subjects()
+    # where the subjects are: a re-shoot judges the merged frames by them, as the sweep judged its own
+    sweep_info["subjects"] = None if subjects is None else subjects.to_dict()
     runner = _SweepRun(camera, motor, plan, options, burst_path, hooks)
+    runner.exposure = recorded_exposure(camera.settings())
     runner.dof = dof
-    runner.expected = subjects
-    if prescan is not None and prescan.curves is not None and not options.prescan.from_here:
-        runner.subjects = runner.expected = prescan.subject_tiles()
+    runner.placed = subjects
+    if prescan is not None and subjects is not None:
+        runner.subjects = subjects.tiles
         runner.peaks = tuple(p for p in prescan.peaks if p.subject and not p.at_edge)
     try:
         writer = BurstWriter.create(burst_path, camera=camera.info.to_dict(), sweep=sweep_info)
@@ -182,11 +188,13 @@ class _SweepRun:
         self.trimmed = 0
         #: (rows, cols) bool: the pre-scan's subject tiles (None for a range given by hand).
         self.subjects: np.ndarray | None = None
-        #: the tiles a pre-scan found a subject in: one that stays flat through the sweep was never in focus
-        self.expected: np.ndarray | None = None
+        #: where a pre-scan found subjects: the coverage places them against the frames
+        self.placed: Subjects | None = None
         #: The depth of field (small steps) the plan was made for (None: unknown).
         self.dof: float | None = None
         self.peaks: tuple[TilePeak, ...] = ()
+        #: The camera's exposure settings as the sweep began, kept with every frame (a still's EXIF says more).
+        self.exposure: dict[str, Any] = {}
         self.far_stop_watch = FarStopWatch(motor.still_threshold)
         self.watched = 0  # frames fed to the watch so far
         #: The first frame at the lens's far stop (where the frames stopped changing), when the sweep ran into it.
@@ -227,7 +235,8 @@ class _SweepRun:
         far_stop = None if self.far_stop_frame is None else self.positions[self.far_stop_frame]
         # the repeats of the stop frame are no part of the focus range: judged, they read as lost steps
         covered = summaries if self.far_stop_frame is None else summaries[:self.far_stop_frame + 1]
-        coverage = self._coverage(covered, complete=status == "complete")
+        # a sweep cut short once every subject had peaked and fallen away saw what lies beyond: nothing
+        coverage = self._coverage(covered, complete=status == "complete" and not self.trimmed)
         if far_stop is not None:
             coverage.warnings.insert(0, f"the range went past the lens's far stop at ~{far_stop} steps; stopped")
         frames = self.writer.frame_count
@@ -313,7 +322,8 @@ class _SweepRun:
         """Append one frame at the motor's counted position; its sharpness is computed on the worker."""
         assert self.writer is not None
         pos = round((self.motor.position if position is None else position) or 0.0)
-        meta = replace(meta, focus_position=pos, step_class=self.plan.step_class.value)
+        meta = replace(meta, focus_position=pos, step_class=self.plan.step_class.value,
+                       exposure={**self.exposure, **meta.exposure})
         index = self.writer.append(data, meta)
         if self.analysis is not None:
             self.analysis.offer(data, corrupt=meta.corrupt)
@@ -337,9 +347,9 @@ class _SweepRun:
         tiles = np.stack([s.tiles for s in summaries])
         thumbs = np.stack([s.thumb for s in summaries])
         ok = np.array([s.ok for s in summaries])
-        expected = self.expected if self.expected is not None and self.expected.shape == tiles.shape[1:] else None
         return check_coverage(tiles, thumbs, ok, still_threshold=self.motor.still_threshold, complete=complete,
-                              spacing=self.plan.spacing, dof=self.dof, expected=expected)
+                              spacing=self.plan.spacing, dof=self.dof, subjects=self.placed,
+                              positions=self.positions[:len(summaries)])
 
     def _store_index(self) -> bool:
         """Wait for pass 1 to catch up and keep its focus index in the burst; False when there is none."""

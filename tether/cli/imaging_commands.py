@@ -109,6 +109,17 @@ def _open_source(inputs: tuple[Path, ...]) -> Iterator[tuple[Any, FocusIndex | N
     yield ImageFiles(inputs), None, None
 
 
+def _swept_coverage(source: Any) -> Any:
+    """The coverage the burst's sweep recorded (a :class:`tether.capture.coverage.Coverage`), None if none."""
+    from tether.capture.coverage import Coverage
+
+    summary = source.reader.manifest.get("summary") or {}
+    try:
+        return Coverage.from_dict(summary["coverage"])
+    except (KeyError, TypeError, ValueError):  # imported, or from before sweeps recorded it
+        return None
+
+
 def _index_for(source: Any, cached: FocusIndex | None, burst: Path | None, bar: _Bar) -> FocusIndex:
     """The cached focus index, else computed now and (for a burst) stored in it for next time."""
     if cached is not None:
@@ -248,8 +259,11 @@ def stack(inputs: tuple[Path, ...], frame_range: str | None, method: str, out: P
             write_image(depth_out, depth_map(index))
             click.echo(f"wrote {depth_out} (depth map, near = bright)")
         if coverage_out:
-            write_image(coverage_out, coverage_map(index))
+            swept = _swept_coverage(source) if burst else None
+            write_image(coverage_out, coverage_map(index, missed=None if swept is None else swept.missed()))
             click.echo(f"wrote {coverage_out} (coverage: white sharp, grey no texture, black never sharp)")
+            for warning in [] if swept is None else swept.warnings:
+                click.echo(f"coverage: {warning}")
         if motion_out:
             write_image(motion_out, motion_map(index))
             share = float(index.motion.mean())

@@ -21,7 +21,7 @@ from tether.burst import BurstBusy, open_burst
 from tether.burst.merge import merge_into
 from tether.camera.types import StepClass
 from tether.capture import SweepOptions
-from tether.capture.coverage import ExtraSweep, check_coverage, extend_sweep, gap_sweep, typical_gap
+from tether.capture.coverage import ExtraSweep, Subjects, check_coverage, extend_sweep, gap_sweep, typical_gap
 from tether.capture.sharpness import summarize, tile_record
 from tether.capture.step_plan import PlanError, StepScale
 from tether.engine.bursts import LABELS_NAME, BurstService
@@ -61,10 +61,14 @@ class Reshoots:
             scale: StepScale | None = StepScale.from_dict(sweep["scale"])
         except (KeyError, ValueError):
             scale = None
+        try:
+            subjects: Subjects | None = Subjects.from_dict(sweep["subjects"])
+        except (KeyError, ValueError):  # swept without a pre-scan, or before sweeps recorded where subjects are
+            subjects = None
         if len(positions) < 2:
             raise PlanError(f"burst {burst_id} has fewer than two frames with a focus position: it is not a sweep")
         return {"positions": positions, "mode": sweep.get("mode", "liveview"), "scale": scale, "camera": camera,
-                "dof": sweep.get("dof")}
+                "dof": sweep.get("dof"), "subjects": subjects}
 
     def _start(self, burst_id: str, burst: dict[str, Any], extra: ExtraSweep) -> dict[str, Any]:
         if burst_id in self.bursts.writing:
@@ -110,7 +114,8 @@ class Reshoots:
                 return {"burst": burst_id, "added": 0, "warnings": ["the extra sweep took no frame"]}
             job.report(1, 2, phase="merge")
             target = self.store.burst_path(burst_id)
-            summary, derived = _checked_again(target, path, gap=typical_gap(burst["positions"]), dof=burst["dof"])
+            summary, derived = _checked_again(target, path, gap=typical_gap(burst["positions"]), dof=burst["dof"],
+                                              subjects=burst["subjects"])
             count = merge_into(target, path, summary=summary, derived=derived)
         finally:
             path.unlink(missing_ok=True)
@@ -121,7 +126,8 @@ class Reshoots:
                 "warnings": summary["warnings"]}
 
 
-def _checked_again(base: Path, extra: Path, *, gap: int, dof: float | None) -> tuple[dict[str, Any], dict[str, bytes]]:
+def _checked_again(base: Path, extra: Path, *, gap: int, dof: float | None,
+                   subjects: Subjects | None) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The merged frames' coverage (their manifest summary) and sharpness record, in focus order."""
     frames = []
     for path in (base, extra):
@@ -132,7 +138,8 @@ def _checked_again(base: Path, extra: Path, *, gap: int, dof: float | None) -> t
     positions = [p for p, _ in frames]
     summaries = [s for _, s in frames]
     coverage = check_coverage(np.stack([s.tiles for s in summaries]), np.stack([s.thumb for s in summaries]),
-                              np.array([s.ok for s in summaries]), spacing=float(gap), dof=dof)
+                              np.array([s.ok for s in summaries]), spacing=float(gap), dof=dof, subjects=subjects,
+                              positions=positions)
     summary = {"frames": len(frames), "coverage": coverage.to_dict(), "warnings": coverage.warnings,
                "merged": True}
     derived = {"sharpness.json": json.dumps(tile_record(summaries, positions), separators=(",", ":")).encode()}

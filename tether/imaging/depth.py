@@ -57,7 +57,16 @@ def coverage_tiles(index: FocusIndex) -> np.ndarray:
     return out
 
 
-def coverage_map(index: FocusIndex, *, size: tuple[int, int] | None = None) -> np.ndarray:
-    """(H, W) uint8 coverage image (see :func:`coverage_tiles`), nearest-neighbour scaled to ``size``."""
+def coverage_map(index: FocusIndex, *, size: tuple[int, int] | None = None,
+                 missed: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) uint8 coverage image (see :func:`coverage_tiles`), nearest-neighbour scaled to ``size``.
+
+    ``missed`` (rows, cols) bool, on any grid: tiles known to be sharp in no frame, drawn never sharp. The
+    sweep knows them (where the pre-scan found subjects, against the frames' positions) where the curves
+    cannot: with frames many depths of field apart, every tile's curve has a best frame, sharp or not.
+    """
     h, w = size or index.shape
-    return cv2.resize(coverage_tiles(index), (w, h), interpolation=cv2.INTER_NEAREST)
+    out = cv2.resize(coverage_tiles(index), (w, h), interpolation=cv2.INTER_NEAREST)
+    if missed is not None and missed.any():
+        out[cv2.resize(missed.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0] = NEVER_SHARP
+    return out

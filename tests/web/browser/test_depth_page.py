@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.web.browser import test_panel
 from tests.web.browser.test_panel import finished_job, picture_box, shot
+from tether.burst import BurstWriter, open_burst
 from tether.engine.living import MAX_BYTES
 from tether.numbering import frame_index
 
@@ -127,6 +129,25 @@ def test_the_preview_blurs_the_background_more_at_a_smaller_f_number(server: Ser
     background = inner(scene["cork board"][0], 6)
     assert detail(wide, background) < 0.8 * detail(as_shot, background), "the background did not blur more"
     shot(page, "depth")
+
+
+def test_an_f_number_the_burst_does_not_record_is_said_to_be_assumed(server: Server, new_page: Callable[..., Page],
+                                                                    burst: str) -> None:
+    page = open_depth(new_page, server, burst)
+    assert page.is_hidden("#captured-assumed")  # the sweep recorded the f-number it was shot at
+    assert float(page.input_value("#captured")) == 2.8
+    # the same frames with no exposure recorded (as from a sweep before sweeps recorded it)
+    bursts = server.data_dir / "bursts"
+    bare = f"{burst}-bare"
+    with open_burst(bursts / f"{burst}.burst") as reader:
+        writer = BurstWriter.create(bursts / f"{bare}.burst", camera=reader.manifest["camera"],
+                                    sweep=reader.manifest["sweep"])
+        for i, meta in enumerate(reader.frames_meta()):
+            writer.append(reader.frame_bytes(i), replace(meta, exposure={}, sha256=""))
+        writer.close()
+    page = open_depth(new_page, server, bare)
+    assert "f/2.8 assumed" in page.inner_text("#captured-assumed")
+    assert page.is_visible("#captured-assumed")
 
 
 def test_a_depth_range_picked_by_a_tap_changes_only_that_range(server: Server, new_page: Callable[..., Page],
