@@ -20,3 +20,22 @@ def test_what_is_not_a_value_is_left_out_rather_than_guessed() -> None:
     settings = [choice("aperture", "implicit auto"), choice("shutterspeed", "bulb"), choice("iso", "Auto")]
     assert recorded_exposure(settings) == {}
     assert recorded_exposure([choice("imageformat", "RAW")]) == {}
+
+
+def test_a_camera_that_cannot_list_its_settings_still_sweeps(truth_camera, tmp_path, caplog) -> None:
+    from tether.burst import open_burst
+    from tether.camera.errors import Unsupported
+    from tether.capture import SweepOptions, run_sweep
+
+    camera = truth_camera("sim:macro")
+
+    def no_settings():  # type: ignore[no-untyped-def]
+        raise Unsupported("this camera has no configuration tree")
+
+    camera.settings = no_settings
+    burst = tmp_path / "b.burst"
+    result = run_sweep(camera, SweepOptions(max_frames=8), burst)
+    with open_burst(burst) as reader:
+        assert reader.frame_count == result["frames"] > 0
+        assert all(m.exposure == {} for m in reader.frames_meta())
+    assert "the exposure is not recorded with the frames: this camera has no configuration tree" in caplog.text

@@ -26,7 +26,7 @@ import numpy as np
 from tether.burst import BurstWriter, FrameMeta, store_derived
 from tether.burst.errors import BurstError
 from tether.camera.base import Camera
-from tether.camera.errors import CameraDisconnected
+from tether.camera.errors import CameraDisconnected, CameraError
 from tether.camera.types import FocusDirection, Frame
 from tether.capture import modes
 from tether.capture.coverage import Subjects, check_coverage, rising_at_end
@@ -111,7 +111,7 @@ def run_sweep(camera: Camera, options: SweepOptions, burst_path: Path | str,
     # where the subjects are: a re-shoot judges the merged frames by them, as the sweep judged its own
     sweep_info["subjects"] = None if subjects is None else subjects.to_dict()
     runner = _SweepRun(camera, motor, plan, options, burst_path, hooks)
-    runner.exposure = recorded_exposure(camera.settings())
+    runner.exposure = _exposure(camera)
     runner.dof = dof
     runner.placed = subjects
     if prescan is not None and subjects is not None:
@@ -167,6 +167,18 @@ def _storage_failure(exc: StorageError, path: Path, frames: int, *, closed: bool
         return exc.reworded(kept, hint=f"the burst is closed and needs no repair; {remedy(exc)} before the next sweep")
     return exc.reworded(f"{kept}, which could not be closed",
                         hint=f"{remedy(exc)}, then run 'tether burst repair {path}'")
+
+
+def _exposure(camera: Camera) -> dict[str, Any]:
+    """The exposure to keep with each frame (:mod:`tether.capture.exposure`); nothing when the camera cannot list its
+    settings (a camera without a config tree): the frames matter more than the record of how they were taken."""
+    try:
+        return recorded_exposure(camera.settings())
+    except CameraDisconnected:
+        raise
+    except CameraError as exc:
+        log.warning("the exposure is not recorded with the frames: %s", exc)
+        return {}
 
 
 class _SweepRun:
