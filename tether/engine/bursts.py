@@ -13,27 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import cv2
-import numpy as np
-
 from tether.burst import BurstBusy, BurstReader, keep_derived, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
 from tether.burst.locking import being_written
 from tether.burst.recent import Recent
+from tether.engine.browser_jpeg import THUMB_REDUCE, browser_jpeg
 from tether.engine.burst_frames import BurstFrames, check_frame_index, frame_pixels, readable_frames
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.naming import folded
-from tether.engine.retouch_layer import base_name, decode_png, keep_for_retouch, stored_layer
+from tether.engine.retouch_layer import keep_for_retouch, stack_thumbnail
 from tether.engine.store import PANEL_SUFFIX, BurstStore
-from tether.errors import NotFound, NotReady, TetherError
+from tether.errors import NotFound, NotReady
 from tether.events import EventBus
-from tether.imagebytes import decodable_size
 from tether.imaging import (
     FOCUS_INDEX_NAME,
     FORMATS,
     METHODS,
     FocusIndex,
-    ImagingError,
     compute_focus_index,
     depth_map_png,
     encode_image,
@@ -52,7 +48,6 @@ K = TypeVar("K")
 #: A burst file's inode, device, size and mtime (ns): what changes when the file changes (see _stamp).
 Stamp = tuple[int, int, int, int]
 
-THUMB_REDUCE = 8
 #: Focus indexes kept in memory (a few hundred kB each) so taps never touch the disk.
 INDEX_CACHE = 8
 #: The burst's derived item holding its title and notes (JSON).
@@ -169,7 +164,7 @@ class BurstService:
             if reduce == 1 and meta.mime == "image/jpeg":
                 return reader.frame_bytes(index)
             image = frame_pixels(reader, index, reduce=reduce)
-        return _browser_jpeg(image, f"frame {frame_number(index)} of burst {burst_id}")
+        return browser_jpeg(image, f"frame {frame_number(index)} of burst {burst_id}")
 
     def thumbnail(self, burst_id: str) -> bytes:
         """A small JPEG of the burst's stack, once it has one (the picture the Stack page shows, strokes aside),
@@ -177,9 +172,9 @@ class BurstService:
         def make(path: Path, _writing: bool) -> bytes:
             with open_burst(path) as reader:
                 count = reader.frame_count
-                stack = _kept_stack(reader, burst_id)
+                stack = stack_thumbnail(reader, burst_id)
             if stack is not None:
-                return _browser_jpeg(stack, f"the stack of burst {burst_id}", reduce=THUMB_REDUCE)
+                return stack
             if count == 0:
                 raise NotFound(f"burst {burst_id} has no frames yet")
             return self.frame_jpeg(burst_id, count // 2, reduce=THUMB_REDUCE)
@@ -450,34 +445,6 @@ def burst_labels(reader: BurstReader) -> dict[str, str]:
         stored = json.loads(reader.derived(LABELS_NAME))
         labels.update({k: str(stored[k]) for k in labels if k in stored})
     return labels
-
-
-def _kept_stack(reader: BurstReader, burst_id: str) -> np.ndarray | None:
-    """The stack kept in the burst as its retouch layer's base, or None (no stack yet, or one that cannot be read:
-    the thumbnail then shows a frame)."""
-    try:
-        layer = stored_layer(reader, burst_id)
-        if layer is None or base_name(layer) not in reader.derived_names():
-            return None
-        data = reader.derived(base_name(layer))
-        decodable_size(data, f"the stack kept in burst {burst_id}")
-        return decode_png(data, f"the stack kept in burst {burst_id}")
-    except (TetherError, ValueError, KeyError) as exc:
-        log.warning("%s", exc)
-        return None
-
-
-def _browser_jpeg(image: np.ndarray, what: str, *, reduce: int = 1) -> bytes:
-    """``image`` (8 or 16 bits) as a JPEG for the browser, at 1/``reduce`` of its size."""
-    if reduce > 1:
-        h, w = image.shape[:2]
-        image = cv2.resize(image, (max(1, w // reduce), max(1, h // reduce)), interpolation=cv2.INTER_AREA)
-    if image.itemsize == 2:  # a RAW's (or a RAW stack's) 16 bits, reduced for the browser
-        image = cv2.convertScaleAbs(image, alpha=255 / 65535)
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
-    if not ok:
-        raise ImagingError(f"{what} cannot be encoded as JPEG")
-    return encoded.tobytes()
 
 
 def _progress_checking(job: Job) -> Callable[[int, int], None]:

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from tether.burst import BurstReader, open_burst, store_derived, store_derived_items
+from tether.engine.browser_jpeg import THUMB_REDUCE, browser_jpeg
 from tether.engine.burst_cache import BurstLocks
 from tether.errors import NotFound, TetherError
 from tether.imaging import FocusIndex, ImagingError, encode_image
@@ -63,6 +64,11 @@ def focus_name(layer: dict[str, Any]) -> str:
     return f"{_prefix(layer)}focus.npz"
 
 
+def thumbnail_name(layer: dict[str, Any]) -> str:
+    """The stack as the gallery shows it: a small JPEG (layers kept before it was made have none)."""
+    return f"{_prefix(layer)}thumbnail.jpg"
+
+
 def slab_name(layer: dict[str, Any], k: int) -> str:
     return f"{_prefix(layer)}slab-{k:02d}.png"
 
@@ -79,7 +85,7 @@ def editing(path: Path) -> AbstractContextManager[None]:
 
 
 def _pictures(layer: dict[str, Any]) -> list[str]:
-    return [base_name(layer), geometry_name(layer), focus_name(layer),
+    return [base_name(layer), geometry_name(layer), focus_name(layer), thumbnail_name(layer),
             *(slab_name(layer, k) for k in range(len(layer["slabs"])))]
 
 
@@ -127,6 +133,7 @@ def keep_stack(path: Path, image: np.ndarray, *, about: dict[str, Any], numbers:
     items[geometry_name(layer)] = geometry.getvalue()
     items[focus_name(layer)] = FocusMaps.of(index).to_bytes()
     items[base_name(layer)] = encode_image(image, ".png")
+    items[thumbnail_name(layer)] = browser_jpeg(image, "the stack's thumbnail", reduce=THUMB_REDUCE)
     items[LAYER_NAME] = _layer_bytes(layer)
     drop: list[str] = []
     with editing(path):
@@ -204,6 +211,18 @@ def stored_layer(reader: BurstReader, burst_id: str = "") -> dict[str, Any] | No
     if LAYER_NAME not in reader.derived_names():
         return None
     return _checked(json.loads(reader.derived(LAYER_NAME)), burst_id or reader.path.stem)
+
+
+def stack_thumbnail(reader: BurstReader, burst_id: str) -> bytes | None:
+    """The gallery's thumbnail of the stack the open burst ``reader`` keeps, or None (no stack yet, one kept before
+    thumbnails were, or a layer that cannot be read: the gallery then shows a frame)."""
+    try:
+        layer = stored_layer(reader, burst_id)
+    except (TetherError, ValueError, KeyError):
+        return None
+    if layer is None or thumbnail_name(layer) not in reader.derived_names():
+        return None
+    return reader.derived(thumbnail_name(layer))
 
 
 def _checked(layer: dict[str, Any], burst_id: str) -> dict[str, Any]:
