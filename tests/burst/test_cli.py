@@ -28,7 +28,7 @@ def test_info_verify_export_on_a_good_burst(run_tether, make_burst, tmp_path):
 
 def test_info_reads_as_words_with_the_title_notes_and_the_plans_warning(run_tether, tmp_path):
     from tether.burst.derived import store_derived
-    from tether.engine.bursts import LABELS_NAME
+    from tether.burst.labels import LABELS_NAME
 
     plan = {"start": 13, "end": 200.0, "spacing": 17.0, "frames": 12, "count": 17, "step_class": "small",
             "reason": "12 frames, as asked", "note": "",

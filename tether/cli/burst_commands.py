@@ -11,8 +11,8 @@ import click
 
 from tether.burst import BurstError, open_burst
 from tether.burst.exports import export as run_export
+from tether.burst.labels import burst_labels
 from tether.burst.recovery import repair as run_repair
-from tether.engine.bursts import burst_labels
 from tether.numbering import frame_index, frame_number
 
 _FILE = click.Path(dir_okay=False, path_type=Path)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tether.burst import BurstBusy, BurstReader, keep_derived, open_burst, store_derived
+from tether.burst import BurstBusy, keep_derived, open_burst, store_derived
 from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
+from tether.burst.labels import LABELS_NAME, burst_labels
 from tether.burst.locking import being_written
 from tether.burst.recent import Recent
 from tether.engine.browser_jpeg import THUMB_REDUCE, browser_jpeg
@@ -50,8 +51,6 @@ Stamp = tuple[int, int, int, int]
 
 #: Focus indexes kept in memory (a few hundred kB each) so taps never touch the disk.
 INDEX_CACHE = 8
-#: The burst's derived item holding its title and notes (JSON).
-LABELS_NAME = "labels.json"
 
 
 @dataclass(frozen=True)
@@ -436,15 +435,6 @@ class BurstService:
 def _source_range(indices: list[int], frames: tuple[int, int] | None) -> range:
     """The frame source's positions for burst frames first..last (corrupt frames are not in the source)."""
     return range(len(indices)) if frames is None else frame_positions(indices, *frames)
-
-
-def burst_labels(reader: BurstReader) -> dict[str, str]:
-    """The burst's title and notes ("" when it has none)."""
-    labels = {"title": "", "notes": ""}
-    if LABELS_NAME in reader.derived_names():
-        stored = json.loads(reader.derived(LABELS_NAME))
-        labels.update({k: str(stored[k]) for k in labels if k in stored})
-    return labels
 
 
 def _progress_checking(job: Job) -> Callable[[int, int], None]:

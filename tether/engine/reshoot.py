@@ -18,13 +18,14 @@ from typing import Any
 import numpy as np
 
 from tether.burst import BurstBusy, open_burst
+from tether.burst.labels import LABELS_NAME
 from tether.burst.merge import merge_into
 from tether.camera.types import StepClass
 from tether.capture import SweepOptions
 from tether.capture.coverage import ExtraSweep, Subjects, check_coverage, extend_sweep, gap_sweep, typical_gap
 from tether.capture.sharpness import summarize, tile_record
 from tether.capture.step_plan import PlanError, StepScale
-from tether.engine.bursts import LABELS_NAME, BurstService
+from tether.engine.bursts import BurstService
 from tether.engine.store import BurstStore
 from tether.errors import Cancelled
 from tether.events import EventBus
