@@ -6,6 +6,10 @@ import time
 
 import pytest
 
+from tether.burst import open_burst
+from tether.imaging import FOCUS_INDEX_NAME
+from tether.imaging.refocus import FocusIndex
+
 pytestmark = pytest.mark.slow
 CAMERA = "/api/cameras/sim:macro"
 
@@ -49,7 +53,7 @@ def test_marks_need_a_counted_position_and_keep_the_frame_seen(client, started) 
     assert client.get("/api/state").get_json()["cameras"][0]["marks"]["far"]["position"] == mark["position"]
 
 
-def test_extend_merges_into_the_burst_in_focus_order_and_the_focus_index_is_computed_again(client, started) -> None:
+def test_extend_merges_into_the_burst_in_focus_order_and_analyses_the_merged_frames(client, started) -> None:
     swept = client.post(f"{CAMERA}/sweep", json={"range": [20, 100], "step": "small", "step_count": 8}).get_json()
     assert finished(client, swept["job"])["state"] == "done"
     burst = swept["burst"]
@@ -80,10 +84,13 @@ def test_extend_merges_into_the_burst_in_focus_order_and_the_focus_index_is_comp
     positions = [f["focus_position"] for f in after["frames"]]
     assert positions == sorted(positions) and len(positions) == done["result"]["frames"] > before["frame_count"]
     assert positions[-1] > 180 and not after["summary"]["coverage"]["beyond_far"]
-    assert "focus-index.npz" not in after["derived"]
     assert {k: after[k] for k in labels} == labels  # the burst's title and notes survive its re-shoot
-    mapped = client.post(f"/api/bursts/{burst}/refocus-map")  # of the merged frames
-    assert mapped.status_code == 202 and finished(client, mapped.get_json()["job"])["state"] == "done"
+    # the re-shoot analysed the merged frames: their focus index (Refocus is ready) and stack preview are kept
+    with open_burst(started.store.burst_path(burst)) as reader:
+        assert FocusIndex.from_bytes(reader.derived(FOCUS_INDEX_NAME)).frame_count == len(positions)
+    assert client.post(f"/api/bursts/{burst}/refocus-map").status_code == 200
+    preview = client.get(f"/api/bursts/{burst}/stack-preview.jpg")
+    assert preview.status_code == 200 and preview.data[:2] == b"\xff\xd8"
     assert [b["id"] for b in client.get("/api/bursts").get_json()] == [burst]  # the extra sweep is not listed
 
     # a gap: between the first two frames, in focus order

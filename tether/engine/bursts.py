@@ -19,6 +19,7 @@ from tether.burst import BurstBusy, BurstReader, keep_derived, open_burst, store
 from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
 from tether.burst.locking import being_written
 from tether.burst.recent import Recent
+from tether.capture.live_analysis import STACK_PREVIEW_NAME
 from tether.engine.burst_frames import BurstFrames, check_frame_index, frame_pixels, readable_frames
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.retouch_layer import keep_for_retouch
@@ -183,6 +184,14 @@ class BurstService:
             return self.frame_jpeg(burst_id, count // 2, reduce=THUMB_REDUCE)
 
         return self._cached(self._thumbs, burst_id, make)
+
+    def stack_preview(self, burst_id: str) -> bytes:
+        """The small all-in-focus picture the sweep's analysis built (JPEG), as kept in the burst."""
+        with open_burst(self.store.burst_path(burst_id)) as reader:
+            if STACK_PREVIEW_NAME not in reader.derived_names():
+                raise NotFound(f"burst {burst_id} keeps no stack preview",
+                               hint="its sweep was cut short, or it was imported or made before previews were kept")
+            return reader.derived(STACK_PREVIEW_NAME)
 
     def delete(self, burst_id: str) -> None:
         self.check_not_writing(burst_id)
