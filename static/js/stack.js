@@ -237,4 +237,14 @@ function showMotionMap(exportId) {
   $("#download").after(link);
 }
 
+// The burst deleted (from the gallery, in this browser or another): nothing more can be done with it here.
+on("burst.deleted", (ev) => {
+  if (ev.burst !== burstId) return;
+  $(".stack-side").inert = true;
+  $("#show-depth").disabled = true;
+  $("#retouch-canvas").hidden = true;
+  $("#stack-status").textContent = `Burst ${burstId} was deleted (from the gallery): it can no longer be stacked or ` +
+    "retouched here. What was exported from it is still in Exports.";
+});
+
 const ready = init();

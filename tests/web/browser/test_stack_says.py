@@ -1,5 +1,5 @@
 """What the Stack page says describes the picture it shows: after a Restore and a reload (status, Method),
-and under a retouched stack (what its download link gives).
+under a retouched stack (what its download link gives), and when another browser deletes the burst.
 A real browser against a real ``tether serve``, on a laptop's screen and a phone's."""
 from __future__ import annotations
 
@@ -82,3 +82,14 @@ def test_after_a_restore_and_a_reload_the_status_and_method_describe_the_stack_s
     shows_stack(page, "4–10", "range", href)
     assert page.input_value("#method") == "pyramid"
 
+
+def test_a_burst_deleted_in_another_browser_is_said_on_its_stack_page(server: Server,
+                                                                     new_page: Callable[..., Page]) -> None:
+    burst = swept(server)
+    page = new_page(viewport=PHONE)
+    open_stack(page, server, burst)
+    assert requests.delete(f"{server.url}/api/bursts/{burst}", timeout=10).status_code == 200  # the other browser
+    page.wait_for_selector(f"#stack-status >> text=Burst {burst} was deleted", timeout=10_000)
+    assert within_width(page, "#stack-status", PHONE["width"])
+    with pytest.raises(Exception, match="Timeout"):  # nothing there can be asked of the server any more
+        page.click("#stack", timeout=1_000)
