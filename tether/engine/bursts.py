@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import cv2
 
 from tether.burst import BurstBusy, BurstReader, keep_derived, open_burst, store_derived
-from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
+from tether.burst.exports import Progress, export_frame, export_mp4, export_zip, frame_suffix
 from tether.burst.locking import being_written
 from tether.burst.recent import Recent
 from tether.capture.live_analysis import STACK_PREVIEW_NAME
@@ -459,11 +459,11 @@ def _labels(reader: BurstReader) -> dict[str, str]:
     return labels
 
 
-def _progress_checking(job: Job) -> Callable[[int, int], None]:
+def _progress_checking(job: Job) -> Progress:
     """A progress callback for burst exports that also stops the export when the job is cancelled."""
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, *, phase: str = "") -> None:
         job.check()
-        job.report(done, total)
+        job.report(done, total, phase=phase)
     return progress
 
 
