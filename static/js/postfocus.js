@@ -178,9 +178,7 @@ async function watchSweep(jobId, burstId) {
   $("#sweep-cancel").hidden = false;
   $("#sweep").disabled = true;
   // a new sweep starts from nothing: not from where the last one's bar and status ended
-  const bar = $("#sweep-bar");
-  bar.style.width = "0%";
-  bar.dataset.fraction = "0";
+  fillBar(0);
   $("#sweep-status").textContent = "Sweep: starting…";
   $("#sweep-frames").replaceChildren();
   resetStackPreview();
@@ -214,6 +212,12 @@ function sweepLost() {
   return showBurst("interrupted");
 }
 
+function fillBar(fraction) {
+  const bar = $("#sweep-bar");
+  bar.style.width = `${100 * fraction}%`;
+  bar.dataset.fraction = String(fraction);
+}
+
 // What the status line says of a sweep that ended ``state`` with ``kept`` frames in its burst.
 function ended(state, kept, { error = "", merged = false } = {}) {
   const frames = `${kept} frame${kept > 1 ? "s" : ""}`;
@@ -237,6 +241,7 @@ async function showBurst(state, { error = "" } = {}) {
   if (burstId !== sweepBurst) return; // another sweep started meanwhile
   const kept = detail ? detail.frames.length : 0;
   $("#sweep-progress").hidden = false;
+  if (state === "done") fillBar(1); // (a reloaded page's bar starts empty)
   $("#sweep-status").textContent = ended(state, kept, { error, merged: Boolean(detail?.sweep?.merged) });
   $("#sweep-frames").replaceChildren();
   resetStackPreview();
@@ -338,7 +343,8 @@ function showLastSweep(last, { range }) {
     if (range && last.range) [$("#range-near").value, $("#range-far").value] = last.range.map(String);
     if (last.frames) $("#frames").value = String(last.frames);
     if ([...$("#mode").options].some((o) => o.value === last.mode && !o.disabled)) $("#mode").value = last.mode;
-    if (prescan) { drawCurves(); showPlan(); } // (else the pre-scan, shown next, draws and plans them)
+    drawCurves();
+    showPlan();
   }
   // a sweep still "running" that the server does not run is one a restart cut short
   const state = last.state === "running" ? "interrupted" : last.state;

@@ -30,6 +30,9 @@ def shows_last_sweep(page: Page, burst: str) -> None:
     assert page.inner_text("#stack-preview-caption") == f"Stack of the {FRAMES} frames (a preview)"
     assert [page.input_value(s) for s in ("#range-near", "#range-far", "#frames")] == ["20", "200", str(FRAMES)]
     assert page.get_attribute("#open-refocus", "href") == f"/refocus/{burst}"
+    assert page.get_attribute("#sweep-bar", "data-fraction") == "1"
+    # and the plan for sweeping that range again
+    page.wait_for_function(f"document.querySelector('#frame-plan').dataset.frames === '{FRAMES}'")
 
 
 def test_a_reload_and_a_restart_show_the_last_sweep_again(tmp_path: Path, new_page: Callable[..., Page]) -> None:
