@@ -346,7 +346,5 @@ function showLastSweep(last, { range }) {
     drawCurves();
     showPlan();
   }
-  // a sweep still "running" that the server does not run is one a restart cut short
-  const state = last.state === "running" ? "interrupted" : last.state;
-  showBurst(state, { error: last.error });
+  showBurst(last.state, { error: last.error });
 }

@@ -7,6 +7,8 @@ import time
 import pytest
 
 from tether.burst import open_burst
+from tether.engine import Engine
+from tether.engine.camera_memory import SWEEPS, CameraMemory
 from tether.imaging import FOCUS_INDEX_NAME
 from tether.imaging.refocus import FocusIndex
 
@@ -99,3 +101,21 @@ def test_extend_merges_into_the_burst_in_focus_order_and_analyses_the_merged_fra
     refilled = [f["focus_position"] for f in client.get(f"/api/bursts/{burst}").get_json()["frames"]]
     assert refilled == sorted(refilled) and len(refilled) > len(positions)
     assert positions[0] < refilled[1] < positions[1]
+
+
+def test_the_state_keeps_the_last_sweep_as_asked_and_how_it_ended_across_a_restart(client, started,
+                                                                                  settings) -> None:
+    swept = client.post(f"{CAMERA}/sweep", json={"range": [30, 90], "frames": 5}).get_json()
+    assert finished(client, swept["job"])["state"] == "done"
+    last = client.get("/api/state").get_json()["cameras"][0]["last_sweep"]
+    assert {k: last[k] for k in ("job", "burst", "range", "frames", "mode", "state")} == {
+        "job": swept["job"], "burst": swept["burst"], "range": [30, 90], "frames": 5, "mode": "liveview",
+        "state": "done"}
+    # one a server was running when it stopped (its record still says running): the next server says so
+    CameraMemory(started.store.root, SWEEPS).remember("sim:macro", {**last, "job": "gone", "state": "running"})
+    restarted = Engine(settings, camera_id="sim:macro", simulated=True).start()
+    try:
+        again = restarted.snapshot()["cameras"][0]["last_sweep"]
+        assert (again["burst"], again["range"], again["state"]) == (swept["burst"], [30, 90], "interrupted")
+    finally:
+        restarted.close()

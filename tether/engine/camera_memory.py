@@ -46,10 +46,6 @@ class CameraMemory:
         with self._lock:
             return self._results.get(camera_id)
 
-    def items(self) -> list[tuple[str, dict[str, Any]]]:
-        with self._lock:
-            return list(self._results.items())
-
     def remember(self, camera_id: str, result: dict[str, Any]) -> None:
         with self._lock:
             self._results[camera_id] = {**result, "saved_at": time.time()}

@@ -52,9 +52,6 @@ class Engine:
         self.prescans = CameraMemory(self.store.root, PRESCANS)
         #: Each camera's last sweep into the gallery: {job, burst, range, frames, mode (as asked), state, error}.
         self.sweeps = CameraMemory(self.store.root, SWEEPS)
-        for camera, sweep in self.sweeps.items():
-            if sweep.get("state") == "running":  # this server started after the one that ran it had stopped
-                self.sweeps.remember(camera, {**sweep, "state": "interrupted"})
         self.reshoots = Reshoots(self.store, self.bursts, self.pool, self.bus, self.owner_for)
         self.primary_camera = camera_id
         #: The primary camera is simulated; ``fallback``: because no real camera was found.
@@ -169,6 +166,12 @@ class Engine:
             self._remember_sweep(owner.camera_id, job, burst_id, options)
         return job, burst_id
 
+    def _last_sweep(self, camera_id: str) -> dict[str, Any] | None:
+        sweep = self.sweeps.get(camera_id)
+        if sweep is not None and sweep.get("state") == "running" and self.pool.get(sweep.get("job", "")) is None:
+            return {**sweep, "state": "interrupted"}  # a server that has stopped since ran it
+        return sweep
+
     def _remember_sweep(self, camera_id: str, job: Job, burst_id: str, options: SweepOptions) -> None:
         """Keep the sweep as the camera's last one, as asked for and, once it ends, how it ended."""
         record = {"job": job.id, "burst": burst_id, "mode": options.mode, "state": "running", "error": "",
@@ -227,7 +230,7 @@ class Engine:
             "server": {"version": __version__, "simulated": self.simulated, "fallback": self.fallback,
                        "primary_camera": self.primary_camera},
             "cameras": [{**owner.snapshot(), "last_prescan": self.prescans.get(owner.camera_id),
-                         "last_sweep": self.sweeps.get(owner.camera_id)} for owner in self.owners()],
+                         "last_sweep": self._last_sweep(owner.camera_id)} for owner in self.owners()],
             "jobs": [job.to_dict() for job in self.pool.jobs()],
             "session": self.store.sessions.current().to_dict(),
         }
