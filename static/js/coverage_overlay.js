@@ -3,8 +3,8 @@
 // last, between two frames; never sharp), the duplicated frames listed, and one-click fixes
 // that sweep a little more and merge the frames into the burst in focus order (the server plans, sweeps and
 // merges). Frames too far apart for the depth of field are never called covered, marked tiles or not.
-import { $, api, attempt, cameraId, el, frameNumber, on, toast } from "./core.js";
-import { follow, lastSweep } from "./jobs.js";
+import { $, api, attempt, cameraId, el, frameNumber, on, state, toast } from "./core.js";
+import { follow } from "./jobs.js";
 
 const KINDS = [
   ["beyond_near", "rgba(80,160,255,0.45)", "sharpest nearer than the first frame"],
@@ -43,7 +43,8 @@ async function show(burstId) {
       onclick: () => run(burstId, "reshoot", { after: a }) }, `Re-shoot the gap between frames ${frameNumber(a)} and ${frameNumber(b)}`));
   }
   const legend = KINDS.filter(([kind]) => marked[kind].length).map(([kind, colour, words]) =>
-    el("li", {}, el("span", { class: "swatch", style: `background:${colour}` }), ` ${marked[kind].length} tiles ${words}`));
+    el("li", {}, el("span", { class: "swatch", style: `background:${colour}` }),
+    ` ${marked[kind].length} tile${marked[kind].length > 1 ? "s" : ""} ${words}`));
   if (coverage.sparse) {
     legend.push(el("li", {}, "The frames are too far apart for the depth of field: some depths are sharp in no frame."));
   }
@@ -95,9 +96,9 @@ async function run(burstId, fix, body) {
 // pre-scan's, then its coverage's, as the burst is now: a fix since may have merged frames). They go with
 // the overlay: the page's own warnings line is the plan's for the next sweep, once a pre-scan is shown.
 on("snapshot", async () => {
-  const last = lastSweep(cameraId());
+  const last = state.cameras.get(cameraId())?.last_sweep; // the server's record of it (tether/engine/engine.py)
   if (!last || !node.hidden) return;
-  const burst = await show(last.result.burst);
+  const burst = await show(last.burst);
   const warnings = [...(burst?.sweep?.prescan?.warnings || []), ...(burst?.summary?.coverage?.warnings || [])];
   if (!node.hidden) node.append(el("div", { class: "warnings" }, ...warnings.map((w) => el("p", { class: "warning" }, w))));
 });

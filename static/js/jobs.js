@@ -43,10 +43,3 @@ export function follow(jobId, { bar, status, onEvent } = {}) {
     if (known) show(known);
   });
 }
-
-// The newest finished sweep of `camera` the server still keeps, with frames in its burst (a page
-// reloaded after a sweep shows its result again), or undefined.
-export function lastSweep(camera) {
-  return [...state.jobs.values()].filter((job) => job.job_kind === "sweep" && job.subject === camera
-    && FINISHED.has(job.state) && job.result && job.result.burst && job.result.frames > 0).pop();
-}

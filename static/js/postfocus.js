@@ -3,17 +3,18 @@
 // sees a sweep that another one started.
 import { $, $$, FINISHED, api, attempt, cameraId, cameraPath, connect, el, frameNumber, on, state, toast } from "./core.js";
 import { startLiveView } from "./liveview.js";
-import { follow, lastSweep } from "./jobs.js";
+import { follow } from "./jobs.js";
 import "./rangepick.js";
 import "./coverage_overlay.js";
 import "./plancost.js";
-import { resetStackPreview } from "./stackpreview.js";
+import { resetStackPreview, showKeptPreview, showLivePreview } from "./stackpreview.js";
 
 connect();
 startLiveView();
 let prescan = null;
 let sweepJob = null;
 let sweepBurst = null;
+let shownSweep = null; // the job id of the sweep the page shows (running, or its result)
 let sweepFrames = 0; // frames seen arriving, for a sweep that ends without a result (an error)
 let prescanJob = null;
 
@@ -158,28 +159,26 @@ $("#sweep").addEventListener("click", async () => {
   if (near !== "" && far !== "") body.range = [Number(near), Number(far)];
   if ($("#frames").value) body.frames = Number($("#frames").value);
   if (!$("#settle").disabled && Number($("#settle").value) > 0) body.settle_seconds = Number($("#settle").value);
+  const links = [...$("#sweep-result").childNodes];
   $("#sweep-result").replaceChildren(); // the last sweep's links go as soon as a new one is asked for
   const started = await attempt(() => api("POST", `${cameraPath()}/sweep`, body));
-  if (started) {
-    watchSweep(started.job, started.burst);
-    // Start lies below the live view on a phone: bring the progress, and its Cancel, onto the screen
-    $("#sweep-progress").scrollIntoView({ block: "nearest" });
-  } else offerLastSweep(); // refused: the last sweep is still the one to open
+  if (!started) { $("#sweep-result").replaceChildren(...links); return; } // refused: the last sweep's stay
+  watchSweep(started.job, started.burst);
+  // Start lies below the live view on a phone: bring the progress, and its Cancel, onto the screen
+  $("#sweep-progress").scrollIntoView({ block: "nearest" });
 });
 $("#sweep-cancel").addEventListener("click", () => sweepJob && attempt(() => api("POST", `/api/jobs/${sweepJob}/cancel`)));
 
 async function watchSweep(jobId, burstId) {
   if (sweepJob === jobId) return;
-  sweepJob = jobId;
+  sweepJob = shownSweep = jobId;
   sweepBurst = burstId || null;
   sweepFrames = 0;
   $("#sweep-progress").hidden = false;
   $("#sweep-cancel").hidden = false;
   $("#sweep").disabled = true;
   // a new sweep starts from nothing: not from where the last one's bar and status ended
-  const bar = $("#sweep-bar");
-  bar.style.width = "0%";
-  bar.dataset.fraction = "0";
+  fillBar(0);
   $("#sweep-status").textContent = "Sweep: starting…";
   $("#sweep-frames").replaceChildren();
   resetStackPreview();
@@ -202,28 +201,55 @@ async function watchSweep(jobId, burstId) {
   if (result.far_stop) limitRange(result.far_stop);
   if (rangeProblem()) showPlan(); // says why the range as it stands cannot be swept again
   const kept = result.frames ?? sweepFrames;
-  if (done && done.state === "cancelled") {
-    $("#sweep-status").textContent = kept
-      ? `Sweep cancelled after ${kept} frame${kept > 1 ? "s" : ""}; they are kept in the burst.`
-      : "Sweep cancelled before its first frame; no burst was kept.";
-  }
+  if (done && done.state === "cancelled") $("#sweep-status").textContent = ended("cancelled", kept);
   if (sweepBurst && kept > 0) showLinks(sweepBurst);
   showWarnings(result.warnings || (result.coverage && result.coverage.warnings) || []);
 }
 
-// The server restarted during the sweep: it stopped there, and its burst keeps the frames taken (the
-// burst says how many: more may have come than the page saw before the server went away).
-async function sweepLost() {
-  const detail = sweepBurst ? await api("GET", `/api/bursts/${sweepBurst}`).catch(() => null) : null;
-  const kept = detail ? detail.frames.length : 0;
-  $("#sweep-status").textContent = kept
-    ? `The server restarted: the sweep stopped after ${kept} frame${kept > 1 ? "s" : ""} (kept in the burst).`
-    : "The server restarted: the sweep stopped before its first frame; no burst was kept.";
+// The server restarted during the sweep: it stopped there, and its burst keeps the frames taken.
+function sweepLost() {
   rangeProblem(); // Start sweep again, unless the range as it stands cannot be swept
-  if (kept) {
-    showThumbs(kept - 1);
-    showLinks(sweepBurst);
+  return showBurst("interrupted");
+}
+
+function fillBar(fraction) {
+  const bar = $("#sweep-bar");
+  bar.style.width = `${100 * fraction}%`;
+  bar.dataset.fraction = String(fraction);
+}
+
+// What the status line says of a sweep that ended ``state`` with ``kept`` frames in its burst.
+function ended(state, kept, { error = "", merged = false } = {}) {
+  const frames = `${kept} frame${kept > 1 ? "s" : ""}`;
+  if (state === "interrupted") {
+    return kept ? `The server restarted: the sweep stopped after ${frames} (kept in the burst).`
+      : "The server restarted: the sweep stopped before its first frame; no burst was kept.";
   }
+  if (state === "cancelled") {
+    return kept ? `Sweep cancelled after ${frames}; they are kept in the burst.`
+      : "Sweep cancelled before its first frame; no burst was kept.";
+  }
+  if (state === "error") return `Sweep: ${error}${kept ? ` (${frames} kept in the burst)` : ""}`;
+  return `Sweep: done — ${frames}${merged ? ", with those a fix added" : ""}`;
+}
+
+// The sweep's burst as it is now (the burst says how many frames: more may have come than the page saw before
+// the server went away, and a fix may have merged more in): its status, frame strip, stack preview and links.
+async function showBurst(state, { error = "" } = {}) {
+  const burstId = sweepBurst;
+  const detail = burstId ? await api("GET", `/api/bursts/${burstId}`).catch(() => null) : null;
+  if (burstId !== sweepBurst) return; // another sweep started meanwhile
+  const kept = detail ? detail.frames.length : 0;
+  $("#sweep-progress").hidden = false;
+  if (state === "done") fillBar(1); // (a reloaded page's bar starts empty)
+  $("#sweep-status").textContent = ended(state, kept, { error, merged: Boolean(detail?.sweep?.merged) });
+  $("#sweep-frames").replaceChildren();
+  resetStackPreview();
+  $("#sweep-result").replaceChildren();
+  if (!kept) return;
+  showThumbs(kept - 1);
+  showKeptPreview(burstId, kept);
+  showLinks(burstId);
 }
 
 function showLinks(burstId) {
@@ -242,8 +268,9 @@ const STRIP_FRAMES = 60;
 
 // Frames appearing as they arrive: each one as the burst holds it (the frame captured, not the live
 // view of that moment, which a still or movie sweep does not show and a reloaded page has not got).
+// Only the sweep the page shows: not a coverage fix's extra sweep, whose frames go into its burst.
 on("sweep.frame", (ev) => {
-  if (ev.camera && ev.camera !== cameraId()) return;
+  if (ev.job !== sweepJob) return;
   if (ev.burst) sweepBurst = ev.burst;
   sweepFrames += 1;
   showThumbs(ev.index);
@@ -262,16 +289,23 @@ function showThumbs(upTo) {
   strip.scrollLeft = strip.scrollWidth;
 }
 
+on("sweep.preview", (ev) => { if (ev.job === sweepJob) showLivePreview(ev); });
+
+// A fix merged frames into the burst shown: the page shows the burst as it is now.
+on("job.done", (job) => {
+  if (job.job_kind === "reshoot" && job.result?.burst === sweepBurst && !sweepJob) showBurst("done");
+});
+
 // Thumbnails asked for while the server was away failed: asked for again once it is back.
 on("connection", ({ again }) => {
   if (!again) return;
   for (const img of $$("#sweep-frames img")) if (img.complete && !img.naturalWidth) img.src = img.src;
 });
 
-// Another browser started something: follow it here too.
+// Another browser started something: follow it here too (a fix's extra sweep is the fix's, not a sweep).
 function adopt(job) {
   if (FINISHED.has(job.state) || job.subject !== cameraId()) return;
-  if (job.job_kind === "sweep" && !sweepJob) watchSweep(job.job);
+  if (job.job_kind === "sweep" && !job.merged_into && !sweepJob) watchSweep(job.job);
   if (job.job_kind === "prescan" && !prescanJob) watchPrescan(job.job);
 }
 on("job.progress", adopt);
@@ -289,14 +323,28 @@ function offerModes() {
 on("snapshot", () => {
   offerModes();
   for (const job of state.jobs.values()) adopt(job);
-  // the camera's last pre-scan (before a reload or a restart, maybe from another browser): curves and range
   const cam = state.cameras.get(cameraId());
+  // the camera's last sweep (before a reload or a restart, maybe from another browser), unless it is shown
+  // (coverage_overlay.js shows its coverage); the range it was asked for, unless a pre-scan came after it
+  const last = cam?.last_sweep;
+  if (last && !sweepJob && last.job !== shownSweep) {
+    showLastSweep(last, { range: !(cam.last_prescan?.saved_at > last.saved_at) });
+  }
+  // the camera's last pre-scan: curves and range
   if (cam && cam.last_prescan && !prescan) showPrescan(cam.last_prescan, { keepRange: true });
-  offerLastSweep(); // (coverage_overlay.js shows its coverage)
 });
 
-// The camera's last sweep's links, when none is running or shown.
-function offerLastSweep() {
-  const last = lastSweep(cameraId());
-  if (last && !sweepJob && !$("#sweep-result").children.length) showLinks(last.result.burst);
+// ``last``: the server's record of the camera's last sweep (tether/engine/engine.py); ``range``: its range
+// goes into Near and Far. What it was asked for fills the form only while nothing is typed in it.
+function showLastSweep(last, { range }) {
+  shownSweep = last.job;
+  sweepBurst = last.burst;
+  if (["#range-near", "#range-far", "#frames"].every((s) => $(s).value === "")) {
+    if (range && last.range) [$("#range-near").value, $("#range-far").value] = last.range.map(String);
+    if (last.frames) $("#frames").value = String(last.frames);
+    if ([...$("#mode").options].some((o) => o.value === last.mode && !o.disabled)) $("#mode").value = last.mode;
+    drawCurves();
+    showPlan();
+  }
+  showBurst(last.state, { error: last.error });
 }

@@ -16,12 +16,17 @@ let viewer = null;
 let picking = null;
 let currentJob = null;
 let shownExport = null; // the export of the stack the caption and the download link are of
+let stackedExport = null; // the export of the stack whose job the status line tells of
 const touch = retouch(burstId, {
   showFrame: (n) => {
     viewer.show(n);
     $("#single-caption").textContent = `single frame ${frameNumber(n)}: the brush copies from it`;
   },
-  onPicture: () => { resultZoom?.refresh(); viewer?.zoom?.apply(); }, // a new picture takes the linked view
+  onPicture: () => {
+    resultZoom?.refresh();
+    viewer?.zoom?.apply(); // a new picture takes the linked view
+    touch.kept().then(labelDownload);
+  },
   // the burst's stack as it was made, from what the server keeps with it; the page's own stack is shown already
   onStack: (layer) => { if (layer.about.export !== shownExport) showKept(layer); },
 });
@@ -55,16 +60,32 @@ async function init() {
 }
 
 // The stack the retouch layer paints on (after a reload, a new stack, a restore here or in another browser) as
-// it was made: its caption and range. A stack kept before the layer held its frame count and crop counts its range.
+// it was made: its caption, range and method. A stack kept before the layer held its frame count and crop counts
+// its range. The status line and bar said how another stack's job ended: they go, unless that is this stack.
 async function showKept(layer) {
   const { range, method, slabs, export: exportId, frames = range[1] - range[0] + 1, uncovered } = layer.about;
   const exported = (await api("GET", "/api/exports").catch(() => [])).find((e) => e.id === exportId);
+  if (exportId !== stackedExport && !currentJob) {
+    $("#stack-status").textContent = "";
+    $("#stack-progress").hidden = true;
+  }
   showStack({ export: exportId, name: exported?.name, method, range, slabs, frames, uncovered });
+  labelDownload(layer);
 }
 
-// A stack job's result (or the stack kept in the burst): its range on the controls (so that they say what
-// is shown), its caption and download link.
+// The link under the picture says what it downloads: the stack as it was made, which the retouched picture
+// shown is not once it has strokes (Export full size makes that one).
+function labelDownload(layer) {
+  const link = $("#download");
+  const strokes = layer?.strokes.length || 0;
+  link.textContent = `Download ${link.dataset.name}` + (strokes
+    ? ` (the stack without the ${strokes} retouch stroke${strokes > 1 ? "s" : ""}: Export full size gives the retouched one)` : "");
+}
+
+// A stack job's result (or the stack kept in the burst): its range and method on the controls (so that they say
+// what is shown), its caption and download link.
 function showStack(result) {
+  if ([...$("#method").options].some((o) => o.value === result.method)) $("#method").value = result.method;
   if (result.range) {
     const whole = result.range[0] === 0 && result.range[1] === Number(last.max);
     $$("input[name=extent]").find((r) => r.value === (whole ? "all" : "range")).checked = true;
@@ -77,6 +98,7 @@ function showStack(result) {
   shownExport = result.export;
   const link = $("#download");
   link.href = `/api/exports/${result.export}`;
+  link.dataset.name = result.name;
   link.textContent = `Download ${result.name}`;
   link.hidden = !result.name; // a kept stack's export may have been deleted since
 }
@@ -150,6 +172,7 @@ async function watchStack(jobId) {
   if (lost) return stackLost(await before);
   if (!done || !done.result) return;
   const result = done.result;
+  stackedExport = result.export;
   showStack(result);
   if (result.warnings?.length) toast(result.warnings.join("; "), "error");
   showMotionMap(result.motion_map);
@@ -217,5 +240,15 @@ function showMotionMap(exportId) {
     "Motion map (moving subjects, each from one frame)");
   $("#download").after(link);
 }
+
+// The burst deleted (from the gallery, in this browser or another): nothing more can be done with it here.
+on("burst.deleted", (ev) => {
+  if (ev.burst !== burstId) return;
+  $(".stack-side").inert = true;
+  $("#show-depth").disabled = true;
+  $("#retouch-canvas").hidden = true;
+  $("#stack-status").textContent = `Burst ${burstId} was deleted (from the gallery): it can no longer be stacked or ` +
+    "retouched here. What was exported from it is still in Exports.";
+});
 
 const ready = init();

@@ -74,6 +74,20 @@ def test_mp4_is_h264_with_the_right_frame_count_and_size(make_burst, tmp_path):
     assert "Video: h264" in probe.stderr and "yuv420p" in probe.stderr
 
 
+def test_mp4_progress_says_the_movie_is_being_finished_after_its_last_frame(make_burst, tmp_path):
+    """The encoder's work after the last frame (seconds on a busy machine) is a phase of its own, reported
+    while the movie is not yet there, not a progress stuck at every frame's 100 %."""
+    path, _ = make_burst(4, width=64, height=48)
+    movie = tmp_path / "sweep.mp4"
+    calls = []
+    with open_burst(path) as reader:
+        export(reader, movie, progress=lambda done, total, *, phase="": calls.append((done, total, phase,
+                                                                                      movie.exists())))
+    assert calls == [(1, 4, "", False), (2, 4, "", False), (3, 4, "", False), (4, 4, "", False),
+                     (4, 4, "finishing the movie", False)]
+    assert movie.exists()
+
+
 def test_mp4_width_option_scales_down(make_burst, tmp_path):
     path, _ = make_burst(3, width=128, height=96)
     with open_burst(path) as reader:

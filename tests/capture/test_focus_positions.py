@@ -37,15 +37,15 @@ def test_a_lens_that_loses_steps_has_no_offset_left(truth_camera, tmp_path):
 def test_a_typed_range_after_a_restart_counts_with_the_play_measured_before(make_owner, tmp_path):
     """The server keeps the last pre-scan (prescans.json); a new camera owner (a restart) takes its play."""
     from tests.capture.conftest import TruthCamera
-    from tether.engine.prescans import PrescanMemory
+    from tether.engine.camera_memory import PRESCANS, CameraMemory
 
     lens = {"camera_class": TruthCamera, "focus_backlash": 9, "focus_step_error": 0.0}
     before, _, _ = make_owner(**lens)
-    PrescanMemory(tmp_path).remember("sim:macro", before.start_prescan({}).future.result(120))
+    CameraMemory(tmp_path, PRESCANS).remember("sim:macro", before.start_prescan({}).future.result(120))
     before.stop()
 
     after, _, opened = make_owner(**lens)  # the same lens, a new process: nothing measured in memory
-    after.restore_calibration(PrescanMemory(tmp_path).get("sim:macro"))
+    after.restore_calibration(CameraMemory(tmp_path, PRESCANS).get("sim:macro"))
     burst = tmp_path / "typed.burst"
     result = after.start_sweep(SweepOptions(range=(40, 160), frames=20), burst).future.result(120)
     errors = np.subtract(result["positions"], frame_truths(opened[-1], burst))

@@ -59,3 +59,18 @@ def test_an_export_job_names_the_damaged_frames_it_left_out(client, engine) -> N
     intact = write_burst(engine, frames=3)
     job = wait_job(client, client.post(f"/api/bursts/{intact}/export", json={"format": "zip"}).get_json()["job"])
     assert job["result"]["skipped"] == []
+
+
+def test_an_mp4_export_says_it_is_finishing_the_movie_after_its_last_frame(client, engine) -> None:
+    """The panel's progress line reads "Export MP4: 100 % — 3 of 3 (finishing the movie)" while the encoder
+    writes the file, rather than a 100 % that looks stuck (seconds on a loaded machine)."""
+    burst_id = write_burst(engine, frames=3)
+    seen: list[tuple[str, str, bool]] = []
+    stop = engine.bus.subscribe(lambda event: event["type"].startswith("job.") and event.get("subject") == burst_id
+                                and seen.append((event["type"], event["phase"], bool(event["result"]))))
+    try:
+        job = wait_job(client, client.post(f"/api/bursts/{burst_id}/export", json={"format": "mp4"}).get_json()["job"])
+    finally:
+        stop()
+    assert job["state"] == "done", job
+    assert seen[-2:] == [("job.progress", "finishing the movie", False), ("job.done", "finishing the movie", True)]

@@ -6,6 +6,12 @@ import time
 
 import pytest
 
+from tether.burst import open_burst
+from tether.engine import Engine
+from tether.engine.camera_memory import SWEEPS, CameraMemory
+from tether.imaging import FOCUS_INDEX_NAME
+from tether.imaging.refocus import FocusIndex
+
 pytestmark = pytest.mark.slow
 CAMERA = "/api/cameras/sim:macro"
 
@@ -49,7 +55,7 @@ def test_marks_need_a_counted_position_and_keep_the_frame_seen(client, started) 
     assert client.get("/api/state").get_json()["cameras"][0]["marks"]["far"]["position"] == mark["position"]
 
 
-def test_extend_merges_into_the_burst_in_focus_order_and_the_focus_index_is_computed_again(client, started) -> None:
+def test_extend_merges_into_the_burst_in_focus_order_and_analyses_the_merged_frames(client, started) -> None:
     swept = client.post(f"{CAMERA}/sweep", json={"range": [20, 100], "step": "small", "step_count": 8}).get_json()
     assert finished(client, swept["job"])["state"] == "done"
     burst = swept["burst"]
@@ -80,10 +86,13 @@ def test_extend_merges_into_the_burst_in_focus_order_and_the_focus_index_is_comp
     positions = [f["focus_position"] for f in after["frames"]]
     assert positions == sorted(positions) and len(positions) == done["result"]["frames"] > before["frame_count"]
     assert positions[-1] > 180 and not after["summary"]["coverage"]["beyond_far"]
-    assert "focus-index.npz" not in after["derived"]
     assert {k: after[k] for k in labels} == labels  # the burst's title and notes survive its re-shoot
-    mapped = client.post(f"/api/bursts/{burst}/refocus-map")  # of the merged frames
-    assert mapped.status_code == 202 and finished(client, mapped.get_json()["job"])["state"] == "done"
+    # the re-shoot analysed the merged frames: their focus index (Refocus is ready) and stack preview are kept
+    with open_burst(started.store.burst_path(burst)) as reader:
+        assert FocusIndex.from_bytes(reader.derived(FOCUS_INDEX_NAME)).frame_count == len(positions)
+    assert client.post(f"/api/bursts/{burst}/refocus-map").status_code == 200
+    preview = client.get(f"/api/bursts/{burst}/stack-preview.jpg")
+    assert preview.status_code == 200 and preview.data[:2] == b"\xff\xd8"
     assert [b["id"] for b in client.get("/api/bursts").get_json()] == [burst]  # the extra sweep is not listed
 
     # a gap: between the first two frames, in focus order
@@ -92,3 +101,21 @@ def test_extend_merges_into_the_burst_in_focus_order_and_the_focus_index_is_comp
     refilled = [f["focus_position"] for f in client.get(f"/api/bursts/{burst}").get_json()["frames"]]
     assert refilled == sorted(refilled) and len(refilled) > len(positions)
     assert positions[0] < refilled[1] < positions[1]
+
+
+def test_the_state_keeps_the_last_sweep_as_asked_and_how_it_ended_across_a_restart(client, started,
+                                                                                  settings) -> None:
+    swept = client.post(f"{CAMERA}/sweep", json={"range": [30, 90], "frames": 5}).get_json()
+    assert finished(client, swept["job"])["state"] == "done"
+    last = client.get("/api/state").get_json()["cameras"][0]["last_sweep"]
+    assert {k: last[k] for k in ("job", "burst", "range", "frames", "mode", "state")} == {
+        "job": swept["job"], "burst": swept["burst"], "range": [30, 90], "frames": 5, "mode": "liveview",
+        "state": "done"}
+    # one a server was running when it stopped (its record still says running): the next server says so
+    CameraMemory(started.store.root, SWEEPS).remember("sim:macro", {**last, "job": "gone", "state": "running"})
+    restarted = Engine(settings, camera_id="sim:macro", simulated=True).start()
+    try:
+        again = restarted.snapshot()["cameras"][0]["last_sweep"]
+        assert (again["burst"], again["range"], again["state"]) == (swept["burst"], [30, 90], "interrupted")
+    finally:
+        restarted.close()

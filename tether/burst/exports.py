@@ -2,7 +2,8 @@
 
 Outputs never overwrite anything: files are created with O_EXCL or linked into place from a temporary.
 A frame damaged in the burst is left out and the rest exported (any frame can be rescued); the result names it.
-``progress(done, total)`` is called after each frame; raising from it cancels the export (an MP4 or
+``progress(done, total)`` is called after each frame (and, for an MP4, once more with ``phase`` while the
+encoder finishes the movie after the last frame); raising from it cancels the export (an MP4 or
 ZIP leaves nothing behind; a folder keeps the frames written so far).
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from tether.burst.encoder import h264_writer
 from tether.burst.errors import BurstError
@@ -22,10 +24,14 @@ from tether.fileio import as_new_file, hold, storage_error, write_atomic
 from tether.imagebytes import decodable_size
 from tether.numbering import frame_number
 
-Progress = Callable[[int, int], None]
+
+class Progress(Protocol):
+    """``progress(done, total, phase="")``: ``done`` of ``total`` frames; ``phase`` names work after them."""
+
+    def __call__(self, done: int, total: int, *, phase: str = "") -> None: ...
 
 
-def _noop(done: int, total: int) -> None:
+def _noop(done: int, total: int, *, phase: str = "") -> None:
     pass
 
 
@@ -192,6 +198,9 @@ def _encode(
             progress(n + 1, len(frames))
         if len(skipped) == len(frames):
             raise BurstError(f"{reader.path}: none of the frames could be decoded for the movie")
+        # the encoder has the frames it buffered still to encode and the file to write (seconds on a busy
+        # machine, at every frame's 100 %): said, not left to look stuck
+        progress(len(frames), len(frames), phase="finishing the movie")
 
 
 def _publish(out: Path, produce: Callable[[Path], None]) -> Path:

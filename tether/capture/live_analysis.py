@@ -31,7 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tether.burst import decode_frame, keep_derived
+from tether.burst import decode_frame, keep_derived, open_burst
 from tether.burst.importer import import_images
 from tether.imagebytes import image_size
 from tether.imaging import FOCUS_INDEX_NAME
@@ -51,6 +51,10 @@ PREVIEW_INTERVAL = 0.5
 #: JPEG quality of the live stack preview.
 PREVIEW_QUALITY = 80
 
+#: The burst's derived item holding the stack preview as the analysis left it (all the frames in), for a page
+#: that shows the sweep again after a reload.
+STACK_PREVIEW_NAME = "stack-preview.jpg"
+
 #: ``on_preview(jpeg bytes, frames in it)``
 PreviewSink = Callable[[bytes, int], None]
 
@@ -60,7 +64,7 @@ class LiveAnalysis:
 
     ``reread(n)`` gives the bytes of the ``n``-th frame offered again (from the burst); ``on_preview``,
     when given, gets the live stack as JPEG at most every ``preview_interval`` seconds, and once more
-    when the last frame is in.
+    when the last frame is in; :meth:`keep` keeps that last one in the burst (:data:`STACK_PREVIEW_NAME`).
     """
 
     def __init__(self, *, reread: Callable[[int], bytes] | None = None, on_preview: PreviewSink | None = None,
@@ -98,14 +102,15 @@ class LiveAnalysis:
             self._cond.notify_all()
 
     def keep(self, path: Path, *, progress: Callable[[int, int], None] | None = None) -> bool:
-        """:meth:`finish`, and keep the focus index in the burst at ``path``; False (logged why) when it is not."""
+        """:meth:`finish`, and keep the focus index and the stack preview in the burst at ``path``; False (logged
+        why) when the index is not kept."""
         index = self.finish(progress=progress)
         if index is None:
             return False
-        reason = keep_derived(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
-        if reason:
-            log.warning("%s: %s", path, reason)
-        return reason is None
+        preview = self._preview_jpeg()
+        if preview is not None:
+            _keep(path, STACK_PREVIEW_NAME, preview, what="the stack preview")
+        return _keep(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
 
     def finish(self, *, progress: Callable[[int, int], None] | None = None) -> FocusIndex | None:
         """The index of every frame offered, or None when the analysis stopped (the reason is in :attr:`failure`).
@@ -193,7 +198,7 @@ class LiveAnalysis:
             if not width:
                 raise ValueError("not an image whose size can be read")
             self._builder = FocusIndexBuilder((height, width))
-            self._stack = None if self._on_preview is None else LiveStack((height, width))
+            self._stack = LiveStack((height, width))
         # a RAW is developed as the stack will develop it (OpenCV would read a DNG's TIFF preview, or nothing)
         frame = (decode_raw(data, what, reduce=self._builder.read_reduce) if raw
                  else decode_frame(data, reduce=self._builder.read_reduce, what=what))
@@ -207,12 +212,37 @@ class LiveAnalysis:
                 self._publish()
 
     def _publish(self) -> None:
-        if self._stack is None or self._on_preview is None or not self._stack.frames:
+        if self._on_preview is None:
             return
         self._last_preview = time.monotonic()
+        jpeg = self._preview_jpeg()
+        if jpeg is not None and self._stack is not None:
+            self._on_preview(jpeg, self._stack.frames)
+
+    def _preview_jpeg(self) -> bytes | None:
+        """The live stack so far as JPEG; None before its first frame."""
+        if self._stack is None or not self._stack.frames:
+            return None
         ok, jpeg = cv2.imencode(".jpg", self._stack.image(), [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_QUALITY])
-        if ok:
-            self._on_preview(np.asarray(jpeg).tobytes(), self._stack.frames)
+        return np.asarray(jpeg).tobytes() if ok else None
+
+
+def _keep(path: Path, name: str, data: bytes, *, what: str) -> bool:
+    """:func:`keep_derived`, logging why not; whether it was kept."""
+    reason = keep_derived(path, name, data, what=what)
+    if reason:
+        log.warning("%s: %s", path, reason)
+    return reason is None
+
+
+def analyse_burst(path: Path) -> bool:
+    """Pass 1 over the frames of the closed burst at ``path`` (a merge's), its focus index and stack preview
+    kept in it; False when the index could not be made (it is then computed when first asked for)."""
+    analysis = LiveAnalysis()
+    with open_burst(path) as reader:
+        for i, meta in enumerate(reader.frames_meta()):
+            analysis.offer(reader.frame_bytes(i), corrupt=meta.corrupt)
+    return analysis.keep(path)
 
 
 def _yield_to_capture() -> None:

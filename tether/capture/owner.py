@@ -185,12 +185,17 @@ class CameraOwner:
         opts = options if isinstance(options, PrescanOptions) else PrescanOptions.from_dict(options)
         return self._submit_long("prescan", "Pre-scan", lambda camera, job: self._prescan(camera, job, opts))
 
-    def start_sweep(self, options: SweepOptions | dict[str, Any] | None, burst_path: Path | str) -> Job:
-        """Queue a sweep into a new burst at ``burst_path``; its result names the burst, frames and warnings."""
+    def start_sweep(self, options: SweepOptions | dict[str, Any] | None, burst_path: Path | str, *,
+                    merged_into: str | None = None) -> Job:
+        """Queue a sweep into a new burst at ``burst_path``; its result names the burst, frames and warnings.
+        ``merged_into``: the id of the burst its frames are for (a coverage fix's extra sweep), which the job's
+        events say (``merged_into``), so that a page does not show the extra frames as a sweep of their own."""
         opts = options if isinstance(options, SweepOptions) else SweepOptions.from_dict(options)
         if self._info is not None:  # refused now, not from a job that failed: the API answers at once
             MODES.pick(opts.mode).check_capable(self._info)
-        return self._submit_long("sweep", "Sweep", lambda camera, job: self._sweep(camera, job, opts, Path(burst_path)))
+        return self._submit_long("sweep", "Extra sweep" if merged_into else "Sweep",
+                                 lambda camera, job: self._sweep(camera, job, opts, Path(burst_path)),
+                                 extra={"merged_into": merged_into} if merged_into else {})
 
     def check_ready(self) -> None:
         """CameraBusy or CameraDisconnected when a pre-scan or sweep started now would be refused (for what must
@@ -205,10 +210,12 @@ class CameraOwner:
             raise CameraDisconnected(f"{self.camera_id} is not connected: {self._message}",
                                      hint="wait for the camera to reconnect, then start again")
 
-    def _submit_long(self, kind: str, label: str, work: Callable[[Camera, Job], dict[str, Any]]) -> Job:
+    def _submit_long(self, kind: str, label: str, work: Callable[[Camera, Job], dict[str, Any]], *,
+                     extra: dict[str, Any] | None = None) -> Job:
         with self._lock:
             self._check_ready()
             job = Job(kind, label=label, subject=self.camera_id, bus=self.bus)
+            job.extra.update(extra or {})
             self._long = job
             self._queue.put(_LongJob(job, work))
         return job

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tether.burst import BurstBusy, keep_derived, open_burst, store_derived
-from tether.burst.exports import export_frame, export_mp4, export_zip, frame_suffix
+from tether.burst.exports import Progress, export_frame, export_mp4, export_zip, frame_suffix
 from tether.burst.labels import LABELS_NAME, burst_labels
 from tether.burst.locking import being_written
 from tether.burst.recent import Recent
+from tether.capture.live_analysis import STACK_PREVIEW_NAME
 from tether.engine.browser_jpeg import THUMB_REDUCE, browser_jpeg
 from tether.engine.burst_frames import BurstFrames, check_frame_index, frame_pixels, readable_frames
 from tether.engine.heap import limit_heap_growth, release_free_heap
@@ -179,6 +180,14 @@ class BurstService:
             return self.frame_jpeg(burst_id, count // 2, reduce=THUMB_REDUCE)
 
         return self._cached(self._thumbs, burst_id, make)
+
+    def stack_preview(self, burst_id: str) -> bytes:
+        """The small all-in-focus picture the sweep's analysis built (JPEG), as kept in the burst."""
+        with open_burst(self.store.burst_path(burst_id)) as reader:
+            if STACK_PREVIEW_NAME not in reader.derived_names():
+                raise NotFound(f"burst {burst_id} keeps no stack preview",
+                               hint="its sweep was cut short, or it was imported or made before previews were kept")
+            return reader.derived(STACK_PREVIEW_NAME)
 
     def delete(self, burst_id: str) -> None:
         self.check_not_writing(burst_id)
@@ -437,11 +446,11 @@ def _source_range(indices: list[int], frames: tuple[int, int] | None) -> range:
     return range(len(indices)) if frames is None else frame_positions(indices, *frames)
 
 
-def _progress_checking(job: Job) -> Callable[[int, int], None]:
+def _progress_checking(job: Job) -> Progress:
     """A progress callback for burst exports that also stops the export when the job is cancelled."""
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, *, phase: str = "") -> None:
         job.check()
-        job.report(done, total)
+        job.report(done, total, phase=phase)
     return progress
 
 

@@ -15,13 +15,13 @@ from tether import __version__
 from tether.camera import list_cameras, open_camera
 from tether.camera.base import Camera
 from tether.camera.errors import CameraNotFound
-from tether.capture import CameraOwner, StepScale, plan_steps
+from tether.capture import CameraOwner, StepScale, SweepOptions, plan_steps
 from tether.config import Settings
 from tether.engine.bursts import BurstService
+from tether.engine.camera_memory import PRESCANS, SWEEPS, CameraMemory
 from tether.engine.depth import DepthService
 from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.ids import UnknownId
-from tether.engine.prescans import PrescanMemory
 from tether.engine.reshoot import Reshoots
 from tether.engine.retouch import RetouchService
 from tether.engine.stills import camera_model, still_event
@@ -49,7 +49,9 @@ class Engine:
         self.bursts = BurstService(self.store, self.pool, self.bus)
         self.depth = DepthService(self.bursts)
         self.retouch = RetouchService(self.bursts)
-        self.prescans = PrescanMemory(self.store.root)
+        self.prescans = CameraMemory(self.store.root, PRESCANS)
+        #: Each camera's last sweep into the gallery: {job, burst, range, frames, mode (as asked), state, error}.
+        self.sweeps = CameraMemory(self.store.root, SWEEPS)
         self.reshoots = Reshoots(self.store, self.bursts, self.pool, self.bus, self.owner_for)
         self.primary_camera = camera_id
         #: The primary camera is simulated; ``fallback``: because no real camera was found.
@@ -147,6 +149,7 @@ class Engine:
         ``path`` (the CLI's ``--out``, never a web request) writes the burst there instead.
         """
         owner = self.owner_for(camera_id)
+        options = options if isinstance(options, SweepOptions) else SweepOptions.from_dict(options)
         if path is None:
             owner.check_ready()  # a refused sweep must not use up the session's next name
             burst_id, path = self.store.new_burst_path(camera=camera_model(owner))
@@ -159,7 +162,26 @@ class Engine:
             self.bursts.writing.discard(burst_id)
             raise
         self._track(job, burst_id=burst_id, path=path)
+        if self.store.holds(path):
+            self._remember_sweep(owner.camera_id, job, burst_id, options)
         return job, burst_id
+
+    def _last_sweep(self, camera_id: str) -> dict[str, Any] | None:
+        sweep = self.sweeps.get(camera_id)
+        if sweep is not None and sweep.get("state") == "running" and self.pool.get(sweep.get("job", "")) is None:
+            return {**sweep, "state": "interrupted"}  # a server that has stopped since ran it
+        return sweep
+
+    def _remember_sweep(self, camera_id: str, job: Job, burst_id: str, options: SweepOptions) -> None:
+        """Keep the sweep as the camera's last one, as asked for and, once it ends, how it ended."""
+        record = {"job": job.id, "burst": burst_id, "mode": options.mode, "state": "running", "error": "",
+                  "range": None if options.range is None else list(options.range), "frames": options.frames}
+        self.sweeps.remember(camera_id, record)
+
+        def finished(_: Future[Any]) -> None:
+            self.sweeps.remember(camera_id, {**record, "state": job.state, "error": job.error})
+
+        job.future.add_done_callback(finished)
 
     def plan_sweep(self, near: int, far: int, *, frames: int | None = None, dof: float | None = None,
                    medium: float | None = None, large: float | None = None, max_frames: int = 300) -> dict[str, Any]:
@@ -207,8 +229,8 @@ class Engine:
         return {
             "server": {"version": __version__, "simulated": self.simulated, "fallback": self.fallback,
                        "primary_camera": self.primary_camera},
-            "cameras": [{**owner.snapshot(), "last_prescan": self.prescans.get(owner.camera_id)}
-                        for owner in self.owners()],
+            "cameras": [{**owner.snapshot(), "last_prescan": self.prescans.get(owner.camera_id),
+                         "last_sweep": self._last_sweep(owner.camera_id)} for owner in self.owners()],
             "jobs": [job.to_dict() for job in self.pool.jobs()],
             "session": self.store.sessions.current().to_dict(),
         }

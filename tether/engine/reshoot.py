@@ -23,6 +23,7 @@ from tether.burst.merge import merge_into
 from tether.camera.types import StepClass
 from tether.capture import SweepOptions
 from tether.capture.coverage import ExtraSweep, Subjects, check_coverage, extend_sweep, gap_sweep, typical_gap
+from tether.capture.live_analysis import analyse_burst
 from tether.capture.sharpness import summarize, tile_record
 from tether.capture.step_plan import PlanError, StepScale
 from tether.engine.bursts import BurstService
@@ -90,7 +91,7 @@ class Reshoots:
         path.unlink(missing_ok=True)  # an extra sweep whose merge never happened
         self.bursts.writing.add(burst_id)
         try:
-            sweep = self.pool.track(owner.start_sweep(options, path))
+            sweep = self.pool.track(owner.start_sweep(options, path, merged_into=burst_id))
         except BaseException:
             self.bursts.writing.discard(burst_id)
             raise
@@ -100,7 +101,7 @@ class Reshoots:
 
     def _merge(self, job: Job, sweep: Job, burst_id: str, path: Path, burst: dict[str, Any]) -> dict[str, Any]:
         try:
-            job.report(0, 2, phase="sweep")
+            job.report(0, 3, phase="sweep")
             while True:
                 try:
                     swept = sweep.future.result(timeout=0.2)
@@ -113,11 +114,15 @@ class Reshoots:
                         raise
             if not swept.get("frames"):
                 return {"burst": burst_id, "added": 0, "warnings": ["the extra sweep took no frame"]}
-            job.report(1, 2, phase="merge")
+            job.report(1, 3, phase="merge")
             target = self.store.burst_path(burst_id)
             summary, derived = _checked_again(target, path, gap=typical_gap(burst["positions"]), dof=burst["dof"],
                                               subjects=burst["subjects"])
             count = merge_into(target, path, summary=summary, derived=derived)
+            # the merged frames' focus index and stack preview: Refocus needs no preparing, and Post Focus
+            # shows the stack of the merged burst, not of the extra frames alone
+            job.report(2, 3, phase="analysing")
+            analyse_burst(target)
         finally:
             path.unlink(missing_ok=True)
             self.bursts.writing.discard(burst_id)

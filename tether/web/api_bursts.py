@@ -73,6 +73,12 @@ def thumbnail(burst_id: str) -> Response:
     return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
 
 
+@bp.get("/bursts/<burst_id>/stack-preview.jpg")
+def stack_preview(burst_id: str) -> Response:
+    data = engine().bursts.stack_preview(burst_id)
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
 @bp.post("/bursts/<burst_id>/export")
 def export(burst_id: str) -> Any:
     body = json_body({

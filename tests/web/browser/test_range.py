@@ -160,6 +160,12 @@ def test_the_coverage_overlay_marks_what_a_narrow_sweep_misses_and_extend_fixes_
     positions = [f["focus_position"] for f in merged["frames"]]
     assert len(positions) > len(frames) and positions == sorted(positions) and positions[-1] > farthest
     assert not merged["summary"]["coverage"]["warnings"]
+    # the page shows the merged burst: its status, every frame in the strip, the stack preview of them all
+    count = len(positions)
+    page.wait_for_selector(f"#stack-preview-caption >> text=Stack of the {count} frames (a preview)", timeout=20_000)
+    page.wait_for_function("document.querySelector('#stack-preview-img').naturalWidth > 0")
+    assert page.inner_text("#sweep-status") == f"Sweep: done — {count} frames, with those a fix added"
+    assert page.locator("#sweep-frames figcaption").all_inner_texts() == [str(n) for n in range(1, count + 1)]
 
 
 def test_the_range_picker_fits_a_phone(fast_server: Server, new_page: Callable[..., Page]) -> None:

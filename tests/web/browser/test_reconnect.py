@@ -61,6 +61,9 @@ def test_a_sweep_cut_by_a_restart_ends_on_the_page_with_its_burst(tmp_path: Path
             f"The server restarted: the sweep stopped after {kept} frames (kept in the burst).")
         assert page.is_enabled("#sweep")
         assert page.is_hidden("#sweep-cancel")
+        # the stack preview beside it is not that of the few frames seen before the restart (a sweep cut short
+        # keeps none in its burst)
+        page.wait_for_selector("#stack-preview", state="hidden")
         # every frame the burst kept is in the strip (up to its 60), each picture shown
         captions = page.locator("#sweep-frames figcaption").all_inner_texts()
         assert captions[-1] == str(kept) and len(captions) == min(kept, 60)

@@ -1,14 +1,16 @@
-"""The last pre-scan of each camera, kept in the data directory so a reload or a restart still shows it.
+"""What each camera did last, kept in the data directory so a reload or a restart still shows it.
 
-A pre-scan takes a minute of stepping through the scene; its curves and range are what the Post Focus
-page is planned from. The engine's state snapshot carries them (``last_prescan`` of each camera) and
-this file keeps them across restarts: ``<data_dir>/prescans.json``, one entry per camera id.
+Two of these: the last pre-scan of each camera (``prescans.json``: a minute of stepping through the scene,
+whose curves and range the Post Focus page is planned from) and its last sweep (``sweeps.json``: the burst,
+what was asked for and how it ended, so a reloaded page shows that sweep again). The engine's state snapshot
+carries them (``last_prescan`` and ``last_sweep`` of each camera); each file holds one entry per camera id.
 """
 from __future__ import annotations
 
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +18,17 @@ from tether.fileio import StorageError, write_atomic
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "prescans.json"
+PRESCANS = "prescans.json"
+SWEEPS = "sweeps.json"
 
 
-class PrescanMemory:
-    """Camera id -> the result of its last pre-scan (as the job returned it), saved on every change."""
+class CameraMemory:
+    """Camera id -> a JSON-able dict (a pre-scan's result, a sweep's record), saved on every change, with the
+    time it was remembered (``saved_at``, seconds since the epoch: which of a camera's pre-scan and sweep came
+    last)."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = Path(data_dir) / FILE_NAME
+    def __init__(self, data_dir: Path, file_name: str) -> None:
+        self.path = Path(data_dir) / file_name
         self._lock = threading.Lock()
         self._results: dict[str, dict[str, Any]] = self._load()
 
@@ -43,10 +48,10 @@ class PrescanMemory:
 
     def remember(self, camera_id: str, result: dict[str, Any]) -> None:
         with self._lock:
-            self._results[camera_id] = result
+            self._results[camera_id] = {**result, "saved_at": time.time()}
             text = json.dumps(self._results, separators=(",", ":"))
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(self.path, text.encode())
             except (OSError, StorageError) as exc:  # still in memory: a reload shows it, a restart will not
-                log.warning("could not keep the pre-scan in %s: %s", self.path, exc)
+                log.warning("could not keep %s: %s", self.path, exc)
