@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tether.fileio import StorageError, write_atomic
+from tether.fileio import StorageError, storage_error, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -53,5 +53,7 @@ class CameraMemory:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(self.path, text.encode())
-            except (OSError, StorageError) as exc:  # still in memory: a reload shows it, a restart will not
-                log.warning("could not keep %s: %s", self.path, exc)
+            except (OSError, StorageError) as exc:
+                # Still in memory: a reload shows it, a restart will not. Only a convenience, and what made it fail
+                # (a full disk) is told by whatever the user was doing: not a warning of its own.
+                log.info("%s", storage_error(exc, self.path) if isinstance(exc, OSError) else exc)
