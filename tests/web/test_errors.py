@@ -56,7 +56,7 @@ def test_a_burst_being_written_answers_409(client, burst, engine) -> None:
 
 def test_a_frame_that_cannot_be_encoded_is_not_a_missing_frame(client, burst, monkeypatch) -> None:
     burst_id = burst(3)
-    monkeypatch.setattr("tether.engine.bursts.cv2.imencode", lambda *args: (False, None))
+    monkeypatch.setattr("tether.engine.browser_jpeg.cv2.imencode", lambda *args: (False, None))
     answer = client.get(f"/api/bursts/{burst_id}/frames/1.jpg?reduce=2")
     assert answer.status_code == 422
     assert answer.get_json()["error"] == f"frame 2 of burst {burst_id} cannot be encoded as JPEG"  # counted from 1
