@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from tether.errors import InvalidInput
-from tether.imaging import ArrayFrames, FocusIndex, compute_focus_index, stack_frames
+from tether.imaging import ArrayFrames, FocusIndex, ImagingError, compute_focus_index, retouch, stack_frames
 from tether.imaging import transforms as tf
+from tether.imaging.depthmap_fusion import DETAIL_REACH, DepthmapStack
 from tether.imaging.retouch import (
     FocusMaps,
     Source,
@@ -22,6 +23,7 @@ from tether.imaging.retouch import (
     simplify_path,
     stroke_box,
 )
+from tether.imaging.strips import Strip
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +180,91 @@ def test_a_stroke_warps_its_box_of_the_source_not_whole_rows(stacked, monkeypatc
     monkeypatch.undo()
     whole = expected_frame(stack, index, 7)[30:50, 100:120]
     assert np.abs(region - whole).max() <= 1
+
+
+def sloped_maps() -> tuple[FocusMaps, list[np.ndarray]]:
+    """Maps of a 64 x 640 picture in 16-px tiles whose depth slopes from frame 0 at the left to 19 at the right,
+    with a near block (frame 2) over tiles 18-21 of rows 1-2: a depth edge; and 20 frames of noise."""
+    depth = np.tile(np.linspace(0.0, 19.0, 40, dtype=np.float32), (4, 1))
+    sharpest = depth.copy()
+    sharpest[1:3, 18:22] = 2.0
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, (64, 640, 3), np.uint8) for _ in range(20)]
+    return FocusMaps(depth, sharpest, 16, (64, 640), tuple(range(20))), frames
+
+
+def test_the_sharpest_brush_reads_only_its_box_and_the_frames_its_tiles_name() -> None:
+    """A narrow stroke on a wide picture whose depth spans every frame: the brush used to read and blend every
+    frame named anywhere along its box's rows, the whole width (20 frames x 640 columns for a 30-px box)."""
+    maps, frames = sloped_maps()
+    reads: list[tuple[int, tuple[int, int, int, int]]] = []
+
+    def read(k: int, box: tuple[int, int, int, int]) -> np.ndarray:
+        reads.append((k, box))
+        return frames[k][box[0]:box[1], box[2]:box[3]]
+
+    r0, r1, c0, c1 = box = (10, 40, 300, 330)
+    region = focus_region(maps, box, read)
+    assert {b for _, b in reads} == {(r0, r1, c0 - DETAIL_REACH, c1 + DETAIL_REACH)}
+    assert {k for k, _ in reads} == {2, 8, 9, 10}  # the slope's frames there (8.75 to 9.94), and the near block's
+    whole = DepthmapStack.of_maps(maps.depth, maps.sharpest, tile=16, shape=(64, 640), frames=range(20))
+    strip = whole.strip(Strip(0, 64, 0, 64))
+    stack = np.empty_like(frames[0])
+    for k in range(20):
+        if (wanted := strip.box(k)) is not None:
+            strip.add(k, lambda k=k, b=wanted: frames[k][b[0]:b[1], b[2]:b[3]], np.ones(3, np.float32))
+    strip.finish(stack)
+    inner = slice(DETAIL_REACH, r1 - r0 - DETAIL_REACH)  # (the box's own top and bottom rows end the edge pick's)
+    assert np.array_equal(region[inner], stack[r0:r1, c0:c1][inner])  # the stack's pixels, bit for bit
+
+
+def test_a_tall_stroke_of_the_sharpest_brush_is_made_in_bands_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    maps, frames = sloped_maps()
+    reads: list[tuple[int, int, int, int]] = []
+
+    def read(k: int, box: tuple[int, int, int, int]) -> np.ndarray:
+        reads.append(box)
+        return frames[k][box[0]:box[1], box[2]:box[3]]
+
+    box = (0, 64, 300, 330)
+    at_once = focus_region(maps, box, read)
+    assert max((b[1] - b[0]) * (b[3] - b[2]) for b in reads) == 64 * 40
+    reads.clear()
+    monkeypatch.setattr(retouch, "STRIP_PIXELS", 1000)  # bands of 25 rows (and a margin of DETAIL_REACH)
+    banded = focus_region(maps, box, read)
+    assert max((b[1] - b[0]) * (b[3] - b[2]) for b in reads) <= 1000
+    assert np.array_equal(banded, at_once)  # the depth edge's pick included
+
+
+def test_the_sharpest_brush_leaves_out_the_frames_the_stack_left_out() -> None:
+    """Frame 2 could not be registered (another scene): the stack left it out, so must the brush; its focus
+    curve is zero, but the depth between frames 1 and 3 blended it in."""
+    n, shape = 5, (64, 128)
+    frames_at = np.arange(n, dtype=np.float32)[:, None, None]
+    peaks = np.where(np.arange(8) < 4, 1.0, 3.0).astype(np.float32)[None, :].repeat(4, axis=0)
+    scores = (np.exp(-0.5 * (frames_at - peaks) ** 2) + 0.01).astype(np.float32)
+    scores[2] = 0.0
+    index = FocusIndex(scores=scores, shape=shape, tile=16, transforms=np.repeat(np.eye(3)[None], n, axis=0),
+                       gains=np.ones((n, 3), np.float32), excluded=(2,))
+    rng = np.random.default_rng(4)
+    frames = [rng.integers(0, 256, (*shape, 3), np.uint8) for _ in range(n)]
+    stack = stack_frames(ArrayFrames(frames), method="depthmap", index=index).image
+    maps = FocusMaps.of(index)
+    read_frames: set[int] = set()
+
+    def read(k: int, box: tuple[int, int, int, int]) -> np.ndarray:
+        read_frames.add(k)
+        return frames[k][box[0]:box[1], box[2]:box[3]]
+
+    region = focus_region(maps, (0, 64, 40, 90), read)
+    assert maps.frames == (0, 1, 3, 4) and 2 not in read_frames and {1, 3} <= read_frames
+    assert np.array_equal(region, stack[:, 40:90])
+    assert FocusMaps.from_bytes(maps.to_bytes()).frames == (0, 1, 3, 4)
+
+
+def test_damaged_focus_maps_are_refused_as_such() -> None:
+    maps, _ = sloped_maps()
+    with pytest.raises(ImagingError, match="focus maps are damaged"):
+        FocusMaps(maps.depth[:, :30], maps.sharpest, 16, (64, 640), maps.frames)
+    with pytest.raises(ImagingError, match="focus maps are damaged"):
+        FocusMaps.from_bytes(maps.to_bytes()[:100])

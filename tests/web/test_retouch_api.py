@@ -2,6 +2,7 @@
 stack back bit for bit, redo, strokes survive a new engine, the full-size export holds them, slabs are sources."""
 from __future__ import annotations
 
+import io
 import json
 import time
 
@@ -224,3 +225,49 @@ def test_a_wide_sharpest_brush_never_blurs_the_small_subject_it_is_painted_on(cl
     retouched = png(client, burst_id)
     assert sharpness(retouched[on_coin]) >= 0.9 * sharpness(stacked[on_coin])  # it was sharp, and stays so
     assert sharpness(retouched[background]) >= 0.9 * sharpness(stacked[background])
+
+
+def test_strokes_of_the_sharpest_brush_are_refused_when_its_focus_maps_are_gone_or_damaged(
+        client, focus_burst, engine, app_factory) -> None:
+    burst_id = focus_burst(6)
+    path = engine.store.burst_path(burst_id)
+    assert wait_job(client, client.post(f"/api/bursts/{burst_id}/stack", json={"range": [0, 1]})
+                    .get_json()["job"])["state"] == "done"
+    assert client.post(f"/api/bursts/{burst_id}/retouch/strokes",
+                       json={"points": [[0.8, 0.5]], "radius": 0.1}).status_code == 201
+    with open_burst(path) as reader:
+        maps = next(n for n in reader.derived_names() if n.endswith("focus.npz"))
+        kept = np.load(io.BytesIO(reader.derived(maps)))
+        damaged = io.BytesIO()
+        np.savez(damaged, **{**kept, "depth": kept["depth"][:, :2]})  # a map narrower than the picture's tiles
+    store_derived_items(path, {maps: damaged.getvalue()})
+    _, app = app_factory()  # (a new engine: the picture is replayed from the burst)
+    refused = app.test_client().get(f"/api/bursts/{burst_id}/retouch.png")
+    assert refused.status_code == 422 and "focus maps are damaged" in refused.get_json()["error"]
+    store_derived_items(path, {}, drop=[maps])
+    _, app = app_factory()
+    refused = app.test_client().get(f"/api/bursts/{burst_id}/retouch.png")
+    assert refused.status_code == 422
+    assert refused.get_json()["error"] == ("the stack's focus maps are not in the burst: stack it again to replay "
+                                           "its strokes")
+
+
+def test_a_layer_without_focus_maps_refuses_the_sharpest_brush_once_the_frames_are_not_the_stacks(
+        client, focus_burst, engine) -> None:
+    burst_id = focus_burst(6)
+    path = engine.store.burst_path(burst_id)
+    assert wait_job(client, client.post(f"/api/bursts/{burst_id}/stack", json={})
+                    .get_json()["job"])["state"] == "done"
+    # a layer kept before stacks kept their maps, whose stack was made of other frames than the index loaded now
+    with open_burst(path) as reader:
+        maps = next(n for n in reader.derived_names() if n.endswith("focus.npz"))
+        geometry = maps.replace("focus.npz", "geometry.npz")
+        kept = np.load(io.BytesIO(reader.derived(geometry)))
+        other = io.BytesIO()
+        np.savez(other, **{**kept, "frames": kept["frames"] + 100})
+    store_derived_items(path, {geometry: other.getvalue()}, drop=[maps])
+    refused = client.post(f"/api/bursts/{burst_id}/retouch/strokes", json={"points": [[0.8, 0.5]], "radius": 0.1})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "the burst's frames are not those this stack was made of: stack it again"
+    with open_burst(path) as reader:
+        assert maps not in reader.derived_names()  # (nothing kept for it)

@@ -64,7 +64,7 @@ class _Sources:
 
     def __init__(self, reader: BurstReader, layer: dict[str, Any], shape: tuple[int, int],
                  maps: FocusMaps | None = None) -> None:
-        """``maps``: the layer's focus maps when they were stored after ``reader`` was opened."""
+        """``maps``: the layer's focus maps when already read (or stored after ``reader`` was opened)."""
         self.reader, self.layer, self.shape = reader, layer, shape
         self._maps = maps
         self._frames: BurstFrames | None = None
@@ -181,7 +181,7 @@ class RetouchService:
 
     def _stroke(self, burst_id: str, reader: BurstReader, request: dict[str, Any], layer: dict[str, Any],
                 shape: tuple[int, int]) -> tuple[Stroke, FocusMaps | None]:
-        """The stroke a request paints, and the focus maps it stored with the layer (None: it stored none)."""
+        """The stroke a request paints, and the layer's focus maps when it follows them (None: it does not)."""
         given = checked(request, {"points": point_list(0.0, 1.0), "radius": number(0.0005, 1.0),
                                   "hardness": number(0.0, 1.0), "opacity": number(0.0, 1.0), "brush": BRUSHES.check,
                                   "source": check_source}, "stroke", required=("points", "radius"))
@@ -189,18 +189,19 @@ class RetouchService:
         points = [list(p) for p in simplify_path([(x * w, y * h) for x, y in given["points"]])]
         brush = given.get("brush", BRUSHES.default)
         radius = given["radius"] * w
-        stored = None
+        maps = None
         if brush == "chosen":
             if "source" not in given or given["source"].kind == "focus":
                 raise InvalidInput("a stroke of a chosen frame or slab needs its 'source': a frame or a slab")
             source = given["source"].to_dict()
         elif brush == "sharpest":
-            if read_focus_maps(reader, layer) is None:  # a layer kept before stacks kept their maps
+            maps = read_focus_maps(reader, layer)
+            if maps is None:  # a layer kept before stacks kept their maps
                 loaded = self._loaded(burst_id)
                 if list(loaded.frames) != read_geometry(reader, layer).frames:  # (its frames are the stack's)
                     raise InvalidInput("the burst's frames are not those this stack was made of: stack it again")
-                stored = FocusMaps.of(loaded.index)
-                keep_focus_maps(self.bursts.store.burst_path(burst_id), layer, stored)
+                maps = FocusMaps.of(loaded.index)
+                keep_focus_maps(self.bursts.store.burst_path(burst_id), layer, maps)
             source = {"kind": "focus"}
         else:
             loaded = self._loaded(burst_id)
@@ -213,7 +214,7 @@ class RetouchService:
                            + (f" (it has {len(layer['slabs'])})" if layer["slabs"] else " (it was not slabbed)"))
         if stroke.source.kind == "frame":
             read_geometry(reader, layer).position(stroke.source.number)  # (NotFound when the stack had no such frame)
-        return stroke, stored
+        return stroke, maps
 
     def _loaded(self, burst_id: str) -> LoadedIndex:
         """The burst's focus index, for a brush that reads it; NotReady while it is computed."""

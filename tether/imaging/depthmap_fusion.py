@@ -82,8 +82,11 @@ EDGE_FRAMES = 1.5
 #: Sigma (px) of the window the per-pixel detail is measured over: wide enough not to chase noise,
 #: narrow against the halo a smooth depth leaves beside an occluding edge.
 DETAIL_SIGMA = 1.0
-#: Rows the edge pick works on at a time, and the context it reads around them (the detail's reach).
+#: Rows the edge pick works on at a time, and the context it reads around them.
 _BAND, _PAD = 128, 8
+#: How far (px) a pixel's :func:`detail` reaches: the Laplacian's 1 and the Gaussian's 4 (OpenCV's kernel
+#: for a float image spans 4 sigma either side): a pick is the same in any window holding that much around it.
+DETAIL_REACH = 5
 #: How much more detail another candidate needs than the pixel's own tile's frame to win.
 OWN_FRAME_BIAS = 3.0
 
@@ -106,21 +109,23 @@ class EdgePick:
     pixel by pixel. Only those: among neighbouring frames of one surface the winner would follow
     the noise. The maps are per tile: ``edge`` (rows, cols) float32, 0..1, how much a tile is at an
     edge (scaled bilinearly, it feathers the picks into the smooth blend), ``candidates`` (3, rows,
-    cols) int16 (nearest, own, farthest). The pick covers reference rows ``start``..``stop`` of
-    (H, W) = ``shape``; it keeps the best detail so far and its pixels (7 bytes a pixel), and works
-    in bands of rows so that its temporaries stay small.
+    cols) int16 (nearest, own, farthest). The pick covers reference rows ``start``..``stop`` and columns
+    ``cols`` (default all; the images offered are those columns) of (H, W) = ``shape``; it keeps the best
+    detail so far and its pixels (7 bytes a pixel), and works in bands of rows so that its temporaries
+    stay small.
     """
 
     def __init__(self, edge: np.ndarray, candidates: np.ndarray, *, tile: int, shape: tuple[int, int], start: int,
-                 stop: int) -> None:
+                 stop: int, cols: tuple[int, int] | None = None) -> None:
         self.edge, self.shape, self.start = edge, shape, start
+        self.cols = (0, shape[1]) if cols is None else cols
         self.ty = np.arange(start, stop) // tile  # the tile row and column of each pixel
-        self.tx = np.minimum(np.arange(shape[1]) // tile, edge.shape[1] - 1)
+        self.tx = np.minimum(np.arange(*self.cols) // tile, edge.shape[1] - 1)
         at_edge = edge > 0
         self.candidates = np.where(at_edge, candidates, -1)
-        rows = np.unique(self.ty)
-        self._wanted = {int(k) for k in np.unique(self.candidates[:, rows]) if k >= 0}
-        self._energy = np.full((stop - start, shape[1]), -1.0, np.float32)
+        tiles = np.ix_(np.unique(self.ty), np.unique(self.tx))
+        self._wanted = {int(k) for k in np.unique(self.candidates[:, tiles[0], tiles[1]]) if k >= 0}
+        self._energy = np.full((stop - start, len(self.tx)), -1.0, np.float32)
         self._best: np.ndarray | None = None
 
     def wants(self, k: int) -> bool:
@@ -139,7 +144,7 @@ class EdgePick:
         return out
 
     def add(self, k: int, image: np.ndarray) -> None:
-        """Offer frame ``k``: the strip's rows (rows, W, 3) in reference geometry."""
+        """Offer frame ``k``: the strip's rows and columns (rows, cols, 3) in reference geometry."""
         allowed = (self.candidates == k).any(axis=0)
         own = self.candidates[1] == k
         h, w = image.shape[:2]
@@ -165,7 +170,7 @@ class EdgePick:
             r1 = min(len(self.ty), r0 + _BAND)
             picked = self._energy[r0:r1] >= 0
             if picked.any():
-                weight = tile_rows(self.edge, self.shape, self.start + r0, self.start + r1)
+                weight = tile_rows(self.edge, self.shape, self.start + r0, self.start + r1, self.cols)
                 lay_over(out[r0:r1], self._best[r0:r1], np.where(picked, weight, 0.0))
 
 
@@ -178,14 +183,18 @@ class DepthmapStack:
     ``edge_rows``: the sharpest frame per pixel).
 
     Strips need no margins (each pixel depends on its own index and a few pixels around it), so a
-    strip's kept rows are all its rows; frames that no pixel of a strip uses are not even read.
+    strip's kept rows are all its rows; frames that no pixel of a strip uses are not even read. With
+    ``cols`` (:meth:`of_maps`), strips are of those reference columns only (``index_rows`` and
+    ``edge_rows`` give them), and frames are read as those columns.
     """
 
     stage = "blending"
 
-    def __init__(self, index_rows: IndexRows, edge_rows: EdgeRows | None = None) -> None:
+    def __init__(self, index_rows: IndexRows, edge_rows: EdgeRows | None = None,
+                 cols: tuple[int, int] | None = None) -> None:
         self.index_rows = index_rows
         self.edge_rows = edge_rows
+        self.cols = cols
 
     @classmethod
     def of_stack(cls, index: FocusIndex, frames: range) -> DepthmapStack:
@@ -194,11 +203,14 @@ class DepthmapStack:
 
     @classmethod
     def of_maps(cls, depth_tiles: np.ndarray, fine_index: np.ndarray, *, tile: int, shape: tuple[int, int],
-                frames: range) -> DepthmapStack:
+                frames: range, cols: tuple[int, int] | None = None) -> DepthmapStack:
         """:meth:`of_stack` from a focus index's maps alone (:attr:`~FocusIndex.depth_tiles`,
-        :attr:`~FocusIndex.fine_index`, its ``tile`` and ``shape``), as a retouch layer keeps them."""
+        :attr:`~FocusIndex.fine_index`, its ``tile`` and ``shape``), as a retouch layer keeps them; of the
+        reference columns ``cols`` only if given (the pixels are those of the whole picture's stack, but within
+        :data:`DETAIL_REACH` of a side of ``cols`` that is not the picture's)."""
         def depth(start: int, stop: int) -> np.ndarray:
-            rows: np.ndarray = np.clip(tile_rows(depth_tiles, shape, start, stop), frames.start, frames.stop - 1)
+            rows: np.ndarray = np.clip(tile_rows(depth_tiles, shape, start, stop, cols), frames.start,
+                                       frames.stop - 1)
             return rows
 
         fine = np.clip(fine_index, frames.start, frames.stop - 1).astype(np.float32)
@@ -209,30 +221,32 @@ class DepthmapStack:
         candidates = np.rint(np.stack([near, fine, far])).astype(np.int16)
 
         def edges(start: int, stop: int) -> EdgePick | None:
-            rows = edge[start // tile:(stop - 1) // tile + 1]
-            if not rows.any():
+            c0, c1 = (0, shape[1]) if cols is None else cols
+            if not edge[start // tile:(stop - 1) // tile + 1, c0 // tile:(c1 - 1) // tile + 1].any():
                 return None
-            return EdgePick(edge, candidates, tile=tile, shape=shape, start=start, stop=stop)
+            return EdgePick(edge, candidates, tile=tile, shape=shape, start=start, stop=stop, cols=cols)
 
-        return cls(depth, edges)
+        return cls(depth, edges, cols)
 
     def strip(self, strip: Strip) -> DepthmapStrip:
         edges = None if self.edge_rows is None else self.edge_rows(strip.start, strip.stop)
-        return DepthmapStrip(DepthmapFusion(self.index_rows(strip.start, strip.stop)), strip, edges)
+        return DepthmapStrip(DepthmapFusion(self.index_rows(strip.start, strip.stop)), strip, edges, self.cols)
 
 
 class DepthmapStrip:
-    """One strip of a :class:`DepthmapStack`."""
+    """One strip of a :class:`DepthmapStack` (of reference columns ``cols``, default all)."""
 
-    def __init__(self, fusion: DepthmapFusion, strip: Strip, edges: EdgePick | None = None) -> None:
+    def __init__(self, fusion: DepthmapFusion, strip: Strip, edges: EdgePick | None = None,
+                 cols: tuple[int, int] | None = None) -> None:
         self.fusion = fusion
         self.strip = strip
         self.edges = edges
+        self.cols = (0, fusion.index_map.shape[1]) if cols is None else cols
 
     def box(self, i: int) -> Box | None:
         """The whole strip for a frame that some pixel of it uses."""
         wanted = self.fusion.wants(i) or (self.edges is not None and self.edges.wants(i))
-        return (self.strip.start, self.strip.stop, 0, self.fusion.index_map.shape[1]) if wanted else None
+        return (self.strip.start, self.strip.stop, *self.cols) if wanted else None
 
     def add(self, i: int, read: Callable[[], np.ndarray], gains: np.ndarray) -> None:
         at_edges = self.edges is not None and self.edges.wants(i)

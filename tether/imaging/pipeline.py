@@ -137,7 +137,7 @@ def stack_frames(source: FrameSource, *, method: str = METHODS.default, frames: 
                                f"other; left out: frame(s) {', '.join(str(frame_number(i)) for i in excluded)}",
                                hint="the frames are registered to the first: if it is damaged or of another scene, "
                                     "nothing matches it; leave it out or replace it")
-        kept_source, kept_index = _Kept(source, frames_kept), _kept_index(index, frames_kept)
+        kept_source, kept_index = _Kept(source, frames_kept), index_of_frames(index, frames_kept)
         kept = range(len(frames_kept))
         total -= len(excluded) * len(strips)
     done = total - len(kept) * len(strips)
@@ -166,7 +166,7 @@ class _Kept:
         return self._source.exif_source()
 
 
-def _kept_index(index: FocusIndex, kept: list[int]) -> FocusIndex:
+def index_of_frames(index: FocusIndex, kept: list[int]) -> FocusIndex:
     """``index`` for the frames ``kept`` only, renumbered like :class:`_Kept`."""
     return FocusIndex(scores=index.scores[kept], shape=index.shape, tile=index.tile, transforms=index.transforms[kept],
                       gains=index.gains[kept], motion=index.motion)

@@ -208,11 +208,14 @@ class FocusIndex:
             raise ImagingError(f"stored focus index is damaged ({exc}); recompute it") from None
 
 
-def tile_rows(tiles: np.ndarray, shape: tuple[int, int], start: int, stop: int) -> np.ndarray:
-    """Rows ``start``..``stop`` of the (rows, cols) float32 tile map scaled (bilinear) to (H, W) = ``shape``,
-    computed without the rest of the map."""
+def tile_rows(tiles: np.ndarray, shape: tuple[int, int], start: int, stop: int,
+              cols: tuple[int, int] | None = None) -> np.ndarray:
+    """Rows ``start``..``stop`` (and columns ``cols``, default all) of the (rows, cols) float32 tile map scaled
+    (bilinear) to (H, W) = ``shape``, computed without the rest of the map."""
     h, w = shape
     across = cv2.resize(tiles, (w, tiles.shape[0]), interpolation=cv2.INTER_LINEAR)
+    if cols is not None:
+        across = across[:, cols[0]:cols[1]]
     # Down the rows as cv2.resize's bilinear does: pixel centres, clamped at both ends.
     y = np.maximum((np.arange(start, stop) + 0.5) * (tiles.shape[0] / h) - 0.5, 0.0)
     y0 = np.minimum(np.floor(y).astype(np.int64), tiles.shape[0] - 1)

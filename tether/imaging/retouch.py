@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import math
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -38,9 +39,11 @@ from tether.choices import Choices
 from tether.errors import InvalidInput
 from tether.imaging import transforms as tf
 from tether.imaging.channels import lay_over, scale_channels
-from tether.imaging.depthmap_fusion import DepthmapStack
+from tether.imaging.depthmap_fusion import DETAIL_REACH, DepthmapStack
+from tether.imaging.errors import ImagingError
+from tether.imaging.pipeline import index_of_frames
 from tether.imaging.refocus import FocusIndex
-from tether.imaging.strips import Strip
+from tether.imaging.strips import STRIP_PIXELS, Strip, even_strips
 from tether.imaging.transforms import Box
 
 #: The most points one stroke keeps (a long stroke on a tablet sends a few hundred).
@@ -243,29 +246,46 @@ def halo_frame(index: FocusIndex, point: tuple[float, float]) -> int:
 class FocusMaps:
     """What the sharpest brush follows, kept with a stack: a focus index's ``depth`` (its
     :attr:`~FocusIndex.depth_tiles`) and ``sharpest`` (its :attr:`~FocusIndex.fine_index`), (rows, cols)
-    float32 frame indexes, one tile = ``tile`` px of the (H, W) = ``shape`` picture, over ``frame_count`` frames."""
+    float32 indexes into ``frames``, one tile = ``tile`` px of the (H, W) = ``shape`` picture. ``frames`` are the
+    index's frames that were registered (those a stack takes), in its numbering, the stack's positions."""
 
     depth: np.ndarray
     sharpest: np.ndarray
     tile: int
     shape: tuple[int, int]
-    frame_count: int
+    frames: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        grid = (-(-self.shape[0] // self.tile), -(-self.shape[1] // self.tile))
+        if not self.frames or self.depth.shape != grid or self.sharpest.shape != grid:
+            raise ImagingError(f"the stack's focus maps are damaged: maps of {self.depth.shape} and "
+                               f"{self.sharpest.shape} tiles for {grid}, over {len(self.frames)} frames")
 
     @classmethod
     def of(cls, index: FocusIndex) -> FocusMaps:
-        return cls(index.depth_tiles, index.fine_index, index.tile, index.shape, index.frame_count)
+        """The maps of ``index`` without the frames it could not register, as the stack was made of them."""
+        kept = [k for k in range(index.frame_count) if k not in index.excluded]
+        registered = index_of_frames(index, kept) if index.excluded else index
+        return cls(registered.depth_tiles, registered.fine_index, index.tile, index.shape, tuple(kept))
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
         np.savez(buf, depth=self.depth.astype(np.float32), sharpest=self.sharpest.astype(np.float32),
-                 tile=np.array(self.tile), shape=np.array(self.shape), frame_count=np.array(self.frame_count))
+                 tile=np.array(self.tile), shape=np.array(self.shape), frames=np.array(self.frames, np.int64))
         return buf.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FocusMaps:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            h, w = (int(v) for v in z["shape"])
-            return cls(z["depth"], z["sharpest"], int(z["tile"]), (h, w), int(z["frame_count"]))
+        """The maps :meth:`to_bytes` wrote (or, kept before ``frames`` were, ``frame_count``: all frames);
+        ImagingError when they are damaged."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                h, w = (int(v) for v in z["shape"])
+                frames = (tuple(int(k) for k in z["frames"]) if "frames" in z
+                          else tuple(range(int(z["frame_count"]))))
+                return cls(z["depth"], z["sharpest"], int(z["tile"]), (h, w), frames)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+            raise ImagingError(f"the stack's focus maps are damaged ({e})") from e
 
 
 #: Frame ``k``'s pixels of a box as the stack takes them: ``read(k, box)`` -> (rows, cols, 3).
@@ -273,23 +293,33 @@ ReadFrame = Callable[[int, Box], np.ndarray]
 
 
 def focus_region(maps: FocusMaps, box: Box, read: ReadFrame) -> np.ndarray:
-    """``box`` as the depth-map stack of all the frames has it: each pixel from the frames sharpest there.
+    """``box`` as the depth-map stack of the maps' frames has it: each pixel from the frames sharpest there.
 
     The stack's own blend (:meth:`DepthmapStack.of_maps`): along the depth map, interpolated between
     tiles and frames, and at depth edges each pixel from the sharper of the frames on either side. Made
-    over the box's whole rows (the edge pick's tiles are counted from the left), in the frames' dtype.
+    over the box's rows and its columns widened by what the edge pick's detail reaches
+    (:data:`~tether.imaging.depthmap_fusion.DETAIL_REACH`), from those frames only that some pixel of that
+    window uses, in the frames' dtype.
     """
     r0, r1, c0, c1 = box
-    width = maps.shape[1]
+    x0, x1 = max(0, c0 - DETAIL_REACH), min(maps.shape[1], c1 + DETAIL_REACH)
     stack = DepthmapStack.of_maps(maps.depth, maps.sharpest, tile=maps.tile, shape=maps.shape,
-                                  frames=range(maps.frame_count))
-    strip = stack.strip(Strip(r0, r1, r0, r1))
+                                  frames=range(len(maps.frames)), cols=(x0, x1))
     out: np.ndarray | None = None
-    for k in range(maps.frame_count):
-        if strip.box(k) is not None:
-            rows = read(k, (r0, r1, 0, width))
-            out = np.empty_like(rows) if out is None else out
-            strip.add(k, partial(np.asarray, rows), np.ones(3, np.float32))
-    assert out is not None  # (every pixel's depth names a frame)
-    strip.finish(out)
-    return out[:, c0:c1]
+    # A tall box in bands of rows, as the stack's strips: the edge pick's detail reaches across a band's
+    # ends (never across the box's: the box's rows are what the brush has always blended).
+    for band in even_strips((r1 - r0, x1 - x0), budget=STRIP_PIXELS, margin=DETAIL_REACH):
+        strip = stack.strip(Strip(r0 + band.start, r0 + band.stop, r0 + band.keep_start, r0 + band.keep_stop))
+        made: np.ndarray | None = None
+        for k, frame in enumerate(maps.frames):
+            if (wanted := strip.box(k)) is not None:
+                region = read(frame, wanted)
+                made = np.empty_like(region) if made is None else made
+                strip.add(k, partial(np.asarray, region), np.ones(3, np.float32))
+        assert made is not None  # (every pixel's depth names a frame)
+        strip.finish(made)
+        out = np.empty((r1 - r0, c1 - c0, made.shape[2]), made.dtype) if out is None else out
+        keep = slice(band.keep_start - band.start, band.keep_stop - band.start)
+        out[band.keep_start:band.keep_stop] = made[keep, c0 - x0:c1 - x0]
+    assert out is not None  # (a box has rows)
+    return out

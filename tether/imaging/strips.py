@@ -78,6 +78,13 @@ def plan_strips(shape: tuple[int, int], *, unit: int = 1, margin: int = 0, budge
     if h * w <= (STRIP_PIXELS if budget is None else budget) or h * w >= ONE_STRIP_PIXELS:
         return [Strip(0, h, 0, h)]
     budget = min(STRIP_PIXELS, int(STRIP_SHARE * h * w)) if budget is None else budget
+    return even_strips(shape, budget=budget, unit=unit, margin=margin)
+
+
+def even_strips(shape: tuple[int, int], *, budget: int, unit: int = 1, margin: int = 0) -> list[Strip]:
+    """:func:`plan_strips`' strips of (H, W) = ``shape`` whatever its size: as few strips of about equal height
+    as keep each within ``budget`` pixels (margins included), largest first."""
+    h, w = shape
     most = max(unit, (budget // w - 2 * margin) // unit * unit)
     count = -(-h // most)
     rows = -(-h // (count * unit)) * unit  # equal strips, rounded up to the unit
