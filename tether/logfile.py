@@ -32,7 +32,13 @@ def log_to_data_dir(data_dir: Path) -> Path | None:
         return None
     handler.setLevel(logging.INFO)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
+    root = logging.getLogger()
+    # The terminal keeps showing what it showed: tether's information lines, let through below for the file,
+    # must not reach the handlers already there (which take whatever reaches them).
+    for existing in root.handlers:
+        if existing.level == logging.NOTSET:
+            existing.setLevel(root.getEffectiveLevel())
+    root.addHandler(handler)
     package = logging.getLogger("tether")
     if package.getEffectiveLevel() > logging.INFO:
         package.setLevel(logging.INFO)

@@ -90,6 +90,7 @@ def test_generated_token_is_printed_and_required(tmp_path: Path) -> None:
     assert process.returncode == 0  # SIGTERM (like Ctrl-C) is a clean stop
     # the terminal says what the stop interrupted
     assert "Stopping: Sweep stopped here (a sweep keeps the frames it took" in said, said
+    assert "INFO" not in said, said  # information lines go to the log file only
     # what happened is kept in the data folder's log (information lines the terminal does not show), not the token
     logged = (tmp_path / "data" / "logs" / "tether.log").read_text(encoding="utf-8")
     assert f"serving sim:macro on 127.0.0.2:{port}" in logged and logged.rstrip().endswith("stopped"), logged

@@ -79,12 +79,7 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, data_dir: str | None, debug: bool) -> None:
     """Tethered camera control: live view, Post Focus sweeps, refocus and focus stacking."""
-    level = logging.DEBUG if debug else logging.WARNING
-    # the terminal's own level: a log file (tether.logfile) may let more through the loggers than it shows
-    terminal = logging.StreamHandler()
-    terminal.setLevel(level)
-    terminal.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[terminal])
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = AppContext(config_path, data_dir, debug)
 
 
