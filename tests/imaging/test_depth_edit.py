@@ -2,11 +2,14 @@
 depth: a selection acts only within its depth range, the aperture's index map follows the model."""
 from __future__ import annotations
 
+import tracemalloc
+
 import cv2
 import numpy as np
 import pytest
 
 from tether.errors import InvalidInput
+from tether.imaging import depth_edit
 from tether.imaging.depth_edit import (
     DepthEdit,
     adjust,
@@ -14,6 +17,7 @@ from tether.imaging.depth_edit import (
     edit_selection,
     edit_weight,
     finish,
+    follow_edges,
     render_index_map,
 )
 from tether.imaging.display import blend_at_index, packed
@@ -200,3 +204,35 @@ def test_a_round_subject_is_selected_round_along_its_outline_not_in_tile_cuts() 
     outside = cv2.distanceTransform((~coin).astype(np.uint8), cv2.DIST_L2, 5)
     assert followed[inside > 2].min() > 0.8 and followed[inside > 2].mean() > 0.99 and followed[outside > 2].max() < 0.1
     assert np.array_equal(followed[outside > 30], tiles_only[outside > 30])  # away from it, the depth map decides
+
+
+def disc_selection(h: int, w: int, radius: float, tile: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A gold disc on a blue ground (H, W, 3) float32, its selection in the depth map's tile cuts (a tile the disc
+    crosses is the disc's), and the disc."""
+    rows, cols = np.ogrid[:h, :w]
+    disc = np.hypot(rows - h / 2, cols - w / 2) < radius
+    picture = np.where(disc[..., None], np.float32([40, 150, 200]), np.float32([90, 90, 60]))
+    tiles = cv2.resize(disc.astype(np.float32), (w // tile, h // tile), interpolation=cv2.INTER_AREA) > 0
+    return cv2.resize(tiles.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR), picture, disc
+
+
+def test_a_full_size_selection_follows_the_edges_in_bounded_memory() -> None:
+    """An export's selection around a large subject: the refinement held 30 bytes a pixel beyond its inputs, over the
+    export's budget with the picture and the depth map; worked in bands of rows it holds its result (4) and a few."""
+    h, w = 1000, 1500
+    selection, picture, disc = disc_selection(h, w, 450, 16)
+    tracemalloc.start()
+    try:
+        followed = follow_edges(selection, picture, tile=16)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / (h * w) < 18, peak / (h * w)
+    assert outline_error(followed, disc)[0] < 1 < outline_error(selection, disc)[0]  # and it did follow them
+
+
+def test_the_bands_of_the_edge_refinement_leave_no_seam(monkeypatch: pytest.MonkeyPatch) -> None:
+    selection, picture, _ = disc_selection(240, 320, 80, 8)
+    whole = follow_edges(selection, picture, tile=8)
+    monkeypatch.setattr(depth_edit, "BAND_PIXELS", 1000)  # bands of 3 rows, narrower than their margins
+    assert np.array_equal(follow_edges(selection, picture, tile=8), whole)

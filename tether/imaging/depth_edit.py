@@ -50,6 +50,9 @@ EDGE_EPS = 1e-5
 EDGE_RAMP = 0.25
 #: Holes and islands of the fitted selection smaller than this (in tiles) across are filled and removed.
 SPECK_TILES = 0.4
+#: The full-size work of :func:`follow_edges` is done in bands of rows of about this many pixels (plus the margin
+#: their windows need), so that it holds a few bytes a pixel beyond its result however large the picture.
+BAND_PIXELS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -196,20 +199,35 @@ def follow_edges(selection: np.ndarray, guide: np.ndarray, *, tile: float) -> np
     # leaves holes there, and around it islands; closed and opened by a disc smaller than any outline's detail.
     side = 2 * max(1, round(SPECK_TILES * tile / 2)) + 1
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-    fitted = cv2.morphologyEx(cv2.morphologyEx(fitted, cv2.MORPH_CLOSE, disc), cv2.MORPH_OPEN, disc)
-    followed[box] = np.where(unsure[box], fitted, followed[box])
+    margin = 2 * side  # the closing and the opening reach four radii of the disc
+    for top, bottom in _bands(fitted.shape):
+        above, below = max(0, top - margin), min(len(fitted), bottom + margin)
+        cleaned = cv2.morphologyEx(cv2.morphologyEx(fitted[above:below], cv2.MORPH_CLOSE, disc), cv2.MORPH_OPEN, disc)
+        np.copyto(followed[r0 + top:r0 + bottom, c0:c1], cleaned[top - above:bottom - above],
+                  where=unsure[r0 + top:r0 + bottom, c0:c1])
     return followed
+
+
+def _bands(shape: tuple[int, ...]) -> list[tuple[int, int]]:
+    """The (top, bottom) rows of the bands an (H, W) box is worked on in, about :data:`BAND_PIXELS` each."""
+    rows = max(1, BAND_PIXELS // max(1, shape[1]))
+    return [(top, min(shape[0], top + rows)) for top in range(0, shape[0], rows)]
 
 
 def _guided_fit(selection: np.ndarray, guide: np.ndarray, unsure: np.ndarray, radius: float) -> np.ndarray:
     """(h, w) float32 0..1: which side of an outline of ``guide`` each pixel is on, by :func:`follow_edges`'s
     guided filter over ``radius`` px, from ``selection`` where it is not ``unsure``."""
     h, w = selection.shape
-    p_full = np.where(unsure, np.float32(0.5), selection).astype(np.float32)
     factor = max(1, round(radius / 8))
     small = (max(1, w // factor), max(1, h // factor))
-    p = cv2.resize(p_full, small, interpolation=cv2.INTER_AREA)
-    colour = cv2.resize(guide.astype(np.float32) * np.float32(1 / 255), small, interpolation=cv2.INTER_AREA)
+    # The reduced copies are made a full-size plane at a time (a float copy of the guide is 12 bytes a pixel).
+    p = cv2.resize(np.where(unsure, np.float32(0.5), selection).astype(np.float32, copy=False), small,
+                   interpolation=cv2.INTER_AREA)
+    colour = cv2.merge([cv2.resize(_unit(guide[..., c]), small, interpolation=cv2.INTER_AREA) for c in range(3)])
+    sure_full = unsure.astype(np.float32)
+    np.subtract(np.float32(1.0), sure_full, out=sure_full)
+    sure_small = cv2.resize(sure_full, small, interpolation=cv2.INTER_AREA)
+    del sure_full
     window = 2 * max(1, round(radius / factor)) + 1
 
     def mean(a: np.ndarray) -> np.ndarray:
@@ -229,19 +247,31 @@ def _guided_fit(selection: np.ndarray, guide: np.ndarray, unsure: np.ndarray, ra
     a, b = np.stack([mean(np.ascontiguousarray(a[..., c])) for c in range(3)], axis=-1), \
         mean(mean_p - np.einsum("hwc,hwc->hw", a, mean_i))
     # The unsure pixels draw the fit toward one half by their share of the windows: stretched back by the sure share.
-    sure = mean(mean(cv2.resize(1.0 - unsure.astype(np.float32), small, interpolation=cv2.INTER_AREA)))
+    sure = mean(mean(sure_small))
     b = (b - 0.5) / np.maximum(sure, 0.05) + 0.5
     a /= np.maximum(sure, 0.05)[..., None]
-    out = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
-    for c in range(3):  # one plane at a time: at full size a plane is 4 bytes a pixel
+    # At full size, two planes (the fit and one coefficient scaled up); the products with the guide a band at a time.
+    out: np.ndarray = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+    bands = _bands(out.shape)
+    for c in range(3):
         plane = cv2.resize(np.ascontiguousarray(a[..., c]), (w, h), interpolation=cv2.INTER_LINEAR)
-        out += plane * (guide[..., c].astype(np.float32) * np.float32(1 / 255))
+        for top, bottom in bands:
+            out[top:bottom] += plane[top:bottom] * _unit(guide[top:bottom, :, c])
+        del plane
     # The fit says which side of the outline a pixel is on, leaning less the more the window's colours overlap:
     # a ramp around one half makes that a selection again. (Away from the border the depth map is sure, and the
     # fit would only smear the picture's texture into it: the caller takes it on the border only.)
-    t = np.clip((out - 0.5) / np.float32(2 * EDGE_RAMP) + 0.5, 0.0, 1.0)
-    fitted: np.ndarray = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
-    return fitted
+    for top, bottom in bands:
+        t = np.clip((out[top:bottom] - 0.5) / np.float32(2 * EDGE_RAMP) + 0.5, 0.0, 1.0)
+        out[top:bottom] = t * t * (3.0 - 2.0 * t)
+    return out
+
+
+def _unit(plane: np.ndarray) -> np.ndarray:
+    """A plane of the picture (0..255 scale, any dtype) as float32 in 0..1."""
+    unit = plane.astype(np.float32)
+    unit *= np.float32(1 / 255)
+    return unit
 
 
 def edit_selection(depth: np.ndarray, edit: DepthEdit, *, guide: np.ndarray | None = None,
