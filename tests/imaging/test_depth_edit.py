@@ -231,6 +231,22 @@ def test_a_full_size_selection_follows_the_edges_in_bounded_memory() -> None:
     assert outline_error(followed, disc)[0] < 1 < outline_error(selection, disc)[0]  # and it did follow them
 
 
+def test_a_full_size_adjustment_holds_its_result_and_a_few_planes() -> None:
+    """The export's blur and desaturation of a background: a dozen colour images at once (112 bytes a pixel) before."""
+    h, w = 1000, 1500
+    selection, picture, _ = disc_selection(h, w, 450, 16)
+    edit = DepthEdit.from_dict({"near": 2, "far": 4, "target": "background", "blur": 0.01, "desaturate": 1})
+    tracemalloc.start()
+    try:
+        out = finish(adjust(picture, 1.0 - selection, edit), np.uint16)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / (h * w) < 36, peak / (h * w)  # the result is 12 bytes a pixel, 6 once finished
+    grey = saturation(out)
+    assert grey[h // 2, 5] == 0 and grey[h // 2, w // 2] > 100 * 257  # the background greyed, the subject not
+
+
 def test_the_bands_of_the_edge_refinement_leave_no_seam(monkeypatch: pytest.MonkeyPatch) -> None:
     selection, picture, _ = disc_selection(240, 320, 80, 8)
     whole = follow_edges(selection, picture, tile=8)

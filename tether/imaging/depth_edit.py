@@ -311,20 +311,28 @@ def adjust(image: np.ndarray, weight: np.ndarray, edit: DepthEdit) -> np.ndarray
     beside it, so no halo of the subject's colour spreads into it). Values stay in the image's scale.
     """
     out = image.astype(np.float32)
-    weight = weight.astype(np.float32)
+    weight = weight.astype(np.float32, copy=False)
+    bands = _bands(weight.shape)
     if edit.blur > 0:
+        # A plane at a time, the per-pixel work a band at a time: at full size a colour image is 12 bytes a pixel.
         sigma = edit.blur * max(image.shape[:2])
-        w3 = cv2.merge([weight] * 3)
-        num, den = wide_blur(out * w3, sigma), wide_blur(w3, sigma)
-        blurred = num / np.maximum(den, 1e-3)
-        out += (blurred - out) * np.where(den > 1e-3, w3, 0.0)
+        den = wide_blur(weight, sigma)  # the same for every channel
+        for c in range(3):
+            num = wide_blur(out[..., c] * weight, sigma)
+            for top, bottom in bands:
+                part, near = out[top:bottom, :, c], den[top:bottom]
+                blurred = num[top:bottom] / np.maximum(near, 1e-3)
+                part += (blurred - part) * np.where(near > 1e-3, weight[top:bottom], 0.0)
+            del num
     if edit.desaturate > 0 or edit.brightness != 0:
         # Both in one pass: (out (1 - d w) + grey d w) (1 + (g - 1) w), per-pixel factors on planes.
-        grey_share = weight * np.float32(edit.desaturate)
-        gain = 1.0 + weight * np.float32(2.0 ** edit.brightness - 1.0)
-        grey = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY) * grey_share * gain
-        out *= cv2.merge([(1.0 - grey_share) * gain] * 3)
-        out += cv2.merge([grey] * 3)
+        for top, bottom in bands:
+            part, here = out[top:bottom], weight[top:bottom]
+            grey_share = here * np.float32(edit.desaturate)
+            gain = 1.0 + here * np.float32(2.0 ** edit.brightness - 1.0)
+            grey = cv2.cvtColor(part, cv2.COLOR_BGR2GRAY) * grey_share * gain
+            part *= cv2.merge([(1.0 - grey_share) * gain] * 3)
+            part += cv2.merge([grey] * 3)
     return out
 
 
@@ -358,4 +366,7 @@ def finish(image: np.ndarray, dtype: np.dtype[Any] | type) -> np.ndarray:
     """Float ``image`` in the 0..255 scale rounded and saturated to ``dtype`` (uint8, or uint16 scaled by 257)."""
     scale = 257.0 if np.dtype(dtype) == np.uint16 else 1.0
     top = float(np.iinfo(np.dtype(dtype)).max)
-    return np.clip(np.rint(image * scale), 0, top).astype(dtype)
+    out = np.empty(image.shape, dtype)
+    for first, last in _bands(image.shape):  # a band at a time: the float steps are 12 bytes a pixel each
+        out[first:last] = np.clip(np.rint(image[first:last] * scale), 0, top)
+    return out
