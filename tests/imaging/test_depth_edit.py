@@ -247,6 +247,32 @@ def test_a_full_size_adjustment_holds_its_result_and_a_few_planes() -> None:
     assert grey[h // 2, 5] == 0 and grey[h // 2, w // 2] > 100 * 257  # the background greyed, the subject not
 
 
+def test_a_full_size_depth_range_is_selected_in_bounded_memory() -> None:
+    """The export's selection from the full-size depth map (4 bytes a pixel): 28 bytes a pixel of steps before."""
+    h, w = 1000, 1500
+    _, _, disc = disc_selection(h, w, 450, 16)
+    depth = indexed_depth([(disc, 3.0)], ground=14.0, tile=16)
+    edit = DepthEdit.from_dict({"near": 2, "far": 4, "target": "background", "desaturate": 1})
+    tracemalloc.start()
+    try:
+        selection = edit_selection(depth, edit)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / (h * w) < 20, peak / (h * w)
+    assert selection is not None and selection[h // 2, w // 2] == 1 and selection[5, 5] == 0
+
+
+def test_an_adjustment_in_place_is_the_one_made_on_a_copy() -> None:
+    """The export adjusts its float picture in place, holding no second copy of it; the result is the same."""
+    selection, picture, _ = disc_selection(240, 320, 80, 8)
+    edit = DepthEdit.from_dict({"near": 2, "far": 4, "target": "background", "blur": 0.01, "desaturate": 0.5,
+                                "brightness": -1})
+    copied = adjust(picture, 1.0 - selection, edit)
+    assert not np.array_equal(copied, picture)
+    assert adjust(picture, 1.0 - selection, edit, in_place=True) is picture and np.array_equal(picture, copied)
+
+
 def test_the_bands_of_the_edge_refinement_leave_no_seam(monkeypatch: pytest.MonkeyPatch) -> None:
     selection, picture, _ = disc_selection(240, 320, 80, 8)
     whole = follow_edges(selection, picture, tile=8)

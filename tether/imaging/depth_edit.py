@@ -131,11 +131,11 @@ def render_index_map(depth: np.ndarray, edit: DepthEdit, *, focus_frame: float |
 
 def depth_selection(depth: np.ndarray, *, near: float, far: float, feather: float) -> np.ndarray:
     """(H, W) float32 0..1: 1 where ``depth`` (frames) is within ``near``..``far``, falling to 0 over ``feather``."""
-    outside = np.maximum(np.float32(near) - depth, depth - np.float32(far))
-    if feather <= 0:
-        hard: np.ndarray = (outside <= 0).astype(np.float32)
-        return hard
-    weight: np.ndarray = np.clip(1.0 - outside / np.float32(feather), 0.0, 1.0).astype(np.float32)
+    weight = np.empty(depth.shape, np.float32)
+    for top, bottom in _bands(depth.shape):  # a band at a time: each step is a full-size plane
+        part = depth[top:bottom]
+        outside = np.maximum(np.float32(near) - part, part - np.float32(far))
+        weight[top:bottom] = outside <= 0 if feather <= 0 else np.clip(1.0 - outside / np.float32(feather), 0.0, 1.0)
     return weight
 
 
@@ -160,9 +160,12 @@ def on_slopes(depth: np.ndarray, *, far: float, feather: float) -> np.ndarray:
     lowest, highest = (cv2.resize(op(small, kernel), (w, h), interpolation=cv2.INTER_LINEAR)
                        for op in (cv2.erode, cv2.dilate))
     step = np.float32(max(feather, MIN_STEP))
-    risen = np.clip((depth - lowest) / step, 0.0, 1.0)  # above the nearest depth around it: not on a plateau
-    beyond = np.clip((highest - np.float32(far)) / step, 0.0, 1.0)  # and a farther object beyond the range
-    slopes: np.ndarray = (risen * beyond).astype(np.float32)
+    slopes = np.empty(depth.shape, np.float32)
+    for top, bottom in _bands(depth.shape):
+        rows = slice(top, bottom)
+        risen = np.clip((depth[rows] - lowest[rows]) / step, 0.0, 1.0)  # above the nearest depth around: no plateau
+        beyond = np.clip((highest[rows] - np.float32(far)) / step, 0.0, 1.0)  # and a farther object beyond the range
+        slopes[rows] = risen * beyond
     return slopes
 
 
@@ -283,8 +286,11 @@ def edit_selection(depth: np.ndarray, edit: DepthEdit, *, guide: np.ndarray | No
     """
     if edit.near is None or edit.far is None:
         return None
-    selected = depth_selection(depth, near=edit.near, far=edit.far, feather=edit.feather)
-    selection: np.ndarray = selected * (1.0 - on_slopes(depth, far=edit.far, feather=edit.feather))
+    selection = depth_selection(depth, near=edit.near, far=edit.far, feather=edit.feather)
+    kept = on_slopes(depth, far=edit.far, feather=edit.feather)
+    np.subtract(np.float32(1.0), kept, out=kept)
+    selection *= kept
+    del kept
     if guide is None:
         return selection
     return follow_edges(selection, guide, tile=tile)
@@ -304,13 +310,14 @@ def weight_of(selection: np.ndarray | None, edit: DepthEdit) -> np.ndarray | Non
     return selection if edit.target == "subject" else 1.0 - selection
 
 
-def adjust(image: np.ndarray, weight: np.ndarray, edit: DepthEdit) -> np.ndarray:
+def adjust(image: np.ndarray, weight: np.ndarray, edit: DepthEdit, *, in_place: bool = False) -> np.ndarray:
     """(H, W, 3) float32: ``image`` with ``edit``'s blur, brightness and desaturation applied by ``weight``.
 
     The blur is normalised by the weight (a blurred background takes nothing from the sharp subject
     beside it, so no halo of the subject's colour spreads into it). Values stay in the image's scale.
+    ``in_place``: a float32 ``image`` is itself changed and returned (a full-size export holds no second copy).
     """
-    out = image.astype(np.float32)
+    out = image if in_place and image.dtype == np.float32 else image.astype(np.float32)
     weight = weight.astype(np.float32, copy=False)
     bands = _bands(weight.shape)
     if edit.blur > 0:
