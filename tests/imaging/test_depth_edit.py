@@ -2,11 +2,14 @@
 depth: a selection acts only within its depth range, the aperture's index map follows the model."""
 from __future__ import annotations
 
+import tracemalloc
+
 import cv2
 import numpy as np
 import pytest
 
 from tether.errors import InvalidInput
+from tether.imaging import depth_edit
 from tether.imaging.depth_edit import (
     DepthEdit,
     adjust,
@@ -14,6 +17,7 @@ from tether.imaging.depth_edit import (
     edit_selection,
     edit_weight,
     finish,
+    follow_edges,
     render_index_map,
 )
 from tether.imaging.display import blend_at_index, packed
@@ -200,3 +204,77 @@ def test_a_round_subject_is_selected_round_along_its_outline_not_in_tile_cuts() 
     outside = cv2.distanceTransform((~coin).astype(np.uint8), cv2.DIST_L2, 5)
     assert followed[inside > 2].min() > 0.8 and followed[inside > 2].mean() > 0.99 and followed[outside > 2].max() < 0.1
     assert np.array_equal(followed[outside > 30], tiles_only[outside > 30])  # away from it, the depth map decides
+
+
+def disc_selection(h: int, w: int, radius: float, tile: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A gold disc on a blue ground (H, W, 3) float32, its selection in the depth map's tile cuts (a tile the disc
+    crosses is the disc's), and the disc."""
+    rows, cols = np.ogrid[:h, :w]
+    disc = np.hypot(rows - h / 2, cols - w / 2) < radius
+    picture = np.where(disc[..., None], np.float32([40, 150, 200]), np.float32([90, 90, 60]))
+    tiles = cv2.resize(disc.astype(np.float32), (w // tile, h // tile), interpolation=cv2.INTER_AREA) > 0
+    return cv2.resize(tiles.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR), picture, disc
+
+
+def test_a_full_size_selection_follows_the_edges_in_bounded_memory() -> None:
+    """An export's selection around a large subject: the refinement held 30 bytes a pixel beyond its inputs, over the
+    export's budget with the picture and the depth map; worked in bands of rows it holds its result (4) and a few."""
+    h, w = 1000, 1500
+    selection, picture, disc = disc_selection(h, w, 450, 16)
+    tracemalloc.start()
+    try:
+        followed = follow_edges(selection, picture, tile=16)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / (h * w) < 18, peak / (h * w)
+    assert outline_error(followed, disc)[0] < 1 < outline_error(selection, disc)[0]  # and it did follow them
+
+
+def test_a_full_size_adjustment_holds_its_result_and_a_few_planes() -> None:
+    """The export's blur and desaturation of a background: a dozen colour images at once (112 bytes a pixel) before."""
+    h, w = 1000, 1500
+    selection, picture, _ = disc_selection(h, w, 450, 16)
+    edit = DepthEdit.from_dict({"near": 2, "far": 4, "target": "background", "blur": 0.01, "desaturate": 1})
+    tracemalloc.start()
+    try:
+        out = finish(adjust(picture, 1.0 - selection, edit), np.uint16)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / (h * w) < 36, peak / (h * w)  # the result is 12 bytes a pixel, 6 once finished
+    grey = saturation(out)
+    assert grey[h // 2, 5] == 0 and grey[h // 2, w // 2] > 100 * 257  # the background greyed, the subject not
+
+
+def test_a_full_size_depth_range_is_selected_in_bounded_memory() -> None:
+    """The export's selection from the full-size depth map (4 bytes a pixel): 28 bytes a pixel of steps before."""
+    h, w = 1000, 1500
+    _, _, disc = disc_selection(h, w, 450, 16)
+    depth = indexed_depth([(disc, 3.0)], ground=14.0, tile=16)
+    edit = DepthEdit.from_dict({"near": 2, "far": 4, "target": "background", "desaturate": 1})
+    tracemalloc.start()
+    try:
+        selection = edit_selection(depth, edit)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / (h * w) < 20, peak / (h * w)
+    assert selection is not None and selection[h // 2, w // 2] == 1 and selection[5, 5] == 0
+
+
+def test_an_adjustment_in_place_is_the_one_made_on_a_copy() -> None:
+    """The export adjusts its float picture in place, holding no second copy of it; the result is the same."""
+    selection, picture, _ = disc_selection(240, 320, 80, 8)
+    edit = DepthEdit.from_dict({"near": 2, "far": 4, "target": "background", "blur": 0.01, "desaturate": 0.5,
+                                "brightness": -1})
+    copied = adjust(picture, 1.0 - selection, edit)
+    assert not np.array_equal(copied, picture)
+    assert adjust(picture, 1.0 - selection, edit, in_place=True) is picture and np.array_equal(picture, copied)
+
+
+def test_the_bands_of_the_edge_refinement_leave_no_seam(monkeypatch: pytest.MonkeyPatch) -> None:
+    selection, picture, _ = disc_selection(240, 320, 80, 8)
+    whole = follow_edges(selection, picture, tile=8)
+    monkeypatch.setattr(depth_edit, "BAND_PIXELS", 1000)  # bands of 3 rows, narrower than their margins
+    assert np.array_equal(follow_edges(selection, picture, tile=8), whole)

@@ -166,12 +166,11 @@ class DepthService:
             limit_heap_growth()
             with open_burst(path) as reader:
                 source = BurstFrames(reader)
-                image = render_full(source, loaded, edit, lambda d, t: job.report(d, t, phase="rendering"),
-                                    lambda: job.cancelled)
+                image = finish(render_full(source, loaded, edit, lambda d, t: job.report(d, t, phase="rendering"),
+                                           lambda: job.cancelled), np.uint16 if 16 in output.depths else np.uint8)
                 release_free_heap()
                 export_id, out = self.bursts.store.new_export_path(output.suffix, f"{burst_id}-depth")
-                write_image(out, finish(image, np.uint16 if 16 in output.depths else np.uint8),
-                            exif_from=source.exif_source(), note=f"tether depth edit of burst {burst_id}")
+                write_image(out, image, exif_from=source.exif_source(), note=f"tether depth edit of burst {burst_id}")
             return self.bursts.exported(export_id, out)
 
         return self.bursts.pool.submit("export", work, label=f"Depth export ({output.label})", subject=burst_id)
@@ -222,9 +221,12 @@ def render_full(source: BurstFrames, loaded: LoadedIndex, edit: DepthEdit, progr
                                 f_number=edit.f_number or shot, captured_f_number=shot,
                                 progress=lambda d, t, _s: progress(d, t), cancel=cancel,
                                 on_strip_done=release_free_heap)
-    scaled = image.astype(np.float32) / (257.0 if image.dtype == np.uint16 else 1.0)
+    scaled = image.astype(np.float32)
+    if image.dtype == np.uint16:
+        scaled /= 257.0
+    del image  # the rest needs the float copy only (the frames' dtype is up to 6 bytes a pixel more)
     weight = edit_weight(index.depth(), edit, guide=scaled, tile=index.tile)
-    return scaled if weight is None else adjust(scaled, weight, edit)
+    return scaled if weight is None else adjust(scaled, weight, edit, in_place=True)
 
 
 def _focus_pixel(index: FocusIndex, focus: tuple[float, float]) -> tuple[float, float]:

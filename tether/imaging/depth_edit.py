@@ -50,6 +50,9 @@ EDGE_EPS = 1e-5
 EDGE_RAMP = 0.25
 #: Holes and islands of the fitted selection smaller than this (in tiles) across are filled and removed.
 SPECK_TILES = 0.4
+#: The full-size work of :func:`follow_edges` is done in bands of rows of about this many pixels (plus the margin
+#: their windows need), so that it holds a few bytes a pixel beyond its result however large the picture.
+BAND_PIXELS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -128,11 +131,11 @@ def render_index_map(depth: np.ndarray, edit: DepthEdit, *, focus_frame: float |
 
 def depth_selection(depth: np.ndarray, *, near: float, far: float, feather: float) -> np.ndarray:
     """(H, W) float32 0..1: 1 where ``depth`` (frames) is within ``near``..``far``, falling to 0 over ``feather``."""
-    outside = np.maximum(np.float32(near) - depth, depth - np.float32(far))
-    if feather <= 0:
-        hard: np.ndarray = (outside <= 0).astype(np.float32)
-        return hard
-    weight: np.ndarray = np.clip(1.0 - outside / np.float32(feather), 0.0, 1.0).astype(np.float32)
+    weight = np.empty(depth.shape, np.float32)
+    for top, bottom in _bands(depth.shape):  # a band at a time: each step is a full-size plane
+        part = depth[top:bottom]
+        outside = np.maximum(np.float32(near) - part, part - np.float32(far))
+        weight[top:bottom] = outside <= 0 if feather <= 0 else np.clip(1.0 - outside / np.float32(feather), 0.0, 1.0)
     return weight
 
 
@@ -157,9 +160,12 @@ def on_slopes(depth: np.ndarray, *, far: float, feather: float) -> np.ndarray:
     lowest, highest = (cv2.resize(op(small, kernel), (w, h), interpolation=cv2.INTER_LINEAR)
                        for op in (cv2.erode, cv2.dilate))
     step = np.float32(max(feather, MIN_STEP))
-    risen = np.clip((depth - lowest) / step, 0.0, 1.0)  # above the nearest depth around it: not on a plateau
-    beyond = np.clip((highest - np.float32(far)) / step, 0.0, 1.0)  # and a farther object beyond the range
-    slopes: np.ndarray = (risen * beyond).astype(np.float32)
+    slopes = np.empty(depth.shape, np.float32)
+    for top, bottom in _bands(depth.shape):
+        rows = slice(top, bottom)
+        risen = np.clip((depth[rows] - lowest[rows]) / step, 0.0, 1.0)  # above the nearest depth around: no plateau
+        beyond = np.clip((highest[rows] - np.float32(far)) / step, 0.0, 1.0)  # and a farther object beyond the range
+        slopes[rows] = risen * beyond
     return slopes
 
 
@@ -196,20 +202,35 @@ def follow_edges(selection: np.ndarray, guide: np.ndarray, *, tile: float) -> np
     # leaves holes there, and around it islands; closed and opened by a disc smaller than any outline's detail.
     side = 2 * max(1, round(SPECK_TILES * tile / 2)) + 1
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-    fitted = cv2.morphologyEx(cv2.morphologyEx(fitted, cv2.MORPH_CLOSE, disc), cv2.MORPH_OPEN, disc)
-    followed[box] = np.where(unsure[box], fitted, followed[box])
+    margin = 2 * side  # the closing and the opening reach four radii of the disc
+    for top, bottom in _bands(fitted.shape):
+        above, below = max(0, top - margin), min(len(fitted), bottom + margin)
+        cleaned = cv2.morphologyEx(cv2.morphologyEx(fitted[above:below], cv2.MORPH_CLOSE, disc), cv2.MORPH_OPEN, disc)
+        np.copyto(followed[r0 + top:r0 + bottom, c0:c1], cleaned[top - above:bottom - above],
+                  where=unsure[r0 + top:r0 + bottom, c0:c1])
     return followed
+
+
+def _bands(shape: tuple[int, ...]) -> list[tuple[int, int]]:
+    """The (top, bottom) rows of the bands an (H, W) box is worked on in, about :data:`BAND_PIXELS` each."""
+    rows = max(1, BAND_PIXELS // max(1, shape[1]))
+    return [(top, min(shape[0], top + rows)) for top in range(0, shape[0], rows)]
 
 
 def _guided_fit(selection: np.ndarray, guide: np.ndarray, unsure: np.ndarray, radius: float) -> np.ndarray:
     """(h, w) float32 0..1: which side of an outline of ``guide`` each pixel is on, by :func:`follow_edges`'s
     guided filter over ``radius`` px, from ``selection`` where it is not ``unsure``."""
     h, w = selection.shape
-    p_full = np.where(unsure, np.float32(0.5), selection).astype(np.float32)
     factor = max(1, round(radius / 8))
     small = (max(1, w // factor), max(1, h // factor))
-    p = cv2.resize(p_full, small, interpolation=cv2.INTER_AREA)
-    colour = cv2.resize(guide.astype(np.float32) * np.float32(1 / 255), small, interpolation=cv2.INTER_AREA)
+    # The reduced copies are made a full-size plane at a time (a float copy of the guide is 12 bytes a pixel).
+    p = cv2.resize(np.where(unsure, np.float32(0.5), selection).astype(np.float32, copy=False), small,
+                   interpolation=cv2.INTER_AREA)
+    colour = cv2.merge([cv2.resize(_unit(guide[..., c]), small, interpolation=cv2.INTER_AREA) for c in range(3)])
+    sure_full = unsure.astype(np.float32)
+    np.subtract(np.float32(1.0), sure_full, out=sure_full)
+    sure_small = cv2.resize(sure_full, small, interpolation=cv2.INTER_AREA)
+    del sure_full
     window = 2 * max(1, round(radius / factor)) + 1
 
     def mean(a: np.ndarray) -> np.ndarray:
@@ -229,19 +250,31 @@ def _guided_fit(selection: np.ndarray, guide: np.ndarray, unsure: np.ndarray, ra
     a, b = np.stack([mean(np.ascontiguousarray(a[..., c])) for c in range(3)], axis=-1), \
         mean(mean_p - np.einsum("hwc,hwc->hw", a, mean_i))
     # The unsure pixels draw the fit toward one half by their share of the windows: stretched back by the sure share.
-    sure = mean(mean(cv2.resize(1.0 - unsure.astype(np.float32), small, interpolation=cv2.INTER_AREA)))
+    sure = mean(mean(sure_small))
     b = (b - 0.5) / np.maximum(sure, 0.05) + 0.5
     a /= np.maximum(sure, 0.05)[..., None]
-    out = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
-    for c in range(3):  # one plane at a time: at full size a plane is 4 bytes a pixel
+    # At full size, two planes (the fit and one coefficient scaled up); the products with the guide a band at a time.
+    out: np.ndarray = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+    bands = _bands(out.shape)
+    for c in range(3):
         plane = cv2.resize(np.ascontiguousarray(a[..., c]), (w, h), interpolation=cv2.INTER_LINEAR)
-        out += plane * (guide[..., c].astype(np.float32) * np.float32(1 / 255))
+        for top, bottom in bands:
+            out[top:bottom] += plane[top:bottom] * _unit(guide[top:bottom, :, c])
+        del plane
     # The fit says which side of the outline a pixel is on, leaning less the more the window's colours overlap:
     # a ramp around one half makes that a selection again. (Away from the border the depth map is sure, and the
     # fit would only smear the picture's texture into it: the caller takes it on the border only.)
-    t = np.clip((out - 0.5) / np.float32(2 * EDGE_RAMP) + 0.5, 0.0, 1.0)
-    fitted: np.ndarray = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
-    return fitted
+    for top, bottom in bands:
+        t = np.clip((out[top:bottom] - 0.5) / np.float32(2 * EDGE_RAMP) + 0.5, 0.0, 1.0)
+        out[top:bottom] = t * t * (3.0 - 2.0 * t)
+    return out
+
+
+def _unit(plane: np.ndarray) -> np.ndarray:
+    """A plane of the picture (0..255 scale, any dtype) as float32 in 0..1."""
+    unit = plane.astype(np.float32)
+    unit *= np.float32(1 / 255)
+    return unit
 
 
 def edit_selection(depth: np.ndarray, edit: DepthEdit, *, guide: np.ndarray | None = None,
@@ -253,8 +286,11 @@ def edit_selection(depth: np.ndarray, edit: DepthEdit, *, guide: np.ndarray | No
     """
     if edit.near is None or edit.far is None:
         return None
-    selected = depth_selection(depth, near=edit.near, far=edit.far, feather=edit.feather)
-    selection: np.ndarray = selected * (1.0 - on_slopes(depth, far=edit.far, feather=edit.feather))
+    selection = depth_selection(depth, near=edit.near, far=edit.far, feather=edit.feather)
+    kept = on_slopes(depth, far=edit.far, feather=edit.feather)
+    np.subtract(np.float32(1.0), kept, out=kept)
+    selection *= kept
+    del kept
     if guide is None:
         return selection
     return follow_edges(selection, guide, tile=tile)
@@ -274,27 +310,36 @@ def weight_of(selection: np.ndarray | None, edit: DepthEdit) -> np.ndarray | Non
     return selection if edit.target == "subject" else 1.0 - selection
 
 
-def adjust(image: np.ndarray, weight: np.ndarray, edit: DepthEdit) -> np.ndarray:
+def adjust(image: np.ndarray, weight: np.ndarray, edit: DepthEdit, *, in_place: bool = False) -> np.ndarray:
     """(H, W, 3) float32: ``image`` with ``edit``'s blur, brightness and desaturation applied by ``weight``.
 
     The blur is normalised by the weight (a blurred background takes nothing from the sharp subject
     beside it, so no halo of the subject's colour spreads into it). Values stay in the image's scale.
+    ``in_place``: a float32 ``image`` is itself changed and returned (a full-size export holds no second copy).
     """
-    out = image.astype(np.float32)
-    weight = weight.astype(np.float32)
+    out = image if in_place and image.dtype == np.float32 else image.astype(np.float32)
+    weight = weight.astype(np.float32, copy=False)
+    bands = _bands(weight.shape)
     if edit.blur > 0:
+        # A plane at a time, the per-pixel work a band at a time: at full size a colour image is 12 bytes a pixel.
         sigma = edit.blur * max(image.shape[:2])
-        w3 = cv2.merge([weight] * 3)
-        num, den = wide_blur(out * w3, sigma), wide_blur(w3, sigma)
-        blurred = num / np.maximum(den, 1e-3)
-        out += (blurred - out) * np.where(den > 1e-3, w3, 0.0)
+        den = wide_blur(weight, sigma)  # the same for every channel
+        for c in range(3):
+            num = wide_blur(out[..., c] * weight, sigma)
+            for top, bottom in bands:
+                part, near = out[top:bottom, :, c], den[top:bottom]
+                blurred = num[top:bottom] / np.maximum(near, 1e-3)
+                part += (blurred - part) * np.where(near > 1e-3, weight[top:bottom], 0.0)
+            del num
     if edit.desaturate > 0 or edit.brightness != 0:
         # Both in one pass: (out (1 - d w) + grey d w) (1 + (g - 1) w), per-pixel factors on planes.
-        grey_share = weight * np.float32(edit.desaturate)
-        gain = 1.0 + weight * np.float32(2.0 ** edit.brightness - 1.0)
-        grey = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY) * grey_share * gain
-        out *= cv2.merge([(1.0 - grey_share) * gain] * 3)
-        out += cv2.merge([grey] * 3)
+        for top, bottom in bands:
+            part, here = out[top:bottom], weight[top:bottom]
+            grey_share = here * np.float32(edit.desaturate)
+            gain = 1.0 + here * np.float32(2.0 ** edit.brightness - 1.0)
+            grey = cv2.cvtColor(part, cv2.COLOR_BGR2GRAY) * grey_share * gain
+            part *= cv2.merge([(1.0 - grey_share) * gain] * 3)
+            part += cv2.merge([grey] * 3)
     return out
 
 
@@ -328,4 +373,7 @@ def finish(image: np.ndarray, dtype: np.dtype[Any] | type) -> np.ndarray:
     """Float ``image`` in the 0..255 scale rounded and saturated to ``dtype`` (uint8, or uint16 scaled by 257)."""
     scale = 257.0 if np.dtype(dtype) == np.uint16 else 1.0
     top = float(np.iinfo(np.dtype(dtype)).max)
-    return np.clip(np.rint(image * scale), 0, top).astype(dtype)
+    out = np.empty(image.shape, dtype)
+    for first, last in _bands(image.shape):  # a band at a time: the float steps are 12 bytes a pixel each
+        out[first:last] = np.clip(np.rint(image[first:last] * scale), 0, top)
+    return out
