@@ -72,12 +72,13 @@ def test_a_continuous_movie_sweep_places_every_frame_where_the_lens_was(truth_ca
 
     # tapping an object picks a frame whose focus was on it: within the depth of field, where neighbouring
     # frames are as sharp as each other and which one wins moves with the movie's timing (measured: 127-131
-    # for an object at 128.9, in 10 runs); the other objects lie tens of steps away
+    # for an object at 128.9 in 10 runs on a quiet machine, 135 once in CI); the other objects lie more than 15
+    # steps away, so a bound of 7 still tells the object from its neighbours
     objects = sorted(camera.ground_truth.objects, key=lambda o: o.focus_position)
     middle = objects[len(objects) // 2]
     assert min(abs(o.focus_position - middle.focus_position) for o in objects if o is not middle) > 15
     frame = refocused_frame(path, camera, middle.name)
-    assert abs(truth[frame] - middle.focus_position) <= 5, (truth[frame], middle.focus_position)
+    assert abs(truth[frame] - middle.focus_position) <= 7, (truth[frame], middle.focus_position)
 
 
 def test_a_cancelled_movie_keeps_what_was_recorded(truth_camera, tmp_path):

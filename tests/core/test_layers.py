@@ -24,6 +24,7 @@ FLOOR: dict[str, set[str]] = {
     "config": {"errors", "fileio"},
     "jobs": {"errors", "events"},
     "numbering": set(),
+    "logfile": set(),                # the server's log file in the data folder
 }
 #: Each part above the floor and the other parts it may import. A part not listed here (or in FLOOR)
 #: fails the test, so a new package has to be placed on purpose.

@@ -168,9 +168,13 @@ class Engine:
 
     def _last_sweep(self, camera_id: str) -> dict[str, Any] | None:
         sweep = self.sweeps.get(camera_id)
-        if sweep is not None and sweep.get("state") == "running" and self.pool.get(sweep.get("job", "")) is None:
+        if sweep is None or sweep.get("state") != "running":
+            return sweep
+        job = self.pool.get(sweep.get("job", ""))
+        if job is None:
             return {**sweep, "state": "interrupted"}  # a server that has stopped since ran it
-        return sweep
+        # the job's own state: its record is brought up to date by a callback that may run a moment after
+        return {**sweep, "state": job.state, "error": job.error or ""}
 
     def _remember_sweep(self, camera_id: str, job: Job, burst_id: str, options: SweepOptions) -> None:
         """Keep the sweep as the camera's last one, as asked for and, once it ends, how it ended."""
