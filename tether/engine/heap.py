@@ -9,12 +9,6 @@ import ctypes
 import functools
 
 M_MMAP_THRESHOLD = -3
-#: Blocks of this size and up are mapped on their own and unmapped when freed. Below 1 MB fall the
-#: arrays of a strip's coarser pyramid levels, its gates and masks, and the warped boxes of frames,
-#: whose sizes change from frame to frame: from the heap, their freed space stayed resident between
-#: live blocks (at 3 MP 0.5-2 MB of a 92 MB peak, for 3-4 % more CPU time in page faults;
-#: docs/stacking.md, "Strips").
-MMAP_THRESHOLD = 256 << 10
 
 
 @functools.cache
@@ -35,18 +29,18 @@ def limit_heap_growth() -> None:
 
     glibc raises its mmap threshold after the first large free, after which frame-sized
     arrays come from the heap and freed ones stay counted in the process's memory; with a
-    fixed :data:`MMAP_THRESHOLD` the peak memory of a stack is what it really uses.
+    fixed 1 MB threshold the peak memory of a stack is what it really uses.
     """
     libc = _glibc()
     if libc is not None:
-        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        libc.mallopt(M_MMAP_THRESHOLD, 1 << 20)
 
 
 def release_free_heap() -> None:
     """Give the free pages inside glibc's heaps back to the system (pass it as ``on_strip_done``).
 
     Blocks under the mmap threshold, many of them OpenCV's in its worker threads' arenas, are
-    freed but stay resident between live ones: after a 3 MP stack's strips 1-5 MB, which
+    freed but stay resident between live ones: after a 3 MP stack's strips about 8 MB, which
     writing the result would otherwise add to its own peak.
     """
     libc = _glibc()
