@@ -160,6 +160,8 @@ def test_a_refused_setting_shows_the_cameras_value_again(server: Server, new_pag
 
 def test_cancelling_a_sweep_is_reported_as_a_cancel(server: Server, new_page: Callable[..., Page]) -> None:
     page = sweep_from_page(server, new_page, 20, 200, 60)
+    # this sweep's own bar: the page may have opened on the last sweep's, full (a reload shows the last sweep)
+    page.wait_for_function("document.querySelector('#sweep-cancel').hidden === false", timeout=60_000)
     page.wait_for_function("Number(document.querySelector('#sweep-bar').dataset.fraction) > 0.1", timeout=60_000)
     page.click("#sweep-cancel")
     page.wait_for_function("/cancel/i.test(document.querySelector('#sweep-status').textContent)")

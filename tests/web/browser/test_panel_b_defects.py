@@ -259,6 +259,8 @@ def test_cancel_lies_beside_the_sweep_progress_on_a_phone(server: Server, new_pa
     page.fill("#frames", "60")
     page.tap("#sweep")  # below the live view and the settings: the page is scrolled down to it
     try:
+        # this sweep's own bar: the page may have opened on the last sweep's, full (a reload shows the last sweep)
+        page.wait_for_function("document.querySelector('#sweep-cancel').hidden === false", timeout=60_000)
         page.wait_for_function("Number(document.querySelector('#sweep-bar').dataset.fraction) > 0.02",
                                timeout=60_000)
         progress, cancel = (page.locator(s).bounding_box() for s in ("#sweep-progress .progress", "#sweep-cancel"))
