@@ -25,12 +25,12 @@ from tether.errors import TetherError
 from tether.fileio import StorageError
 
 
-def keep_derived(path: Path | str, name: str, data: bytes, *, what: str) -> str | None:
-    """:func:`store_derived` for a cache (``what`` names it for people): None when kept, else why not, as a
-    warning. A read-only folder, a full disk or a burst never closed properly must not stop the sweep,
-    refocus or stack that computed it, which goes on from memory; it is computed again when next asked for."""
+def keep_derived(path: Path | str, items: Mapping[str, bytes], *, what: str) -> str | None:
+    """:func:`store_derived_items` for caches (``what`` names them for people): None when kept, else why not, as
+    a warning. A read-only folder, a full disk or a burst never closed properly must not stop the sweep,
+    refocus or stack that computed them, which goes on from memory; they are computed again when next asked for."""
     try:
-        store_derived(path, name, data)
+        store_derived_items(path, items)
     except TetherError as exc:
         return f"{what} is not kept in the burst ({exc.message}); it is computed again next time"
     return None

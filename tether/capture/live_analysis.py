@@ -85,6 +85,8 @@ class LiveAnalysis:
         self._builder: FocusIndexBuilder | None = None
         self._stack: LiveStack | None = None
         self._last_preview = 0.0
+        #: The stack preview of every frame, as :meth:`finish` sent it (what :meth:`keep` keeps).
+        self.final_preview: bytes | None = None
         self._thread = threading.Thread(target=self._run, name="live-analysis", daemon=True)
         self._thread.start()
 
@@ -107,10 +109,13 @@ class LiveAnalysis:
         index = self.finish(progress=progress)
         if index is None:
             return False
-        preview = self._preview_jpeg()
-        if preview is not None:
-            _keep(path, STACK_PREVIEW_NAME, preview, what="the stack preview")
-        return _keep(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
+        items = {FOCUS_INDEX_NAME: index.to_bytes()}
+        if self.final_preview is not None:
+            items[STACK_PREVIEW_NAME] = self.final_preview
+        reason = keep_derived(path, items, what="the focus index")  # (and the stack preview with it)
+        if reason:
+            log.warning("%s: %s", path, reason)
+        return reason is None
 
     def finish(self, *, progress: Callable[[int, int], None] | None = None) -> FocusIndex | None:
         """The index of every frame offered, or None when the analysis stopped (the reason is in :attr:`failure`).
@@ -137,7 +142,8 @@ class LiveAnalysis:
         if builder is None or not len(builder):
             return None
         try:
-            self._publish()
+            self.final_preview = self._preview_jpeg()
+            self._send(self.final_preview)
             return builder.finish()
         except Exception as exc:  # the sweep's frames are what matters: the index is computed when asked for
             log.warning("the focus index built during capture could not be finished: %s", exc)
@@ -215,8 +221,10 @@ class LiveAnalysis:
         if self._on_preview is None:
             return
         self._last_preview = time.monotonic()
-        jpeg = self._preview_jpeg()
-        if jpeg is not None and self._stack is not None:
+        self._send(self._preview_jpeg())
+
+    def _send(self, jpeg: bytes | None) -> None:
+        if jpeg is not None and self._on_preview is not None and self._stack is not None:
             self._on_preview(jpeg, self._stack.frames)
 
     def _preview_jpeg(self) -> bytes | None:
@@ -225,14 +233,6 @@ class LiveAnalysis:
             return None
         ok, jpeg = cv2.imencode(".jpg", self._stack.image(), [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_QUALITY])
         return np.asarray(jpeg).tobytes() if ok else None
-
-
-def _keep(path: Path, name: str, data: bytes, *, what: str) -> bool:
-    """:func:`keep_derived`, logging why not; whether it was kept."""
-    reason = keep_derived(path, name, data, what=what)
-    if reason:
-        log.warning("%s: %s", path, reason)
-    return reason is None
 
 
 def analyse_burst(path: Path) -> bool:

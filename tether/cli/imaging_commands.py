@@ -129,7 +129,7 @@ def _index_for(source: Any, cached: FocusIndex | None, burst: Path | None, bar: 
     if burst is not None:
         from tether.burst import keep_derived
 
-        reason = keep_derived(burst, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
+        reason = keep_derived(burst, {FOCUS_INDEX_NAME: index.to_bytes()}, what="the focus index")
         if reason:
             bar.close()  # the warning gets a line of its own, not the end of the progress line
             click.echo(f"warning: {reason}", err=True)

@@ -324,7 +324,7 @@ class BurstService:
             index = compute_focus_index(source, progress=lambda d, t, _s: job.report(d, t, phase="analysing"),
                                         cancel=lambda: job.cancelled)
             frames = tuple(source.indices)
-        reason = keep_derived(path, FOCUS_INDEX_NAME, index.to_bytes(), what="the focus index")
+        reason = keep_derived(path, {FOCUS_INDEX_NAME: index.to_bytes()}, what="the focus index")
         if reason:
             log.warning("burst %s: %s", burst_id, reason)
         self._remember(burst_id, LoadedIndex(index, frames))

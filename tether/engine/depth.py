@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from tether.burst import open_burst, store_derived
+from tether.engine.browser_jpeg import browser_jpeg
 from tether.engine.burst_cache import BurstCache
 from tether.engine.burst_frames import BurstFrames
 from tether.engine.bursts import BurstService, LoadedIndex
@@ -26,7 +26,7 @@ from tether.engine.heap import limit_heap_growth, release_free_heap
 from tether.engine.living import MAX_BYTES, Progress, build_living, plan_living
 from tether.errors import InvalidInput
 from tether.fileio import write_atomic
-from tether.imaging import FORMATS, FocusIndex, ImagingError, render_aperture, stack_frames, write_image
+from tether.imaging import FORMATS, FocusIndex, render_aperture, stack_frames, write_image
 from tether.imaging.depth_edit import (
     DepthEdit,
     adjust,
@@ -123,11 +123,7 @@ class DepthService:
         return out if out.dtype == np.uint8 else finish(out, np.uint8)
 
     def preview_jpeg(self, burst_id: str, edit: DepthEdit, *, show_selection: bool = False) -> bytes:
-        image = self.render_preview(burst_id, edit, show_selection=show_selection)
-        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
-        if not ok:
-            raise ImagingError("the preview could not be encoded as JPEG")
-        return data.tobytes()
+        return browser_jpeg(self.render_preview(burst_id, edit, show_selection=show_selection), "the preview")
 
     @staticmethod
     def _shot(edit: DepthEdit, recorded: float | None) -> float:

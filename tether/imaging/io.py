@@ -219,20 +219,15 @@ def _decode_jpeg(data: np.ndarray, reduce: int, what: str) -> np.ndarray | None:
 
 def image_size(path: Path) -> tuple[int, int]:
     """(H, W) of an image file from its header alone, after checking it against the largest size tether decodes."""
-    return _header_size(path)[0]
-
-
-def _header_size(path: Path) -> tuple[tuple[int, int], bool]:
-    """(:func:`image_size`, whether the file is a camera RAW, by its name or its header)."""
     try:
         with path.open("rb") as fh:
-            return _file_size(fh, path)
+            return _file_size(fh, path)[0]
     except OSError as exc:
         raise UnreadableImage(describe_os_error(exc, path)) from None
 
 
 def _file_size(fh: BinaryIO, path: Path) -> tuple[tuple[int, int], bool]:
-    """:func:`_header_size` of ``path``, open as ``fh``."""
+    """(:func:`image_size` of ``path``, open as ``fh``; whether the file is a camera RAW, by its name or its header)."""
     if is_raw(fh.read(1 << 16), path.name):
         return raw_size(path, str(path)), True
     width, height = file_image_size(fh)

@@ -137,7 +137,7 @@ def stack_frames(source: FrameSource, *, method: str = METHODS.default, frames: 
                                f"other; left out: frame(s) {', '.join(str(frame_number(i)) for i in excluded)}",
                                hint="the frames are registered to the first: if it is damaged or of another scene, "
                                     "nothing matches it; leave it out or replace it")
-        kept_source, kept_index = _Kept(source, frames_kept), index_of_frames(index, frames_kept)
+        kept_source, kept_index = _Kept(source, frames_kept), index.of_frames(frames_kept)
         kept = range(len(frames_kept))
         total -= len(excluded) * len(strips)
     done = total - len(kept) * len(strips)
@@ -164,12 +164,6 @@ class _Kept:
 
     def exif_source(self) -> bytes | None:
         return self._source.exif_source()
-
-
-def index_of_frames(index: FocusIndex, kept: list[int]) -> FocusIndex:
-    """``index`` for the frames ``kept`` only, renumbered like :class:`_Kept`."""
-    return FocusIndex(scores=index.scores[kept], shape=index.shape, tile=index.tile, transforms=index.transforms[kept],
-                      gains=index.gains[kept], motion=index.motion)
 
 
 def _fuse(source: FrameSource, index: FocusIndex, fusion: Fusion, strips: list[Strip], selected: range,

@@ -147,6 +147,11 @@ class FocusIndex:
         kernel = np.ones((3, 3), np.uint8)
         return cv2.erode(fine, kernel) - tolerance, cv2.dilate(fine, kernel) + tolerance
 
+    def of_frames(self, kept: list[int]) -> FocusIndex:
+        """This index for the frames ``kept`` only, renumbered 0.. in that order (the frames a stack used)."""
+        return FocusIndex(scores=self.scores[kept], shape=self.shape, tile=self.tile,
+                          transforms=self.transforms[kept], gains=self.gains[kept], motion=self.motion)
+
     def depth(self, *, size: tuple[int, int] | None = None) -> np.ndarray:
         """(H, W) float32 smoothed sub-frame index per pixel (or at ``size`` = (rows, cols))."""
         h, w = size or self.shape

@@ -41,7 +41,6 @@ from tether.imaging import transforms as tf
 from tether.imaging.channels import lay_over, scale_channels
 from tether.imaging.depthmap_fusion import DETAIL_REACH, DepthmapStack
 from tether.imaging.errors import ImagingError
-from tether.imaging.pipeline import index_of_frames
 from tether.imaging.refocus import FocusIndex
 from tether.imaging.strips import STRIP_PIXELS, Strip, even_strips
 from tether.imaging.transforms import Box
@@ -265,7 +264,7 @@ class FocusMaps:
     def of(cls, index: FocusIndex) -> FocusMaps:
         """The maps of ``index`` without the frames it could not register, as the stack was made of them."""
         kept = [k for k in range(index.frame_count) if k not in index.excluded]
-        registered = index_of_frames(index, kept) if index.excluded else index
+        registered = index.of_frames(kept) if index.excluded else index
         return cls(registered.depth_tiles, registered.fine_index, index.tile, index.shape, tuple(kept))
 
     def to_bytes(self) -> bytes:

@@ -59,9 +59,9 @@ def check_can_listen(host: str, port: int) -> None:
 
 
 def stopping_message(jobs: list[dict[str, Any]]) -> str:
-    """What Ctrl-C (or SIGTERM) stops, said before the cameras are closed: the jobs still running or queued (a
-    camera's job is also in the engine's list)."""
-    busy = list({job["job"]: job["label"] for job in jobs if job["state"] in ("queued", "running")}.values())
+    """What Ctrl-C (or SIGTERM) stops, said before the cameras are closed: the jobs still running or queued (the
+    engine's list holds the cameras' sweeps too)."""
+    busy = [job["label"] for job in jobs if job["state"] in ("queued", "running")]
     if not busy:
         return "Stopping."
     return (f"Stopping: {', '.join(busy)} stopped here (a sweep keeps the frames it took; run a stack or an "
@@ -117,8 +117,7 @@ def run_server(settings: Settings, *, camera_id: str, simulated: bool) -> None:
     try:
         # returns on Ctrl-C or SIGTERM (Werkzeug's loop takes the KeyboardInterrupt)
         PooledWSGIServer(host, port, app, capturing=engine.capturing).serve_forever()
-        state = engine.snapshot()
-        click.echo(stopping_message([*(c["job"] for c in state["cameras"] if c["job"]), *state["jobs"]]), err=True)
+        click.echo(stopping_message([job.to_dict() for job in engine.pool.jobs()]), err=True)
     finally:
         shutdown_app(app)
         engine.close()
